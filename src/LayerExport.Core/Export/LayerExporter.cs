@@ -1,0 +1,31 @@
+using LayerExport.Core.Store;
+
+namespace LayerExport.Core.Export;
+
+/// <summary>Checks an export request against the store and opens the layer, before any byte is sent.</summary>
+/// <remarks>
+/// Everything that can be refused is refused here, so that an HTTP front end can still answer with a problem
+/// response; once this returns, only a failure while reading the layer can end the export.
+/// </remarks>
+public sealed class LayerExporter(ILayerStore store)
+{
+    /// <summary>Validates <paramref name="id"/> and the caller's view of its parents, then opens the layer.</summary>
+    /// <param name="id">The layer ID as the caller wrote it.</param>
+    /// <param name="parents">The caller's parent chain, nearest first; it must be the start of the recorded chain.</param>
+    public PreparedExport Prepare(string? id, IReadOnlyList<string> parents)
+    {
+        var layerId = LayerId.Parse(id);
+        foreach (var parent in parents)
+        {
+            LayerId.Parse(parent);
+        }
+
+        var description = store.Describe(layerId);
+        if (parents.Count > description.Chain.Count || !parents.SequenceEqual(description.Chain.Take(parents.Count), StringComparer.Ordinal))
+        {
+            throw new ParentChainMismatchException(layerId, parents, description.Chain);
+        }
+
+        return new PreparedExport(description, store.Open(layerId));
+    }
+}

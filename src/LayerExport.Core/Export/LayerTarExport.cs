@@ -1,0 +1,53 @@
+using System.IO.Pipelines;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Export;
+
+/// <summary>One export: every entry the reader yields, in order, into a tar stream.</summary>
+/// <remarks>
+/// Cancellation is checked before every entry and inside every file. Any failure leaves the stream without its
+/// end-of-archive blocks; the caller must then abort the transfer, never finish it, so no truncated tar can
+/// pass for a complete one. The counters stay readable after a failure, for the log.
+/// </remarks>
+public sealed class LayerTarExport
+{
+    private TarStreamWriter? _tar;
+
+    /// <summary>Bytes written so far.</summary>
+    public long BytesWritten => _tar?.BytesWritten ?? 0;
+
+    /// <summary>Entries written so far.</summary>
+    public long EntriesWritten { get; private set; }
+
+    /// <summary>Writes the whole layer to <paramref name="output"/>.</summary>
+    public async Task<ExportSummary> WriteAsync(ILayerEntryReader reader, PipeWriter output, CancellationToken cancellationToken)
+    {
+        var tar = _tar = new TarStreamWriter(output);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!reader.TryRead(out var entry))
+            {
+                break;
+            }
+
+            using (entry)
+            {
+                try
+                {
+                    await tar.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
+                {
+                    throw new LayerExportException(entry.DisplayPath, e.Message, e);
+                }
+            }
+
+            EntriesWritten++;
+        }
+
+        await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
+        return new ExportSummary(tar.BytesWritten, EntriesWritten);
+    }
+}

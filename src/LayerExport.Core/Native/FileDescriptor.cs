@@ -1,0 +1,313 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+
+namespace LayerExport.Core.Native;
+
+/// <summary>An open Linux file descriptor; every lookup through it is relative and never follows a symlink.</summary>
+internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
+{
+    private const int NameBufferLength = 256;
+
+    private FileDescriptor(int fd)
+        : base(ownsHandle: true) => SetHandle(fd);
+
+    /// <summary>The raw descriptor number.</summary>
+    public int Fd => (int)handle;
+
+    /// <summary>Opens a directory by absolute path (used once, for the configured store root).</summary>
+    public static FileDescriptor OpenDirectory(string path)
+    {
+        var bytes = NulTerminated(Encoding.UTF8.GetBytes(path));
+        fixed (byte* p = bytes)
+        {
+            var fd = Libc.OpenAt(Libc.AT_FDCWD, p, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+            return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), path);
+        }
+    }
+
+    /// <summary>Opens a child directory, refusing a symlink in its place.</summary>
+    public FileDescriptor OpenDirectoryAt(ReadOnlySpan<byte> name) =>
+        OpenAt(name, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
+
+    /// <summary>Opens a child for reading, refusing a symlink and never blocking on a FIFO put in its place.</summary>
+    public FileDescriptor OpenFileAt(ReadOnlySpan<byte> name) =>
+        OpenAt(name, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+
+    /// <summary>Tries to open a child directory; false when it does not exist.</summary>
+    public bool TryOpenDirectoryAt(ReadOnlySpan<byte> name, out FileDescriptor? directory)
+    {
+        var fd = OpenRaw(name, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_NOFOLLOW | Libc.O_CLOEXEC);
+        if (fd >= 0)
+        {
+            directory = new FileDescriptor(fd);
+            return true;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        directory = null;
+        return errno == Libc.ENOENT ? false : throw Error(errno, name);
+    }
+
+    private FileDescriptor OpenAt(ReadOnlySpan<byte> name, int flags)
+    {
+        var fd = OpenRaw(name, flags);
+        return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), name);
+    }
+
+    private int OpenRaw(ReadOnlySpan<byte> name, int flags)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, buffer);
+        fixed (byte* p = z)
+        {
+            int fd;
+            do
+            {
+                fd = Libc.OpenAt(Fd, p, flags, 0);
+            }
+            while (fd < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
+            return fd;
+        }
+    }
+
+    /// <summary>Metadata of this descriptor itself.</summary>
+    public FileStatus Stat()
+    {
+        StatxBuffer buffer;
+        byte empty = 0;
+        if (Libc.Statx(Fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &buffer) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "(open file)"u8);
+        }
+
+        return new FileStatus(in buffer);
+    }
+
+    /// <summary>Metadata of a child, without following a symlink.</summary>
+    public FileStatus StatAt(ReadOnlySpan<byte> name)
+    {
+        Span<byte> nameBuffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, nameBuffer);
+        StatxBuffer buffer;
+        fixed (byte* p = z)
+        {
+            if (Libc.Statx(Fd, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buffer) != 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), name);
+            }
+        }
+
+        return new FileStatus(in buffer);
+    }
+
+    /// <summary>The raw target of a child symlink.</summary>
+    public byte[] ReadLinkAt(ReadOnlySpan<byte> name)
+    {
+        Span<byte> nameBuffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, nameBuffer);
+        var size = 256;
+        while (true)
+        {
+            var target = new byte[size];
+            nint n;
+            fixed (byte* p = z)
+            fixed (byte* t = target)
+            {
+                n = Libc.ReadLinkAt(Fd, p, t, (nuint)target.Length);
+            }
+
+            if (n < 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), name);
+            }
+
+            if (n < target.Length)
+            {
+                return target.AsSpan(0, (int)n).ToArray();
+            }
+
+            size *= 4;
+        }
+    }
+
+    /// <summary>Reads at an offset; returns 0 at end of file.</summary>
+    public int ReadAt(Span<byte> destination, long offset)
+    {
+        fixed (byte* p = destination)
+        {
+            while (true)
+            {
+                var n = Libc.PRead(Fd, p, (nuint)destination.Length, offset);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Libc.EINTR)
+                {
+                    throw Error(errno, "(file content)"u8);
+                }
+            }
+        }
+    }
+
+    /// <summary>The names of all entries of this directory, without "." and "..", with their d_type.</summary>
+    public List<(byte[] Name, byte Type)> ReadDirectory()
+    {
+        var entries = new List<(byte[] Name, byte Type)>();
+        var buffer = new byte[64 * 1024];
+        fixed (byte* b = buffer)
+        {
+            while (true)
+            {
+                var n = Libc.GetDents64(Fd, b, (nuint)buffer.Length);
+                if (n < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == Libc.EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw Error(errno, "(directory listing)"u8);
+                }
+
+                if (n == 0)
+                {
+                    return entries;
+                }
+
+                for (var offset = 0; offset < n;)
+                {
+                    // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+                    var reclen = *(ushort*)(b + offset + 16);
+                    var type = b[offset + 18];
+                    var name = new ReadOnlySpan<byte>(b + offset + 19, reclen - 19);
+                    name = name[..name.IndexOf((byte)0)];
+                    if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                    {
+                        entries.Add((name.ToArray(), type));
+                    }
+
+                    offset += reclen;
+                }
+            }
+        }
+    }
+
+    /// <summary>All extended attribute names of this descriptor.</summary>
+    public List<byte[]> ListXattrs()
+    {
+        var size = 1024;
+        while (true)
+        {
+            var list = new byte[size];
+            nint n;
+            fixed (byte* l = list)
+            {
+                n = Libc.FListXattr(Fd, l, (nuint)list.Length);
+            }
+
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.ERANGE)
+                {
+                    size *= 4;
+                    continue;
+                }
+
+                if (errno == Libc.EOPNOTSUPP)
+                {
+                    return [];
+                }
+
+                throw Error(errno, "(xattr list)"u8);
+            }
+
+            var names = new List<byte[]>();
+            var rest = list.AsSpan(0, (int)n);
+            while (!rest.IsEmpty)
+            {
+                var end = rest.IndexOf((byte)0);
+                if (end < 0)
+                {
+                    end = rest.Length;
+                }
+
+                if (end > 0)
+                {
+                    names.Add(rest[..end].ToArray());
+                }
+
+                rest = rest[Math.Min(end + 1, rest.Length)..];
+            }
+
+            return names;
+        }
+    }
+
+    /// <summary>One extended attribute's raw value, or null when it is not set.</summary>
+    public byte[]? GetXattr(ReadOnlySpan<byte> name)
+    {
+        Span<byte> nameBuffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, nameBuffer);
+        var size = 256;
+        while (true)
+        {
+            var value = new byte[size];
+            nint n;
+            fixed (byte* p = z)
+            fixed (byte* v = value)
+            {
+                n = Libc.FGetXattr(Fd, p, v, (nuint)value.Length);
+            }
+
+            if (n >= 0)
+            {
+                return value.AsSpan(0, (int)n).ToArray();
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            switch (errno)
+            {
+                case Libc.ERANGE:
+                    size *= 4;
+                    continue;
+                case Libc.ENODATA or Libc.EOPNOTSUPP:
+                    return null;
+                default:
+                    throw Error(errno, name);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool ReleaseHandle() => Libc.Close((int)handle) == 0;
+
+    private static ReadOnlySpan<byte> ToCString(ReadOnlySpan<byte> name, Span<byte> buffer)
+    {
+        if (name.Length < buffer.Length)
+        {
+            name.CopyTo(buffer);
+            buffer[name.Length] = 0;
+            return buffer[..(name.Length + 1)];
+        }
+
+        return NulTerminated(name.ToArray());
+    }
+
+    private static byte[] NulTerminated(byte[] bytes)
+    {
+        var z = new byte[bytes.Length + 1];
+        bytes.CopyTo(z, 0);
+        return z;
+    }
+
+    private static NativeIOException Error(int errno, ReadOnlySpan<byte> name) =>
+        new(errno, Encoding.UTF8.GetString(name));
+
+    private static NativeIOException Error(int errno, string name) => new(errno, name);
+}

@@ -1,0 +1,55 @@
+namespace LayerExport.Core.Native;
+
+/// <summary>The parts of a file's status that a layer export needs.</summary>
+internal readonly record struct FileStatus
+{
+    internal FileStatus(in StatxBuffer buffer)
+    {
+        Mode = buffer.Mode;
+        NLink = buffer.NLink;
+        Uid = buffer.Uid;
+        Gid = buffer.Gid;
+        Size = (long)buffer.Size;
+        Inode = buffer.Ino;
+        Device = ((ulong)buffer.DevMajor << 32) | buffer.DevMinor;
+        RdevMajor = buffer.RdevMajor;
+        RdevMinor = buffer.RdevMinor;
+        MtimeSeconds = buffer.MtimeSec;
+    }
+
+    /// <summary>Type and permission bits, as <c>st_mode</c>.</summary>
+    public int Mode { get; }
+
+    /// <summary>Number of hard links.</summary>
+    public uint NLink { get; }
+
+    /// <summary>Numeric owner.</summary>
+    public uint Uid { get; }
+
+    /// <summary>Numeric group.</summary>
+    public uint Gid { get; }
+
+    /// <summary>Size in bytes.</summary>
+    public long Size { get; }
+
+    /// <summary>Inode number.</summary>
+    public ulong Inode { get; }
+
+    /// <summary>Device holding the file.</summary>
+    public ulong Device { get; }
+
+    /// <summary>Major number of a device node.</summary>
+    public uint RdevMajor { get; }
+
+    /// <summary>Minor number of a device node.</summary>
+    public uint RdevMinor { get; }
+
+    /// <summary>Modification time, whole seconds since the epoch (sub-seconds dropped).</summary>
+    public long MtimeSeconds { get; }
+
+    /// <summary>The file-type bits of <see cref="Mode"/>.</summary>
+    public int Type => Mode & Libc.S_IFMT;
+
+    /// <summary>True when this and <paramref name="other"/> are the same file (device and inode).</summary>
+    public bool IsSameFile(in FileStatus other) => Inode == other.Inode && Device == other.Device;
+}

@@ -1,0 +1,102 @@
+using System.Runtime.InteropServices;
+
+namespace LayerExport.Core.Native;
+
+/// <summary>The few Linux system calls the reader needs, bound straight to libc.</summary>
+/// <remarks>
+/// .NET's file APIs resolve whole paths and follow symlinks in every component but the last, so a
+/// concurrent rename could steer them outside the layer. Everything here works relative to an already
+/// opened directory descriptor, which is what keeps reading inside the layer.
+/// </remarks>
+internal static unsafe partial class Libc
+{
+    private const string Library = "libc";
+
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int ENXIO = 6;
+    public const int ENOTDIR = 20;
+    public const int ERANGE = 34;
+    public const int ELOOP = 40;
+    public const int ENODATA = 61;
+    public const int EOPNOTSUPP = 95;
+
+    public const int O_RDONLY = 0;
+    public const int O_NONBLOCK = 0x800;
+    public const int O_CLOEXEC = 0x80000;
+    public const int O_PATH = 0x200000;
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const int AT_EMPTY_PATH = 0x1000;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+
+    public const int S_IFMT = 0xF000;
+    public const int S_IFSOCK = 0xC000;
+    public const int S_IFLNK = 0xA000;
+    public const int S_IFREG = 0x8000;
+    public const int S_IFBLK = 0x6000;
+    public const int S_IFDIR = 0x4000;
+    public const int S_IFCHR = 0x2000;
+    public const int S_IFIFO = 0x1000;
+
+    public const byte DT_UNKNOWN = 0;
+    public const byte DT_CHR = 2;
+    public const byte DT_DIR = 4;
+
+    private static readonly bool IsArm = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
+
+    // These two differ between the x86 and the Arm ABIs of Linux.
+    public static int O_DIRECTORY => IsArm ? 0x4000 : 0x10000;
+    public static int O_NOFOLLOW => IsArm ? 0x8000 : 0x20000;
+
+    [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
+    public static partial int OpenAt(int dirfd, byte* path, int flags, int mode);
+
+    [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Library, EntryPoint = "statx", SetLastError = true)]
+    public static partial int Statx(int dirfd, byte* path, int flags, uint mask, StatxBuffer* buffer);
+
+    [LibraryImport(Library, EntryPoint = "getdents64", SetLastError = true)]
+    public static partial nint GetDents64(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "readlinkat", SetLastError = true)]
+    public static partial nint ReadLinkAt(int dirfd, byte* path, byte* buffer, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "pread", SetLastError = true)]
+    public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport(Library, EntryPoint = "flistxattr", SetLastError = true)]
+    public static partial nint FListXattr(int fd, byte* list, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "fgetxattr", SetLastError = true)]
+    public static partial nint FGetXattr(int fd, byte* name, byte* value, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "strerror")]
+    private static partial nint StrError(int errno);
+
+    /// <summary>The C library's message for an errno value.</summary>
+    public static string Describe(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";
+}
+
+/// <summary>The kernel's <c>struct statx</c>, whose layout is the same on every architecture.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 256)]
+internal struct StatxBuffer
+{
+    [FieldOffset(0)] public uint Mask;
+    [FieldOffset(16)] public uint NLink;
+    [FieldOffset(20)] public uint Uid;
+    [FieldOffset(24)] public uint Gid;
+    [FieldOffset(28)] public ushort Mode;
+    [FieldOffset(32)] public ulong Ino;
+    [FieldOffset(40)] public ulong Size;
+    [FieldOffset(96)] public long CtimeSec;
+    [FieldOffset(104)] public uint CtimeNsec;
+    [FieldOffset(112)] public long MtimeSec;
+    [FieldOffset(120)] public uint MtimeNsec;
+    [FieldOffset(128)] public uint RdevMajor;
+    [FieldOffset(132)] public uint RdevMinor;
+    [FieldOffset(136)] public uint DevMajor;
+    [FieldOffset(140)] public uint DevMinor;
+}

@@ -1,0 +1,21 @@
+namespace LayerExport.Core.Native;
+
+/// <summary>A failed system call, with its errno and the name it was about.</summary>
+public sealed class NativeIOException : IOException
+{
+    /// <summary>Creates the exception for <paramref name="errno"/> on <paramref name="name"/>.</summary>
+    public NativeIOException(int errno, string name)
+        : base($"{name}: {Libc.Describe(errno)}") => (Errno, Name) = (errno, name);
+
+    /// <summary>The errno value.</summary>
+    public int Errno { get; }
+
+    /// <summary>The name the call was about.</summary>
+    public string Name { get; }
+
+    /// <summary>True when the name did not exist.</summary>
+    public bool IsNotFound => Errno == Libc.ENOENT;
+
+    /// <summary>True when a symlink stood where a real file or directory was required.</summary>
+    public bool IsSymlinkRefused => Errno is Libc.ELOOP or Libc.ENOTDIR;
+}

@@ -1,0 +1,33 @@
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Reader;
+
+/// <summary>One entry of a layer as it goes into the tar: its header and, for a regular file, its open content.</summary>
+public sealed class LayerEntry(TarEntryHeader header, IEntryContent? content = null) : IDisposable
+{
+    /// <summary>The tar header to write.</summary>
+    public TarEntryHeader Header { get; } = header;
+
+    /// <summary>The file's content, opened before the header was taken; null for entries without data.</summary>
+    public IEntryContent? Content { get; } = content;
+
+    /// <summary>The entry path for messages.</summary>
+    public string DisplayPath => System.Text.Encoding.UTF8.GetString(Header.Name);
+
+    /// <inheritdoc />
+    public void Dispose() => Content?.Dispose();
+}
+
+/// <summary>Random-access reads of one file's content.</summary>
+public interface IEntryContent : IDisposable
+{
+    /// <summary>Reads at <paramref name="offset"/> into <paramref name="destination"/>; returns 0 at end of file.</summary>
+    int Read(Span<byte> destination, long offset);
+}
+
+/// <summary>Yields a layer's entries in tar order.</summary>
+public interface ILayerEntryReader : IDisposable
+{
+    /// <summary>Moves to the next entry; false at the end. The caller disposes each entry.</summary>
+    bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerEntry? entry);
+}

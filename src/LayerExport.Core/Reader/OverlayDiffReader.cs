@@ -1,0 +1,279 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using LayerExport.Core.Native;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Reader;
+
+/// <summary>Reads a layer's <c>diff/</c> directory (overlay upper-dir or aufs form) as tar entries, in OCI order.</summary>
+/// <remarks>
+/// The walk is pre-order with each directory's names in ordinal byte order. Right after a directory's header
+/// come its opaque marker and the whiteouts of its deleted children, so an extractor applies deletions before
+/// it creates anything below. Deletions on disk are either overlayfs character devices 0:0 or literal
+/// <c>.wh.</c> files; both become the same entry, so both forms of a layer export to the same bytes.
+/// Every name is opened relative to its already-opened directory without following symlinks, and what was
+/// opened is checked against what was listed, so nothing outside the layer can be read.
+/// </remarks>
+internal sealed class OverlayDiffReader : ILayerEntryReader
+{
+    private const int PermissionBits = 0xFFF;
+
+    private readonly Stack<Frame> _frames = new();
+    private readonly Queue<LayerEntry> _pending = new();
+    private readonly HardLinkTracker _links = new();
+
+    /// <summary>Starts a walk of <paramref name="diff"/>; the caller keeps ownership of the descriptor.</summary>
+    public OverlayDiffReader(FileDescriptor diff) => Enter(diff, [], ownsDirectory: false);
+
+    /// <inheritdoc />
+    public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
+    {
+        if (_pending.TryDequeue(out entry))
+        {
+            return true;
+        }
+
+        while (_frames.TryPeek(out var frame))
+        {
+            if (frame.Next >= frame.Children.Count)
+            {
+                _frames.Pop().Dispose();
+                continue;
+            }
+
+            var name = frame.Children[frame.Next++];
+            byte[] path = [.. frame.Prefix, .. name];
+            try
+            {
+                entry = ReadChild(frame.Directory, name, path);
+            }
+            catch (Exception e) when (e is not LayerExportException)
+            {
+                throw new LayerExportException(Encoding.UTF8.GetString(path), e.Message, e);
+            }
+
+            if (entry is not null)
+            {
+                return true;
+            }
+        }
+
+        entry = null;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        while (_frames.TryPop(out var frame))
+        {
+            frame.Dispose();
+        }
+
+        while (_pending.TryDequeue(out var entry))
+        {
+            entry.Dispose();
+        }
+    }
+
+    private LayerEntry? ReadChild(FileDescriptor directory, byte[] name, byte[] path)
+    {
+        var listed = directory.StatAt(name);
+        switch (listed.Type)
+        {
+            case Libc.S_IFDIR:
+                return ReadDirectory(directory, name, path, listed);
+            case Libc.S_IFREG:
+                return ReadRegularFile(directory, name, path, listed);
+            case Libc.S_IFLNK:
+                return new LayerEntry(Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = directory.ReadLinkAt(name) });
+            case Libc.S_IFCHR:
+                return new LayerEntry(DeviceHeader(path, TarEntryType.CharacterDevice, listed));
+            case Libc.S_IFBLK:
+                return new LayerEntry(DeviceHeader(path, TarEntryType.BlockDevice, listed));
+            case Libc.S_IFIFO:
+                return new LayerEntry(Header(path, TarEntryType.Fifo, listed));
+            default:
+                // Sockets cannot be archived; every peer leaves them out.
+                return null;
+        }
+    }
+
+    private LayerEntry ReadDirectory(FileDescriptor parent, byte[] name, byte[] path, in FileStatus listed)
+    {
+        var directory = parent.OpenDirectoryAt(name);
+        try
+        {
+            var opened = directory.Stat();
+            if (!opened.IsSameFile(listed))
+            {
+                throw new LayerChangedException("directory was replaced while being read");
+            }
+
+            byte[] directoryPath = [.. path, (byte)'/'];
+            var header = Header(directoryPath, TarEntryType.Directory, opened) with { Xattrs = ReadXattrs(directory) };
+            Enter(directory, directoryPath, ownsDirectory: true);
+            return new LayerEntry(header);
+        }
+        catch
+        {
+            directory.Dispose();
+            throw;
+        }
+    }
+
+    private LayerEntry ReadRegularFile(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed)
+    {
+        if (listed.NLink > 1 && _links.TryGetFirstPath(listed.Device, listed.Inode, out var firstPath))
+        {
+            return new LayerEntry(Header(path, TarEntryType.HardLink, listed) with { LinkName = firstPath });
+        }
+
+        var file = directory.OpenFileAt(name);
+        try
+        {
+            var opened = file.Stat();
+            if (opened.Type != Libc.S_IFREG || !opened.IsSameFile(listed))
+            {
+                throw new LayerChangedException("file was replaced while being read");
+            }
+
+            if (opened.NLink > 1)
+            {
+                _links.Remember(opened.Device, opened.Inode, path);
+            }
+
+            var header = Header(path, TarEntryType.RegularFile, opened) with { Size = opened.Size, Xattrs = ReadXattrs(file) };
+            return new LayerEntry(header, new FileContent(file));
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    // Lists a directory and queues its opaque marker and whiteouts; its other children are read one by one later.
+    private void Enter(FileDescriptor directory, byte[] prefix, bool ownsDirectory)
+    {
+        var opaque = IsOpaqueByXattr(directory);
+        var deleted = new SortedSet<byte[]>(ByteOrder.Instance);
+        var children = new List<byte[]>();
+        foreach (var (name, type) in directory.ReadDirectory())
+        {
+            switch (WhiteoutName.Classify(name, out var deletedName))
+            {
+                case WhiteoutKind.Opaque:
+                    opaque = true;
+                    continue;
+                case WhiteoutKind.AufsMetadata:
+                    continue;
+                case WhiteoutKind.Deletion when deletedName.IsEmpty:
+                    throw new LayerExportException(Encoding.UTF8.GetString([.. prefix, .. name]), "a whiteout must name what it deletes");
+                case WhiteoutKind.Deletion:
+                    deleted.Add(deletedName.ToArray());
+                    continue;
+            }
+
+            if (type is Libc.DT_CHR or Libc.DT_UNKNOWN && IsOverlayWhiteout(directory.StatAt(name)))
+            {
+                deleted.Add(name);
+                continue;
+            }
+
+            children.Add(name);
+        }
+
+        children.Sort(ByteOrder.Instance);
+        if (opaque)
+        {
+            _pending.Enqueue(new LayerEntry(WhiteoutHeader([.. prefix, .. WhiteoutName.OpaqueMarker])));
+        }
+
+        foreach (var name in deleted)
+        {
+            _pending.Enqueue(new LayerEntry(WhiteoutHeader([.. prefix, .. WhiteoutName.For(name)])));
+        }
+
+        _frames.Push(new Frame(directory, prefix, children, ownsDirectory));
+    }
+
+    private static bool IsOverlayWhiteout(in FileStatus status) =>
+        status.Type == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
+
+    private static bool IsOpaqueByXattr(FileDescriptor directory)
+    {
+        foreach (var marker in ExportedXattrs.OpaqueMarkers)
+        {
+            if (directory.GetXattr(marker) is [(byte)'y'])
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static List<Xattr> ReadXattrs(FileDescriptor file)
+    {
+        var names = file.ListXattrs();
+        if (names.Count == 0)
+        {
+            return [];
+        }
+
+        var xattrs = new List<Xattr>();
+        names.Sort(ByteOrder.Instance);
+        foreach (var name in names)
+        {
+            if (ExportedXattrs.IsExported(name) && file.GetXattr(name) is { } value)
+            {
+                xattrs.Add(new Xattr(name, value));
+            }
+        }
+
+        return xattrs;
+    }
+
+    // OCI whiteouts carry no metadata: mode 0, owner 0, mtime 0, so they never vary between hosts.
+    private static TarEntryHeader WhiteoutHeader(byte[] path) => new() { Name = path, Type = TarEntryType.RegularFile };
+
+    private static TarEntryHeader Header(byte[] path, TarEntryType type, in FileStatus status) => new()
+    {
+        Name = path,
+        Type = type,
+        Mode = status.Mode & PermissionBits,
+        Uid = status.Uid,
+        Gid = status.Gid,
+        ModificationTime = status.MtimeSeconds,
+    };
+
+    private static TarEntryHeader DeviceHeader(byte[] path, TarEntryType type, in FileStatus status) =>
+        Header(path, type, status) with { DeviceMajor = status.RdevMajor, DeviceMinor = status.RdevMinor };
+
+    private sealed class Frame(FileDescriptor directory, byte[] prefix, List<byte[]> children, bool ownsDirectory) : IDisposable
+    {
+        public FileDescriptor Directory { get; } = directory;
+
+        public byte[] Prefix { get; } = prefix;
+
+        public List<byte[]> Children { get; } = children;
+
+        public int Next { get; set; }
+
+        public void Dispose()
+        {
+            if (ownsDirectory)
+            {
+                Directory.Dispose();
+            }
+        }
+    }
+
+    private sealed class FileContent(FileDescriptor file) : IEntryContent
+    {
+        public int Read(Span<byte> destination, long offset) => file.ReadAt(destination, offset);
+
+        public void Dispose() => file.Dispose();
+    }
+}

@@ -1,0 +1,37 @@
+using LayerExport.Core.Reader;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>A layer store on local disk; one implementation per on-disk layout.</summary>
+public interface ILayerStore
+{
+    /// <summary>The layout this store reads.</summary>
+    LayerStoreLayout Layout { get; }
+
+    /// <summary>Every layer with its direct parent, ordered by ID.</summary>
+    IReadOnlyList<LayerSummary> List();
+
+    /// <summary>A layer with its recorded parent chain.</summary>
+    LayerDescription Describe(LayerId id);
+
+    /// <summary>Opens a layer's content for export; the handles stay valid however the store changes afterwards.</summary>
+    ILayerContent Open(LayerId id);
+}
+
+/// <summary>An opened layer, ready to be read.</summary>
+public interface ILayerContent : IDisposable
+{
+    /// <summary>A fresh reader over the layer's entries.</summary>
+    ILayerEntryReader CreateReader();
+}
+
+/// <summary>A layer and its direct parent.</summary>
+/// <param name="Id">The layer ID.</param>
+/// <param name="Parent">The direct parent's ID, or null for a base layer.</param>
+public sealed record LayerSummary(string Id, string? Parent);
+
+/// <summary>A layer, its recorded chain of parents and the store layout.</summary>
+/// <param name="Id">The layer ID.</param>
+/// <param name="Chain">Parent IDs, nearest first; empty for a base layer.</param>
+/// <param name="Layout">The store layout, e.g. <c>native</c>.</param>
+public sealed record LayerDescription(string Id, IReadOnlyList<string> Chain, string Layout);

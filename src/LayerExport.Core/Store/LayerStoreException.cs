@@ -1,0 +1,32 @@
+namespace LayerExport.Core.Store;
+
+/// <summary>Why a layer cannot be exported, known before any byte is sent.</summary>
+public abstract class LayerStoreException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The text given is not a layer ID.</summary>
+public sealed class InvalidLayerIdException(string? text)
+    : LayerStoreException($"'{text}' is not a layer ID: IDs match {LayerId.Pattern}.");
+
+/// <summary>No layer has this ID.</summary>
+public sealed class LayerNotFoundException(LayerId id)
+    : LayerStoreException($"Layer '{id}' is not in the store.")
+{
+    /// <summary>The missing layer.</summary>
+    public LayerId Id { get; } = id;
+}
+
+/// <summary>The caller's parent chain is not the one the store records.</summary>
+public sealed class ParentChainMismatchException(LayerId id, IReadOnlyList<string> requested, IReadOnlyList<string> recorded)
+    : LayerStoreException(
+        $"Layer '{id}' has the recorded parent chain [{string.Join(", ", recorded)}] (nearest first); "
+        + $"the request named [{string.Join(", ", requested)}], which is not its start.")
+{
+    /// <summary>The chain the store records, nearest parent first.</summary>
+    public IReadOnlyList<string> RecordedChain { get; } = recorded;
+}
+
+/// <summary>The store holds something the server refuses to read, such as a symlink in place of a layer directory.</summary>
+public sealed class LayerRefusedException(string message) : LayerStoreException(message);
+
+/// <summary>The store contradicts itself: a missing parent, a cycle, unreadable metadata.</summary>
+public sealed class LayerStoreCorruptException(string message, Exception? inner = null) : LayerStoreException(message, inner);

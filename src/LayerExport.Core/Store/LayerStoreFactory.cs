@@ -1,0 +1,12 @@
+namespace LayerExport.Core.Store;
+
+/// <summary>Creates the store class for the configured layout.</summary>
+public static class LayerStoreFactory
+{
+    /// <summary>Opens the store that <paramref name="options"/> describe.</summary>
+    public static ILayerStore Create(LayerStoreOptions options) => options.Layout switch
+    {
+        LayerStoreLayout.Native => new NativeLayerStore(options.Root),
+        _ => throw new ArgumentOutOfRangeException(nameof(options), options.Layout, "Unknown layer store layout."),
+    };
+}

@@ -1,0 +1,17 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>The configuration section <c>LayerStore</c>.</summary>
+public sealed class LayerStoreOptions
+{
+    /// <summary>The section name.</summary>
+    public const string SectionName = "LayerStore";
+
+    /// <summary>The store's root directory.</summary>
+    [Required(ErrorMessage = "LayerStore:Root is required: the directory that holds the layers.")]
+    public string Root { get; set; } = "";
+
+    /// <summary>The store's on-disk layout.</summary>
+    public LayerStoreLayout Layout { get; set; } = LayerStoreLayout.Native;
+}

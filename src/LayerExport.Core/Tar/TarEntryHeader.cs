@@ -1,0 +1,43 @@
+namespace LayerExport.Core.Tar;
+
+/// <summary>Everything a tar header of a layer entry says; names and values are raw bytes, as on disk.</summary>
+public sealed record TarEntryHeader
+{
+    /// <summary>Relative, '/'-separated path; directories end in '/'.</summary>
+    public required byte[] Name { get; init; }
+
+    /// <summary>The typeflag.</summary>
+    public required TarEntryType Type { get; init; }
+
+    /// <summary>Permission bits with setuid, setgid and sticky; never file-type bits.</summary>
+    public long Mode { get; init; }
+
+    /// <summary>Numeric owner.</summary>
+    public long Uid { get; init; }
+
+    /// <summary>Numeric group.</summary>
+    public long Gid { get; init; }
+
+    /// <summary>Bytes of data that follow the header (0 for everything but regular files).</summary>
+    public long Size { get; init; }
+
+    /// <summary>Modification time in whole seconds since the epoch.</summary>
+    public long ModificationTime { get; init; }
+
+    /// <summary>Symlink target or hard-link name; empty otherwise.</summary>
+    public byte[] LinkName { get; init; } = [];
+
+    /// <summary>Major number of a device node.</summary>
+    public long DeviceMajor { get; init; }
+
+    /// <summary>Minor number of a device node.</summary>
+    public long DeviceMinor { get; init; }
+
+    /// <summary>Extended attributes to carry as <c>SCHILY.xattr.</c> records, sorted by name.</summary>
+    public IReadOnlyList<Xattr> Xattrs { get; init; } = [];
+}
+
+/// <summary>One extended attribute: raw name and raw value.</summary>
+/// <param name="Name">The attribute name, e.g. <c>user.comment</c>.</param>
+/// <param name="Value">The value bytes; need not be UTF-8.</param>
+public sealed record Xattr(byte[] Name, byte[] Value);
