@@ -1,0 +1,26 @@
+namespace LayerExportApi.Hosting;
+
+/// <summary>The OpenAPI document at <c>/openapi/v1.json</c> and Swagger UI at <c>/swagger</c>.</summary>
+internal static class ApiDocumentationExtensions
+{
+    /// <summary>Registers the built-in OpenAPI document generator.</summary>
+    public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "LayerExport";
+            document.Info.Description = "Exports container image layers from a local layer store as OCI layer tar streams.";
+            return Task.CompletedTask;
+        }));
+
+    /// <summary>Serves the document and the UI that reads it.</summary>
+    public static WebApplication MapApiDocumentation(this WebApplication app)
+    {
+        app.MapOpenApi();
+        app.UseSwaggerUI(options =>
+        {
+            options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1");
+            options.RoutePrefix = "swagger";
+        });
+        return app;
+    }
+}

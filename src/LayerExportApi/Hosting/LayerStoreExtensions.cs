@@ -1,0 +1,34 @@
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using Microsoft.Extensions.Options;
+
+namespace LayerExportApi.Hosting;
+
+/// <summary>Registers the configured layer store and the exporter over it.</summary>
+internal static class LayerStoreExtensions
+{
+    /// <summary>Binds <c>LayerStore</c>, validates it at start and registers the store for its layout.</summary>
+    public static WebApplicationBuilder AddLayerStore(this WebApplicationBuilder builder)
+    {
+        var contentRoot = builder.Environment.ContentRootPath;
+        builder.Services.AddOptions<LayerStoreOptions>()
+            .BindConfiguration(LayerStoreOptions.SectionName)
+            .PostConfigure(options =>
+            {
+                // A relative root is relative to the content root, not to wherever the process was started.
+                if (!string.IsNullOrWhiteSpace(options.Root))
+                {
+                    options.Root = Path.GetFullPath(options.Root, contentRoot);
+                }
+            })
+            .ValidateDataAnnotations()
+            .Validate(
+                options => string.IsNullOrWhiteSpace(options.Root) || Directory.Exists(options.Root),
+                "LayerStore:Root does not name an existing directory.")
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton(services => LayerStoreFactory.Create(services.GetRequiredService<IOptions<LayerStoreOptions>>().Value));
+        builder.Services.AddSingleton<LayerExporter>();
+        return builder;
+    }
+}

@@ -1,0 +1,45 @@
+using Serilog;
+
+namespace LayerExportApi.Hosting;
+
+/// <summary>Serilog wiring: configuration-driven logger and one request line per HTTP request.</summary>
+internal static class LoggingExtensions
+{
+    /// <summary>Replaces the default logging with Serilog read from configuration.</summary>
+    public static WebApplicationBuilder AddLayerExportLogging(this WebApplicationBuilder builder)
+    {
+        // preserveStaticLogger keeps each host's logger its own, so tests can start several hosts in one process.
+        builder.Services.AddSerilog(
+            (services, logger) => logger
+                .ReadFrom.Configuration(builder.Configuration)
+                .ReadFrom.Services(services)
+                .Enrich.FromLogContext(),
+            preserveStaticLogger: true);
+        return builder;
+    }
+
+    /// <summary>Logs each request once, with its layer ID when it has one.</summary>
+    public static WebApplication UseLayerExportRequestLogging(this WebApplication app)
+    {
+        app.UseSerilogRequestLogging(options => options.EnrichDiagnosticContext = static (context, http) =>
+        {
+            if (http.GetRouteValue("id") is string id)
+            {
+                context.Set("LayerId", id);
+            }
+        });
+        return app;
+    }
+
+    /// <summary>Binds to http://127.0.0.1:5000 unless an address was configured.</summary>
+    public static WebApplicationBuilder ListenOnLoopbackByDefault(this WebApplicationBuilder builder)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
+            && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:5000");
+        }
+
+        return builder;
+    }
+}

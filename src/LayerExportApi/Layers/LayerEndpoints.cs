@@ -1,0 +1,92 @@
+using System.ComponentModel;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace LayerExportApi.Layers;
+
+/// <summary>The <c>/layers</c> endpoint group: list, describe and export layers.</summary>
+internal static class LayerEndpoints
+{
+    /// <summary>Maps the group.</summary>
+    public static RouteGroupBuilder MapLayerEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var layers = routes.MapGroup("/layers").WithTags("Layers");
+
+        layers.MapGet("/", ListLayers)
+            .WithName("ListLayers")
+            .WithSummary("List the layers in the store")
+            .WithDescription("Every layer ID with its direct parent (null for a base layer), ordered by ID.")
+            .ProducesProblem(StatusCodes.Status500InternalServerError);
+
+        layers.MapGet("/{id}", DescribeLayer)
+            .WithName("DescribeLayer")
+            .WithSummary("Describe one layer")
+            .WithDescription("The layer's ID, its recorded parent chain (nearest first) and the store layout.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status500InternalServerError);
+
+        layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
+            .WithName("ExportLayerTar")
+            .WithSummary("Download a layer as an OCI layer tar")
+            .WithDescription(
+                "Streams the layer's changes as an uncompressed OCI layer tar (whiteouts for deletions, hard links, "
+                + "PAX headers where ustar cannot hold a field). The same layer always gives the same bytes. "
+                + "HEAD answers the headers only. A failure after the first byte aborts the connection.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status500InternalServerError);
+
+        return layers;
+    }
+
+    /// <summary>GET /layers.</summary>
+    public static Results<Ok<IReadOnlyList<LayerSummary>>, ProblemHttpResult> ListLayers(ILayerStore store)
+    {
+        try
+        {
+            return TypedResults.Ok(store.List());
+        }
+        catch (LayerStoreException e)
+        {
+            return LayerProblems.For(e);
+        }
+    }
+
+    /// <summary>GET /layers/{id}.</summary>
+    public static Results<Ok<LayerDescription>, ProblemHttpResult> DescribeLayer(
+        [Description("Layer ID")] string id,
+        ILayerStore store)
+    {
+        try
+        {
+            return TypedResults.Ok(store.Describe(LayerId.Parse(id)));
+        }
+        catch (LayerStoreException e)
+        {
+            return LayerProblems.For(e);
+        }
+    }
+
+    /// <summary>GET and HEAD /layers/{id}/tar.</summary>
+    public static Results<LayerTarResult, ProblemHttpResult> ExportLayerTar(
+        [Description("Layer ID")] string id,
+        [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first; must be the start of the recorded chain.")] string[]? parent,
+        LayerExporter exporter,
+        ILogger<LayerTarResult> logger)
+    {
+        try
+        {
+            return new LayerTarResult(exporter.Prepare(id, parent ?? []), logger);
+        }
+        catch (LayerStoreException e)
+        {
+            return LayerProblems.For(e);
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using LayerExport.Core.Store;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace LayerExportApi.Layers;
+
+/// <summary>Maps store refusals to RFC 7807 problem responses.</summary>
+internal static class LayerProblems
+{
+    /// <summary>The problem response for <paramref name="exception"/>.</summary>
+    public static ProblemHttpResult For(LayerStoreException exception) => exception switch
+    {
+        InvalidLayerIdException => Problem(StatusCodes.Status400BadRequest, "Invalid layer ID", "invalid-layer-id", exception),
+        LayerNotFoundException => Problem(StatusCodes.Status404NotFound, "Layer not found", "layer-not-found", exception),
+        ParentChainMismatchException mismatch => Problem(
+            StatusCodes.Status409Conflict,
+            "Parent chain does not match",
+            "parent-chain-mismatch",
+            exception,
+            new Dictionary<string, object?> { ["recordedChain"] = mismatch.RecordedChain }),
+        LayerRefusedException => Problem(StatusCodes.Status403Forbidden, "Layer refused", "layer-refused", exception),
+        _ => Problem(StatusCodes.Status500InternalServerError, "Layer store is inconsistent", "store-inconsistent", exception),
+    };
+
+    private static ProblemHttpResult Problem(int status, string title, string type, Exception exception, IDictionary<string, object?>? extensions = null) =>
+        TypedResults.Problem(
+            detail: exception.Message,
+            statusCode: status,
+            title: title,
+            type: $"urn:layer-export:problem:{type}",
+            extensions: extensions);
+}

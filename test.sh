@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test. Installs the Debian packages the tests use as independent tar readers and golden-byte
+# references (GNU tar, bsdtar, Python, Go) when they are missing; needs root (or sudo) only then.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v tar >/dev/null || need+=(tar)
+command -v bsdtar >/dev/null || need+=(libarchive-tools)
+command -v python3 >/dev/null || need+=(python3)
+command -v go >/dev/null || need+=(golang-go)
+command -v setfattr >/dev/null || need+=(attr)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet test LayerExport.sln -c Release --logger "console;verbosity=normal" "$@"
