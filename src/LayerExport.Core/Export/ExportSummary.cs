@@ -1,6 +1,11 @@
+using LayerExport.Core.Digest;
+
 namespace LayerExport.Core.Export;
 
 /// <summary>What one finished export wrote.</summary>
-/// <param name="Bytes">Bytes of tar written.</param>
+/// <param name="Bytes">Bytes of uncompressed tar.</param>
 /// <param name="Entries">Tar entries written.</param>
-public sealed record ExportSummary(long Bytes, long Entries);
+/// <param name="DiffId">sha256 of the uncompressed tar: the layer's diffID.</param>
+/// <param name="Digest">sha256 of the bytes sent (the tar itself when uncompressed).</param>
+/// <param name="Size">Bytes sent.</param>
+public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId, LayerDigest Digest, long Size);

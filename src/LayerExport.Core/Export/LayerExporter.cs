@@ -1,3 +1,4 @@
+using LayerExport.Core.Compression;
 using LayerExport.Core.Store;
 
 namespace LayerExport.Core.Export;
@@ -7,8 +8,14 @@ namespace LayerExport.Core.Export;
 /// Everything that can be refused is refused here, so that an HTTP front end can still answer with a problem
 /// response; once this returns, only a failure while reading the layer can end the export.
 /// </remarks>
-public sealed class LayerExporter(ILayerStore store)
+public sealed class LayerExporter(ILayerStore store, CompressionOptions compressionOptions)
 {
+    /// <summary>An exporter with the default codec settings.</summary>
+    public LayerExporter(ILayerStore store)
+        : this(store, new CompressionOptions())
+    {
+    }
+
     /// <summary>Validates <paramref name="id"/> and the caller's view of its parents, then opens the layer.</summary>
     /// <param name="id">The layer ID as the caller wrote it.</param>
     /// <param name="parents">The caller's parent chain, nearest first; it must be the start of the recorded chain.</param>
@@ -26,6 +33,6 @@ public sealed class LayerExporter(ILayerStore store)
             throw new ParentChainMismatchException(layerId, parents, description.Chain);
         }
 
-        return new PreparedExport(description, store.Open(layerId));
+        return new PreparedExport(description, store.Open(layerId), compressionOptions);
     }
 }

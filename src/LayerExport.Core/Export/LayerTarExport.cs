@@ -14,14 +14,14 @@ public sealed class LayerTarExport
 {
     private TarStreamWriter? _tar;
 
-    /// <summary>Bytes written so far.</summary>
+    /// <summary>Bytes of tar written so far.</summary>
     public long BytesWritten => _tar?.BytesWritten ?? 0;
 
     /// <summary>Entries written so far.</summary>
     public long EntriesWritten { get; private set; }
 
-    /// <summary>Writes the whole layer to <paramref name="output"/>.</summary>
-    public async Task<ExportSummary> WriteAsync(ILayerEntryReader reader, PipeWriter output, CancellationToken cancellationToken)
+    /// <summary>Writes the whole layer to <paramref name="output"/>; returns the tar's length and entry count.</summary>
+    public async Task<(long Bytes, long Entries)> WriteAsync(ILayerEntryReader reader, PipeWriter output, CancellationToken cancellationToken)
     {
         var tar = _tar = new TarStreamWriter(output);
         while (true)
@@ -48,6 +48,6 @@ public sealed class LayerTarExport
         }
 
         await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
-        return new ExportSummary(tar.BytesWritten, EntriesWritten);
+        return (tar.BytesWritten, EntriesWritten);
     }
 }

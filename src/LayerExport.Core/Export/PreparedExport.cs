@@ -1,10 +1,17 @@
 using System.IO.Pipelines;
+using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
 using LayerExport.Core.Store;
 
 namespace LayerExport.Core.Export;
 
-/// <summary>A validated, opened layer waiting to be written as a tar stream.</summary>
-public sealed class PreparedExport(LayerDescription layer, ILayerContent content) : IDisposable
+/// <summary>A validated, opened layer waiting to be written as a tar stream in one representation.</summary>
+/// <remarks>
+/// One pass produces everything: the tar is hashed as it is written (the diffID), compressed when asked, and
+/// the bytes sent are hashed again (the blob digest). Nothing is finished on failure: no end-of-archive blocks,
+/// no gzip trailer, no zstd epilogue.
+/// </remarks>
+public sealed class PreparedExport(LayerDescription layer, ILayerContent content, CompressionOptions compressionOptions) : IDisposable
 {
     /// <summary>The layer being exported.</summary>
     public LayerDescription Layer { get; } = layer;
@@ -12,11 +19,32 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// <summary>Progress of the running export, readable after it fails.</summary>
     public LayerTarExport Progress { get; } = new();
 
-    /// <summary>Writes the layer's tar to <paramref name="output"/>.</summary>
-    public async Task<ExportSummary> WriteTarAsync(PipeWriter output, CancellationToken cancellationToken)
+    /// <summary>Writes the layer as an uncompressed tar into <paramref name="output"/>.</summary>
+    public Task<ExportSummary> WriteTarAsync(PipeWriter output, CancellationToken cancellationToken) =>
+        WriteAsync(LayerCompression.None, output, cancellationToken);
+
+    /// <summary>Writes the layer as <paramref name="compression"/> into <paramref name="output"/>.</summary>
+    public async Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, CancellationToken cancellationToken)
     {
         using var reader = content.CreateReader();
-        return await Progress.WriteAsync(reader, output, cancellationToken).ConfigureAwait(false);
+        if (compression == LayerCompression.None)
+        {
+            using var tar = new HashingPipeWriter(output);
+            var written = await Progress.WriteAsync(reader, tar, cancellationToken).ConfigureAwait(false);
+            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, tar.CurrentDigest, tar.Length);
+        }
+
+        await using var body = output.AsStream(leaveOpen: true);
+        await using var sent = new HashingStream(body);
+        await using var stage = CompressionStage.Create(compression, sent, compressionOptions);
+        var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
+        using (var tar = new HashingPipeWriter(compressorInput))
+        {
+            var written = await Progress.WriteAsync(reader, tar, cancellationToken).ConfigureAwait(false);
+            await compressorInput.CompleteAsync().ConfigureAwait(false);
+            await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
+            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, sent.CurrentDigest, sent.BytesWritten);
+        }
     }
 
     /// <inheritdoc />

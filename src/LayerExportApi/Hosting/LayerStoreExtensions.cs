@@ -1,3 +1,4 @@
+using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.Extensions.Options;
@@ -28,7 +29,16 @@ internal static class LayerStoreExtensions
             .ValidateOnStart();
 
         builder.Services.AddSingleton(services => LayerStoreFactory.Create(services.GetRequiredService<IOptions<LayerStoreOptions>>().Value));
-        builder.Services.AddSingleton<LayerExporter>();
+        builder.Services.AddOptions<CompressionOptions>()
+            .BindConfiguration(CompressionOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(static o => o.Gzip.Level is >= 1 and <= 9, "Export:Gzip:Level must be 1 to 9.")
+            .Validate(static o => o.Gzip.BlockSize is >= 64 * 1024 and <= 64 * 1024 * 1024, "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")
+            .Validate(static o => o.Zstd.Level is >= 1 and <= 19, "Export:Zstd:Level must be 1 to 19.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(static services => new LayerExporter(
+            services.GetRequiredService<ILayerStore>(),
+            services.GetRequiredService<IOptions<CompressionOptions>>().Value));
         return builder;
     }
 }

@@ -3,6 +3,7 @@ using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
@@ -33,12 +34,13 @@ internal static class LayerEndpoints
             .WithName("ExportLayerTar")
             .WithSummary("Download a layer as an OCI layer tar")
             .WithDescription(
-                "Streams the layer's changes as an uncompressed OCI layer tar (whiteouts for deletions, hard links, "
+                "Streams the layer's changes as an OCI layer tar, plain or compressed (whiteouts for deletions, hard links, "
                 + "PAX headers where ustar cannot hold a field). The same layer always gives the same bytes. "
                 + "HEAD answers the headers only. A failure after the first byte aborts the connection.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status406NotAcceptable)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status500InternalServerError);
 
@@ -77,12 +79,28 @@ internal static class LayerEndpoints
     public static Results<LayerTarResult, ProblemHttpResult> ExportLayerTar(
         [Description("Layer ID")] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first; must be the start of the recorded chain.")] string[]? parent,
+        [FromQuery(Name = "compression"), Description("none (default), gzip or zstd; the OCI media types in Accept work too.")] string? compression,
+        HttpRequest request,
         LayerExporter exporter,
         ILogger<LayerTarResult> logger)
     {
+        if (!MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accept))
+        {
+            return TypedResults.Problem(
+                detail: "The Accept header is not a list of media ranges.",
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Malformed Accept header",
+                type: "urn:layer-export:problem:malformed-accept");
+        }
+
+        if (RepresentationNegotiation.Choose(compression, accept, out var refusal) is not { } chosen)
+        {
+            return refusal!;
+        }
+
         try
         {
-            return new LayerTarResult(exporter.Prepare(id, parent ?? []), logger);
+            return new LayerTarResult(exporter.Prepare(id, parent ?? []), chosen, logger);
         }
         catch (LayerStoreException e)
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using LayerExport.Core;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Net.Http.Headers;
@@ -13,19 +14,19 @@ namespace LayerExportApi.Layers;
 /// read and write, so a client that hangs up stops the export at once. A failure after headers are decided
 /// aborts the connection: the client then sees a failed transfer, never a short tar that looks complete.
 /// </remarks>
-internal sealed class LayerTarResult(PreparedExport export, ILogger logger) : IResult, IEndpointMetadataProvider
+internal sealed class LayerTarResult(PreparedExport export, LayerCompression compression, ILogger logger) : IResult, IEndpointMetadataProvider
 {
-    /// <summary>The OCI media type of an uncompressed layer.</summary>
-    public const string MediaType = "application/vnd.oci.image.layer.v1.tar";
-
     /// <inheritdoc />
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         using var _ = export;
         var response = httpContext.Response;
         var layerId = export.Layer.Id;
-        response.ContentType = MediaType;
-        response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileName = $"\"{layerId}.tar\"" }.ToString();
+        response.ContentType = LayerMediaType.For(compression);
+        response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment")
+        {
+            FileName = $"\"{layerId}{LayerMediaType.FileSuffix(compression)}\"",
+        }.ToString();
         if (HttpMethods.IsHead(httpContext.Request.Method))
         {
             return;
@@ -35,23 +36,26 @@ internal sealed class LayerTarResult(PreparedExport export, ILogger logger) : IR
         var clock = Stopwatch.StartNew();
         try
         {
-            var summary = await export.WriteTarAsync(response.BodyWriter, aborted);
-            ExportLog.Completed(logger, layerId, summary.Bytes, summary.Entries, clock.ElapsedMilliseconds);
+            var summary = await export.WriteAsync(compression, response.BodyWriter, aborted);
+            ExportLog.Completed(logger, layerId, compression, summary.Size, summary.Entries, summary.Digest.Value, clock.ElapsedMilliseconds);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            ExportLog.Cancelled(logger, layerId, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            ExportLog.Cancelled(logger, layerId, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
             httpContext.Abort();
         }
         catch (Exception e)
         {
             var path = (e as LayerExportException)?.Path ?? "(none)";
-            ExportLog.Failed(logger, e, layerId, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
             httpContext.Abort();
         }
     }
 
     /// <inheritdoc />
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(Stream), [MediaType]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(
+            StatusCodes.Status200OK,
+            typeof(Stream),
+            [LayerMediaType.Tar, LayerMediaType.TarGzip, LayerMediaType.TarZstd]));
 }

@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LayerExport.Core.Compression;
+
+/// <summary>The configuration section <c>Export</c>: codec settings, which are part of every compressed digest.</summary>
+/// <remarks>Changing a level or the gzip block size changes the compressed bytes of every layer; the thread count never does.</remarks>
+public sealed class CompressionOptions
+{
+    /// <summary>The section name.</summary>
+    public const string SectionName = "Export";
+
+    /// <summary>gzip settings.</summary>
+    public GzipOptions Gzip { get; set; } = new();
+
+    /// <summary>zstd settings.</summary>
+    public ZstdOptions Zstd { get; set; } = new();
+
+    /// <summary>Compression threads; 0 means one per core.</summary>
+    [Range(0, 256)]
+    public int Threads { get; set; }
+
+    /// <summary>The thread count actually used.</summary>
+    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
+
+/// <summary>gzip settings.</summary>
+public sealed class GzipOptions
+{
+    /// <summary>zlib compression level, 1 (fastest) to 9 (smallest).</summary>
+    [Range(1, 9)]
+    public int Level { get; set; } = 4;
+
+    /// <summary>Bytes of tar per independently compressed block.</summary>
+    [Range(64 * 1024, 64 * 1024 * 1024)]
+    public int BlockSize { get; set; } = 1024 * 1024;
+}
+
+/// <summary>zstd settings.</summary>
+public sealed class ZstdOptions
+{
+    /// <summary>zstd compression level, 1 to 19.</summary>
+    [Range(1, 19)]
+    public int Level { get; set; } = 3;
+}

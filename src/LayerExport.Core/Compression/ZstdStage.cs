@@ -1,0 +1,43 @@
+using ZstdSharp;
+using ZstdSharp.Unsafe;
+
+namespace LayerExport.Core.Compression;
+
+/// <summary>zstd with worker threads, which the zstd format keeps byte-identical for any worker count of one or more.</summary>
+/// <remarks>
+/// zstd's single-threaded mode (no workers) cuts its input differently from its multi-threaded mode, so the
+/// encoder always runs with at least one worker: the bytes then never depend on the machine's core count.
+/// </remarks>
+internal sealed class ZstdStage : CompressionStage
+{
+    private readonly DetachableStream _output;
+    private readonly CompressionStream _zstd;
+    private bool _finished;
+
+    public ZstdStage(Stream output, CompressionOptions options)
+    {
+        _output = new DetachableStream(output);
+        _zstd = new CompressionStream(_output, options.Zstd.Level, leaveOpen: true);
+        _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_nbWorkers, options.EffectiveThreads);
+        _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
+    }
+
+    public override Stream Input => _zstd;
+
+    public override async Task FinishAsync(CancellationToken cancellationToken)
+    {
+        _finished = true;
+        await _zstd.DisposeAsync().ConfigureAwait(false);
+        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (!_finished)
+        {
+            // Disposing a zstd stream writes its epilogue; a failed export must not look finished.
+            _output.Detach();
+            await _zstd.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
