@@ -8,4 +8,5 @@ namespace LayerExport.Core.Export;
 /// <param name="DiffId">sha256 of the uncompressed tar: the layer's diffID.</param>
 /// <param name="Digest">sha256 of the bytes sent (the tar itself when uncompressed).</param>
 /// <param name="Size">Bytes sent.</param>
-public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId, LayerDigest Digest, long Size);
+/// <param name="Fingerprint">The <see cref="LayerFingerprint"/> of the entries as they were exported.</param>
+public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId, LayerDigest Digest, long Size, string Fingerprint);

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using LayerExport.Core.Digest;
 using LayerExport.Core.Reader;
 using LayerExport.Core.Tar;
 
@@ -20,10 +21,11 @@ public sealed class LayerTarExport
     /// <summary>Entries written so far.</summary>
     public long EntriesWritten { get; private set; }
 
-    /// <summary>Writes the whole layer to <paramref name="output"/>; returns the tar's length and entry count.</summary>
-    public async Task<(long Bytes, long Entries)> WriteAsync(ILayerEntryReader reader, PipeWriter output, CancellationToken cancellationToken)
+    /// <summary>Writes the whole layer to <paramref name="output"/>; returns the tar's length, entry count and fingerprint.</summary>
+    public async Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, PipeWriter output, CancellationToken cancellationToken)
     {
         var tar = _tar = new TarStreamWriter(output);
+        using var fingerprint = new LayerFingerprint();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -34,6 +36,7 @@ public sealed class LayerTarExport
 
             using (entry)
             {
+                fingerprint.Append(entry);
                 try
                 {
                     await tar.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
@@ -48,6 +51,6 @@ public sealed class LayerTarExport
         }
 
         await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
-        return (tar.BytesWritten, EntriesWritten);
+        return (tar.BytesWritten, EntriesWritten, fingerprint.Current);
     }
 }

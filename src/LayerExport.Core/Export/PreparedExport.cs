@@ -31,7 +31,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             using var tar = new HashingPipeWriter(output);
             var written = await Progress.WriteAsync(reader, tar, cancellationToken).ConfigureAwait(false);
-            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, tar.CurrentDigest, tar.Length);
+            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, tar.CurrentDigest, tar.Length, written.Fingerprint);
         }
 
         await using var body = output.AsStream(leaveOpen: true);
@@ -43,8 +43,15 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             var written = await Progress.WriteAsync(reader, tar, cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);
             await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
-            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, sent.CurrentDigest, sent.BytesWritten);
+            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint);
         }
+    }
+
+    /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
+    public LayerSurvey Survey(CancellationToken cancellationToken)
+    {
+        using var reader = content.CreateMetadataReader();
+        return LayerSurvey.Take(reader, cancellationToken);
     }
 
     /// <inheritdoc />

@@ -198,7 +198,22 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     }
 
     /// <summary>All extended attribute names of this descriptor.</summary>
-    public List<byte[]> ListXattrs()
+    public List<byte[]> ListXattrs() => ListXattrs(null);
+
+    /// <summary>All extended attribute names of a child, without following a symlink and without opening it.</summary>
+    public List<byte[]> ListXattrsAt(ReadOnlySpan<byte> child) => ListXattrs(ProcPath(child));
+
+    /// <summary>One extended attribute's raw value, or null when it is not set.</summary>
+    public byte[]? GetXattr(ReadOnlySpan<byte> name) => GetXattr(null, name);
+
+    /// <summary>One extended attribute of a child, or null when it is not set.</summary>
+    public byte[]? GetXattrAt(ReadOnlySpan<byte> child, ReadOnlySpan<byte> name) => GetXattr(ProcPath(child), name);
+
+    // The kernel resolves /proc/self/fd/N to this very directory, so the child is looked up in it, not by path.
+    private byte[] ProcPath(ReadOnlySpan<byte> child) =>
+        [.. Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd}/"), .. child, 0];
+
+    private List<byte[]> ListXattrs(byte[]? path)
     {
         var size = 1024;
         while (true)
@@ -206,8 +221,9 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             var list = new byte[size];
             nint n;
             fixed (byte* l = list)
+            fixed (byte* p = path)
             {
-                n = Libc.FListXattr(Fd, l, (nuint)list.Length);
+                n = path is null ? Libc.FListXattr(Fd, l, (nuint)list.Length) : Libc.LListXattr(p, l, (nuint)list.Length);
             }
 
             if (n < 0)
@@ -228,29 +244,19 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             }
 
             var names = new List<byte[]>();
-            var rest = list.AsSpan(0, (int)n);
-            while (!rest.IsEmpty)
+            foreach (var range in list.AsSpan(0, (int)n).Split((byte)0))
             {
-                var end = rest.IndexOf((byte)0);
-                if (end < 0)
+                if (range.End.Value > range.Start.Value)
                 {
-                    end = rest.Length;
+                    names.Add(list[range]);
                 }
-
-                if (end > 0)
-                {
-                    names.Add(rest[..end].ToArray());
-                }
-
-                rest = rest[Math.Min(end + 1, rest.Length)..];
             }
 
             return names;
         }
     }
 
-    /// <summary>One extended attribute's raw value, or null when it is not set.</summary>
-    public byte[]? GetXattr(ReadOnlySpan<byte> name)
+    private byte[]? GetXattr(byte[]? path, ReadOnlySpan<byte> name)
     {
         Span<byte> nameBuffer = stackalloc byte[NameBufferLength];
         var z = ToCString(name, nameBuffer);
@@ -259,10 +265,11 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         {
             var value = new byte[size];
             nint n;
-            fixed (byte* p = z)
+            fixed (byte* a = z)
             fixed (byte* v = value)
+            fixed (byte* p = path)
             {
-                n = Libc.FGetXattr(Fd, p, v, (nuint)value.Length);
+                n = path is null ? Libc.FGetXattr(Fd, a, v, (nuint)value.Length) : Libc.LGetXattr(p, a, v, (nuint)value.Length);
             }
 
             if (n >= 0)

@@ -15,6 +15,9 @@ internal readonly record struct FileStatus
         RdevMajor = buffer.RdevMajor;
         RdevMinor = buffer.RdevMinor;
         MtimeSeconds = buffer.MtimeSec;
+        MtimeNanoseconds = buffer.MtimeNsec;
+        CtimeSeconds = buffer.CtimeSec;
+        CtimeNanoseconds = buffer.CtimeNsec;
     }
 
     /// <summary>Type and permission bits, as <c>st_mode</c>.</summary>
@@ -46,6 +49,15 @@ internal readonly record struct FileStatus
 
     /// <summary>Modification time, whole seconds since the epoch (sub-seconds dropped).</summary>
     public long MtimeSeconds { get; }
+
+    /// <summary>Sub-second part of the modification time.</summary>
+    public uint MtimeNanoseconds { get; }
+
+    /// <summary>Status-change time, seconds.</summary>
+    public long CtimeSeconds { get; }
+
+    /// <summary>Sub-second part of the status-change time.</summary>
+    public uint CtimeNanoseconds { get; }
 
     /// <summary>The file-type bits of <see cref="Mode"/>.</summary>
     public int Type => Mode & Libc.S_IFMT;

@@ -73,6 +73,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "fgetxattr", SetLastError = true)]
     public static partial nint FGetXattr(int fd, byte* name, byte* value, nuint size);
 
+    [LibraryImport(Library, EntryPoint = "llistxattr", SetLastError = true)]
+    public static partial nint LListXattr(byte* path, byte* list, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "lgetxattr", SetLastError = true)]
+    public static partial nint LGetXattr(byte* path, byte* name, byte* value, nuint size);
+
     [LibraryImport(Library, EntryPoint = "strerror")]
     private static partial nint StrError(int errno);
 

@@ -11,12 +11,23 @@ public sealed class LayerEntry(TarEntryHeader header, IEntryContent? content = n
     /// <summary>The file's content, opened before the header was taken; null for entries without data.</summary>
     public IEntryContent? Content { get; } = content;
 
+    /// <summary>Which file on disk this entry came from, for fingerprints; null for whiteouts.</summary>
+    public EntryIdentity? Identity { get; init; }
+
     /// <summary>The entry path for messages.</summary>
     public string DisplayPath => System.Text.Encoding.UTF8.GetString(Header.Name);
 
     /// <inheritdoc />
     public void Dispose() => Content?.Dispose();
 }
+
+/// <summary>What identifies the on-disk file behind an entry and changes whenever the file does.</summary>
+/// <param name="Device">Device number.</param>
+/// <param name="Inode">Inode number.</param>
+/// <param name="LinkCount">Number of hard links.</param>
+/// <param name="ChangeTimeNanoseconds">ctime in nanoseconds since the epoch.</param>
+/// <param name="ModificationTimeNanoseconds">mtime in nanoseconds since the epoch.</param>
+public sealed record EntryIdentity(ulong Device, ulong Inode, uint LinkCount, long ChangeTimeNanoseconds, long ModificationTimeNanoseconds);
 
 /// <summary>Random-access reads of one file's content.</summary>
 public interface IEntryContent : IDisposable

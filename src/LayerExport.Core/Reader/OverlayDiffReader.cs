@@ -21,9 +21,16 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
     private readonly Stack<Frame> _frames = new();
     private readonly Queue<LayerEntry> _pending = new();
     private readonly HardLinkTracker _links = new();
+    private readonly bool _openContent;
 
     /// <summary>Starts a walk of <paramref name="diff"/>; the caller keeps ownership of the descriptor.</summary>
-    public OverlayDiffReader(FileDescriptor diff) => Enter(diff, [], ownsDirectory: false);
+    /// <param name="diff">The layer's diff directory.</param>
+    /// <param name="openContent">False for a metadata walk: regular files are described but never opened.</param>
+    public OverlayDiffReader(FileDescriptor diff, bool openContent)
+    {
+        _openContent = openContent;
+        Enter(diff, [], ownsDirectory: false);
+    }
 
     /// <inheritdoc />
     public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
@@ -86,13 +93,13 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
             case Libc.S_IFREG:
                 return ReadRegularFile(directory, name, path, listed);
             case Libc.S_IFLNK:
-                return new LayerEntry(Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = directory.ReadLinkAt(name) });
+                return Entry(Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = directory.ReadLinkAt(name) }, listed);
             case Libc.S_IFCHR:
-                return new LayerEntry(DeviceHeader(path, TarEntryType.CharacterDevice, listed));
+                return Entry(DeviceHeader(path, TarEntryType.CharacterDevice, listed), listed);
             case Libc.S_IFBLK:
-                return new LayerEntry(DeviceHeader(path, TarEntryType.BlockDevice, listed));
+                return Entry(DeviceHeader(path, TarEntryType.BlockDevice, listed), listed);
             case Libc.S_IFIFO:
-                return new LayerEntry(Header(path, TarEntryType.Fifo, listed));
+                return Entry(Header(path, TarEntryType.Fifo, listed), listed);
             default:
                 // Sockets cannot be archived; every peer leaves them out.
                 return null;
@@ -113,7 +120,7 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
             byte[] directoryPath = [.. path, (byte)'/'];
             var header = Header(directoryPath, TarEntryType.Directory, opened) with { Xattrs = ReadXattrs(directory) };
             Enter(directory, directoryPath, ownsDirectory: true);
-            return new LayerEntry(header);
+            return Entry(header, opened);
         }
         catch
         {
@@ -126,7 +133,18 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
     {
         if (listed.NLink > 1 && _links.TryGetFirstPath(listed.Device, listed.Inode, out var firstPath))
         {
-            return new LayerEntry(Header(path, TarEntryType.HardLink, listed) with { LinkName = firstPath });
+            return Entry(Header(path, TarEntryType.HardLink, listed) with { LinkName = firstPath }, listed);
+        }
+
+        if (!_openContent)
+        {
+            if (listed.NLink > 1)
+            {
+                _links.Remember(listed.Device, listed.Inode, path);
+            }
+
+            var described = Header(path, TarEntryType.RegularFile, listed) with { Size = listed.Size, Xattrs = ReadXattrs(directory, name) };
+            return Entry(described, listed);
         }
 
         var file = directory.OpenFileAt(name);
@@ -144,7 +162,7 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
             }
 
             var header = Header(path, TarEntryType.RegularFile, opened) with { Size = opened.Size, Xattrs = ReadXattrs(file) };
-            return new LayerEntry(header, new FileContent(file));
+            return new LayerEntry(header, new FileContent(file)) { Identity = Identity(opened) };
         }
         catch
         {
@@ -214,19 +232,19 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         return false;
     }
 
-    private static List<Xattr> ReadXattrs(FileDescriptor file)
-    {
-        var names = file.ListXattrs();
-        if (names.Count == 0)
-        {
-            return [];
-        }
+    private static List<Xattr> ReadXattrs(FileDescriptor file) =>
+        SelectXattrs(file.ListXattrs(), name => file.GetXattr(name));
 
+    private static List<Xattr> ReadXattrs(FileDescriptor directory, byte[] child) =>
+        SelectXattrs(directory.ListXattrsAt(child), name => directory.GetXattrAt(child, name));
+
+    private static List<Xattr> SelectXattrs(List<byte[]> names, Func<byte[], byte[]?> read)
+    {
         var xattrs = new List<Xattr>();
         names.Sort(ByteOrder.Instance);
         foreach (var name in names)
         {
-            if (ExportedXattrs.IsExported(name) && file.GetXattr(name) is { } value)
+            if (ExportedXattrs.IsExported(name) && read(name) is { } value)
             {
                 xattrs.Add(new Xattr(name, value));
             }
@@ -234,6 +252,15 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
 
         return xattrs;
     }
+
+    private static LayerEntry Entry(TarEntryHeader header, in FileStatus status) => new(header) { Identity = Identity(status) };
+
+    private static EntryIdentity Identity(in FileStatus status) => new(
+        status.Device,
+        status.Inode,
+        status.NLink,
+        (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds,
+        (status.MtimeSeconds * 1_000_000_000) + status.MtimeNanoseconds);
 
     // OCI whiteouts carry no metadata: mode 0, owner 0, mtime 0, so they never vary between hosts.
     private static TarEntryHeader WhiteoutHeader(byte[] path) => new() { Name = path, Type = TarEntryType.RegularFile };

@@ -21,8 +21,11 @@ public interface ILayerStore
 /// <summary>An opened layer, ready to be read.</summary>
 public interface ILayerContent : IDisposable
 {
-    /// <summary>A fresh reader over the layer's entries.</summary>
+    /// <summary>A fresh reader over the layer's entries, with each regular file opened for its content.</summary>
     ILayerEntryReader CreateReader();
+
+    /// <summary>A fresh reader that describes every entry without opening any file: for sizes and fingerprints.</summary>
+    ILayerEntryReader CreateMetadataReader();
 }
 
 /// <summary>A layer and its direct parent.</summary>

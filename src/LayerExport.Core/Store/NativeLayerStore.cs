@@ -189,7 +189,9 @@ public sealed class NativeLayerStore : ILayerStore, IDisposable
 
     private sealed class Content(FileDescriptor diff) : ILayerContent
     {
-        public ILayerEntryReader CreateReader() => new OverlayDiffReader(diff);
+        public ILayerEntryReader CreateReader() => new OverlayDiffReader(diff, openContent: true);
+
+        public ILayerEntryReader CreateMetadataReader() => new OverlayDiffReader(diff, openContent: false);
 
         public void Dispose() => diff.Dispose();
     }

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LayerExport.Core.Digest;
+
+/// <summary>Descriptors already computed, in memory and in a directory that survives restarts.</summary>
+/// <remarks>
+/// Keys cover everything the bytes depend on: layer ID, layer fingerprint, representation and codec settings,
+/// and the encoder version. A changed layer has a new fingerprint, so it can never be served a stale digest.
+/// Files are written to a temporary name and renamed, so a crash never leaves a half-written entry.
+/// </remarks>
+public sealed class DigestCache
+{
+    /// <summary>Bumped whenever the tar encoding or a codec changes the bytes for the same input.</summary>
+    public const string EncodingVersion = "layer-export/1";
+
+    private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
+    private readonly string? _directory;
+
+    /// <summary>A cache kept in <paramref name="directory"/>, or in memory only when it is null.</summary>
+    public DigestCache(string? directory)
+    {
+        _directory = directory;
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+    }
+
+    /// <summary>The key for one representation of one layer state.</summary>
+    public static string Key(string layerId, string fingerprint, string representation) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{EncodingVersion}\n{layerId}\n{fingerprint}\n{representation}")));
+
+    /// <summary>Looks a descriptor up.</summary>
+    public bool TryGet(string key, out LayerDescriptor descriptor)
+    {
+        if (_memory.TryGetValue(key, out descriptor!))
+        {
+            return true;
+        }
+
+        if (_directory is null || !File.Exists(PathOf(key)))
+        {
+            return false;
+        }
+
+        try
+        {
+            var stored = JsonSerializer.Deserialize(File.ReadAllBytes(PathOf(key)), DigestCacheJson.Default.StoredDescriptor);
+            if (stored is null)
+            {
+                return false;
+            }
+
+            descriptor = _memory.GetOrAdd(key, new LayerDescriptor(stored.MediaType, new LayerDigest(stored.Digest), stored.Size, new LayerDigest(stored.DiffId)));
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            // An unreadable entry is only a miss: the digest is computed again and the entry rewritten.
+            return false;
+        }
+    }
+
+    /// <summary>Stores a descriptor.</summary>
+    public void Put(string key, LayerDescriptor descriptor)
+    {
+        _memory[key] = descriptor;
+        if (_directory is null)
+        {
+            return;
+        }
+
+        var path = PathOf(key);
+        var temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
+        var stored = new StoredDescriptor(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value);
+        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private string PathOf(string key) => Path.Combine(_directory!, key + ".json");
+}
+
+/// <summary>One cache file's content.</summary>
+internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId);
+
+/// <summary>Source-generated JSON for cache files.</summary>
+[JsonSerializable(typeof(StoredDescriptor))]
+internal sealed partial class DigestCacheJson : JsonSerializerContext;

@@ -1,0 +1,8 @@
+namespace LayerExport.Core.Digest;
+
+/// <summary>An OCI descriptor of one representation of a layer, plus the layer's diffID.</summary>
+/// <param name="MediaType">The representation's OCI media type.</param>
+/// <param name="Digest">sha256 of the representation's bytes.</param>
+/// <param name="Size">Length of the representation in bytes.</param>
+/// <param name="DiffId">sha256 of the uncompressed tar.</param>
+public sealed record LayerDescriptor(string MediaType, LayerDigest Digest, long Size, LayerDigest DiffId);

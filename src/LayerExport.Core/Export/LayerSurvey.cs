@@ -1,0 +1,31 @@
+using LayerExport.Core.Digest;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Export;
+
+/// <summary>What a metadata walk learns of a layer without reading any file: the tar's exact size and a fingerprint.</summary>
+/// <param name="TarSize">Exact length of the uncompressed tar.</param>
+/// <param name="Entries">Number of tar entries.</param>
+/// <param name="Fingerprint">See <see cref="LayerFingerprint"/>.</param>
+public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
+{
+    /// <summary>Walks <paramref name="reader"/> (a metadata reader) to the end.</summary>
+    public static LayerSurvey Take(ILayerEntryReader reader, CancellationToken cancellationToken)
+    {
+        using var fingerprint = new LayerFingerprint();
+        long size = 0, entries = 0;
+        while (reader.TryRead(out var entry))
+        {
+            using (entry)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                size += TarHeaderEncoder.EncodedLength(entry.Header) + TarHeaderEncoder.PaddedLength(entry.Header.Size);
+                entries++;
+                fingerprint.Append(entry);
+            }
+        }
+
+        return new LayerSurvey(size + (2 * TarHeaderEncoder.BlockSize), entries, fingerprint.Current);
+    }
+}
