@@ -142,6 +142,3 @@ public sealed class GoTarFixture : IDisposable
         bool Whiteout,
         bool HeaderOnly);
 }
-
-/// <summary>What the Go reference program did.</summary>
-public sealed record GoTarResult(int ExitCode, byte[] Output, string Error);
