@@ -89,6 +89,12 @@ public static class TarHeaderEncoder
     private static byte[]? PaxRecordsFor(TarEntryHeader h, out int ustarPrefixLength)
     {
         ustarPrefixLength = 0;
+        if (h.Name.AsSpan().Contains((byte)0) || h.LinkName.AsSpan().Contains((byte)0))
+        {
+            // Neither a ustar field nor a PAX path/linkpath record can hold a NUL; Go refuses such a header.
+            throw new TarEncodingException($"{Display(h.Name)}: a name or link name with a NUL byte cannot be encoded");
+        }
+
         var records = new List<(byte[] Key, byte[] Value)>();
         var ustarPossible = true;
 
@@ -117,7 +123,8 @@ public static class TarHeaderEncoder
 
         foreach (var xattr in h.Xattrs)
         {
-            if (xattr.Name.AsSpan().IndexOf((byte)'=') >= 0 || xattr.Name.Length == 0)
+            // "SCHILY.xattr." alone is a valid key, so an empty name is encoded, as Go does; '=' or NUL cannot be.
+            if (xattr.Name.AsSpan().IndexOfAny((byte)'=', (byte)0) >= 0)
             {
                 throw new TarEncodingException($"{Display(h.Name)}: xattr name '{Display(xattr.Name)}' cannot be a PAX key");
             }

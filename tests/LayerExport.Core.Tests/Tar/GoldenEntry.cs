@@ -1,0 +1,17 @@
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Tests.Tar;
+
+/// <summary>One entry both writers get: the header, its data, and how Go should build its header.</summary>
+/// <param name="Header">The header our encoder writes; Go gets the same fields.</param>
+public sealed record GoldenEntry(TarEntryHeader Header)
+{
+    /// <summary>Entry data; its length is the header's size unless <see cref="HeaderOnly"/>.</summary>
+    public byte[] Data { get; init; } = [];
+
+    /// <summary>Go builds a bare <c>{Name, Typeflag}</c> header with no format, as hcsshim does for whiteouts.</summary>
+    public bool Whiteout { get; init; }
+
+    /// <summary>Only the header is written and compared (a size too large to write); the archive stops there.</summary>
+    public bool HeaderOnly { get; init; }
+}
