@@ -59,7 +59,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         {
             using var export = exporter.Prepare(layerId, []);
             var sink = PipeWriter.Create(Stream.Null);
-            var summary = await export.WriteAsync(compression, sink, _shutdown.Token).ConfigureAwait(false);
+            var summary = await export.WriteAsync(compression, sink, expected: null, _shutdown.Token).ConfigureAwait(false);
             return Record(layerId, compression, summary);
         }
         finally

@@ -22,7 +22,11 @@ public sealed class LayerTarExport
     public long EntriesWritten { get; private set; }
 
     /// <summary>Writes the whole layer to <paramref name="output"/>; returns the tar's length, entry count and fingerprint.</summary>
-    public async Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, PipeWriter output, CancellationToken cancellationToken)
+    /// <param name="reader">The layer's entries.</param>
+    /// <param name="output">Where the tar goes.</param>
+    /// <param name="beforeLastFlush">A last check before the end of the archive leaves; throwing keeps the archive unfinished.</param>
+    /// <param name="cancellationToken">Stops the export.</param>
+    public async Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, PipeWriter output, Action? beforeLastFlush, CancellationToken cancellationToken)
     {
         var tar = _tar = new TarStreamWriter(output);
         using var fingerprint = new LayerFingerprint();
@@ -50,7 +54,7 @@ public sealed class LayerTarExport
             EntriesWritten++;
         }
 
-        await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
+        await tar.FinishAsync(beforeLastFlush, cancellationToken).ConfigureAwait(false);
         return (tar.BytesWritten, EntriesWritten, fingerprint.Current);
     }
 }

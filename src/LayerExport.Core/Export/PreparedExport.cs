@@ -21,16 +21,23 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
     /// <summary>Writes the layer as an uncompressed tar into <paramref name="output"/>.</summary>
     public Task<ExportSummary> WriteTarAsync(PipeWriter output, CancellationToken cancellationToken) =>
-        WriteAsync(LayerCompression.None, output, cancellationToken);
+        WriteAsync(LayerCompression.None, output, expected: null, cancellationToken);
 
     /// <summary>Writes the layer as <paramref name="compression"/> into <paramref name="output"/>.</summary>
-    public async Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, CancellationToken cancellationToken)
+    /// <param name="compression">The representation.</param>
+    /// <param name="output">Where its bytes go.</param>
+    /// <param name="expected">
+    /// What was already announced about the tar (its length, its diffID); when the tar turns out different, the
+    /// export fails before its last bytes leave, so a client never gets a complete body that contradicts a header.
+    /// </param>
+    /// <param name="cancellationToken">Stops the export.</param>
+    public async Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, ExpectedTar? expected, CancellationToken cancellationToken)
     {
         using var reader = content.CreateReader();
         if (compression == LayerCompression.None)
         {
             using var tar = new HashingPipeWriter(output);
-            var written = await Progress.WriteAsync(reader, tar, cancellationToken).ConfigureAwait(false);
+            var written = await Progress.WriteAsync(reader, tar, () => Verify(tar, expected), cancellationToken).ConfigureAwait(false);
             return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, tar.CurrentDigest, tar.Length, written.Fingerprint);
         }
 
@@ -40,7 +47,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
         using (var tar = new HashingPipeWriter(compressorInput))
         {
-            var written = await Progress.WriteAsync(reader, tar, cancellationToken).ConfigureAwait(false);
+            var written = await Progress.WriteAsync(reader, tar, () => Verify(tar, expected), cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);
             await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
             return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint);
@@ -56,4 +63,17 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
     /// <inheritdoc />
     public void Dispose() => content.Dispose();
+
+    private static void Verify(HashingPipeWriter tar, ExpectedTar? expected)
+    {
+        if (expected?.Length is { } length && tar.Length != length)
+        {
+            throw new LayerExportException("(end of archive)", $"the tar is {tar.Length} bytes, not the announced {length}: the layer changed on disk");
+        }
+
+        if (expected?.DiffId is { } diffId && tar.CurrentDigest != diffId)
+        {
+            throw new LayerExportException("(end of archive)", $"the tar's digest {tar.CurrentDigest} is not the announced {diffId}: the layer changed on disk");
+        }
+    }
 }

@@ -157,12 +157,16 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     public List<(byte[] Name, byte Type)> ReadDirectory()
     {
         var entries = new List<(byte[] Name, byte Type)>();
+
+        // A directory descriptor carries a read position; listing through a fresh one keeps walks that share
+        // this descriptor (concurrent requests, a survey then an export) from seeing each other's position.
+        using var listing = OpenDirectoryAt("."u8);
         var buffer = new byte[64 * 1024];
         fixed (byte* b = buffer)
         {
             while (true)
             {
-                var n = Libc.GetDents64(Fd, b, (nuint)buffer.Length);
+                var n = Libc.GetDents64(listing.Fd, b, (nuint)buffer.Length);
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();

@@ -35,9 +35,12 @@ public sealed class TarStreamWriter(PipeWriter output)
     }
 
     /// <summary>Writes the end-of-archive blocks and flushes everything.</summary>
-    public async ValueTask FinishAsync(CancellationToken cancellationToken)
+    /// <param name="beforeLastFlush">Runs after the end blocks are written but before they are flushed; throwing here keeps the archive unfinished.</param>
+    /// <param name="cancellationToken">Cancels the flush.</param>
+    public async ValueTask FinishAsync(Action? beforeLastFlush, CancellationToken cancellationToken)
     {
         Count(TarHeaderEncoder.WriteEndOfArchive(output));
+        beforeLastFlush?.Invoke();
         await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 

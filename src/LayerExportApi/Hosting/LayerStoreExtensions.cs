@@ -1,4 +1,5 @@
 using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.Extensions.Options;
@@ -38,6 +39,16 @@ internal static class LayerStoreExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton(static services => new LayerExporter(
             services.GetRequiredService<ILayerStore>(),
+            services.GetRequiredService<IOptions<CompressionOptions>>().Value));
+        builder.Services.AddOptions<DigestCacheOptions>().BindConfiguration(DigestCacheOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton(static services =>
+        {
+            var directory = services.GetRequiredService<IOptions<DigestCacheOptions>>().Value.Directory;
+            return new DigestCache(string.IsNullOrWhiteSpace(directory) ? null : directory);
+        });
+        builder.Services.AddSingleton(static services => new LayerDescriptors(
+            services.GetRequiredService<LayerExporter>(),
+            services.GetRequiredService<DigestCache>(),
             services.GetRequiredService<IOptions<CompressionOptions>>().Value));
         return builder;
     }

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using LayerExport.Core;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -44,6 +45,19 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status500InternalServerError);
 
+        layers.MapGet("/{id}/descriptor", DescribeRepresentation)
+            .WithName("DescribeLayerRepresentation")
+            .WithSummary("Digest and size of a layer representation")
+            .WithDescription(
+                "An OCI descriptor (mediaType, digest, size) of the representation, plus the layer's diffID. "
+                + "Computed once per layer state (concurrent requests share the work) and cached across restarts; "
+                + "a layer that changed on disk gets a new descriptor.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status500InternalServerError);
+
         return layers;
     }
 
@@ -82,7 +96,9 @@ internal static class LayerEndpoints
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd; the OCI media types in Accept work too.")] string? compression,
         HttpRequest request,
         LayerExporter exporter,
-        ILogger<LayerTarResult> logger)
+        LayerDescriptors descriptors,
+        ILogger<LayerTarResult> logger,
+        CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accept))
         {
@@ -98,13 +114,57 @@ internal static class LayerEndpoints
             return refusal!;
         }
 
+        PreparedExport export;
         try
         {
-            return new LayerTarResult(exporter.Prepare(id, parent ?? []), chosen, logger);
+            export = exporter.Prepare(id, parent ?? []);
         }
         catch (LayerStoreException e)
         {
             return LayerProblems.For(e);
+        }
+
+        try
+        {
+            var survey = export.Survey(cancellationToken);
+            var known = descriptors.TryGetKnown(export.Layer.Id, survey.Fingerprint, chosen);
+            return new LayerTarResult(export, chosen, survey, known, descriptors, logger);
+        }
+        catch (Exception e) when (e is LayerExportException or IOException)
+        {
+            export.Dispose();
+            return LayerProblems.Unreadable(e);
+        }
+    }
+
+    /// <summary>GET /layers/{id}/descriptor.</summary>
+    public static async Task<Results<Ok<DescriptorResponse>, ProblemHttpResult>> DescribeRepresentation(
+        [Description("Layer ID")] string id,
+        [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first.")] string[]? parent,
+        [FromQuery(Name = "compression"), Description("none (default), gzip or zstd.")] string? compression,
+        LayerExporter exporter,
+        LayerDescriptors descriptors,
+        CancellationToken cancellationToken)
+    {
+        if (RepresentationNegotiation.Choose(compression, [], out var refusal) is not { } chosen)
+        {
+            return refusal!;
+        }
+
+        try
+        {
+            using var export = exporter.Prepare(id, parent ?? []);
+            var survey = export.Survey(cancellationToken);
+            var descriptor = await descriptors.GetAsync(export.Layer.Id, survey.Fingerprint, chosen, cancellationToken);
+            return TypedResults.Ok(new DescriptorResponse(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value));
+        }
+        catch (LayerStoreException e)
+        {
+            return LayerProblems.For(e);
+        }
+        catch (Exception e) when (e is LayerExportException or IOException)
+        {
+            return LayerProblems.Unreadable(e);
         }
     }
 }

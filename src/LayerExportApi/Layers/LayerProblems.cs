@@ -21,6 +21,10 @@ internal static class LayerProblems
         _ => Problem(StatusCodes.Status500InternalServerError, "Layer store is inconsistent", "store-inconsistent", exception),
     };
 
+    /// <summary>The problem response for a layer that could not be read before the body started.</summary>
+    public static ProblemHttpResult Unreadable(Exception exception) =>
+        Problem(StatusCodes.Status500InternalServerError, "Layer unreadable", "layer-unreadable", exception);
+
     private static ProblemHttpResult Problem(int status, string title, string type, Exception exception, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(
             detail: exception.Message,

@@ -2,24 +2,37 @@ using System.Diagnostics;
 using System.Reflection;
 using LayerExport.Core;
 using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
-/// <summary>Streams a prepared export into the response body as <c>application/vnd.oci.image.layer.v1.tar</c>.</summary>
+/// <summary>Streams a prepared export into the response body in one representation.</summary>
 /// <remarks>
-/// The tar goes straight into <see cref="HttpResponse.BodyWriter"/>, with the request's abort token on every
-/// read and write, so a client that hangs up stops the export at once. A failure after headers are decided
-/// aborts the connection: the client then sees a failed transfer, never a short tar that looks complete.
+/// The bytes go straight into <see cref="HttpResponse.BodyWriter"/>, with the request's abort token on every
+/// read and write, so a client that hangs up stops the export at once. A failure after the status line
+/// aborts the connection: the client then sees a failed transfer, never a short body that looks complete.
+/// What is known before the body starts is announced: the exact length of the plain tar always, the digest
+/// (as <c>Docker-Content-Digest</c> and a strong ETag) when this layer state was exported before.
 /// </remarks>
-internal sealed class LayerTarResult(PreparedExport export, LayerCompression compression, ILogger logger) : IResult, IEndpointMetadataProvider
+internal sealed class LayerTarResult(
+    PreparedExport export,
+    LayerCompression compression,
+    LayerSurvey survey,
+    LayerDescriptor? known,
+    LayerDescriptors descriptors,
+    ILogger logger) : IResult, IEndpointMetadataProvider
 {
+    /// <summary>The header registries use for a blob's digest.</summary>
+    public const string DigestHeader = "Docker-Content-Digest";
+
     /// <inheritdoc />
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         using var _ = export;
+        var request = httpContext.Request;
         var response = httpContext.Response;
         var layerId = export.Layer.Id;
         response.ContentType = LayerMediaType.For(compression);
@@ -27,16 +40,48 @@ internal sealed class LayerTarResult(PreparedExport export, LayerCompression com
         {
             FileName = $"\"{layerId}{LayerMediaType.FileSuffix(compression)}\"",
         }.ToString();
-        if (HttpMethods.IsHead(httpContext.Request.Method))
+        response.Headers.Vary = HeaderNames.Accept;
+        if (compression == LayerCompression.None)
+        {
+            response.ContentLength = survey.TarSize;
+        }
+
+        if (known is not null)
+        {
+            var etag = new EntityTagHeaderValue($"\"{known.Digest}\"");
+            response.Headers[DigestHeader] = known.Digest.Value;
+            response.Headers.ETag = etag.ToString();
+            response.ContentLength = known.Size;
+            if (IsNotModified(request, etag))
+            {
+                response.StatusCode = StatusCodes.Status304NotModified;
+                response.ContentLength = null;
+                return;
+            }
+        }
+
+        if (HttpMethods.IsHead(request.Method))
         {
             return;
+        }
+
+        var trailer = known is null && response.SupportsTrailers();
+        if (trailer)
+        {
+            response.DeclareTrailer(DigestHeader);
         }
 
         var aborted = httpContext.RequestAborted;
         var clock = Stopwatch.StartNew();
         try
         {
-            var summary = await export.WriteAsync(compression, response.BodyWriter, aborted);
+            var summary = await export.WriteAsync(compression, response.BodyWriter, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
+            descriptors.Record(layerId, compression, summary);
+            if (trailer)
+            {
+                response.AppendTrailer(DigestHeader, summary.Digest.Value);
+            }
+
             ExportLog.Completed(logger, layerId, compression, summary.Size, summary.Entries, summary.Digest.Value, clock.ElapsedMilliseconds);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -53,9 +98,18 @@ internal sealed class LayerTarResult(PreparedExport export, LayerCompression com
     }
 
     /// <inheritdoc />
-    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
+    {
         builder.Metadata.Add(new ProducesResponseTypeMetadata(
             StatusCodes.Status200OK,
             typeof(Stream),
             [LayerMediaType.Tar, LayerMediaType.TarGzip, LayerMediaType.TarZstd]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status304NotModified, typeof(void), []));
+    }
+
+    private static bool IsNotModified(HttpRequest request, EntityTagHeaderValue etag)
+    {
+        var ifNoneMatch = request.GetTypedHeaders().IfNoneMatch;
+        return ifNoneMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || candidate.Compare(etag, useStrongComparison: false));
+    }
 }
