@@ -54,6 +54,13 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
     }
 
+    /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly before <paramref name="start"/>.</summary>
+    public async Task WriteTarRangeAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
+    {
+        using var reader = content.CreateReader();
+        await Progress.WriteRangeAsync(reader, output, start, end, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
     public LayerSurvey Survey(CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using LayerExport.Core.Reader;
 
@@ -7,9 +8,10 @@ namespace LayerExport.Core.Tar;
 /// <remarks>
 /// File data is read directly into the pipe's own memory, so a byte is copied once from the page cache to the
 /// response. Flushing only every <see cref="FlushThreshold"/> bytes keeps system calls few; the pipe's
-/// back-pressure then bounds memory whatever the client's speed.
+/// back-pressure then bounds memory whatever the client's speed. A byte window (for HTTP ranges) makes the
+/// writer skip whole entries before it without reading their files, and stop once the window is full.
 /// </remarks>
-public sealed class TarStreamWriter(PipeWriter output)
+public sealed class TarStreamWriter
 {
     /// <summary>Bytes gathered before a flush.</summary>
     public const int FlushThreshold = 64 * 1024;
@@ -17,16 +19,50 @@ public sealed class TarStreamWriter(PipeWriter output)
     /// <summary>Largest single read of file data; cancellation is checked between reads.</summary>
     public const int ReadChunk = 1024 * 1024;
 
+    private readonly PipeWriter _output;
+    private readonly long _windowStart;
+    private readonly long _windowEnd;
     private long _unflushed;
 
-    /// <summary>Bytes written so far.</summary>
+    /// <summary>A writer of the whole tar.</summary>
+    public TarStreamWriter(PipeWriter output)
+        : this(output, 0, long.MaxValue)
+    {
+    }
+
+    /// <summary>A writer of the tar bytes <paramref name="windowStart"/> up to (not including) <paramref name="windowEnd"/>.</summary>
+    public TarStreamWriter(PipeWriter output, long windowStart, long windowEnd)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(windowStart);
+        ArgumentOutOfRangeException.ThrowIfLessThan(windowEnd, windowStart);
+        _output = output;
+        _windowStart = windowStart;
+        _windowEnd = windowEnd;
+    }
+
+    /// <summary>Tar offset reached so far (bytes written, plus any skipped before the window).</summary>
     public long BytesWritten { get; private set; }
+
+    /// <summary>True once every byte of the window has been written.</summary>
+    public bool WindowFilled => BytesWritten >= _windowEnd;
 
     /// <summary>Writes one entry: its header and, for a regular file, exactly its declared size of data.</summary>
     public async ValueTask WriteEntryAsync(LayerEntry entry, CancellationToken cancellationToken)
     {
-        Count(TarHeaderEncoder.Write(entry.Header, output));
-        if (entry.Header.Size > 0)
+        var header = entry.Header;
+        if (_windowStart > 0 || _windowEnd != long.MaxValue)
+        {
+            var total = TarHeaderEncoder.EncodedLength(header) + TarHeaderEncoder.PaddedLength(header.Size);
+            if (BytesWritten + total <= _windowStart || WindowFilled)
+            {
+                // Entirely outside the window: not encoded, its file not read.
+                BytesWritten += total;
+                return;
+            }
+        }
+
+        WriteHeader(header);
+        if (header.Size > 0)
         {
             await WriteContentAsync(entry, cancellationToken).ConfigureAwait(false);
         }
@@ -39,40 +75,97 @@ public sealed class TarStreamWriter(PipeWriter output)
     /// <param name="cancellationToken">Cancels the flush.</param>
     public async ValueTask FinishAsync(Action? beforeLastFlush, CancellationToken cancellationToken)
     {
-        Count(TarHeaderEncoder.WriteEndOfArchive(output));
+        if (InWindow(BytesWritten, 2 * TarHeaderEncoder.BlockSize))
+        {
+            var end = new ArrayBufferWriter<byte>(2 * TarHeaderEncoder.BlockSize);
+            TarHeaderEncoder.WriteEndOfArchive(end);
+            Emit(end.WrittenSpan);
+        }
+        else
+        {
+            BytesWritten += 2 * TarHeaderEncoder.BlockSize;
+        }
+
         beforeLastFlush?.Invoke();
         await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void WriteHeader(TarEntryHeader header)
+    {
+        var length = TarHeaderEncoder.EncodedLength(header);
+        if (BytesWritten >= _windowStart && BytesWritten + length <= _windowEnd)
+        {
+            TarHeaderEncoder.Write(header, _output);
+            Count(length);
+            return;
+        }
+
+        // A header cut by a window edge is encoded aside and only its part inside the window is written.
+        var scratch = new ArrayBufferWriter<byte>(length);
+        TarHeaderEncoder.Write(header, scratch);
+        Emit(scratch.WrittenSpan);
     }
 
     private async ValueTask WriteContentAsync(LayerEntry entry, CancellationToken cancellationToken)
     {
         var content = entry.Content ?? throw new InvalidOperationException($"{entry.DisplayPath}: entry has a size but no content");
         var size = entry.Header.Size;
-        for (long offset = 0; offset < size;)
+        var dataStart = BytesWritten;
+        var from = Math.Clamp(_windowStart - dataStart, 0, size);
+        var to = Math.Clamp(_windowEnd - dataStart, 0, size);
+        BytesWritten += from;
+        for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var wanted = (int)Math.Min(size - offset, ReadChunk);
-            var memory = output.GetMemory(wanted);
+            var wanted = (int)Math.Min(to - offset, ReadChunk);
+            var memory = _output.GetMemory(wanted);
             var read = content.Read(memory.Span[..Math.Min(wanted, memory.Length)], offset);
             if (read == 0)
             {
                 throw new LayerChangedException($"file shrank to {offset} bytes while being read; its header said {size}");
             }
 
-            output.Advance(read);
+            _output.Advance(read);
             offset += read;
             Count(read);
             await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
-        if (content.Read(output.GetSpan(1)[..1], size) != 0)
+        BytesWritten += size - to;
+        if (to == size)
         {
-            throw new LayerChangedException($"file grew past {size} bytes while being read");
+            // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
+            if (content.Read(_output.GetSpan(1)[..1], size) != 0)
+            {
+                throw new LayerChangedException($"file grew past {size} bytes while being read");
+            }
         }
 
-        Count(TarHeaderEncoder.WritePadding(size, output));
+        var padding = (int)(TarHeaderEncoder.PaddedLength(size) - size);
+        if (padding > 0)
+        {
+            Span<byte> zeros = stackalloc byte[padding];
+            zeros.Clear();
+            Emit(zeros);
+        }
     }
+
+    // Writes the part of bytes at the current offset that falls inside the window.
+    private void Emit(ReadOnlySpan<byte> bytes)
+    {
+        var from = (int)Math.Clamp(_windowStart - BytesWritten, 0, bytes.Length);
+        var to = (int)Math.Clamp(_windowEnd - BytesWritten, 0, bytes.Length);
+        BytesWritten += from;
+        if (to > from)
+        {
+            _output.Write(bytes[from..to]);
+            Count(to - from);
+        }
+
+        BytesWritten += bytes.Length - Math.Max(from, to);
+    }
+
+    private bool InWindow(long start, long length) => start < _windowEnd && start + length > _windowStart;
 
     private void Count(long bytes)
     {
@@ -86,7 +179,7 @@ public sealed class TarStreamWriter(PipeWriter output)
     private async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         _unflushed = 0;
-        var result = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var result = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (result.IsCanceled || result.IsCompleted)
         {
             // The reading side is gone: the client hung up.

@@ -41,14 +41,16 @@ internal sealed class LayerTarResult(
             FileName = $"\"{layerId}{LayerMediaType.FileSuffix(compression)}\"",
         }.ToString();
         response.Headers.Vary = HeaderNames.Accept;
+        EntityTagHeaderValue? etag = null;
         if (compression == LayerCompression.None)
         {
             response.ContentLength = survey.TarSize;
+            response.Headers.AcceptRanges = "bytes";
         }
 
         if (known is not null)
         {
-            var etag = new EntityTagHeaderValue($"\"{known.Digest}\"");
+            etag = new EntityTagHeaderValue($"\"{known.Digest}\"");
             response.Headers[DigestHeader] = known.Digest.Value;
             response.Headers.ETag = etag.ToString();
             response.ContentLength = known.Size;
@@ -60,8 +62,31 @@ internal sealed class LayerTarResult(
             }
         }
 
+        var range = compression == LayerCompression.None ? ByteRangeRequest.From(request, survey.TarSize, etag) : default;
+        switch (range.Kind)
+        {
+            case ByteRangeKind.Malformed:
+                await WriteProblemAsync(httpContext, StatusCodes.Status400BadRequest, "Malformed Range header", "malformed-range", "The Range header is not a byte range such as 'bytes=0-1023'.");
+                return;
+            case ByteRangeKind.Unsatisfiable:
+                response.Headers.ContentRange = new ContentRangeHeaderValue(survey.TarSize).ToString();
+                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The tar is {survey.TarSize} bytes long.");
+                return;
+            case ByteRangeKind.Partial:
+                response.StatusCode = StatusCodes.Status206PartialContent;
+                response.ContentLength = range.Length;
+                response.Headers.ContentRange = new ContentRangeHeaderValue(range.Start, range.End, survey.TarSize).ToString();
+                break;
+        }
+
         if (HttpMethods.IsHead(request.Method))
         {
+            return;
+        }
+
+        if (range.Kind == ByteRangeKind.Partial)
+        {
+            await WritePartialAsync(httpContext, range);
             return;
         }
 
@@ -97,6 +122,37 @@ internal sealed class LayerTarResult(
         }
     }
 
+    private async Task WritePartialAsync(HttpContext httpContext, ByteRangeRequest range)
+    {
+        var aborted = httpContext.RequestAborted;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await export.WriteTarRangeAsync(httpContext.Response.BodyWriter, range.Start, range.End + 1, aborted);
+            ExportLog.RangeCompleted(logger, export.Layer.Id, range.Start, range.End, clock.ElapsedMilliseconds);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            ExportLog.Cancelled(logger, export.Layer.Id, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            httpContext.Abort();
+        }
+        catch (Exception e)
+        {
+            var path = (e as LayerExportException)?.Path ?? "(none)";
+            ExportLog.Failed(logger, e, export.Layer.Id, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            httpContext.Abort();
+        }
+    }
+
+    // The headers already set describe the tar, not the problem; they are cleared first.
+    private static async Task WriteProblemAsync(HttpContext httpContext, int status, string title, string type, string detail)
+    {
+        var contentRange = httpContext.Response.Headers.ContentRange;
+        httpContext.Response.Headers.Clear();
+        httpContext.Response.Headers.ContentRange = contentRange;
+        await TypedResults.Problem(detail: detail, statusCode: status, title: title, type: $"urn:layer-export:problem:{type}").ExecuteAsync(httpContext);
+    }
+
     /// <inheritdoc />
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
     {
@@ -104,6 +160,7 @@ internal sealed class LayerTarResult(
             StatusCodes.Status200OK,
             typeof(Stream),
             [LayerMediaType.Tar, LayerMediaType.TarGzip, LayerMediaType.TarZstd]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status206PartialContent, typeof(Stream), [LayerMediaType.Tar]));
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status304NotModified, typeof(void), []));
     }
 

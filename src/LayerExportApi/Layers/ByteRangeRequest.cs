@@ -1,0 +1,75 @@
+using Microsoft.Net.Http.Headers;
+
+namespace LayerExportApi.Layers;
+
+/// <summary>What a request's <c>Range</c> and <c>If-Range</c> ask of a representation of known length.</summary>
+internal readonly record struct ByteRangeRequest(ByteRangeKind Kind, long Start, long End)
+{
+    /// <summary>Bytes the range covers (End is inclusive).</summary>
+    public long Length => End - Start + 1;
+
+    /// <summary>Reads the request's range headers against a representation of <paramref name="size"/> bytes.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="size">The representation's length.</param>
+    /// <param name="etag">The representation's strong ETag, when known; If-Range can only match it.</param>
+    public static ByteRangeRequest From(HttpRequest request, long size, EntityTagHeaderValue? etag)
+    {
+        var header = request.Headers.Range;
+        if (header.Count == 0)
+        {
+            return new(ByteRangeKind.Whole, 0, size - 1);
+        }
+
+        if (!RangeHeaderValue.TryParse(header.ToString(), out var range) || !"bytes".Equals(range.Unit.Value, StringComparison.OrdinalIgnoreCase))
+        {
+            return new(ByteRangeKind.Malformed, 0, 0);
+        }
+
+        // A validator that does not match (or cannot, without a known digest) means: send the whole, current body.
+        var ifRange = request.Headers.IfRange;
+        if (ifRange.Count > 0 && (etag is null || !EntityTagHeaderValue.TryParse(ifRange.ToString(), out var condition) || !condition.Compare(etag, useStrongComparison: true)))
+        {
+            return new(ByteRangeKind.Whole, 0, size - 1);
+        }
+
+        // Several ranges would need multipart/byteranges; the whole body is an allowed answer.
+        if (range.Ranges.Count != 1)
+        {
+            return new(ByteRangeKind.Whole, 0, size - 1);
+        }
+
+        var only = range.Ranges.First();
+        long start, end;
+        if (only.From is { } from)
+        {
+            start = from;
+            end = Math.Min(only.To ?? size - 1, size - 1);
+        }
+        else
+        {
+            var suffix = Math.Min(only.To ?? 0, size);
+            start = size - suffix;
+            end = size - 1;
+        }
+
+        return start >= size || start > end || size == 0
+            ? new(ByteRangeKind.Unsatisfiable, 0, 0)
+            : new(ByteRangeKind.Partial, start, end);
+    }
+}
+
+/// <summary>The kinds of answer to a range request.</summary>
+internal enum ByteRangeKind
+{
+    /// <summary>No usable range: 200 with the whole body.</summary>
+    Whole,
+
+    /// <summary>One satisfiable range: 206.</summary>
+    Partial,
+
+    /// <summary>A range beyond the end: 416.</summary>
+    Unsatisfiable,
+
+    /// <summary>A Range header that does not parse: 400.</summary>
+    Malformed,
+}
