@@ -182,6 +182,9 @@ public sealed class BlockGzipStream : Stream
 
     private sealed class CompressedBlock(byte[] buffer, int length)
     {
+        // A final, empty block with fixed Huffman codes: BFINAL=1, BTYPE=01, end-of-block.
+        private static ReadOnlySpan<byte> EmptyFinalBlock => [0x03, 0x00];
+
         public ReadOnlyMemory<byte> Bytes => buffer.AsMemory(0, length);
 
         // A non-final block ends with a sync flush (byte-aligned, not final); only the last one finishes the stream.
@@ -198,6 +201,12 @@ public sealed class BlockGzipStream : Stream
                     {
                         output.Freeze();
                     }
+                }
+
+                if (final && output.FrozenOrWrittenLength == 0)
+                {
+                    // .NET writes nothing for an empty stream; a deflate stream must still end with a final block.
+                    output.Write(EmptyFinalBlock);
                 }
 
                 return new CompressedBlock(output.Buffer, output.FrozenOrWrittenLength);
