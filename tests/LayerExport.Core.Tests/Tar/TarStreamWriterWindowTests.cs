@@ -1,0 +1,128 @@
+using System.IO.Pipelines;
+using System.Text;
+using LayerExport.Core.Export;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Tests.Tar;
+
+public class TarStreamWriterWindowTests
+{
+    [Fact]
+    public async Task EveryWindowIsExactlyThatSliceOfTheWholeTar()
+    {
+        var whole = await WriteAsync(Layer(), 0, long.MaxValue);
+        long[] edges = [0, 1, 511, 512, 513, 1000, 1024, 1536, 2048, 3000, 5000, 70_000, 70_100, whole.Bytes.Length - 1025, whole.Bytes.Length - 1];
+        foreach (var start in edges)
+        {
+            foreach (var end in edges.Append(whole.Bytes.Length).Where(e => e > start))
+            {
+                var part = await WriteAsync(Layer(), start, end);
+                Assert.True(
+                    whole.Bytes.AsSpan((int)start, (int)(end - start)).SequenceEqual(part.Bytes),
+                    $"window {start}-{end} differs from the same slice of the whole tar");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task FilesWhollyBeforeTheWindowAreNeverRead()
+    {
+        var entries = Layer();
+        var whole = await WriteAsync(Layer(), 0, long.MaxValue);
+
+        // The window starts inside the last file: the 70,000-byte file before it must not be read at all.
+        var result = await WriteAsync(entries, whole.Bytes.Length - 1024 - 512 - 100, whole.Bytes.Length);
+
+        Assert.Equal(0, entries.Single(e => e.Name == "big.bin").BytesRead);
+        Assert.True(entries.Single(e => e.Name == "last.txt").BytesRead > 0);
+        Assert.Equal(1024 + 512 + 100, result.Bytes.Length);
+    }
+
+    [Fact]
+    public async Task FilesWhollyAfterTheWindowAreNeverReadAndTheWalkStops()
+    {
+        var entries = Layer();
+
+        var result = await WriteAsync(entries, 0, 600);
+
+        Assert.Equal(600, result.Bytes.Length);
+        Assert.All(entries.Where(e => e.Name != "a.txt"), e => Assert.Equal(0, e.BytesRead));
+    }
+
+    private static async Task<(byte[] Bytes, long Logical)> WriteAsync(List<FakeEntry> entries, long start, long end)
+    {
+        var pipe = new Pipe();
+        var export = new LayerTarExport();
+        var reading = ReadAllAsync(pipe.Reader);
+        await export.WriteRangeAsync(new FakeReader(entries), pipe.Writer, start, end, CancellationToken.None);
+        await pipe.Writer.CompleteAsync();
+        return (await reading, export.BytesWritten);
+    }
+
+    private static async Task<byte[]> ReadAllAsync(PipeReader reader)
+    {
+        var output = new MemoryStream();
+        await reader.CopyToAsync(output);
+        return output.ToArray();
+    }
+
+    private static List<FakeEntry> Layer() =>
+    [
+        new("a.txt", Encoding.ASCII.GetBytes("first file\n")),
+        new("dir/", null),
+        new("dir/" + new string('n', 120) + ".txt", Encoding.ASCII.GetBytes("a long name forces a PAX header\n")),
+        new("big.bin", Enumerable.Range(0, 70_000).Select(i => (byte)(i * 31)).ToArray()),
+        new("last.txt", Encoding.ASCII.GetBytes(new string('z', 700))),
+    ];
+
+    private sealed class FakeEntry(string name, byte[]? data)
+    {
+        public string Name { get; } = name;
+
+        public long BytesRead { get; set; }
+
+        public LayerEntry ToEntry()
+        {
+            var header = new TarEntryHeader
+            {
+                Name = Encoding.UTF8.GetBytes(Name),
+                Type = (data is null) ? TarEntryType.Directory : TarEntryType.RegularFile,
+                Mode = (data is null) ? 0x1ED : 0x1A4,
+                Size = data?.Length ?? 0,
+                ModificationTime = 1_600_000_000,
+            };
+            return new LayerEntry(header, data is null ? null : new Content(this, data));
+        }
+
+        private sealed class Content(FakeEntry owner, byte[] data) : IEntryContent
+        {
+            public int Read(Span<byte> destination, long offset)
+            {
+                var n = (int)Math.Max(0, Math.Min(destination.Length, data.Length - offset));
+                data.AsSpan((int)offset, n).CopyTo(destination);
+                owner.BytesRead += n;
+                return n;
+            }
+
+            public void Dispose()
+            {
+            }
+        }
+    }
+
+    private sealed class FakeReader(List<FakeEntry> entries) : ILayerEntryReader
+    {
+        private int _next;
+
+        public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerEntry? entry)
+        {
+            entry = _next < entries.Count ? entries[_next++].ToEntry() : null;
+            return entry is not null;
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
