@@ -1,0 +1,48 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace IntegrationTests;
+
+/// <summary>Over HTTP/2 (h2c here), a digest not known up front arrives as a trailer after the body.</summary>
+public sealed class Http2TrailerTests : IDisposable
+{
+    private readonly string _store = Directory.CreateTempSubdirectory("layerexport-h2-").FullName;
+
+    [Fact]
+    public async Task DigestTrailerMatchesTheBodyWhenItWasNotKnownUpFront()
+    {
+        var diff = Directory.CreateDirectory(Path.Combine(_store, "layer", "diff")).FullName;
+        File.WriteAllText(Path.Combine(_store, "layer", "layer.json"), "{}");
+        File.WriteAllBytes(Path.Combine(diff, "data.bin"), RandomNumberGenerator.GetBytes(300_000));
+
+        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder => builder
+            .UseSetting("LayerStore:Root", _store)
+            .UseSetting("DigestCache:Directory", Path.Combine(_store, "..", Path.GetFileName(_store) + "-cache")));
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        factory.StartServer();
+        using var client = factory.CreateClient();
+        client.DefaultRequestVersion = HttpVersion.Version20;
+        client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+
+        using var response = await client.GetAsync("/layers/layer/tar?compression=gzip");
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        Assert.False(response.Headers.Contains("Docker-Content-Digest"));
+        Assert.True(response.TrailingHeaders.TryGetValues("Docker-Content-Digest", out var trailer), "no digest trailer");
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)), Assert.Single(trailer));
+    }
+
+    public void Dispose()
+    {
+        Directory.Delete(_store, recursive: true);
+        var cache = Path.Combine(Path.GetDirectoryName(_store)!, Path.GetFileName(_store) + "-cache");
+        if (Directory.Exists(cache))
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+}
