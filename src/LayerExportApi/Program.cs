@@ -17,6 +17,9 @@ try
     // The layer store: options from "LayerStore", validated at start; one class per on-disk layout.
     builder.AddLayerStore();
 
+    // The pre-stream phase: transient store errors retried, a time limit (Polly); never around a body.
+    builder.AddExportPreparation();
+
     // Errors: every failure before the first byte is an RFC 7807 problem, never a stack trace.
     builder.Services.AddProblemDetails();
 

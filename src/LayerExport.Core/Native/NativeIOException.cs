@@ -16,6 +16,9 @@ public sealed class NativeIOException : IOException
     /// <summary>True when the name did not exist.</summary>
     public bool IsNotFound => Errno == Libc.ENOENT;
 
+    /// <summary>True for errors that may pass when tried again: I/O errors, busy or stale network files, descriptor exhaustion.</summary>
+    public bool IsTransient => Errno is 5 or 11 or 16 or 23 or 24 or 110 or 116;
+
     /// <summary>True when a symlink stood where a real file or directory was required.</summary>
     public bool IsSymlinkRefused => Errno is Libc.ELOOP or Libc.ENOTDIR;
 }

@@ -21,7 +21,8 @@ internal static class LayerEndpoints
             .WithName("ListLayers")
             .WithSummary("List the layers in the store")
             .WithDescription("Every layer ID with its direct parent (null for a base layer), ordered by ID.")
-            .ProducesProblem(StatusCodes.Status500InternalServerError);
+            .ProducesProblem(StatusCodes.Status500InternalServerError)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapGet("/{id}", DescribeLayer)
             .WithName("DescribeLayer")
@@ -30,7 +31,8 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status500InternalServerError);
+            .ProducesProblem(StatusCodes.Status500InternalServerError)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
             .WithName("ExportLayerTar")
@@ -45,7 +47,8 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status406NotAcceptable)
             .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status500InternalServerError);
+            .ProducesProblem(StatusCodes.Status500InternalServerError)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapGet("/{id}/descriptor", DescribeRepresentation)
             .WithName("DescribeLayerRepresentation")
@@ -58,7 +61,8 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status500InternalServerError);
+            .ProducesProblem(StatusCodes.Status500InternalServerError)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         return layers;
     }
@@ -92,12 +96,12 @@ internal static class LayerEndpoints
     }
 
     /// <summary>GET and HEAD /layers/{id}/tar.</summary>
-    public static Results<LayerTarResult, ProblemHttpResult> ExportLayerTar(
+    public static async Task<Results<LayerTarResult, ProblemHttpResult>> ExportLayerTar(
         [Description("Layer ID")] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first; must be the start of the recorded chain.")] string[]? parent,
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd; the OCI media types in Accept work too.")] string? compression,
         HttpRequest request,
-        LayerExporter exporter,
+        ExportPreparation preparation,
         LayerDescriptors descriptors,
         ILogger<LayerTarResult> logger,
         CancellationToken cancellationToken)
@@ -116,26 +120,15 @@ internal static class LayerEndpoints
             return refusal!;
         }
 
-        PreparedExport export;
         try
         {
-            export = exporter.Prepare(id, parent ?? []);
-        }
-        catch (LayerStoreException e)
-        {
-            return LayerProblems.For(e);
-        }
-
-        try
-        {
-            var survey = export.Survey(cancellationToken);
+            var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey.Fingerprint, chosen);
             return new LayerTarResult(export, chosen, survey, known, descriptors, logger);
         }
-        catch (Exception e) when (e is LayerExportException or IOException)
+        catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
-            export.Dispose();
-            return LayerProblems.Unreadable(e);
+            return problem;
         }
     }
 
@@ -144,7 +137,7 @@ internal static class LayerEndpoints
         [Description("Layer ID")] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first.")] string[]? parent,
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd.")] string? compression,
-        LayerExporter exporter,
+        ExportPreparation preparation,
         LayerDescriptors descriptors,
         CancellationToken cancellationToken)
     {
@@ -155,18 +148,16 @@ internal static class LayerEndpoints
 
         try
         {
-            using var export = exporter.Prepare(id, parent ?? []);
-            var survey = export.Survey(cancellationToken);
-            var descriptor = await descriptors.GetAsync(export.Layer.Id, survey.Fingerprint, chosen, cancellationToken);
-            return TypedResults.Ok(new DescriptorResponse(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value));
+            var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
+            using (export)
+            {
+                var descriptor = await descriptors.GetAsync(export.Layer.Id, survey.Fingerprint, chosen, cancellationToken);
+                return TypedResults.Ok(new DescriptorResponse(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value));
+            }
         }
-        catch (LayerStoreException e)
+        catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
-            return LayerProblems.For(e);
-        }
-        catch (Exception e) when (e is LayerExportException or IOException)
-        {
-            return LayerProblems.Unreadable(e);
+            return problem;
         }
     }
 

@@ -1,4 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
+using LayerExport.Core;
 using LayerExport.Core.Store;
+using Polly.Timeout;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LayerExportApi.Layers;
@@ -20,6 +23,19 @@ internal static class LayerProblems
         LayerRefusedException => Problem(StatusCodes.Status403Forbidden, "Layer refused", "layer-refused", exception),
         _ => Problem(StatusCodes.Status500InternalServerError, "Layer store is inconsistent", "store-inconsistent", exception),
     };
+
+    /// <summary>Maps any failure of the pre-stream phase that has a problem response; false for real bugs.</summary>
+    public static bool TryMap(Exception exception, [NotNullWhen(true)] out ProblemHttpResult? problem)
+    {
+        problem = exception switch
+        {
+            LayerStoreException store => For(store),
+            TimeoutRejectedException => Problem(StatusCodes.Status503ServiceUnavailable, "Layer store too slow", "store-timeout", exception),
+            LayerExportException or IOException => Unreadable(exception),
+            _ => null,
+        };
+        return problem is not null;
+    }
 
     /// <summary>The problem response for a layer that could not be read before the body started.</summary>
     public static ProblemHttpResult Unreadable(Exception exception) =>

@@ -1,0 +1,22 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LayerExportApi.Hosting;
+
+/// <summary>The configuration section <c>LayerStore:Access</c>: how hard to try before the first byte.</summary>
+internal sealed class StoreAccessOptions
+{
+    /// <summary>The section name.</summary>
+    public const string SectionName = "LayerStore:Access";
+
+    /// <summary>Extra attempts after a transient error (EIO, EAGAIN, EBUSY, ESTALE, descriptor exhaustion).</summary>
+    [Range(0, 10)]
+    public int RetryAttempts { get; set; } = 3;
+
+    /// <summary>Delay before the first retry; it doubles after each.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Time limit for validating, opening and surveying a layer (the whole pre-stream phase).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan PrepareTimeout { get; set; } = TimeSpan.FromMinutes(2);
+}

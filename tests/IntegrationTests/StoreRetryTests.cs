@@ -1,0 +1,90 @@
+using System.Net;
+using LayerExport.Core.Native;
+using LayerExport.Core.Store;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IntegrationTests;
+
+/// <summary>Transient store errors before the first byte are retried (Polly); final verdicts are not.</summary>
+public sealed class StoreRetryTests : IDisposable
+{
+    private const int EIO = 5;
+    private readonly string _store = Directory.CreateTempSubdirectory("layerexport-retry-").FullName;
+
+    public StoreRetryTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_store, "layer", "diff"));
+        File.WriteAllText(Path.Combine(_store, "layer", "layer.json"), "{}");
+        File.WriteAllText(Path.Combine(_store, "layer", "diff", "file.txt"), "content\n");
+    }
+
+    [Fact]
+    public async Task TransientErrorsAreRetriedUntilTheExportSucceeds()
+    {
+        var flaky = new FlakyStore(new NativeLayerStore(_store), failures: 2);
+        using var factory = Factory(flaky);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/layers/layer/tar");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, flaky.Calls);
+    }
+
+    [Fact]
+    public async Task APersistentErrorEndsInAProblemAfterTheConfiguredAttempts()
+    {
+        var broken = new FlakyStore(new NativeLayerStore(_store), failures: int.MaxValue);
+        using var factory = Factory(broken);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/layers/layer/tar");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(1 + 2, broken.Calls);
+    }
+
+    [Fact]
+    public async Task AFinalVerdictIsNotRetried()
+    {
+        var counting = new FlakyStore(new NativeLayerStore(_store), failures: 0);
+        using var factory = Factory(counting);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/layers/missing/tar");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(1, counting.Calls);
+    }
+
+    public void Dispose() => Directory.Delete(_store, recursive: true);
+
+    private WebApplicationFactory<Program> Factory(ILayerStore store) =>
+        new WebApplicationFactory<Program>().WithWebHostBuilder(builder => builder
+            .UseSetting("LayerStore:Root", _store)
+            .UseSetting("DigestCache:Directory", "")
+            .UseSetting("LayerStore:Access:RetryAttempts", "2")
+            .UseSetting("LayerStore:Access:RetryDelay", "00:00:00.001")
+            .ConfigureTestServices(services => services.AddSingleton(store)));
+
+    /// <summary>Fails Describe with EIO the first <c>failures</c> times, then behaves like the real store.</summary>
+    private sealed class FlakyStore(ILayerStore inner, int failures) : ILayerStore
+    {
+        private int _calls;
+
+        public int Calls => _calls;
+
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public IReadOnlyList<LayerSummary> List() => inner.List();
+
+        public LayerDescription Describe(LayerId id) =>
+            Interlocked.Increment(ref _calls) <= failures ? throw new NativeIOException(EIO, id.Value) : inner.Describe(id);
+
+        public ILayerContent Open(LayerId id) => inner.Open(id);
+    }
+}
