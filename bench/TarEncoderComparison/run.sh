@@ -8,7 +8,7 @@ out="${1:-$(mktemp -d)}"
 mkdir -p "$out"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), dotnet $(dotnet --version), $(go version | cut -d' ' -f3)"
-dotnet build "$here" -c Release --nologo -v quiet >/dev/null
+dotnet build "$here" -c Release --nologo -v quiet
 bench=(dotnet "$here/bin/Release/net10.0/TarEncoderComparison.dll")
 
 "${bench[@]}" write "$out/run1"
