@@ -20,7 +20,15 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
             using (entry)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                size += TarHeaderEncoder.EncodedLength(entry.Header) + TarHeaderEncoder.PaddedLength(entry.Header.Size);
+                try
+                {
+                    size += TarHeaderEncoder.EncodedLength(entry.Header) + TarHeaderEncoder.PaddedLength(entry.Header.Size);
+                }
+                catch (TarEncodingException e)
+                {
+                    // Reported like any other unreadable entry, with its path, before a response starts.
+                    throw new LayerExportException(entry.DisplayPath, e.Message, e);
+                }
                 entries++;
                 fingerprint.Append(entry);
             }
