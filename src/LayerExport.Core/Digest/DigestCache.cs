@@ -65,7 +65,7 @@ public sealed class DigestCache
         }
     }
 
-    /// <summary>Stores a descriptor.</summary>
+    /// <summary>Stores a descriptor; a directory that cannot be written keeps it in memory only.</summary>
     public void Put(string key, LayerDescriptor descriptor)
     {
         _memory[key] = descriptor;
@@ -74,11 +74,20 @@ public sealed class DigestCache
             return;
         }
 
-        var path = PathOf(key);
-        var temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-        var stored = new StoredDescriptor(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value);
-        File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
-        File.Move(temporary, path, overwrite: true);
+        // Best effort: a cache directory that vanished or filled up costs a recomputation later, never an export.
+        try
+        {
+            Directory.CreateDirectory(_directory);
+            var path = PathOf(key);
+            var temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
+            var stored = new StoredDescriptor(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value);
+            File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
     }
 
     private string PathOf(string key) => Path.Combine(_directory!, key + ".json");

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Store;
@@ -8,7 +9,7 @@ public interface ILayerStore
     /// <summary>The layout this store reads.</summary>
     LayerStoreLayout Layout { get; }
 
-    /// <summary>Every layer with its direct parent, ordered by ID.</summary>
+    /// <summary>Every layer with its direct parent, ordered by ID; a broken layer is listed with its problem.</summary>
     IReadOnlyList<LayerSummary> List();
 
     /// <summary>A layer with its recorded parent chain.</summary>
@@ -31,7 +32,11 @@ public interface ILayerContent : IDisposable
 /// <summary>A layer and its direct parent.</summary>
 /// <param name="Id">The layer ID.</param>
 /// <param name="Parent">The direct parent's ID, or null for a base layer.</param>
-public sealed record LayerSummary(string Id, string? Parent);
+/// <param name="Problem">Why the layer cannot be exported (refused or inconsistent metadata), or null when it can.</param>
+public sealed record LayerSummary(
+    string Id,
+    string? Parent,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem = null);
 
 /// <summary>A layer, its recorded chain of parents and the store layout.</summary>
 /// <param name="Id">The layer ID.</param>

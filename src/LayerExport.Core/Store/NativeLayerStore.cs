@@ -34,10 +34,18 @@ public sealed class NativeLayerStore : ILayerStore, IDisposable
                 continue;
             }
 
-            using var layer = TryOpenLayerDirectory(id);
-            if (layer is not null && ReadMetadata(id, layer) is { } metadata)
+            // One broken layer is reported in its own row; it does not hide the others.
+            try
             {
-                layers.Add(new LayerSummary(id.Value, metadata.Parent?.Value));
+                using var layer = TryOpenLayerDirectory(id);
+                if (layer is not null && ReadMetadata(id, layer) is { } metadata)
+                {
+                    layers.Add(new LayerSummary(id.Value, metadata.Parent?.Value));
+                }
+            }
+            catch (LayerStoreException e)
+            {
+                layers.Add(new LayerSummary(id.Value, null, e.Message));
             }
         }
 

@@ -1,4 +1,6 @@
+using LayerExportApi.Layers;
 using Serilog;
+using Serilog.Events;
 
 namespace LayerExportApi.Hosting;
 
@@ -21,12 +23,26 @@ internal static class LoggingExtensions
     /// <summary>Logs each request once, with its layer ID when it has one.</summary>
     public static WebApplication UseLayerExportRequestLogging(this WebApplication app)
     {
-        app.UseSerilogRequestLogging(options => options.EnrichDiagnosticContext = static (context, http) =>
+        app.UseSerilogRequestLogging(options =>
         {
-            if (http.GetRouteValue("id") is string id)
+            options.EnrichDiagnosticContext = static (context, http) =>
             {
-                context.Set("LayerId", id);
-            }
+                if (http.GetRouteValue("id") is string id)
+                {
+                    context.Set("LayerId", id);
+                }
+
+                if (http.Items[LayerTarResult.OutcomeItem] is string outcome)
+                {
+                    context.Set("ExportOutcome", outcome);
+                }
+            };
+
+            // A 200 whose body was aborted is a failure, whatever its status line said.
+            options.GetLevel = static (http, _, exception) =>
+                exception is not null || http.Items[LayerTarResult.OutcomeItem] is "failed" ? LogEventLevel.Error
+                : http.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : LogEventLevel.Information;
         });
         return app;
     }

@@ -25,6 +25,9 @@ internal sealed class LayerTarResult(
     LayerDescriptors descriptors,
     ILogger logger) : IResult, IEndpointMetadataProvider
 {
+    /// <summary>The <see cref="HttpContext.Items"/> key under which an export leaves its outcome for the request log.</summary>
+    public const string OutcomeItem = "LayerExport.Outcome";
+
     /// <summary>The header registries use for a blob's digest.</summary>
     public const string DigestHeader = "Docker-Content-Digest";
 
@@ -86,7 +89,11 @@ internal sealed class LayerTarResult(
 
         if (range.Kind == ByteRangeKind.Partial)
         {
-            await WritePartialAsync(httpContext, range);
+            await StreamAsync(httpContext, async (clock, aborted) =>
+            {
+                await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
+                ExportLog.RangeCompleted(logger, layerId, range.Start, range.End, clock.ElapsedMilliseconds);
+            });
             return;
         }
 
@@ -96,9 +103,7 @@ internal sealed class LayerTarResult(
             response.DeclareTrailer(DigestHeader);
         }
 
-        var aborted = httpContext.RequestAborted;
-        var clock = Stopwatch.StartNew();
-        try
+        await StreamAsync(httpContext, async (clock, aborted) =>
         {
             var summary = await export.WriteAsync(compression, response.BodyWriter, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
             descriptors.Record(layerId, compression, summary);
@@ -108,38 +113,29 @@ internal sealed class LayerTarResult(
             }
 
             ExportLog.Completed(logger, layerId, compression, summary.Size, summary.Entries, summary.Digest.Value, clock.ElapsedMilliseconds);
-        }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
-        {
-            ExportLog.Cancelled(logger, layerId, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            httpContext.Abort();
-        }
-        catch (Exception e)
-        {
-            var path = (e as LayerExportException)?.Path ?? "(none)";
-            ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            httpContext.Abort();
-        }
+        });
     }
 
-    private async Task WritePartialAsync(HttpContext httpContext, ByteRangeRequest range)
+    // Runs the body; any failure once it may have started aborts the connection and is logged with the entry path.
+    private async Task StreamAsync(HttpContext httpContext, Func<Stopwatch, CancellationToken, Task> write)
     {
         var aborted = httpContext.RequestAborted;
         var clock = Stopwatch.StartNew();
         try
         {
-            await export.WriteTarRangeAsync(httpContext.Response.BodyWriter, range.Start, range.End + 1, aborted);
-            ExportLog.RangeCompleted(logger, export.Layer.Id, range.Start, range.End, clock.ElapsedMilliseconds);
+            await write(clock, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             ExportLog.Cancelled(logger, export.Layer.Id, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            httpContext.Items[OutcomeItem] = "cancelled";
             httpContext.Abort();
         }
         catch (Exception e)
         {
             var path = (e as LayerExportException)?.Path ?? "(none)";
             ExportLog.Failed(logger, e, export.Layer.Id, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            httpContext.Items[OutcomeItem] = "failed";
             httpContext.Abort();
         }
     }
