@@ -3,37 +3,29 @@ using LayerExport.Core.Tests.Support;
 namespace LayerExport.Core.Tests.Export;
 
 /// <summary>GNU tar, extracting an exported layer as root, rebuilds the layer's tree.</summary>
-public sealed class GnuTarExtractionTests : IDisposable
+public sealed class GnuTarExtractionTests(SampleArchive sample) : IClassFixture<SampleArchive>
 {
-    private const int SocketType = 0xC000;
-
-    private readonly TestLayerStore _store = new();
-
-    public void Dispose() => _store.Dispose();
-
     [Fact]
     public async Task ExtractionReproducesTheTree()
     {
-        var layer = SampleLayer.Build(_store.AddLayer("sample"));
-        var archive = await _store.ExportToFileAsync("sample");
-        var destination = _store.Outputs.Combine("extracted");
+        var destination = sample.NewOutputDirectory();
 
-        await GnuTar.ExtractAsync(archive, destination);
+        await GnuTar.ExtractAsync(sample.Path, destination);
 
         // Types, modes, owners, sizes, content, link targets, device numbers, mtimes, xattrs, hard-link groups.
-        var expected = TreeSnapshot.Take(layer.Root, (path, status) => !SampleLayer.IsWhiteoutOnDisk(path, status) && status.Type != SocketType);
-        var actual = TreeSnapshot.Take(destination, (path, _) => !Path.GetFileName(path).StartsWith(".wh.", StringComparison.Ordinal));
+        var expected = TreeSnapshot.Take(
+            sample.Tree.Root, (path, status) => !SampleLayer.IsWhiteoutOnDisk(path, status) && status.Type != Posix.SocketType);
+        var actual = TreeSnapshot.Take(
+            destination, (path, _) => !Path.GetFileName(path).StartsWith(".wh.", StringComparison.Ordinal));
         Assert.Equal(expected, actual);
     }
 
     [Fact]
     public async Task ExtractionTurnsEachDeletionIntoAnEmptyMarkerFile()
     {
-        SampleLayer.Build(_store.AddLayer("sample"));
-        var archive = await _store.ExportToFileAsync("sample");
-        var destination = _store.Outputs.Combine("extracted");
+        var destination = sample.NewOutputDirectory();
 
-        await GnuTar.ExtractAsync(archive, destination);
+        await GnuTar.ExtractAsync(sample.Path, destination);
 
         var markers = TreeWalk.RelativePaths(destination)
             .Where(p => Path.GetFileName(p).StartsWith(".wh.", StringComparison.Ordinal))
@@ -46,6 +38,6 @@ public sealed class GnuTarExtractionTests : IDisposable
             Assert.Equal((0x8000, 0, 0L, 0u, 0u), (status.Type, status.Permissions, status.Size, status.Uid, status.Gid));
         }
 
-        Assert.False(Path.Exists(Path.Combine(destination, "dev/socket")));
+        Assert.DoesNotContain("dev/socket", TreeWalk.RelativePaths(destination));
     }
 }

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 
 namespace LayerExport.Core.Tests.Support;
@@ -57,14 +56,8 @@ internal sealed class LayerTree(string root)
         return this;
     }
 
-    /// <summary>A unix socket file; the socket is closed again, the file stays.</summary>
-    public LayerTree Socket(string path)
-    {
-        EnsureParent(path);
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Bind(new UnixDomainSocketEndPoint(PathOf(path)));
-        return this;
-    }
+    /// <summary>A unix socket file, as bind(2) leaves it (Linux mknod makes the same inode).</summary>
+    public LayerTree Socket(string path) => Node(path, Posix.SocketType, 0, 0);
 
     public LayerTree Owner(string path, long uid, long gid)
     {

@@ -13,6 +13,7 @@ internal static unsafe partial class Posix
 
     public const int CharacterDeviceType = 0x2000;
     public const int BlockDeviceType = 0x6000;
+    public const int SocketType = 0xC000;
 
     public static void MakeNode(string path, int type, uint major, uint minor) =>
         Check(MkNod(path, (uint)type, MakeDevice(major, minor)), path);

@@ -39,7 +39,8 @@ internal static class TarExport
         }
     }
 
-    private static async Task ToStreamAsync(string storeRoot, string id, Stream output, CancellationToken cancellationToken)
+    /// <summary>Exports <paramref name="id"/> into <paramref name="output"/>.</summary>
+    public static async Task<ExportSummary> ToStreamAsync(string storeRoot, string id, Stream output, CancellationToken cancellationToken)
     {
         using var store = new NativeLayerStore(storeRoot);
         using var export = new LayerExporter(store).Prepare(id, []);
@@ -47,5 +48,6 @@ internal static class TarExport
         var writing = WriteAsync(export, pipe.Writer, cancellationToken);
         var copying = pipe.Reader.AsStream().CopyToAsync(output, cancellationToken);
         await Task.WhenAll(writing, copying);
+        return await writing;
     }
 }
