@@ -6,23 +6,24 @@ internal static class OpenFileDescriptors
     private const string Table = "/proc/self/fd";
 
     /// <summary>
-    /// How many descriptors are open, leaving out the libraries the runtime keeps open once it has loaded them
-    /// (it loads some lazily, the first time a code path needs them). The one reading the table is counted every time.
+    /// The open descriptors as "number -> target", leaving out the one that reads the table and the libraries
+    /// the runtime keeps open once it has loaded them (it loads some lazily, the first time a code path needs them).
     /// </summary>
-    public static int Count() => Targets().Count(t => !IsLoadedLibrary(t));
+    public static IReadOnlySet<string> Snapshot() =>
+        Entries().Where(e => !IsLoadedLibrary(e.Target) && e.Target != $"/proc/{Environment.ProcessId}/fd").Select(e => $"{e.Number} -> {e.Target}").ToHashSet(StringComparer.Ordinal);
 
     /// <summary>What the open descriptors inside <paramref name="root"/> (the root itself included) point at, sorted.</summary>
     public static IReadOnlyList<string> Under(string root) =>
-        [.. Targets().Where(t => t == root || t.StartsWith(root + "/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+        [.. Entries().Select(e => e.Target).Where(t => t == root || t.StartsWith(root + "/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
 
-    private static List<string> Targets()
+    private static List<(string Number, string Target)> Entries()
     {
-        var targets = new List<string>();
+        var entries = new List<(string Number, string Target)>();
         foreach (var entry in Directory.EnumerateFileSystemEntries(Table))
         {
             try
             {
-                targets.Add(new FileInfo(entry).LinkTarget ?? "");
+                entries.Add((Path.GetFileName(entry), new FileInfo(entry).LinkTarget ?? ""));
             }
             catch (IOException)
             {
@@ -30,7 +31,7 @@ internal static class OpenFileDescriptors
             }
         }
 
-        return targets;
+        return entries;
     }
 
     private static bool IsLoadedLibrary(string target) =>
