@@ -26,7 +26,7 @@ public sealed class ChangingFileExportTests : IDisposable
             content[i] = (byte)((i % 251) + 1);
         }
 
-        _tree = _store.AddLayer("big").File("big.bin", content).File("later.txt", "written after big.bin\n");
+        _tree = _store.AddLayer("big").File("data/big.bin", content).File("data/later.txt", "written after big.bin\n");
     }
 
     public void Dispose() => _store.Dispose();
@@ -40,9 +40,9 @@ public sealed class ChangingFileExportTests : IDisposable
             file.SetLength(FileSize / 2);
         });
 
-        Assert.Equal("big.bin", error.Path);
+        Assert.Equal("data/big.bin", error.Path);
         Assert.Contains("shrank", Assert.IsType<LayerChangedException>(error.InnerException).Message, StringComparison.Ordinal);
-        Assert.InRange(progress, ReadBeforeChange, Block + (FileSize / 2));
+        Assert.InRange(progress, ReadBeforeChange, (2 * Block) + (FileSize / 2));
         AssertNoEndOfArchive(received);
     }
 
@@ -55,11 +55,12 @@ public sealed class ChangingFileExportTests : IDisposable
             file.Write(new byte[Block]);
         });
 
-        Assert.Equal("big.bin", error.Path);
+        Assert.Equal("data/big.bin", error.Path);
         Assert.Contains("grew", Assert.IsType<LayerChangedException>(error.InnerException).Message, StringComparison.Ordinal);
 
-        // The header and all the data the header promised, then nothing: no padding, no next entry, no end blocks.
-        Assert.Equal(Block + FileSize, progress);
+        // data/, the file's header and all the data the header promised, then nothing: no padding, no next
+        // entry, no end blocks.
+        Assert.Equal((2 * Block) + FileSize, progress);
         AssertNoEndOfArchive(received);
     }
 
@@ -73,16 +74,16 @@ public sealed class ChangingFileExportTests : IDisposable
         {
             // The writer can be at most one read chunk ahead of what was read here, far from the new end of the file.
             await export.ReadAtLeastAsync(ReadBeforeChange);
-            change(_tree.PathOf("big.bin"));
+            change(_tree.PathOf("data/big.bin"));
 
             var readerSaw = await export.DrainAsync();
             error = await Assert.ThrowsAsync<LayerExportException>(() => export.Writing);
             Assert.Same(error, readerSaw);
 
-            // The failed export closed every directory and file it opened; the store root and the prepared
-            // layer's diff/ stay open until they are disposed.
+            // The failed export closed every directory and file it opened (data/ and big.bin among them); the
+            // store root and the prepared layer's diff/ stay open until they are disposed.
             Assert.Equal([_store.Root, Path.Combine(_store.Root, "big", "diff")], OpenFileDescriptors.Under(_store.Root));
-            Assert.Equal(0, export.Progress.EntriesWritten);
+            Assert.Equal(1, export.Progress.EntriesWritten);
             received = export.Received;
             progress = export.Progress.BytesWritten;
             Assert.True(received.Length <= progress, $"{received.Length} bytes arrived, {progress} were written");
@@ -96,7 +97,7 @@ public sealed class ChangingFileExportTests : IDisposable
 
     private static void AssertNoEndOfArchive(byte[] received)
     {
-        Assert.Equal("big.bin"u8.ToArray(), received.AsSpan(0, 7).ToArray());
+        Assert.Equal("data/big.bin\0"u8.ToArray(), received.AsSpan(Block, 13).ToArray());
         Assert.True(received.Length >= 2 * Block, $"only {received.Length} bytes arrived");
         Assert.True(received.AsSpan(received.Length - (2 * Block)).ContainsAnyExcept((byte)0), "the stream ends in two zero blocks");
     }

@@ -18,7 +18,7 @@ public sealed class OwnerExportTests(SampleArchive sample) : IClassFixture<Sampl
     {
         var listing = await GnuTar.ListVerboseAsync(sample.Path);
 
-        Assert.Single(listing, line => line.Contains(" 3000000/3000001 ", StringComparison.Ordinal) && line.EndsWith(" owners/big-ids", StringComparison.Ordinal));
+        ListingAssert.HasLine(listing, "-", " 3000000/3000001 ", " owners/big-ids");
     }
 
     [Fact]

@@ -24,10 +24,7 @@ public sealed class SpecialFileExportTests(SampleArchive sample) : IClassFixture
     {
         var listing = await GnuTar.ListVerboseAsync(sample.Path);
 
-        Assert.Single(listing, line =>
-            line.StartsWith(typeLetter, StringComparison.Ordinal)
-            && line.Contains($" {numbers} ", StringComparison.Ordinal)
-            && line.EndsWith($" {name}", StringComparison.Ordinal));
+        ListingAssert.HasLine(listing, typeLetter, $" {numbers} ", $" {name}");
     }
 
     [Fact]

@@ -52,7 +52,7 @@ public sealed class SymlinkExportTests(SampleArchive sample) : IClassFixture<Sam
 
         foreach (var (name, target) in ExpectedLinks)
         {
-            Assert.Single(listing, line => line.StartsWith('l') && line.EndsWith($" {name} -> {target}", StringComparison.Ordinal));
+            ListingAssert.HasLine(listing, "l", "", $" {name} -> {target}");
         }
     }
 

@@ -102,7 +102,7 @@ public sealed class WhiteoutExportTests : IDisposable
     {
         BuildCommon(tree);
         tree.OverlayWhiteout("removed-dir")
-            .OverlayWhiteout("etc/passwd").Owner("etc/passwd", 1000, 1000).Mode("etc/passwd", 0x180)
+            .OverlayWhiteout("etc/passwd").Owner("etc/passwd", 1000, 1000).Mode("etc/passwd", "600")
             .OverlayWhiteout("etc/shadow")
             .Xattr("opt", "user.overlay.opaque", "y")
             .OverlayWhiteout("opt/app/old")
@@ -134,7 +134,7 @@ public sealed class WhiteoutExportTests : IDisposable
             .File("etc/hostname", "box\n")
             .Directory("opt")
             .Directory("opt/app")
-            .File("opt/app/keep", "keep\n", 0x1ED)
+            .File("opt/app/keep", "keep\n", "755")
             .Directory("var")
             .Directory("var/cache")
             .File("var/cache/new", "new\n");

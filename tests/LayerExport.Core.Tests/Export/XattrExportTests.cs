@@ -101,7 +101,8 @@ public sealed class XattrExportTests : IDisposable
 
         await GnuTar.ExtractAsync(archive, destination);
 
-        var dump = await ExternalTool.RunCheckedAsync("getfattr", "--absolute-names", "-d", "-m", "-", "-e", "hex", Path.Combine(destination, "file"));
+        var dump = await ExternalTool.RunCheckedAsync(
+            "getfattr", "--absolute-names", "--dump", "--match=-", "--encoding=hex", Path.Combine(destination, "file"));
         var attributes = dump.StdoutLines.Where(line => line.Contains('=', StringComparison.Ordinal));
         Assert.Equal(
             ExportedFileXattrs.Select(x => $"{x.Key}=0x{Convert.ToHexStringLower(x.Value)}").Order(StringComparer.Ordinal),

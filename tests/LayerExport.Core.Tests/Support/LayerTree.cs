@@ -13,15 +13,15 @@ internal sealed class LayerTree(string root)
 
     public string PathOf(string relative) => relative.Length == 0 ? Root : Path.Combine(Root, relative);
 
-    public LayerTree Directory(string path, int mode = 0x1ED)
+    public LayerTree Directory(string path, string mode = "755")
     {
         System.IO.Directory.CreateDirectory(PathOf(path));
         return Mode(path, mode);
     }
 
-    public LayerTree File(string path, string content, int mode = 0x1A4) => File(path, Encoding.UTF8.GetBytes(content), mode);
+    public LayerTree File(string path, string content, string mode = "644") => File(path, Encoding.UTF8.GetBytes(content), mode);
 
-    public LayerTree File(string path, byte[] content, int mode = 0x1A4)
+    public LayerTree File(string path, byte[] content, string mode = "644")
     {
         EnsureParent(path);
         System.IO.File.WriteAllBytes(PathOf(path), content);
@@ -65,10 +65,10 @@ internal sealed class LayerTree(string root)
         return this;
     }
 
-    /// <summary>chmod, including setuid (0x800), setgid (0x400) and sticky (0x200).</summary>
-    public LayerTree Mode(string path, int mode)
+    /// <summary>chmod with an octal mode such as "4755", setuid, setgid and sticky included.</summary>
+    public LayerTree Mode(string path, string mode)
     {
-        Posix.ChangeMode(PathOf(path), mode);
+        Posix.ChangeMode(PathOf(path), Convert.ToInt32(mode, 8));
         return this;
     }
 
@@ -100,7 +100,7 @@ internal sealed class LayerTree(string root)
     private LayerTree Node(string path, int type, uint major, uint minor)
     {
         EnsureParent(path);
-        Posix.MakeNode(PathOf(path), type | 0x1A4, major, minor);
+        Posix.MakeNode(PathOf(path), type | Convert.ToInt32("644", 8), major, minor);
         return this;
     }
 

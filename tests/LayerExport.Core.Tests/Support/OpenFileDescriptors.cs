@@ -10,11 +10,17 @@ internal static class OpenFileDescriptors
     /// the runtime keeps open once it has loaded them (it loads some lazily, the first time a code path needs them).
     /// </summary>
     public static IReadOnlySet<string> Snapshot() =>
-        Entries().Where(e => !IsLoadedLibrary(e.Target) && e.Target != $"/proc/{Environment.ProcessId}/fd").Select(e => $"{e.Number} -> {e.Target}").ToHashSet(StringComparer.Ordinal);
+        Entries()
+            .Where(e => !IsLoadedLibrary(e.Target) && e.Target != $"/proc/{Environment.ProcessId}/fd")
+            .Select(e => $"{e.Number} -> {e.Target}")
+            .ToHashSet(StringComparer.Ordinal);
 
     /// <summary>What the open descriptors inside <paramref name="root"/> (the root itself included) point at, sorted.</summary>
     public static IReadOnlyList<string> Under(string root) =>
-        [.. Entries().Select(e => e.Target).Where(t => t == root || t.StartsWith(root + "/", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+        [.. Entries()
+            .Select(e => e.Target)
+            .Where(t => t == root || t.StartsWith(root + "/", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)];
 
     private static List<(string Number, string Target)> Entries()
     {
@@ -35,5 +41,7 @@ internal static class OpenFileDescriptors
     }
 
     private static bool IsLoadedLibrary(string target) =>
-        target.EndsWith(".dll", StringComparison.Ordinal) || target.EndsWith(".so", StringComparison.Ordinal) || target.Contains(".so.", StringComparison.Ordinal);
+        target.EndsWith(".dll", StringComparison.Ordinal)
+        || target.EndsWith(".so", StringComparison.Ordinal)
+        || target.Contains(".so.", StringComparison.Ordinal);
 }

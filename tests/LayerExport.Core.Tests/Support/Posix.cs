@@ -18,7 +18,7 @@ internal static unsafe partial class Posix
     public static void MakeNode(string path, int type, uint major, uint minor) =>
         Check(MkNod(path, (uint)type, MakeDevice(major, minor)), path);
 
-    public static void MakeFifo(string path) => Check(MkFifo(path, 0x1A4), path);
+    public static void MakeFifo(string path) => Check(MkFifo(path, Convert.ToUInt32("644", 8)), path);
 
     public static void HardLink(string existing, string newPath) => Check(Link(existing, newPath), newPath);
 

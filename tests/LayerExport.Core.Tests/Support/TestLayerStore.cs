@@ -2,7 +2,7 @@ using LayerExport.Core.Store;
 
 namespace LayerExport.Core.Tests.Support;
 
-/// <summary>A <c>native</c> layer store in a temp directory: <c>&lt;root&gt;/&lt;id&gt;/layer.json</c> and <c>&lt;root&gt;/&lt;id&gt;/diff/</c>.</summary>
+/// <summary>A <c>native</c> layer store in a temp directory: <c>&lt;id&gt;/layer.json</c> and <c>&lt;id&gt;/diff/</c>.</summary>
 internal sealed class TestLayerStore : IDisposable
 {
     private readonly TempDirectory _store = new();

@@ -18,7 +18,16 @@ internal sealed class ThrottledExport : IDisposable
     public ThrottledExport(string storeRoot, string id, CancellationToken cancellationToken)
     {
         _store = new NativeLayerStore(storeRoot);
-        _export = new LayerExporter(_store).Prepare(id, []);
+        try
+        {
+            _export = new LayerExporter(_store).Prepare(id, []);
+        }
+        catch
+        {
+            _store.Dispose();
+            throw;
+        }
+
         Writing = TarExport.WriteAsync(_export, _pipe.Writer, cancellationToken);
     }
 
