@@ -17,8 +17,7 @@ internal static class ExternalTool
         return result;
     }
 
-    /// <summary>Runs <paramref name="fileName"/>; fails the test only if it cannot be started.</summary>
-    public static async Task<ToolResult> RunAsync(string fileName, params string[] arguments)
+    private static async Task<ToolResult> RunAsync(string fileName, params string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
         {

@@ -11,7 +11,7 @@ internal sealed class LayerTree(string root)
 {
     public string Root { get; } = root;
 
-    public string PathOf(string relative) => relative.Length == 0 ? Root : Path.Combine(Root, relative);
+    public string PathOf(string relative) => Path.Combine(Root, relative);
 
     public LayerTree Directory(string path, string mode = "755")
     {

@@ -9,8 +9,6 @@ public sealed class SampleArchive : IAsyncLifetime, IDisposable
 
     internal string Path { get; private set; } = "";
 
-    internal byte[] Bytes { get; private set; } = [];
-
     internal IReadOnlyList<PythonTarMember> PythonMembers { get; private set; } = [];
 
     internal IReadOnlyList<DotNetTarMember> DotNetMembers { get; private set; } = [];
@@ -24,9 +22,8 @@ public sealed class SampleArchive : IAsyncLifetime, IDisposable
     {
         Tree = SampleLayer.Build(_store.AddLayer("sample"));
         Path = await _store.ExportToFileAsync("sample");
-        Bytes = await File.ReadAllBytesAsync(Path);
         PythonMembers = await PythonTarfile.ListAsync(Path);
-        DotNetMembers = DotNetTar.List(Bytes);
+        DotNetMembers = DotNetTar.List(await File.ReadAllBytesAsync(Path));
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

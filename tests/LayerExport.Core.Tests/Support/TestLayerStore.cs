@@ -1,5 +1,3 @@
-using LayerExport.Core.Store;
-
 namespace LayerExport.Core.Tests.Support;
 
 /// <summary>A <c>native</c> layer store in a temp directory: <c>&lt;id&gt;/layer.json</c> and <c>&lt;id&gt;/diff/</c>.</summary>
@@ -22,8 +20,6 @@ internal sealed class TestLayerStore : IDisposable
         File.WriteAllText(Path.Combine(layer, "layer.json"), json);
         return new LayerTree(Path.Combine(layer, "diff"));
     }
-
-    public NativeLayerStore Open() => new(Root);
 
     public Task<byte[]> ExportAsync(string id, CancellationToken cancellationToken = default) =>
         TarExport.ToBytesAsync(Root, id, cancellationToken);
