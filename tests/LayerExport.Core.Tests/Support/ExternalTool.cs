@@ -1,0 +1,62 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+
+namespace LayerExport.Core.Tests.Support;
+
+/// <summary>Runs a command-line tool to completion and captures what it printed.</summary>
+internal static class ExternalTool
+{
+    /// <summary>Runs <paramref name="fileName"/>; fails the test if it cannot be started or exits non-zero.</summary>
+    public static async Task<ToolResult> RunCheckedAsync(string fileName, params string[] arguments)
+    {
+        var result = await RunAsync(fileName, arguments);
+        Assert.True(
+            result.ExitCode == 0,
+            $"{result.CommandLine} exited with {result.ExitCode}.\nstderr:\n{result.Stderr}\nstdout:\n{result.StdoutText}");
+        return result;
+    }
+
+    private static async Task<ToolResult> RunAsync(string fileName, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // Tools print names and messages the same way whatever the machine's locale.
+        start.Environment["LC_ALL"] = "C.UTF-8";
+        var commandLine = string.Join(' ', [fileName, .. arguments]);
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start");
+        }
+        catch (Win32Exception e)
+        {
+            throw new InvalidOperationException(
+                $"Cannot run '{commandLine}': {e.Message}. The tests need GNU tar, bsdtar, python3 and attr; ./test.sh installs them.",
+                e);
+        }
+
+        using (process)
+        {
+            process.StandardInput.Close();
+            using var stdout = new MemoryStream();
+            var stdoutCopy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+            var stderrRead = process.StandardError.ReadToEndAsync();
+            await Task.WhenAll(stdoutCopy, stderrRead);
+            await process.WaitForExitAsync();
+            return new ToolResult(commandLine, process.ExitCode, stdout.ToArray(), await stderrRead);
+        }
+    }
+}

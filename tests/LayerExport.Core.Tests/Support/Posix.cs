@@ -1,0 +1,135 @@
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+
+namespace LayerExport.Core.Tests.Support;
+
+/// <summary>The libc calls the tests need to build special files and read back their metadata.</summary>
+internal static unsafe partial class Posix
+{
+    private const string Library = "libc";
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const uint StatxBasicStats = 0x7ff;
+
+    public const int CharacterDeviceType = 0x2000;
+    public const int BlockDeviceType = 0x6000;
+    public const int SocketType = 0xC000;
+
+    public static void MakeNode(string path, int type, uint major, uint minor) =>
+        Check(MkNod(path, (uint)type, MakeDevice(major, minor)), path);
+
+    public static void MakeFifo(string path) => Check(MkFifo(path, Convert.ToUInt32("644", 8)), path);
+
+    public static void HardLink(string existing, string newPath) => Check(Link(existing, newPath), newPath);
+
+    public static void ChangeMode(string path, int mode) => Check(ChMod(path, (uint)mode), path);
+
+    public static void ChangeOwner(string path, long uid, long gid) => Check(LChown(path, (uint)uid, (uint)gid), path);
+
+    public static void SetXattr(string path, string name, ReadOnlySpan<byte> value)
+    {
+        fixed (byte* v = value)
+        {
+            Check(LSetXattr(path, name, v, (nuint)value.Length, 0), $"{path} {name}");
+        }
+    }
+
+    public static IReadOnlyList<string> ListXattrs(string path)
+    {
+        var buffer = new byte[CheckSize(LListXattr(path, null, 0), path)];
+        nint size;
+        fixed (byte* b = buffer)
+        {
+            size = CheckSize(LListXattr(path, b, (nuint)buffer.Length), path);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)size).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    public static byte[] GetXattr(string path, string name)
+    {
+        var value = new byte[CheckSize(LGetXattr(path, name, null, 0), $"{path} {name}")];
+        nint size;
+        fixed (byte* v = value)
+        {
+            size = CheckSize(LGetXattr(path, name, v, (nuint)value.Length), $"{path} {name}");
+        }
+
+        return value[..(int)size];
+    }
+
+    /// <summary>Sets the modification (and access) time of <paramref name="path"/> itself, symlinks included.</summary>
+    public static void SetModificationTime(string path, long seconds, long nanoseconds)
+    {
+        var times = stackalloc long[4] { seconds, nanoseconds, seconds, nanoseconds };
+        Check(UtimensAt(AtFdCwd, path, times, AtSymlinkNoFollow), path);
+    }
+
+    /// <summary>lstat(2) of <paramref name="path"/>.</summary>
+    public static FileMetadata Stat(string path)
+    {
+        var buffer = stackalloc byte[256];
+        Check(Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer), path);
+        return new FileMetadata(
+            Mode: *(ushort*)(buffer + 28),
+            Uid: *(uint*)(buffer + 20),
+            Gid: *(uint*)(buffer + 24),
+            NLink: *(uint*)(buffer + 16),
+            Inode: *(ulong*)(buffer + 32),
+            Size: (long)*(ulong*)(buffer + 40),
+            MtimeSeconds: *(long*)(buffer + 112),
+            RdevMajor: *(uint*)(buffer + 128),
+            RdevMinor: *(uint*)(buffer + 132),
+            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+    }
+
+    // glibc's makedev: 12 bits of major and 20 of minor in the classic positions, the rest above.
+    private static ulong MakeDevice(uint major, uint minor) =>
+        (minor & 0xffUL) | ((major & 0xfffUL) << 8) | ((minor & ~0xffUL) << 12) | ((major & ~0xfffUL) << 32);
+
+    private static void Check(int result, string what)
+    {
+        if (result != 0)
+        {
+            throw LastError(what);
+        }
+    }
+
+    private static nint CheckSize(nint result, string what) => result >= 0 ? result : throw LastError(what);
+
+    private static IOException LastError(string what)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{what}: {new Win32Exception(errno).Message} (errno {errno})");
+    }
+
+    [LibraryImport(Library, EntryPoint = "mknod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int MkNod(string path, uint mode, ulong device);
+
+    [LibraryImport(Library, EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int MkFifo(string path, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string existing, string newPath);
+
+    [LibraryImport(Library, EntryPoint = "chmod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int ChMod(string path, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int LChown(string path, uint uid, uint gid);
+
+    [LibraryImport(Library, EntryPoint = "lsetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int LSetXattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Library, EntryPoint = "llistxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint LListXattr(string path, byte* list, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "lgetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial nint LGetXattr(string path, string name, byte* value, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "utimensat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int UtimensAt(int dirfd, string path, long* times, int flags);
+
+    [LibraryImport(Library, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+}

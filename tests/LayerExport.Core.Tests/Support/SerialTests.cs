@@ -1,0 +1,8 @@
+namespace LayerExport.Core.Tests.Support;
+
+/// <summary>Tests that count the process's file descriptors; they run alone, after every parallel test.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SerialTests
+{
+    public const string Name = "Serial: counts file descriptors";
+}
