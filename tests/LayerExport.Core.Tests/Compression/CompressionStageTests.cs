@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using LayerExport.Core.Compression;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Compression;
 
@@ -36,12 +37,12 @@ public class CompressionStageTests
     {
         var compressed = await CompressAsync(compression, Options(2), finish: true);
 
-        var test = await Tool.RunAsync(tool, compressed, "-t");
-        var decompressed = await Tool.RunAsync(tool, compressed, "-dc");
+        var test = await ExternalTool.RunAsync(tool, compressed, "-t");
+        var decompressed = await ExternalTool.RunAsync(tool, compressed, "-dc");
 
-        Assert.True(test.ExitCode == 0, test.Error);
+        Assert.True(test.ExitCode == 0, test.Stderr);
         Assert.Equal(0, decompressed.ExitCode);
-        Assert.True(decompressed.Output.AsSpan().SequenceEqual(Input), "decompressed bytes differ from the input");
+        Assert.True(decompressed.Stdout.AsSpan().SequenceEqual(Input), "decompressed bytes differ from the input");
     }
 
     [Theory]
@@ -51,7 +52,7 @@ public class CompressionStageTests
     {
         var unfinished = await CompressAsync(compression, Options(2), finish: false);
 
-        var test = await Tool.RunAsync(tool, unfinished, "-t");
+        var test = await ExternalTool.RunAsync(tool, unfinished, "-t");
 
         Assert.NotEqual(0, test.ExitCode);
     }
@@ -74,9 +75,9 @@ public class CompressionStageTests
             await stage.FinishAsync(CancellationToken.None);
         }
 
-        var decompressed = await Tool.RunAsync("gzip", output.ToArray(), "-dc");
+        var decompressed = await ExternalTool.RunAsync("gzip", output.ToArray(), "-dc");
         Assert.Equal(0, decompressed.ExitCode);
-        Assert.Empty(decompressed.Output);
+        Assert.Empty(decompressed.Stdout);
     }
 
     [Fact]
@@ -91,9 +92,9 @@ public class CompressionStageTests
             await stage.FinishAsync(CancellationToken.None);
         }
 
-        var decompressed = await Tool.RunAsync("gzip", output.ToArray(), "-dc");
+        var decompressed = await ExternalTool.RunAsync("gzip", output.ToArray(), "-dc");
         Assert.Equal(0, decompressed.ExitCode);
-        Assert.True(decompressed.Output.AsSpan().SequenceEqual(exact));
+        Assert.True(decompressed.Stdout.AsSpan().SequenceEqual(exact));
     }
 
     [Fact]

@@ -17,7 +17,11 @@ internal static class ExternalTool
         return result;
     }
 
-    private static async Task<ToolResult> RunAsync(string fileName, params string[] arguments)
+    /// <summary>Runs <paramref name="fileName"/> with no input; the caller judges the exit code.</summary>
+    public static Task<ToolResult> RunAsync(string fileName, params string[] arguments) => RunAsync(fileName, [], arguments);
+
+    /// <summary>Runs <paramref name="fileName"/> with <paramref name="input"/> on stdin; the caller judges the exit code.</summary>
+    public static async Task<ToolResult> RunAsync(string fileName, byte[] input, params string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -50,10 +54,11 @@ internal static class ExternalTool
 
         using (process)
         {
-            process.StandardInput.Close();
             using var stdout = new MemoryStream();
             var stdoutCopy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
             var stderrRead = process.StandardError.ReadToEndAsync();
+            await process.StandardInput.BaseStream.WriteAsync(input);
+            process.StandardInput.Close();
             await Task.WhenAll(stdoutCopy, stderrRead);
             await process.WaitForExitAsync();
             return new ToolResult(commandLine, process.ExitCode, stdout.ToArray(), await stderrRead);
