@@ -29,7 +29,14 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
     public OverlayDiffReader(FileDescriptor diff, bool openContent)
     {
         _openContent = openContent;
-        Enter(diff, [], ownsDirectory: false);
+        try
+        {
+            Enter(diff, [], ownsDirectory: false);
+        }
+        catch (Exception e) when (e is not LayerExportException)
+        {
+            throw new LayerExportException("(layer root)", e.Message, e);
+        }
     }
 
     /// <inheritdoc />

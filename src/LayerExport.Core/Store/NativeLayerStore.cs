@@ -172,7 +172,8 @@ public sealed class NativeLayerStore : ILayerStore, IDisposable
         {
             try
             {
-                var reader = new Utf8JsonReader(json);
+                // Some editors start JSON with a byte-order mark; it carries no meaning here.
+                var reader = new Utf8JsonReader(json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? json[3..] : json);
                 using var document = JsonDocument.ParseValue(ref reader);
                 if (document.RootElement.ValueKind != JsonValueKind.Object)
                 {

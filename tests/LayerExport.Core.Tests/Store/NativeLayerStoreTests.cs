@@ -1,0 +1,58 @@
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Store;
+
+public sealed class NativeLayerStoreTests : IDisposable
+{
+    private readonly TempDirectory _root = new();
+
+    [Fact]
+    public void LayerJsonWithAByteOrderMarkIsRead()
+    {
+        Layer("base", "{}");
+        Layer("child", "\uFEFF{\"parent\": \"base\"}");
+        using var store = new NativeLayerStore(_root.Path);
+
+        var description = store.Describe(LayerId.Parse("child"));
+
+        Assert.Equal(["base"], description.Chain);
+    }
+
+    [Fact]
+    public void ABrokenLayerIsListedWithItsProblemAndTheOthersStillAppear()
+    {
+        Layer("good", "{}");
+        Layer("bad", "{ not json");
+        using var store = new NativeLayerStore(_root.Path);
+
+        var layers = store.List();
+
+        Assert.Equal(["bad", "good"], layers.Select(l => l.Id));
+        Assert.Contains("layer.json", layers[0].Problem);
+        Assert.Null(layers[1].Problem);
+    }
+
+    [Fact]
+    public void AMissingParentAndACycleAreStoreErrorsNamingTheLayers()
+    {
+        Layer("orphan", "{\"parent\": \"gone\"}");
+        Layer("a", "{\"parent\": \"b\"}");
+        Layer("b", "{\"parent\": \"a\"}");
+        using var store = new NativeLayerStore(_root.Path);
+
+        var missing = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("orphan")));
+        var cycle = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("a")));
+
+        Assert.Contains("'gone'", missing.Message);
+        Assert.Contains("loops", cycle.Message);
+    }
+
+    public void Dispose() => _root.Dispose();
+
+    private void Layer(string id, string json)
+    {
+        Directory.CreateDirectory(System.IO.Path.Combine(_root.Path, id, "diff"));
+        File.WriteAllText(System.IO.Path.Combine(_root.Path, id, "layer.json"), json);
+    }
+}
