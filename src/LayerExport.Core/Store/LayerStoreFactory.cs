@@ -7,6 +7,7 @@ public static class LayerStoreFactory
     public static ILayerStore Create(LayerStoreOptions options) => options.Layout switch
     {
         LayerStoreLayout.Native => new NativeLayerStore(options.Root),
+        LayerStoreLayout.Overlay2 => new Overlay2LayerStore(options.Root),
         _ => throw new ArgumentOutOfRangeException(nameof(options), options.Layout, "Unknown layer store layout."),
     };
 }

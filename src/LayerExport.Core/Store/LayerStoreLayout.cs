@@ -5,4 +5,7 @@ public enum LayerStoreLayout
 {
     /// <summary><c>&lt;root&gt;/&lt;id&gt;/layer.json</c> and <c>&lt;root&gt;/&lt;id&gt;/diff/</c>.</summary>
     Native,
+
+    /// <summary>Docker's overlay2 graph-driver directory: <c>&lt;id&gt;/diff</c>, <c>link</c>, <c>lower</c>.</summary>
+    Overlay2,
 }

@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Text;
+using LayerExport.Core.Native;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>The <c>overlay2</c> layout: Docker's graph-driver directory (<c>/var/lib/docker/overlay2</c>).</summary>
+/// <remarks>
+/// <c>&lt;root&gt;/&lt;id&gt;/diff</c> holds the layer; <c>&lt;id&gt;/link</c> its short name; <c>&lt;id&gt;/lower</c>
+/// lists <c>l/&lt;short&gt;</c> for every lower layer, nearest first, joined by ':'. The <c>l/</c> symlinks are
+/// never followed: a short name is resolved through the <c>link</c> files, so no link can lead outside the store.
+/// </remarks>
+public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
+{
+    private readonly ConcurrentDictionary<string, string> _shortNames = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public override LayerStoreLayout Layout => LayerStoreLayout.Overlay2;
+
+    /// <inheritdoc />
+    protected override string LayoutName => "overlay2";
+
+    // Every overlay2 layer has a link file; other directories (l/, stray ones) are not layers.
+    private protected override LayerRecord? ReadLayer(LayerId id, FileDescriptor layerDirectory)
+    {
+        if (ReadMetadataFile(id, layerDirectory, "link") is null)
+        {
+            return null;
+        }
+
+        if (ReadMetadataFile(id, layerDirectory, "lower") is not { } lower)
+        {
+            return new LayerRecord(null);
+        }
+
+        var nearest = Encoding.UTF8.GetString(lower).Trim().Split(':')[0];
+        if (!nearest.StartsWith("l/", StringComparison.Ordinal) || nearest.Length == 2 || nearest.IndexOf('/', 2) >= 0)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': lower names '{nearest}', not l/<short name>.");
+        }
+
+        var shortName = nearest[2..];
+        if (!_shortNames.TryGetValue(shortName, out var parent))
+        {
+            IndexShortNames();
+            if (!_shortNames.TryGetValue(shortName, out parent))
+            {
+                throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{shortName} is the link of no layer in the store.");
+            }
+        }
+
+        return new LayerRecord(LayerId.Parse(parent));
+    }
+
+    // Short names never change for a layer; the index is only rebuilt when a name is missing from it.
+    private void IndexShortNames()
+    {
+        foreach (var (name, type) in Root.ReadDirectory())
+        {
+            if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
+            {
+                continue;
+            }
+
+            using var layer = TryOpenLayerDirectory(id);
+            if (layer is not null && ReadMetadataFile(id, layer, "link") is { } link)
+            {
+                _shortNames[Encoding.UTF8.GetString(link).Trim()] = id.Value;
+            }
+        }
+    }
+}
