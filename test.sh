@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test. Installs the Debian packages the tests use as independent tar readers and golden-byte
-# references (GNU tar, bsdtar, Python, Go) when they are missing; needs root (or sudo) only then.
+# references (GNU tar, bsdtar, Python, Go, tar-split) when they are missing; needs root (or sudo) only then.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,6 +10,7 @@ command -v bsdtar >/dev/null || need+=(libarchive-tools)
 command -v python3 >/dev/null || need+=(python3)
 command -v go >/dev/null || need+=(golang-go)
 command -v setfattr >/dev/null || need+=(attr)
+command -v tar-split >/dev/null || need+=(tar-split)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

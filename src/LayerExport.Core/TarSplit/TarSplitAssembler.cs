@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Pipelines;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Export;
+using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.TarSplit;
+
+/// <summary>Rebuilds a layer's original tar, byte for byte, from its tar-split record and its unpacked directory.</summary>
+/// <remarks>
+/// Segments are copied from the record; file content is read straight into the pipe's memory from the file the
+/// tar path names, opened race-safely under the layer root (see <see cref="LayerFileResolver"/>). Each file must
+/// have exactly the recorded size and CRC-64, else the export fails naming it. Flushes happen once at least
+/// <see cref="TarStreamWriter.FlushThreshold"/> bytes are pending and always before more bytes are added, never
+/// after the last ones, so the final bytes stay back until the whole tar has been checked against what was
+/// announced. Cancellation is checked before every entry and every <see cref="TarStreamWriter.ReadChunk"/> of a
+/// file. On any failure the caller must abort the transfer, never finish it.
+/// </remarks>
+public sealed class TarSplitAssembler
+{
+    private readonly FileDescriptor _root;
+    private HashingPipeWriter? _tar;
+    private long _unflushed;
+
+    /// <summary>An assembler reading files under <paramref name="layerRoot"/> (not owned; e.g. an overlay2 <c>diff/</c>).</summary>
+    internal TarSplitAssembler(FileDescriptor layerRoot) => _root = layerRoot;
+
+    /// <summary>Bytes of tar written so far; readable after a failure.</summary>
+    public long BytesWritten => _tar?.Length ?? 0;
+
+    /// <summary>Record entries written so far; readable after a failure.</summary>
+    public long EntriesWritten { get; private set; }
+
+    /// <summary>The length of the tar <paramref name="record"/> describes (segment lengths plus file sizes), reading no file.</summary>
+    /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
+    public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        long length = 0;
+        while (record.TryRead(out var entry))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            length = length <= long.MaxValue - entry.Size
+                ? length + entry.Size
+                : throw new TarSplitRecordException(entry.LineNumber, "the entries add up to more than 2^63 bytes");
+        }
+
+        return length;
+    }
+
+    /// <summary>Writes the tar <paramref name="record"/> describes into <paramref name="output"/>.</summary>
+    /// <param name="record">The layer's tar-split record, read once.</param>
+    /// <param name="output">Where the tar goes; it is flushed but not completed.</param>
+    /// <param name="expected">What was announced about the tar; a different length or digest fails the export before its last bytes are flushed.</param>
+    /// <param name="cancellationToken">Stops the export.</param>
+    /// <exception cref="LayerExportException">An entry failed (its tar path is <see cref="LayerExportException.Path"/>), the record is malformed, or the tar is not the one announced.</exception>
+    public async Task<TarSplitSummary> WriteAsync(TarSplitRecord record, PipeWriter output, ExpectedTar? expected, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        using var tar = new HashingPipeWriter(output);
+        _tar = tar;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!TryRead(record, out var entry))
+            {
+                break;
+            }
+
+            if (entry.Type == TarSplitEntryType.Segment)
+            {
+                await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+                tar.Write(entry.Bytes.Span);
+                _unflushed += entry.Size;
+            }
+            else if (entry.Size > 0)
+            {
+                try
+                {
+                    await WriteFileAsync(entry, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
+                {
+                    throw new LayerExportException(entry.DisplayName, e.Message, e);
+                }
+            }
+
+            EntriesWritten++;
+        }
+
+        Verify(tar, expected);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return new TarSplitSummary(tar.Length, EntriesWritten, tar.CurrentDigest);
+    }
+
+    private static bool TryRead(TarSplitRecord record, [NotNullWhen(true)] out TarSplitEntry? entry)
+    {
+        try
+        {
+            return record.TryRead(out entry);
+        }
+        catch (TarSplitRecordException e)
+        {
+            throw new LayerExportException("(tar-split record)", e.Message, e);
+        }
+    }
+
+    private async ValueTask WriteFileAsync(TarSplitEntry entry, CancellationToken cancellationToken)
+    {
+        var tar = _tar!;
+        var path = entry.DisplayName;
+        var size = entry.Size;
+        using var file = LayerFileResolver.OpenRegularFile(_root, entry.Name.Span, path);
+        var onDisk = file.Stat().Size;
+        if (onDisk != size)
+        {
+            throw Changed(path, $"is {onDisk} bytes on disk, the tar-split record says {size}");
+        }
+
+        var crc = 0UL;
+        for (long offset = 0; offset < size;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            var wanted = (int)Math.Min(size - offset, TarStreamWriter.ReadChunk);
+            var memory = tar.GetMemory(wanted);
+            var span = memory.Span[..Math.Min(wanted, memory.Length)];
+            var read = file.ReadAt(span, offset);
+            if (read == 0)
+            {
+                throw Changed(path, $"shrank to {offset} bytes while being read; the tar-split record says {size}");
+            }
+
+            crc = Crc64Iso.Append(crc, span[..read]);
+            tar.Advance(read);
+            _unflushed += read;
+            offset += read;
+        }
+
+        // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
+        if (file.ReadAt(tar.GetSpan(1)[..1], size) != 0)
+        {
+            throw Changed(path, $"grew past the {size} bytes the tar-split record says while being read");
+        }
+
+        if (crc != entry.Checksum)
+        {
+            throw Changed(path, $"content does not match the tar-split record's checksum (CRC-64 {crc:x16}, recorded {entry.Checksum:x16}): the layer on disk was altered");
+        }
+    }
+
+    private static LayerExportException Changed(string path, string reason) =>
+        new(path, reason, new LayerChangedException($"{path}: {reason}"));
+
+    private static void Verify(HashingPipeWriter tar, ExpectedTar? expected)
+    {
+        if (expected?.Length is { } length && tar.Length != length)
+        {
+            throw new LayerExportException("(end of archive)", $"the reassembled tar is {tar.Length} bytes, not the announced {length}: the layer changed on disk");
+        }
+
+        if (expected?.DiffId is { } diffId && tar.CurrentDigest != diffId)
+        {
+            throw new LayerExportException("(end of archive)", $"the reassembled tar's digest {tar.CurrentDigest} is not the announced {diffId}: the layer changed on disk");
+        }
+    }
+
+    private ValueTask FlushIfFullAsync(CancellationToken cancellationToken) =>
+        _unflushed >= TarStreamWriter.FlushThreshold ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
+
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        _unflushed = 0;
+        var result = await _tar!.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            // The reading side is gone: the client hung up.
+            throw new OperationCanceledException("The reader of the tar stream went away.", cancellationToken);
+        }
+    }
+}

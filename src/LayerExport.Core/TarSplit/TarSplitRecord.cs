@@ -1,0 +1,145 @@
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Compression;
+using LayerExport.Core.Native;
+
+namespace LayerExport.Core.TarSplit;
+
+/// <summary>Reads a tar-split record (gzip-compressed JSON lines) one entry at a time.</summary>
+/// <remarks>
+/// Only the current line is held in memory, so records of any number of entries are read in bounded memory; a
+/// single line may not exceed <see cref="MaxLineLength"/>. Every line must end in a newline, as tar-split writes
+/// them, which also catches a record cut short in the middle of a line.
+/// </remarks>
+public sealed class TarSplitRecord : IDisposable
+{
+    /// <summary>Longest line accepted; tar-split's largest entries (headers with long PAX data, 1 MiB padding chunks) stay far below it.</summary>
+    public const int MaxLineLength = 64 * 1024 * 1024;
+
+    private const int InitialBufferLength = 64 * 1024;
+
+    private readonly GZipStream _json;
+    private byte[] _buffer = new byte[InitialBufferLength];
+    private int _start;
+    private int _scanned;
+    private int _end;
+    private bool _endOfRecord;
+
+    /// <summary>Reads the record from its gzip-compressed bytes.</summary>
+    /// <param name="compressed">The record as stored (<c>tar-split.json.gz</c>, <c>&lt;id&gt;.tar-split.gz</c>).</param>
+    /// <param name="leaveOpen">True to leave <paramref name="compressed"/> open when this is disposed.</param>
+    public TarSplitRecord(Stream compressed, bool leaveOpen) =>
+        _json = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen);
+
+    /// <summary>Lines read so far (the last entry's line number once it is returned).</summary>
+    public long LineNumber { get; private set; }
+
+    /// <summary>Opens the record file <paramref name="fileName"/> in <paramref name="directory"/>, refusing a symlink or anything but a regular file.</summary>
+    /// <exception cref="NativeIOException">The file is missing or a symlink (<see cref="NativeIOException.IsSymlinkRefused"/>).</exception>
+    /// <exception cref="TarSplitRecordException">The name is not a regular file.</exception>
+    internal static TarSplitRecord OpenAt(FileDescriptor directory, ReadOnlySpan<byte> fileName)
+    {
+        var file = directory.OpenFileAt(fileName);
+        try
+        {
+            if (file.Stat().Type != Libc.S_IFREG)
+            {
+                throw new TarSplitRecordException(0, "the record is not a regular file");
+            }
+
+            return new TarSplitRecord(new FileDescriptorStream(file, ownsFile: true), leaveOpen: false);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the next entry; false at the end of the record.</summary>
+    /// <exception cref="TarSplitRecordException">The record is not gzip, or a line is malformed (the exception names it).</exception>
+    public bool TryRead([NotNullWhen(true)] out TarSplitEntry? entry)
+    {
+        while (TryReadLine(out var start, out var length))
+        {
+            var line = _buffer.AsSpan(start, length);
+            if (line.Trim(" \t\r"u8).IsEmpty)
+            {
+                continue;
+            }
+
+            entry = TarSplitLineParser.Parse(line, LineNumber);
+            return true;
+        }
+
+        entry = null;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _json.Dispose();
+
+    private bool TryReadLine(out int start, out int length)
+    {
+        while (true)
+        {
+            var newline = _buffer.AsSpan(_scanned, _end - _scanned).IndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                start = _start;
+                length = _scanned + newline - _start;
+                _start = _scanned = _scanned + newline + 1;
+                LineNumber++;
+                return true;
+            }
+
+            _scanned = _end;
+            if (_endOfRecord)
+            {
+                start = length = 0;
+                return _start == _end
+                    ? false
+                    : throw new TarSplitRecordException(LineNumber + 1, "the record ends inside this line: it is truncated");
+            }
+
+            Fill();
+        }
+    }
+
+    private void Fill()
+    {
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _end -= _start;
+            _scanned -= _start;
+            _start = 0;
+        }
+
+        if (_end == _buffer.Length)
+        {
+            if (_buffer.Length >= MaxLineLength)
+            {
+                throw new TarSplitRecordException(LineNumber + 1, $"the line is longer than {MaxLineLength} bytes");
+            }
+
+            Array.Resize(ref _buffer, Math.Min(_buffer.Length * 2, MaxLineLength));
+        }
+
+        int read;
+        try
+        {
+            read = _json.Read(_buffer.AsSpan(_end));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TarSplitRecordException(LineNumber + 1, $"the record is not valid gzip ({e.Message})", e);
+        }
+
+        if (read == 0)
+        {
+            _endOfRecord = true;
+        }
+
+        _end += read;
+    }
+}

@@ -1,0 +1,9 @@
+using LayerExport.Core.Digest;
+
+namespace LayerExport.Core.TarSplit;
+
+/// <summary>What reassembling a tar from its tar-split record produced.</summary>
+/// <param name="Bytes">Length of the tar.</param>
+/// <param name="Entries">Record entries processed (segments and files).</param>
+/// <param name="DiffId">The sha256 of the tar.</param>
+public sealed record TarSplitSummary(long Bytes, long Entries, LayerDigest DiffId);

@@ -1,0 +1,31 @@
+using System.IO.Pipelines;
+
+namespace LayerExport.Core.Tests.TarSplit;
+
+/// <summary>Passes writes through and remembers how many bytes had been flushed, i.e. had left towards a client.</summary>
+internal sealed class FlushCountingPipeWriter(PipeWriter inner) : PipeWriter
+{
+    private long _advanced;
+
+    public long Flushed { get; private set; }
+
+    public override void Advance(int bytes)
+    {
+        _advanced += bytes;
+        inner.Advance(bytes);
+    }
+
+    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+    public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+    public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        Flushed = _advanced;
+        return inner.FlushAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,228 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Export;
+using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Tar;
+using LayerExport.Core.TarSplit;
+
+namespace LayerExport.Core.Tests.TarSplit;
+
+/// <summary>Against real fixtures: GNU tar's archives, disassembled and unpacked by Debian's tar-split tool.</summary>
+public class TarSplitAssemblerTests
+{
+    [Theory]
+    [InlineData("--format=gnu", ".", true)]
+    [InlineData("--format=gnu", "*", true)]
+    [InlineData("--format=posix", ".", true)]
+    [InlineData("--format=posix", "*", true)]
+    [InlineData("--format=ustar", ".", false)]
+    [InlineData("--format=oldgnu --blocking-factor=1", ".", true)]
+    public async Task TheOriginalTarComesBackByteForByte(string tarOptions, string members, bool longNames)
+    {
+        using var layer = await TarSplitLayer.CreateAsync(tarOptions, members, longNames);
+        var tar = layer.Tar;
+        var digest = LayerDigest.FromHash(SHA256.HashData(tar));
+
+        var result = await layer.AssembleAsync();
+
+        Assert.Null(result.Error);
+        Assert.Equal(tar.Length, result.Received.Length);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(tar)), result.Sha256);
+        Assert.Equal(new TarSplitSummary(tar.Length, LineCount(layer), digest), result.Summary);
+        Assert.Equal(tar.Length, layer.MeasureTarLength());
+    }
+
+    [Fact]
+    public async Task GnuTarsRecordPaddingIsPartOfTheTar()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: true);
+
+        var result = await layer.AssembleAsync();
+
+        // GNU tar pads to whole 10 KiB records: the bytes after the two end blocks come from the record too.
+        Assert.Equal(0, result.Received.Length % 10240);
+        Assert.Equal(layer.Tar, result.Received);
+    }
+
+    [Fact]
+    public async Task TheAnnouncedLengthAndDigestPass()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=posix", "*", longNames: true);
+        var tar = layer.Tar;
+
+        var result = await layer.AssembleAsync(new ExpectedTar(tar.Length, LayerDigest.FromHash(SHA256.HashData(tar))));
+
+        Assert.Null(result.Error);
+        Assert.Equal(tar, result.Received);
+    }
+
+    [Fact]
+    public async Task ADifferentAnnouncedDigestFailsBeforeTheLastBytesLeave()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var tar = layer.Tar;
+
+        var result = await layer.AssembleAsync(new ExpectedTar(null, LayerDigest.FromHash(new byte[32])));
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("(end of archive)", error.Path);
+        Assert.Equal(tar.Length, result.BytesWritten);
+        Assert.True(result.Flushed < tar.Length, $"{result.Flushed} of {tar.Length} bytes were flushed before the check");
+    }
+
+    [Fact]
+    public async Task ADifferentAnnouncedLengthFailsBeforeTheLastBytesLeave()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var tar = layer.Tar;
+
+        var result = await layer.AssembleAsync(new ExpectedTar(tar.Length + 1, null));
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Contains($"not the announced {tar.Length + 1}", error.Message, StringComparison.Ordinal);
+        Assert.True(result.Flushed < tar.Length);
+    }
+
+    [Fact]
+    public async Task ContentAlteredInPlaceFailsNamingThePath()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var path = Path.Combine(layer.Unpacked, "dir", "exact-1024");
+        var bytes = File.ReadAllBytes(path);
+        bytes[700] ^= 0x20;
+        File.WriteAllBytes(path, bytes);
+
+        var result = await layer.AssembleAsync();
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("./dir/exact-1024", error.Path);
+        Assert.Contains("./dir/exact-1024", error.Message, StringComparison.Ordinal);
+        Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
+        Assert.IsType<LayerChangedException>(error.InnerException);
+        Assert.True(result.Flushed < layer.Tar.Length);
+    }
+
+    [Fact]
+    public async Task ATruncatedFileFails()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", "*", longNames: false);
+        File.WriteAllBytes(Path.Combine(layer.Unpacked, "dir", "exact-1024"), new byte[1000]);
+
+        var result = await layer.AssembleAsync();
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("dir/exact-1024", error.Path);
+        Assert.Contains("is 1000 bytes on disk, the tar-split record says 1024", error.Message, StringComparison.Ordinal);
+        Assert.IsType<LayerChangedException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task ALongerFileFails()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", "*", longNames: false);
+        File.AppendAllText(Path.Combine(layer.Unpacked, "a.txt"), "more");
+
+        var result = await layer.AssembleAsync();
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("a.txt", error.Path);
+        Assert.Contains("is 10 bytes on disk, the tar-split record says 6", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASymlinkPlantedInPlaceOfADirectoryIsRefused()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+
+        // The link leads to an identical copy, so only the refusal to follow it can fail the export.
+        var copy = Path.Combine(layer.Outside, "dir");
+        Directory.Move(Path.Combine(layer.Unpacked, "dir"), copy);
+        File.CreateSymbolicLink(Path.Combine(layer.Unpacked, "dir"), copy);
+
+        var result = await layer.AssembleAsync();
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.StartsWith("./dir/", error.Path, StringComparison.Ordinal);
+        Assert.Contains("'dir' is a symlink or not a directory on disk; refused", error.Message, StringComparison.Ordinal);
+        Assert.True(Assert.IsType<NativeIOException>(error.InnerException).IsSymlinkRefused);
+    }
+
+    [Fact]
+    public async Task ASymlinkPlantedInPlaceOfAFileIsRefused()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var file = Path.Combine(layer.Unpacked, "dir", "exact-1024");
+        var copy = Path.Combine(layer.Outside, "exact-1024");
+        File.Move(file, copy);
+        File.CreateSymbolicLink(file, copy);
+
+        var result = await layer.AssembleAsync();
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("./dir/exact-1024", error.Path);
+        Assert.Contains("'exact-1024' is a symlink on disk; refused", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AFifoInPlaceOfAFileIsRefusedWithoutBlocking()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var file = Path.Combine(layer.Unpacked, "a.txt");
+        File.Delete(file);
+        await Shell.RunAsync("mkfifo \"$1\"", layer.Directory, file);
+
+        var result = await layer.AssembleAsync();
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("./a.txt", error.Path);
+        Assert.Contains("not a regular file on disk", error.Message, StringComparison.Ordinal);
+        Assert.IsType<LayerChangedException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task CancellationStopsTheStreamWithinAChunk()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var tar = layer.Tar;
+
+        // The first bytes to reach the reader cancel the export; the 3 MB file still has megabytes to go.
+        var result = await layer.AssembleAsync(onFirstData: cancellation => cancellation.Cancel());
+
+        Assert.IsAssignableFrom<OperationCanceledException>(result.Error);
+        Assert.True(tar.Length > 3_000_000);
+        Assert.True(result.BytesWritten <= result.Flushed + TarStreamWriter.ReadChunk + (64 * 1024), $"{result.BytesWritten} written after {result.Flushed} flushed");
+        Assert.True(result.BytesWritten < 2 * 1024 * 1024, $"{result.BytesWritten} of {tar.Length} bytes written");
+    }
+
+    [Fact]
+    public async Task AMalformedRecordLineFailsTheExportNamingTheLine()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var lines = ReadLines(layer);
+        lines[4] = lines[4][..^3];
+        var compressed = SyntheticRecord.Compress(lines);
+
+        var result = await Reassembly.RunAsync(layer.Unpacked, () => SyntheticRecord.Open(compressed), expected: null, onFirstData: null);
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("(tar-split record)", error.Path);
+        Assert.Equal(5, Assert.IsType<TarSplitRecordException>(error.InnerException).LineNumber);
+    }
+
+    private static long LineCount(TarSplitLayer layer) => ReadLines(layer).Count;
+
+    private static List<string> ReadLines(TarSplitLayer layer)
+    {
+        using var gzip = new GZipStream(File.OpenRead(layer.RecordPath), CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
+}

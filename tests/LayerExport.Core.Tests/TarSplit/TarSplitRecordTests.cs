@@ -1,0 +1,156 @@
+using System.Text;
+using LayerExport.Core.TarSplit;
+
+namespace LayerExport.Core.Tests.TarSplit;
+
+public class TarSplitRecordTests
+{
+    private static readonly string Header = SyntheticRecord.Segment(new byte[512], 0);
+
+    [Fact]
+    public void EntriesComeBackWithTheirFields()
+    {
+        var content = Encoding.ASCII.GetBytes("hi\n");
+        var compressed = SyntheticRecord.Compress(
+        [
+            Header,
+            SyntheticRecord.File("./a.txt", content, 1),
+            """{"type":1,"name":"./dir/","payload":null,"position":2}""",
+            """{"type":1,"name":"ignored","name_raw":"/3Jhdw==","size":3,"payload":"YUmYEAAAAAA=","position":3,"extra":{"nested":[1,2]}}""",
+            """{"type":1,"name":"a\u003cb\u0026c","size":3,"payload":"YUmYEAAAAAA=","position":4}""",
+            """{"type":2,"payload":"","position":5}""",
+        ]);
+        using var record = SyntheticRecord.Open(compressed);
+        var entries = new List<TarSplitEntry>();
+        while (record.TryRead(out var entry))
+        {
+            entries.Add(entry);
+        }
+
+        Assert.Equal(6, entries.Count);
+        Assert.Equal(TarSplitEntryType.Segment, entries[0].Type);
+        Assert.Equal(512, entries[0].Size);
+        Assert.Equal(512, entries[0].Bytes.Length);
+        Assert.Equal(TarSplitEntryType.File, entries[1].Type);
+        Assert.Equal("./a.txt", entries[1].DisplayName);
+        Assert.Equal(3, entries[1].Size);
+        Assert.Equal(0x6149981000000000UL, entries[1].Checksum);
+        Assert.Equal(1, entries[1].Position);
+        Assert.Equal(2, entries[1].LineNumber);
+        Assert.Equal(0, entries[2].Size);
+        Assert.Equal(new byte[] { 0xFF, (byte)'r', (byte)'a', (byte)'w' }, entries[3].Name.ToArray());
+        Assert.Equal("a<b&c", entries[4].DisplayName);
+        Assert.Equal(0, entries[5].Size);
+        Assert.Equal(6, record.LineNumber);
+    }
+
+    [Theory]
+    [InlineData("""{"type":2,"payload":"AAAA","position":1""", "malformed JSON")]
+    [InlineData("""not json at all""", "malformed JSON")]
+    [InlineData("""[1,2]""", "not a JSON object")]
+    [InlineData("""{"type":2,"payload":"AAAA"} {"type":2}""", "more than one JSON value")]
+    [InlineData("""{"type":7,"payload":"AAAA","position":1}""", "unknown entry type 7")]
+    [InlineData("""{"payload":"AAAA","position":1}""", "unknown entry type 0")]
+    [InlineData("""{"type":"2","payload":"AAAA","position":1}""", "'type' is not a 64-bit integer")]
+    [InlineData("""{"type":2,"payload":"AA*A","position":1}""", "'payload' is not valid base64")]
+    [InlineData("""{"type":2,"payload":"AAA","position":1}""", "'payload' is not valid base64")]
+    [InlineData("""{"type":1,"name":"./f","size":-1,"payload":"YUmYEAAAAAA=","position":1}""", "negative file size -1")]
+    [InlineData("""{"type":1,"name":"./f","size":3,"payload":"YUmYEA==","position":1}""", "checksum is 4 bytes, not 8")]
+    [InlineData("""{"type":1,"size":3,"payload":"YUmYEAAAAAA=","position":1}""", "has no name")]
+    [InlineData("""{"type":1,"name":"./f","size":3.5,"payload":"YUmYEAAAAAA=","position":1}""", "'size' is not a 64-bit integer")]
+    [InlineData("""{"type":1,"name":42,"size":3,"payload":"YUmYEAAAAAA=","position":1}""", "'name' is not a string")]
+    public void AMalformedThirdLineFailsNamingLineThree(string badLine, string reason)
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress([Header, Header, badLine, Header]));
+        Assert.True(record.TryRead(out _));
+        Assert.True(record.TryRead(out _));
+
+        var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
+
+        Assert.Equal(3, error.LineNumber);
+        Assert.Contains("line 3:", error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BlankLinesAreSkippedButCounted()
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Header + "\n\n  \n" + "{oops}\n"));
+        Assert.True(record.TryRead(out _));
+
+        var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
+
+        Assert.Equal(4, error.LineNumber);
+    }
+
+    [Fact]
+    public void ARecordCutInsideALineFails()
+    {
+        var whole = Header + "\n" + Header + "\n";
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(whole[..^20]));
+        Assert.True(record.TryRead(out _));
+
+        var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
+
+        Assert.Equal(2, error.LineNumber);
+        Assert.Contains("truncated", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ARecordThatIsNotGzipFails()
+    {
+        using var record = SyntheticRecord.Open(Encoding.UTF8.GetBytes(Header + "\n"));
+
+        var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
+
+        Assert.Contains("not valid gzip", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnEmptyRecordHasNoEntries()
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(string.Empty));
+
+        Assert.False(record.TryRead(out _));
+        Assert.Equal(0, TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
+    }
+
+    [Fact]
+    public void ALineLongerThanTheInitialBufferIsRead()
+    {
+        var big = Enumerable.Range(0, 3 * 1024 * 1024).Select(i => (byte)(i * 7)).ToArray();
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress([Header, SyntheticRecord.Segment(big, 1), Header]));
+
+        Assert.True(record.TryRead(out _));
+        Assert.True(record.TryRead(out var entry));
+        Assert.True(record.TryRead(out _));
+
+        Assert.True(big.AsSpan().SequenceEqual(entry.Bytes.Span));
+        Assert.False(record.TryRead(out _));
+    }
+
+    [Fact]
+    public void AHugeRecordIsStreamedNotLoaded()
+    {
+        const int Entries = 120_000;
+        var random = new Random(7);
+        var lines = Enumerable.Range(0, Entries).Select(i =>
+        {
+            var bytes = new byte[96];
+            random.NextBytes(bytes);
+            return SyntheticRecord.Segment(bytes, i);
+        });
+        var compressed = SyntheticRecord.Compress(lines);
+        var source = new MemoryStream(compressed);
+        using var record = new TarSplitRecord(source, leaveOpen: true);
+
+        Assert.True(record.TryRead(out _));
+        var readForFirst = source.Position;
+        var length = 96 + TarSplitAssembler.MeasureTarLength(record, CancellationToken.None);
+
+        Assert.True(compressed.Length > 8 * 1024 * 1024, $"the record should be large, is {compressed.Length} bytes");
+        Assert.True(readForFirst < 1024 * 1024, $"{readForFirst} compressed bytes were read to get the first entry");
+        Assert.Equal(96L * Entries, length);
+        Assert.Equal(Entries, record.LineNumber);
+    }
+}
