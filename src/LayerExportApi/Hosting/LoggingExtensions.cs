@@ -21,12 +21,18 @@ internal static class LoggingExtensions
     /// <summary>Logs each request once, with its layer ID when it has one.</summary>
     public static WebApplication UseLayerExportRequestLogging(this WebApplication app)
     {
-        app.UseSerilogRequestLogging(options => options.EnrichDiagnosticContext = static (context, http) =>
+        app.UseSerilogRequestLogging(options =>
         {
-            if (http.GetRouteValue("id") is string id)
+            // Without a logger the middleware writes to the static bootstrap logger, which ignores the
+            // configured sinks and levels because the host's logger is kept out of Log.Logger.
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
+            options.EnrichDiagnosticContext = static (context, http) =>
             {
-                context.Set("LayerId", id);
-            }
+                if (http.GetRouteValue("id") is string id)
+                {
+                    context.Set("LayerId", id);
+                }
+            };
         });
         return app;
     }
