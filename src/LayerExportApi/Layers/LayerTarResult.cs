@@ -38,8 +38,9 @@ internal sealed class LayerTarResult(PreparedExport export, ILogger logger) : IR
             var summary = await export.WriteTarAsync(response.BodyWriter, aborted);
             ExportLog.Completed(logger, layerId, summary.Bytes, summary.Entries, clock.ElapsedMilliseconds);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException e) when (e.CancellationToken == aborted || aborted.IsCancellationRequested)
         {
+            // A flush that finds the client gone throws for the abort token before Kestrel may have signalled it.
             ExportLog.Cancelled(logger, layerId, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
             httpContext.Abort();
         }
