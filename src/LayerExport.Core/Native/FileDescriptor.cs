@@ -154,7 +154,18 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     }
 
     /// <summary>The names of all entries of this directory, without "." and "..", with their d_type.</summary>
+    /// <remarks>
+    /// getdents64 reads from the descriptor's file offset, which a second listing would find at the end. The
+    /// listing goes through a fresh descriptor of the same directory instead, so a long-lived descriptor such as
+    /// the store root lists in full every time, also from several threads at once.
+    /// </remarks>
     public List<(byte[] Name, byte Type)> ReadDirectory()
+    {
+        using var listing = OpenDirectoryAt("."u8);
+        return listing.ReadEntriesFromOffset();
+    }
+
+    private List<(byte[] Name, byte Type)> ReadEntriesFromOffset()
     {
         var entries = new List<(byte[] Name, byte Type)>();
 

@@ -25,6 +25,9 @@ internal static class LoggingExtensions
     {
         app.UseSerilogRequestLogging(options =>
         {
+            // Without a logger the middleware writes to the static bootstrap logger, which ignores the
+            // configured sinks and levels because the host's logger is kept out of Log.Logger.
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.EnrichDiagnosticContext = static (context, http) =>
             {
                 if (http.GetRouteValue("id") is string id)

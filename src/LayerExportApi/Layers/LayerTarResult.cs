@@ -125,8 +125,9 @@ internal sealed class LayerTarResult(
         {
             await write(clock, aborted);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException e) when (e.CancellationToken == aborted || aborted.IsCancellationRequested)
         {
+            // A flush that finds the client gone throws for the abort token before Kestrel may have signalled it.
             ExportLog.Cancelled(logger, export.Layer.Id, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
             httpContext.Items[OutcomeItem] = "cancelled";
             httpContext.Abort();

@@ -1,0 +1,87 @@
+using System.Net;
+using IntegrationTests.Support;
+using Serilog.Events;
+
+namespace IntegrationTests;
+
+/// <summary>A read error after the first bytes went out fails the transfer for the client and is logged with its entry.</summary>
+public sealed class MidStreamFailureTests : IAsyncLifetime
+{
+    private const string FailingEntry = "c/fails.bin";
+    private const int FirstFileSize = 256 * 1024;
+
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("broken")
+        .AddPatternFile("broken", "a/first.bin", FirstFileSize)
+        .AddFile("broken", "b/second.txt", "second\n"u8.ToArray())
+        .AddPatternFile("broken", FailingEntry, 8192);
+
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("failure-");
+
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        _server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, FailingEntry)));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _store.Dispose();
+        _work.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task HttpClientSeesAFailedTransferNeverACompleteTar()
+    {
+        using var client = Server.CreateClient();
+        using var response = await client.GetAsync(new Uri("/layers/broken/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var received = new MemoryStream();
+
+        var failure = await Record.ExceptionAsync(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received));
+
+        Assert.IsAssignableFrom<IOException>(failure);
+        Assert.True(received.Length > 64 * 1024, $"only {received.Length} bytes arrived before the failure");
+        Assert.False(EndsWithEndOfArchive(received.ToArray()), "the truncated stream ends like a complete tar");
+    }
+
+    [Fact]
+    public async Task CurlExitsWithAnError()
+    {
+        var curl = await ProcessRunner.RunAsync("curl", ["-fsS", "-o", "broken.tar", Server.Url("/layers/broken/tar")], _work.FullName);
+
+        Assert.True(curl.ExitCode != 0, $"curl reported success for a failed export: {curl.Describe()}");
+        Assert.NotEmpty(curl.StandardError);
+    }
+
+    [Fact]
+    public async Task TheServerLogsTheFailureWithTheLayerAndTheEntry()
+    {
+        using var client = Server.CreateClient();
+        using (var response = await client.GetAsync(new Uri("/layers/broken/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await Record.ExceptionAsync(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null));
+        }
+
+        var failed = await Server.Logs.WaitForExportOutcomeAsync("broken", "failed");
+
+        Assert.Equal(LogEventLevel.Error, failed.Level);
+        Assert.Equal("broken", CapturedLogs.Property(failed, "LayerId"));
+        Assert.Equal(FailingEntry, CapturedLogs.Property(failed, "EntryPath"));
+        Assert.Contains(FailingEntry, failed.RenderMessage(), StringComparison.Ordinal);
+        Assert.Contains(FailingLayerStore.InjectedMessage, failed.Exception?.Message, StringComparison.Ordinal);
+        Assert.True(long.Parse(CapturedLogs.Property(failed, "Bytes")!, System.Globalization.CultureInfo.InvariantCulture) > FirstFileSize);
+    }
+
+    private static bool EndsWithEndOfArchive(byte[] tar) =>
+        tar.Length >= 1024 && tar.AsSpan(tar.Length - 1024).IndexOfAnyExcept((byte)0) < 0;
+}

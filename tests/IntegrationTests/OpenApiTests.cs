@@ -1,0 +1,123 @@
+using System.Net;
+using System.Text.Json;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary>The OpenAPI document and the Swagger UI that reads it.</summary>
+public sealed class OpenApiTests : IAsyncLifetime
+{
+    private readonly TempLayerStore _store = TempLayerStore.Create().AddLayer("base");
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        _server = ApiServer.Start(_store.Root);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _store.Dispose();
+    }
+
+    public static TheoryData<string, string, int[]> Operations() => new()
+    {
+        { "/layers", "get", [500] },
+        { "/layers/{id}", "get", [400, 403, 404, 500] },
+        { "/layers/{id}/tar", "get", [400, 403, 404, 406, 409, 416, 500, 503] },
+        { "/layers/{id}/tar", "head", [400, 403, 404, 406, 409, 416, 500, 503] },
+        { "/layers/{id}/descriptor", "get", [400, 403, 404, 409, 500, 503] },
+    };
+
+    [Fact]
+    public async Task DocumentHasExactlyTheLayerPathsAndTheirOperations()
+    {
+        var document = await DocumentAsync();
+
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Where(o => o.Name is not "parameters").Select(o => $"{o.Name} {path.Name}"))
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(["get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "head /layers/{id}/tar"], operations);
+    }
+
+    [Theory]
+    [MemberData(nameof(Operations))]
+    public async Task EveryOperationHasASummaryAndItsProblemResponses(string path, string method, int[] problemStatuses)
+    {
+        var document = await DocumentAsync();
+        var operation = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+
+        Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()));
+        var responses = operation.GetProperty("responses");
+        foreach (var status in problemStatuses)
+        {
+            var response = responses.GetProperty(status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(response.GetProperty("content").TryGetProperty(ProblemAssert.MediaType, out _), $"{method} {path} {status} is not a problem response");
+        }
+    }
+
+    [Theory]
+    [InlineData("get")]
+    [InlineData("head")]
+    public async Task TheTarResponseIsABinaryOciLayerInEachRepresentation(string method)
+    {
+        var document = await DocumentAsync();
+        var ok = document.GetProperty("paths").GetProperty("/layers/{id}/tar").GetProperty(method).GetProperty("responses").GetProperty("200");
+
+        var content = ok.GetProperty("content");
+        Assert.Equal(
+            ["application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar+zstd"],
+            content.EnumerateObject().Select(c => c.Name).Order(StringComparer.Ordinal));
+        foreach (var mediaType in content.EnumerateObject())
+        {
+            var schema = Resolve(document, mediaType.Value.GetProperty("schema"));
+            Assert.Equal("string", schema.GetProperty("type").GetString());
+            Assert.Equal("binary", schema.GetProperty("format").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task SwaggerUiIsServed()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/swagger/index.html", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private async Task<JsonElement> DocumentAsync()
+    {
+        using var client = Server.CreateClient();
+        using var response = await client.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    /// <summary>Follows a local <c>$ref</c> such as <c>#/components/schemas/Stream</c>.</summary>
+    private static JsonElement Resolve(JsonElement document, JsonElement schema)
+    {
+        if (!schema.TryGetProperty("$ref", out var reference))
+        {
+            return schema;
+        }
+
+        var target = document;
+        foreach (var segment in reference.GetString()!.TrimStart('#', '/').Split('/'))
+        {
+            target = target.GetProperty(segment);
+        }
+
+        return Resolve(document, target);
+    }
+}

@@ -1,0 +1,196 @@
+using System.Net;
+using System.Text;
+using IntegrationTests.Support;
+using LayerExport.Core.Store;
+
+namespace IntegrationTests;
+
+/// <summary>Every refusal is an RFC 7807 problem with a status, a title and a detail, and never a stack trace.</summary>
+public sealed class ProblemResponseTests : IAsyncLifetime
+{
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("real")
+        .AddFile("real", "etc/hostname", "real\n"u8.ToArray())
+        .AddLayer("orphan", parent: "ghost")
+        .AddLayer("loop-a", parent: "loop-b")
+        .AddLayer("loop-b", parent: "loop-a")
+        .AddLayerWithMetadata("bad-json", "{\"parent\": ");
+
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        _store.AddSymlinkedLayer("alias", Path.Combine(_store.Root, "real"));
+        _server = ApiServer.Start(_store.Root);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _store.Dispose();
+    }
+
+    public static TheoryData<string> MalformedIds() =>
+    [
+        "/layers/.hidden",
+        "/layers/.hidden/tar",
+        "/layers/-dash",
+        "/layers/a%2Fb",
+        "/layers/a%2Fb/tar",
+        "/layers/a%20b",
+        "/layers/" + new string('a', 200),
+        "/layers/" + new string('a', 200) + "/tar",
+        "/layers/" + new string('a', 129),
+    ];
+
+    [Theory]
+    [MemberData(nameof(MalformedIds))]
+    public async Task AMalformedIdIsABadRequest(string target)
+    {
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", target);
+
+        var problem = await ProblemAssert.IsProblemAsync(response.ToMessage(), HttpStatusCode.BadRequest);
+        Assert.Contains("is not a layer ID", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheLongestWellFormedIdIsLookedUpNotRejected()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/" + new string('a', 128), UriKind.Relative));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("/layers/%00")]
+    [InlineData("/layers/a%00b/tar")]
+    public async Task ANulInTheIdIsABadRequestWithoutInternals(string target)
+    {
+        // Kestrel refuses a decoded NUL in the path itself, before any application code runs.
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", target);
+
+        Assert.Equal(400, response.Status);
+        ProblemAssert.HasNoInternals(Encoding.UTF8.GetString(response.Body));
+    }
+
+    [Theory]
+    [InlineData("/layers/..")]
+    [InlineData("/layers/%2E%2E")]
+    [InlineData("/layers/../tar")]
+    [InlineData("/layers/%2e%2e/tar")]
+    [InlineData("/layers/real/../../tar")]
+    public async Task DotSegmentsAreResolvedBeforeRoutingAndNeverReachALayer(string target)
+    {
+        // Kestrel removes dot segments from the decoded path, so these name routes that do not exist.
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", target);
+
+        await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("/layers/missing")]
+    [InlineData("/layers/missing/tar")]
+    public async Task AnUnknownLayerIsNotFound(string path)
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
+        Assert.Contains("'missing'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/layers/alias")]
+    [InlineData("/layers/alias/tar")]
+    public async Task ALayerDirectoryThatIsASymlinkIsForbidden(string path)
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden);
+        Assert.Contains("symbolic link", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/layers/orphan", "Layer 'orphan' names parent 'ghost', which is not in the store.")]
+    [InlineData("/layers/orphan/tar", "Layer 'orphan' names parent 'ghost', which is not in the store.")]
+    [InlineData("/layers/loop-a", "The parent chain of layer 'loop-a' loops back to 'loop-a'.")]
+    [InlineData("/layers/loop-b/tar", "The parent chain of layer 'loop-b' loops back to 'loop-b'.")]
+    public async Task AnInconsistentStoreIsAServerErrorThatSaysWhy(string path, string detail)
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task UnreadableLayerMetadataIsAServerErrorWithoutTheParserInternals()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/bad-json", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.StartsWith("Layer 'bad-json': layer.json is not valid JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/nothing")]
+    [InlineData("/layers/real/zip")]
+    [InlineData("/layers/real/tar/more")]
+    public async Task AnUnknownRouteIsANotFoundProblem(string path)
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+
+        await ProblemAssert.IsProblemWithoutDetailAsync(response, HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Development")]
+    public async Task AnUnexpectedFailureBeforeStreamingIsAProblemWithoutAStackTrace(string environment)
+    {
+        await using var server = ApiServer.Start(
+            _store.Root,
+            services => services.DecorateLayerStore(inner => new ExplodingLayerStore(inner)),
+            environment);
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/real/tar", UriKind.Relative));
+
+        var body = await response.Content.ReadAsStringAsync();
+        await ProblemAssert.IsProblemWithoutDetailAsync(response, HttpStatusCode.InternalServerError);
+        Assert.DoesNotContain(ExplodingLayerStore.Secret, body, StringComparison.Ordinal);
+    }
+
+    /// <summary>A store whose Describe fails with something no handler expects.</summary>
+    private sealed class ExplodingLayerStore(ILayerStore inner) : ILayerStore
+    {
+        public const string Secret = "internal detail /srv/secret";
+
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public IReadOnlyList<LayerSummary> List() => inner.List();
+
+        public LayerDescription Describe(LayerId id) => throw new InvalidOperationException(Secret);
+
+        public ILayerContent Open(LayerId id) => inner.Open(id);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary>The built server run as its own process: start-up validation, configuration, listening address.</summary>
+public sealed class ServerProcessTests : IDisposable
+{
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("env-base")
+        .AddLayer("env-child", parent: "env-base");
+
+    private readonly DirectoryInfo _contentRoot = Directory.CreateTempSubdirectory("content-root-");
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        _contentRoot.Delete(recursive: true);
+    }
+
+    [Theory]
+    [InlineData("/nonexistent", "LayerStore:Root does not name an existing directory.")]
+    [InlineData("", "LayerStore:Root is required: the directory that holds the layers.")]
+    public async Task AnUnusableStoreRootStopsStartUpWithExitCode1AndSaysWhy(string root, string message)
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = root },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+        var fatal = server.Output.Split('\n').Where(line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+        Assert.Contains(message, Assert.Single(fatal), StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartsOnTheGivenAddressServesLayersAndIsKilledByItsPid()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            "--urls", "http://127.0.0.1:0");
+
+        var address = await server.WaitUntilListeningAsync();
+
+        Assert.Equal(IPAddress.Loopback.ToString(), address.Host);
+        Assert.NotEqual(0, address.Port);
+        Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(address));
+        await server.KillAsync();
+        Assert.True(server.HasExited);
+    }
+
+    [Fact]
+    public async Task TheEnvironmentOverridesTheStoreRootOfAppsettings()
+    {
+        using var configured = TempLayerStore.Create().AddLayer("from-appsettings");
+        var settings = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "appsettings.json")))!;
+        settings["LayerStore"]!["Root"] = configured.Root;
+        await File.WriteAllTextAsync(Path.Combine(_contentRoot.FullName, "appsettings.json"), settings.ToJsonString());
+
+        await using (var fromFile = ServerProcess.Start(_contentRoot.FullName, new Dictionary<string, string>(), "--urls", "http://127.0.0.1:0"))
+        {
+            Assert.Equal(["from-appsettings"], await LayerIdsAsync(await fromFile.WaitUntilListeningAsync()));
+        }
+
+        await using var fromEnvironment = ServerProcess.Start(
+            _contentRoot.FullName,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            "--urls", "http://127.0.0.1:0");
+        Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(await fromEnvironment.WaitUntilListeningAsync()));
+    }
+
+    private static async Task<List<string?>> LayerIdsAsync(Uri server)
+    {
+        using var client = new HttpClient { BaseAddress = server };
+        var listing = await client.GetStringAsync(new Uri("/layers", UriKind.Relative));
+        return [.. JsonDocument.Parse(listing).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString())];
+    }
+}

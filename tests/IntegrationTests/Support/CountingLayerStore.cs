@@ -1,0 +1,34 @@
+using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
+
+namespace IntegrationTests.Support;
+
+/// <summary>Passes everything to the real store and counts how often an opened layer's entries are read.</summary>
+internal sealed class CountingLayerStore(ILayerStore inner) : ILayerStore
+{
+    private int _readersCreated;
+
+    /// <summary>How many times <see cref="ILayerContent.CreateReader"/> was called on any opened layer.</summary>
+    public int ReadersCreated => Volatile.Read(ref _readersCreated);
+
+    public LayerStoreLayout Layout => inner.Layout;
+
+    public IReadOnlyList<LayerSummary> List() => inner.List();
+
+    public LayerDescription Describe(LayerId id) => inner.Describe(id);
+
+    public ILayerContent Open(LayerId id) => new CountingContent(inner.Open(id), this);
+
+    private sealed class CountingContent(ILayerContent content, CountingLayerStore store) : ILayerContent
+    {
+        public ILayerEntryReader CreateReader()
+        {
+            Interlocked.Increment(ref store._readersCreated);
+            return content.CreateReader();
+        }
+
+        public ILayerEntryReader CreateMetadataReader() => content.CreateMetadataReader();
+
+        public void Dispose() => content.Dispose();
+    }
+}

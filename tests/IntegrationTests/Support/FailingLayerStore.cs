@@ -1,0 +1,60 @@
+using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
+
+namespace IntegrationTests.Support;
+
+/// <summary>
+/// The real store, except that the content of the entry named <paramref name="failingEntry"/> throws an
+/// <see cref="IOException"/> when read, as a disk error would, after every entry before it went out intact.
+/// </summary>
+internal sealed class FailingLayerStore(ILayerStore inner, string failingEntry) : ILayerStore
+{
+    public const string InjectedMessage = "injected read error";
+
+    public LayerStoreLayout Layout => inner.Layout;
+
+    public IReadOnlyList<LayerSummary> List() => inner.List();
+
+    public LayerDescription Describe(LayerId id) => inner.Describe(id);
+
+    public ILayerContent Open(LayerId id) => new Content(inner.Open(id), failingEntry);
+
+    private sealed class Content(ILayerContent content, string failingEntry) : ILayerContent
+    {
+        public ILayerEntryReader CreateReader() => new Reader(content.CreateReader(), failingEntry);
+
+        public ILayerEntryReader CreateMetadataReader() => content.CreateMetadataReader();
+
+        public void Dispose() => content.Dispose();
+    }
+
+    private sealed class Reader(ILayerEntryReader reader, string failingEntry) : ILayerEntryReader
+    {
+        public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerEntry? entry)
+        {
+            if (!reader.TryRead(out entry))
+            {
+                return false;
+            }
+
+            if (entry.DisplayPath == failingEntry)
+            {
+                entry.Dispose();
+                entry = new LayerEntry(entry.Header, new ThrowingContent());
+            }
+
+            return true;
+        }
+
+        public void Dispose() => reader.Dispose();
+    }
+
+    private sealed class ThrowingContent : IEntryContent
+    {
+        public int Read(Span<byte> destination, long offset) => throw new IOException(InjectedMessage);
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace IntegrationTests.Support;
+
+/// <summary>The built server (<c>dotnet LayerExportApi.dll</c>) as a child process, killed by its PID when disposed.</summary>
+internal sealed partial class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _openStreams = 2;
+
+    private ServerProcess(Process process) => _process = process;
+
+    /// <summary>The server assembly, built next to this test assembly through the project reference.</summary>
+    public static string ServerAssembly => Path.Combine(AppContext.BaseDirectory, "LayerExportApi.dll");
+
+    public int Id => _process.Id;
+
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts <c>dotnet LayerExportApi.dll</c> in <paramref name="contentRoot"/> with a clean environment for its
+    /// settings: no inherited URLs, environment name or layer store settings, then <paramref name="environment"/>.
+    /// </summary>
+    public static ServerProcess Start(string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var startInfo = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = contentRoot,
+        };
+        startInfo.ArgumentList.Add(ServerAssembly);
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var name in startInfo.Environment.Keys.ToList())
+        {
+            if (name.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("DOTNET_ENVIRONMENT", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("LayerStore", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("URLS", StringComparison.OrdinalIgnoreCase))
+            {
+                startInfo.Environment.Remove(name);
+            }
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        var server = new ServerProcess(ProcessRunner.Start(startInfo));
+        server.Attach();
+        return server;
+    }
+
+    /// <summary>The address from the server's "Now listening on" line.</summary>
+    public async Task<Uri> WaitUntilListeningAsync()
+    {
+        var exited = _process.WaitForExitAsync();
+        var first = await Task.WhenAny(_listening.Task, exited).WaitAsync(CapturedLogs.SafetyTimeout);
+        Assert.True(first == _listening.Task, $"the server exited with code {(_process.HasExited ? _process.ExitCode : -1)} before listening:{Environment.NewLine}{Output}");
+        return await _listening.Task;
+    }
+
+    /// <summary>Waits, within a safety net, for the process to end on its own; returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync()
+    {
+        await ProcessRunner.WaitForExitOrKillAsync(_process, CapturedLogs.SafetyTimeout);
+        await _outputClosed.Task.WaitAsync(CapturedLogs.SafetyTimeout);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Kills the server by its PID and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(CapturedLogs.SafetyTimeout);
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    private void Attach()
+    {
+        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            if (Interlocked.Decrement(ref _openStreams) == 0)
+            {
+                _outputClosed.TrySetResult();
+            }
+
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+
+        if (ListeningLine().Match(line) is { Success: true } match)
+        {
+            _listening.TrySetResult(new Uri(match.Groups["url"].Value));
+        }
+    }
+
+    [GeneratedRegex(@"Now listening on: (?<url>http://\S+)", RegexOptions.CultureInvariant)]
+    private static partial Regex ListeningLine();
+}
