@@ -16,8 +16,16 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     private readonly CancellationTokenSource _shutdown = new();
 
     /// <summary>The descriptor of a representation when it is already known for this layer state.</summary>
-    public LayerDescriptor? TryGetKnown(string layerId, string fingerprint, LayerCompression compression) =>
-        cache.TryGet(Key(layerId, fingerprint, compression), out var known) ? known : null;
+    /// <remarks>A plain tar reassembled from the store's record is always known: its digest is the recorded diffID.</remarks>
+    public LayerDescriptor? TryGetKnown(string layerId, LayerSurvey survey, LayerCompression compression)
+    {
+        if (compression == LayerCompression.None && survey.RecordedDiffId is { } recorded)
+        {
+            return new LayerDescriptor(LayerMediaType.Tar, recorded, survey.TarSize, recorded);
+        }
+
+        return cache.TryGet(Key(layerId, survey.Fingerprint, compression), out var known) ? known : null;
+    }
 
     /// <summary>Remembers what a completed export produced, under the fingerprint of what it actually read.</summary>
     public LayerDescriptor Record(string layerId, LayerCompression compression, ExportSummary summary)
@@ -34,14 +42,14 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     }
 
     /// <summary>The descriptor for this layer state, computing it (once, however many ask) when it is not known.</summary>
-    public async Task<LayerDescriptor> GetAsync(string layerId, string fingerprint, LayerCompression compression, CancellationToken cancellationToken)
+    public async Task<LayerDescriptor> GetAsync(string layerId, LayerSurvey survey, LayerCompression compression, CancellationToken cancellationToken)
     {
-        if (TryGetKnown(layerId, fingerprint, compression) is { } known)
+        if (TryGetKnown(layerId, survey, compression) is { } known)
         {
             return known;
         }
 
-        var key = Key(layerId, fingerprint, compression);
+        var key = Key(layerId, survey.Fingerprint, compression);
         var computation = _running.GetOrAdd(key, _ => new Lazy<Task<LayerDescriptor>>(() => ComputeAsync(key, layerId, compression)));
         return await computation.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -11,7 +11,7 @@ namespace LayerExport.Core.Export;
 /// end-of-archive blocks; the caller must then abort the transfer, never finish it, so no truncated tar can
 /// pass for a complete one. The counters stay readable after a failure, for the log.
 /// </remarks>
-public sealed class LayerTarExport
+public sealed class LayerTarExport : IExportProgress
 {
     private TarStreamWriter? _tar;
 

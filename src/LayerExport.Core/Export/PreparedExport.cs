@@ -1,7 +1,10 @@
 using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Store;
+using LayerExport.Core.TarSplit;
 
 namespace LayerExport.Core.Export;
 
@@ -9,15 +12,20 @@ namespace LayerExport.Core.Export;
 /// <remarks>
 /// One pass produces everything: the tar is hashed as it is written (the diffID), compressed when asked, and
 /// the bytes sent are hashed again (the blob digest). Nothing is finished on failure: no end-of-archive blocks,
-/// no gzip trailer, no zstd epilogue.
+/// no gzip trailer, no zstd epilogue. A layer whose store kept its original tar's record is reassembled from it,
+/// byte for byte; any other layer's tar is generated from its files.
 /// </remarks>
 public sealed class PreparedExport(LayerDescription layer, ILayerContent content, CompressionOptions compressionOptions) : IDisposable
 {
+    private readonly LayerTarExport _generated = new();
+    private TarSplitAssembler? _reassembled;
+    private LayerSurvey? _survey;
+
     /// <summary>The layer being exported.</summary>
     public LayerDescription Layer { get; } = layer;
 
     /// <summary>Progress of the running export, readable after it fails.</summary>
-    public LayerTarExport Progress { get; } = new();
+    public IExportProgress Progress => (IExportProgress?)_reassembled ?? _generated;
 
     /// <summary>Writes the layer as an uncompressed tar into <paramref name="output"/>.</summary>
     public Task<ExportSummary> WriteTarAsync(PipeWriter output, CancellationToken cancellationToken) =>
@@ -33,11 +41,16 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// <param name="cancellationToken">Stops the export.</param>
     public async Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, ExpectedTar? expected, CancellationToken cancellationToken)
     {
-        using var reader = content.CreateReader();
+        if (content.Recorded is { } recorded)
+        {
+            // The store's own diffID is always checked, whatever the caller announced.
+            expected = new ExpectedTar(expected?.Length, expected?.DiffId ?? recorded.DiffId);
+        }
+
         if (compression == LayerCompression.None)
         {
             using var tar = new HashingPipeWriter(output);
-            var written = await Progress.WriteAsync(reader, tar, () => Verify(tar, expected), cancellationToken).ConfigureAwait(false);
+            var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, tar.CurrentDigest, tar.Length, written.Fingerprint);
         }
 
@@ -47,7 +60,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
         using (var tar = new HashingPipeWriter(compressorInput))
         {
-            var written = await Progress.WriteAsync(reader, tar, () => Verify(tar, expected), cancellationToken).ConfigureAwait(false);
+            var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);
             await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
             return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint);
@@ -57,19 +70,50 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly before <paramref name="start"/>.</summary>
     public async Task WriteTarRangeAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
     {
+        if (content.Recorded is not null)
+        {
+            throw new NotSupportedException("Byte ranges of a reassembled tar are not served.");
+        }
+
         using var reader = content.CreateReader();
-        await Progress.WriteRangeAsync(reader, output, start, end, cancellationToken).ConfigureAwait(false);
+        await _generated.WriteRangeAsync(reader, output, start, end, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
     public LayerSurvey Survey(CancellationToken cancellationToken)
     {
         using var reader = content.CreateMetadataReader();
-        return LayerSurvey.Take(reader, cancellationToken);
+        var walked = LayerSurvey.Take(reader, cancellationToken);
+        if (content.Recorded is not { } recorded)
+        {
+            return _survey = walked;
+        }
+
+        using var record = recorded.OpenRecord();
+        var length = TarSplitAssembler.MeasureTarLength(record, cancellationToken);
+
+        // The reassembled tar depends on the record as much as on the files: both go into the fingerprint.
+        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"recorded\n{recorded.DiffId}\n{length}\n{walked.Fingerprint}")));
+        return _survey = new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId, SupportsRanges = false };
     }
 
     /// <inheritdoc />
     public void Dispose() => content.Dispose();
+
+    private async Task<(long Bytes, long Entries, string Fingerprint)> WriteTarAsync(HashingPipeWriter tar, ExpectedTar? expected, CancellationToken cancellationToken)
+    {
+        if (content.Recorded is { } recorded)
+        {
+            var fingerprint = (_survey ?? Survey(cancellationToken)).Fingerprint;
+            using var record = recorded.OpenRecord();
+            _reassembled = new TarSplitAssembler(recorded.Files);
+            var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
+            return (summary.Bytes, summary.Entries, fingerprint);
+        }
+
+        using var reader = content.CreateReader();
+        return await _generated.WriteAsync(reader, tar, () => Verify(tar, expected), cancellationToken).ConfigureAwait(false);
+    }
 
     private static void Verify(HashingPipeWriter tar, ExpectedTar? expected)
     {

@@ -27,6 +27,9 @@ public interface ILayerContent : IDisposable
 
     /// <summary>A fresh reader that describes every entry without opening any file: for sizes and fingerprints.</summary>
     ILayerEntryReader CreateMetadataReader();
+
+    /// <summary>The original tar's record, when the store kept one; the export then reproduces those exact bytes.</summary>
+    RecordedTar? Recorded => null;
 }
 
 /// <summary>A layer and its direct parent.</summary>

@@ -19,7 +19,7 @@ namespace LayerExport.Core.TarSplit;
 /// announced. Cancellation is checked before every entry and every <see cref="TarStreamWriter.ReadChunk"/> of a
 /// file. On any failure the caller must abort the transfer, never finish it.
 /// </remarks>
-public sealed class TarSplitAssembler
+public sealed class TarSplitAssembler : IExportProgress
 {
     private readonly FileDescriptor _root;
     private HashingPipeWriter? _tar;

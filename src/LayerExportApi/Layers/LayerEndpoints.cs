@@ -123,7 +123,7 @@ internal static class LayerEndpoints
         try
         {
             var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
-            var known = descriptors.TryGetKnown(export.Layer.Id, survey.Fingerprint, chosen);
+            var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
             return new LayerTarResult(export, chosen, survey, known, descriptors, logger);
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
@@ -151,7 +151,7 @@ internal static class LayerEndpoints
             var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
             using (export)
             {
-                var descriptor = await descriptors.GetAsync(export.Layer.Id, survey.Fingerprint, chosen, cancellationToken);
+                var descriptor = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);
                 return TypedResults.Ok(new DescriptorResponse(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value));
             }
         }

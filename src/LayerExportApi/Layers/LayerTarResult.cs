@@ -45,9 +45,14 @@ internal sealed class LayerTarResult(
         }.ToString();
         response.Headers.Vary = HeaderNames.Accept;
         EntityTagHeaderValue? etag = null;
+        var ranges = compression == LayerCompression.None && survey.SupportsRanges;
         if (compression == LayerCompression.None)
         {
             response.ContentLength = survey.TarSize;
+        }
+
+        if (ranges)
+        {
             response.Headers.AcceptRanges = "bytes";
         }
 
@@ -65,7 +70,7 @@ internal sealed class LayerTarResult(
             }
         }
 
-        var range = compression == LayerCompression.None ? ByteRangeRequest.From(request, survey.TarSize, etag) : default;
+        var range = ranges ? ByteRangeRequest.From(request, survey.TarSize, etag) : default;
         switch (range.Kind)
         {
             case ByteRangeKind.Malformed:

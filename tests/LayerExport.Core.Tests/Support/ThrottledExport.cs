@@ -34,7 +34,7 @@ internal sealed class ThrottledExport : IDisposable
     /// <summary>The export; it ends when the layer is written or the export fails.</summary>
     public Task<ExportSummary> Writing { get; }
 
-    public LayerTarExport Progress => _export.Progress;
+    public IExportProgress Progress => _export.Progress;
 
     /// <summary>Everything read from the pipe so far.</summary>
     public byte[] Received => _received.ToArray();
