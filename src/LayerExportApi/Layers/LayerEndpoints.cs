@@ -4,6 +4,7 @@ using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
@@ -101,7 +102,7 @@ internal static class LayerEndpoints
         ILogger<LayerTarResult> logger,
         CancellationToken cancellationToken)
     {
-        if (!MediaTypeHeaderValue.TryParseList(request.Headers.Accept, out var accept))
+        if (ParseAccept(request.Headers.Accept) is not { } accept)
         {
             return TypedResults.Problem(
                 detail: "The Accept header is not a list of media ranges.",
@@ -168,4 +169,11 @@ internal static class LayerEndpoints
             return LayerProblems.Unreadable(e);
         }
     }
+
+    // A request without Accept (or with an empty one) accepts any representation (RFC 9110, section 12.5.1);
+    // TryParseList reports an empty header as unparsable, so that case is answered before it is asked.
+    private static IList<MediaTypeHeaderValue>? ParseAccept(StringValues accept) =>
+        StringValues.IsNullOrEmpty(accept) ? []
+        : MediaTypeHeaderValue.TryParseList(accept, out var parsed) ? parsed
+        : null;
 }
