@@ -19,9 +19,6 @@ internal sealed partial class ApiServerProcess : IDisposable
 
     public int Pid => _process.Id;
 
-    /// <summary>What the server logged so far.</summary>
-    public string Output => _process.Output;
-
     /// <summary>Starts a server over <paramref name="storeRoot"/> with its digest cache in <paramref name="digestCacheDirectory"/>.</summary>
     /// <param name="storeRoot">LayerStore:Root.</param>
     /// <param name="digestCacheDirectory">DigestCache:Directory.</param>
