@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. Installs the Debian packages the tests use as independent tar readers and golden-byte
-# references (GNU tar, bsdtar, Python, Go, tar-split) when they are missing; needs root (or sudo) only then.
+# references (GNU tar, bsdtar, Python, Go, tar-split), as judges of the compressed bodies and downloads
+# (gzip, zstd, curl) and as a real registry for blob uploads (docker-registry) when they are missing; needs
+# root (or sudo) only then.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -11,11 +13,19 @@ command -v python3 >/dev/null || need+=(python3)
 command -v go >/dev/null || need+=(golang-go)
 command -v setfattr >/dev/null || need+=(attr)
 command -v tar-split >/dev/null || need+=(tar-split)
+command -v gzip >/dev/null || need+=(gzip)
+command -v zstd >/dev/null || need+=(zstd)
+command -v curl >/dev/null || need+=(curl)
+command -v docker-registry >/dev/null || need+=(docker-registry)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The package also enables a registry service on :5000 (the API's default port); the tests start their own.
+  if [[ " ${need[*]} " == *" docker-registry "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
