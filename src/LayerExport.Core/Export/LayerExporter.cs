@@ -21,14 +21,10 @@ public sealed class LayerExporter(ILayerStore store, CompressionOptions compress
     /// <param name="parents">The caller's parent chain, nearest first; it must be the start of the recorded chain.</param>
     public PreparedExport Prepare(string? id, IReadOnlyList<string> parents)
     {
-        var layerId = LayerId.Parse(id);
-        foreach (var parent in parents)
-        {
-            LayerId.Parse(parent);
-        }
-
+        var layerId = store.ParseId(id);
+        var named = parents.Select(parent => store.ParseId(parent).Value).ToList();
         var description = store.Describe(layerId);
-        if (parents.Count > description.Chain.Count || !parents.SequenceEqual(description.Chain.Take(parents.Count), StringComparer.Ordinal))
+        if (named.Count > description.Chain.Count || !named.SequenceEqual(description.Chain.Take(named.Count), StringComparer.Ordinal))
         {
             throw new ParentChainMismatchException(layerId, parents, description.Chain);
         }

@@ -12,8 +12,6 @@ namespace LayerExport.Core.Store;
 /// </remarks>
 public abstract class DirectoryLayerStore : ILayerStore, IDisposable
 {
-    private const int MaxMetadataBytes = 64 * 1024;
-
     /// <summary>Opens the store at <paramref name="root"/>.</summary>
     protected DirectoryLayerStore(string root) => Root = FileDescriptor.OpenDirectory(root);
 
@@ -129,40 +127,8 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
     private protected abstract LayerRecord? ReadLayer(LayerId id, FileDescriptor layerDirectory);
 
     /// <summary>Reads a small metadata file of a layer; null when it does not exist; a symlink is refused.</summary>
-    private protected static byte[]? ReadMetadataFile(LayerId id, FileDescriptor layerDirectory, string name)
-    {
-        FileDescriptor file;
-        try
-        {
-            file = layerDirectory.OpenFileAt(Encoding.UTF8.GetBytes(name));
-        }
-        catch (NativeIOException e) when (e.IsNotFound)
-        {
-            return null;
-        }
-        catch (NativeIOException e) when (e.IsSymlinkRefused)
-        {
-            throw new LayerRefusedException($"Layer '{id}': {name} is a symbolic link; refused.");
-        }
-
-        using (file)
-        {
-            var status = file.Stat();
-            if (status.Type != Libc.S_IFREG || status.Size > MaxMetadataBytes)
-            {
-                throw new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {MaxMetadataBytes} bytes.");
-            }
-
-            var buffer = new byte[status.Size];
-            var length = 0;
-            for (int n; length < buffer.Length && (n = file.ReadAt(buffer.AsSpan(length), length)) > 0;)
-            {
-                length += n;
-            }
-
-            return buffer[..length];
-        }
-    }
+    private protected static byte[]? ReadMetadataFile(LayerId id, FileDescriptor layerDirectory, string name) =>
+        MetadataFile.Read(id, layerDirectory, name);
 
     /// <summary>Opens a layer's directory, or null when no directory has that name.</summary>
     private protected FileDescriptor? TryOpenLayerDirectory(LayerId id)
@@ -195,12 +161,4 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
     /// <param name="Parent">The direct parent, or null for a base layer.</param>
     private protected sealed record LayerRecord(LayerId? Parent);
 
-    private sealed class OverlayDiffContent(FileDescriptor diff) : ILayerContent
-    {
-        public ILayerEntryReader CreateReader() => new OverlayDiffReader(diff, openContent: true);
-
-        public ILayerEntryReader CreateMetadataReader() => new OverlayDiffReader(diff, openContent: false);
-
-        public void Dispose() => diff.Dispose();
-    }
 }

@@ -9,6 +9,10 @@ public interface ILayerStore
     /// <summary>The layout this store reads.</summary>
     LayerStoreLayout Layout { get; }
 
+    /// <summary>Reads a layer ID as this store's users write it (a layout may accept more than one spelling).</summary>
+    /// <exception cref="InvalidLayerIdException">The text is not an ID of this store.</exception>
+    LayerId ParseId(string? text) => LayerId.Parse(text);
+
     /// <summary>Every layer with its direct parent, ordered by ID; a broken layer is listed with its problem.</summary>
     IReadOnlyList<LayerSummary> List();
 

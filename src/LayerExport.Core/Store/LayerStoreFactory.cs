@@ -8,6 +8,7 @@ public static class LayerStoreFactory
     {
         LayerStoreLayout.Native => new NativeLayerStore(options.Root),
         LayerStoreLayout.Overlay2 => new Overlay2LayerStore(options.Root),
+        LayerStoreLayout.Docker => new DockerLayerStore(options.Root),
         _ => throw new ArgumentOutOfRangeException(nameof(options), options.Layout, "Unknown layer store layout."),
     };
 }

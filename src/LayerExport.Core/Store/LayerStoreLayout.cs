@@ -8,4 +8,7 @@ public enum LayerStoreLayout
 
     /// <summary>Docker's overlay2 graph-driver directory: <c>&lt;id&gt;/diff</c>, <c>link</c>, <c>lower</c>.</summary>
     Overlay2,
+
+    /// <summary>Docker's data-root: the layer database with tar-split records, and overlay2 directories.</summary>
+    Docker,
 }

@@ -87,7 +87,7 @@ internal static class LayerEndpoints
     {
         try
         {
-            return TypedResults.Ok(store.Describe(LayerId.Parse(id)));
+            return TypedResults.Ok(store.Describe(store.ParseId(id)));
         }
         catch (LayerStoreException e)
         {

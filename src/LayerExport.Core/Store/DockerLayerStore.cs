@@ -1,0 +1,221 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Native;
+using LayerExport.Core.TarSplit;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>The <c>docker</c> layout: Docker's data-root, its layer database and its overlay2 directories.</summary>
+/// <remarks>
+/// Layers are named by chain ID (<c>sha256:&lt;hex&gt;</c> or bare hex) under
+/// <c>image/overlay2/layerdb/sha256/&lt;chain&gt;/</c>, which holds <c>parent</c>, <c>diff</c> (the diffID),
+/// <c>cache-id</c> (the <c>overlay2/&lt;cache-id&gt;/diff</c> directory with the files) and
+/// <c>tar-split.json.gz</c>. With the record present the export is the pulled tar itself, reassembled and
+/// verified against the recorded diffID; without it the tar is generated from the files.
+/// </remarks>
+public sealed partial class DockerLayerStore : ILayerStore, IDisposable
+{
+    private readonly FileDescriptor _layerDb;
+    private readonly FileDescriptor _overlay2;
+
+    /// <summary>Opens the data-root at <paramref name="root"/> (e.g. <c>/var/lib/docker</c>).</summary>
+    public DockerLayerStore(string root)
+    {
+        using var dataRoot = FileDescriptor.OpenDirectory(root);
+        _layerDb = OpenPath(dataRoot, "image/overlay2/layerdb/sha256");
+        _overlay2 = OpenPath(dataRoot, "overlay2");
+    }
+
+    /// <inheritdoc />
+    public LayerStoreLayout Layout => LayerStoreLayout.Docker;
+
+    /// <inheritdoc />
+    public LayerId ParseId(string? text)
+    {
+        var hex = text?.StartsWith("sha256:", StringComparison.Ordinal) == true ? text[7..] : text;
+        return hex is not null && ChainIdRegex().IsMatch(hex) ? LayerId.Parse(hex) : throw new InvalidLayerIdException(text);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<LayerSummary> List()
+    {
+        var layers = new List<LayerSummary>();
+        foreach (var (name, _) in _layerDb.ReadDirectory())
+        {
+            var text = Encoding.UTF8.GetString(name);
+            if (!ChainIdRegex().IsMatch(text))
+            {
+                continue;
+            }
+
+            try
+            {
+                layers.Add(new LayerSummary(text, ReadParent(LayerId.Parse(text))?.Value));
+            }
+            catch (LayerStoreException e)
+            {
+                layers.Add(new LayerSummary(text, null, e.Message));
+            }
+        }
+
+        layers.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return layers;
+    }
+
+    /// <inheritdoc />
+    public LayerDescription Describe(LayerId id)
+    {
+        var chain = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal) { id.Value };
+        for (var parent = ReadParent(id); parent is { } p; parent = ReadParentOf(p, chain.Count > 1 ? chain[^2] : id.Value))
+        {
+            if (!seen.Add(p.Value))
+            {
+                throw new LayerStoreCorruptException($"The parent chain of layer '{id}' loops back to '{p}'.");
+            }
+
+            chain.Add(p.Value);
+        }
+
+        return new LayerDescription(id.Value, chain, "docker");
+    }
+
+    /// <inheritdoc />
+    public ILayerContent Open(LayerId id)
+    {
+        var layer = OpenLayer(id);
+        try
+        {
+            var cacheId = MetadataFile.ReadText(id, layer, "cache-id")
+                ?? throw new LayerStoreCorruptException($"Layer '{id}' has no cache-id.");
+            if (!CacheIdRegex().IsMatch(cacheId))
+            {
+                throw new LayerStoreCorruptException($"Layer '{id}': cache-id '{cacheId}' is not a directory name.");
+            }
+
+            var diff = OpenPath(_overlay2, $"{cacheId}/diff", id);
+            var diffId = MetadataFile.ReadText(id, layer, "diff") is { } recorded ? ParseDigest(id, recorded) : (LayerDigest?)null;
+            var record = RecordOf(id, layer);
+            var tar = record ? new RecordedTar(diff, () => TarSplitRecord.OpenAt(layer, "tar-split.json.gz"u8), diffId) : null;
+            return new OverlayDiffContent(diff, tar, layer);
+        }
+        catch
+        {
+            layer.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _layerDb.Dispose();
+        _overlay2.Dispose();
+    }
+
+    private static bool RecordOf(LayerId id, FileDescriptor layer)
+    {
+        try
+        {
+            layer.StatAt("tar-split.json.gz"u8);
+            return true;
+        }
+        catch (NativeIOException e) when (e.IsNotFound)
+        {
+            return false;
+        }
+        catch (NativeIOException e)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': tar-split.json.gz cannot be read ({e.Message}).", e);
+        }
+    }
+
+    private LayerId? ReadParent(LayerId id)
+    {
+        using var layer = OpenLayer(id);
+        return MetadataFile.ReadText(id, layer, "parent") is { Length: > 0 } parent ? ParseParent(id, parent) : null;
+    }
+
+    private LayerId? ReadParentOf(LayerId id, string child)
+    {
+        try
+        {
+            return ReadParent(id);
+        }
+        catch (LayerNotFoundException)
+        {
+            throw new LayerStoreCorruptException($"Layer '{child}' names parent '{id}', which is not in the layer database.");
+        }
+    }
+
+    private LayerId ParseParent(LayerId id, string parent)
+    {
+        try
+        {
+            return ParseId(parent);
+        }
+        catch (InvalidLayerIdException)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': parent '{parent}' is not a chain ID.");
+        }
+    }
+
+    private static LayerDigest ParseDigest(LayerId id, string digest) =>
+        digest.StartsWith("sha256:", StringComparison.Ordinal) && ChainIdRegex().IsMatch(digest[7..])
+            ? new LayerDigest(digest)
+            : throw new LayerStoreCorruptException($"Layer '{id}': diff '{digest}' is not a sha256 digest.");
+
+    private FileDescriptor OpenLayer(LayerId id)
+    {
+        try
+        {
+            return _layerDb.TryOpenDirectoryAt(Encoding.UTF8.GetBytes(id.Value), out var layer) ? layer! : throw new LayerNotFoundException(id);
+        }
+        catch (NativeIOException e) when (e.IsSymlinkRefused)
+        {
+            throw new LayerRefusedException($"Layer '{id}': its layerdb entry is a symbolic link or not a directory; refused.");
+        }
+    }
+
+    // One component at a time, never following a symlink.
+    private static FileDescriptor OpenPath(FileDescriptor start, string path, LayerId? id = null)
+    {
+        var current = start;
+        var owned = false;
+        try
+        {
+            foreach (var component in path.Split('/'))
+            {
+                var next = current.OpenDirectoryAt(Encoding.UTF8.GetBytes(component));
+                if (owned)
+                {
+                    current.Dispose();
+                }
+
+                current = next;
+                owned = true;
+            }
+
+            return current;
+        }
+        catch (NativeIOException e)
+        {
+            if (owned)
+            {
+                current.Dispose();
+            }
+
+            var who = id is { } layer ? $"Layer '{layer}': " : "";
+            throw e.IsSymlinkRefused
+                ? new LayerRefusedException($"{who}{path} is a symbolic link or not a directory; refused.")
+                : new LayerStoreCorruptException($"{who}{path} cannot be opened ({e.Message}).", e);
+        }
+    }
+
+    [GeneratedRegex(@"\A[0-9a-f]{64}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ChainIdRegex();
+
+    [GeneratedRegex(@"\A[0-9a-f]{64}(-init)?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex CacheIdRegex();
+}

@@ -1,0 +1,50 @@
+using System.Text;
+using LayerExport.Core.Native;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>Reads the small metadata files stores keep per layer (layer.json, link, parent, cache-id, diff).</summary>
+internal static class MetadataFile
+{
+    private const int MaxBytes = 64 * 1024;
+
+    /// <summary>The file's bytes; null when it does not exist; a symlink or an oversized or special file is refused.</summary>
+    public static byte[]? Read(LayerId id, FileDescriptor directory, string name)
+    {
+        FileDescriptor file;
+        try
+        {
+            file = directory.OpenFileAt(Encoding.UTF8.GetBytes(name));
+        }
+        catch (NativeIOException e) when (e.IsNotFound)
+        {
+            return null;
+        }
+        catch (NativeIOException e) when (e.IsSymlinkRefused)
+        {
+            throw new LayerRefusedException($"Layer '{id}': {name} is a symbolic link; refused.");
+        }
+
+        using (file)
+        {
+            var status = file.Stat();
+            if (status.Type != Libc.S_IFREG || status.Size > MaxBytes)
+            {
+                throw new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {MaxBytes} bytes.");
+            }
+
+            var buffer = new byte[status.Size];
+            var length = 0;
+            for (int n; length < buffer.Length && (n = file.ReadAt(buffer.AsSpan(length), length)) > 0;)
+            {
+                length += n;
+            }
+
+            return buffer[..length];
+        }
+    }
+
+    /// <summary>The file's text with surrounding white space removed; null when it does not exist.</summary>
+    public static string? ReadText(LayerId id, FileDescriptor directory, string name) =>
+        Read(id, directory, name) is { } bytes ? Encoding.UTF8.GetString(bytes).Trim() : null;
+}

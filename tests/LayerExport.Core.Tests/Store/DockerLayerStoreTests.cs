@@ -1,0 +1,120 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Store;
+
+/// <summary>
+/// Docker's data-root built the way Docker builds it: a layer tar made by GNU tar (with its own header quirks)
+/// disassembled by the tar-split tool into the layer database, its files unpacked into overlay2.
+/// </summary>
+public sealed class DockerLayerStoreTests : IDisposable
+{
+    private readonly TempDirectory _root = new();
+
+    [Fact]
+    public async Task TheExportIsTheOriginalTarByteForByteAndItsDiffIdIsTheRecordedOne()
+    {
+        var (baseChain, baseTar) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var (appChain, appTar) = await AddLayerAsync("app", parent: baseChain, "--format=posix");
+        using var store = new DockerLayerStore(_root.Path);
+
+        var baseBytes = await ExportAsync(store, "sha256:" + baseChain);
+        var appBytes = await ExportAsync(store, appChain);
+
+        Assert.Equal(Sha256(baseTar), Sha256(baseBytes));
+        Assert.Equal(Sha256(appTar), Sha256(appBytes));
+        using var export = new LayerExporter(store).Prepare(appChain, ["sha256:" + baseChain]);
+        var survey = export.Survey(CancellationToken.None);
+        Assert.Equal(appTar.Length, survey.TarSize);
+        Assert.Equal("sha256:" + Sha256(appTar), survey.RecordedDiffId?.Value);
+    }
+
+    [Fact]
+    public async Task LayersAreListedAndDescribedByChainId()
+    {
+        var (baseChain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        await AddLayerAsync("app", parent: baseChain, "--format=gnu");
+        using var store = new DockerLayerStore(_root.Path);
+
+        var layers = store.List();
+        var app = store.Describe(store.ParseId("sha256:" + ChainId("app")));
+
+        Assert.Equal(new[] { ChainId("app"), ChainId("base") }.Order(StringComparer.Ordinal), layers.Select(l => l.Id));
+        Assert.Equal([baseChain], app.Chain);
+        Assert.Equal("docker", app.Layout);
+        Assert.Throws<InvalidLayerIdException>(() => store.ParseId("app"));
+    }
+
+    [Fact]
+    public async Task AFileAlteredOnDiskFailsTheExportNamingIt()
+    {
+        var (chain, tar) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var victim = Path.Combine(_root.Path, "overlay2", CacheId("base"), "diff", "etc", "config.txt");
+        var original = await File.ReadAllBytesAsync(victim);
+        original[0] ^= 0x20;
+        await File.WriteAllBytesAsync(victim, original);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => ExportAsync(store, chain));
+
+        Assert.Contains("config.txt", failure.Path, StringComparison.Ordinal);
+        Assert.NotEmpty(tar);
+    }
+
+    public void Dispose() => _root.Dispose();
+
+    private static async Task<byte[]> ExportAsync(DockerLayerStore store, string id)
+    {
+        using var export = new LayerExporter(store).Prepare(id, []);
+        var pipe = new Pipe();
+        var reading = ReadAllAsync(pipe.Reader);
+        await TarExport.WriteAsync(export, pipe.Writer, CancellationToken.None);
+        return await reading;
+    }
+
+    private static async Task<byte[]> ReadAllAsync(PipeReader reader)
+    {
+        using var output = new MemoryStream();
+        await reader.CopyToAsync(output);
+        return output.ToArray();
+    }
+
+    // Builds one layer: a source tree, GNU tar's archive of it, tar-split's record and the unpacked files.
+    private async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string name, string? parent, string format)
+    {
+        var source = Directory.CreateDirectory(_root.Combine($"src-{name}")).FullName;
+        Directory.CreateDirectory(Path.Combine(source, "etc"));
+        await File.WriteAllTextAsync(Path.Combine(source, "etc", "config.txt"), $"layer {name}\n");
+        await File.WriteAllBytesAsync(Path.Combine(source, name + ".bin"), RandomNumberGenerator.GetBytes(70_000));
+        Directory.CreateDirectory(Path.Combine(source, "deep", new string('d', 120)));
+        await File.WriteAllTextAsync(Path.Combine(source, "deep", new string('d', 120), new string('f', 110)), "long names\n");
+        File.CreateSymbolicLink(Path.Combine(source, "link"), "etc/config.txt");
+
+        var tarPath = _root.Combine($"{name}.tar");
+        await ExternalTool.RunCheckedAsync("tar", "-cf", tarPath, format, "-C", source, ".");
+        var tar = await File.ReadAllBytesAsync(tarPath);
+
+        var chain = ChainId(name);
+        var layerDb = Directory.CreateDirectory(_root.Combine($"image/overlay2/layerdb/sha256/{chain}")).FullName;
+        var diff = Directory.CreateDirectory(_root.Combine($"overlay2/{CacheId(name)}/diff")).FullName;
+        await ExternalTool.RunCheckedAsync("tar-split", "disasm", "--output", Path.Combine(layerDb, "tar-split.json.gz"), tarPath);
+        await ExternalTool.RunCheckedAsync("tar", "-xf", tarPath, "-C", diff);
+        await File.WriteAllTextAsync(Path.Combine(layerDb, "cache-id"), CacheId(name));
+        await File.WriteAllTextAsync(Path.Combine(layerDb, "diff"), "sha256:" + Sha256(tar));
+        if (parent is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(layerDb, "parent"), "sha256:" + parent);
+        }
+
+        return (chain, tar);
+    }
+
+    private static string ChainId(string name) => Sha256(System.Text.Encoding.UTF8.GetBytes("chain:" + name));
+
+    private static string CacheId(string name) => Sha256(System.Text.Encoding.UTF8.GetBytes("cache:" + name));
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+}
