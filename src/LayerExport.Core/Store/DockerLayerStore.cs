@@ -23,8 +23,8 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     public DockerLayerStore(string root)
     {
         using var dataRoot = FileDescriptor.OpenDirectory(root);
-        _layerDb = OpenPath(dataRoot, "image/overlay2/layerdb/sha256");
-        _overlay2 = OpenPath(dataRoot, "overlay2");
+        _layerDb = StorePath.Open(dataRoot, "image/overlay2/layerdb/sha256");
+        _overlay2 = StorePath.Open(dataRoot, "overlay2");
     }
 
     /// <inheritdoc />
@@ -94,7 +94,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
                 throw new LayerStoreCorruptException($"Layer '{id}': cache-id '{cacheId}' is not a directory name.");
             }
 
-            var diff = OpenPath(_overlay2, $"{cacheId}/diff", id);
+            var diff = StorePath.Open(_overlay2, $"{cacheId}/diff", id);
             var diffId = MetadataFile.ReadText(id, layer, "diff") is { } recorded ? ParseDigest(id, recorded) : (LayerDigest?)null;
             var record = RecordOf(id, layer);
             var tar = record ? new RecordedTar(diff, () => TarSplitRecord.OpenAt(layer, "tar-split.json.gz"u8), diffId) : null;
@@ -175,41 +175,6 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {
             throw new LayerRefusedException($"Layer '{id}': its layerdb entry is a symbolic link or not a directory; refused.");
-        }
-    }
-
-    // One component at a time, never following a symlink.
-    private static FileDescriptor OpenPath(FileDescriptor start, string path, LayerId? id = null)
-    {
-        var current = start;
-        var owned = false;
-        try
-        {
-            foreach (var component in path.Split('/'))
-            {
-                var next = current.OpenDirectoryAt(Encoding.UTF8.GetBytes(component));
-                if (owned)
-                {
-                    current.Dispose();
-                }
-
-                current = next;
-                owned = true;
-            }
-
-            return current;
-        }
-        catch (NativeIOException e)
-        {
-            if (owned)
-            {
-                current.Dispose();
-            }
-
-            var who = id is { } layer ? $"Layer '{layer}': " : "";
-            throw e.IsSymlinkRefused
-                ? new LayerRefusedException($"{who}{path} is a symbolic link or not a directory; refused.")
-                : new LayerStoreCorruptException($"{who}{path} cannot be opened ({e.Message}).", e);
         }
     }
 

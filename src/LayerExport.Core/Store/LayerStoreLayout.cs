@@ -11,4 +11,25 @@ public enum LayerStoreLayout
 
     /// <summary>Docker's data-root: the layer database with tar-split records, and overlay2 directories.</summary>
     Docker,
+
+    /// <summary>containers/storage (Podman, Buildah, CRI-O): <c>layers.json</c>, tar-split records, overlay or vfs.</summary>
+    ContainersStorage,
+}
+
+/// <summary>The layout names configuration uses.</summary>
+public static class LayerStoreLayouts
+{
+    private static readonly Dictionary<string, LayerStoreLayout> ByName = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["native"] = LayerStoreLayout.Native,
+        ["overlay2"] = LayerStoreLayout.Overlay2,
+        ["docker"] = LayerStoreLayout.Docker,
+        ["containers-storage"] = LayerStoreLayout.ContainersStorage,
+    };
+
+    /// <summary>Every accepted name, for messages.</summary>
+    public static string Names => string.Join(", ", ByName.Keys);
+
+    /// <summary>The layout a configured name stands for.</summary>
+    public static bool TryParse(string? name, out LayerStoreLayout layout) => ByName.TryGetValue(name ?? "", out layout);
 }

@@ -12,6 +12,6 @@ public sealed class LayerStoreOptions
     [Required(ErrorMessage = "LayerStore:Root is required: the directory that holds the layers.")]
     public string Root { get; set; } = "";
 
-    /// <summary>The store's on-disk layout.</summary>
-    public LayerStoreLayout Layout { get; set; } = LayerStoreLayout.Native;
+    /// <summary>The store's on-disk layout: <c>native</c>, <c>overlay2</c>, <c>docker</c> or <c>containers-storage</c>.</summary>
+    public string Layout { get; set; } = "native";
 }

@@ -9,7 +9,7 @@ internal static class MetadataFile
     private const int MaxBytes = 64 * 1024;
 
     /// <summary>The file's bytes; null when it does not exist; a symlink or an oversized or special file is refused.</summary>
-    public static byte[]? Read(LayerId id, FileDescriptor directory, string name)
+    public static byte[]? Read(LayerId id, FileDescriptor directory, string name, int maxBytes = MaxBytes)
     {
         FileDescriptor file;
         try
@@ -28,9 +28,9 @@ internal static class MetadataFile
         using (file)
         {
             var status = file.Stat();
-            if (status.Type != Libc.S_IFREG || status.Size > MaxBytes)
+            if (status.Type != Libc.S_IFREG || status.Size > maxBytes)
             {
-                throw new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {MaxBytes} bytes.");
+                throw new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {maxBytes} bytes.");
             }
 
             var buffer = new byte[status.Size];

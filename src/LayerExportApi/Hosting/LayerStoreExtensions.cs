@@ -27,6 +27,9 @@ internal static class LayerStoreExtensions
             .Validate(
                 options => string.IsNullOrWhiteSpace(options.Root) || Directory.Exists(options.Root),
                 "LayerStore:Root does not name an existing directory.")
+            .Validate(
+                static options => LayerStoreLayouts.TryParse(options.Layout, out _),
+                $"LayerStore:Layout must be one of {LayerStoreLayouts.Names}.")
             .ValidateOnStart();
 
         builder.Services.AddSingleton(services => LayerStoreFactory.Create(services.GetRequiredService<IOptions<LayerStoreOptions>>().Value));

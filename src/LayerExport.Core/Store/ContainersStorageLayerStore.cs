@@ -1,0 +1,179 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Native;
+using LayerExport.Core.TarSplit;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>The <c>containers-storage</c> layout: Podman's, Buildah's and CRI-O's store (<c>/var/lib/containers/storage</c>).</summary>
+/// <remarks>
+/// <c>&lt;driver&gt;-layers/layers.json</c> lists every layer (ID, parent, names, <c>diff-digest</c>);
+/// <c>&lt;driver&gt;-layers/&lt;id&gt;.tar-split.gz</c> keeps the framing of the tar a layer was made from; the files
+/// are in <c>overlay/&lt;id&gt;/diff</c> (the overlay driver: a diff) or <c>vfs/dir/&lt;id&gt;</c> (the vfs driver: a
+/// full root file system). With a record, the export is that tar, reassembled and verified against
+/// <c>diff-digest</c>. Without one, an overlay diff is exported from its files; a vfs snapshot is refused, since
+/// its changes would first have to be computed against its parent's tree.
+/// </remarks>
+public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposable
+{
+    private readonly FileDescriptor _root;
+    private readonly FileDescriptor _layersDirectory;
+    private readonly string _driver;
+
+    /// <summary>Opens the store at <paramref name="root"/>; the driver is the one whose <c>layers.json</c> exists.</summary>
+    public ContainersStorageLayerStore(string root)
+    {
+        _root = FileDescriptor.OpenDirectory(root);
+        foreach (var driver in (string[])["overlay", "vfs"])
+        {
+            if (_root.TryOpenDirectoryAt(Encoding.UTF8.GetBytes($"{driver}-layers"), out var layers))
+            {
+                _driver = driver;
+                _layersDirectory = layers!;
+                return;
+            }
+        }
+
+        _root.Dispose();
+        throw new LayerStoreCorruptException($"{root} holds neither overlay-layers/ nor vfs-layers/: not a containers/storage root.");
+    }
+
+    /// <inheritdoc />
+    public LayerStoreLayout Layout => LayerStoreLayout.ContainersStorage;
+
+    /// <inheritdoc />
+    public LayerId ParseId(string? text)
+    {
+        if (text is not null && !IdRegex().IsMatch(text) && ReadLayers().FirstOrDefault(l => l.Names.Contains(text)) is { } named)
+        {
+            return LayerId.Parse(named.Id);
+        }
+
+        return LayerId.Parse(text);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<LayerSummary> List() =>
+        [.. ReadLayers().Select(static l => new LayerSummary(l.Id, l.Parent)).OrderBy(static l => l.Id, StringComparer.Ordinal)];
+
+    /// <inheritdoc />
+    public LayerDescription Describe(LayerId id)
+    {
+        var layers = ReadLayers().ToDictionary(static l => l.Id, StringComparer.Ordinal);
+        if (!layers.TryGetValue(id.Value, out var layer))
+        {
+            throw new LayerNotFoundException(id);
+        }
+
+        var chain = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal) { id.Value };
+        for (var child = layer; child.Parent is { } parent; child = layers[parent])
+        {
+            if (!layers.ContainsKey(parent))
+            {
+                throw new LayerStoreCorruptException($"Layer '{child.Id}' names parent '{parent}', which is not in layers.json.");
+            }
+
+            if (!seen.Add(parent))
+            {
+                throw new LayerStoreCorruptException($"The parent chain of layer '{id}' loops back to '{parent}'.");
+            }
+
+            chain.Add(parent);
+        }
+
+        return new LayerDescription(id.Value, chain, $"containers-storage/{_driver}");
+    }
+
+    /// <inheritdoc />
+    public ILayerContent Open(LayerId id)
+    {
+        var layer = ReadLayers().FirstOrDefault(l => l.Id == id.Value) ?? throw new LayerNotFoundException(id);
+        if (!IdRegex().IsMatch(layer.Id))
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': its ID is not a directory name.");
+        }
+
+        var files = StorePath.Open(_root, _driver == "vfs" ? $"vfs/dir/{layer.Id}" : $"overlay/{layer.Id}/diff", id);
+        try
+        {
+            var recordName = Encoding.UTF8.GetBytes($"{layer.Id}.tar-split.gz");
+            if (HasRecord(id, recordName))
+            {
+                var recorded = new RecordedTar(files, () => TarSplitRecord.OpenAt(_layersDirectory, recordName), layer.DiffDigest);
+                return new OverlayDiffContent(files, recorded);
+            }
+
+            return _driver == "vfs"
+                ? throw new LayerRefusedException(
+                    $"Layer '{id}' is a vfs snapshot without a tar-split record: its changes would have to be computed against its parent's tree, which this server does not do yet.")
+                : new OverlayDiffContent(files);
+        }
+        catch
+        {
+            files.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _layersDirectory.Dispose();
+        _root.Dispose();
+    }
+
+    private bool HasRecord(LayerId id, byte[] recordName)
+    {
+        FileStatus status;
+        try
+        {
+            status = _layersDirectory.StatAt(recordName);
+        }
+        catch (NativeIOException e) when (e.IsNotFound)
+        {
+            return false;
+        }
+
+        return status.Type == Libc.S_IFREG
+            ? true
+            : throw new LayerRefusedException($"Layer '{id}': its tar-split record is not a regular file; refused.");
+    }
+
+    // layers.json changes whenever a layer is added or removed, so it is read afresh for every question.
+    private List<StoredLayer> ReadLayers()
+    {
+        var json = MetadataFile.Read(LayerId.Parse("layers.json"), _layersDirectory, "layers.json", maxBytes: 64 * 1024 * 1024)
+            ?? throw new LayerStoreCorruptException($"{_driver}-layers/layers.json is missing.");
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var layers = new List<StoredLayer>();
+            foreach (var element in document.RootElement.EnumerateArray())
+            {
+                var id = element.GetProperty("id").GetString() ?? throw new LayerStoreCorruptException("layers.json has a layer without an ID.");
+                var parent = element.TryGetProperty("parent", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+                var names = element.TryGetProperty("names", out var n) && n.ValueKind == JsonValueKind.Array
+                    ? n.EnumerateArray().Select(static x => x.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
+                    : [];
+                var digest = element.TryGetProperty("diff-digest", out var d) && d.GetString() is { } text && text.StartsWith("sha256:", StringComparison.Ordinal)
+                    ? new LayerDigest(text)
+                    : (LayerDigest?)null;
+                layers.Add(new StoredLayer(id, string.IsNullOrEmpty(parent) ? null : parent, names, digest));
+            }
+
+            return layers;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
+        {
+            throw new LayerStoreCorruptException($"{_driver}-layers/layers.json cannot be read ({e.Message}).", e);
+        }
+    }
+
+    [GeneratedRegex(@"\A[0-9a-f]{64}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex IdRegex();
+
+    private sealed record StoredLayer(string Id, string? Parent, HashSet<string> Names, LayerDigest? DiffDigest);
+}

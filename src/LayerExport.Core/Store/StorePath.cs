@@ -1,0 +1,44 @@
+using System.Text;
+using LayerExport.Core.Native;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>Opens a directory below another, one component at a time, never following a symlink.</summary>
+internal static class StorePath
+{
+    /// <summary>Opens <paramref name="path"/> ('/'-separated) below <paramref name="start"/>; store errors name <paramref name="id"/>.</summary>
+    public static FileDescriptor Open(FileDescriptor start, string path, LayerId? id = null)
+    {
+        var current = start;
+        var owned = false;
+        try
+        {
+            foreach (var component in path.Split('/'))
+            {
+                var next = current.OpenDirectoryAt(Encoding.UTF8.GetBytes(component));
+                if (owned)
+                {
+                    current.Dispose();
+                }
+
+                current = next;
+                owned = true;
+            }
+
+            return current;
+        }
+        catch (NativeIOException e)
+        {
+            if (owned)
+            {
+                current.Dispose();
+            }
+
+            var who = id is { } layer ? $"Layer '{layer}': " : "";
+            throw e.IsSymlinkRefused
+                ? new LayerRefusedException($"{who}{path} is a symbolic link or not a directory; refused.")
+                : new LayerStoreCorruptException($"{who}{path} cannot be opened ({e.Message}).", e);
+        }
+    }
+
+}
