@@ -42,6 +42,7 @@ internal static unsafe partial class Libc
     public const byte DT_UNKNOWN = 0;
     public const byte DT_CHR = 2;
     public const byte DT_DIR = 4;
+    public const byte DT_REG = 8;
 
     private static readonly bool IsArm = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
 

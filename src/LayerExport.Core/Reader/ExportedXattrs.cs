@@ -15,6 +15,17 @@ public static class ExportedXattrs
     /// <summary>The attributes that mark a directory opaque when set to <c>y</c>.</summary>
     public static IReadOnlyList<byte[]> OpaqueMarkers { get; } = ["trusted.overlay.opaque"u8.ToArray(), "user.overlay.opaque"u8.ToArray()];
 
+    /// <summary>The attributes that mark a zero-size regular file as a whiteout (the xattr form, in a directory marked opaque "x").</summary>
+    public static IReadOnlyList<byte[]> WhiteoutMarkers { get; } = ["trusted.overlay.whiteout"u8.ToArray(), "user.overlay.whiteout"u8.ToArray()];
+
+    /// <summary>
+    /// True for overlay attributes that make an upper directory meaningless on its own: a redirected directory
+    /// or a metadata-only copy has its content in a lower layer.
+    /// </summary>
+    public static bool NeedsLowerLayers(ReadOnlySpan<byte> name) =>
+        name.SequenceEqual("trusted.overlay.redirect"u8) || name.SequenceEqual("user.overlay.redirect"u8)
+        || name.SequenceEqual("trusted.overlay.metacopy"u8) || name.SequenceEqual("user.overlay.metacopy"u8);
+
     /// <summary>True when the attribute is part of the exported layer.</summary>
     public static bool IsExported(ReadOnlySpan<byte> name) =>
         name.SequenceEqual(Capability)

@@ -181,7 +181,11 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
     // Lists a directory and queues its opaque marker and whiteouts; its other children are read one by one later.
     private void Enter(FileDescriptor directory, byte[] prefix, bool ownsDirectory)
     {
-        var opaque = IsOpaqueByXattr(directory);
+        var marker = OpaqueMarkerValue(directory);
+        var opaque = marker is (byte)'y';
+
+        // "x" marks a directory that holds xattr whiteouts; only there are zero-size files worth a look.
+        var holdsXattrWhiteouts = marker is (byte)'x';
         var deleted = new SortedSet<byte[]>(ByteOrder.Instance);
         var children = new List<byte[]>();
         foreach (var (name, type) in directory.ReadDirectory())
@@ -201,6 +205,12 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
             }
 
             if (type is Libc.DT_CHR or Libc.DT_UNKNOWN && IsOverlayWhiteout(directory.StatAt(name)))
+            {
+                deleted.Add(name);
+                continue;
+            }
+
+            if (holdsXattrWhiteouts && type is Libc.DT_REG or Libc.DT_UNKNOWN && IsXattrWhiteout(directory, name))
             {
                 deleted.Add(name);
                 continue;
@@ -226,11 +236,31 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
     private static bool IsOverlayWhiteout(in FileStatus status) =>
         status.Type == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
 
-    private static bool IsOpaqueByXattr(FileDescriptor directory)
+    // The value of the directory's overlay opaque attribute: 'y' (opaque), 'x' (holds xattr whiteouts) or none.
+    private static byte? OpaqueMarkerValue(FileDescriptor directory)
     {
         foreach (var marker in ExportedXattrs.OpaqueMarkers)
         {
-            if (directory.GetXattr(marker) is [(byte)'y'])
+            if (directory.GetXattr(marker) is [var value])
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsXattrWhiteout(FileDescriptor directory, byte[] name)
+    {
+        var status = directory.StatAt(name);
+        if (status.Type != Libc.S_IFREG || status.Size != 0)
+        {
+            return false;
+        }
+
+        foreach (var marker in ExportedXattrs.WhiteoutMarkers)
+        {
+            if (directory.GetXattrAt(name, marker) is not null)
             {
                 return true;
             }
@@ -251,6 +281,12 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         names.Sort(ByteOrder.Instance);
         foreach (var name in names)
         {
+            if (ExportedXattrs.NeedsLowerLayers(name))
+            {
+                throw new InvalidDataException(
+                    $"it carries {System.Text.Encoding.UTF8.GetString(name)}: its content lives in a lower layer, so this upper directory cannot be exported on its own (mount overlayfs without redirect_dir and metacopy)");
+            }
+
             if (ExportedXattrs.IsExported(name) && read(name) is { } value)
             {
                 xattrs.Add(new Xattr(name, value));
