@@ -76,4 +76,31 @@ public sealed class LayoutTests : IAsyncLifetime
         Assert.Contains("LayerStore:Layout must be one of native, overlay2, docker, containers-storage.", fatal, StringComparison.Ordinal);
         Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("docker", "image/overlay2/layerdb/sha256")]
+    [InlineData("containers-storage", "neither overlay-layers/ nor vfs-layers/")]
+    public async Task ARootThatIsNotAStoreOfTheLayoutStopsStartUpWithExitCode1(string layout, string reason)
+    {
+        var empty = Directory.CreateTempSubdirectory("not-a-store-");
+        try
+        {
+            await using var server = ServerProcess.Start(
+                AppContext.BaseDirectory,
+                new Dictionary<string, string> { ["LayerStore__Root"] = empty.FullName, ["LayerStore__Layout"] = layout },
+                "--urls", "http://127.0.0.1:0");
+
+            var exitCode = await server.WaitForExitAsync();
+
+            Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+            var fatal = Assert.Single(server.Output.Split('\n'), static line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+            Assert.Contains("not a store of the configured LayerStore:Layout", fatal, StringComparison.Ordinal);
+            Assert.Contains(reason, fatal, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            empty.Delete(recursive: true);
+        }
+    }
 }
