@@ -17,6 +17,7 @@ command -v gzip >/dev/null || need+=(gzip)
 command -v zstd >/dev/null || need+=(zstd)
 command -v curl >/dev/null || need+=(curl)
 command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v buildah >/dev/null || need+=(buildah)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

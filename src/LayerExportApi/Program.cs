@@ -1,3 +1,4 @@
+using LayerExport.Core.Store;
 using LayerExportApi.Hosting;
 using LayerExportApi.Layers;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,9 @@ try
     builder.Services.AddApiDocumentation();
 
     var app = builder.Build();
+
+    // The store is opened now, so a root that does not hold the configured layout stops start-up.
+    app.Services.GetRequiredService<ILayerStore>();
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseLayerExportRequestLogging();
@@ -38,6 +42,11 @@ try
 catch (OptionsValidationException e)
 {
     Log.Fatal("LayerExport cannot start: {Reason}", string.Join(" ", e.Failures));
+    return 1;
+}
+catch (LayerStoreException e)
+{
+    Log.Fatal("LayerExport cannot start: LayerStore:Root is not a store of the configured LayerStore:Layout. {Reason}", e.Message);
     return 1;
 }
 catch (Exception e) when (e is not HostAbortedException)

@@ -17,13 +17,18 @@ internal sealed class ApiServer : IAsyncDisposable
     private readonly WebApplicationFactory<Program> _baseFactory;
     private readonly WebApplicationFactory<Program> _factory;
 
-    private ApiServer(string storeRoot, Action<IServiceCollection>? configureServices, string environment)
+    private ApiServer(string storeRoot, Action<IServiceCollection>? configureServices, string environment, IReadOnlyDictionary<string, string>? settings)
     {
         _baseFactory = new WebApplicationFactory<Program>();
         _factory = _baseFactory.WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment(environment);
             builder.UseSetting("LayerStore:Root", storeRoot);
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            {
+                builder.UseSetting(key, value);
+            }
+
             builder.ConfigureTestServices(services =>
             {
                 services.AddSingleton<ILogEventSink>(Logs);
@@ -51,9 +56,16 @@ internal sealed class ApiServer : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    /// <summary>Starts a host over <paramref name="storeRoot"/>, in the Production environment unless told otherwise.</summary>
-    public static ApiServer Start(string storeRoot, Action<IServiceCollection>? configureServices = null, string? environment = null) =>
-        new(storeRoot, configureServices, environment ?? Environments.Production);
+    /// <summary>
+    /// Starts a host over <paramref name="storeRoot"/>, in the Production environment unless told otherwise, with
+    /// further configuration <paramref name="settings"/> (such as <c>LayerStore:Layout</c>).
+    /// </summary>
+    public static ApiServer Start(
+        string storeRoot,
+        Action<IServiceCollection>? configureServices = null,
+        string? environment = null,
+        IReadOnlyDictionary<string, string>? settings = null) =>
+        new(storeRoot, configureServices, environment ?? Environments.Production, settings);
 
     /// <summary>A plain client of the Kestrel address, with its own connection pool.</summary>
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Security.Cryptography;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary>The API over a real containers/storage root (made by Buildah), and the layout setting's validation.</summary>
+public sealed class LayoutTests : IAsyncLifetime
+{
+    private BuildahStore? _buildah;
+    private ApiServer? _server;
+
+    private BuildahStore Buildah => _buildah ?? throw new InvalidOperationException("not built");
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public async Task InitializeAsync()
+    {
+        _buildah = await BuildahStore.CreateAsync();
+        _server = ApiServer.Start(_buildah.Root, settings: new Dictionary<string, string> { ["LayerStore:Layout"] = "containers-storage" });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _buildah?.Dispose();
+    }
+
+    [Fact]
+    public async Task TheRecordedDiffDigestIsAnnouncedUpFrontAndIsTheDigestOfTheBody()
+    {
+        var (id, parent, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is not null);
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/layers/{id}/tar?parent={parent}", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(diffDigest, Assert.Single(response.Headers.GetValues("Docker-Content-Digest")));
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(diffDigest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)));
+        Assert.Equal(body.LongLength, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task AParentThatIsNotTheRecordedOneIsAConflictNamingTheRecordedChain()
+    {
+        var (id, parent, _) = Buildah.CommittedLayers.Single(static l => l.Parent is not null);
+        using var client = Server.CreateClient();
+
+        using var wrong = await client.GetAsync(new Uri($"/layers/{id}/tar?parent={id}", UriKind.Relative));
+        using var tooLong = await client.GetAsync(new Uri($"/layers/{id}/tar?parent={parent}&parent={parent}", UriKind.Relative));
+
+        foreach (var response in new[] { wrong, tooLong })
+        {
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict);
+            Assert.Equal([parent], problem.GetProperty("recordedChain").EnumerateArray().Select(static e => e.GetString()));
+        }
+    }
+
+    [Fact]
+    public async Task AnUnknownLayoutStopsStartUpWithExitCode1AndListsTheLayouts()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = Buildah.Root, ["LayerStore__Layout"] = "podman" },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+        var fatal = Assert.Single(server.Output.Split('\n'), static line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+        Assert.Contains("LayerStore:Layout must be one of native, overlay2, docker, containers-storage.", fatal, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("docker", "image/overlay2/layerdb/sha256")]
+    [InlineData("containers-storage", "neither overlay-layers/ nor vfs-layers/")]
+    public async Task ARootThatIsNotAStoreOfTheLayoutStopsStartUpWithExitCode1(string layout, string reason)
+    {
+        var empty = Directory.CreateTempSubdirectory("not-a-store-");
+        try
+        {
+            await using var server = ServerProcess.Start(
+                AppContext.BaseDirectory,
+                new Dictionary<string, string> { ["LayerStore__Root"] = empty.FullName, ["LayerStore__Layout"] = layout },
+                "--urls", "http://127.0.0.1:0");
+
+            var exitCode = await server.WaitForExitAsync();
+
+            Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+            var fatal = Assert.Single(server.Output.Split('\n'), static line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+            Assert.Contains("not a store of the configured LayerStore:Layout", fatal, StringComparison.Ordinal);
+            Assert.Contains(reason, fatal, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            empty.Delete(recursive: true);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Xunit.Sdk;
+
+namespace IntegrationTests.Support;
+
+/// <summary>A containers/storage root (vfs driver) made by Buildah: img1 from scratch with one file, img2 adding another.</summary>
+internal sealed class BuildahStore : IDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("buildah-store-");
+
+    private BuildahStore()
+    {
+    }
+
+    public string Root => Path.Combine(_directory.FullName, "root");
+
+    /// <summary>The committed layers (those with a recorded diff-digest), base first: (ID, parent, diff-digest).</summary>
+    public IReadOnlyList<(string Id, string? Parent, string DiffDigest)> CommittedLayers
+    {
+        get
+        {
+            using var layers = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Root, "vfs-layers", "layers.json")));
+            return [.. layers.RootElement.EnumerateArray()
+                .Where(static l => l.TryGetProperty("diff-digest", out _))
+                .Select(static l => (
+                    l.GetProperty("id").GetString()!,
+                    l.TryGetProperty("parent", out var p) ? p.GetString() : null,
+                    l.GetProperty("diff-digest").GetString()!))];
+        }
+    }
+
+    public static async Task<BuildahStore> CreateAsync()
+    {
+        var store = new BuildahStore();
+        try
+        {
+            var source = Directory.CreateDirectory(Path.Combine(store._directory.FullName, "src")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(source, "hello.txt"), "hello from img1\n");
+            var first = await store.BuildahAsync("from", "scratch");
+            await store.BuildahAsync("copy", first, source, "/");
+            await store.BuildahAsync("commit", first, "img1");
+
+            await File.WriteAllTextAsync(Path.Combine(source, "more.txt"), "added by img2\n");
+            var second = await store.BuildahAsync("from", "img1");
+            await store.BuildahAsync("copy", second, Path.Combine(source, "more.txt"), "/etc/");
+            await store.BuildahAsync("commit", second, "img2");
+            return store;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        // buildah releases what it holds for the containers and images; the directory goes either way.
+        ProcessRunner.RunAsync("buildah", [.. GlobalOptions(), "rm", "--all"]).GetAwaiter().GetResult();
+        ProcessRunner.RunAsync("buildah", [.. GlobalOptions(), "rmi", "--all", "--force"]).GetAwaiter().GetResult();
+        _directory.Delete(recursive: true);
+    }
+
+    private async Task<string> BuildahAsync(params string[] arguments)
+    {
+        var result = await ProcessRunner.RunAsync("buildah", [.. GlobalOptions(), .. arguments]);
+        if (result.ExitCode != 0)
+        {
+            throw new XunitException($"buildah {string.Join(' ', arguments)} failed: {result.Describe()}");
+        }
+
+        return result.StandardOutput.Trim().Split('\n')[^1];
+    }
+
+    private string[] GlobalOptions() =>
+        ["--root", Root, "--runroot", Path.Combine(_directory.FullName, "run"), "--storage-driver", "vfs"];
+}

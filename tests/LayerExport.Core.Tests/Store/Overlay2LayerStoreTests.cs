@@ -1,0 +1,152 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Store;
+
+/// <summary>
+/// Docker's overlay2 graph-driver directory laid out by hand the way Docker does: <c>&lt;id&gt;/diff</c>,
+/// <c>link</c> (a 26-character short name), <c>lower</c> (<c>l/&lt;short&gt;</c> nearest first) and
+/// <c>l/&lt;short&gt;</c> symlinks to <c>../&lt;id&gt;/diff</c>; deletions in overlay form.
+/// </summary>
+public sealed class Overlay2LayerStoreTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly string _root;
+
+    public Overlay2LayerStoreTests() => _root = Directory.CreateDirectory(_directory.Combine("overlay2")).FullName;
+
+    [Fact]
+    public void LayersAreListedWithTheirParentAndDescribedWithTheWholeChain()
+    {
+        BuildThreeLayers();
+        using var store = new Overlay2LayerStore(_root);
+
+        var listed = store.List();
+        var top = store.Describe(LayerId.Parse(Id("top")));
+        var base_ = store.Describe(LayerId.Parse(Id("base")));
+
+        Assert.Equal(
+            new[] { (Id("base"), (string?)null), (Id("mid"), Id("base")), (Id("top"), Id("mid")) }.OrderBy(l => l.Item1, StringComparer.Ordinal),
+            listed.Select(l => (l.Id, l.Parent)));
+        Assert.All(listed, l => Assert.Null(l.Problem));
+        Assert.Equal([Id("mid"), Id("base")], top.Chain);
+        Assert.Equal("overlay2", top.Layout);
+        Assert.Empty(base_.Chain);
+    }
+
+    [Fact]
+    public async Task TheExportCarriesTheFilesAndTheOverlayDeletionsAsWhiteouts()
+    {
+        BuildThreeLayers();
+        using var store = new Overlay2LayerStore(_root);
+
+        var tarPath = _directory.Combine("top.tar");
+        await File.WriteAllBytesAsync(tarPath, await ExportAsync(store, Id("top"), [Id("mid"), Id("base")]));
+        var names = await GnuTar.ListNamesAsync(tarPath);
+
+        Assert.Equal([".wh.gone.txt", "etc/", "etc/.wh..wh..opq", "etc/fresh.conf", "top.txt"], names);
+    }
+
+    [Fact]
+    public void AnLSymlinkLeadingOutOfTheStoreIsNeverFollowed()
+    {
+        BuildThreeLayers();
+        // A decoy outside the store that looks like a layer of its own; l/<mid's short name> now points at it.
+        var decoy = Directory.CreateDirectory(_directory.Combine($"decoy/{Id("decoy")}/diff")).FullName;
+        File.WriteAllText(Path.Combine(decoy, "..", "link"), ShortName("mid"));
+        File.WriteAllText(Path.Combine(decoy, "..", "lower"), "l/" + ShortName("nowhere"));
+        var link = Path.Combine(_root, "l", ShortName("mid"));
+        File.Delete(link);
+        File.CreateSymbolicLink(link, decoy);
+        using var store = new Overlay2LayerStore(_root);
+
+        var top = store.Describe(LayerId.Parse(Id("top")));
+
+        Assert.Equal([Id("mid"), Id("base")], top.Chain);
+        Assert.DoesNotContain(store.List(), l => l.Id == Id("decoy"));
+    }
+
+    [Fact]
+    public void ALowerNamingAnUnknownShortNameIsAStoreError()
+    {
+        BuildThreeLayers();
+        AddLayer("stray", lower: ["nowhere", "base"]);
+        using var store = new Overlay2LayerStore(_root);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("stray"))));
+
+        Assert.Contains(ShortName("nowhere"), error.Message, StringComparison.Ordinal);
+        Assert.Contains(ShortName("nowhere"), store.List().Single(l => l.Id == Id("stray")).Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ADirectoryWithoutALinkFileIsNotALayer()
+    {
+        BuildThreeLayers();
+        Directory.CreateDirectory(Path.Combine(_root, Id("nolink"), "diff"));
+        using var store = new Overlay2LayerStore(_root);
+
+        var listed = store.List();
+
+        Assert.Equal(3, listed.Count);
+        Assert.DoesNotContain(listed, l => l.Id == Id("nolink") || l.Id == "l");
+        Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse(Id("nolink"))));
+    }
+
+    public void Dispose() => _directory.Dispose();
+
+    // base <- mid <- top; top deletes base's gone.txt (char device 0:0) and replaces etc/ (opaque).
+    private void BuildThreeLayers()
+    {
+        var baseDiff = AddLayer("base", lower: []);
+        Directory.CreateDirectory(Path.Combine(baseDiff, "etc"));
+        File.WriteAllText(Path.Combine(baseDiff, "etc", "old.conf"), "old\n");
+        File.WriteAllText(Path.Combine(baseDiff, "gone.txt"), "to be deleted\n");
+
+        var midDiff = AddLayer("mid", lower: ["base"]);
+        File.WriteAllText(Path.Combine(midDiff, "mid.txt"), "mid\n");
+
+        var topDiff = AddLayer("top", lower: ["mid", "base"]);
+        Posix.MakeNode(Path.Combine(topDiff, "gone.txt"), Posix.CharacterDeviceType, 0, 0);
+        Directory.CreateDirectory(Path.Combine(topDiff, "etc"));
+        Posix.SetXattr(Path.Combine(topDiff, "etc"), "trusted.overlay.opaque", "y"u8);
+        File.WriteAllText(Path.Combine(topDiff, "etc", "fresh.conf"), "fresh\n");
+        File.WriteAllText(Path.Combine(topDiff, "top.txt"), "top\n");
+    }
+
+    // Docker writes link without a newline and lower as l/<short>:l/<short>..., nearest first; a base has no lower.
+    private string AddLayer(string name, IReadOnlyList<string> lower)
+    {
+        var layer = Path.Combine(_root, Id(name));
+        var diff = Directory.CreateDirectory(Path.Combine(layer, "diff")).FullName;
+        File.WriteAllText(Path.Combine(layer, "link"), ShortName(name));
+        if (lower.Count > 0)
+        {
+            File.WriteAllText(Path.Combine(layer, "lower"), string.Join(':', lower.Select(l => "l/" + ShortName(l))));
+        }
+
+        Directory.CreateDirectory(Path.Combine(_root, "l"));
+        File.CreateSymbolicLink(Path.Combine(_root, "l", ShortName(name)), $"../{Id(name)}/diff");
+        return diff;
+    }
+
+    private static string Id(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("layer:" + name)));
+
+    // 26 characters of [A-Z0-9], like Docker's generated short names.
+    private static string ShortName(string name) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("short:" + name)))[..26];
+
+    private static async Task<byte[]> ExportAsync(Overlay2LayerStore store, string id, IReadOnlyList<string> parents)
+    {
+        using var export = new LayerExporter(store).Prepare(id, parents);
+        var pipe = new Pipe();
+        using var output = new MemoryStream();
+        var reading = pipe.Reader.CopyToAsync(output);
+        await TarExport.WriteAsync(export, pipe.Writer, CancellationToken.None);
+        await reading;
+        return output.ToArray();
+    }
+}
