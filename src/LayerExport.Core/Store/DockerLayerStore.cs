@@ -116,10 +116,10 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
 
     private static bool RecordOf(LayerId id, FileDescriptor layer)
     {
+        FileStatus status;
         try
         {
-            layer.StatAt("tar-split.json.gz"u8);
-            return true;
+            status = layer.StatAt("tar-split.json.gz"u8);
         }
         catch (NativeIOException e) when (e.IsNotFound)
         {
@@ -129,6 +129,13 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         {
             throw new LayerStoreCorruptException($"Layer '{id}': tar-split.json.gz cannot be read ({e.Message}).", e);
         }
+
+        return status.Type switch
+        {
+            Libc.S_IFREG => true,
+            Libc.S_IFLNK => throw new LayerRefusedException($"Layer '{id}': tar-split.json.gz is a symbolic link; refused."),
+            _ => throw new LayerStoreCorruptException($"Layer '{id}': tar-split.json.gz is not a regular file."),
+        };
     }
 
     private LayerId? ReadParent(LayerId id)

@@ -64,6 +64,18 @@ public sealed class DockerLayerStoreTests : IDisposable
         Assert.NotEmpty(tar);
     }
 
+    [Fact]
+    public async Task ASymlinkInPlaceOfTheRecordIsRefused()
+    {
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var record = _root.Combine($"image/overlay2/layerdb/sha256/{chain}/tar-split.json.gz");
+        File.Move(record, _root.Combine("elsewhere.json.gz"));
+        File.CreateSymbolicLink(record, _root.Combine("elsewhere.json.gz"));
+        using var store = new DockerLayerStore(_root.Path);
+
+        Assert.Throws<LayerRefusedException>(() => new LayerExporter(store).Prepare(chain, []));
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static async Task<byte[]> ExportAsync(DockerLayerStore store, string id)
