@@ -125,7 +125,8 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
             }
 
             byte[] directoryPath = [.. path, (byte)'/'];
-            var header = Header(directoryPath, TarEntryType.Directory, opened) with { Xattrs = ReadXattrs(directory) };
+            var (xattrs, overridden) = ReadXattrs(directory);
+            var header = Apply(Header(directoryPath, TarEntryType.Directory, opened) with { Xattrs = xattrs }, overridden, static () => []);
             Enter(directory, directoryPath, ownsDirectory: true);
             return Entry(header, opened);
         }
@@ -150,8 +151,9 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
                 _links.Remember(listed.Device, listed.Inode, path);
             }
 
-            var described = Header(path, TarEntryType.RegularFile, listed) with { Size = listed.Size, Xattrs = ReadXattrs(directory, name) };
-            return Entry(described, listed);
+            var (xattrs, overridden) = ReadXattrs(directory, name);
+            var described = Header(path, TarEntryType.RegularFile, listed) with { Size = listed.Size, Xattrs = xattrs };
+            return Entry(Apply(described, overridden, () => ReadSmallFile(directory, name)), listed);
         }
 
         var file = directory.OpenFileAt(name);
@@ -168,7 +170,14 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
                 _links.Remember(opened.Device, opened.Inode, path);
             }
 
-            var header = Header(path, TarEntryType.RegularFile, opened) with { Size = opened.Size, Xattrs = ReadXattrs(file) };
+            var (xattrs, overridden) = ReadXattrs(file);
+            var header = Apply(Header(path, TarEntryType.RegularFile, opened) with { Size = opened.Size, Xattrs = xattrs }, overridden, () => ReadAll(file, opened.Size));
+            if (header.Type != TarEntryType.RegularFile)
+            {
+                file.Dispose();
+                return new LayerEntry(header) { Identity = Identity(opened) };
+            }
+
             return new LayerEntry(header, new FileContent(file)) { Identity = Identity(opened) };
         }
         catch
@@ -269,15 +278,16 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         return false;
     }
 
-    private static List<Xattr> ReadXattrs(FileDescriptor file) =>
+    private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) ReadXattrs(FileDescriptor file) =>
         SelectXattrs(file.ListXattrs(), name => file.GetXattr(name));
 
-    private static List<Xattr> ReadXattrs(FileDescriptor directory, byte[] child) =>
+    private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) ReadXattrs(FileDescriptor directory, byte[] child) =>
         SelectXattrs(directory.ListXattrsAt(child), name => directory.GetXattrAt(child, name));
 
-    private static List<Xattr> SelectXattrs(List<byte[]> names, Func<byte[], byte[]?> read)
+    private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) SelectXattrs(List<byte[]> names, Func<byte[], byte[]?> read)
     {
         var xattrs = new List<Xattr>();
+        ContainersOverrideStat? overridden = null;
         names.Sort(ByteOrder.Instance);
         foreach (var name in names)
         {
@@ -287,13 +297,65 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
                     $"it carries {System.Text.Encoding.UTF8.GetString(name)}: its content lives in a lower layer, so this upper directory cannot be exported on its own (mount overlayfs without redirect_dir and metacopy)");
             }
 
-            if (ExportedXattrs.IsExported(name) && read(name) is { } value)
+            if (name.AsSpan().SequenceEqual(ContainersOverrideStat.XattrName) && read(name) is { } stat)
+            {
+                overridden = ContainersOverrideStat.Parse(stat);
+            }
+            else if (ExportedXattrs.IsExported(name) && read(name) is { } value)
             {
                 xattrs.Add(new Xattr(name, value));
             }
         }
 
-        return xattrs;
+        return (xattrs, overridden);
+    }
+
+    // The store's record of the true owner, mode and type wins over what it could keep on disk.
+    private static TarEntryHeader Apply(TarEntryHeader header, ContainersOverrideStat? overridden, Func<byte[]> readContent)
+    {
+        if (overridden is null)
+        {
+            return header;
+        }
+
+        var owned = header with { Uid = overridden.Uid, Gid = overridden.Gid, Mode = overridden.Mode };
+        return (overridden.Kind, header.Type) switch
+        {
+            (null or "file", TarEntryType.RegularFile) or (null or "dir", TarEntryType.Directory) => owned,
+            ("symlink", TarEntryType.RegularFile) => owned with { Type = TarEntryType.SymbolicLink, Size = 0, LinkName = readContent() },
+            ("pipe", TarEntryType.RegularFile) => owned with { Type = TarEntryType.Fifo, Size = 0 },
+            ("char", TarEntryType.RegularFile) => owned with { Type = TarEntryType.CharacterDevice, Size = 0, DeviceMajor = overridden.Major, DeviceMinor = overridden.Minor },
+            ("block", TarEntryType.RegularFile) => owned with { Type = TarEntryType.BlockDevice, Size = 0, DeviceMajor = overridden.Major, DeviceMinor = overridden.Minor },
+            _ => throw new InvalidDataException($"user.containers.override_stat says '{overridden.Kind}', which this entry cannot stand for"),
+        };
+    }
+
+    // A symlink kept as a regular file holds its target as content; targets are short, so this is bounded.
+    private static byte[] ReadSmallFile(FileDescriptor directory, byte[] name)
+    {
+        using var file = directory.OpenFileAt(name);
+        var status = file.Stat();
+        return status.Type == Libc.S_IFREG ? ReadAll(file, status.Size) : throw new LayerChangedException("file was replaced while being read");
+    }
+
+    private static byte[] ReadAll(FileDescriptor file, long size)
+    {
+        if (size > 64 * 1024)
+        {
+            throw new InvalidDataException($"a symlink target of {size} bytes is not plausible");
+        }
+
+        var target = new byte[size];
+        for (int read = 0, n; read < target.Length; read += n)
+        {
+            n = file.ReadAt(target.AsSpan(read), read);
+            if (n == 0)
+            {
+                throw new LayerChangedException("file shrank while being read");
+            }
+        }
+
+        return target;
     }
 
     private static LayerEntry Entry(TarEntryHeader header, in FileStatus status) => new(header) { Identity = Identity(status) };

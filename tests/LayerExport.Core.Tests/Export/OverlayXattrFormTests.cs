@@ -59,5 +59,34 @@ public sealed class OverlayXattrFormTests : IDisposable
         Assert.Contains(xattr, failure.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ContainersOverrideStatGivesTheTrueOwnerModeAndTypeAndIsNotExported()
+    {
+        _store.AddLayer("layer")
+            .Directory("etc", "700")
+            .Xattr("etc", "user.containers.override_stat", "0:0:0755:dir")
+            .File("etc/app.conf", "setting\n", "600")
+            .Xattr("etc/app.conf", "user.containers.override_stat", "1000:1001:0644:file")
+            .File("etc/link", "app.conf", "600")
+            .Xattr("etc/link", "user.containers.override_stat", "0:0:0777:symlink")
+            .File("etc/null", "", "600")
+            .Xattr("etc/null", "user.containers.override_stat", "0:0:0666:char-1-3");
+
+        var path = await _store.ExportToFileAsync("layer");
+        var listing = await GnuTar.ListVerboseAsync(path);
+        var bytes = await File.ReadAllBytesAsync(path);
+
+        Assert.Contains(listing, line => Matches(line, "drwxr-xr-x", "0/0", " etc/"));
+        Assert.Contains(listing, line => Matches(line, "-rw-r--r--", "1000/1001", " etc/app.conf"));
+        Assert.Contains(listing, line => Matches(line, "lrwxrwxrwx", "0/0", " etc/link -> app.conf"));
+        Assert.Contains(listing, line => Matches(line, "crw-rw-rw-", "0/0", " etc/null") && line.Contains(" 1,3 ", StringComparison.Ordinal));
+        Assert.Equal(-1, bytes.AsSpan().IndexOf("override_stat"u8));
+    }
+
     public void Dispose() => _store.Dispose();
+
+    private static bool Matches(string line, string mode, string owner, string end) =>
+        line.StartsWith(mode, StringComparison.Ordinal)
+        && line.Contains($" {owner} ", StringComparison.Ordinal)
+        && line.EndsWith(end, StringComparison.Ordinal);
 }
