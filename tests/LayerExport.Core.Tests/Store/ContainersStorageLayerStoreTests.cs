@@ -28,7 +28,7 @@ public sealed class ContainersStorageLayerStoreTests : IAsyncLifetime
         Assert.Equal(3, committed.Count);
         foreach (var layer in committed)
         {
-            var tar = await ExportAsync(store, layer.Id);
+            var tar = await TarExport.ToBytesAsync(store, layer.Id, CancellationToken.None);
             Assert.Equal(layer.DiffDigest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar)));
             Assert.Equal(layer.DiffSize, tar.LongLength);
         }
@@ -103,23 +103,8 @@ public sealed class ContainersStorageLayerStoreTests : IAsyncLifetime
 
         using var store = new ContainersStorageLayerStore(_buildah.Root);
 
-        var failure = await Assert.ThrowsAsync<LayerExportException>(() => ExportAsync(store, baseLayer.Id));
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => TarExport.ToBytesAsync(store, baseLayer.Id, CancellationToken.None));
         Assert.Contains("big.bin", failure.Path, StringComparison.Ordinal);
     }
 
-    private static async Task<byte[]> ExportAsync(ContainersStorageLayerStore store, string id)
-    {
-        using var export = new LayerExporter(store).Prepare(id, []);
-        var pipe = new Pipe();
-        var reading = ReadAllAsync(pipe.Reader);
-        await TarExport.WriteAsync(export, pipe.Writer, CancellationToken.None);
-        return await reading;
-    }
-
-    private static async Task<byte[]> ReadAllAsync(PipeReader reader)
-    {
-        using var output = new MemoryStream();
-        await reader.CopyToAsync(output);
-        return output.ToArray();
-    }
 }

@@ -21,8 +21,8 @@ public sealed class DockerLayerStoreTests : IDisposable
         var (appChain, appTar) = await AddLayerAsync("app", parent: baseChain, "--format=posix");
         using var store = new DockerLayerStore(_root.Path);
 
-        var baseBytes = await ExportAsync(store, "sha256:" + baseChain);
-        var appBytes = await ExportAsync(store, appChain);
+        var baseBytes = await TarExport.ToBytesAsync(store, "sha256:" + baseChain, CancellationToken.None);
+        var appBytes = await TarExport.ToBytesAsync(store, appChain, CancellationToken.None);
 
         Assert.Equal(Sha256(baseTar), Sha256(baseBytes));
         Assert.Equal(Sha256(appTar), Sha256(appBytes));
@@ -58,7 +58,7 @@ public sealed class DockerLayerStoreTests : IDisposable
         await File.WriteAllBytesAsync(victim, original);
         using var store = new DockerLayerStore(_root.Path);
 
-        var failure = await Assert.ThrowsAsync<LayerExportException>(() => ExportAsync(store, chain));
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => TarExport.ToBytesAsync(store, chain, CancellationToken.None));
 
         Assert.Contains("config.txt", failure.Path, StringComparison.Ordinal);
         Assert.NotEmpty(tar);
@@ -77,22 +77,6 @@ public sealed class DockerLayerStoreTests : IDisposable
     }
 
     public void Dispose() => _root.Dispose();
-
-    private static async Task<byte[]> ExportAsync(DockerLayerStore store, string id)
-    {
-        using var export = new LayerExporter(store).Prepare(id, []);
-        var pipe = new Pipe();
-        var reading = ReadAllAsync(pipe.Reader);
-        await TarExport.WriteAsync(export, pipe.Writer, CancellationToken.None);
-        return await reading;
-    }
-
-    private static async Task<byte[]> ReadAllAsync(PipeReader reader)
-    {
-        using var output = new MemoryStream();
-        await reader.CopyToAsync(output);
-        return output.ToArray();
-    }
 
     // Builds one layer: a source tree, GNU tar's archive of it, tar-split's record and the unpacked files.
     private async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string name, string? parent, string format)

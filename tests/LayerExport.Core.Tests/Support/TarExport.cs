@@ -43,6 +43,19 @@ internal static class TarExport
     public static async Task<ExportSummary> ToStreamAsync(string storeRoot, string id, Stream output, CancellationToken cancellationToken)
     {
         using var store = new NativeLayerStore(storeRoot);
+        return await ToStreamAsync(store, id, output, cancellationToken);
+    }
+
+    /// <summary>Exports <paramref name="id"/> of any store layout into bytes.</summary>
+    public static async Task<byte[]> ToBytesAsync(ILayerStore store, string id, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await ToStreamAsync(store, id, buffer, cancellationToken);
+        return buffer.ToArray();
+    }
+
+    private static async Task<ExportSummary> ToStreamAsync(ILayerStore store, string id, Stream output, CancellationToken cancellationToken)
+    {
         using var export = new LayerExporter(store).Prepare(id, []);
         var pipe = new Pipe();
         var writing = WriteAsync(export, pipe.Writer, cancellationToken);
