@@ -23,7 +23,7 @@ public sealed class XattrExportTests : IDisposable
         "trusted.overlay.origin",
         "security.selinux",
         "user.overlay.origin",
-        "user.containers.override_stat",
+        "user.containers.other",
         "user.fuseoverlayfs.origin",
     ];
 
