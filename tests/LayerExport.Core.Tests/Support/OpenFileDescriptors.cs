@@ -6,12 +6,13 @@ internal static class OpenFileDescriptors
     private const string Table = "/proc/self/fd";
 
     /// <summary>
-    /// The open descriptors as "number -> target", leaving out the one that reads the table and the libraries
-    /// the runtime keeps open once it has loaded them (it loads some lazily, the first time a code path needs them).
+    /// The open descriptors of files as "number -> path", leaving out the one that reads the table, the libraries
+    /// the runtime keeps open once it has loaded them (it loads some lazily, the first time a code path needs them),
+    /// and pipes, sockets and event descriptors, which the runtime opens and closes on its own and an export never opens.
     /// </summary>
     public static IReadOnlySet<string> Snapshot() =>
         Entries()
-            .Where(e => !IsLoadedLibrary(e.Target) && e.Target != $"/proc/{Environment.ProcessId}/fd")
+            .Where(e => e.Target.StartsWith('/') && !IsLoadedLibrary(e.Target) && e.Target != $"/proc/{Environment.ProcessId}/fd")
             .Select(e => $"{e.Number} -> {e.Target}")
             .ToHashSet(StringComparer.Ordinal);
 
