@@ -10,8 +10,8 @@ The layer ID is the shape's name. Shapes:
     small-files   ~60,000 files of 0-16 KiB in a deep node_modules-like tree (~500 MB)
     large-files   4 files, 2 GiB in all, each cut into 256 KiB-4 MiB chunks that are random
                   (incompressible) or generated text (compressible), about half and half
-    mixed         a /usr-like root file system: the first ~800 MB of --mixed-source in sorted walk order,
-                  plus 200 hard links, 200 symlinks (relative, absolute, dangling), 300 whiteouts and
+    mixed         a /usr-like root file system: a deterministic ~800 MB sample of --mixed-source's files
+                  (binaries, libraries, headers, text, with their symlinks and hard links), plus 200 hard links, 200 symlinks (relative, absolute, dangling), 300 whiteouts and
                   5 opaque directories
 
 --scale multiplies file counts and byte budgets (not the link, whiteout and opaque counts).
@@ -23,12 +23,13 @@ Deletions (only `mixed` has any), chosen with --format:
 
 Everything synthetic comes from --seed, and every mtime is pinned to 2020-01-01T00:00:00Z, so two runs with
 the same arguments give the same tar from a deterministic tar writer. `mixed` copies real files, so its
-content depends on the machine; which files are copied is deterministic (sorted walk).
+content depends on the machine; which paths are copied is deterministic (a hash of seed and path).
 
     make-layers.py --out /var/tmp/layerbench/store --scale 0.25
     make-layers.py --out /tmp/tiny --scale 0.01 --shapes mixed --format oci
 """
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -143,59 +144,81 @@ def make_large_files(diff, rng, scale, pool):
     return {"files": 4, "file_bytes": total, "random_bytes": random_bytes}
 
 
-class TreeCopy:
-    """Copies a directory tree in sorted order until a byte budget is spent, keeping its hard links and symlinks."""
+class TreeSample:
+    """Copies a deterministic sample of a tree's files, with their directories, symlinks and hard links.
 
-    def __init__(self, budget):
-        self.budget = budget
-        self.copied = 0
+    Each regular file and symlink is kept when a hash of (seed, relative path) falls below budget / tree size,
+    so every scale keeps the tree's mix of binaries, libraries, headers and text, and the choice does not
+    depend on the walk order. A later name of an inode already copied becomes a hard link.
+    """
+
+    def __init__(self, source, target, seed, budget):
+        self.source = source
+        self.target = target
+        self.seed = seed
         self.files = []
         self.dirs = []
+        self.copied = 0
         self.source_hard_links = 0
-        self.first_path = {}
-        self.full = False
+        self._first_path = {}
+        self._created = set()
+        total = self._tree_bytes()
+        self._keep_below = min(1.0, budget / total) if total else 0.0
 
-    def copy(self, source, target):
-        os.makedirs(target, exist_ok=True)
-        self.dirs.append(target)
-        try:
-            entries = sorted(os.scandir(source), key=lambda e: e.name.encode("utf-8", "surrogateescape"))
-        except OSError:
-            return
-        for entry in entries:
-            if self.full:
-                break
-            self._copy_entry(entry, os.path.join(target, entry.name))
-        os.chmod(target, stat.S_IMODE(os.lstat(source).st_mode) | 0o700)
+    def _walk(self):
+        for dirpath, dirnames, filenames in os.walk(self.source):
+            dirnames.sort(key=os.fsencode)
+            for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))], key=os.fsencode):
+                path = os.path.join(dirpath, name)
+                try:
+                    yield path, os.lstat(path)
+                except OSError:
+                    continue
 
-    def _copy_entry(self, entry, target):
-        try:
-            st = entry.stat(follow_symlinks=False)
-        except OSError:
+    def _tree_bytes(self):
+        return sum(st.st_size for _, st in self._walk() if stat.S_ISREG(st.st_mode))
+
+    def _kept(self, relative):
+        digest = hashlib.sha256(f"{self.seed}:{relative}".encode("utf-8", "surrogateescape")).digest()
+        return int.from_bytes(digest[:8], "big") / 2.0 ** 64 < self._keep_below
+
+    def _make_dirs(self, relative_dir):
+        if relative_dir in self._created:
             return
+        parent = os.path.dirname(relative_dir)
+        if relative_dir:
+            self._make_dirs(parent)
+        path = os.path.join(self.target, relative_dir)
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, stat.S_IMODE(os.lstat(os.path.join(self.source, relative_dir)).st_mode) | 0o700)
+        self._created.add(relative_dir)
+        self.dirs.append(path)
+
+    def copy(self):
+        for path, st in self._walk():
+            relative = os.path.relpath(path, self.source)
+            inode = (st.st_dev, st.st_ino)
+            if inode in self._first_path:
+                self._make_dirs(os.path.dirname(relative))
+                os.link(self._first_path[inode], os.path.join(self.target, relative))
+                self.source_hard_links += 1
+            elif (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and self._kept(relative):
+                self._copy(path, st, relative, inode)
+        return self
+
+    def _copy(self, path, st, relative, inode):
+        self._make_dirs(os.path.dirname(relative))
+        target = os.path.join(self.target, relative)
         if stat.S_ISLNK(st.st_mode):
-            os.symlink(os.readlink(entry.path), target)
-        elif stat.S_ISDIR(st.st_mode):
-            self.copy(entry.path, target)
-        elif stat.S_ISREG(st.st_mode):
-            self._copy_file(entry.path, st, target)
-
-    def _copy_file(self, source, st, target):
-        inode = (st.st_dev, st.st_ino)
-        if inode in self.first_path:
-            os.link(self.first_path[inode], target)
-            self.source_hard_links += 1
-            return
-        if self.copied + st.st_size > self.budget:
-            self.full = True
+            os.symlink(os.readlink(path), target)
             return
         try:
-            shutil.copyfile(source, target)
+            shutil.copyfile(path, target)
         except OSError:
             return
         os.chmod(target, stat.S_IMODE(st.st_mode))
         if st.st_nlink > 1:
-            self.first_path[inode] = target
+            self._first_path[inode] = target
         self.files.append(target)
         self.copied += st.st_size
 
@@ -215,10 +238,9 @@ def mark_opaque(path, fmt):
         os.setxattr(path, "trusted.overlay.opaque", b"y")
 
 
-def make_mixed(diff, rng, scale, pool, fmt, source):
+def make_mixed(diff, rng, seed, scale, pool, fmt, source):
     """A root file system: a sorted cut of a real tree plus links, whiteouts and opaque directories."""
-    tree = TreeCopy(int(800 * MIB * scale))
-    tree.copy(source, os.path.join(diff, "usr"))
+    tree = TreeSample(source, os.path.join(diff, "usr"), seed, int(800 * MIB * scale)).copy()
     for d in ("etc", "opt/app/bin", "var/lib/app", "var/log", "tmp"):
         os.makedirs(os.path.join(diff, d), exist_ok=True)
     os.chmod(os.path.join(diff, "tmp"), 0o1777)
@@ -277,7 +299,7 @@ def make_layer(store, shape, args, pool):
     elif shape == "large-files":
         info = make_large_files(diff, rng, args.scale, pool)
     else:
-        info = make_mixed(diff, rng, args.scale, pool, args.format, args.mixed_source)
+        info = make_mixed(diff, rng, args.seed, args.scale, pool, args.format, args.mixed_source)
     pin_mtimes(diff)
     with open(os.path.join(layer, "layer.json"), "w") as f:
         json.dump({"parent": None}, f)
