@@ -40,13 +40,15 @@ def pipelines(shape, diff, level, cores):
 
 
 def reference_sizes(server, shape, diff, level, cores):
-    """Our plain tar saved once; every codec's output size on those same bytes; our bodies checked."""
+    """Our plain tar and bodies saved once (WORK/tars); every codec's output size on those same bytes; our bodies checked."""
     tars = os.path.join(kit.WORK, "tars")
     os.makedirs(tars, exist_ok=True)
     ours = os.path.join(tars, f"{shape}.tar")
     kit.run(f"curl -sS -f -o '{ours}' '{server.base}/layers/{shape}/tar'")
-    for query, decompress in (("gzip", "gzip -dc"), ("zstd", "zstd -dc")):
-        kit.run(f"curl -sS -f '{server.base}/layers/{shape}/tar?compression={query}' | {decompress} | cmp - '{ours}'")
+    for query, suffix, decompress in (("gzip", "gz", "gzip -dc"), ("zstd", "zst", "zstd -dc")):
+        body = f"{ours}.{suffix}"
+        kit.run(f"curl -sS -f -o '{body}' '{server.base}/layers/{shape}/tar?compression={query}'")
+        kit.run(f"{decompress} '{body}' | cmp - '{ours}'")
     return {
         "ours-tar": os.path.getsize(ours),
         "tar": kit.size_of(f"tar -cf - -C '{diff}' ."),
