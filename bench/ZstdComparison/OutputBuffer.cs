@@ -12,6 +12,9 @@ internal sealed class OutputBuffer(int capacity) : Stream
     /// <summary>Free space, for a native encoder writing in place.</summary>
     public Span<byte> Free => _buffer.AsSpan(_length);
 
+    /// <summary>A read-only stream over the bytes written.</summary>
+    public Stream OpenRead() => new MemoryStream(_buffer, 0, _length, writable: false);
+
     /// <summary>Empties the buffer.</summary>
     public void Reset() => _length = 0;
 
