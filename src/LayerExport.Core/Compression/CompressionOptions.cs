@@ -26,9 +26,9 @@ public sealed class CompressionOptions
 /// <summary>gzip settings.</summary>
 public sealed class GzipOptions
 {
-    /// <summary>zlib compression level, 1 (fastest) to 9 (smallest).</summary>
+    /// <summary>zlib compression level, 1 (fastest) to 9 (smallest); the default 2 is chosen in docs/decisions/0003-compression.md.</summary>
     [Range(1, 9)]
-    public int Level { get; set; } = 4;
+    public int Level { get; set; } = 2;
 
     /// <summary>Bytes of tar per independently compressed block.</summary>
     [Range(64 * 1024, 64 * 1024 * 1024)]

@@ -7,11 +7,14 @@ namespace LayerExport.Core.Compression;
 /// <remarks>
 /// zstd's single-threaded mode (no workers) cuts its input differently from its multi-threaded mode, so the
 /// encoder always runs with at least one worker: the bytes then never depend on the machine's core count.
+/// Flushes of <see cref="Input"/> are ignored, so the bytes do not depend on how often the tar writer flushes
+/// either, and zstd keeps its full-size blocks and jobs.
 /// </remarks>
 internal sealed class ZstdStage : CompressionStage
 {
     private readonly DetachableStream _output;
     private readonly CompressionStream _zstd;
+    private readonly FlushIgnoringStream _input;
     private bool _finished;
 
     public ZstdStage(Stream output, CompressionOptions options)
@@ -20,9 +23,10 @@ internal sealed class ZstdStage : CompressionStage
         _zstd = new CompressionStream(_output, options.Zstd.Level, leaveOpen: true);
         _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_nbWorkers, options.EffectiveThreads);
         _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
+        _input = new FlushIgnoringStream(_zstd);
     }
 
-    public override Stream Input => _zstd;
+    public override Stream Input => _input;
 
     public override async Task FinishAsync(CancellationToken cancellationToken)
     {
