@@ -15,7 +15,7 @@ namespace LayerExport.Core.Digest;
 public sealed class DigestCache
 {
     /// <summary>Bumped whenever the tar encoding or a codec changes the bytes for the same input.</summary>
-    public const string EncodingVersion = "layer-export/1";
+    public const string EncodingVersion = "layer-export/2";
 
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
     private readonly string? _directory;
