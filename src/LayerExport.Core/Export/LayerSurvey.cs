@@ -13,9 +13,6 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
     /// <summary>The diffID the store recorded for this layer, when its tar is reassembled from a record.</summary>
     public LayerDigest? RecordedDiffId { get; init; }
 
-    /// <summary>True when byte ranges of the plain tar can be served without producing what lies before them.</summary>
-    public bool SupportsRanges { get; init; } = true;
-
     /// <summary>Walks <paramref name="reader"/> (a metadata reader) to the end.</summary>
     public static LayerSurvey Take(ILayerEntryReader reader, CancellationToken cancellationToken)
     {

@@ -67,12 +67,15 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
     }
 
-    /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly before <paramref name="start"/>.</summary>
+    /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly outside them.</summary>
     public async Task WriteTarRangeAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
     {
-        if (content.Recorded is not null)
+        if (content.Recorded is { } recorded)
         {
-            throw new NotSupportedException("Byte ranges of a reassembled tar are not served.");
+            using var record = recorded.OpenRecord();
+            _reassembled = new TarSplitAssembler(recorded.Files);
+            await _reassembled.WriteRangeAsync(record, output, start, end, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         using var reader = content.CreateReader();
@@ -94,7 +97,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         // The reassembled tar depends on the record as much as on the files: both go into the fingerprint.
         var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"recorded\n{recorded.DiffId}\n{length}\n{walked.Fingerprint}")));
-        return _survey = new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId, SupportsRanges = false };
+        return _survey = new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
     }
 
     /// <inheritdoc />

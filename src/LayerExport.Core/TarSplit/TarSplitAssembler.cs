@@ -80,7 +80,7 @@ public sealed class TarSplitAssembler : IExportProgress
             {
                 try
                 {
-                    await WriteFileAsync(entry, cancellationToken).ConfigureAwait(false);
+                    await WriteFileAsync(entry, 0, entry.Size, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
                 {
@@ -96,6 +96,51 @@ public sealed class TarSplitAssembler : IExportProgress
         return new TarSplitSummary(tar.Length, EntriesWritten, tar.CurrentDigest);
     }
 
+    /// <summary>Writes the bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the tar the record describes.</summary>
+    /// <remarks>
+    /// Files wholly outside the window are not opened. A file cut by a window edge is checked for its size but
+    /// not its CRC, which needs all of it; whole files inside the window are checked as in a full export.
+    /// </remarks>
+    public async Task WriteRangeAsync(TarSplitRecord record, PipeWriter output, long start, long end, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        using var tar = new HashingPipeWriter(output);
+        _tar = tar;
+        for (long position = 0; position < end;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!TryRead(record, out var entry))
+            {
+                break;
+            }
+
+            var from = Math.Clamp(start - position, 0, entry.Size);
+            var to = Math.Clamp(end - position, 0, entry.Size);
+            if (to > from && entry.Type == TarSplitEntryType.Segment)
+            {
+                await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+                tar.Write(entry.Bytes.Span[(int)from..(int)to]);
+                _unflushed += to - from;
+            }
+            else if (to > from)
+            {
+                try
+                {
+                    await WriteFileAsync(entry, from, to, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
+                {
+                    throw new LayerExportException(entry.DisplayName, e.Message, e);
+                }
+            }
+
+            position += entry.Size;
+            EntriesWritten++;
+        }
+
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private static bool TryRead(TarSplitRecord record, [NotNullWhen(true)] out TarSplitEntry? entry)
     {
         try
@@ -108,7 +153,8 @@ public sealed class TarSplitAssembler : IExportProgress
         }
     }
 
-    private async ValueTask WriteFileAsync(TarSplitEntry entry, CancellationToken cancellationToken)
+    // Writes the file's bytes from..to; the CRC is checked when that is the whole file.
+    private async ValueTask WriteFileAsync(TarSplitEntry entry, long from, long to, CancellationToken cancellationToken)
     {
         var tar = _tar!;
         var path = entry.DisplayName;
@@ -121,11 +167,11 @@ public sealed class TarSplitAssembler : IExportProgress
         }
 
         var crc = 0UL;
-        for (long offset = 0; offset < size;)
+        for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
-            var wanted = (int)Math.Min(size - offset, TarStreamWriter.ReadChunk);
+            var wanted = (int)Math.Min(to - offset, TarStreamWriter.ReadChunk);
             var memory = tar.GetMemory(wanted);
             var span = memory.Span[..Math.Min(wanted, memory.Length)];
             var read = file.ReadAt(span, offset);
@@ -141,12 +187,12 @@ public sealed class TarSplitAssembler : IExportProgress
         }
 
         // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
-        if (file.ReadAt(tar.GetSpan(1)[..1], size) != 0)
+        if (to == size && file.ReadAt(tar.GetSpan(1)[..1], size) != 0)
         {
             throw Changed(path, $"grew past the {size} bytes the tar-split record says while being read");
         }
 
-        if (crc != entry.Checksum)
+        if (from == 0 && to == size && crc != entry.Checksum)
         {
             throw Changed(path, $"content does not match the tar-split record's checksum (CRC-64 {crc:x16}, recorded {entry.Checksum:x16}): the layer on disk was altered");
         }

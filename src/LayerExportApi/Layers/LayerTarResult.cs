@@ -45,7 +45,7 @@ internal sealed class LayerTarResult(
         }.ToString();
         response.Headers.Vary = HeaderNames.Accept;
         EntityTagHeaderValue? etag = null;
-        var ranges = compression == LayerCompression.None && survey.SupportsRanges;
+        var ranges = compression == LayerCompression.None;
         if (compression == LayerCompression.None)
         {
             response.ContentLength = survey.TarSize;

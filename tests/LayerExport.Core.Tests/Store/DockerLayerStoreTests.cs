@@ -65,6 +65,34 @@ public sealed class DockerLayerStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ByteRangesAreSlicesOfTheOriginalTarAndReadNoFileOutsideThem()
+    {
+        var (chain, tar) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        using var store = new DockerLayerStore(_root.Path);
+        long[] edges = [0, 1, 511, 512, 1500, 10_000, 40_000, tar.Length / 2, tar.Length - 1024, tar.Length - 1];
+        foreach (var start in edges)
+        {
+            foreach (var end in edges.Append(tar.Length).Where(e => e > start))
+            {
+                var part = await RangeAsync(store, chain, start, end);
+                Assert.True(tar.AsSpan((int)start, (int)(end - start)).SequenceEqual(part), $"bytes {start}-{end}");
+            }
+        }
+
+        // Alter the content (not the size) of the first file: a full export now fails its checksum, but a range
+        // that ends before that file never opens it.
+        var file = Path.Combine(_root.Path, "overlay2", CacheId("base"), "diff", "base.bin");
+        var bytes = await File.ReadAllBytesAsync(file);
+        bytes[^1] ^= 0xFF;
+        await File.WriteAllBytesAsync(file, bytes);
+        var firstFile = tar.AsSpan().IndexOf("./base.bin"u8);
+        Assert.True(firstFile > 0);
+
+        Assert.Equal(tar[..firstFile], await RangeAsync(store, chain, 0, firstFile));
+        await Assert.ThrowsAsync<LayerExportException>(() => TarExport.ToBytesAsync(store, chain, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ASymlinkInPlaceOfTheRecordIsRefused()
     {
         var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
@@ -77,6 +105,21 @@ public sealed class DockerLayerStoreTests : IDisposable
     }
 
     public void Dispose() => _root.Dispose();
+
+    private static async Task<byte[]> RangeAsync(DockerLayerStore store, string id, long start, long end)
+    {
+        using var export = new LayerExporter(store).Prepare(id, []);
+        var pipe = new System.IO.Pipelines.Pipe();
+        var reading = Task.Run(async () =>
+        {
+            using var output = new MemoryStream();
+            await pipe.Reader.CopyToAsync(output);
+            return output.ToArray();
+        });
+        await export.WriteTarRangeAsync(pipe.Writer, start, end, CancellationToken.None);
+        await pipe.Writer.CompleteAsync();
+        return await reading;
+    }
 
     // Builds one layer: a source tree, GNU tar's archive of it, tar-split's record and the unpacked files.
     private async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string name, string? parent, string format)
