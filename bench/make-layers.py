@@ -23,7 +23,8 @@ Deletions (only `mixed` has any), chosen with --format:
 
 Everything synthetic comes from --seed, and every mtime is pinned to 2020-01-01T00:00:00Z, so two runs with
 the same arguments give the same tar from a deterministic tar writer. `mixed` copies real files, so its
-content depends on the machine; which paths are copied is deterministic (a hash of seed and path).
+content depends on the machine: a path is copied when a hash of (seed, path) is below budget / source size,
+so installing or removing files in the source changes the sample as well as the bytes.
 
     make-layers.py --out /var/tmp/layerbench/store --scale 0.25
     make-layers.py --out /tmp/tiny --scale 0.01 --shapes mixed --format oci
