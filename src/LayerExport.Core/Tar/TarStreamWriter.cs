@@ -50,7 +50,7 @@ public sealed class TarStreamWriter
     public async ValueTask WriteEntryAsync(LayerEntry entry, CancellationToken cancellationToken)
     {
         var header = entry.Header;
-        if (_windowStart > 0 || _windowEnd != long.MaxValue)
+        if (Windowed)
         {
             var total = TarHeaderEncoder.EncodedLength(header) + TarHeaderEncoder.PaddedLength(header.Size);
             if (BytesWritten + total <= _windowStart || WindowFilled)
@@ -90,8 +90,17 @@ public sealed class TarStreamWriter
         await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private bool Windowed => _windowStart > 0 || _windowEnd != long.MaxValue;
+
     private void WriteHeader(TarEntryHeader header)
     {
+        if (!Windowed)
+        {
+            // The whole tar: one encoding, straight into the pipe.
+            Count(TarHeaderEncoder.Write(header, _output));
+            return;
+        }
+
         var length = TarHeaderEncoder.EncodedLength(header);
         if (BytesWritten >= _windowStart && BytesWritten + length <= _windowEnd)
         {
