@@ -60,7 +60,10 @@ public sealed class TarSplitAssembler : IExportProgress
     public async Task<TarSplitSummary> WriteAsync(TarSplitRecord record, PipeWriter output, ExpectedTar? expected, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        using var tar = new HashingPipeWriter(output);
+
+        // A caller that already hashes what it passes on (the export does, for the diffID) is not hashed twice.
+        var tar = output as HashingPipeWriter;
+        using var owned = tar is null ? tar = new HashingPipeWriter(output) : null;
         _tar = tar;
         while (true)
         {
