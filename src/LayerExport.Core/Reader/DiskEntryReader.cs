@@ -1,0 +1,266 @@
+using LayerExport.Core.Native;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Reader;
+
+/// <summary>Turns one listed name of an opened directory into a tar entry: header, xattrs, owner override, content.</summary>
+/// <remarks>
+/// Every name is opened relative to its already-opened directory without following symlinks, and what was
+/// opened is checked against what was listed, so nothing outside the layer can be read. The walks decide
+/// which names become entries; this class only says what each one is.
+/// </remarks>
+internal sealed class DiskEntryReader(bool openContent)
+{
+    private const int PermissionBits = 0xFFF;
+
+    private readonly HardLinkTracker _links = new();
+
+    /// <summary>The entry for <paramref name="name"/>; null for a socket, which no tar can carry.</summary>
+    /// <param name="directory">The opened directory that lists the name.</param>
+    /// <param name="name">The name in that directory.</param>
+    /// <param name="path">The entry path in the tar, without a trailing '/'.</param>
+    /// <param name="listed">What the listing said the name is.</param>
+    /// <param name="opened">For a directory, the opened directory to walk into (the caller owns it); null otherwise.</param>
+    public LayerEntry? Read(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed, out FileDescriptor? opened)
+    {
+        opened = null;
+        switch (listed.Type)
+        {
+            case Libc.S_IFDIR:
+                return ReadDirectory(directory, name, path, listed, out opened);
+            case Libc.S_IFREG:
+                return ReadRegularFile(directory, name, path, listed);
+            case Libc.S_IFLNK:
+            case Libc.S_IFCHR:
+            case Libc.S_IFBLK:
+            case Libc.S_IFIFO:
+                return Entry(Describe(directory, name, path, listed)!, listed);
+            default:
+                // Sockets cannot be archived; every peer leaves them out.
+                return null;
+        }
+    }
+
+    /// <summary>The header <paramref name="name"/> would get, read without opening it; null for a socket.</summary>
+    /// <remarks>Hard links are not considered: two names of one file describe alike, which is what comparisons need.</remarks>
+    public static TarEntryHeader? Describe(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed)
+    {
+        switch (listed.Type)
+        {
+            case Libc.S_IFDIR:
+            {
+                var (xattrs, overridden) = ReadXattrs(directory, name);
+                return Apply(Header([.. path, (byte)'/'], TarEntryType.Directory, listed) with { Xattrs = xattrs }, overridden, static () => []);
+            }
+
+            case Libc.S_IFREG:
+            {
+                var (xattrs, overridden) = ReadXattrs(directory, name);
+                var described = Header(path, TarEntryType.RegularFile, listed) with { Size = listed.Size, Xattrs = xattrs };
+                return Apply(described, overridden, () => ReadSmallFile(directory, name));
+            }
+
+            case Libc.S_IFLNK:
+                return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = directory.ReadLinkAt(name) };
+            case Libc.S_IFCHR:
+                return DeviceHeader(path, TarEntryType.CharacterDevice, listed);
+            case Libc.S_IFBLK:
+                return DeviceHeader(path, TarEntryType.BlockDevice, listed);
+            case Libc.S_IFIFO:
+                return Header(path, TarEntryType.Fifo, listed);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Opens a listed directory and checks it is the one listed.</summary>
+    public static FileDescriptor OpenDirectory(FileDescriptor parent, byte[] name, in FileStatus listed)
+    {
+        var directory = parent.OpenDirectoryAt(name);
+        if (!directory.Stat().IsSameFile(listed))
+        {
+            directory.Dispose();
+            throw new LayerChangedException("directory was replaced while being read");
+        }
+
+        return directory;
+    }
+
+    /// <summary>A deletion: OCI whiteouts carry no metadata (mode 0, owner 0, mtime 0), so they never vary between hosts.</summary>
+    public static LayerEntry Whiteout(byte[] path) => new(new TarEntryHeader { Name = path, Type = TarEntryType.RegularFile });
+
+    private static LayerEntry ReadDirectory(FileDescriptor parent, byte[] name, byte[] path, in FileStatus listed, out FileDescriptor? opened)
+    {
+        var directory = OpenDirectory(parent, name, listed);
+        try
+        {
+            var status = directory.Stat();
+            var (xattrs, overridden) = ReadXattrs(directory);
+            var header = Apply(Header([.. path, (byte)'/'], TarEntryType.Directory, status) with { Xattrs = xattrs }, overridden, static () => []);
+            opened = directory;
+            return Entry(header, status);
+        }
+        catch
+        {
+            directory.Dispose();
+            throw;
+        }
+    }
+
+    private LayerEntry ReadRegularFile(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed)
+    {
+        if (listed.NLink > 1 && _links.TryGetFirstPath(listed.Device, listed.Inode, out var firstPath))
+        {
+            return Entry(Header(path, TarEntryType.HardLink, listed) with { LinkName = firstPath }, listed);
+        }
+
+        if (!openContent)
+        {
+            if (listed.NLink > 1)
+            {
+                _links.Remember(listed.Device, listed.Inode, path);
+            }
+
+            return Entry(Describe(directory, name, path, listed)!, listed);
+        }
+
+        var file = directory.OpenFileAt(name);
+        try
+        {
+            var opened = file.Stat();
+            if (opened.Type != Libc.S_IFREG || !opened.IsSameFile(listed))
+            {
+                throw new LayerChangedException("file was replaced while being read");
+            }
+
+            if (opened.NLink > 1)
+            {
+                _links.Remember(opened.Device, opened.Inode, path);
+            }
+
+            var (xattrs, overridden) = ReadXattrs(file);
+            var header = Apply(Header(path, TarEntryType.RegularFile, opened) with { Size = opened.Size, Xattrs = xattrs }, overridden, () => ReadAll(file, opened.Size));
+            if (header.Type != TarEntryType.RegularFile)
+            {
+                file.Dispose();
+                return new LayerEntry(header) { Identity = Identity(opened) };
+            }
+
+            return new LayerEntry(header, new FileContent(file)) { Identity = Identity(opened) };
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) ReadXattrs(FileDescriptor file) =>
+        SelectXattrs(file.ListXattrs(), name => file.GetXattr(name));
+
+    private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) ReadXattrs(FileDescriptor directory, byte[] child) =>
+        SelectXattrs(directory.ListXattrsAt(child), name => directory.GetXattrAt(child, name));
+
+    private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) SelectXattrs(List<byte[]> names, Func<byte[], byte[]?> read)
+    {
+        var xattrs = new List<Xattr>();
+        ContainersOverrideStat? overridden = null;
+        names.Sort(ByteOrder.Instance);
+        foreach (var name in names)
+        {
+            if (ExportedXattrs.NeedsLowerLayers(name))
+            {
+                throw new InvalidDataException(
+                    $"it carries {System.Text.Encoding.UTF8.GetString(name)}: its content lives in a lower layer, so this upper directory cannot be exported on its own (mount overlayfs without redirect_dir and metacopy)");
+            }
+
+            if (name.AsSpan().SequenceEqual(ContainersOverrideStat.XattrName) && read(name) is { } stat)
+            {
+                overridden = ContainersOverrideStat.Parse(stat);
+            }
+            else if (ExportedXattrs.IsExported(name) && read(name) is { } value)
+            {
+                xattrs.Add(new Xattr(name, value));
+            }
+        }
+
+        return (xattrs, overridden);
+    }
+
+    // The store's record of the true owner, mode and type wins over what it could keep on disk.
+    private static TarEntryHeader Apply(TarEntryHeader header, ContainersOverrideStat? overridden, Func<byte[]> readContent)
+    {
+        if (overridden is null)
+        {
+            return header;
+        }
+
+        var owned = header with { Uid = overridden.Uid, Gid = overridden.Gid, Mode = overridden.Mode };
+        return (overridden.Kind, header.Type) switch
+        {
+            (null or "file", TarEntryType.RegularFile) or (null or "dir", TarEntryType.Directory) => owned,
+            ("symlink", TarEntryType.RegularFile) => owned with { Type = TarEntryType.SymbolicLink, Size = 0, LinkName = readContent() },
+            ("pipe", TarEntryType.RegularFile) => owned with { Type = TarEntryType.Fifo, Size = 0 },
+            ("char", TarEntryType.RegularFile) => owned with { Type = TarEntryType.CharacterDevice, Size = 0, DeviceMajor = overridden.Major, DeviceMinor = overridden.Minor },
+            ("block", TarEntryType.RegularFile) => owned with { Type = TarEntryType.BlockDevice, Size = 0, DeviceMajor = overridden.Major, DeviceMinor = overridden.Minor },
+            _ => throw new InvalidDataException($"user.containers.override_stat says '{overridden.Kind}', which this entry cannot stand for"),
+        };
+    }
+
+    // A symlink kept as a regular file holds its target as content; targets are short, so this is bounded.
+    private static byte[] ReadSmallFile(FileDescriptor directory, byte[] name)
+    {
+        using var file = directory.OpenFileAt(name);
+        var status = file.Stat();
+        return status.Type == Libc.S_IFREG ? ReadAll(file, status.Size) : throw new LayerChangedException("file was replaced while being read");
+    }
+
+    private static byte[] ReadAll(FileDescriptor file, long size)
+    {
+        if (size > 64 * 1024)
+        {
+            throw new InvalidDataException($"a symlink target of {size} bytes is not plausible");
+        }
+
+        var target = new byte[size];
+        for (int read = 0, n; read < target.Length; read += n)
+        {
+            n = file.ReadAt(target.AsSpan(read), read);
+            if (n == 0)
+            {
+                throw new LayerChangedException("file shrank while being read");
+            }
+        }
+
+        return target;
+    }
+
+    private static LayerEntry Entry(TarEntryHeader header, in FileStatus status) => new(header) { Identity = Identity(status) };
+
+    private static EntryIdentity Identity(in FileStatus status) => new(
+        status.Device,
+        status.Inode,
+        status.NLink,
+        (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds,
+        (status.MtimeSeconds * 1_000_000_000) + status.MtimeNanoseconds);
+
+    private static TarEntryHeader Header(byte[] path, TarEntryType type, in FileStatus status) => new()
+    {
+        Name = path,
+        Type = type,
+        Mode = status.Mode & PermissionBits,
+        Uid = status.Uid,
+        Gid = status.Gid,
+        ModificationTime = status.MtimeSeconds,
+    };
+
+    private static TarEntryHeader DeviceHeader(byte[] path, TarEntryType type, in FileStatus status) =>
+        Header(path, type, status) with { DeviceMajor = status.RdevMajor, DeviceMinor = status.RdevMinor };
+
+    private sealed class FileContent(FileDescriptor file) : IEntryContent
+    {
+        public int Read(Span<byte> destination, long offset) => file.ReadAt(destination, offset);
+
+        public void Dispose() => file.Dispose();
+    }
+}
