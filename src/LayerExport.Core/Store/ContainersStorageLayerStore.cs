@@ -13,8 +13,8 @@ namespace LayerExport.Core.Store;
 /// <c>&lt;driver&gt;-layers/&lt;id&gt;.tar-split.gz</c> keeps the framing of the tar a layer was made from; the files
 /// are in <c>overlay/&lt;id&gt;/diff</c> (the overlay driver: a diff) or <c>vfs/dir/&lt;id&gt;</c> (the vfs driver: a
 /// full root file system). With a record, the export is that tar, reassembled and verified against
-/// <c>diff-digest</c>. Without one, an overlay diff is exported from its files; a vfs snapshot is refused, since
-/// its changes would first have to be computed against its parent's tree.
+/// <c>diff-digest</c>. Without one, an overlay diff is exported from its files, and a vfs layer as the difference
+/// between its tree and its parent's.
 /// </remarks>
 public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposable
 {
@@ -106,10 +106,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
                 return new OverlayDiffContent(files, recorded);
             }
 
-            return _driver == "vfs"
-                ? throw new LayerRefusedException(
-                    $"Layer '{id}' is a vfs snapshot without a tar-split record: its changes would have to be computed against its parent's tree, which this server does not do yet.")
-                : new OverlayDiffContent(files);
+            return _driver == "vfs" ? new TreeDiffContent(files, OpenParentTree(layer)) : new OverlayDiffContent(files);
         }
         catch
         {
@@ -123,6 +120,19 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     {
         _layersDirectory.Dispose();
         _root.Dispose();
+    }
+
+    // A vfs layer is a full copy of its parent's tree plus its changes; the parent's copy is what it is compared with.
+    private FileDescriptor? OpenParentTree(StoredLayer layer)
+    {
+        if (layer.Parent is not { } parent)
+        {
+            return null;
+        }
+
+        return IdRegex().IsMatch(parent)
+            ? StorePath.Open(_root, $"vfs/dir/{parent}", LayerId.Parse(layer.Id))
+            : throw new LayerStoreCorruptException($"Layer '{layer.Id}' names parent '{parent}', which is not a directory name.");
     }
 
     private bool HasRecord(LayerId id, byte[] recordName)

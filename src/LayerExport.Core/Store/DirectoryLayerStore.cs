@@ -4,7 +4,7 @@ using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Store;
 
-/// <summary>A store with one directory per layer under its root, each holding the layer's changes in <c>diff/</c>.</summary>
+/// <summary>A store with one directory per layer under its root, each holding the layer's changes (by default in <c>diff/</c>).</summary>
 /// <remarks>
 /// The root is opened once; every layer is reached from that descriptor one component at a time without
 /// following symlinks, so a symlinked layer directory, metadata file or <c>diff/</c> is refused rather than
@@ -88,23 +88,8 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
     public ILayerContent Open(LayerId id)
     {
         using var layer = OpenLayerDirectory(id);
-        if (ReadLayer(id, layer) is null)
-        {
-            throw new LayerNotFoundException(id);
-        }
-
-        try
-        {
-            return new OverlayDiffContent(layer.OpenDirectoryAt("diff"u8));
-        }
-        catch (NativeIOException e) when (e.IsSymlinkRefused)
-        {
-            throw new LayerRefusedException($"Layer '{id}': diff/ is a symbolic link or not a directory; refused.");
-        }
-        catch (NativeIOException e) when (e.IsNotFound)
-        {
-            throw new LayerStoreCorruptException($"Layer '{id}' has no diff/ directory.", e);
-        }
+        var record = ReadLayer(id, layer) ?? throw new LayerNotFoundException(id);
+        return OpenContent(id, record, layer);
     }
 
     /// <inheritdoc />
@@ -125,6 +110,23 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
 
     /// <summary>Reads what the layer directory says of itself; null when the directory is not a layer.</summary>
     private protected abstract LayerRecord? ReadLayer(LayerId id, FileDescriptor layerDirectory);
+
+    /// <summary>Opens what the export reads; by default the layer's <c>diff/</c> directory in overlay form.</summary>
+    private protected virtual ILayerContent OpenContent(LayerId id, LayerRecord record, FileDescriptor layerDirectory)
+    {
+        try
+        {
+            return new OverlayDiffContent(layerDirectory.OpenDirectoryAt("diff"u8));
+        }
+        catch (NativeIOException e) when (e.IsSymlinkRefused)
+        {
+            throw new LayerRefusedException($"Layer '{id}': diff/ is a symbolic link or not a directory; refused.");
+        }
+        catch (NativeIOException e) when (e.IsNotFound)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}' has no diff/ directory.", e);
+        }
+    }
 
     /// <summary>Reads a small metadata file of a layer; null when it does not exist; a symlink is refused.</summary>
     private protected static byte[]? ReadMetadataFile(LayerId id, FileDescriptor layerDirectory, string name) =>

@@ -10,6 +10,7 @@ public static class LayerStoreFactory
         LayerStoreLayout.Overlay2 => new Overlay2LayerStore(options.Root),
         LayerStoreLayout.Docker => new DockerLayerStore(options.Root),
         LayerStoreLayout.ContainersStorage => new ContainersStorageLayerStore(options.Root),
+        LayerStoreLayout.Snapshots => new SnapshotLayerStore(options.Root),
         _ => throw new ArgumentOutOfRangeException(nameof(options), options.Layout, $"Unknown layer store layout; use one of {LayerStoreLayouts.Names}."),
     };
 }

@@ -14,6 +14,9 @@ public enum LayerStoreLayout
 
     /// <summary>containers/storage (Podman, Buildah, CRI-O): <c>layers.json</c>, tar-split records, overlay or vfs.</summary>
     ContainersStorage,
+
+    /// <summary>One full root file system per layer: <c>&lt;id&gt;/fs/</c> and <c>&lt;id&gt;/layer.json</c>; exports are tree differences.</summary>
+    Snapshots,
 }
 
 /// <summary>The layout names configuration uses.</summary>
@@ -25,6 +28,7 @@ public static class LayerStoreLayouts
         ["overlay2"] = LayerStoreLayout.Overlay2,
         ["docker"] = LayerStoreLayout.Docker,
         ["containers-storage"] = LayerStoreLayout.ContainersStorage,
+        ["snapshots"] = LayerStoreLayout.Snapshots,
     };
 
     /// <summary>Every accepted name, for messages.</summary>

@@ -74,17 +74,61 @@ public sealed class ContainersStorageLayerStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public void AContainerLayerWithoutTarSplitIsRefused()
+    public async Task WorkingContainerLayersWithoutTarSplitAreTheirTreesComparedWithTheirParents()
     {
+        var parents = _buildah.Layers.ToDictionary(static l => l.Id, static l => l.Parent);
         var containerLayers = _buildah.ContainerLayers;
         using var store = new ContainersStorageLayerStore(_buildah.Root);
-
         Assert.Equal(3, containerLayers.Count);
-        Assert.All(containerLayers, id =>
+        Assert.All(containerLayers, id => Assert.False(File.Exists(Path.Combine(_buildah.Root, "vfs-layers", id + ".tar-split.gz"))));
+
+        // Each container's computed diff, applied by umoci over its parents' recorded tars, is the container's tree.
+        foreach (var id in containerLayers)
         {
-            Assert.False(File.Exists(Path.Combine(_buildah.Root, "vfs-layers", id + ".tar-split.gz")));
-            Assert.Throws<LayerRefusedException>(() => new LayerExporter(store).Prepare(id, []));
-        });
+            var chain = new List<string> { id };
+            for (var parent = parents[id]; parent is not null; parent = parents[parent])
+            {
+                chain.Insert(0, parent);
+            }
+
+            var tars = new List<string>();
+            foreach (var layer in chain)
+            {
+                var tar = _buildah.Directory.Combine($"{layer}.tar");
+                await File.WriteAllBytesAsync(tar, await TarExport.ToBytesAsync(store, layer, CancellationToken.None));
+                tars.Add(tar);
+            }
+
+            var rootfs = await Umoci.UnpackAsync(_buildah.Directory.Combine($"umoci-{id}"), [.. tars]);
+            Assert.Equal(
+                TreeSnapshot.Take(Path.Combine(_buildah.Root, "vfs", "dir", id), static (_, _) => true),
+                TreeSnapshot.Take(rootfs, static (_, _) => true));
+        }
+    }
+
+    [Fact]
+    public async Task LayersWhoseRecordsAreGoneAreComputedFromTheTreesAndUmociAppliesThemToTheSameTrees()
+    {
+        var committed = _buildah.Layers.Where(static l => l.DiffDigest is not null).ToList();
+        foreach (var layer in committed.Skip(1))
+        {
+            File.Delete(Path.Combine(_buildah.Root, "vfs-layers", layer.Id + ".tar-split.gz"));
+        }
+
+        using var store = new ContainersStorageLayerStore(_buildah.Root);
+        var tars = new List<string>();
+        foreach (var layer in committed)
+        {
+            var tar = _buildah.Directory.Combine($"{layer.Id}.tar");
+            await File.WriteAllBytesAsync(tar, await TarExport.ToBytesAsync(store, layer.Id, CancellationToken.None));
+            tars.Add(tar);
+        }
+
+        var rootfs = await Umoci.UnpackAsync(_buildah.Directory.Combine("umoci"), [.. tars]);
+
+        var expected = TreeSnapshot.Take(Path.Combine(_buildah.Root, "vfs", "dir", committed[^1].Id), static (_, _) => true);
+        Assert.Equal(expected, TreeSnapshot.Take(rootfs, static (_, _) => true));
+        Assert.Contains(expected, static line => line.StartsWith("new-link.txt ", StringComparison.Ordinal) && line.Contains("links-with=new-link.txt", StringComparison.Ordinal));
     }
 
     [Fact]

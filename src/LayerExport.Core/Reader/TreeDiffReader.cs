@@ -1,0 +1,351 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using LayerExport.Core.Native;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Reader;
+
+/// <summary>Reads the difference between a full root file system and its parent's as tar entries, in OCI order.</summary>
+/// <remarks>
+/// Both trees are walked together, one directory pair at a time, names in ordinal byte order. A name only in
+/// the child is added with everything below it; a name only in the parent becomes an explicit whiteout right
+/// after its directory (never an opaque marker, as the OCI spec prefers); a name in both is emitted when its
+/// type, mode, owner, mtime (to the nanosecond), size, link count, target, device numbers or exported xattrs
+/// differ. Like containerd's double walk, a regular file whose mtime has no sub-second part cannot be trusted
+/// to have changed its mtime with its content, so equal-looking files are then compared byte by byte.
+/// Memory is one listing per open directory level, whatever the size of the trees.
+/// </remarks>
+internal sealed class TreeDiffReader : ILayerEntryReader
+{
+    private const int CompareChunk = 64 * 1024;
+
+    private readonly Stack<Frame> _frames = new();
+    private readonly Queue<LayerEntry> _pending = new();
+    private readonly DiskEntryReader _entries;
+
+    /// <summary>Starts a walk of <paramref name="tree"/> against <paramref name="parentTree"/>; the caller keeps both descriptors.</summary>
+    /// <param name="tree">The layer's full root file system.</param>
+    /// <param name="parentTree">The parent layer's full root file system, or null for a base layer (everything is added).</param>
+    /// <param name="openContent">False for a metadata walk: emitted regular files are described but not opened.</param>
+    public TreeDiffReader(FileDescriptor tree, FileDescriptor? parentTree, bool openContent)
+    {
+        _entries = new DiskEntryReader(openContent);
+        try
+        {
+            Enter(tree, parentTree, [], ownsDirectories: false);
+        }
+        catch (Exception e) when (e is not LayerExportException)
+        {
+            throw new LayerExportException("(layer root)", e.Message, e);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
+    {
+        if (_pending.TryDequeue(out entry))
+        {
+            return true;
+        }
+
+        while (_frames.TryPeek(out var frame))
+        {
+            if (frame.Next >= frame.Children.Count)
+            {
+                _frames.Pop().Dispose();
+                continue;
+            }
+
+            var (name, inParent) = frame.Children[frame.Next++];
+            byte[] path = [.. frame.Prefix, .. name];
+            try
+            {
+                entry = ReadChild(frame, name, path, inParent);
+            }
+            catch (Exception e) when (e is not LayerExportException)
+            {
+                throw new LayerExportException(Encoding.UTF8.GetString(path), e.Message, e);
+            }
+
+            if (entry is not null || _pending.TryDequeue(out entry))
+            {
+                return true;
+            }
+        }
+
+        entry = null;
+        return false;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        while (_frames.TryPop(out var frame))
+        {
+            frame.Dispose();
+        }
+
+        while (_pending.TryDequeue(out var entry))
+        {
+            entry.Dispose();
+        }
+    }
+
+    private LayerEntry? ReadChild(Frame frame, byte[] name, byte[] path, bool inParent)
+    {
+        var listed = frame.Directory.StatAt(name);
+        if (!inParent || frame.Parent is null)
+        {
+            return Added(frame.Directory, name, path, listed);
+        }
+
+        var parentListed = frame.Parent.StatAt(name);
+        if (listed.Type != parentListed.Type)
+        {
+            // A changed type replaces the parent's entry whole; extractors remove what was there first.
+            return Added(frame.Directory, name, path, listed);
+        }
+
+        if (listed.Type == Libc.S_IFDIR)
+        {
+            return ChangedDirectory(frame, name, path, listed, parentListed);
+        }
+
+        return Unchanged(frame.Directory, frame.Parent, name, path, listed, parentListed) ? null : Emitted(frame.Directory, name, path, listed, out _);
+    }
+
+    private LayerEntry? Added(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed)
+    {
+        var entry = Emitted(directory, name, path, listed, out var opened);
+        if (opened is not null)
+        {
+            EnterOwned(opened, null, [.. path, (byte)'/']);
+        }
+
+        return entry;
+    }
+
+    // Walks into a directory both trees hold; its own header is emitted only when its metadata differs.
+    private LayerEntry? ChangedDirectory(Frame frame, byte[] name, byte[] path, in FileStatus listed, in FileStatus parentListed)
+    {
+        var entry = Emitted(frame.Directory, name, path, listed, out var opened);
+        var parentHeader = DiskEntryReader.Describe(frame.Parent!, name, path, parentListed)!;
+        FileDescriptor? parentDirectory = null;
+        try
+        {
+            parentDirectory = DiskEntryReader.OpenDirectory(frame.Parent!, name, parentListed);
+            Enter(opened!, parentDirectory, [.. path, (byte)'/'], ownsDirectories: true);
+        }
+        catch
+        {
+            opened!.Dispose();
+            parentDirectory?.Dispose();
+            entry?.Dispose();
+            throw;
+        }
+
+        if (entry is not null && SameHeader(entry.Header, parentHeader) && listed.MtimeNanoseconds == parentListed.MtimeNanoseconds)
+        {
+            entry.Dispose();
+            return null;
+        }
+
+        return entry;
+    }
+
+    private LayerEntry? Emitted(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed, out FileDescriptor? opened)
+    {
+        RefuseWhiteoutLookalike(name);
+        return _entries.Read(directory, name, path, listed, out opened);
+    }
+
+    private static bool Unchanged(FileDescriptor directory, FileDescriptor parent, byte[] name, byte[] path, in FileStatus listed, in FileStatus parentListed)
+    {
+        if (listed.IsSameFile(parentListed))
+        {
+            return true;
+        }
+
+        var regular = listed.Type == Libc.S_IFREG;
+        if (listed.MtimeNanoseconds != parentListed.MtimeNanoseconds || (regular && listed.NLink != parentListed.NLink))
+        {
+            return false;
+        }
+
+        var header = DiskEntryReader.Describe(directory, name, path, listed);
+        var parentHeader = DiskEntryReader.Describe(parent, name, path, parentListed);
+        if (header is null || parentHeader is null)
+        {
+            return header is null && parentHeader is null;
+        }
+
+        if (!SameHeader(header, parentHeader))
+        {
+            return false;
+        }
+
+        return !regular || listed.MtimeNanoseconds != 0 || listed.Size == 0 || SameContent(directory, parent, name, listed, parentListed);
+    }
+
+    private static bool SameHeader(TarEntryHeader a, TarEntryHeader b)
+    {
+        if (a.Type != b.Type || a.Mode != b.Mode || a.Uid != b.Uid || a.Gid != b.Gid || a.Size != b.Size
+            || a.ModificationTime != b.ModificationTime || a.DeviceMajor != b.DeviceMajor || a.DeviceMinor != b.DeviceMinor
+            || !a.LinkName.AsSpan().SequenceEqual(b.LinkName) || a.Xattrs.Count != b.Xattrs.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Xattrs.Count; i++)
+        {
+            if (!a.Xattrs[i].Name.AsSpan().SequenceEqual(b.Xattrs[i].Name) || !a.Xattrs[i].Value.AsSpan().SequenceEqual(b.Xattrs[i].Value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool SameContent(FileDescriptor directory, FileDescriptor parent, byte[] name, in FileStatus listed, in FileStatus parentListed)
+    {
+        using var file = OpenListedFile(directory, name, listed);
+        using var parentFile = OpenListedFile(parent, name, parentListed);
+        var buffer = ArrayPool<byte>.Shared.Rent(2 * CompareChunk);
+        try
+        {
+            var mine = buffer.AsSpan(0, CompareChunk);
+            var theirs = buffer.AsSpan(CompareChunk, CompareChunk);
+            for (long offset = 0; ; offset += CompareChunk)
+            {
+                var n = ReadFully(file, mine, offset);
+                if (n != ReadFully(parentFile, theirs, offset) || !mine[..n].SequenceEqual(theirs[..n]))
+                {
+                    return false;
+                }
+
+                if (n < CompareChunk)
+                {
+                    return true;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static FileDescriptor OpenListedFile(FileDescriptor directory, byte[] name, in FileStatus listed)
+    {
+        var file = directory.OpenFileAt(name);
+        var opened = file.Stat();
+        if (opened.Type != Libc.S_IFREG || !opened.IsSameFile(listed))
+        {
+            file.Dispose();
+            throw new LayerChangedException("file was replaced while being read");
+        }
+
+        return file;
+    }
+
+    private static int ReadFully(FileDescriptor file, Span<byte> destination, long offset)
+    {
+        var total = 0;
+        while (total < destination.Length)
+        {
+            var n = file.ReadAt(destination[total..], offset + total);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
+    }
+
+    // A full tree can hold any name, but in a layer ".wh." means a deletion: emitting one would delete, not add.
+    private static void RefuseWhiteoutLookalike(ReadOnlySpan<byte> name)
+    {
+        if (name.StartsWith(WhiteoutName.Prefix))
+        {
+            throw new InvalidDataException("a name starting with .wh. cannot travel in an OCI layer: extractors would take it for a deletion");
+        }
+    }
+
+    private void EnterOwned(FileDescriptor directory, FileDescriptor? parent, byte[] prefix)
+    {
+        try
+        {
+            Enter(directory, parent, prefix, ownsDirectories: true);
+        }
+        catch
+        {
+            directory.Dispose();
+            parent?.Dispose();
+            throw;
+        }
+    }
+
+    // Lists a directory pair, queues whiteouts for what only the parent holds, and pushes the rest for reading.
+    private void Enter(FileDescriptor directory, FileDescriptor? parent, byte[] prefix, bool ownsDirectories)
+    {
+        var names = SortedNames(directory);
+        var parentNames = parent is null ? [] : SortedNames(parent);
+        var children = new List<(byte[] Name, bool InParent)>(names.Count);
+        int i = 0, j = 0;
+        while (i < names.Count || j < parentNames.Count)
+        {
+            var order = i == names.Count ? 1 : j == parentNames.Count ? -1 : ByteOrder.Instance.Compare(names[i], parentNames[j]);
+            if (order < 0)
+            {
+                children.Add((names[i++], false));
+            }
+            else if (order == 0)
+            {
+                children.Add((names[i++], true));
+                j++;
+            }
+            else
+            {
+                var deleted = parentNames[j++];
+                RefuseWhiteoutLookalike(deleted);
+                _pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.For(deleted)]));
+            }
+        }
+
+        _frames.Push(new Frame(directory, parent, prefix, children, ownsDirectories));
+    }
+
+    private static List<byte[]> SortedNames(FileDescriptor directory)
+    {
+        var names = directory.ReadDirectory().ConvertAll(static child => child.Name);
+        names.Sort(ByteOrder.Instance);
+        return names;
+    }
+
+    private sealed class Frame(FileDescriptor directory, FileDescriptor? parent, byte[] prefix, List<(byte[] Name, bool InParent)> children, bool ownsDirectories) : IDisposable
+    {
+        public FileDescriptor Directory { get; } = directory;
+
+        public FileDescriptor? Parent { get; } = parent;
+
+        public byte[] Prefix { get; } = prefix;
+
+        public List<(byte[] Name, bool InParent)> Children { get; } = children;
+
+        public int Next { get; set; }
+
+        public void Dispose()
+        {
+            if (ownsDirectories)
+            {
+                Directory.Dispose();
+                Parent?.Dispose();
+            }
+        }
+    }
+}
