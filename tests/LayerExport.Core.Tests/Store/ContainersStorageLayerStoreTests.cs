@@ -132,6 +132,25 @@ public sealed class ContainersStorageLayerStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALayerIsFoundByANameLayersJsonGivesIt()
+    {
+        // Buildah names images, not layers; c/storage's API (e.g. `podman image mount` helpers) can name layers too.
+        var top = _buildah.Layers.Last(static l => l.DiffDigest is not null);
+        var layersJson = Path.Combine(_buildah.Root, "vfs-layers", "layers.json");
+        var document = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(layersJson))!.AsArray();
+        document.Single(l => (string?)l!["id"] == top.Id)!["names"] = new System.Text.Json.Nodes.JsonArray("release-layer");
+        await File.WriteAllTextAsync(layersJson, document.ToJsonString());
+        using var store = new ContainersStorageLayerStore(_buildah.Root);
+
+        var id = store.ParseId("release-layer");
+        var tar = await TarExport.ToBytesAsync(store, "release-layer", CancellationToken.None);
+
+        Assert.Equal(top.Id, id.Value);
+        Assert.Equal(top.DiffDigest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar)));
+        Assert.Throws<LayerNotFoundException>(() => new LayerExporter(store).Prepare("no-such-name", []));
+    }
+
+    [Fact]
     public async Task AFileAlteredUnderTheSnapshotFailsTheExportNamingIt()
     {
         var baseLayer = _buildah.Layers.Single(static l => l.Parent is null && l.DiffDigest is not null);
