@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -8,6 +9,10 @@ namespace LayerExport.Core.Native;
 internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
 {
     private const int NameBufferLength = 256;
+    private const int ListingBufferLength = 64 * 1024;
+    private const int XattrListBufferLength = 1024;
+
+    private static bool s_noXattrAt;
 
     private FileDescriptor(int fd)
         : base(ownsHandle: true) => SetHandle(fd);
@@ -153,140 +158,165 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         }
     }
 
-    /// <summary>The names of all entries of this directory, without "." and "..", with their d_type.</summary>
+    /// <summary>The entries of this directory, without "." and "..", with their d_type and inode as listed.</summary>
     /// <remarks>
     /// getdents64 reads from the descriptor's file offset, which a second listing would find at the end. The
     /// listing goes through a fresh descriptor of the same directory instead, so a long-lived descriptor such as
     /// the store root lists in full every time, also from several threads at once.
     /// </remarks>
-    public List<(byte[] Name, byte Type)> ReadDirectory()
+    public List<DirectoryEntry> ReadDirectory()
     {
+        var entries = new List<DirectoryEntry>();
         using var listing = OpenDirectoryAt("."u8);
-        return listing.ReadEntriesFromOffset();
-    }
-
-    private List<(byte[] Name, byte Type)> ReadEntriesFromOffset()
-    {
-        var entries = new List<(byte[] Name, byte Type)>();
-
-        // A directory descriptor carries a read position; listing through a fresh one keeps walks that share
-        // this descriptor (concurrent requests, a survey then an export) from seeing each other's position.
-        using var listing = OpenDirectoryAt("."u8);
-        var buffer = new byte[64 * 1024];
-        fixed (byte* b = buffer)
+        var buffer = ArrayPool<byte>.Shared.Rent(ListingBufferLength);
+        try
         {
-            while (true)
+            fixed (byte* b = buffer)
             {
-                var n = Libc.GetDents64(listing.Fd, b, (nuint)buffer.Length);
-                if (n < 0)
+                while (true)
                 {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno == Libc.EINTR)
+                    var n = Libc.GetDents64(listing.Fd, b, (nuint)buffer.Length);
+                    if (n < 0)
                     {
-                        continue;
+                        var errno = Marshal.GetLastPInvokeError();
+                        if (errno == Libc.EINTR)
+                        {
+                            continue;
+                        }
+
+                        throw Error(errno, "(directory listing)"u8);
                     }
 
-                    throw Error(errno, "(directory listing)"u8);
-                }
-
-                if (n == 0)
-                {
-                    return entries;
-                }
-
-                for (var offset = 0; offset < n;)
-                {
-                    // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
-                    var reclen = *(ushort*)(b + offset + 16);
-                    var type = b[offset + 18];
-                    var name = new ReadOnlySpan<byte>(b + offset + 19, reclen - 19);
-                    name = name[..name.IndexOf((byte)0)];
-                    if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                    if (n == 0)
                     {
-                        entries.Add((name.ToArray(), type));
+                        return entries;
                     }
 
-                    offset += reclen;
+                    for (var offset = 0; offset < n;)
+                    {
+                        // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+                        var inode = *(ulong*)(b + offset);
+                        var reclen = *(ushort*)(b + offset + 16);
+                        var type = b[offset + 18];
+                        var name = new ReadOnlySpan<byte>(b + offset + 19, reclen - 19);
+                        name = name[..name.IndexOf((byte)0)];
+                        if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                        {
+                            entries.Add(new DirectoryEntry(name.ToArray(), type, inode));
+                        }
+
+                        offset += reclen;
+                    }
                 }
             }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
     /// <summary>All extended attribute names of this descriptor.</summary>
-    public List<byte[]> ListXattrs() => ListXattrs(null);
+    public List<byte[]> ListXattrs() => ListXattrs(null, default);
 
     /// <summary>All extended attribute names of a child, without following a symlink and without opening it.</summary>
-    public List<byte[]> ListXattrsAt(ReadOnlySpan<byte> child) => ListXattrs(ProcPath(child));
+    public List<byte[]> ListXattrsAt(ReadOnlySpan<byte> child) => ListXattrs(child.ToArray(), child);
 
     /// <summary>One extended attribute's raw value, or null when it is not set.</summary>
     public byte[]? GetXattr(ReadOnlySpan<byte> name) => GetXattr(null, name);
 
     /// <summary>One extended attribute of a child, or null when it is not set.</summary>
-    public byte[]? GetXattrAt(ReadOnlySpan<byte> child, ReadOnlySpan<byte> name) => GetXattr(ProcPath(child), name);
+    public byte[]? GetXattrAt(ReadOnlySpan<byte> child, ReadOnlySpan<byte> name) => GetXattr(child.ToArray(), name);
 
-    // The kernel resolves /proc/self/fd/N to this very directory, so the child is looked up in it, not by path.
+    // Before Linux 6.13 there is no *xattrat; /proc/self/fd/N then resolves to this very directory, so the child
+    // is still looked up in it, not by path, only at the price of a walk through procfs.
     private byte[] ProcPath(ReadOnlySpan<byte> child) =>
         [.. Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd}/"), .. child, 0];
 
-    private List<byte[]> ListXattrs(byte[]? path)
+    // child null: this descriptor itself.
+    private List<byte[]> ListXattrs(byte[]? child, ReadOnlySpan<byte> displayName)
     {
-        var size = 1024;
+        Span<byte> small = stackalloc byte[XattrListBufferLength];
+        var list = small;
+        byte[]? large = null;
+        var childZ = child is null ? null : NulTerminated(child);
         while (true)
         {
-            var list = new byte[size];
-            nint n;
-            fixed (byte* l = list)
-            fixed (byte* p = path)
+            var n = ListXattrsInto(childZ, list);
+            if (n >= 0)
             {
-                n = path is null ? Libc.FListXattr(Fd, l, (nuint)list.Length) : Libc.LListXattr(p, l, (nuint)list.Length);
+                return SplitNames(list[..(int)n]);
             }
 
-            if (n < 0)
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == Libc.ERANGE)
             {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == Libc.ERANGE)
-                {
-                    size *= 4;
-                    continue;
-                }
-
-                if (errno == Libc.EOPNOTSUPP)
-                {
-                    return [];
-                }
-
-                throw Error(errno, "(xattr list)"u8);
+                large = new byte[(large?.Length ?? list.Length) * 4];
+                list = large;
+                continue;
             }
 
-            var names = new List<byte[]>();
-            foreach (var range in list.AsSpan(0, (int)n).Split((byte)0))
+            if (errno == Libc.EOPNOTSUPP)
             {
-                if (range.End.Value > range.Start.Value)
-                {
-                    names.Add(list[range]);
-                }
+                return [];
             }
 
-            return names;
+            throw Error(errno, child is null ? "(xattr list)"u8 : displayName);
         }
     }
 
-    private byte[]? GetXattr(byte[]? path, ReadOnlySpan<byte> name)
+    private nint ListXattrsInto(byte[]? childZ, Span<byte> list)
+    {
+        fixed (byte* l = list)
+        {
+            if (childZ is null)
+            {
+                return Libc.FListXattr(Fd, l, (nuint)list.Length);
+            }
+
+            if (!s_noXattrAt)
+            {
+                fixed (byte* c = childZ)
+                {
+                    var n = Libc.ListXattrAt(Fd, c, Libc.AT_SYMLINK_NOFOLLOW, l, (nuint)list.Length);
+                    if (n >= 0 || !XattrAtMissing(Marshal.GetLastPInvokeError()))
+                    {
+                        return n;
+                    }
+                }
+            }
+
+            fixed (byte* p = ProcPath(childZ.AsSpan(0, childZ.Length - 1)))
+            {
+                return Libc.LListXattr(p, l, (nuint)list.Length);
+            }
+        }
+    }
+
+    private static List<byte[]> SplitNames(ReadOnlySpan<byte> list)
+    {
+        var names = new List<byte[]>();
+        foreach (var range in list.Split((byte)0))
+        {
+            if (range.End.Value > range.Start.Value)
+            {
+                names.Add(list[range].ToArray());
+            }
+        }
+
+        return names;
+    }
+
+    private byte[]? GetXattr(byte[]? child, ReadOnlySpan<byte> name)
     {
         Span<byte> nameBuffer = stackalloc byte[NameBufferLength];
         var z = ToCString(name, nameBuffer);
+        var childZ = child is null ? null : NulTerminated(child);
         var size = 256;
         while (true)
         {
             var value = new byte[size];
-            nint n;
-            fixed (byte* a = z)
-            fixed (byte* v = value)
-            fixed (byte* p = path)
-            {
-                n = path is null ? Libc.FGetXattr(Fd, a, v, (nuint)value.Length) : Libc.LGetXattr(p, a, v, (nuint)value.Length);
-            }
-
+            var n = GetXattrInto(childZ, z, value);
             if (n >= 0)
             {
                 return value.AsSpan(0, (int)n).ToArray();
@@ -304,6 +334,48 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
                     throw Error(errno, name);
             }
         }
+    }
+
+    private nint GetXattrInto(byte[]? childZ, ReadOnlySpan<byte> nameZ, byte[] value)
+    {
+        fixed (byte* a = nameZ)
+        fixed (byte* v = value)
+        {
+            if (childZ is null)
+            {
+                return Libc.FGetXattr(Fd, a, v, (nuint)value.Length);
+            }
+
+            if (!s_noXattrAt)
+            {
+                fixed (byte* c = childZ)
+                {
+                    var args = new XattrArgs { Value = (ulong)v, Size = (uint)value.Length };
+                    var n = Libc.GetXattrAt(Fd, c, Libc.AT_SYMLINK_NOFOLLOW, a, &args);
+                    if (n >= 0 || !XattrAtMissing(Marshal.GetLastPInvokeError()))
+                    {
+                        return n;
+                    }
+                }
+            }
+
+            fixed (byte* p = ProcPath(childZ.AsSpan(0, childZ.Length - 1)))
+            {
+                return Libc.LGetXattr(p, a, v, (nuint)value.Length);
+            }
+        }
+    }
+
+    // A kernel without *xattrat says ENOSYS; a seccomp filter that does not know them may say EPERM instead.
+    private static bool XattrAtMissing(int errno)
+    {
+        if (errno is Libc.ENOSYS or Libc.EPERM)
+        {
+            s_noXattrAt = true;
+            return true;
+        }
+
+        return false;
     }
 
     /// <inheritdoc />
@@ -333,3 +405,9 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
 
     private static NativeIOException Error(int errno, string name) => new(errno, name);
 }
+
+/// <summary>One name of a directory listing.</summary>
+/// <param name="Name">The name's raw bytes.</param>
+/// <param name="Type">The d_type (<c>DT_*</c>); <c>DT_UNKNOWN</c> on file systems that do not fill it in.</param>
+/// <param name="Inode">The inode number the listing gave.</param>
+internal readonly record struct DirectoryEntry(byte[] Name, byte Type, ulong Inode);

@@ -15,7 +15,9 @@ internal static unsafe partial class Libc
     public const int ENOENT = 2;
     public const int EINTR = 4;
     public const int ENXIO = 6;
+    public const int EPERM = 1;
     public const int ENOTDIR = 20;
+    public const int ENOSYS = 38;
     public const int ERANGE = 34;
     public const int ELOOP = 40;
     public const int ENODATA = 61;
@@ -80,11 +82,38 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "lgetxattr", SetLastError = true)]
     public static partial nint LGetXattr(byte* path, byte* name, byte* value, nuint size);
 
+    // Linux 6.13 added *xattrat, relative to a directory descriptor; the numbers are the same on every architecture.
+    private const nint SysGetXattrAt = 464;
+    private const nint SysListXattrAt = 465;
+
+    /// <summary><c>listxattrat(2)</c>; ENOSYS (or EPERM under a seccomp filter) before Linux 6.13.</summary>
+    public static nint ListXattrAt(int dirfd, byte* path, uint atFlags, byte* list, nuint size) =>
+        Syscall5(SysListXattrAt, dirfd, path, atFlags, list, size);
+
+    /// <summary><c>getxattrat(2)</c>; ENOSYS (or EPERM under a seccomp filter) before Linux 6.13.</summary>
+    public static nint GetXattrAt(int dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args) =>
+        Syscall6(SysGetXattrAt, dirfd, path, atFlags, name, args, (nuint)sizeof(XattrArgs));
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial nint Syscall5(nint number, int dirfd, byte* path, uint atFlags, byte* list, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial nint Syscall6(nint number, int dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args, nuint size);
+
     [LibraryImport(Library, EntryPoint = "strerror")]
     private static partial nint StrError(int errno);
 
     /// <summary>The C library's message for an errno value.</summary>
     public static string Describe(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";
+}
+
+/// <summary>The kernel's <c>struct xattr_args</c> of <c>getxattrat(2)</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct XattrArgs
+{
+    public ulong Value;
+    public uint Size;
+    public uint Flags;
 }
 
 /// <summary>The kernel's <c>struct statx</c>, whose layout is the same on every architecture.</summary>

@@ -41,6 +41,48 @@ internal sealed class DiskEntryReader(bool openContent)
         }
     }
 
+    /// <summary>The entry for a listed name; regular files and directories are opened straight away, without a stat first.</summary>
+    /// <param name="directory">The opened directory that lists the name.</param>
+    /// <param name="child">The name as the listing gave it.</param>
+    /// <param name="path">The entry path in the tar, without a trailing '/'.</param>
+    /// <param name="device">The directory's device: an entry on another one is a mount point and is refused.</param>
+    /// <param name="opened">For a directory, the opened directory to walk into (the caller owns it); null otherwise.</param>
+    /// <remarks>What was opened is checked against the listing's type and inode, so a name swapped between the listing and the open is caught.</remarks>
+    public LayerEntry? Read(FileDescriptor directory, in DirectoryEntry child, byte[] path, ulong device, out FileDescriptor? opened)
+    {
+        if (!openContent || child.Type is not (Libc.DT_REG or Libc.DT_DIR))
+        {
+            var listed = directory.StatAt(child.Name);
+            if (listed.Device != device)
+            {
+                throw MountPoint();
+            }
+
+            return Read(directory, child.Name, path, listed, out opened);
+        }
+
+        opened = null;
+        var descriptor = child.Type == Libc.DT_DIR ? directory.OpenDirectoryAt(child.Name) : directory.OpenFileAt(child.Name);
+        try
+        {
+            var status = descriptor.Stat();
+            CheckListed(directory, child, device, status);
+            if (status.Type == Libc.S_IFDIR)
+            {
+                var entry = DirectoryEntryOf(descriptor, path, status);
+                opened = descriptor;
+                return entry;
+            }
+
+            return RegularFileEntry(descriptor, path, status);
+        }
+        catch
+        {
+            descriptor.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The header <paramref name="name"/> would get, read without opening it; null for a socket.</summary>
     /// <remarks>Hard links are not considered: two names of one file describe alike, which is what comparisons need.</remarks>
     public static TarEntryHeader? Describe(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed)
@@ -94,16 +136,44 @@ internal sealed class DiskEntryReader(bool openContent)
         var directory = OpenDirectory(parent, name, listed);
         try
         {
-            var status = directory.Stat();
-            var (xattrs, overridden) = ReadXattrs(directory);
-            var header = Apply(Header([.. path, (byte)'/'], TarEntryType.Directory, status) with { Xattrs = xattrs }, overridden, static () => []);
+            var entry = DirectoryEntryOf(directory, path, directory.Stat());
             opened = directory;
-            return Entry(header, status);
+            return entry;
         }
         catch
         {
             directory.Dispose();
             throw;
+        }
+    }
+
+    private static LayerEntry DirectoryEntryOf(FileDescriptor directory, byte[] path, in FileStatus status)
+    {
+        var (xattrs, overridden) = ReadXattrs(directory);
+        var header = Apply(Header([.. path, (byte)'/'], TarEntryType.Directory, status) with { Xattrs = xattrs }, overridden, static () => []);
+        return Entry(header, status);
+    }
+
+    private static InvalidDataException MountPoint() =>
+        new("it is a mount point: another file system is mounted on it, which is not part of the layer");
+
+    // The listing's inode is trusted where the file system keeps it equal to st_ino; otherwise the name is stat'ed.
+    private static void CheckListed(FileDescriptor directory, in DirectoryEntry child, ulong device, in FileStatus opened)
+    {
+        var expectedType = child.Type == Libc.DT_DIR ? Libc.S_IFDIR : Libc.S_IFREG;
+        if (opened.Type != expectedType)
+        {
+            throw new LayerChangedException("entry was replaced while being read");
+        }
+
+        if (opened.Device != device)
+        {
+            throw MountPoint();
+        }
+
+        if (opened.Inode != child.Inode && !directory.StatAt(child.Name).IsSameFile(opened))
+        {
+            throw new LayerChangedException("entry was replaced while being read");
         }
     }
 
@@ -133,26 +203,39 @@ internal sealed class DiskEntryReader(bool openContent)
                 throw new LayerChangedException("file was replaced while being read");
             }
 
-            if (opened.NLink > 1)
-            {
-                _links.Remember(opened.Device, opened.Inode, path);
-            }
-
-            var (xattrs, overridden) = ReadXattrs(file);
-            var header = Apply(Header(path, TarEntryType.RegularFile, opened) with { Size = opened.Size, Xattrs = xattrs }, overridden, () => ReadAll(file, opened.Size));
-            if (header.Type != TarEntryType.RegularFile)
-            {
-                file.Dispose();
-                return new LayerEntry(header) { Identity = Identity(opened) };
-            }
-
-            return new LayerEntry(header, new FileContent(file)) { Identity = Identity(opened) };
+            return RegularFileEntry(file, path, opened);
         }
         catch
         {
             file.Dispose();
             throw;
         }
+    }
+
+    // Takes ownership of the opened file: it becomes the entry's content, or is closed when no content is needed.
+    private LayerEntry RegularFileEntry(FileDescriptor file, byte[] path, in FileStatus opened)
+    {
+        if (opened.NLink > 1)
+        {
+            if (_links.TryGetFirstPath(opened.Device, opened.Inode, out var firstPath))
+            {
+                file.Dispose();
+                return Entry(Header(path, TarEntryType.HardLink, opened) with { LinkName = firstPath }, opened);
+            }
+
+            _links.Remember(opened.Device, opened.Inode, path);
+        }
+
+        var size = opened.Size;
+        var (xattrs, overridden) = ReadXattrs(file);
+        var header = Apply(Header(path, TarEntryType.RegularFile, opened) with { Size = size, Xattrs = xattrs }, overridden, () => ReadAll(file, size));
+        if (header.Type != TarEntryType.RegularFile)
+        {
+            file.Dispose();
+            return Entry(header, opened);
+        }
+
+        return new LayerEntry(header, new FileContent(file)) { Identity = Identity(opened) };
     }
 
     private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) ReadXattrs(FileDescriptor file) =>

@@ -26,7 +26,7 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         _entries = new DiskEntryReader(openContent);
         try
         {
-            Enter(diff, [], ownsDirectory: false);
+            Enter(diff, diff.Stat().Device, [], ownsDirectory: false);
         }
         catch (Exception e) when (e is not LayerExportException)
         {
@@ -50,14 +50,14 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
                 continue;
             }
 
-            var name = frame.Children[frame.Next++];
-            byte[] path = [.. frame.Prefix, .. name];
+            var child = frame.Children[frame.Next++];
+            byte[] path = [.. frame.Prefix, .. child.Name];
             try
             {
-                entry = _entries.Read(frame.Directory, name, path, frame.Directory.StatAt(name), out var directory);
+                entry = _entries.Read(frame.Directory, child, path, frame.Device, out var directory);
                 if (directory is not null)
                 {
-                    EnterOwned(directory, [.. path, (byte)'/']);
+                    EnterOwned(directory, entry!.Identity!.Device, [.. path, (byte)'/']);
                 }
             }
             catch (Exception e) when (e is not LayerExportException)
@@ -89,11 +89,11 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         }
     }
 
-    private void EnterOwned(FileDescriptor directory, byte[] prefix)
+    private void EnterOwned(FileDescriptor directory, ulong device, byte[] prefix)
     {
         try
         {
-            Enter(directory, prefix, ownsDirectory: true);
+            Enter(directory, device, prefix, ownsDirectory: true);
         }
         catch
         {
@@ -103,7 +103,7 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
     }
 
     // Lists a directory and queues its opaque marker and whiteouts; its other children are read one by one later.
-    private void Enter(FileDescriptor directory, byte[] prefix, bool ownsDirectory)
+    private void Enter(FileDescriptor directory, ulong device, byte[] prefix, bool ownsDirectory)
     {
         var marker = OpaqueMarkerValue(directory);
         var opaque = marker is (byte)'y';
@@ -111,9 +111,10 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         // "x" marks a directory that holds xattr whiteouts; only there are zero-size files worth a look.
         var holdsXattrWhiteouts = marker is (byte)'x';
         var deleted = new SortedSet<byte[]>(ByteOrder.Instance);
-        var children = new List<byte[]>();
-        foreach (var (name, type) in directory.ReadDirectory())
+        var children = new List<DirectoryEntry>();
+        foreach (var child in directory.ReadDirectory())
         {
+            var (name, type, _) = child;
             switch (WhiteoutName.Classify(name, out var deletedName))
             {
                 case WhiteoutKind.Opaque:
@@ -140,10 +141,10 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
                 continue;
             }
 
-            children.Add(name);
+            children.Add(child);
         }
 
-        children.Sort(ByteOrder.Instance);
+        children.Sort(static (a, b) => ByteOrder.Instance.Compare(a.Name, b.Name));
         if (opaque)
         {
             _pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.OpaqueMarker]));
@@ -154,18 +155,20 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
             _pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.For(name)]));
         }
 
-        _frames.Push(new Frame(directory, prefix, children, ownsDirectory));
+        _frames.Push(new Frame(directory, device, prefix, children, ownsDirectory));
     }
 
     private static bool IsOverlayWhiteout(in FileStatus status) =>
         status.Type == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
 
     // The value of the directory's overlay opaque attribute: 'y' (opaque), 'x' (holds xattr whiteouts) or none.
+    // Listing first costs one call for the usual directory that has neither attribute.
     private static byte? OpaqueMarkerValue(FileDescriptor directory)
     {
+        var names = directory.ListXattrs();
         foreach (var marker in ExportedXattrs.OpaqueMarkers)
         {
-            if (directory.GetXattr(marker) is [var value])
+            if (names.Exists(name => name.AsSpan().SequenceEqual(marker)) && directory.GetXattr(marker) is [var value])
             {
                 return value;
             }
@@ -193,13 +196,15 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         return false;
     }
 
-    private sealed class Frame(FileDescriptor directory, byte[] prefix, List<byte[]> children, bool ownsDirectory) : IDisposable
+    private sealed class Frame(FileDescriptor directory, ulong device, byte[] prefix, List<DirectoryEntry> children, bool ownsDirectory) : IDisposable
     {
         public FileDescriptor Directory { get; } = directory;
 
+        public ulong Device { get; } = device;
+
         public byte[] Prefix { get; } = prefix;
 
-        public List<byte[]> Children { get; } = children;
+        public List<DirectoryEntry> Children { get; } = children;
 
         public int Next { get; set; }
 

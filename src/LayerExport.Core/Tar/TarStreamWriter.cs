@@ -123,25 +123,38 @@ public sealed class TarStreamWriter
         var from = Math.Clamp(_windowStart - dataStart, 0, size);
         var to = Math.Clamp(_windowEnd - dataStart, 0, size);
         BytesWritten += from;
+        var probed = false;
         for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var wanted = (int)Math.Min(to - offset, ReadChunk);
-            var memory = _output.GetMemory(wanted);
-            var read = content.Read(memory.Span[..Math.Min(wanted, memory.Length)], offset);
+
+            // The read that reaches the end asks for one byte more: getting it means the file grew. The extra
+            // byte lands in pipe memory that is never advanced, and a short read there is the end of the file.
+            var probe = to == size && offset + wanted == size;
+            var memory = _output.GetMemory(probe ? wanted + 1 : wanted);
+            var read = content.Read(memory.Span[..Math.Min(probe ? wanted + 1 : wanted, memory.Length)], offset);
             if (read == 0)
             {
                 throw new LayerChangedException($"file shrank to {offset} bytes while being read; its header said {size}");
             }
 
+            var grew = read > wanted;
+            read = Math.Min(read, wanted);
+            probed = probe && memory.Length > wanted;
             _output.Advance(read);
             offset += read;
             Count(read);
+            if (grew)
+            {
+                throw new LayerChangedException($"file grew past {size} bytes while being read");
+            }
+
             await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
         }
 
         BytesWritten += size - to;
-        if (to == size)
+        if (to == size && !probed)
         {
             // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
             if (content.Read(_output.GetSpan(1)[..1], size) != 0)
