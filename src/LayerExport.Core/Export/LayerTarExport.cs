@@ -40,7 +40,7 @@ public sealed class LayerTarExport : IExportProgress
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (tar.WindowFilled || !reader.TryRead(out var entry))
+            if (tar.WindowFilled || await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is not { } entry)
             {
                 break;
             }

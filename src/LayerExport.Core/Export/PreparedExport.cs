@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
+using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
 using LayerExport.Core.TarSplit;
 
@@ -114,7 +115,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return (summary.Bytes, summary.Entries, fingerprint);
         }
 
-        using var reader = content.CreateReader();
+        using var reader = new PrefetchingEntryReader(content.CreateReader());
         return await _generated.WriteAsync(reader, tar, () => Verify(tar, expected), cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,0 +1,254 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+
+namespace LayerExport.Core.Reader;
+
+/// <summary>Reads a layer's entries ahead on a thread of its own, small files' content included.</summary>
+/// <remarks>
+/// On trees of small files the export is bound by system calls (list, stat, open, read, close), which GNU tar
+/// makes one after the other. Here they run on another core while the writer encodes, hashes and sends what
+/// was read before; entries still come out in the reader's order, so the bytes are the same. Small files are
+/// read whole (one byte past the end too, so a file that grew is still caught by the writer); larger ones are
+/// only opened and are read by the writer straight into the output. What is held ahead is bounded by a byte
+/// budget, a large file counting as <see cref="SmallFileLimit"/> bytes, which also bounds open descriptors.
+/// </remarks>
+internal sealed class PrefetchingEntryReader : ILayerEntryReader
+{
+    /// <summary>Files up to this size are read ahead in full.</summary>
+    public const int SmallFileLimit = 256 * 1024;
+
+    /// <summary>Bytes of content (and large files' stand-in cost) held ahead of the writer at most.</summary>
+    public const int Budget = 4 * 1024 * 1024;
+
+    private const int MaxEntriesAhead = 512;
+
+    private readonly ILayerEntryReader _inner;
+    private readonly Channel<Item> _items = Channel.CreateBounded<Item>(
+        new BoundedChannelOptions(MaxEntriesAhead) { SingleReader = true, SingleWriter = true });
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private readonly Thread _thread;
+    private long _held;
+    private bool _disposed;
+
+    /// <summary>Starts reading <paramref name="inner"/> ahead; this reader owns it from now on.</summary>
+    public PrefetchingEntryReader(ILayerEntryReader inner)
+    {
+        _inner = inner;
+        _thread = new Thread(Run) { IsBackground = true, Name = "layer-prefetch" };
+        _thread.Start();
+    }
+
+    /// <inheritdoc />
+    public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
+    {
+        entry = ReadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return entry is not null;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<LayerEntry?> ReadAsync(CancellationToken cancellationToken)
+    {
+        while (await _items.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_items.Reader.TryRead(out var item))
+            {
+                item.Failure?.Throw();
+                return item.Entry;
+            }
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stop.Cancel();
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
+
+        // The inner reader belongs to the thread until it ends; an entry it is reading is at most one system call.
+        _thread.Join();
+        while (_items.Reader.TryRead(out var item))
+        {
+            item.Entry?.Dispose();
+        }
+
+        _inner.Dispose();
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested && _inner.TryRead(out var entry))
+            {
+                var item = Prepare(entry);
+                if (!Publish(item))
+                {
+                    item.Entry?.Dispose();
+                    return;
+                }
+            }
+
+            _items.Writer.TryComplete();
+        }
+        catch (Exception e)
+        {
+            // The failure takes its place in the order: everything read before it is still written.
+            Publish(new Item(null, ExceptionDispatchInfo.Capture(e)));
+            _items.Writer.TryComplete();
+        }
+    }
+
+    private Item Prepare(LayerEntry entry)
+    {
+        if (entry.Content is null)
+        {
+            return new Item(entry, null);
+        }
+
+        var size = entry.Header.Size;
+        var cost = (int)Math.Min(size + 1, SmallFileLimit);
+        Reserve(cost);
+        if (size >= SmallFileLimit)
+        {
+            return new Item(new LayerEntry(entry.Header, new HeldContent(entry.Content, this, cost)) { Identity = entry.Identity }, null);
+        }
+
+        try
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(cost);
+            var length = ReadAhead(entry, buffer.AsSpan(0, cost));
+            var buffered = new LayerEntry(entry.Header, new BufferedContent(buffer, length, this, cost)) { Identity = entry.Identity };
+            entry.Dispose();
+            return new Item(buffered, null);
+        }
+        catch (Exception e) when (e is not LayerExportException)
+        {
+            entry.Dispose();
+            Release(cost);
+            throw new LayerExportException(entry.DisplayPath, e.Message, e);
+        }
+    }
+
+    // Reads up to the whole buffer (size + 1 bytes), stopping early only at the end of the file.
+    private static int ReadAhead(LayerEntry entry, Span<byte> buffer)
+    {
+        var length = 0;
+        while (length < buffer.Length)
+        {
+            var n = entry.Content!.Read(buffer[length..], length);
+            if (n == 0)
+            {
+                break;
+            }
+
+            length += n;
+        }
+
+        return length;
+    }
+
+    private bool Publish(Item item)
+    {
+        try
+        {
+            while (!_items.Writer.TryWrite(item))
+            {
+                if (!_items.Writer.WaitToWriteAsync(_stop.Token).AsTask().GetAwaiter().GetResult())
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    // Waits until the budget has room; one item may always be held, however large, so the walk never stalls.
+    private void Reserve(int cost)
+    {
+        lock (_gate)
+        {
+            while (_held > 0 && _held + cost > Budget && !_stop.IsCancellationRequested)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            _held += cost;
+        }
+    }
+
+    private void Release(int cost)
+    {
+        lock (_gate)
+        {
+            _held -= cost;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    private readonly record struct Item(LayerEntry? Entry, ExceptionDispatchInfo? Failure);
+
+    // A small file read ahead: served from memory; a buffer one byte longer than the header's size tells growth.
+    private sealed class BufferedContent(byte[] buffer, int length, PrefetchingEntryReader owner, int cost) : IEntryContent
+    {
+        private byte[]? _buffer = buffer;
+
+        public int Read(Span<byte> destination, long offset)
+        {
+            if (offset >= length)
+            {
+                return 0;
+            }
+
+            var n = (int)Math.Min(destination.Length, length - offset);
+            _buffer.AsSpan((int)offset, n).CopyTo(destination);
+            return n;
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _buffer, null) is { } returned)
+            {
+                ArrayPool<byte>.Shared.Return(returned);
+                owner.Release(cost);
+            }
+        }
+    }
+
+    // A large file only opened ahead; the writer reads it directly.
+    private sealed class HeldContent(IEntryContent inner, PrefetchingEntryReader owner, int cost) : IEntryContent
+    {
+        private int _disposed;
+
+        public int Read(Span<byte> destination, long offset) => inner.Read(destination, offset);
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                inner.Dispose();
+                owner.Release(cost);
+            }
+        }
+    }
+}
