@@ -42,6 +42,18 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         _thread.Start();
     }
 
+    /// <summary>Bytes of content (and large files' stand-in cost) held ahead right now.</summary>
+    public long HeldBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _held;
+            }
+        }
+    }
+
     /// <inheritdoc />
     public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
     {
