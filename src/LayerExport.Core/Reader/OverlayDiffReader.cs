@@ -112,7 +112,7 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         var holdsXattrWhiteouts = marker is (byte)'x';
         var deleted = new SortedSet<byte[]>(ByteOrder.Instance);
         var children = new List<DirectoryEntry>();
-        foreach (var child in directory.ReadDirectory())
+        foreach (var child in ownsDirectory ? directory.ReadDirectoryOnce() : directory.ReadDirectory())
         {
             var (name, type, _) = child;
             switch (WhiteoutName.Classify(name, out var deletedName))

@@ -293,8 +293,8 @@ internal sealed class TreeDiffReader : ILayerEntryReader
     // Lists a directory pair, queues whiteouts for what only the parent holds, and pushes the rest for reading.
     private void Enter(FileDescriptor directory, FileDescriptor? parent, byte[] prefix, bool ownsDirectories)
     {
-        var names = SortedNames(directory);
-        var parentNames = parent is null ? [] : SortedNames(parent);
+        var names = SortedNames(directory, ownsDirectories);
+        var parentNames = parent is null ? [] : SortedNames(parent, ownsDirectories);
         var children = new List<(byte[] Name, bool InParent)>(names.Count);
         int i = 0, j = 0;
         while (i < names.Count || j < parentNames.Count)
@@ -320,9 +320,10 @@ internal sealed class TreeDiffReader : ILayerEntryReader
         _frames.Push(new Frame(directory, parent, prefix, children, ownsDirectories));
     }
 
-    private static List<byte[]> SortedNames(FileDescriptor directory)
+    // Directories this walk opened itself are listed through their own descriptor; shared ones through a fresh one.
+    private static List<byte[]> SortedNames(FileDescriptor directory, bool owned)
     {
-        var names = directory.ReadDirectory().ConvertAll(static child => child.Name);
+        var names = (owned ? directory.ReadDirectoryOnce() : directory.ReadDirectory()).ConvertAll(static child => child.Name);
         names.Sort(ByteOrder.Instance);
         return names;
     }
