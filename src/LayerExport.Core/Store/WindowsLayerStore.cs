@@ -35,9 +35,9 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
     public IReadOnlyList<LayerSummary> List()
     {
         var layers = new List<LayerSummary>();
-        foreach (var (name, type) in _root.ReadDirectory())
+        foreach (var listed in _root.ReadDirectory())
         {
-            if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
+            if (listed.Type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(listed.Name), out var id))
             {
                 continue;
             }
