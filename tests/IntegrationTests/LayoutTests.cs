@@ -73,7 +73,7 @@ public sealed class LayoutTests : IAsyncLifetime
 
         Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
         var fatal = Assert.Single(server.Output.Split('\n'), static line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
-        Assert.Contains("LayerStore:Layout must be one of native, overlay2, docker, containers-storage, snapshots.", fatal, StringComparison.Ordinal);
+        Assert.Contains("LayerStore:Layout must be one of native, overlay2, docker, containers-storage, snapshots, windows.", fatal, StringComparison.Ordinal);
         Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
     }
 

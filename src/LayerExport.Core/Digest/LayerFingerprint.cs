@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using LayerExport.Core.Reader;
+using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Digest;
 
@@ -39,6 +40,8 @@ public sealed class LayerFingerprint : IDisposable
             AppendBytes(xattr.Name);
             AppendBytes(xattr.Value);
         }
+
+        AppendPaxFields(h);
     }
 
     /// <summary>The fingerprint of the entries added so far, as lowercase hex.</summary>
@@ -46,6 +49,34 @@ public sealed class LayerFingerprint : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _sha256.Dispose();
+
+    // Sub-second and access times and further PAX records (Windows layers): an access time moves without the
+    // ctime, so it must count itself. Entries without them add nothing, so other fingerprints stay as they were.
+    private void AppendPaxFields(TarEntryHeader h)
+    {
+        if (h.ModificationTimeNanoseconds == 0 && h.AccessTime is null && h.ChangeTime is null && h.PaxRecords.Count == 0)
+        {
+            return;
+        }
+
+        Span<long> values =
+        [
+            h.ModificationTimeNanoseconds, h.AccessTime?.Seconds ?? 0, h.AccessTime?.Nanoseconds ?? -1,
+            h.ChangeTime?.Seconds ?? 0, h.ChangeTime?.Nanoseconds ?? -1, h.PaxRecords.Count,
+        ];
+        Span<byte> numbers = stackalloc byte[values.Length * sizeof(long)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(numbers[(i * sizeof(long))..], values[i]);
+        }
+
+        _sha256.AppendData(numbers);
+        foreach (var record in h.PaxRecords)
+        {
+            AppendBytes(record.Key);
+            AppendBytes(record.Value);
+        }
+    }
 
     // Length-prefixed, so that no two different entry lists serialise alike.
     private void AppendBytes(byte[] value)

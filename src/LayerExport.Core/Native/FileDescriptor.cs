@@ -39,6 +39,19 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     public FileDescriptor OpenFileAt(ReadOnlySpan<byte> name) =>
         OpenAt(name, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
 
+    /// <summary>Like <see cref="OpenFileAt"/>, but reading does not move the file's access time where the kernel allows that (owner or CAP_FOWNER).</summary>
+    public FileDescriptor OpenFileKeepingAccessTimeAt(ReadOnlySpan<byte> name)
+    {
+        var flags = Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC;
+        var fd = OpenRaw(name, flags | Libc.O_NOATIME);
+        if (fd < 0 && Marshal.GetLastPInvokeError() == Libc.EPERM)
+        {
+            fd = OpenRaw(name, flags);
+        }
+
+        return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), name);
+    }
+
     /// <summary>Tries to open a child directory; false when it does not exist.</summary>
     public bool TryOpenDirectoryAt(ReadOnlySpan<byte> name, out FileDescriptor? directory)
     {

@@ -16,6 +16,8 @@ internal readonly record struct FileStatus
         RdevMinor = buffer.RdevMinor;
         MtimeSeconds = buffer.MtimeSec;
         MtimeNanoseconds = buffer.MtimeNsec;
+        AtimeSeconds = buffer.AtimeSec;
+        AtimeNanoseconds = buffer.AtimeNsec;
         CtimeSeconds = buffer.CtimeSec;
         CtimeNanoseconds = buffer.CtimeNsec;
     }
@@ -52,6 +54,12 @@ internal readonly record struct FileStatus
 
     /// <summary>Sub-second part of the modification time.</summary>
     public uint MtimeNanoseconds { get; }
+
+    /// <summary>Access time, whole seconds since the epoch.</summary>
+    public long AtimeSeconds { get; }
+
+    /// <summary>Sub-second part of the access time.</summary>
+    public uint AtimeNanoseconds { get; }
 
     /// <summary>Status-change time, seconds.</summary>
     public long CtimeSeconds { get; }

@@ -25,6 +25,7 @@ internal static unsafe partial class Libc
 
     public const int O_RDONLY = 0;
     public const int O_NONBLOCK = 0x800;
+    public const int O_NOATIME = 0x40000;
     public const int O_CLOEXEC = 0x80000;
     public const int O_PATH = 0x200000;
     public const int AT_FDCWD = -100;
@@ -127,6 +128,8 @@ internal struct StatxBuffer
     [FieldOffset(28)] public ushort Mode;
     [FieldOffset(32)] public ulong Ino;
     [FieldOffset(40)] public ulong Size;
+    [FieldOffset(64)] public long AtimeSec;
+    [FieldOffset(72)] public uint AtimeNsec;
     [FieldOffset(96)] public long CtimeSec;
     [FieldOffset(104)] public uint CtimeNsec;
     [FieldOffset(112)] public long MtimeSec;

@@ -11,6 +11,7 @@ public static class LayerStoreFactory
         LayerStoreLayout.Docker => new DockerLayerStore(options.Root),
         LayerStoreLayout.ContainersStorage => new ContainersStorageLayerStore(options.Root),
         LayerStoreLayout.Snapshots => new SnapshotLayerStore(options.Root),
+        LayerStoreLayout.Windows => new WindowsLayerStore(options.Root),
         _ => throw new ArgumentOutOfRangeException(nameof(options), options.Layout, $"Unknown layer store layout; use one of {LayerStoreLayouts.Names}."),
     };
 }

@@ -17,6 +17,9 @@ public enum LayerStoreLayout
 
     /// <summary>One full root file system per layer: <c>&lt;id&gt;/fs/</c> and <c>&lt;id&gt;/layer.json</c>; exports are tree differences.</summary>
     Snapshots,
+
+    /// <summary>Windows container layers: legacy transport directories and base layers, exported as hcsshim does.</summary>
+    Windows,
 }
 
 /// <summary>The layout names configuration uses.</summary>
@@ -29,6 +32,7 @@ public static class LayerStoreLayouts
         ["docker"] = LayerStoreLayout.Docker,
         ["containers-storage"] = LayerStoreLayout.ContainersStorage,
         ["snapshots"] = LayerStoreLayout.Snapshots,
+        ["windows"] = LayerStoreLayout.Windows,
     };
 
     /// <summary>Every accepted name, for messages.</summary>

@@ -9,7 +9,7 @@ public sealed record TarEntryHeader
     /// <summary>The typeflag.</summary>
     public required TarEntryType Type { get; init; }
 
-    /// <summary>Permission bits with setuid, setgid and sticky; never file-type bits.</summary>
+    /// <summary>Permission bits with setuid, setgid and sticky; file-type bits only where a layer format sets them (Windows layers).</summary>
     public long Mode { get; init; }
 
     /// <summary>Numeric owner.</summary>
@@ -24,6 +24,15 @@ public sealed record TarEntryHeader
     /// <summary>Modification time in whole seconds since the epoch.</summary>
     public long ModificationTime { get; init; }
 
+    /// <summary>Sub-second part of the modification time (0 to 999 999 999); when not 0, a PAX <c>mtime</c> record keeps it.</summary>
+    public int ModificationTimeNanoseconds { get; init; }
+
+    /// <summary>Access time for a PAX <c>atime</c> record; null for none.</summary>
+    public PaxTime? AccessTime { get; init; }
+
+    /// <summary>Status-change time for a PAX <c>ctime</c> record; null for none.</summary>
+    public PaxTime? ChangeTime { get; init; }
+
     /// <summary>Symlink target or hard-link name; empty otherwise.</summary>
     public byte[] LinkName { get; init; } = [];
 
@@ -35,6 +44,9 @@ public sealed record TarEntryHeader
 
     /// <summary>Extended attributes to carry as <c>SCHILY.xattr.</c> records, sorted by name.</summary>
     public IReadOnlyList<Xattr> Xattrs { get; init; } = [];
+
+    /// <summary>Further PAX records, each key at most once (Windows layers: <c>MSWINDOWS.*</c>, <c>LIBARCHIVE.creationtime</c>).</summary>
+    public IReadOnlyList<PaxRecord> PaxRecords { get; init; } = [];
 }
 
 /// <summary>One extended attribute: raw name and raw value.</summary>

@@ -114,7 +114,7 @@ public static class TarHeaderEncoder
         ustarPossible &= NumericRecord(records, "uid"u8, h.Uid, NumericLength);
         ustarPossible &= NumericRecord(records, "gid"u8, h.Gid, NumericLength);
         ustarPossible &= NumericRecord(records, "size"u8, h.Size, LongNumericLength);
-        ustarPossible &= NumericRecord(records, "mtime"u8, h.ModificationTime, LongNumericLength);
+        ustarPossible &= ModificationTimeRecord(records, h);
 
         if (!FitsOctal(h.Mode, NumericLength) || !FitsOctal(h.DeviceMajor, NumericLength) || !FitsOctal(h.DeviceMinor, NumericLength))
         {
@@ -132,6 +132,8 @@ public static class TarHeaderEncoder
             records.Add(([.. XattrPrefix, .. xattr.Name], xattr.Value));
             ustarPossible = false;
         }
+
+        ustarPossible &= ExtendedRecords(records, h);
 
         if (ustarPossible)
         {
@@ -161,6 +163,57 @@ public static class TarHeaderEncoder
         records.Add((key.ToArray(), Encoding.ASCII.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         return false;
     }
+
+    // Go keeps a sub-second mtime only in a PAX record; whole seconds need one only when they do not fit.
+    private static bool ModificationTimeRecord(List<(byte[] Key, byte[] Value)> records, TarEntryHeader h)
+    {
+        if (h.ModificationTimeNanoseconds == 0)
+        {
+            return NumericRecord(records, "mtime"u8, h.ModificationTime, LongNumericLength);
+        }
+
+        records.Add(("mtime"u8.ToArray(), new PaxTime(h.ModificationTime, h.ModificationTimeNanoseconds).Format()));
+        return false;
+    }
+
+    // atime, ctime and the caller's own records, which ustar cannot hold; Go writes a set atime or ctime always.
+    private static bool ExtendedRecords(List<(byte[] Key, byte[] Value)> records, TarEntryHeader h)
+    {
+        var count = records.Count;
+        if (h.AccessTime is { } accessTime)
+        {
+            records.Add(("atime"u8.ToArray(), accessTime.Format()));
+        }
+
+        if (h.ChangeTime is { } changeTime)
+        {
+            records.Add(("ctime"u8.ToArray(), changeTime.Format()));
+        }
+
+        for (var i = 0; i < h.PaxRecords.Count; i++)
+        {
+            var key = h.PaxRecords[i].Key;
+            if (!IsFreeKey(key) || h.PaxRecords.Take(i).Any(earlier => earlier.Key.AsSpan().SequenceEqual(key)))
+            {
+                throw new TarEncodingException($"{Display(h.Name)}: '{Display(key)}' cannot be an extra PAX record key");
+            }
+
+            records.Add((key, h.PaxRecords[i].Value));
+        }
+
+        return records.Count == count;
+    }
+
+    // Not empty, no '=' or NUL, and none of the keys the header's own fields produce (Go ignores those).
+    private static bool IsFreeKey(ReadOnlySpan<byte> key) =>
+        !key.IsEmpty
+        && key.IndexOfAny((byte)'=', (byte)0) < 0
+        && !key.StartsWith(XattrPrefix)
+        && !key.StartsWith("GNU.sparse."u8)
+        && !(key.SequenceEqual("path"u8) || key.SequenceEqual("linkpath"u8) || key.SequenceEqual("size"u8)
+            || key.SequenceEqual("uid"u8) || key.SequenceEqual("gid"u8) || key.SequenceEqual("uname"u8)
+            || key.SequenceEqual("gname"u8) || key.SequenceEqual("mtime"u8) || key.SequenceEqual("atime"u8)
+            || key.SequenceEqual("ctime"u8));
 
     // A record is "<length> <key>=<value>\n", where the length counts its own digits.
     private static void AppendRecord(ArrayBufferWriter<byte> data, byte[] key, byte[] value)

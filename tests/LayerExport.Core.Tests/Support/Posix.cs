@@ -65,6 +65,13 @@ internal static unsafe partial class Posix
         Check(UtimensAt(AtFdCwd, path, times, AtSymlinkNoFollow), path);
     }
 
+    /// <summary>Sets the access and modification times of <paramref name="path"/> itself, to the nanosecond.</summary>
+    public static void SetTimes(string path, long accessSeconds, long accessNanoseconds, long modificationSeconds, long modificationNanoseconds)
+    {
+        var times = stackalloc long[4] { accessSeconds, accessNanoseconds, modificationSeconds, modificationNanoseconds };
+        Check(UtimensAt(AtFdCwd, path, times, AtSymlinkNoFollow), path);
+    }
+
     /// <summary>lstat(2) of <paramref name="path"/>.</summary>
     public static FileMetadata Stat(string path)
     {

@@ -2,6 +2,8 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LayerExport.Core.Tar;
+using LayerExport.Core.Tests.Windows;
 
 namespace LayerExport.Core.Tests.Tar;
 
@@ -23,7 +25,8 @@ public sealed class GoTarFixture : IDisposable
         _directory = Directory.CreateTempSubdirectory("layerexport-gotar-").FullName;
         ExecutablePath = Path.Combine(_directory, "gotar");
         var source = Path.Combine(RepositoryRoot(), "tests", "golden", "gotar");
-        var build = Execute("go", ["build", "-o", ExecutablePath, "main.go"], source, []).GetAwaiter().GetResult();
+        string[] files = [.. Directory.GetFiles(source, "*.go").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        var build = Execute("go", ["build", "-o", ExecutablePath, .. files], source, []).GetAwaiter().GetResult();
         if (build.ExitCode != 0)
         {
             throw new InvalidOperationException($"go build of {source} failed (exit {build.ExitCode}):\n{build.Error}");
@@ -60,8 +63,15 @@ public sealed class GoTarFixture : IDisposable
             [.. h.Xattrs.Select(x => new GoTarXattrSpec(x.Name, x.Value))],
             entry.Data,
             entry.Whiteout,
-            entry.HeaderOnly);
+            entry.HeaderOnly,
+            h.ModificationTimeNanoseconds,
+            Time(h.AccessTime),
+            Time(h.ChangeTime),
+            [.. h.PaxRecords.Select(r => new GoTarXattrSpec(r.Key, r.Value))],
+            entry.Windows);
     }
+
+    private static GoTarTimeSpec? Time(PaxTime? time) => time is { } t ? new GoTarTimeSpec(t.Seconds, t.Nanoseconds) : null;
 
     private static async Task<GoTarResult> Execute(string program, IReadOnlyList<string> arguments, string workingDirectory, byte[] input)
     {
@@ -126,6 +136,8 @@ public sealed class GoTarFixture : IDisposable
 
     private sealed record GoTarXattrSpec(byte[] Name, byte[] Value);
 
+    private sealed record GoTarTimeSpec(long Sec, long Nsec);
+
     private sealed record GoTarEntrySpec(
         byte[] Name,
         string Type,
@@ -140,5 +152,10 @@ public sealed class GoTarFixture : IDisposable
         IReadOnlyList<GoTarXattrSpec> Xattrs,
         byte[] Data,
         bool Whiteout,
-        bool HeaderOnly);
+        bool HeaderOnly,
+        long MtimeNanos,
+        GoTarTimeSpec? Atime,
+        GoTarTimeSpec? Ctime,
+        IReadOnlyList<GoTarXattrSpec> PaxRecords,
+        WindowsEntrySpec? Windows);
 }

@@ -1,4 +1,5 @@
 using LayerExport.Core.Tar;
+using LayerExport.Core.Tests.Windows;
 
 namespace LayerExport.Core.Tests.Tar;
 
@@ -14,4 +15,7 @@ public sealed record GoldenEntry(TarEntryHeader Header)
 
     /// <summary>Only the header is written and compared (a size too large to write); the archive stops there.</summary>
     public bool HeaderOnly { get; init; }
+
+    /// <summary>Go builds the header as hcsshim builds a Windows layer entry, from this and the header's name, size, mode and link name.</summary>
+    public WindowsEntrySpec? Windows { get; init; }
 }

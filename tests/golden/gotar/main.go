@@ -2,7 +2,8 @@
 // array of entry specs on stdin. It is the reference the C# golden-bytes tests compare TarHeaderEncoder with.
 //
 // Byte strings (names, link names, xattr names and values, data) are base64 in the JSON, so they may hold any
-// bytes, UTF-8 or not.
+// bytes, UTF-8 or not. An entry with a "windows" object is built the way hcsshim's exporter builds Windows layer
+// entries instead (see windows.go).
 package main
 
 import (
@@ -17,6 +18,19 @@ import (
 type xattr struct {
 	Name  []byte `json:"name"`
 	Value []byte `json:"value"`
+}
+
+// paxTime is a time as seconds (rounded down) and nanoseconds past them.
+type paxTime struct {
+	Sec  int64 `json:"sec"`
+	Nsec int64 `json:"nsec"`
+}
+
+func (t *paxTime) time() time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return time.Unix(t.Sec, t.Nsec)
 }
 
 type entry struct {
@@ -34,6 +48,13 @@ type entry struct {
 	Data       []byte  `json:"data"`
 	Whiteout   bool    `json:"whiteout"`
 	HeaderOnly bool    `json:"headerOnly"`
+
+	// Sub-second mtime, atime, ctime and further PAX records: the fields Windows layer entries use.
+	MtimeNanos int64         `json:"mtimeNanos"`
+	Atime      *paxTime      `json:"atime"`
+	Ctime      *paxTime      `json:"ctime"`
+	PaxRecords []xattr       `json:"paxRecords"`
+	Windows    *windowsEntry `json:"windows"`
 }
 
 // header builds what containerd builds for a file, or what hcsshim builds for a whiteout.
@@ -44,23 +65,31 @@ func header(e entry) (*tar.Header, error) {
 	if e.Whiteout {
 		return &tar.Header{Name: string(e.Name), Typeflag: e.Type[0]}, nil
 	}
-	hdr := &tar.Header{
-		Typeflag: e.Type[0],
-		Name:     string(e.Name),
-		Linkname: string(e.Linkname),
-		Mode:     e.Mode,
-		Uid:      e.UID,
-		Gid:      e.GID,
-		Size:     e.Size,
-		ModTime:  time.Unix(e.Mtime, 0),
-		Devmajor: e.Devmajor,
-		Devminor: e.Devminor,
-		Format:   tar.FormatPAX,
+	if e.Windows != nil {
+		return windowsHeader(e)
 	}
-	if len(e.Xattrs) > 0 {
-		hdr.PAXRecords = make(map[string]string, len(e.Xattrs))
+	hdr := &tar.Header{
+		Typeflag:   e.Type[0],
+		Name:       string(e.Name),
+		Linkname:   string(e.Linkname),
+		Mode:       e.Mode,
+		Uid:        e.UID,
+		Gid:        e.GID,
+		Size:       e.Size,
+		ModTime:    time.Unix(e.Mtime, e.MtimeNanos),
+		AccessTime: e.Atime.time(),
+		ChangeTime: e.Ctime.time(),
+		Devmajor:   e.Devmajor,
+		Devminor:   e.Devminor,
+		Format:     tar.FormatPAX,
+	}
+	if len(e.Xattrs)+len(e.PaxRecords) > 0 {
+		hdr.PAXRecords = make(map[string]string, len(e.Xattrs)+len(e.PaxRecords))
 		for _, x := range e.Xattrs {
 			hdr.PAXRecords["SCHILY.xattr."+string(x.Name)] = string(x.Value)
+		}
+		for _, r := range e.PaxRecords {
+			hdr.PAXRecords[string(r.Name)] = string(r.Value)
 		}
 	}
 	return hdr, nil

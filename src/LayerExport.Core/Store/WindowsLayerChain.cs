@@ -1,0 +1,50 @@
+using System.Text.Json;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>Reads <c>layerchain.json</c>: a JSON array of parent layer IDs or paths, nearest parent first, as moby and containerd write it.</summary>
+/// <remarks>
+/// moby writes full paths (<c>C:\ProgramData\docker\windowsfilter\&lt;id&gt;</c>); like hcsshim, which derives a
+/// layer's identity from the last element of its path, the last element ('\' or '/' separated) is the parent's ID.
+/// </remarks>
+internal static class WindowsLayerChain
+{
+    /// <summary>The parent IDs, nearest first; empty for a base layer (no file, <c>null</c> or <c>[]</c>).</summary>
+    public static List<LayerId> Parse(LayerId id, ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? json[3..] : json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Null)
+            {
+                return [];
+            }
+
+            if (root.ValueKind != JsonValueKind.Array)
+            {
+                throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json is not a JSON array.");
+            }
+
+            var chain = new List<LayerId>();
+            foreach (var element in root.EnumerateArray())
+            {
+                var text = element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+                var last = text?.TrimEnd('\\', '/').Split('\\', '/')[^1];
+                if (!LayerId.TryParse(last, out var parent))
+                {
+                    throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json names '{element}', whose last path element is not a layer ID.");
+                }
+
+                chain.Add(parent);
+            }
+
+            return chain;
+        }
+        catch (JsonException e)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json is not valid JSON ({e.Message}).", e);
+        }
+    }
+}

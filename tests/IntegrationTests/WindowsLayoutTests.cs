@@ -1,0 +1,124 @@
+using System.Formats.Tar;
+using System.Net;
+using System.Text.Json;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary>The API serves a <c>windows</c> store through the same endpoints: listing, chains, parent validation, tars, problems.</summary>
+public sealed class WindowsLayoutTests : IAsyncLifetime
+{
+    private static readonly byte[] SecurityDescriptor = [0x01, 0x00, 0x04, 0x80, 0x14, 0x00];
+
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("windows-store-");
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        var root = _root.FullName;
+        var baseLayer = WindowsLayerFiles.AddLayer(root, "base0");
+        WindowsLayerFiles.AddEncoded(Path.Combine(baseLayer, "Files.$wcidirs$"), WindowsLayerFiles.DirectoryAttribute, SecurityDescriptor, null);
+
+        var layer = WindowsLayerFiles.AddLayer(root, "app", @"C:\ProgramData\docker\windowsfilter\base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "\\old.txt\n");
+        WindowsLayerFiles.AddEncoded(Path.Combine(layer, "Files", "app.exe"), WindowsLayerFiles.ArchiveAttribute, SecurityDescriptor, "MZ-app"u8.ToArray());
+
+        var malformed = WindowsLayerFiles.AddLayer(root, "bad-tombstones", "base0");
+        WindowsLayerFiles.AddTransportFiles(malformed, "");
+        File.WriteAllText(Path.Combine(malformed, "tombstones.txt"), "Version 1.0\n");
+
+        var truncated = WindowsLayerFiles.AddLayer(root, "truncated", "base0");
+        WindowsLayerFiles.AddTransportFiles(truncated, "");
+        WindowsLayerFiles.AddEncoded(Path.Combine(truncated, "Files", "cut.bin"), WindowsLayerFiles.ArchiveAttribute, SecurityDescriptor, new byte[100]);
+        using (var cut = new FileStream(Path.Combine(truncated, "Files", "cut.bin"), FileMode.Open, FileAccess.Write))
+        {
+            cut.SetLength(cut.Length - 10);
+        }
+
+        _server = ApiServer.Start(root, settings: new Dictionary<string, string> { ["LayerStore:Layout"] = "windows" });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _root.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task LayersChainsAndTarsAreServedWithTheWindowsRecords()
+    {
+        using var client = Server.CreateClient();
+
+        var layers = JsonDocument.Parse(await client.GetStringAsync(new Uri("/layers", UriKind.Relative))).RootElement;
+        var description = JsonDocument.Parse(await client.GetStringAsync(new Uri("/layers/app", UriKind.Relative))).RootElement;
+        using var response = await client.GetAsync(new Uri("/layers/app/tar?parent=base0", UriKind.Relative));
+
+        Assert.Contains(layers.EnumerateArray(), static l => l.GetProperty("id").GetString() == "app" && l.GetProperty("parent").GetString() == "base0");
+        Assert.Equal("windows", description.GetProperty("layout").GetString());
+        Assert.Equal(["base0"], description.GetProperty("chain").EnumerateArray().Select(static e => e.GetString()));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(body.LongLength, response.Content.Headers.ContentLength);
+
+        var entries = ReadEntries(body);
+        Assert.Equal(["Files", "Files/.wh.old.txt", "Files/app.exe", "Hives", "Hives/System_Delta"], entries.Select(static e => e.Name));
+        var app = Assert.IsType<PaxTarEntry>(entries[2].Entry);
+        Assert.Equal("32", app.ExtendedAttributes["MSWINDOWS.fileattr"]);
+        Assert.Equal(Convert.ToBase64String(SecurityDescriptor), app.ExtendedAttributes["MSWINDOWS.rawsd"]);
+        Assert.Equal("MZ-app", new StreamReader(app.DataStream!).ReadToEnd());
+    }
+
+    [Fact]
+    public async Task AParentOtherThanTheOneInLayerchainIsAConflict()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/app/tar?parent=app", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict);
+        Assert.Equal(["base0"], problem.GetProperty("recordedChain").EnumerateArray().Select(static e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task AMalformedTombstonesFileIsAProblemBeforeAnyByte()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/bad-tombstones/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:windows-layer-malformed", problem.GetProperty("type").GetString());
+        Assert.Contains("tombstones.txt must start with a UTF-8 byte-order mark", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ATruncatedBackupStreamIsAProblemNamingTheFileBeforeAnyByte()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/truncated/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.StartsWith("Files/cut.bin: truncated backup stream", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    private static List<(string Name, TarEntry Entry)> ReadEntries(byte[] tar)
+    {
+        var entries = new List<(string, TarEntry)>();
+        using var reader = new TarReader(new MemoryStream(tar));
+        while (reader.GetNextEntry(copyData: true) is { } entry)
+        {
+            entries.Add((entry.Name, entry));
+        }
+
+        return entries;
+    }
+}

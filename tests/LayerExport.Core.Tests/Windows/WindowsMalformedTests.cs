@@ -1,0 +1,202 @@
+using System.IO.Pipelines;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+using static LayerExport.Core.Tests.Windows.WindowsTestStore;
+
+namespace LayerExport.Core.Tests.Windows;
+
+/// <summary>
+/// Malformed Windows layers fail with a message that names the entry and the fault: before the first byte when the
+/// layer is opened or surveyed, otherwise by ending the export without its end-of-archive blocks.
+/// </summary>
+public sealed class WindowsMalformedTests : IDisposable
+{
+    private const string Layer = "t";
+    private static readonly long Time = Ticks(1_650_000_000, 1);
+
+    private readonly WindowsTestStore _store = new();
+
+    public WindowsMalformedTests()
+    {
+        _store.AddLayer("base0");
+        _store.Encoded("base0/Files.$wcidirs$", DirectoryAttribute, [], Time, Time);
+        _store.AddLayer(Layer, "base0");
+        _store.Write(Layer + "/Hives/System_Delta", "regf"u8.ToArray());
+        _store.Tombstones(Layer, "");
+    }
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public void AStreamCutShortIsReportedWithItsEntryBeforeTheFirstByte()
+    {
+        var stream = new BackupStreamBuilder().DataStream("hello windows"u8.ToArray()).ToArray();
+        _store.Encoded(Layer + "/Files/cut.txt", ArchiveAttribute, stream[..^3], Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/cut.txt", error.Path);
+        Assert.Contains("truncated backup stream: stream 1 of 13 bytes at offset 24 runs past the end of the file (34 bytes)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AStreamHeaderCutShortIsReported()
+    {
+        var stream = new BackupStreamBuilder().DataStream("x"u8.ToArray()).ToArray();
+        _store.Encoded(Layer + "/Files/header.txt", ArchiveAttribute, [.. stream, 1, 0, 0, 0, 0, 0], Time, Time);
+
+        Assert.Contains("truncated backup stream: 6 bytes at offset 25 are too few for a stream header", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFileWithoutItsFourAttributeBytesIsReported()
+    {
+        _store.Write(Layer + "/Files/short", [0x20, 0]);
+
+        Assert.Contains("truncated: 2 bytes hold no 4-byte attributes", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnUnknownStreamIdIsReported()
+    {
+        _store.Encoded(Layer + "/Files/odd.txt", ArchiveAttribute, new BackupStreamBuilder().Stream(42, [1, 2]).DataStream("x"u8.ToArray()).ToArray(), Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/odd.txt", error.Path);
+        Assert.EndsWith("unknown stream ID 42", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASecurityStreamAfterTheDataIsAnUnknownStreamAfterDataAsInBackuptar()
+    {
+        _store.Encoded(Layer + "/Files/late.txt", ArchiveAttribute, new BackupStreamBuilder().DataStream("x"u8.ToArray()).SecurityDescriptor([1]).ToArray(), Time, Time);
+
+        Assert.EndsWith("unknown stream ID 3 after data", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AReparsePointThatIsNeitherASymlinkNorAJunctionIsReported()
+    {
+        var dedup = BackupStreamBuilder.ReparseBuffer(0x80000013, "x", "x", flags: null);
+        _store.Encoded(Layer + "/Files/dedup.bin", ArchiveAttribute | ReparsePointAttribute, new BackupStreamBuilder().Stream(BackupStreamBuilder.ReparseData, dedup).ToArray(), Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/dedup.bin", error.Path);
+        Assert.Contains("unsupported reparse point 80000013", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASparseAlternateStreamIsReported()
+    {
+        var stream = new BackupStreamBuilder().DataStream("x"u8.ToArray()).AlternateStream("s", "y"u8.ToArray(), BackupStreamBuilder.SparseAttribute).ToArray();
+        _store.Encoded(Layer + "/Files/sparse-ads.txt", ArchiveAttribute, stream, Time, Time);
+
+        Assert.EndsWith("tar of sparse alternate data streams is unsupported", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SparseBlocksWithoutTheirTerminatorAreReported()
+    {
+        var stream = new BackupStreamBuilder().SparseDataStream().Block(0, "a"u8.ToArray()).ToArray();
+        _store.Encoded(Layer + "/Files/open.bin", ArchiveAttribute, stream, Time, Time);
+
+        Assert.EndsWith("the sparse blocks end without the empty block that closes them", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ADirectoryWithoutItsTwinIsReported()
+    {
+        Directory.CreateDirectory(_store.Path(Layer, "Files", "bare"));
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/bare", error.Path);
+        Assert.Contains("the directory has no bare.$wcidirs$ twin holding its metadata", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASymbolicLinkInTheLayerIsRefused()
+    {
+        File.CreateSymbolicLink(_store.Path(Layer, "Files", "escape"), "/etc/passwd");
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/escape", error.Path);
+        Assert.Contains("is a symbolic link; a Windows layer directory holds only files and directories", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Version 1.0\n")]
+    [InlineData("\uFEFFVersion 2.0\n")]
+    [InlineData("\uFEFFversion 1.0\n")]
+    [InlineData("")]
+    public void ATombstonesFileWithoutItsHeaderIsAProblemWhenTheLayerIsOpened(string content)
+    {
+        _store.Write(Layer + "/tombstones.txt", System.Text.Encoding.UTF8.GetBytes(content));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<WindowsLayerFormatException>(() => new LayerExporter(store).Prepare(Layer, []));
+
+        Assert.Equal("Layer 't': tombstones.txt must start with a UTF-8 byte-order mark and 'Version 1.0' on its first line.", error.Message);
+    }
+
+    [Fact]
+    public void ATransportDirectoryWithoutTombstonesIsAProblemWhenTheLayerIsOpened()
+    {
+        File.Delete(_store.Path(Layer, "tombstones.txt"));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<WindowsLayerFormatException>(() => new LayerExporter(store).Prepare(Layer, []));
+
+        Assert.Contains("has no tombstones.txt", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ATransportDirectoryWithoutSystemDeltaIsAProblemWhenTheLayerIsOpened()
+    {
+        File.Delete(_store.Path(Layer, "Hives", "System_Delta"));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<WindowsLayerFormatException>(() => new LayerExporter(store).Prepare(Layer, []));
+
+        Assert.Equal("Layer 't' has no Hives/System_Delta, whose times Files and Hives take.", error.Message);
+    }
+
+    [Fact]
+    public async Task AFileCutShortAfterTheSurveyEndsTheExportWithoutEndOfArchive()
+    {
+        var data = Enumerable.Range(0, 200_000).Select(static i => (byte)((i % 251) + 1)).ToArray();
+        _store.Encoded(Layer + "/Files/a-first.bin", ArchiveAttribute, new BackupStreamBuilder().DataStream(data).ToArray(), Time, Time);
+        _store.Encoded(Layer + "/Files/b-cut.bin", ArchiveAttribute, new BackupStreamBuilder().DataStream(data).ToArray(), Time, Time);
+        using var store = _store.Open();
+        using var export = new LayerExporter(store).Prepare(Layer, []);
+        var survey = export.Survey(CancellationToken.None);
+        using (var file = new FileStream(_store.Path(Layer, "Files", "b-cut.bin"), FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(100);
+        }
+
+        var pipe = new Pipe();
+        var writing = TarExport.WriteAsync(export, pipe.Writer, CancellationToken.None);
+        using var received = new MemoryStream();
+        var reading = pipe.Reader.AsStream().CopyToAsync(received);
+
+        var error = await Assert.ThrowsAsync<LayerExportException>(() => writing);
+        await Assert.ThrowsAnyAsync<Exception>(() => reading);
+
+        Assert.Equal("Files/b-cut.bin", error.Path);
+        Assert.Contains("truncated backup stream", error.Message, StringComparison.Ordinal);
+        Assert.InRange(received.Length, data.Length, survey.TarSize - 1024);
+        Assert.Contains((byte)1, received.ToArray()[^1024..]);
+    }
+
+    private LayerExportException SurveyFails()
+    {
+        using var store = _store.Open();
+        using var export = new LayerExporter(store).Prepare(Layer, []);
+        return Assert.Throws<LayerExportException>(() => export.Survey(CancellationToken.None));
+    }
+}
