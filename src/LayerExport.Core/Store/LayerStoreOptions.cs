@@ -12,6 +12,6 @@ public sealed class LayerStoreOptions
     [Required(ErrorMessage = "LayerStore:Root is required: the directory that holds the layers.")]
     public string Root { get; set; } = "";
 
-    /// <summary>The store's on-disk layout: <c>native</c>, <c>overlay2</c>, <c>docker</c> or <c>containers-storage</c>.</summary>
+    /// <summary>The store's on-disk layout, one of <see cref="LayerStoreLayouts.Names"/>.</summary>
     public string Layout { get; set; } = "native";
 }
