@@ -13,6 +13,7 @@ namespace LayerExport.Core.Export;
 public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, CompressionOptions options) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<LayerDescriptor>>> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LayerSurvey> _lastSurveys = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
 
     /// <summary>The descriptor of a representation when it is already known for this layer state.</summary>
@@ -26,6 +27,20 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
 
         return cache.TryGet(Key(layerId, survey.Fingerprint, compression), out var known) ? known : null;
     }
+
+    /// <summary>The last survey seen for a layer: what a plain download may announce without walking the layer again.</summary>
+    /// <remarks>
+    /// Only an announcement that the export then verifies: a tar of another length, or another digest when one
+    /// was announced, fails the download before its last bytes and makes the layer be surveyed afresh.
+    /// </remarks>
+    public bool TryGetLastSurvey(string layerId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerSurvey? survey) =>
+        _lastSurveys.TryGetValue(layerId, out survey);
+
+    /// <summary>Remembers a survey just taken, or what a completed generated export found.</summary>
+    public void RememberSurvey(string layerId, LayerSurvey survey) => _lastSurveys[layerId] = survey;
+
+    /// <summary>Forgets a layer's last survey, after an export found the layer different from it.</summary>
+    public void ForgetSurvey(string layerId) => _lastSurveys.TryRemove(layerId, out _);
 
     /// <summary>Remembers what a completed export produced, under the fingerprint of what it actually read.</summary>
     public LayerDescriptor Record(string layerId, LayerCompression compression, ExportSummary summary)
