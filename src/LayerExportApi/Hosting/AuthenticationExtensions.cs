@@ -1,6 +1,7 @@
 using LayerExportApi.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Hosting;
@@ -29,7 +30,12 @@ internal static partial class AuthenticationExtensions
         builder.Services.AddSingleton(static services =>
             new TokenHashes(services.GetRequiredService<IOptions<TokenAuthenticationOptions>>().Value.TokenSha256Hashes));
 
-        builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
+        // The core services only: AddAuthentication would also bring data protection, whose key ring this server
+        // never uses but would create on disk at every start.
+        builder.Services.AddAuthenticationCore(static options => options.DefaultScheme = BearerTokenHandler.SchemeName);
+        builder.Services.AddWebEncoders();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        new AuthenticationBuilder(builder.Services)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, displayName: null, configureOptions: null);
         builder.Services.AddAuthorization();
         builder.Services.AddOptions<AuthorizationOptions>().Configure<TokenHashes>(static (options, tokens) =>
@@ -37,7 +43,7 @@ internal static partial class AuthenticationExtensions
             // The fallback policy covers every request without its own: all endpoints, unknown paths, Swagger UI.
             if (tokens.Enabled)
             {
-                options.FallbackPolicy = new AuthorizationPolicyBuilder(BearerTokenHandler.SchemeName).RequireAuthenticatedUser().Build();
+                options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
             }
         });
         return builder;
