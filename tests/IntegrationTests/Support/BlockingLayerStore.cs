@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
 
@@ -7,10 +8,10 @@ namespace IntegrationTests.Support;
 /// The real store, except that reading the content of the entry named <paramref name="blockedEntry"/> waits until
 /// the test calls <see cref="Release"/>: an export that is deterministically in the middle of its body.
 /// </summary>
-internal sealed class BlockingLayerStore(ILayerStore inner, string blockedEntry) : ILayerStore, IDisposable
+internal sealed class BlockingLayerStore(ILayerStore inner, string blockedEntry) : ILayerStore
 {
-    private readonly ManualResetEventSlim _released = new();
-    private readonly SemaphoreSlim _entered = new(0);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<bool> _entered = Channel.CreateUnbounded<bool>();
 
     public string BlockedEntry => blockedEntry;
 
@@ -25,26 +26,21 @@ internal sealed class BlockingLayerStore(ILayerStore inner, string blockedEntry)
     /// <summary>Waits until <paramref name="count"/> more exports are held at the blocked entry.</summary>
     public async Task WaitUntilHeldAsync(int count = 1)
     {
+        using var deadline = new CancellationTokenSource(CapturedLogs.SafetyTimeout);
         for (var i = 0; i < count; i++)
         {
-            Assert.True(await _entered.WaitAsync(CapturedLogs.SafetyTimeout), $"only {i} of {count} exports reached {blockedEntry}");
+            var entered = await Record.ExceptionAsync(async () => await _entered.Reader.ReadAsync(deadline.Token));
+            Assert.True(entered is null, $"only {i} of {count} exports reached {blockedEntry}");
         }
     }
 
     /// <summary>Lets every held export, and every later one, read on.</summary>
-    public void Release() => _released.Set();
-
-    public void Dispose()
-    {
-        _released.Set();
-        _released.Dispose();
-        _entered.Dispose();
-    }
+    public void Release() => _released.TrySetResult();
 
     private void Hold()
     {
-        _entered.Release();
-        if (!_released.Wait(CapturedLogs.SafetyTimeout))
+        _entered.Writer.TryWrite(true);
+        if (!_released.Task.Wait(CapturedLogs.SafetyTimeout))
         {
             throw new IOException($"the test never released {blockedEntry}");
         }
