@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace IntegrationTests;
 
 /// <summary>At most Limits:ConcurrentExports tar downloads run, Limits:QueuedExports wait, the rest get 503 with Retry-After.</summary>
+/// <remarks>Alone, because it reads the metrics, which count every host in the process.</remarks>
+[Collection(nameof(ProcessWideMeasurements))]
 public sealed class ExportLimitTests : IAsyncLifetime
 {
     private const string Layer = "held";
