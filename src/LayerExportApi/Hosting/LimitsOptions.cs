@@ -20,13 +20,17 @@ internal sealed class LimitsOptions
     [Range(1, 86_400)]
     public int RetryAfterSeconds { get; set; } = 10;
 
-    /// <summary>Least average rate, in bytes per second, a client must read a response at; 0 turns the check off.</summary>
+    /// <summary>
+    /// Least rate, in bytes per second, a client must read a response at; 0 turns the check off. Kestrel gives
+    /// each write max(grace period, bytes / rate) to leave, so a reader that stops with the socket buffers full
+    /// (a few MiB) is dropped after about buffered bytes / rate: some 5 minutes at the default 16 KiB/s.
+    /// </summary>
     [Range(0, double.MaxValue)]
-    public double MinResponseBytesPerSecond { get; set; } = 240;
+    public double MinResponseBytesPerSecond { get; set; } = 16 * 1024;
 
-    /// <summary>Time a response is given before its rate is checked (more than 1 second).</summary>
+    /// <summary>Time any single write is given, however small (more than 1 second).</summary>
     [Range(typeof(TimeSpan), "00:00:01.001", "01:00:00")]
-    public TimeSpan MinResponseGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan MinResponseGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long running exports may go on after a stop was asked for; then they are aborted.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "24:00:00")]
