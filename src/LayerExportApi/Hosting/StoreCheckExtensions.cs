@@ -28,11 +28,12 @@ internal static partial class StoreCheckExtensions
             return app;
         }
 
+        var layout = app.Services.GetRequiredService<IOptions<LayerStoreOptions>>().Value.Layout;
         if (!app.Services.GetRequiredService<IOptions<StoreCheckOptions>>().Value.AllowUnreadableTrustedXattrs)
         {
             throw new StartupCheckException(
                 $"this process cannot read trusted.* extended attributes ({access.Reason}), where overlayfs marks opaque "
-                + $"directories and whiteouts in a {store.Layout} store: such directories would export as ordinary ones, "
+                + $"directories and whiteouts in a {layout} store: such directories would export as ordinary ones, "
                 + "a wrong layer with no error. Run as root (CAP_SYS_ADMIN in the initial user namespace), or set "
                 + "LayerStore:AllowUnreadableTrustedXattrs=true for a store that marks them only with user.overlay.* or .wh..wh..opq.");
         }
