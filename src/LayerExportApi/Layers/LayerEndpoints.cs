@@ -115,6 +115,11 @@ internal static class LayerEndpoints
                 type: "urn:layer-export:problem:malformed-accept");
         }
 
+        if (ConditionalHeaders.Malformed(request) is { } malformed)
+        {
+            return malformed;
+        }
+
         if (RepresentationNegotiation.Choose(compression, accept, out var refusal) is not { } chosen)
         {
             return refusal!;
