@@ -46,12 +46,20 @@ try
 
     // The store is opened now, so a root that does not hold the configured layout stops start-up.
     app.Services.GetRequiredService<ILayerStore>();
+
+    // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
     app.CheckOpaqueMarksVisible();
+
+    // Errors before the body: problem+json; then one log line per request.
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseLayerExportRequestLogging();
+
+    // Bearer token on every request but the health probes, then a slot for each tar download.
     app.UseTokenAuthentication();
     app.UseExportGate();
+
+    // Endpoints: probes, metrics, API documentation, the layers.
     app.MapHealthProbes();
     app.MapExportMetrics();
     app.MapApiDocumentation();
