@@ -35,6 +35,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         settings["Serilog:MinimumLevel:Default"] = "Verbose";
         settings["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Verbose";
         settings["Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime"] = "Verbose";
+        settings["Serilog:MinimumLevel:Override:Microsoft.Extensions.Hosting.Internal.Host"] = "Verbose";
         _server = ApiServer.Start(_store.Root, settings: settings);
         return Task.CompletedTask;
     }

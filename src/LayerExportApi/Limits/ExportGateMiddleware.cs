@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.RateLimiting;
 using LayerExportApi.Hosting;
 using LayerExportApi.Layers;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,7 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
             return;
         }
 
-        System.Threading.RateLimiting.RateLimitLease lease;
+        RateLimitLease lease;
         try
         {
             lease = await gate.EnterAsync(context.RequestAborted);
