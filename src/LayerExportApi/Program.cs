@@ -12,28 +12,56 @@ try
     // Logging: Serilog, configured from the "Serilog" section.
     builder.AddLayerExportLogging();
 
-    // Listening: loopback only unless --urls (or ASPNETCORE_URLS) says otherwise.
-    builder.ListenOnLoopbackByDefault();
+    // Listening: loopback TCP unless --urls says otherwise; optionally a Unix domain socket ("Listen").
+    builder.AddListeners();
+
+    // Authentication: optional bearer tokens known by their SHA-256 ("Authentication"); health stays open.
+    builder.AddTokenAuthentication();
+
+    // Limits ("Limits"): concurrent exports with a bounded queue, minimum client read rate, shutdown grace.
+    builder.AddLimits();
 
     // The layer store: options from "LayerStore", validated at start; one class per on-disk layout.
     builder.AddLayerStore();
 
+    // Start-up checks of the store: can this process see the opaque marks kept in trusted.* xattrs?
+    builder.AddStoreChecks();
+
     // The pre-stream phase: transient store errors retried, a time limit (Polly); never around a body.
     builder.AddExportPreparation();
+
+    // Health: /healthz (alive) and /readyz (store readable).
+    builder.AddHealthProbes();
+
+    // Metrics: OpenTelemetry instruments of the exports, scraped by Prometheus at /metrics.
+    builder.AddExportMetrics();
 
     // Errors: every failure before the first byte is an RFC 7807 problem, never a stack trace.
     builder.Services.AddProblemDetails();
 
-    // API documentation: OpenAPI document and Swagger UI.
+    // API documentation: OpenAPI document (with the bearer scheme when tokens are configured) and Swagger UI.
     builder.Services.AddApiDocumentation();
 
     var app = builder.Build();
 
     // The store is opened now, so a root that does not hold the configured layout stops start-up.
     app.Services.GetRequiredService<ILayerStore>();
+
+    // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
+    app.CheckOpaqueMarksVisible();
+
+    // Errors before the body: problem+json; then one log line per request.
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseLayerExportRequestLogging();
+
+    // Bearer token on every request but the health probes, then a slot for each tar download.
+    app.UseTokenAuthentication();
+    app.UseExportGate();
+
+    // Endpoints: probes, metrics, API documentation, the layers.
+    app.MapHealthProbes();
+    app.MapExportMetrics();
     app.MapApiDocumentation();
     app.MapLayerEndpoints();
     await app.RunAsync();
@@ -47,6 +75,11 @@ catch (OptionsValidationException e)
 catch (LayerStoreException e)
 {
     Log.Fatal("LayerExport cannot start: LayerStore:Root is not a store of the configured LayerStore:Layout. {Reason}", e.Message);
+    return 1;
+}
+catch (StartupCheckException e)
+{
+    Log.Fatal("LayerExport cannot start: {Reason}", e.Message);
     return 1;
 }
 catch (Exception e) when (e is not HostAbortedException)

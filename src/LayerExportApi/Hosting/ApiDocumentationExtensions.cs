@@ -1,3 +1,5 @@
+using LayerExportApi.Security;
+
 namespace LayerExportApi.Hosting;
 
 /// <summary>The OpenAPI document at <c>/openapi/v1.json</c> and Swagger UI at <c>/swagger</c>.</summary>
@@ -5,12 +7,16 @@ internal static class ApiDocumentationExtensions
 {
     /// <summary>Registers the built-in OpenAPI document generator.</summary>
     public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
-        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(options =>
         {
-            document.Info.Title = "LayerExport";
-            document.Info.Description = "Exports container image layers from a local layer store as OCI layer tar streams.";
-            return Task.CompletedTask;
-        }));
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "LayerExport";
+                document.Info.Description = "Exports container image layers from a local layer store as OCI layer tar streams.";
+                return Task.CompletedTask;
+            });
+            options.AddDocumentTransformer<BearerSecurityTransformer>();
+        });
 
     /// <summary>Serves the document and the UI that reads it.</summary>
     public static WebApplication MapApiDocumentation(this WebApplication app)

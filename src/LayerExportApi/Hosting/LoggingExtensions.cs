@@ -41,24 +41,14 @@ internal static class LoggingExtensions
                 }
             };
 
-            // A 200 whose body was aborted is a failure, whatever its status line said.
+            // A 200 whose body was aborted is a failure, whatever its status line said. Passing health probes,
+            // polled every few seconds, only show at Verbose.
             options.GetLevel = static (http, _, exception) =>
-                exception is not null || http.Items[LayerTarResult.OutcomeItem] is "failed" ? LogEventLevel.Error
+                exception is not null || http.Items[LayerTarResult.OutcomeItem] is ExportOutcome.Failed ? LogEventLevel.Error
                 : http.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : http.Response.StatusCode == StatusCodes.Status200OK && HealthExtensions.IsProbe(http.Request.Path) ? LogEventLevel.Verbose
                 : LogEventLevel.Information;
         });
         return app;
-    }
-
-    /// <summary>Binds to http://127.0.0.1:5000 unless an address was configured.</summary>
-    public static WebApplicationBuilder ListenOnLoopbackByDefault(this WebApplicationBuilder builder)
-    {
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey])
-            && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:5000");
-        }
-
-        return builder;
     }
 }

@@ -3,9 +3,8 @@ using LayerExport.Core;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
+using LayerExportApi.Hosting;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Primitives;
-using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
@@ -35,6 +34,7 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
+            .RequireExportSlot()
             .WithName("ExportLayerTar")
             .WithSummary("Download a layer as an OCI layer tar")
             .WithDescription(
@@ -106,13 +106,18 @@ internal static class LayerEndpoints
         ILogger<LayerTarResult> logger,
         CancellationToken cancellationToken)
     {
-        if (ParseAccept(request.Headers.Accept) is not { } accept)
+        if (RepresentationNegotiation.ParseAccept(request.Headers.Accept) is not { } accept)
         {
             return TypedResults.Problem(
                 detail: "The Accept header is not a list of media ranges.",
                 statusCode: StatusCodes.Status400BadRequest,
                 title: "Malformed Accept header",
                 type: "urn:layer-export:problem:malformed-accept");
+        }
+
+        if (ConditionalHeaders.Malformed(request) is { } malformed)
+        {
+            return malformed;
         }
 
         if (RepresentationNegotiation.Choose(compression, accept, out var refusal) is not { } chosen)
@@ -160,11 +165,4 @@ internal static class LayerEndpoints
             return problem;
         }
     }
-
-    // A request without Accept (or with an empty one) accepts any representation (RFC 9110, section 12.5.1);
-    // TryParseList reports an empty header as unparsable, so that case is answered before it is asked.
-    private static IList<MediaTypeHeaderValue>? ParseAccept(StringValues accept) =>
-        StringValues.IsNullOrEmpty(accept) ? []
-        : MediaTypeHeaderValue.TryParseList(accept, out var parsed) ? parsed
-        : null;
 }

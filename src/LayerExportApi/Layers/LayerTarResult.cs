@@ -94,11 +94,14 @@ internal sealed class LayerTarResult(
 
         if (range.Kind == ByteRangeKind.Partial)
         {
-            await StreamAsync(httpContext, async (clock, aborted) =>
-            {
-                await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
-                ExportLog.RangeCompleted(logger, layerId, range.Start, range.End, clock.ElapsedMilliseconds);
-            });
+            await StreamAsync(
+                httpContext,
+                () => Math.Clamp(export.Progress.BytesWritten - range.Start, 0, range.Length),
+                async aborted =>
+                {
+                    await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
+                    return elapsed => ExportLog.RangeCompleted(logger, layerId, range.Start, range.End, elapsed);
+                });
             return;
         }
 
@@ -108,41 +111,67 @@ internal sealed class LayerTarResult(
             response.DeclareTrailer(DigestHeader);
         }
 
-        await StreamAsync(httpContext, async (clock, aborted) =>
-        {
-            var summary = await export.WriteAsync(compression, response.BodyWriter, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
-            descriptors.Record(layerId, compression, summary);
-            if (trailer)
+        await StreamAsync(
+            httpContext,
+            () => export.Progress.BytesWritten,
+            async aborted =>
             {
-                response.AppendTrailer(DigestHeader, summary.Digest.Value);
-            }
+                var summary = await export.WriteAsync(compression, response.BodyWriter, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
+                descriptors.Record(layerId, compression, summary);
+                if (trailer)
+                {
+                    response.AppendTrailer(DigestHeader, summary.Digest.Value);
+                }
 
-            ExportLog.Completed(logger, layerId, compression, summary.Size, summary.Entries, summary.Digest.Value, clock.ElapsedMilliseconds);
-        });
+                return elapsed => ExportLog.Completed(logger, layerId, compression, summary.Size, summary.Entries, summary.Digest.Value, elapsed);
+            });
     }
 
     // Runs the body; any failure once it may have started aborts the connection and is logged with the entry path.
-    private async Task StreamAsync(HttpContext httpContext, Func<Stopwatch, CancellationToken, Task> write)
+    // Each outcome is counted in the metrics just before its log line, so whoever reads the log sees the count.
+    private async Task StreamAsync(HttpContext httpContext, Func<long> tarBytes, Func<CancellationToken, Task<Action<long>>> write)
     {
         var aborted = httpContext.RequestAborted;
+        var metrics = httpContext.RequestServices.GetRequiredService<ExportMetrics>();
+        var stopping = httpContext.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        var layerId = export.Layer.Id;
         var clock = Stopwatch.StartNew();
+        metrics.Started(compression);
         try
         {
-            await write(clock, aborted);
+            var logCompleted = await write(aborted);
+            Ended(ExportOutcome.Completed);
+            logCompleted(clock.ElapsedMilliseconds);
         }
         catch (OperationCanceledException e) when (e.CancellationToken == aborted || aborted.IsCancellationRequested)
         {
             // A flush that finds the client gone throws for the abort token before Kestrel may have signalled it.
-            ExportLog.Cancelled(logger, export.Layer.Id, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            httpContext.Items[OutcomeItem] = "cancelled";
+            // During a stop, the abort is the server's: the shutdown timeout ran out before the export did.
+            if (stopping.IsCancellationRequested)
+            {
+                Ended(ExportOutcome.Aborted);
+                ExportLog.Aborted(logger, layerId, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            }
+            else
+            {
+                Ended(ExportOutcome.Cancelled);
+                ExportLog.Cancelled(logger, layerId, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            }
+
             httpContext.Abort();
         }
         catch (Exception e)
         {
             var path = (e as LayerExportException)?.Path ?? "(none)";
-            ExportLog.Failed(logger, e, export.Layer.Id, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            httpContext.Items[OutcomeItem] = "failed";
+            Ended(ExportOutcome.Failed);
+            ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
             httpContext.Abort();
+        }
+
+        void Ended(string outcome)
+        {
+            httpContext.Items[OutcomeItem] = outcome;
+            metrics.Ended(compression, outcome, tarBytes(), export.Progress.EntriesWritten, clock.Elapsed);
         }
     }
 

@@ -1,5 +1,6 @@
 using LayerExport.Core.Compression;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
@@ -8,6 +9,28 @@ namespace LayerExportApi.Layers;
 /// <remarks>The query parameter wins when given; <c>Accept</c> must then still allow it. Without either, the plain tar.</remarks>
 internal static class RepresentationNegotiation
 {
+    /// <summary>The representation's name in metrics: <c>none</c>, <c>gzip</c> or <c>zstd</c>.</summary>
+    public static string Tag(LayerCompression compression) => compression switch
+    {
+        LayerCompression.Gzip => "gzip",
+        LayerCompression.Zstd => "zstd",
+        _ => "none",
+    };
+
+    /// <summary>The representation a request asks for, as a metrics tag; <c>invalid</c> when it asks for none that exists.</summary>
+    public static string TagOf(HttpRequest request) =>
+        ParseAccept(request.Headers.Accept) is { } accept && Choose(request.Query["compression"], accept, out _) is { } chosen ? Tag(chosen) : "invalid";
+
+    /// <summary>The media ranges of <c>Accept</c>; empty when there is none, null when it does not parse.</summary>
+    /// <remarks>
+    /// A request without Accept (or with an empty one) accepts any representation (RFC 9110, section 12.5.1);
+    /// TryParseList reports an empty header as unparsable, so that case is answered before it is asked.
+    /// </remarks>
+    public static IList<MediaTypeHeaderValue>? ParseAccept(StringValues accept) =>
+        StringValues.IsNullOrEmpty(accept) ? []
+        : MediaTypeHeaderValue.TryParseList(accept, out var parsed) ? parsed
+        : null;
+
     /// <summary>The chosen compression, or the problem that refuses the request.</summary>
     public static LayerCompression? Choose(string? compression, IList<MediaTypeHeaderValue> accept, out ProblemHttpResult? problem)
     {

@@ -33,14 +33,18 @@ internal static class RawHttp
     }
 
     /// <summary>Sends <c>{method} {target} HTTP/1.1</c> with <c>Connection: close</c> and reads until the server closes.</summary>
-    public static async Task<Response> SendAsync(Uri server, string method, string target)
+    public static Task<Response> SendAsync(Uri server, string method, string target) => SendAsync(server, method, target, []);
+
+    /// <summary>The same, with <paramref name="headers"/> written as given (bytes above 0x7F as Latin-1), repeats allowed.</summary>
+    public static async Task<Response> SendAsync(Uri server, string method, string target, IEnumerable<(string Name, string Value)> headers)
     {
         using var deadline = new CancellationTokenSource(CapturedLogs.SafetyTimeout);
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(server.Host, server.Port, deadline.Token);
         var stream = tcp.GetStream();
-        var request = $"{method} {target} HTTP/1.1\r\nHost: {server.Authority}\r\nConnection: close\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), deadline.Token);
+        var lines = string.Concat(headers.Select(h => $"{h.Name}: {h.Value}\r\n"));
+        var request = $"{method} {target} HTTP/1.1\r\nHost: {server.Authority}\r\nConnection: close\r\n{lines}\r\n";
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(request), deadline.Token);
 
         using var received = new MemoryStream();
         await stream.CopyToAsync(received, deadline.Token);

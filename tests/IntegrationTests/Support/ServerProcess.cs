@@ -36,15 +36,32 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// Starts <c>dotnet LayerExportApi.dll</c> in <paramref name="contentRoot"/> with a clean environment for its
     /// settings: no inherited URLs, environment name or layer store settings, then <paramref name="environment"/>.
     /// </summary>
-    public static ServerProcess Start(string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static ServerProcess Start(string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        StartUnder([], contentRoot, environment, arguments);
+
+    /// <summary>
+    /// Like <see cref="Start"/>, but through <paramref name="wrapper"/> (a program and its arguments that runs the
+    /// rest of its command line, such as <c>setpriv --reuid=65534 --</c>).
+    /// </summary>
+    public static ServerProcess StartUnder(string[] wrapper, string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var startInfo = new ProcessStartInfo(DotnetHost())
+        var startInfo = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = contentRoot,
         };
+        foreach (var argument in wrapper.Skip(1))
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        if (wrapper.Length > 0)
+        {
+            startInfo.ArgumentList.Add(DotnetHost());
+        }
+
         startInfo.ArgumentList.Add(ServerAssembly);
         foreach (var argument in arguments)
         {

@@ -1,0 +1,36 @@
+using LayerExportApi.Health;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace LayerExportApi.Hosting;
+
+/// <summary><c>/healthz</c> (the process answers) and <c>/readyz</c> (the store is readable); both open to anyone and never queued.</summary>
+internal static class HealthExtensions
+{
+    /// <summary>The liveness path.</summary>
+    public const string LivenessPath = "/healthz";
+
+    /// <summary>The readiness path.</summary>
+    public const string ReadinessPath = "/readyz";
+
+    private const string ReadyTag = "ready";
+
+    /// <summary>True for the two probe paths.</summary>
+    public static bool IsProbe(PathString path) => path == LivenessPath || path == ReadinessPath;
+
+    /// <summary>Registers the readiness check of the store.</summary>
+    public static WebApplicationBuilder AddHealthProbes(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks().AddCheck<StoreReadinessCheck>("store", tags: [ReadyTag]);
+        return builder;
+    }
+
+    /// <summary>Maps both probes, without authentication.</summary>
+    public static WebApplication MapHealthProbes(this WebApplication app)
+    {
+        app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthResponses.WriteAsync })
+            .AllowAnonymous();
+        app.MapHealthChecks(ReadinessPath, new HealthCheckOptions { Predicate = static c => c.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync })
+            .AllowAnonymous();
+        return app;
+    }
+}

@@ -1,0 +1,43 @@
+using LayerExportApi.Limits;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace LayerExportApi.Hosting;
+
+/// <summary>Limits from <c>Limits</c>: concurrent exports, the minimum rate a client must read at, the shutdown grace.</summary>
+internal static class LimitsExtensions
+{
+    /// <summary>Binds <c>Limits</c>, validates it at start and applies it to the gate, Kestrel and the host.</summary>
+    public static WebApplicationBuilder AddLimits(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<LimitsOptions>()
+            .BindConfiguration(LimitsOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ExportGate>();
+
+        // A stalled or very slow reader is dropped; the response pipe holds at most 64 KiB before writes wait.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(static (kestrel, limits) =>
+        {
+            var rate = limits.Value.MinResponseBytesPerSecond;
+            kestrel.Limits.MinResponseDataRate = rate > 0 ? new MinDataRate(rate, limits.Value.MinResponseGracePeriod) : null;
+            kestrel.Limits.MaxResponseBufferSize = 64 * 1024;
+        });
+
+        // On a stop, Kestrel stops accepting, lets running responses finish within this time, then aborts them.
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<LimitsOptions>>(static (host, limits) =>
+            host.ShutdownTimeout = limits.Value.ShutdownTimeout);
+        return builder;
+    }
+
+    /// <summary>Puts the export gate into the pipeline, after authentication so that refused callers take no slot.</summary>
+    public static WebApplication UseExportGate(this WebApplication app)
+    {
+        app.UseMiddleware<ExportGateMiddleware>();
+        return app;
+    }
+
+    /// <summary>Makes requests to this endpoint pass the export gate.</summary>
+    public static TBuilder RequireExportSlot<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(ExportGateMetadata.Instance);
+}

@@ -1,0 +1,38 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace LayerExportApi.Hosting;
+
+/// <summary>The configuration section <c>Limits</c>: concurrent exports, slow clients, shutdown.</summary>
+internal sealed class LimitsOptions
+{
+    /// <summary>The section name.</summary>
+    public const string SectionName = "Limits";
+
+    /// <summary>Tar downloads (GET and HEAD of <c>/layers/{id}/tar</c>) served at once.</summary>
+    [Range(1, 100_000)]
+    public int ConcurrentExports { get; set; } = 64;
+
+    /// <summary>Tar downloads that may wait for a slot, oldest first; beyond them 503 with Retry-After.</summary>
+    [Range(0, 1_000_000)]
+    public int QueuedExports { get; set; } = 256;
+
+    /// <summary>Seconds a refused client is told to wait (<c>Retry-After</c>).</summary>
+    [Range(1, 86_400)]
+    public int RetryAfterSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Least rate, in bytes per second, a client must read a response at; 0 turns the check off. Kestrel gives
+    /// each write max(grace period, bytes / rate) to leave, so a reader that stops with the socket buffers full
+    /// (a few MiB) is dropped after about buffered bytes / rate: some 5 minutes at the default 16 KiB/s.
+    /// </summary>
+    [Range(0, double.MaxValue)]
+    public double MinResponseBytesPerSecond { get; set; } = 16 * 1024;
+
+    /// <summary>Time any single write is given, however small (more than 1 second).</summary>
+    [Range(typeof(TimeSpan), "00:00:01.001", "01:00:00")]
+    public TimeSpan MinResponseGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long running exports may go on after a stop was asked for; then they are aborted.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "24:00:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,28 @@
+using LayerExportApi.Layers;
+using OpenTelemetry.Metrics;
+
+namespace LayerExportApi.Hosting;
+
+/// <summary>Metrics through OpenTelemetry, scraped by Prometheus at <c>/metrics</c>.</summary>
+internal static class MetricsExtensions
+{
+    /// <summary>The scrape path.</summary>
+    public const string Path = "/metrics";
+
+    /// <summary>Registers the export instruments and the Prometheus exporter; ASP.NET Core's and Kestrel's meters come too.</summary>
+    public static WebApplicationBuilder AddExportMetrics(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ExportMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(static metrics => metrics
+            .AddMeter(ExportMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter(static prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        return builder;
+    }
+
+    /// <summary>Serves the scrape endpoint; with tokens configured it needs one like any other endpoint but health.</summary>
+    public static WebApplication MapExportMetrics(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint(Path);
+        return app;
+    }
+}

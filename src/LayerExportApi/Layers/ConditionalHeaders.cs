@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace LayerExportApi.Layers;
+
+/// <summary>Checks the syntax of <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
+internal static class ConditionalHeaders
+{
+    /// <summary>The problem for the first malformed conditional header, or null when both are absent or well formed.</summary>
+    public static ProblemHttpResult? Malformed(HttpRequest request)
+    {
+        var ifNoneMatch = request.Headers.IfNoneMatch;
+        if (!StringValues.IsNullOrEmpty(ifNoneMatch) && !EntityTagHeaderValue.TryParseStrictList(ifNoneMatch, out _))
+        {
+            return Problem("If-None-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
+        }
+
+        // If-Range holds one strong entity tag or an HTTP-date; this API only ever matches the former.
+        var ifRange = request.Headers.IfRange;
+        if (!StringValues.IsNullOrEmpty(ifRange)
+            && (ifRange.Count != 1 || (!EntityTagHeaderValue.TryParse(ifRange[0], out _) && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
+        {
+            return Problem("If-Range", "one entity tag or an HTTP-date");
+        }
+
+        return null;
+    }
+
+    private static ProblemHttpResult Problem(string header, string expected) => TypedResults.Problem(
+        detail: $"The {header} header is not {expected}.",
+        statusCode: StatusCodes.Status400BadRequest,
+        title: $"Malformed {header} header",
+        type: $"urn:layer-export:problem:malformed-{header.ToLowerInvariant()}");
+}

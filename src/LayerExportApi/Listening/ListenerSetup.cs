@@ -1,0 +1,133 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using LayerExport.Core.Native;
+using LayerExportApi.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace LayerExportApi.Listening;
+
+/// <summary>Gives the server its addresses just before it binds: the TCP ones, and the Unix domain socket when configured.</summary>
+/// <remarks>
+/// Addresses set in code (Kestrel's Listen calls) win over these, as Kestrel always lets them. A socket file left
+/// behind by an earlier run is removed only when it is a socket that nobody answers on; anything else at the
+/// path (a live server, a regular file, a directory, a symlink) stops start-up and is left alone.
+/// </remarks>
+internal sealed partial class ListenerSetup(
+    IServer server,
+    IConfiguration configuration,
+    IOptions<ListeningOptions> options,
+    ILogger<ListenerSetup> logger) : IHostedLifecycleService
+{
+    private readonly ListeningOptions _options = options.Value;
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
+        if (addresses is null || addresses.IsReadOnly)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (addresses.Count == 0)
+        {
+            var urls = configuration[WebHostDefaults.ServerUrlsKey];
+            if (!string.IsNullOrWhiteSpace(urls))
+            {
+                foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    addresses.Add(url);
+                }
+            }
+            else if (!_options.UnixSocketOnly && !configuration.GetSection("Kestrel:Endpoints").Exists())
+            {
+                addresses.Add(ListeningOptions.DefaultUrl);
+            }
+        }
+
+        if (_options.SocketPath is { } path)
+        {
+            ClearStaleSocket(path);
+            addresses.Add($"http://unix:{path}");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    [UnsupportedOSPlatform("windows")]
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        // Kestrel has bound the socket by now; the file gets its configured mode before anyone is told to use it.
+        if (_options.SocketPath is { } path && SocketPath.Inspect(path) == SocketPathKind.Socket)
+        {
+            File.SetUnixFileMode(path, _options.Mode);
+            Log.SocketReady(logger, path, _options.UnixSocketMode);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        if (_options.SocketPath is { } path && SocketPath.Inspect(path) == SocketPathKind.Socket && !IsLive(path))
+        {
+            File.Delete(path);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void ClearStaleSocket(string path)
+    {
+        switch (SocketPath.Inspect(path))
+        {
+            case SocketPathKind.Nothing:
+                return;
+            case SocketPathKind.Other:
+                throw new StartupCheckException($"Listen:UnixSocketPath '{path}' exists and is not a socket; it is left alone.");
+            case SocketPathKind.Socket when IsLive(path):
+                throw new StartupCheckException($"Listen:UnixSocketPath '{path}': another process is listening on it.");
+            case SocketPathKind.Socket:
+                File.Delete(path);
+                Log.StaleSocketRemoved(logger, path);
+                return;
+        }
+    }
+
+    // A socket file whose listener is gone refuses connections; one that accepts belongs to a running server.
+    private static bool IsLive(string path)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused)
+        {
+            return false;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Removed the stale socket file {Path} left by an earlier run")]
+        public static partial void StaleSocketRemoved(ILogger logger, string path);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Listening on the Unix domain socket {Path}, mode {Mode}")]
+        public static partial void SocketReady(ILogger logger, string path, string mode);
+    }
+}

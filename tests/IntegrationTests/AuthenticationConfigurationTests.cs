@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Http.Headers;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary>Token hashes as an operator configures them: environment variables, validated at start-up.</summary>
+public sealed class AuthenticationConfigurationTests : IDisposable
+{
+    private readonly TempLayerStore _store = TempLayerStore.Create().AddLayer("base");
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task OneEnvironmentVariableCanListSeveralHashes()
+    {
+        string[] tokens = [BearerTokens.NewToken(), BearerTokens.NewToken()];
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["Authentication__TokenSha256Hashes"] = $"{BearerTokens.Sha256Hex(tokens[0])}, {BearerTokens.Sha256Hex(tokens[1])}",
+            },
+            "--urls", "http://127.0.0.1:0");
+        using var client = new HttpClient { BaseAddress = await server.WaitUntilListeningAsync() };
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
+        foreach (var token in tokens)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/layers");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(request)).StatusCode);
+        }
+
+        Assert.Contains("Authentication: a bearer token is required", server.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("not-a-hash")]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde")]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdefg")]
+    public async Task AnEntryThatIsNotAHashStopsStartUpWithoutEchoingIt(string hash)
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["Authentication__TokenSha256Hashes__0"] = hash },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {server.Output}");
+        Assert.Contains("LayerExport cannot start: Authentication:TokenSha256Hashes holds an entry that is not a SHA-256 hash", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(hash, server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithoutHashesTheServerWarnsThatAuthenticationIsOff()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            "--urls", "http://127.0.0.1:0");
+        using var client = new HttpClient { BaseAddress = await server.WaitUntilListeningAsync() };
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
+        Assert.Contains("Authentication is off", server.Output, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,253 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using IntegrationTests.Support;
+using LayerExportApi.Security;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Events;
+
+namespace IntegrationTests;
+
+/// <summary>With token hashes configured, every endpoint but the health probes needs a bearer token that hashes to one of them.</summary>
+public sealed class AuthenticationTests : IAsyncLifetime
+{
+    private const string Layer = "base";
+    private static readonly string[] HealthPaths = ["/healthz", "/readyz"];
+
+    private readonly string _token = BearerTokens.NewToken();
+    private readonly string _secondToken = BearerTokens.NewToken();
+    private readonly string _unknownToken = BearerTokens.NewToken();
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer(Layer)
+        .AddFile(Layer, "etc/hostname", "base\n"u8.ToArray());
+
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        // Everything logged, down to Verbose and the framework's own categories, so the log check sees all there is.
+        var settings = BearerTokens.Settings(_token, _secondToken);
+        settings["Serilog:MinimumLevel:Default"] = "Verbose";
+        settings["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Verbose";
+        settings["Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime"] = "Verbose";
+        settings["Serilog:MinimumLevel:Override:Microsoft.Extensions.Hosting.Internal.Host"] = "Verbose";
+        _server = ApiServer.Start(_store.Root, settings: settings);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _store.Dispose();
+    }
+
+    [Fact]
+    public async Task EveryEndpointButHealthAnswers401WithAChallengeWithoutAToken()
+    {
+        using var client = Server.CreateClient();
+        var requests = EveryEndpointRequest();
+        Assert.Contains(requests, r => r.Path == "/metrics");
+        Assert.Contains(requests, r => r.Path == $"/layers/{Layer}/tar" && r.Method == HttpMethod.Head);
+
+        foreach (var (method, path) in requests)
+        {
+            using var response = await client.SendAsync(new HttpRequestMessage(method, path));
+            if (HealthPaths.Contains(path))
+            {
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method} {path} answered {(int)response.StatusCode}");
+                continue;
+            }
+
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} answered {(int)response.StatusCode} without a token");
+            Assert.Equal("Bearer realm=\"layer-export\"", Assert.Single(response.Headers.WwwAuthenticate).ToString());
+            if (method != HttpMethod.Head)
+            {
+                var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+                Assert.Equal("urn:layer-export:problem:unauthorized", problem.GetProperty("type").GetString());
+            }
+        }
+    }
+
+    [Fact]
+    public async Task PathsOutsideTheEndpointsNeedATokenToo()
+    {
+        using var client = Server.CreateClient();
+
+        foreach (var path in (string[])["/swagger/index.html", "/swagger", "/nothing", "/layers/base/zip"])
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{path} answered {(int)response.StatusCode} without a token");
+        }
+    }
+
+    [Fact]
+    public async Task EveryEndpointAnswersWithEitherConfiguredToken()
+    {
+        foreach (var token in (string[])[_token, _secondToken])
+        {
+            using var client = Server.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            foreach (var (method, path) in EveryEndpointRequest())
+            {
+                using var response = await client.SendAsync(new HttpRequestMessage(method, path));
+                Assert.True(response.IsSuccessStatusCode, $"{method} {path} answered {(int)response.StatusCode} with a valid token: {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+    }
+
+    public static TheoryData<string> RefusedCredentials() =>
+    [
+        "Bearer not-a-configured-token",
+        "bearer not-a-configured-token",
+        "Bearer",
+        "Bearer    ",
+        "Basic dXNlcjpwYXNz",
+        "garbage",
+        "Bearer " + new string('x', 6000),
+    ];
+
+    [Theory]
+    [MemberData(nameof(RefusedCredentials))]
+    public async Task APresentedButUnacceptedCredentialIsAnInvalidToken(string authorization)
+    {
+        using var client = Server.CreateClient();
+        foreach (var (method, path) in EveryEndpointRequest().Where(r => !HealthPaths.Contains(r.Path)))
+        {
+            using var request = new HttpRequestMessage(method, path);
+            Assert.True(request.Headers.TryAddWithoutValidation("Authorization", authorization));
+            using var response = await client.SendAsync(request);
+
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} answered {(int)response.StatusCode} to '{authorization[..Math.Min(20, authorization.Length)]}'");
+            Assert.Equal("Bearer realm=\"layer-export\", error=\"invalid_token\"", Assert.Single(response.Headers.WwwAuthenticate).ToString());
+        }
+    }
+
+    [Fact]
+    public async Task TwoAuthorizationHeadersAreRefusedEvenWhenOneIsValid()
+    {
+        using var client = Server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/layers");
+        Assert.True(request.Headers.TryAddWithoutValidation("Authorization", ["Bearer " + _unknownToken, "Bearer " + _token]));
+
+        using var response = await client.SendAsync(request);
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task TheHostComparesHashesWithFixedTimeEquals()
+    {
+        var hashes = Server.Services.GetRequiredService<TokenHashes>();
+
+        Assert.True(hashes.Enabled);
+        Assert.Equal((TokenHashes.HashEquality)CryptographicOperations.FixedTimeEquals, hashes.Equality);
+        Assert.True(hashes.Accepts(_token));
+        Assert.False(hashes.Accepts(_unknownToken));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(-1)]
+    public void EveryConfiguredHashIsComparedWhicheverMatches(int matching)
+    {
+        var tokens = new[] { BearerTokens.NewToken(), BearerTokens.NewToken(), BearerTokens.NewToken() };
+        var compared = new List<(int Left, int Right)>();
+        var hashes = new TokenHashes(tokens.Select(BearerTokens.Sha256Hex), (left, right) =>
+        {
+            compared.Add((left.Length, right.Length));
+            return CryptographicOperations.FixedTimeEquals(left, right);
+        });
+
+        var accepted = hashes.Accepts(matching >= 0 ? tokens[matching] : "a much longer token than any configured one, which must not matter");
+
+        Assert.Equal(matching >= 0, accepted);
+        Assert.Equal([(32, 32), (32, 32), (32, 32)], compared);
+    }
+
+    [Fact]
+    public async Task NeitherTokensNorTheirHashesReachTheLog()
+    {
+        using var client = Server.CreateClient();
+        foreach (var token in (string[])[_token, _unknownToken])
+        {
+            foreach (var path in (string[])["/layers", $"/layers/{Layer}", $"/layers/{Layer}/tar", "/nothing", "/metrics", "/healthz"])
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                using var response = await client.SendAsync(request);
+                await response.Content.ReadAsByteArrayAsync();
+            }
+        }
+
+        using (var noToken = await client.GetAsync(new Uri("/layers", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        }
+
+        await Server.Logs.WaitForExportOutcomeAsync(Layer, "completed");
+        await Server.Logs.WaitForAsync(e => CapturedLogs.Property(e, "StatusCode") == "401" && CapturedLogs.Property(e, "RequestPath") == "/layers" && e.Properties.ContainsKey("Elapsed"), "the last 401 logged");
+
+        var events = Server.Logs.Events;
+        Assert.Contains(events, e => e.Level == LogEventLevel.Verbose || e.Level == LogEventLevel.Debug);
+        var secrets = new[] { _token, _unknownToken, _secondToken }
+            .SelectMany(t => new[] { t, BearerTokens.Sha256Hex(t), BearerTokens.Sha256Base64(t), BearerTokens.Sha256Hex(t).ToUpperInvariant() });
+        foreach (var logEvent in events)
+        {
+            var text = string.Join("\n", [logEvent.RenderMessage(), .. logEvent.Properties.Select(p => $"{p.Key}={p.Value}"), logEvent.Exception?.ToString() ?? ""]);
+            foreach (var secret in secrets)
+            {
+                Assert.False(text.Contains(secret, StringComparison.OrdinalIgnoreCase), $"a token or its hash is in the log: {logEvent.RenderMessage()}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDeclaresTheBearerScheme()
+    {
+        using var client = Server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+
+        var scheme = document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal("http", scheme.GetProperty("type").GetString());
+        Assert.Equal("bearer", scheme.GetProperty("scheme").GetString());
+        var requirement = Assert.Single(document.RootElement.GetProperty("security").EnumerateArray());
+        Assert.Equal(0, requirement.GetProperty("Bearer").GetArrayLength());
+    }
+
+    // Every route the host maps, with each of its methods and its parameters filled in, so a new endpoint is covered here by itself.
+    private List<(HttpMethod Method, string Path)> EveryEndpointRequest()
+    {
+        var endpoints = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
+        var requests = new List<(HttpMethod, string)>();
+        foreach (var endpoint in endpoints)
+        {
+            var path = "/" + string.Join("/", endpoint.RoutePattern.PathSegments.Select(segment => string.Concat(segment.Parts.Select(part => part switch
+            {
+                Microsoft.AspNetCore.Routing.Patterns.RoutePatternLiteralPart literal => literal.Content,
+                Microsoft.AspNetCore.Routing.Patterns.RoutePatternSeparatorPart separator => separator.Content,
+                Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "id" } => Layer,
+                Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "documentName" } => "v1",
+                Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart parameter => throw new InvalidOperationException(
+                    $"{endpoint.DisplayName} has a parameter '{parameter.Name}' this test has no value for; add one."),
+                _ => throw new InvalidOperationException($"unknown route part in {endpoint.DisplayName}"),
+            }))));
+            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [HttpMethods.Get];
+            requests.AddRange(methods.Select(method => (new HttpMethod(method), path)));
+        }
+
+        Assert.True(requests.Count >= 8, $"only {requests.Count} endpoint requests: {string.Join(", ", requests)}");
+        return requests;
+    }
+}

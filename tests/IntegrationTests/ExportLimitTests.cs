@@ -1,0 +1,133 @@
+using System.Net;
+using IntegrationTests.Support;
+using LayerExportApi.Limits;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IntegrationTests;
+
+/// <summary>At most Limits:ConcurrentExports tar downloads run, Limits:QueuedExports wait, the rest get 503 with Retry-After.</summary>
+/// <remarks>Alone, because it reads the metrics, which count every host in the process.</remarks>
+[Collection(nameof(ProcessWideMeasurements))]
+public sealed class ExportLimitTests : IAsyncLifetime
+{
+    private const string Layer = "held";
+    private const string HeldEntry = "b/held.bin";
+    private const string TarPath = $"/layers/{Layer}/tar";
+
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer(Layer)
+        .AddFile(Layer, "a/first.txt", "first\n"u8.ToArray())
+        .AddPatternFile(Layer, HeldEntry, 100_000);
+
+    private BlockingLayerStore? _blocking;
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    private BlockingLayerStore Blocking => _blocking ?? throw new InvalidOperationException("store not decorated");
+
+    private ExportGate Gate => Server.Services.GetRequiredService<ExportGate>();
+
+    public Task InitializeAsync()
+    {
+        _server = ApiServer.Start(
+            _store.Root,
+            services => services.DecorateLayerStore(inner => _blocking = new BlockingLayerStore(inner, HeldEntry)),
+            settings: new Dictionary<string, string>
+            {
+                ["Limits:ConcurrentExports"] = "2",
+                ["Limits:QueuedExports"] = "1",
+                ["Limits:RetryAfterSeconds"] = "7",
+            });
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _blocking?.Release();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _store.Dispose();
+    }
+
+    [Fact]
+    public async Task BeyondTheSlotsAndTheQueueAnExportIsRefusedWith503AndRetryAfter()
+    {
+        using var client = Server.CreateClient();
+        var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath + "?compression=zstd") };
+        await Blocking.WaitUntilHeldAsync(2);
+        var queued = DownloadAsync(client, TarPath);
+        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+
+        using var refused = await client.GetAsync(new Uri(TarPath + "?compression=gzip", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:too-many-exports", problem.GetProperty("type").GetString());
+        Assert.Equal(TimeSpan.FromSeconds(7), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal(0, Gate.Available);
+        Assert.False(queued.IsCompleted);
+
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        Assert.Equal(1, scrape.Value("layer_export_rejections_total", ("representation", "gzip")));
+        Assert.Equal(1, scrape.Value("layer_export_queued"));
+
+        Blocking.Release();
+        var bodies = await Task.WhenAll([.. running, queued]);
+        Assert.All(bodies, b => Assert.Equal(HttpStatusCode.OK, b.Status));
+        Assert.Equal(bodies[0].Body, bodies[2].Body);
+        Assert.True(bodies[0].Body.Length > 100_000);
+        Assert.Equal(0, Gate.Queued);
+        Assert.Equal(2, Gate.Available);
+    }
+
+    [Fact]
+    public async Task MetadataAndHealthAreNeverQueued()
+    {
+        using var client = Server.CreateClient();
+        var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath), };
+        await Blocking.WaitUntilHeldAsync(2);
+        var queued = DownloadAsync(client, TarPath);
+        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+
+        foreach (var path in (string[])["/layers", $"/layers/{Layer}", "/healthz", "/readyz", "/metrics", "/openapi/v1.json"])
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode} while every export slot was taken");
+        }
+
+        Blocking.Release();
+        Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
+    [Fact]
+    public async Task AClientThatGivesUpWhileQueuedFreesItsPlace()
+    {
+        using var client = Server.CreateClient();
+        var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath) };
+        await Blocking.WaitUntilHeldAsync(2);
+        using var giveUp = new CancellationTokenSource();
+        var abandoned = DownloadAsync(client, TarPath, giveUp.Token);
+        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        WaitUntil(() => Gate.Queued == 0, "the abandoned export left the queue");
+        var next = DownloadAsync(client, TarPath);
+        WaitUntil(() => Gate.Queued == 1, "the next export is queued, not refused");
+
+        Blocking.Release();
+        Assert.All(await Task.WhenAll([.. running, next]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
+    private static async Task<(HttpStatusCode Status, byte[] Body)> DownloadAsync(HttpClient client, string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsByteArrayAsync(cancellationToken));
+    }
+
+    private static void WaitUntil(Func<bool> condition, string description) =>
+        Assert.True(SpinWait.SpinUntil(condition, CapturedLogs.SafetyTimeout), $"timed out waiting until {description}");
+}

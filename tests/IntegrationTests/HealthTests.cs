@@ -1,0 +1,66 @@
+using System.Net;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary><c>/healthz</c> answers while the process runs; <c>/readyz</c> only while the store's root can be read.</summary>
+public sealed class HealthTests : IDisposable
+{
+    private readonly TempLayerStore _store = TempLayerStore.Create().AddLayer("base");
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task BothProbesAnswer200WithAHealthyStore()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+
+        foreach (var path in (string[])["/healthz", "/readyz"])
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+            Assert.True(response.Headers.CacheControl?.NoStore, $"{path} may be cached");
+        }
+    }
+
+    [Fact]
+    public async Task ReadinessFailsWhenTheRootIsGoneAndReturnsWhenItIsBack()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var moved = _store.Root + "-moved";
+
+        Directory.Move(_store.Root, moved);
+        try
+        {
+            using var notReady = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+            using var alive = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+
+            var problem = await ProblemAssert.IsProblemAsync(notReady, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("urn:layer-export:problem:not-ready", problem.GetProperty("type").GetString());
+            Assert.DoesNotContain(_store.Root, problem.GetRawText(), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+            await server.Logs.WaitForAsync(e => e.MessageTemplate.Text.StartsWith("Not ready", StringComparison.Ordinal), "the reason logged");
+        }
+        finally
+        {
+            Directory.Move(moved, _store.Root);
+        }
+
+        using var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    [Fact]
+    public async Task ProbesNeedNoTokenWhenTokensAreRequired()
+    {
+        await using var server = ApiServer.Start(_store.Root, settings: BearerTokens.Settings(BearerTokens.NewToken()));
+        using var client = server.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Http.Headers;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary><c>/metrics</c> shows each ended export by representation and outcome, with its bytes, entries and duration.</summary>
+/// <remarks>
+/// OpenTelemetry subscribes to meters by name across the whole process, so a host also counts the exports of any
+/// other host running in this test process: these tests run alone.
+/// </remarks>
+[Collection(nameof(ProcessWideMeasurements))]
+public sealed class MetricsTests : IDisposable
+{
+    private const string Layer = "base";
+
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer(Layer)
+        .AddFile(Layer, "etc/hostname", "base\n"u8.ToArray())
+        .AddPatternFile(Layer, "data/blob.bin", 300_000)
+        .AddLayer("big")
+        .AddPatternFile("big", "data/blob.bin", 64L * 1024 * 1024);
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task CompletedExportsAreCountedWithTheirBytesEntriesAndDuration()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+
+        using var plain = await client.GetAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative));
+        var tar = await plain.Content.ReadAsByteArrayAsync();
+        using var gzip = await client.GetAsync(new Uri($"/layers/{Layer}/tar?compression=gzip", UriKind.Relative));
+        await gzip.Content.ReadAsByteArrayAsync();
+        await server.Logs.WaitForExportOutcomesAsync(Layer, 2);
+
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        (string, string) completed = ("outcome", "completed");
+        foreach (var representation in (string[])["none", "gzip"])
+        {
+            (string, string) tag = ("representation", representation);
+            Assert.Equal(1, scrape.Value("layer_export_exports_total", tag, completed));
+            Assert.Equal(tar.Length, scrape.Value("layer_export_tar_bytes_total", tag, completed));
+            Assert.Equal(4, scrape.Value("layer_export_entries_total", tag, completed));
+            Assert.Equal(1, scrape.Value("layer_export_duration_seconds_count", tag, completed));
+            Assert.True(scrape.Value("layer_export_duration_seconds_sum", tag, completed) > 0);
+            Assert.Equal(0, scrape.Value("layer_export_active", tag));
+        }
+
+        Assert.Equal(0, scrape.Value("layer_export_exports_total", ("representation", "zstd")));
+    }
+
+    [Fact]
+    public async Task ACancelledAndAFailedExportAreCountedByOutcome()
+    {
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, "etc/hostname")));
+        using var client = server.CreateClient();
+
+        using (var response = await client.GetAsync(new Uri("/layers/big/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await (await response.Content.ReadAsStreamAsync()).ReadExactlyAsync(new byte[1024 * 1024]);
+            var active = await PrometheusScrape.TakeAsync(client);
+            Assert.Equal(1, active.Value("layer_export_active", ("representation", "none")));
+        }
+
+        await server.Logs.WaitForExportOutcomeAsync("big", "cancelled");
+
+        // The read error comes before the first flush, so the client may see the reset even before a status line.
+        var failure = await Record.ExceptionAsync(async () =>
+        {
+            using var response = await client.GetAsync(new Uri($"/layers/{Layer}/tar?compression=zstd", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+            await (await response.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null);
+        });
+        Assert.NotNull(failure);
+
+        await server.Logs.WaitForExportOutcomeAsync(Layer, "failed");
+
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        Assert.Equal(1, scrape.Value("layer_export_exports_total", ("representation", "none"), ("outcome", "cancelled")));
+        Assert.InRange(scrape.Value("layer_export_tar_bytes_total", ("representation", "none"), ("outcome", "cancelled")), 1024 * 1024, (64 * 1024 * 1024) - 1);
+        Assert.Equal(1, scrape.Value("layer_export_exports_total", ("representation", "zstd"), ("outcome", "failed")));
+        Assert.Equal(0, scrape.Value("layer_export_exports_total", ("outcome", "completed")));
+        Assert.Equal(0, scrape.Value("layer_export_active", ("representation", "none")));
+    }
+
+    [Fact]
+    public async Task ScrapingNeedsATokenWhenTokensAreRequired()
+    {
+        var token = BearerTokens.NewToken();
+        await using var server = ApiServer.Start(_store.Root, settings: BearerTokens.Settings(token));
+        using var client = server.CreateClient();
+
+        using var anonymous = await client.GetAsync(new Uri("/metrics", UriKind.Relative));
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Contains("layer_export_queued", (await PrometheusScrape.TakeAsync(client)).Text, StringComparison.Ordinal);
+    }
+}

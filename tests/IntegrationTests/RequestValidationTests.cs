@@ -1,0 +1,179 @@
+using System.Net;
+using IntegrationTests.Support;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IntegrationTests;
+
+/// <summary>Every input a request carries, malformed, gets a 4xx (an RFC 7807 problem where the API answers), never a 5xx.</summary>
+public sealed class RequestValidationTests : IAsyncLifetime
+{
+    private const string Layer = "app";
+
+    private readonly string _token = BearerTokens.NewToken();
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("base")
+        .AddFile("base", "etc/hostname", "base\n"u8.ToArray())
+        .AddLayer(Layer, parent: "base")
+        .AddFile(Layer, "etc/app.conf", "app\n"u8.ToArray());
+
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        _server = ApiServer.Start(_store.Root, settings: BearerTokens.Settings(_token));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _store.Dispose();
+    }
+
+    public static TheoryData<string, string, string, int> MalformedRequests() => new()
+    {
+        // Path: the layer ID.
+        { "/layers/a%2Fb/tar", "", "", 400 },
+        { "/layers/-x/descriptor", "", "", 400 },
+        { "/layers/%FF/tar", "", "", 400 },
+        { "/layers/%C3%A9", "", "", 400 },
+        { "/layers/" + new string('a', 300) + "/tar", "", "", 400 },
+        { "/layers/%00/tar", "", "", 400 },
+        { "/layers/..%2F..%2Fetc/tar", "", "", 400 },
+
+        // Query: parents and compression.
+        { "/layers/app/tar?parent=", "", "", 400 },
+        { "/layers/app/tar?parent=../base", "", "", 400 },
+        { "/layers/app/tar?parent=%00", "", "", 400 },
+        { "/layers/app/tar?parent=base&parent=", "", "", 400 },
+        { "/layers/app/descriptor?parent=..", "", "", 400 },
+        { "/layers/app/tar?parent=" + new string('b', 5000), "", "", 400 },
+        { "/layers/app/tar?parent=" + new string('b', 9000), "", "", 414 },
+        { "/layers/app/tar?compression=", "", "", 400 },
+        { "/layers/app/tar?compression=brotli", "", "", 400 },
+        { "/layers/app/tar?compression=gzip&compression=zstd", "", "", 400 },
+        { "/layers/app/tar?compression=%00", "", "", 400 },
+        { "/layers/app/descriptor?compression=tar", "", "", 400 },
+
+        // Range.
+        { "/layers/app/tar", "Range", "bytes=5-1", 400 },
+        { "/layers/app/tar", "Range", "bytes=", 400 },
+        { "/layers/app/tar", "Range", "bytes=x-y", 400 },
+        { "/layers/app/tar", "Range", "items=0-1", 400 },
+        { "/layers/app/tar", "Range", "bytes=0-99999999999999999999999", 400 },
+        { "/layers/app/tar", "Range", "bytes=-99999999999999999999", 400 },
+        { "/layers/app/tar", "Range", "bytes=999999999-", 416 },
+        { "/layers/app/tar", "Range", "bytes=-0", 416 },
+
+        // Conditionals.
+        { "/layers/app/tar", "If-None-Match", "unquoted", 400 },
+        { "/layers/app/tar", "If-None-Match", "\"unterminated", 400 },
+        { "/layers/app/tar", "If-None-Match", "W/\"x\", *, garbage", 400 },
+        { "/layers/app/tar", "If-Range", "garbage", 400 },
+        { "/layers/app/tar", "If-Range", "\"a\" \"b\"", 400 },
+
+        // Accept.
+        { "/layers/app/tar", "Accept", "/", 400 },
+        { "/layers/app/tar", "Accept", ";;;", 400 },
+        { "/layers/app/tar", "Accept", "*", 400 },
+        { "/layers/app/tar", "Accept", "text/*", 406 },
+        { "/layers/app/tar", "Accept", "*/*;q=0", 406 },
+        { "/layers/app/tar?compression=zstd", "Accept", "application/vnd.oci.image.layer.v1.tar", 406 },
+
+        // Bytes that are not ASCII in a header: Kestrel refuses the request itself.
+        { "/layers/app/tar", "Accept", "\u00e9/x", 400 },
+        { "/layers/app/tar", "Range", "bytes=\u00ff", 400 },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedRequests))]
+    public async Task AMalformedInputIsAClientError(string target, string header, string value, int status)
+    {
+        List<(string, string)> headers = [("Authorization", "Bearer " + _token)];
+        if (header.Length > 0)
+        {
+            headers.Add((header, value));
+        }
+
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", target, headers);
+
+        Assert.True(response.Status == status, $"expected {status}, got {response.Status}: {System.Text.Encoding.UTF8.GetString(response.Body)}");
+        if (response.Body.Length > 0)
+        {
+            await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), (HttpStatusCode)status);
+        }
+    }
+
+    public static TheoryData<string> MalformedAuthorizations() =>
+    [
+        "Bearer",
+        "Bearer \"quoted\"",
+        "Bearer a b c",
+        "Basic",
+        "Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAuBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICHgYKKwYBBAGCNwICCg==",
+        ",,,",
+        "Bearer " + new string('=', 4000),
+    ];
+
+    [Theory]
+    [MemberData(nameof(MalformedAuthorizations))]
+    public async Task AMalformedAuthorizationIs401OnEveryProtectedEndpoint(string authorization)
+    {
+        foreach (var (method, path) in EveryEndpoint().Where(e => e.Path is not ("/healthz" or "/readyz")))
+        {
+            var response = await RawHttp.SendAsync(Server.BaseAddress, method, path, [("Authorization", authorization)]);
+
+            Assert.True(response.Status == 401, $"{method} {path} answered {response.Status}");
+            Assert.Equal("Bearer realm=\"layer-export\", error=\"invalid_token\"", response.Headers["WWW-Authenticate"]);
+        }
+    }
+
+    public static TheoryData<string, string> MalformedHeaders() => new()
+    {
+        { "Range", "bytes=5-1" },
+        { "Range", "bytes=0-1,,,;" },
+        { "If-Range", "garbage" },
+        { "If-None-Match", "garbage" },
+        { "Accept", ";;;" },
+        { "Accept", "application/vnd.oci.image.layer.v1.tar;q=abc" },
+        { "Accept-Encoding", "%%%" },
+        { "Content-Type", "not a type" },
+        { "Cookie", "=;=;=" },
+        { "X-Forwarded-For", "not an address" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedHeaders))]
+    public async Task NoEndpointAnswersAMalformedHeaderWithA5xx(string header, string value)
+    {
+        foreach (var (method, path) in EveryEndpoint())
+        {
+            var response = await RawHttp.SendAsync(Server.BaseAddress, method, path, [("Authorization", "Bearer " + _token), (header, value)]);
+
+            Assert.True(response.Status < 500, $"{method} {path} with {header}: {value} answered {response.Status}");
+        }
+    }
+
+    private List<(string Method, string Path)> EveryEndpoint()
+    {
+        var endpoints = Server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
+        var requests = new List<(string, string)>();
+        foreach (var endpoint in endpoints)
+        {
+            var path = endpoint.RoutePattern.RawText!.Replace("{id}", Layer, StringComparison.Ordinal).Replace("{documentName}", "v1", StringComparison.Ordinal);
+            Assert.DoesNotContain("{", path, StringComparison.Ordinal);
+            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [HttpMethods.Get];
+            requests.AddRange(methods.Select(method => (method, path.StartsWith('/') ? path : "/" + path)));
+        }
+
+        return requests;
+    }
+}

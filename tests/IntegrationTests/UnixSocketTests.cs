@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Sockets;
+using IntegrationTests.Support;
+using LayerExport.Core.Native;
+
+namespace IntegrationTests;
+
+/// <summary>The optional Unix domain socket listener: same API as over TCP, its file mode, stale files replaced, nothing else removed.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class UnixSocketTests : IDisposable
+{
+    private const string Layer = "base";
+
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer(Layer)
+        .AddPatternFile(Layer, "data/blob.bin", (3 * 1024 * 1024) + 5);
+
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("sockets-");
+
+    private string SocketPath => Path.Combine(_directory.FullName, "layer-export.sock");
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        _directory.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task TheTarOverTheSocketIsTheTarOverTcpAndTheSocketHasItsMode()
+    {
+        await using var server = StartInProcess("0600");
+        Assert.Contains($"http://unix:{SocketPath}", server.Addresses);
+        Assert.Equal(SocketPathKind.Socket, LayerExport.Core.Native.SocketPath.Inspect(SocketPath));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(SocketPath));
+
+        using var unix = UnixSocketHttp.CreateClient(SocketPath);
+        using var overSocket = await unix.GetAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative));
+        var socketBytes = await overSocket.Content.ReadAsByteArrayAsync();
+        using var tcp = server.CreateClient();
+        var tcpBytes = await tcp.GetByteArrayAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, overSocket.StatusCode);
+        Assert.Equal(overSocket.Content.Headers.ContentLength, socketBytes.Length);
+        Assert.True(socketBytes.Length > 3 * 1024 * 1024);
+        Assert.Equal(tcpBytes, socketBytes);
+    }
+
+    [Fact]
+    public async Task CurlDownloadsOverTheSocket()
+    {
+        await using var server = StartInProcess("0660");
+        Assert.Equal(
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite,
+            File.GetUnixFileMode(SocketPath));
+        var target = Path.Combine(_directory.FullName, "layer.tar");
+
+        var curl = await ProcessRunner.RunAsync("curl", ["-fsS", "--unix-socket", SocketPath, "-o", target, $"http://localhost/layers/{Layer}/tar"]);
+
+        Assert.True(curl.ExitCode == 0, curl.Describe());
+        using var tcp = server.CreateClient();
+        Assert.Equal(await tcp.GetByteArrayAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative)), await File.ReadAllBytesAsync(target));
+    }
+
+    [Fact]
+    public async Task ASocketFileLeftByAnEarlierRunIsReplaced()
+    {
+        // A process that bound the socket and died: .NET would remove the file on dispose, so another runtime leaves it.
+        var earlier = await ProcessRunner.RunAsync("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", SocketPath]);
+        Assert.True(earlier.ExitCode == 0, earlier.Describe());
+
+        Assert.Equal(SocketPathKind.Socket, LayerExport.Core.Native.SocketPath.Inspect(SocketPath));
+        Assert.False(UnixSocketHttp.Accepts(SocketPath));
+
+        await using var server = StartInProcess("0660");
+        using var unix = UnixSocketHttp.CreateClient(SocketPath);
+
+        Assert.Equal(HttpStatusCode.OK, (await unix.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
+        await server.Logs.WaitForAsync(e => e.MessageTemplate.Text.StartsWith("Removed the stale socket file", StringComparison.Ordinal), "stale socket removed");
+    }
+
+    [Fact]
+    public async Task ASocketSomeoneListensOnStopsStartUpAndKeepsWorking()
+    {
+        using var other = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        other.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        other.Listen();
+
+        var (exitCode, output) = await RunServerProcessAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {output}");
+        Assert.Contains($"LayerExport cannot start: Listen:UnixSocketPath '{SocketPath}': another process is listening on it.", output, StringComparison.Ordinal);
+        Assert.True(UnixSocketHttp.Accepts(SocketPath), "the other process's socket was taken away");
+    }
+
+    [Fact]
+    public async Task AFileThatIsNotASocketStopsStartUpAndIsLeftAlone()
+    {
+        await File.WriteAllTextAsync(SocketPath, "keep me");
+
+        var (exitCode, output) = await RunServerProcessAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {output}");
+        Assert.Contains($"Listen:UnixSocketPath '{SocketPath}' exists and is not a socket; it is left alone.", output, StringComparison.Ordinal);
+        Assert.Equal("keep me", await File.ReadAllTextAsync(SocketPath));
+    }
+
+    [Fact]
+    public async Task SocketOnlyListensOnTheSocketAlone()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["Listen__UnixSocketPath"] = SocketPath,
+                ["Listen__UnixSocketOnly"] = "true",
+            });
+
+        var address = await server.WaitUntilListeningAsync();
+        using var unix = UnixSocketHttp.CreateClient(SocketPath);
+        using var response = await unix.GetAsync(new Uri("/layers", UriKind.Relative));
+
+        Assert.Equal($"http://unix:{SocketPath}", address.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain("Now listening on: http://127.0.0.1", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on: http://localhost", server.Output, StringComparison.Ordinal);
+    }
+
+    private ApiServer StartInProcess(string mode) => ApiServer.Start(
+        _store.Root,
+        settings: new Dictionary<string, string>
+        {
+            ["urls"] = "http://127.0.0.1:0",
+            ["Listen:UnixSocketPath"] = SocketPath,
+            ["Listen:UnixSocketMode"] = mode,
+        },
+        listenInCode: false);
+
+    private async Task<(int ExitCode, string Output)> RunServerProcessAsync()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["Listen__UnixSocketPath"] = SocketPath },
+            "--urls", "http://127.0.0.1:0");
+        return (await server.WaitForExitAsync(), server.Output);
+    }
+}
