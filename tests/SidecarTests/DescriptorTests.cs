@@ -64,7 +64,10 @@ public sealed class DescriptorTests
             File.SetLastWriteTimeUtc(changed, DateTime.UtcNow);
         }
 
+        // The descriptor request surveys the layer afresh; the downloads after it follow the change.
+        var tarDescriptor = await DescriptorJson.GetAsync(client, LayerId, Representation.Tar);
         var plainTar = await client.GetOkBytesAsync(Representation.Tar.TarPath(LayerId));
+        Assert.Equal(Digests.Sha256(plainTar), tarDescriptor.Digest);
         foreach (var representation in Representation.All)
         {
             var after = await DescriptorJson.GetAsync(client, LayerId, representation);

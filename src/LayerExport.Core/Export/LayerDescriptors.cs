@@ -28,13 +28,12 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         return cache.TryGet(Key(layerId, survey.Fingerprint, compression), out var known) ? known : null;
     }
 
-    /// <summary>The last survey seen for a layer: what a plain download may announce without walking the layer again.</summary>
+    /// <summary>The last survey seen for a layer, or null: what a plain download may announce without walking the layer again.</summary>
     /// <remarks>
     /// Only an announcement that the export then verifies: a tar of another length, or another digest when one
     /// was announced, fails the download before its last bytes and makes the layer be surveyed afresh.
     /// </remarks>
-    public bool TryGetLastSurvey(string layerId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerSurvey? survey) =>
-        _lastSurveys.TryGetValue(layerId, out survey);
+    public LayerSurvey? LastSurvey(string layerId) => _lastSurveys.TryGetValue(layerId, out var survey) ? survey : null;
 
     /// <summary>Remembers a survey just taken, or what a completed generated export found.</summary>
     public void RememberSurvey(string layerId, LayerSurvey survey) => _lastSurveys[layerId] = survey;

@@ -29,7 +29,7 @@ internal static class ResilienceExtensions
                     BackoffType = DelayBackoffType.Exponential,
                 })
                 .Build();
-            return new ExportPreparation(services.GetRequiredService<LayerExporter>(), pipeline);
+            return new ExportPreparation(services.GetRequiredService<LayerExporter>(), pipeline, options.ReuseLastSurvey);
         });
         return builder;
     }

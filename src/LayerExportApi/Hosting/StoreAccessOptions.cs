@@ -19,4 +19,10 @@ internal sealed class StoreAccessOptions
     /// <summary>Time limit for validating, opening and surveying a layer (the whole pre-stream phase).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PrepareTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Whether a whole GET may take the tar's length and known digest from the layer's last survey instead of
+    /// walking it again; the export checks both at the end, so a layer changed since fails that download once.
+    /// </summary>
+    public bool ReuseLastSurvey { get; set; } = true;
 }

@@ -10,17 +10,29 @@ namespace LayerExportApi.Layers;
 /// Only this phase is retried or timed: once a body has started, bytes sent cannot be taken back, and a long
 /// download to a slow client is legitimate. Store verdicts (not found, refused, inconsistent) are final.
 /// </remarks>
-internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeline pipeline)
+internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeline pipeline, bool reuseLastSurvey)
 {
+    /// <summary>Whether whole downloads may take their length from the layer's last survey (<c>LayerStore:Access:ReuseLastSurvey</c>).</summary>
+    public bool ReusesLastSurvey => reuseLastSurvey;
+
     /// <summary>Prepares and surveys the export of <paramref name="id"/>.</summary>
-    public async ValueTask<(PreparedExport Export, LayerSurvey Survey)> PrepareAsync(string id, IReadOnlyList<string> parents, CancellationToken cancellationToken) =>
+    public async ValueTask<(PreparedExport Export, LayerSurvey Survey)> PrepareAsync(string id, IReadOnlyList<string> parents, CancellationToken cancellationToken)
+    {
+        var (export, survey, _) = await PrepareAsync(id, parents, static _ => null, cancellationToken);
+        return (export, survey);
+    }
+
+    /// <summary>Prepares the export of <paramref name="id"/>; surveys it unless <paramref name="assumed"/> gives a survey the export will verify.</summary>
+    /// <returns>The export, its survey, and whether that survey was just taken (false: it was assumed).</returns>
+    public async ValueTask<(PreparedExport Export, LayerSurvey Survey, bool Surveyed)> PrepareAsync(
+        string id, IReadOnlyList<string> parents, Func<string, LayerSurvey?> assumed, CancellationToken cancellationToken) =>
         await pipeline.ExecuteAsync(
             static (state, token) =>
             {
                 var export = state.exporter.Prepare(state.id, state.parents);
                 try
                 {
-                    return ValueTask.FromResult((export, export.Survey(token)));
+                    return ValueTask.FromResult(state.assumed(export.Layer.Id) is { } survey ? (export, survey, false) : (export, export.Survey(token), true));
                 }
                 catch
                 {
@@ -28,7 +40,7 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
                     throw;
                 }
             },
-            (exporter, id, parents),
+            (exporter, id, parents, assumed),
             cancellationToken);
 
     /// <summary>True for failures worth another try: transient system-call errors, also inside an entry's failure.</summary>

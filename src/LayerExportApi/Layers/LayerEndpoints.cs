@@ -5,6 +5,7 @@ using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using LayerExportApi.Hosting;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
@@ -127,7 +128,17 @@ internal static class LayerEndpoints
 
         try
         {
-            var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
+            // A whole download may take its length (and digest, when known) from the layer's last survey, sparing
+            // a walk: the export checks both before its last bytes, so a layer changed since fails that one download
+            // and the next one surveys afresh. HEAD, conditional and range requests act on the survey before any
+            // byte is sent, so they always take a fresh one.
+            var wholeDownload = preparation.ReusesLastSurvey
+                && HttpMethods.IsGet(request.Method)
+                && !request.Headers.ContainsKey(HeaderNames.Range)
+                && !request.Headers.ContainsKey(HeaderNames.IfNoneMatch)
+                && !request.Headers.ContainsKey(HeaderNames.IfRange);
+            var (export, survey, _) = await preparation.PrepareAsync(id, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
+            descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
             return new LayerTarResult(export, chosen, survey, known, descriptors, logger);
         }
@@ -154,6 +165,7 @@ internal static class LayerEndpoints
         try
         {
             var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
+            descriptors.RememberSurvey(export.Layer.Id, survey);
             using (export)
             {
                 var descriptor = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);

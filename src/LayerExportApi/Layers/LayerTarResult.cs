@@ -118,6 +118,12 @@ internal sealed class LayerTarResult(
             {
                 var summary = await export.WriteAsync(compression, response.BodyWriter, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
                 descriptors.Record(layerId, compression, summary);
+                if (survey.RecordedDiffId is null && summary.Fingerprint != survey.Fingerprint)
+                {
+                    // The layer changed without changing the tar's length: the next download announces what was read now.
+                    descriptors.RememberSurvey(layerId, new LayerSurvey(summary.Bytes, summary.Entries, summary.Fingerprint));
+                }
+
                 if (trailer)
                 {
                     response.AppendTrailer(DigestHeader, summary.Digest.Value);
@@ -162,6 +168,8 @@ internal sealed class LayerTarResult(
         }
         catch (Exception e)
         {
+            // Whatever was announced may have been what failed: the next request surveys the layer afresh.
+            descriptors.ForgetSurvey(layerId);
             var path = (e as LayerExportException)?.Path ?? "(none)";
             Ended(ExportOutcome.Failed);
             ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);

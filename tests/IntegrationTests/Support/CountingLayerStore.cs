@@ -7,9 +7,13 @@ namespace IntegrationTests.Support;
 internal sealed class CountingLayerStore(ILayerStore inner) : ILayerStore
 {
     private int _readersCreated;
+    private int _metadataReadersCreated;
 
     /// <summary>How many times <see cref="ILayerContent.CreateReader"/> was called on any opened layer.</summary>
     public int ReadersCreated => Volatile.Read(ref _readersCreated);
+
+    /// <summary>How many metadata walks (surveys) were started on any opened layer.</summary>
+    public int MetadataReadersCreated => Volatile.Read(ref _metadataReadersCreated);
 
     public LayerStoreLayout Layout => inner.Layout;
 
@@ -27,7 +31,11 @@ internal sealed class CountingLayerStore(ILayerStore inner) : ILayerStore
             return content.CreateReader();
         }
 
-        public ILayerEntryReader CreateMetadataReader() => content.CreateMetadataReader();
+        public ILayerEntryReader CreateMetadataReader()
+        {
+            Interlocked.Increment(ref store._metadataReadersCreated);
+            return content.CreateMetadataReader();
+        }
 
         public void Dispose() => content.Dispose();
     }

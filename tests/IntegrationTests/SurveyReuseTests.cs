@@ -1,0 +1,115 @@
+using System.Net;
+using IntegrationTests.Support;
+using LayerExport.Core.Store;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace IntegrationTests;
+
+/// <summary>
+/// A whole download takes the tar's length from the layer's last survey instead of walking the layer again;
+/// the export checks it, so a changed layer can fail one download but never gets a wrong one.
+/// </summary>
+public sealed class SurveyReuseTests : IDisposable
+{
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("app")
+        .AddPatternFile("app", "data/blob.bin", 64 * 1024)
+        .AddFile("app", "etc/config", "a=1\n"u8.ToArray());
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task ASecondWholeDownloadDoesNotWalkTheLayerBeforeItsFirstByte()
+    {
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new CountingLayerStore(inner)));
+        var store = (CountingLayerStore)server.Services.GetRequiredService<ILayerStore>();
+        using var client = server.CreateClient();
+
+        var first = await client.GetByteArrayAsync(new Uri("/layers/app/tar", UriKind.Relative));
+        var walksAfterFirst = store.MetadataReadersCreated;
+        using var second = await client.GetAsync(new Uri("/layers/app/tar", UriKind.Relative));
+        var body = await second.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(1, walksAfterFirst);
+        Assert.Equal(1, store.MetadataReadersCreated);
+        Assert.Equal(first, body);
+        Assert.Equal(body.LongLength, second.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task HeadRangeAndConditionalRequestsAlwaysSurveyAfresh()
+    {
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new CountingLayerStore(inner)));
+        var store = (CountingLayerStore)server.Services.GetRequiredService<ILayerStore>();
+        using var client = server.CreateClient();
+        await client.GetByteArrayAsync(new Uri("/layers/app/tar", UriKind.Relative));
+
+        using (await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/layers/app/tar", UriKind.Relative))))
+        {
+        }
+
+        var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/app/tar", UriKind.Relative));
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 99);
+        using (await client.SendAsync(ranged))
+        {
+        }
+
+        var conditional = new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/app/tar", UriKind.Relative));
+        conditional.Headers.TryAddWithoutValidation("If-None-Match", "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"");
+        using (var response = await client.SendAsync(conditional))
+        {
+            await response.Content.ReadAsByteArrayAsync();
+        }
+
+        Assert.Equal(4, store.MetadataReadersCreated);
+    }
+
+    [Fact]
+    public async Task AfterTheTarChangedLengthOneDownloadFailsVisiblyAndTheNextFollowsTheChange()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var before = await client.GetByteArrayAsync(new Uri("/layers/app/tar", UriKind.Relative));
+
+        await File.AppendAllTextAsync(Path.Combine(_store.Root, "app", "diff", "etc", "config"), new string('b', 600));
+
+        // The length announced from the last survey is one block short: the body is cut and the transfer fails.
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(new Uri("/layers/app/tar", UriKind.Relative)));
+        using var after = await client.GetAsync(new Uri("/layers/app/tar", UriKind.Relative));
+        var body = await after.Content.ReadAsByteArrayAsync();
+        var archive = Path.Combine(_store.Root, "after.tar");
+        await File.WriteAllBytesAsync(archive, body);
+
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.Equal(before.Length + 512, body.Length);
+        Assert.Equal(body.LongLength, after.Content.Headers.ContentLength);
+        Assert.Equal("a=1\n" + new string('b', 600), await GnuTar.ReadMemberAsync(archive, "etc/config"));
+    }
+
+    [Fact]
+    public async Task AFileRewrittenWithItsOldLengthFailsTheDownloadThatAnnouncedTheOldDigestAndTheNextCarriesTheNewOne()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var before = await client.GetAsync(new Uri("/layers/app/tar", UriKind.Relative));
+        await before.Content.ReadAsByteArrayAsync();
+        using (var announced = await client.GetAsync(new Uri("/layers/app/tar", UriKind.Relative)))
+        {
+            await announced.Content.ReadAsByteArrayAsync();
+            Assert.True(announced.Headers.Contains("Docker-Content-Digest"));
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(_store.Root, "app", "diff", "etc", "config"), "a=2\n");
+
+        // The old digest goes out with the headers; the tar no longer has it, so the export fails before its end.
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(new Uri("/layers/app/tar", UriKind.Relative)));
+        using var after = await client.GetAsync(new Uri("/layers/app/tar", UriKind.Relative));
+        var body = await after.Content.ReadAsByteArrayAsync();
+        var archive = Path.Combine(_store.Root, "rewritten.tar");
+        await File.WriteAllBytesAsync(archive, body);
+
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.False(after.Headers.Contains("Docker-Content-Digest"));
+        Assert.Equal("a=2\n", await GnuTar.ReadMemberAsync(archive, "etc/config"));
+    }
+}
