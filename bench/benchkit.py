@@ -58,12 +58,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for_http(url, process, log_path, what):
-    """Waits up to 60 s for `url` to answer 200; stops the script if `process` exits first or time runs out."""
+def wait_for_http(url, process):
+    """Waits up to 60 s for `url` to answer 200; False if `process` exits first or time runs out."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            sys.exit(f"{what} exited with {process.returncode}; see {log_path}")
+            return False
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -113,9 +113,9 @@ class Server:
         self._log = open(os.path.join(WORK, "logs", f"{name}-{self.port}.log"), "wb")
         self.process = subprocess.Popen(["dotnet", dll, "--urls", self.base], cwd=os.path.dirname(dll), env=env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
-        if not wait_for_http(self.base + "/layers", self.process, self._log.name, "server"):
+        if not wait_for_http(self.base + "/layers", self.process):
             self.stop()
-            sys.exit("server did not answer within 60 s")
+            sys.exit(f"the server did not start (exit code {self.process.returncode}); see {self._log.name}")
 
     def layers(self):
         with urllib.request.urlopen(self.base + "/layers", timeout=10) as response:
@@ -157,6 +157,7 @@ class StaticFileServer:
         self.directory = tempfile.mkdtemp(prefix="layerbench-nginx-")
         self.config = os.path.join(self.directory, "nginx.conf")
         temp = os.path.join(self.directory, "temp")
+        os.mkdir(temp)
         with open(self.config, "w") as f:
             f.write(f"""daemon off;
 master_process on;
@@ -189,9 +190,16 @@ http {{
 
     def wait_ready(self, probe_name):
         """Waits until nginx serves `probe_name` from its root."""
-        if not wait_for_http(f"{self.base}/{probe_name}", self.process, self._log_path, "nginx"):
+        if not wait_for_http(f"{self.base}/{probe_name}", self.process):
+            self._log.flush()
+            errors = ""
+            for name in ("stderr.log", "error.log"):
+                path = os.path.join(self.directory, name)
+                if os.path.exists(path):
+                    with open(path, errors="replace") as f:
+                        errors += f.read()
             self.stop()
-            sys.exit(f"nginx did not answer within 60 s; see {self.directory}/error.log")
+            sys.exit(f"nginx did not serve {probe_name} (exit code {self.process.returncode}):\n{errors}")
 
     def _pids(self):
         """The master and its workers."""
@@ -275,7 +283,9 @@ def median(values):
     return statistics.median(values)
 
 
-def tool_versions():
+def tool_versions(**extra):
+    """First line of each tool's version output; `extra` maps more names to their version commands."""
+
     def first_line(command):
         return subprocess.run(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode().splitlines()[0]
 
@@ -286,6 +296,7 @@ def tool_versions():
         "zstd": first_line("zstd --version"),
         "curl": first_line("curl --version"),
         "dotnet": first_line("dotnet --version"),
+        **{name: first_line(command) for name, command in extra.items()},
     }
 
 
