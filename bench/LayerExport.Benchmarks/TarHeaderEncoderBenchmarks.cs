@@ -85,10 +85,17 @@ public class TarHeaderEncoderBenchmarks
 
     private static string DeepPath(int length)
     {
+        const string FileName = "/lib/index-x.js";
         var path = new StringBuilder("app/node_modules");
-        for (var n = 0; path.Length < length - 20; n++)
+        for (var n = 0; ; n++)
         {
-            path.Append(n % 2 == 0 ? "/node_modules" : $"/pkg-{n:D3}-util");
+            var segment = n % 2 == 0 ? "/node_modules" : $"/pkg-{n:D3}-util";
+            if (path.Length + segment.Length + FileName.Length > length)
+            {
+                break;
+            }
+
+            path.Append(segment);
         }
 
         path.Append("/lib/index-");
