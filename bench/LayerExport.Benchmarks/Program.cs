@@ -17,8 +17,7 @@ public static class Program
         var job = Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance);
         var config = DefaultConfig.Instance
             .AddJob(job.AsDefault())
-            .AddDiagnoser(MemoryDiagnoser.Default)
-            .WithOptions(ConfigOptions.JoinSummary);
+            .AddDiagnoser(MemoryDiagnoser.Default);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
     }
 }
