@@ -114,14 +114,14 @@ def shape_table(shape, medians, sizes, rss):
     gzip_speed = medians["pigz"] / ours["ours-gzip"]
     gzip_size = sizes["ours-gzip"] / sizes["pigz"]
     rows = [
-        ["plain vs `tar \\| cat`", f"{vs_tar:.2f}x", ">= 1.3x" + (" (binding)" if tar_binding else ""),
+        ["plain vs `tar \\| cat`", f"{vs_tar:.3f}x", ">= 1.3x" + (" (binding)" if tar_binding else ""),
          verdict(plain_passed) if tar_binding else "-"],
-        ["plain vs nginx static file", f"{vs_nginx:.2f}x", ">= 0.9x" + ("" if tar_binding else " (binding)"),
+        ["plain vs nginx static file", f"{vs_nginx:.3f}x", ">= 0.9x" + ("" if tar_binding else " (binding)"),
          "-" if tar_binding else verdict(plain_passed)],
-        ["gzip vs `tar \\| pigz -p 2`: speed", f"{gzip_speed:.2f}x", ">= 2x", verdict(gzip_speed >= 2)],
+        ["gzip vs `tar \\| pigz -p 2`: speed", f"{gzip_speed:.3f}x", ">= 2x", verdict(gzip_speed >= 2)],
         ["gzip vs pigz: size (ours / pigz, same tar)", f"{gzip_size:.3f}", "<= 1.02", verdict(gzip_size <= 1.02)],
-        ["gzip vs `tar \\| gzip`: speed", f"{medians['gzip'] / ours['ours-gzip']:.2f}x", "-", "-"],
-        ["zstd vs `tar \\| zstd -T2 -3`", f"{medians['zstd'] / ours['ours-zstd']:.2f}x", ">= 1.0x",
+        ["gzip vs `tar \\| gzip`: speed", f"{medians['gzip'] / ours['ours-gzip']:.3f}x", "-", "-"],
+        ["zstd vs `tar \\| zstd -T2 -3`", f"{medians['zstd'] / ours['ours-zstd']:.3f}x", ">= 1.0x",
          verdict(medians["zstd"] / ours["ours-zstd"] >= 1.0)],
     ]
     if rss is not None:
