@@ -1,13 +1,15 @@
-"""Shared pieces of the codec benchmarks: the server under test, timed shell pipelines, medians, tables."""
+"""Shared pieces of the benchmarks: the server under test, a static-file nginx, timed shell pipelines, medians, tables."""
 import json
 import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -27,10 +29,17 @@ def default_gzip_level():
     return int(match.group(1))
 
 
+# The Debian package that provides each command the benchmarks run.
+DEBIAN_PACKAGES = {"cmp": "diffutils", "find": "findutils", "nginx": "nginx", "wc": "coreutils", "cat": "coreutils"}
+
+
 def require_tools(*names):
+    """Stops with the Debian packages to install when a command is missing; installs nothing."""
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
-        sys.exit(f"missing tools: {' '.join(missing)} (apt-get install -y pigz zstd curl)")
+        packages = sorted({DEBIAN_PACKAGES.get(n, n) for n in missing})
+        sys.exit(f"missing command(s): {' '.join(missing)}; install the Debian package(s) {' '.join(packages)}: "
+                 f"apt-get install -y {' '.join(packages)}")
 
 
 def build_server():
@@ -47,6 +56,43 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for_http(url, process):
+    """Waits up to 60 s for `url` to answer 200; False if `process` exits first or time runs out."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU seconds of one process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def peak_rss_mb(pid):
+    """The process's peak resident set (VmHWM) in MB (10^6 bytes)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    sys.exit(f"no VmHWM in /proc/{pid}/status")
+
+
+def rotated(items, shift):
+    """`items` starting at index `shift` (modulo its length): the order of one interleaved round."""
+    shift %= len(items)
+    return items[shift:] + items[:shift]
 
 
 class Server:
@@ -67,40 +113,121 @@ class Server:
         self._log = open(os.path.join(WORK, "logs", f"{name}-{self.port}.log"), "wb")
         self.process = subprocess.Popen(["dotnet", dll, "--urls", self.base], cwd=os.path.dirname(dll), env=env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
-        self._wait_ready()
-
-    def _wait_ready(self):
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                sys.exit(f"server exited with {self.process.returncode}; see {self._log.name}")
-            try:
-                with urllib.request.urlopen(self.base + "/layers", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        sys.exit("server did not answer within 60 s")
+        if not wait_for_http(self.base + "/layers", self.process):
+            self.stop()
+            sys.exit(f"the server did not start (exit code {self.process.returncode}); see {self._log.name}")
 
     def layers(self):
         with urllib.request.urlopen(self.base + "/layers", timeout=10) as response:
             return [layer["id"] for layer in json.load(response)]
 
     def cpu_seconds(self):
-        with open(f"/proc/{self.process.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return process_cpu_seconds(self.process.pid)
+
+    def peak_rss_mb(self):
+        return peak_rss_mb(self.process.pid)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         self._log.close()
+
+
+def stop_process(process, stop_signal=signal.SIGTERM):
+    """Stops one process this script started, by its PID: `stop_signal`, then SIGKILL after 20 s."""
+    if process.poll() is None:
+        process.send_signal(stop_signal)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class StaticFileServer:
+    """Our own nginx (Debian package `nginx`) serving `root` as static files on a free 127.0.0.1 port.
+
+    The configuration, pid file, logs and temp paths live in a new temporary directory; the master runs in the
+    foreground (`daemon off`) as a child of this script, as root with root workers, and is stopped by its PID.
+    A system nginx, if any, is never touched: nothing here reads or writes /etc/nginx or /run/nginx.pid.
+    """
+
+    def __init__(self, root, workers):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.directory = tempfile.mkdtemp(prefix="layerbench-nginx-")
+        self.config = os.path.join(self.directory, "nginx.conf")
+        temp = os.path.join(self.directory, "temp")
+        os.mkdir(temp)
+        with open(self.config, "w") as f:
+            f.write(f"""daemon off;
+master_process on;
+user root;
+worker_processes {workers};
+pid {self.directory}/nginx.pid;
+error_log {self.directory}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    default_type application/octet-stream;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    server {{
+        listen 127.0.0.1:{self.port};
+        root {root};
+    }}
+}}
+""")
+        self._log_path = os.path.join(self.directory, "stderr.log")
+        self._log = open(self._log_path, "wb")
+        self.process = subprocess.Popen(["nginx", "-p", self.directory, "-e", os.path.join(self.directory, "error.log"),
+                                         "-c", self.config], stdout=self._log, stderr=subprocess.STDOUT)
+        self.root = root
+
+    def wait_ready(self, probe_name):
+        """Waits until nginx serves `probe_name` from its root."""
+        if not wait_for_http(f"{self.base}/{probe_name}", self.process):
+            self._log.flush()
+            errors = ""
+            for name in ("stderr.log", "error.log"):
+                path = os.path.join(self.directory, name)
+                if os.path.exists(path):
+                    with open(path, errors="replace") as f:
+                        errors += f.read()
+            self.stop()
+            sys.exit(f"nginx did not serve {probe_name} (exit code {self.process.returncode}):\n{errors}")
+
+    def _pids(self):
+        """The master and its workers."""
+        pids = [self.process.pid]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                            pids.append(int(entry))
+                except OSError:
+                    continue
+        return pids
+
+    def cpu_seconds(self):
+        total = 0.0
+        for pid in self._pids():
+            try:
+                total += process_cpu_seconds(pid)
+            except OSError:
+                continue
+        return total
+
+    def stop(self):
+        """SIGQUIT (graceful shutdown) to the master by its PID; then the temporary directory is removed."""
+        stop_process(self.process, signal.SIGQUIT)
+        self._log.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def children_cpu_seconds():
@@ -120,13 +247,31 @@ def run(command):
 
 
 def fetch(server, url_suffix):
-    """Times `curl -s -o /dev/null` of the server's URL; returns (wall s, CPU s of server + curl, body bytes)."""
+    """Times `curl -s -o /dev/null` of the server's URL; returns (wall s, CPU s of server + curl, body bytes).
+
+    `server` is anything with `base` and `cpu_seconds()`: a Server or a StaticFileServer.
+    """
     server_before = server.cpu_seconds()
     seconds, curl_cpu, out = run(f"curl -sS -o /dev/null -w '%{{http_code}} %{{size_download}}' '{server.base}{url_suffix}'")
     status, size = out.split()
     if status != "200":
         sys.exit(f"{url_suffix}: HTTP {status}")
     return seconds, curl_cpu + server.cpu_seconds() - server_before, int(size)
+
+
+def save_bodies(server, shape, directory):
+    """Saves our plain tar of `shape` (and its gzip and zstd bodies) in `directory`; checks both decompress to it.
+
+    Returns the path of the tar, `directory/<shape>.tar`; the bodies are beside it as .tar.gz and .tar.zst.
+    """
+    os.makedirs(directory, exist_ok=True)
+    ours = os.path.join(directory, f"{shape}.tar")
+    run(f"curl -sS -f -o '{ours}' '{server.base}/layers/{shape}/tar'")
+    for query, suffix, decompress in (("gzip", "gz", "gzip -dc"), ("zstd", "zst", "zstd -dc")):
+        body = f"{ours}.{suffix}"
+        run(f"curl -sS -f -o '{body}' '{server.base}/layers/{shape}/tar?compression={query}'")
+        run(f"{decompress} '{body}' | cmp - '{ours}'")
+    return ours
 
 
 def size_of(command):
@@ -138,7 +283,9 @@ def median(values):
     return statistics.median(values)
 
 
-def tool_versions():
+def tool_versions(**extra):
+    """First line of each tool's version output; `extra` maps more names to their version commands."""
+
     def first_line(command):
         return subprocess.run(["bash", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode().splitlines()[0]
 
@@ -149,6 +296,7 @@ def tool_versions():
         "zstd": first_line("zstd --version"),
         "curl": first_line("curl --version"),
         "dotnet": first_line("dotnet --version"),
+        **{name: first_line(command) for name, command in extra.items()},
     }
 
 

@@ -41,14 +41,7 @@ def pipelines(shape, diff, level, cores):
 
 def reference_sizes(server, shape, diff, level, cores):
     """Our plain tar and bodies saved once (WORK/tars); every codec's output size on those same bytes; our bodies checked."""
-    tars = os.path.join(kit.WORK, "tars")
-    os.makedirs(tars, exist_ok=True)
-    ours = os.path.join(tars, f"{shape}.tar")
-    kit.run(f"curl -sS -f -o '{ours}' '{server.base}/layers/{shape}/tar'")
-    for query, suffix, decompress in (("gzip", "gz", "gzip -dc"), ("zstd", "zst", "zstd -dc")):
-        body = f"{ours}.{suffix}"
-        kit.run(f"curl -sS -f -o '{body}' '{server.base}/layers/{shape}/tar?compression={query}'")
-        kit.run(f"{decompress} '{body}' | cmp - '{ours}'")
+    ours = kit.save_bodies(server, shape, os.path.join(kit.WORK, "tars"))
     return {
         "ours-tar": os.path.getsize(ours),
         "tar": kit.size_of(f"tar -cf - -C '{diff}' ."),
@@ -62,9 +55,7 @@ def one_round(server, shapes, plans, order_shift):
     """Runs every pipeline of every shape once; returns {(shape, key): (seconds, cpu, bytes or None)}."""
     timings = {}
     for shape in shapes:
-        plan = plans[shape]
-        shift = order_shift % len(plan)
-        for key, _, _, url, command in plan[shift:] + plan[:shift]:
+        for key, _, _, url, command in kit.rotated(plans[shape], order_shift):
             if url is not None:
                 timings[(shape, key)] = kit.fetch(server, url)
             else:
