@@ -127,11 +127,11 @@ public sealed class TarStreamWriter
         for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var wanted = (int)Math.Min(to - offset, ReadChunk);
-
             // The read that reaches the end asks for one byte more: getting it means the file grew. The extra
             // byte lands in pipe memory that is never advanced, and a short read there is the end of the file.
-            var probe = to == size && offset + wanted == size;
+            // It stays within one chunk, so the pipe never needs a buffer larger than a chunk.
+            var probe = to == size && to - offset < ReadChunk;
+            var wanted = (int)Math.Min(to - offset, ReadChunk);
             var memory = _output.GetMemory(probe ? wanted + 1 : wanted);
             var read = content.Read(memory.Span[..Math.Min(probe ? wanted + 1 : wanted, memory.Length)], offset);
             if (read == 0)
