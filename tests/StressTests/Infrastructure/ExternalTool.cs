@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using Xunit.Sdk;
+
+namespace StressTests.Infrastructure;
+
+/// <summary>The command-line tools the suite needs (dotnet, GNU tar, setpriv), found on PATH or failing clearly.</summary>
+internal static class ExternalTool
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(3);
+
+    /// <summary>The tool's full path; fails the test when it is not on PATH.</summary>
+    public static string Require(string name)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new XunitException($"This test needs '{name}', which is not on PATH ({path}). ./test.sh installs it; run that, or install it yourself.");
+    }
+
+    /// <summary>Runs the tool with <paramref name="stdin"/> copied into its standard input; returns its exit code and output.</summary>
+    /// <param name="name">The tool.</param>
+    /// <param name="arguments">Its arguments.</param>
+    /// <param name="stdin">Writes the tool's input, then returns; the input is closed after it.</param>
+    public static async Task<ToolResult> RunAsync(string name, IEnumerable<string> arguments, Func<Stream, Task> stdin)
+    {
+        var start = new ProcessStartInfo(Require(name))
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new XunitException($"Could not start {name}.");
+        using var deadline = new CancellationTokenSource(Deadline);
+        var stdout = process.StandardOutput.ReadToEndAsync(deadline.Token);
+        var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
+        try
+        {
+            try
+            {
+                await stdin(process.StandardInput.BaseStream);
+            }
+            catch (IOException)
+            {
+                // The tool stopped reading (it found the input bad and exited); its exit code says why.
+            }
+            finally
+            {
+                try
+                {
+                    process.StandardInput.Close();
+                }
+                catch (IOException)
+                {
+                    // Same: the pipe's reader is gone.
+                }
+            }
+
+            await process.WaitForExitAsync(deadline.Token);
+            return new ToolResult(process.ExitCode, await stdout, await stderr);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new XunitException($"{name} {string.Join(' ', arguments)} did not finish within {Deadline}.");
+        }
+    }
+}
+
+/// <summary>What a tool run produced.</summary>
+internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr);

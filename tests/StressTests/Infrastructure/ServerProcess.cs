@@ -1,0 +1,99 @@
+using System.Text.RegularExpressions;
+
+namespace StressTests.Infrastructure;
+
+/// <summary>The Release-built LayerExportApi.dll in its own process on 127.0.0.1, so its descriptors, threads and memory can be read from /proc.</summary>
+/// <remarks>
+/// <c>--urls http://127.0.0.1:0</c> lets the kernel pick a free loopback port; the bound address comes from the
+/// "Now listening on" log line. Everything the server logs is kept. Dispose kills the process by its PID.
+/// </remarks>
+internal sealed partial class ServerProcess : IDisposable
+{
+    /// <summary>nobody/nogroup: the user an unprivileged server runs as, so file permissions bind it.</summary>
+    public const int UnprivilegedId = 65534;
+
+    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
+    private readonly LoggedProcess _process;
+
+    private ServerProcess(LoggedProcess process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything the server logged so far.</summary>
+    public string Output => _process.Output;
+
+    /// <summary>Starts a server over <paramref name="storeRoot"/> with its digest cache in <paramref name="digestCacheDirectory"/>.</summary>
+    /// <param name="storeRoot">LayerStore:Root (native layout).</param>
+    /// <param name="digestCacheDirectory">DigestCache:Directory; created, and given to the server's user.</param>
+    /// <param name="unprivileged">Runs the server as nobody (uid and gid 65534, no groups, no capabilities) through setpriv.</param>
+    public static async Task<ServerProcess> StartAsync(string storeRoot, string digestCacheDirectory, bool unprivileged = false)
+    {
+        // The test's output directory holds the API's dll, runtimeconfig, deps and appsettings.json (the content root).
+        var directory = AppContext.BaseDirectory;
+        var dll = Path.Combine(directory, "LayerExportApi.dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference src/LayerExportApi.");
+        Directory.CreateDirectory(digestCacheDirectory);
+        var environment = new Dictionary<string, string>
+        {
+            ["LayerStore__Root"] = storeRoot,
+            ["LayerStore__Layout"] = "native",
+            ["DigestCache__Directory"] = digestCacheDirectory,
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        };
+
+        var dotnet = ExternalTool.Require("dotnet");
+        string[] server = [dll, "--urls", "http://127.0.0.1:0"];
+        LoggedProcess process;
+        if (unprivileged)
+        {
+            Posix.ChangeOwner(digestCacheDirectory, UnprivilegedId, UnprivilegedId);
+            environment["HOME"] = digestCacheDirectory;
+
+            // setpriv execs the server, so the PID stays the server's.
+            string[] drop = [$"--reuid={UnprivilegedId}", $"--regid={UnprivilegedId}", "--clear-groups", "--inh-caps=-all", "--"];
+            process = LoggedProcess.Start(ExternalTool.Require("setpriv"), [.. drop, dotnet, .. server], directory, environment);
+        }
+        else
+        {
+            process = LoggedProcess.Start(dotnet, server, directory, environment);
+        }
+
+        try
+        {
+            var listening = await process.WaitForLineAsync(ListeningLine(), StartDeadline);
+            return new ServerProcess(process, new Uri(listening.Groups["address"].Value));
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The server's descriptors, threads and memory now.</summary>
+    public ProcessStatus ReadStatus() => ProcessStatus.Read(Pid);
+
+    public HttpClient CreateClient(int maxConnections = 1) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
+
+    /// <summary>How many log lines so far match <paramref name="pattern"/>.</summary>
+    public int CountLogLines(Regex pattern) => _process.CountLines(pattern);
+
+    /// <summary>The log lines so far that match <paramref name="pattern"/>.</summary>
+    public IReadOnlyList<string> LogLines(Regex pattern) => _process.Lines(pattern);
+
+    /// <summary>The first log line matching <paramref name="pattern"/>, waiting up to <paramref name="deadline"/>.</summary>
+    public Task<Match> WaitForLogLineAsync(Regex pattern, TimeSpan deadline) => _process.WaitForLineAsync(pattern, deadline);
+
+    public void Dispose() => _process.Dispose();
+
+    [GeneratedRegex(@"Now listening on: (?<address>http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningLine();
+}
