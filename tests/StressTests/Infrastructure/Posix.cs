@@ -20,6 +20,9 @@ internal static partial class Posix
     /// <summary>symlink(2).</summary>
     public static bool TrySymlink(string target, string linkPath, out int errno) => Check(Symlink(target, linkPath), out errno);
 
+    /// <summary>link(2): a second name for an existing file.</summary>
+    public static bool TryLink(string existing, string newPath, out int errno) => Check(Link(existing, newPath), out errno);
+
     /// <summary>unlink(2): removes a name (never a directory).</summary>
     public static bool TryUnlink(string path, out int errno) => Check(Unlink(path), out errno);
 
@@ -46,6 +49,9 @@ internal static partial class Posix
 
     [LibraryImport("libc", EntryPoint = "symlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Symlink(string target, string linkPath);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Link(string existing, string newPath);
 
     [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Unlink(string path);

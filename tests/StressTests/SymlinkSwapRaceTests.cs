@@ -1,0 +1,198 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using StressTests.Infrastructure;
+using StressTests.Race;
+using Xunit.Abstractions;
+
+namespace StressTests;
+
+/// <summary>While an attacker keeps swapping a file and directories of a layer for symlinks to a secret outside it, no export carries a byte of the secret.</summary>
+/// <remarks>
+/// Failed or aborted exports are allowed (the layer keeps changing under the reader); secret bytes are not. The
+/// secret is random bytes of 0x80-0xFF and the layer holds ASCII only, so any such byte in any body is a leak.
+/// A path-following reader beside the server is the control: it must catch the secret, or the attack was not live.
+/// </remarks>
+public sealed partial class SymlinkSwapRaceTests(ITestOutputHelper output)
+{
+    private const string LayerId = "race";
+    private const int FileSize = 64 * 1024;
+    private const int Clients = 4;
+
+    [Fact]
+    public async Task NoExportCarriesASecretByteWhileFilesAndDirectoriesAreSwappedForSymlinks()
+    {
+        var figures = new Figures(output, "symlink-swap");
+        var attempts = StressSettings.SwapExports;
+        using var work = new TemporaryDirectory("swap");
+
+        // The secret, outside the store: a file, and a directory laid out like swap-dir with files of the same names and sizes.
+        var secretDirectory = Directory.CreateDirectory(work.Combine("secret")).FullName;
+        var secretFile = Path.Combine(secretDirectory, "secret.bin");
+        File.WriteAllBytes(secretFile, SecretBytes.Create(FileSize));
+        File.WriteAllBytes(Path.Combine(secretDirectory, "inner.bin"), SecretBytes.Create(FileSize));
+        Directory.CreateDirectory(Path.Combine(secretDirectory, "nested"));
+        File.WriteAllBytes(Path.Combine(secretDirectory, "nested", "inner.bin"), SecretBytes.Create(FileSize));
+
+        var store = new NativeStore(work.Combine("store"));
+        var diff = store.AddLayer(LayerId);
+        NativeStore.WriteFile(diff, "a-before.bin", Ascii('a', 256 * 1024));
+        NativeStore.WriteFile(diff, "swap-file", Ascii('f', FileSize));
+        NativeStore.WriteFile(diff, "swap-dir/inner.bin", Ascii('i', FileSize));
+        NativeStore.WriteFile(diff, "swap-dir/nested/inner.bin", Ascii('n', FileSize));
+        NativeStore.WriteFile(diff, "z-after.bin", Ascii('z', FileSize));
+        var aside = Directory.CreateDirectory(Path.Combine(store.Root, LayerId, "aside")).FullName;
+
+        using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));
+        using var client = server.CreateClient(Clients);
+        var clean = await client.GetByteArrayAsync(new Uri($"/layers/{LayerId}/tar", UriKind.Relative));
+        Assert.False(SecretBytes.Contains(clean), "the export before the attack already holds non-ASCII bytes; the leak check would not work");
+        Assert.Contains(("swap-file", '0'), TarEntries.Read(clean));
+
+        var tally = new RaceTally();
+        using (var swapper = new SymlinkSwapper(diff, aside, secretFile, secretDirectory))
+        using (var control = new PathFollowingReader(Path.Combine(diff, "swap-file"), Path.Combine(diff, "swap-dir", "inner.bin"), Path.Combine(diff, "swap-dir", "nested", "inner.bin")))
+        {
+            swapper.Start();
+            control.Start();
+            await Parallel.ForAsync(0, attempts, new ParallelOptions { MaxDegreeOfParallelism = Clients }, async (i, _) => tally.Add(i, await ExportAsync(client, i)));
+            figures.Report("swaps made", $"{swapper.Swaps} (failed system calls: {swapper.Failures})");
+            figures.Report("control: path-following reads that got secret bytes", $"{control.SecretReads} of {control.Reads}");
+            Assert.True(swapper.Failures == 0, $"the attacker's own system calls failed {swapper.Failures} times, last: {swapper.LastFailure}");
+            Assert.True(control.SecretReads > 0, $"the path-following control never read the secret in {control.Reads} reads: the attack was not live");
+        }
+
+        figures.Report("exports", $"{attempts}: {tally.Complete} complete, {tally.Aborted} aborted mid-body, {tally.Refused} refused before the body ({tally.RefusedStatuses})");
+        figures.Report("complete exports by state of swap-file", $"{tally.States}");
+        figures.Report("exports holding secret bytes", $"{tally.Leaks}");
+        Assert.True(tally.Leaks == 0, $"{tally.Leaks} exports held secret bytes; first: {tally.FirstLeak}");
+    }
+
+    private static async Task<RaceOutcome> ExportAsync(HttpClient client, int attempt)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/layers/{LayerId}/tar");
+        if (attempt % 5 == 4)
+        {
+            // Every fifth export is a range past the first header: the windowed writer reads the same files.
+            request.Headers.Range = new RangeHeaderValue(512, null);
+        }
+
+        var body = new MemoryStream();
+        HttpStatusCode status;
+        var complete = false;
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            status = response.StatusCode;
+            await (await response.Content.ReadAsStreamAsync()).CopyToAsync(body);
+            complete = true;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            status = 0;
+        }
+
+        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        var state = !complete ? null
+            : status == HttpStatusCode.OK ? StateOf(bytes)
+            : status == HttpStatusCode.PartialContent ? null
+            : ProblemType().Match(System.Text.Encoding.UTF8.GetString(bytes)).Groups["type"].Value;
+        return new RaceOutcome(status, complete, SecretBytes.FirstIn(bytes), state);
+    }
+
+    private static string StateOf(ReadOnlySpan<byte> tar)
+    {
+        var entries = TarEntries.Read(tar);
+        var file = entries.Where(static e => e.Name == "swap-file").Select(static e => e.Type).DefaultIfEmpty('-').First();
+        var directory = entries.Where(static e => e.Name is "swap-dir" or "swap-dir/").Select(static e => e.Type).DefaultIfEmpty('-').First();
+        return $"file {Describe(file)}, dir {Describe(directory)}";
+    }
+
+    private static string Describe(char type) => type switch
+    {
+        '0' => "regular",
+        '1' => "hard link",
+        '2' => "symlink",
+        '5' => "directory",
+        '-' => "absent",
+        _ => $"type {type}",
+    };
+
+    private static byte[] Ascii(char c, int length) => Enumerable.Repeat((byte)c, length).ToArray();
+
+    [GeneratedRegex("\"type\":\"urn:layer-export:problem:(?<type>[a-z-]+)\"")]
+    private static partial Regex ProblemType();
+
+    /// <param name="State">For a complete 200: what the tar holds at swap-file and swap-dir; for a refusal: its problem type.</param>
+    private sealed record RaceOutcome(HttpStatusCode Status, bool Complete, int LeakOffset, string? State);
+
+    private sealed class RaceTally
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<string, int> _states = [];
+        private readonly Dictionary<string, int> _refused = [];
+
+        public int Complete { get; private set; }
+
+        public int Aborted { get; private set; }
+
+        public int Refused { get; private set; }
+
+        public int Leaks { get; private set; }
+
+        public string? FirstLeak { get; private set; }
+
+        public string States
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return string.Join("; ", _states.OrderByDescending(static s => s.Value).Select(static s => $"{s.Key}: {s.Value}"));
+                }
+            }
+        }
+
+        public string RefusedStatuses
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _refused.Count == 0 ? "none" : string.Join(", ", _refused.OrderBy(static s => s.Key, StringComparer.Ordinal).Select(static s => $"{s.Key}: {s.Value}"));
+                }
+            }
+        }
+
+        public void Add(int attempt, RaceOutcome outcome)
+        {
+            lock (_lock)
+            {
+                if (outcome.LeakOffset >= 0)
+                {
+                    Leaks++;
+                    FirstLeak ??= $"export {attempt} (status {(int)outcome.Status}) at body offset {outcome.LeakOffset}";
+                }
+
+                if (outcome.Complete && outcome.Status is HttpStatusCode.OK or HttpStatusCode.PartialContent)
+                {
+                    Complete++;
+                    if (outcome.Status == HttpStatusCode.OK && outcome.State is { } state)
+                    {
+                        _states[state] = _states.GetValueOrDefault(state) + 1;
+                    }
+                }
+                else if (outcome.Complete)
+                {
+                    Refused++;
+                    var key = $"{(int)outcome.Status} {outcome.State}";
+                    _refused[key] = _refused.GetValueOrDefault(key) + 1;
+                }
+                else
+                {
+                    Aborted++;
+                }
+            }
+        }
+    }
+}
