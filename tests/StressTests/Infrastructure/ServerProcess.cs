@@ -34,14 +34,15 @@ internal sealed partial class ServerProcess : IDisposable
     /// <param name="storeRoot">LayerStore:Root (native layout).</param>
     /// <param name="digestCacheDirectory">DigestCache:Directory; created, and given to the server's user.</param>
     /// <param name="unprivileged">Runs the server as nobody (uid and gid 65534, no groups, no capabilities) through setpriv.</param>
-    public static async Task<ServerProcess> StartAsync(string storeRoot, string digestCacheDirectory, bool unprivileged = false)
+    /// <param name="environment">More environment variables for the server process.</param>
+    public static async Task<ServerProcess> StartAsync(string storeRoot, string digestCacheDirectory, bool unprivileged = false, IReadOnlyDictionary<string, string>? environment = null)
     {
         // The test's output directory holds the API's dll, runtimeconfig, deps and appsettings.json (the content root).
         var directory = AppContext.BaseDirectory;
         var dll = Path.Combine(directory, "LayerExportApi.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference src/LayerExportApi.");
         Directory.CreateDirectory(digestCacheDirectory);
-        var environment = new Dictionary<string, string>
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
             ["LayerStore__Root"] = storeRoot,
             ["LayerStore__Layout"] = "native",
@@ -55,15 +56,15 @@ internal sealed partial class ServerProcess : IDisposable
         if (unprivileged)
         {
             Posix.ChangeOwner(digestCacheDirectory, UnprivilegedId, UnprivilegedId);
-            environment["HOME"] = digestCacheDirectory;
+            variables["HOME"] = digestCacheDirectory;
 
             // setpriv execs the server, so the PID stays the server's.
             string[] drop = [$"--reuid={UnprivilegedId}", $"--regid={UnprivilegedId}", "--clear-groups", "--inh-caps=-all", "--"];
-            process = LoggedProcess.Start(ExternalTool.Require("setpriv"), [.. drop, dotnet, .. server], directory, environment);
+            process = LoggedProcess.Start(ExternalTool.Require("setpriv"), [.. drop, dotnet, .. server], directory, variables);
         }
         else
         {
-            process = LoggedProcess.Start(dotnet, server, directory, environment);
+            process = LoggedProcess.Start(dotnet, server, directory, variables);
         }
 
         try

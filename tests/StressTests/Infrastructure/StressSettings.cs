@@ -16,7 +16,7 @@ internal static class StressSettings
     public static int FuzzSeed => Read("STRESS_FUZZ_SEED", 20261128);
 
     /// <summary>STRESS_ABORTS: downloads cut at random points (full run: 1,000).</summary>
-    public static int Aborts => Read("STRESS_ABORTS", 150);
+    public static int Aborts => Read("STRESS_ABORTS", 100);
 
     /// <summary>STRESS_CONCURRENT_CLIENTS: clients downloading one layer at once (64 in both runs).</summary>
     public static int ConcurrentClients => Read("STRESS_CONCURRENT_CLIENTS", 64);

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using StressTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace StressTests;
+
+/// <summary>Downloads cut at random points, by reset or by close, in every representation: the server's descriptors, threads and memory come back to their baseline.</summary>
+/// <remarks>
+/// The baseline is taken after a warm-up storm of the same shape, so what the server keeps for reuse (pooled
+/// buffers, the GC heap it grew, pool threads) is in it; what comes on top after the storm would be a leak.
+/// Resident memory is judged twice. With glibc's malloc thresholds pinned (MALLOC_MMAP_THRESHOLD_ and
+/// MALLOC_TRIM_THRESHOLD_ at 128 KiB), memory zlib and zstd free goes back to the kernel, so RSS tracks what the
+/// process holds and must come back within a small tolerance. With glibc's defaults, its dynamic mmap threshold
+/// keeps freed multi-MiB compressor buffers in its arenas: RSS stays well above the baseline without any leak,
+/// so that run asserts descriptors and threads only, bounds memory generously, and reports the figure.
+/// </remarks>
+public sealed partial class AbortStormTests(ITestOutputHelper output)
+{
+    private const string LayerId = "storm";
+    private const int Clients = 8;
+    private const int Seed = 4242;
+    private const int WarmUpDownloads = 64;
+
+    /// <summary>Descriptors allowed above the baseline once settled (the runtime may keep an extra pipe or socket).</summary>
+    private const int FileTolerance = 4;
+
+    /// <summary>Threads allowed above the baseline once settled (the thread pool keeps workers it injected for a while).</summary>
+    private const int ThreadTolerance = 8;
+
+    /// <summary>Resident memory allowed above the baseline once settled, with malloc's thresholds pinned, KiB.</summary>
+    private const long PinnedResidentToleranceKiB = 64 * 1024;
+
+    /// <summary>The same with glibc's default thresholds, KiB: a bound on its caching, not a leak check.</summary>
+    private const long DefaultResidentToleranceKiB = 320 * 1024;
+
+    private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(60);
+    private static readonly string[] Compressions = ["none", "none", "gzip", "zstd"];
+
+    private static readonly Dictionary<string, string> PinnedMalloc = new()
+    {
+        ["MALLOC_MMAP_THRESHOLD_"] = "131072",
+        ["MALLOC_TRIM_THRESHOLD_"] = "131072",
+    };
+
+    [Theory]
+    [InlineData("pinned-malloc")]
+    [InlineData("default-malloc")]
+    public async Task DescriptorsThreadsAndMemoryReturnToBaselineAfterAStormOfCutDownloads(string allocator)
+    {
+        var pinned = allocator == "pinned-malloc";
+        var residentTolerance = pinned ? PinnedResidentToleranceKiB : DefaultResidentToleranceKiB;
+        var figures = new Figures(output, $"abort-storm ({allocator})");
+        var count = StressSettings.Aborts;
+        using var work = new TemporaryDirectory("storm");
+        var store = new NativeStore(work.Combine("store"));
+        var diff = store.AddLayer(LayerId);
+        NativeStore.WriteFile(diff, "bin/random.bin", NativeStore.RandomBytes(1, 2 * 1024 * 1024));
+        NativeStore.WriteFile(diff, "share/text.txt", Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 40_000).Select(static i => $"line {i} of the storm layer\n"))));
+        for (var i = 0; i < 50; i++)
+        {
+            NativeStore.WriteFile(diff, $"etc/conf.d/{i:D2}.conf", Encoding.ASCII.GetBytes($"setting{i} = {i * i}\n"));
+        }
+
+        NativeStore.FixDirectoryTimes(diff);
+        using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"), environment: pinned ? PinnedMalloc : null);
+        var endpoint = new IPEndPoint(IPAddress.Loopback, server.BaseAddress.Port);
+        var host = server.BaseAddress.Authority;
+
+        byte[] before;
+
+        // Warm-up: every representation once whole (which also makes their lengths known), then a small storm of the
+        // same shape, so that what the server keeps for reuse (pooled buffers, GC heap, pool threads) is in the baseline.
+        var lengths = new Dictionary<string, long>();
+        foreach (var compression in Compressions.Distinct())
+        {
+            var whole = await RawHttp.ExchangeAsync(endpoint, Request(host, compression, range: false), cutAfter: null, reset: false, CancellationToken.None);
+            Assert.Equal(200, whole.Status);
+            lengths[compression] = whole.Received;
+        }
+
+        using (var first = server.CreateClient())
+        {
+            before = SHA256.HashData(await first.GetByteArrayAsync(TarPath));
+        }
+
+        var random = new Random(Seed);
+        await RunStormAsync(endpoint, host, lengths, new Random(Seed + 1), WarmUpDownloads);
+        var warmUpRequests = Compressions.Distinct().Count() + WarmUpDownloads;
+        var warmedUp = await Poll.UntilAsync(() => server.CountLogLines(ExportOutcome()), logged => logged >= warmUpRequests, SettleDeadline);
+        Assert.True(warmedUp.Settled, $"the server logged {warmedUp.Last} export outcomes for {warmUpRequests} warm-up requests");
+        var baseline = server.ReadStatus();
+        figures.Report("baseline", $"{baseline}");
+
+        // The storm, sampled for its peak.
+        var peak = baseline;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                var now = server.ReadStatus();
+                peak = peak with { OpenFiles = Math.Max(peak.OpenFiles, now.OpenFiles), Threads = Math.Max(peak.Threads, now.Threads), ResidentKiB = Math.Max(peak.ResidentKiB, now.ResidentKiB) };
+                await Task.Delay(50);
+            }
+        });
+        var clock = Stopwatch.StartNew();
+        var cuts = await RunStormAsync(endpoint, host, lengths, random, count);
+        var stormTime = clock.Elapsed;
+        await sampling.CancelAsync();
+        await sampler;
+        figures.Report("downloads cut", $"{count} in {stormTime.TotalSeconds:F1} s ({cuts.Resets} by reset, {cuts.Closes} by close; {cuts.BeforeBody} before the body, {cuts.MidBody} mid-body, {cuts.Whole} read whole)");
+        figures.Report("peak during the storm", $"{peak.OpenFiles} open files, {peak.Threads} threads, RSS {Figures.Megabytes(peak.ResidentKiB)}");
+
+        var settled = await Poll.UntilAsync(
+            server.ReadStatus,
+            now => now.OpenFiles <= baseline.OpenFiles + FileTolerance
+                && now.Threads <= baseline.Threads + ThreadTolerance
+                && now.ResidentKiB <= baseline.ResidentKiB + residentTolerance,
+            SettleDeadline);
+        figures.Report("after the storm", $"{settled.Last}, settled in {settled.Elapsed.TotalSeconds:F1} s (tolerance: +{FileTolerance} files, +{ThreadTolerance} threads, +{Figures.Megabytes(residentTolerance)})");
+        figures.Report("server log", $"{server.CountLogLines(CancelledExport())} exports logged as cancelled, {server.CountLogLines(CompletedExport())} as completed, {server.CountLogLines(FailedExport())} as failed");
+
+        Assert.False(server.HasExited, $"the server exited during the storm. Output:\n{server.Output}");
+        Assert.True(settled.Settled, $"within {SettleDeadline} the server did not come back to its baseline ({baseline}); last seen: {settled.Last}");
+        Assert.Equal(0, server.CountLogLines(FailedExport()));
+
+        // And it still serves: a whole download after the storm is the same tar as before it.
+        using var client = server.CreateClient();
+        Assert.Equal(before, SHA256.HashData(await client.GetByteArrayAsync(TarPath)));
+    }
+
+    private static async Task<CutTally> RunStormAsync(IPEndPoint endpoint, string host, Dictionary<string, long> lengths, Random random, int count)
+    {
+        // The plan is drawn up front from the seed, so the storm is the same on every run.
+        var plan = Enumerable.Range(0, count).Select(_ =>
+        {
+            var compression = Compressions[random.Next(Compressions.Length)];
+            var range = compression == "none" && random.Next(5) == 0;
+            // One in ten is cut in the header block or right after the request, the rest anywhere in the body.
+            var cut = random.Next(10) == 0 ? random.Next(400) : random.NextInt64(lengths[compression] + 1);
+            return (Compression: compression, Range: range, Cut: cut, Reset: random.Next(2) == 0);
+        }).ToList();
+
+        var tally = new CutTally();
+        await Parallel.ForEachAsync(plan, new ParallelOptions { MaxDegreeOfParallelism = Clients }, async (download, _) =>
+        {
+            var response = await RawHttp.ExchangeAsync(endpoint, Request(host, download.Compression, download.Range), download.Cut, download.Reset, CancellationToken.None);
+            tally.Add(download.Reset, response, lengths[download.Compression]);
+        });
+        return tally;
+    }
+
+    private static Uri TarPath => new($"/layers/{LayerId}/tar", UriKind.Relative);
+
+    private static byte[] Request(string host, string compression, bool range) =>
+        Encoding.ASCII.GetBytes(
+            $"GET /layers/{LayerId}/tar?compression={compression} HTTP/1.1\r\nHost: {host}\r\n"
+            + (range ? "Range: bytes=500000-\r\n" : "")
+            + "Connection: close\r\n\r\n");
+
+    [GeneratedRegex($@"Export of layer {LayerId} .*(completed|cancelled|failed)")]
+    private static partial Regex ExportOutcome();
+
+    [GeneratedRegex($@"Export of layer {LayerId} .*cancelled")]
+    private static partial Regex CancelledExport();
+
+    [GeneratedRegex($@"Export of layer {LayerId} .*completed")]
+    private static partial Regex CompletedExport();
+
+    [GeneratedRegex($@"Export of layer {LayerId} .*failed")]
+    private static partial Regex FailedExport();
+
+    private sealed class CutTally
+    {
+        private int _resets, _closes, _beforeBody, _midBody, _whole;
+
+        public int Resets => _resets;
+
+        public int Closes => _closes;
+
+        public int BeforeBody => _beforeBody;
+
+        public int MidBody => _midBody;
+
+        public int Whole => _whole;
+
+        public void Add(bool reset, RawResponse response, long wholeLength)
+        {
+            Interlocked.Increment(ref reset ? ref _resets : ref _closes);
+            var headerEnd = Encoding.Latin1.GetString(response.Head).IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (headerEnd < 0)
+            {
+                Interlocked.Increment(ref _beforeBody);
+            }
+            else if (response.Received >= wholeLength)
+            {
+                Interlocked.Increment(ref _whole);
+            }
+            else
+            {
+                Interlocked.Increment(ref _midBody);
+            }
+        }
+    }
+}
