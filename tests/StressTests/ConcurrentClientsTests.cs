@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using StressTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace StressTests;
+
+/// <summary>64 clients download one layer at the same time: every body is the same tar (sha256), none fails; the server's peak RSS is reported.</summary>
+/// <remarks>
+/// Each client waits after its response headers until all of them have theirs, and only then reads its body: the
+/// server then provably holds every export open at once, each paused by back-pressure, before any finishes.
+/// </remarks>
+public sealed class ConcurrentClientsTests(ITestOutputHelper output)
+{
+    private const string LayerId = "shared";
+    private const int SmallFile = 64 * 1024;
+    private static readonly TimeSpan GateDeadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task ConcurrentClientsOnOneLayerAllGetTheSameBodyWithoutAFailure()
+    {
+        var figures = new Figures(output, "concurrent-clients");
+        var clients = StressSettings.ConcurrentClients;
+        var layerBytes = StressSettings.ConcurrentLayerMiB * 1024L * 1024;
+        using var work = new TemporaryDirectory("concurrent");
+        var store = new NativeStore(work.Combine("store"));
+        var diff = store.AddLayer(LayerId);
+
+        // Half in one large file, half in 64 KiB files, all incompressible.
+        WriteRandomFile(Path.Combine(diff, "large.bin"), layerBytes / 2, seed: 1);
+        for (var i = 0; i < layerBytes / 2 / SmallFile; i++)
+        {
+            NativeStore.WriteFile(diff, $"small/{i / 100:D3}/{i:D5}.bin", NativeStore.RandomBytes(i + 2, SmallFile));
+        }
+
+        NativeStore.FixDirectoryTimes(diff);
+        using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));
+        using var client = server.CreateClient(maxConnections: clients);
+
+        // The expected digest comes from the descriptor endpoint: the server's own export, before the clients start.
+        using var descriptor = JsonDocument.Parse(await client.GetStringAsync(new Uri($"/layers/{LayerId}/descriptor?compression=none", UriKind.Relative)));
+        var expectedDigest = descriptor.RootElement.GetProperty("digest").GetString();
+        var expectedSize = descriptor.RootElement.GetProperty("size").GetInt64();
+        var baseline = server.ReadStatus();
+
+        var arrived = 0;
+        var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = Stopwatch.StartNew();
+        var downloads = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        {
+            try
+            {
+                using var response = await client.GetAsync(new Uri($"/layers/{LayerId}/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+                if (Interlocked.Increment(ref arrived) == clients)
+                {
+                    allArrived.TrySetResult();
+                }
+
+                await allArrived.Task.WaitAsync(GateDeadline);
+                using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var body = await response.Content.ReadAsStreamAsync();
+                var buffer = new byte[256 * 1024];
+                long length = 0;
+                for (int n; (n = await body.ReadAsync(buffer)) > 0; length += n)
+                {
+                    sha256.AppendData(buffer, 0, n);
+                }
+
+                return new Download(response.StatusCode, "sha256:" + Convert.ToHexStringLower(sha256.GetHashAndReset()), length, null);
+            }
+            catch (TimeoutException)
+            {
+                return new Download(0, null, 0, $"only {Volatile.Read(ref arrived)} of {clients} clients had response headers within {GateDeadline}: is a concurrency limit below {clients} configured?");
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                return new Download(0, null, 0, e.Message);
+            }
+        })));
+        var elapsed = clock.Elapsed;
+        var after = server.ReadStatus();
+
+        var failures = downloads.Where(d => d.Error is not null || d.Status != HttpStatusCode.OK || d.Digest != expectedDigest || d.Length != expectedSize).ToList();
+        figures.Report("clients", $"{clients} on a {Figures.Megabytes(expectedSize / 1024)} tar, all holding their export open before any read its body");
+        figures.Report("identical bodies", $"{downloads.Count(d => d.Digest == expectedDigest && d.Length == expectedSize)} of {clients} ({expectedDigest})");
+        figures.Report("failures", $"{failures.Count}");
+        figures.Report("time", $"{elapsed.TotalSeconds:F1} s, {clients * expectedSize / 1e6 / elapsed.TotalSeconds:F0} MB/s in total");
+        figures.Report("server RSS", $"{Figures.Megabytes(baseline.ResidentKiB)} before, peak (VmHWM) {Figures.Megabytes(after.PeakResidentKiB)}; {after.Threads} threads, {after.OpenFiles} open files after");
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {clients} downloads failed or differed; first: {failures.FirstOrDefault()}");
+    }
+
+    private static void WriteRandomFile(string path, long length, int seed)
+    {
+        var random = new Random(seed);
+        var chunk = new byte[1024 * 1024];
+        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            for (var written = 0L; written < length; written += chunk.Length)
+            {
+                random.NextBytes(chunk);
+                file.Write(chunk, 0, (int)Math.Min(chunk.Length, length - written));
+            }
+        }
+
+        File.SetLastWriteTimeUtc(path, NativeStore.FixedModificationTime);
+    }
+
+    private sealed record Download(HttpStatusCode Status, string? Digest, long Length, string? Error);
+}
