@@ -235,7 +235,7 @@ internal sealed class DiskEntryReader(bool openContent)
             return Entry(header, opened);
         }
 
-        return new LayerEntry(header, new FileContent(file)) { Identity = Identity(opened) };
+        return new LayerEntry(header, new FileContent(file, opened)) { Identity = Identity(opened) };
     }
 
     private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) ReadXattrs(FileDescriptor file) =>
@@ -340,9 +340,27 @@ internal sealed class DiskEntryReader(bool openContent)
     private static TarEntryHeader DeviceHeader(byte[] path, TarEntryType type, in FileStatus status) =>
         Header(path, type, status) with { DeviceMajor = status.RdevMajor, DeviceMinor = status.RdevMinor };
 
-    private sealed class FileContent(FileDescriptor file) : IEntryContent
+    private sealed class FileContent(FileDescriptor file, FileStatus opened) : IEntryContent
     {
         public int Read(Span<byte> destination, long offset) => file.ReadAt(destination, offset);
+
+        // The open descriptor still reads the old file after an unlink or a rename over its name; its link count
+        // (none left) and its times (an unlink, link, chmod or write moves ctime) tell.
+        public void EnsureUnchanged()
+        {
+            var now = file.Stat();
+            if (now.NLink == 0)
+            {
+                throw new LayerChangedException("file was deleted or replaced while being read");
+            }
+
+            if (now.Size != opened.Size
+                || now.MtimeSeconds != opened.MtimeSeconds || now.MtimeNanoseconds != opened.MtimeNanoseconds
+                || now.CtimeSeconds != opened.CtimeSeconds || now.CtimeNanoseconds != opened.CtimeNanoseconds)
+            {
+                throw new LayerChangedException("file was changed while being read");
+            }
+        }
 
         public void Dispose() => file.Dispose();
     }

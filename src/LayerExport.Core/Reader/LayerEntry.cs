@@ -34,6 +34,14 @@ public interface IEntryContent : IDisposable
 {
     /// <summary>Reads at <paramref name="offset"/> into <paramref name="destination"/>; returns 0 at end of file.</summary>
     int Read(Span<byte> destination, long offset);
+
+    /// <summary>
+    /// Called once the content was read to its end: throws <see cref="LayerChangedException"/> when the file was
+    /// deleted, replaced under its name or changed since it was opened, which reads alone cannot see.
+    /// </summary>
+    void EnsureUnchanged()
+    {
+    }
 }
 
 /// <summary>Yields a layer's entries in tar order.</summary>

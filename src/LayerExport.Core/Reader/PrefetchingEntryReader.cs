@@ -145,6 +145,12 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         {
             var buffer = ArrayPool<byte>.Shared.Rent(cost);
             var length = ReadAhead(entry, buffer.AsSpan(0, cost));
+            if (length == size)
+            {
+                // Read whole and of the listed size (a short or long read is left to the writer to report).
+                entry.Content.EnsureUnchanged();
+            }
+
             var buffered = new LayerEntry(entry.Header, new BufferedContent(buffer, length, this, cost)) { Identity = entry.Identity };
             entry.Dispose();
             return new Item(buffered, null);
@@ -253,6 +259,8 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         private int _disposed;
 
         public int Read(Span<byte> destination, long offset) => inner.Read(destination, offset);
+
+        public void EnsureUnchanged() => inner.EnsureUnchanged();
 
         public void Dispose()
         {

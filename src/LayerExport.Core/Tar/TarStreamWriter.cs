@@ -163,6 +163,12 @@ public sealed class TarStreamWriter
             }
         }
 
+        if (to == size)
+        {
+            // Read to the end at its declared size; the open file may still have been deleted, replaced or changed.
+            content.EnsureUnchanged();
+        }
+
         var padding = (int)(TarHeaderEncoder.PaddedLength(size) - size);
         if (padding > 0)
         {
