@@ -58,6 +58,9 @@ internal sealed partial class ServerProcess : IDisposable
             Posix.ChangeOwner(digestCacheDirectory, UnprivilegedId, UnprivilegedId);
             variables["HOME"] = digestCacheDirectory;
 
+            // nobody cannot read trusted.* attributes; the suite's stores mark nothing with them.
+            variables["LayerStore__AllowUnreadableTrustedXattrs"] = "true";
+
             // setpriv execs the server, so the PID stays the server's.
             string[] drop = [$"--reuid={UnprivilegedId}", $"--regid={UnprivilegedId}", "--clear-groups", "--inh-caps=-all", "--"];
             process = LoggedProcess.Start(ExternalTool.Require("setpriv"), [.. drop, dotnet, .. server], directory, variables);
