@@ -20,7 +20,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     public const int SmallFileLimit = 256 * 1024;
 
     /// <summary>Bytes of content (and large files' stand-in cost) held ahead of the writer at most.</summary>
-    public const int Budget = 4 * 1024 * 1024;
+    public const int Budget = 1024 * 1024;
 
     private const int MaxEntriesAhead = 512;
 

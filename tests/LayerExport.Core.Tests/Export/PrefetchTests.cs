@@ -27,7 +27,7 @@ public sealed class PrefetchTests : IDisposable
         using var content = store.Open(LayerId.Parse("many"));
         using var reader = new PrefetchingEntryReader(content.CreateReader());
 
-        // 200 files of 100 kB are 20 MB; the reader must stop near its 4 MiB budget and wait there.
+        // 200 files of 100 kB are 20 MB; the reader must stop near its 1 MiB budget and wait there.
         Assert.True(SpinWait.SpinUntil(() => reader.HeldBytes > PrefetchingEntryReader.Budget - 100_001, TimeSpan.FromSeconds(30)), $"held {reader.HeldBytes}");
         Assert.InRange(reader.HeldBytes, 0, PrefetchingEntryReader.Budget);
         var read = 0;
