@@ -16,9 +16,9 @@ namespace StressTests;
 /// MALLOC_TRIM_THRESHOLD_ at 128 KiB), memory zlib and zstd free goes back to the kernel, so RSS tracks what the
 /// process holds and must come back within a small tolerance. With glibc's defaults, its dynamic mmap threshold
 /// keeps freed multi-MiB compressor buffers in its arenas: RSS stays well above the baseline without any leak,
-/// so that run bounds memory generously and reports the figure. Both runs split the storm in halves: retention
-/// stops growing once the pools and heaps have their size, a leak grows with every download, so the second half
-/// may add little to the first.
+/// so that run bounds memory generously and reports the figure. The storm runs in halves: retention stops
+/// growing once the pools and heaps have their size, a leak grows with every download, so with the thresholds
+/// pinned the second half may add little to the first.
 /// </remarks>
 public sealed partial class AbortStormTests(ITestOutputHelper output)
 {
@@ -33,17 +33,19 @@ public sealed partial class AbortStormTests(ITestOutputHelper output)
     /// <summary>Threads allowed above the baseline once settled (the thread pool keeps workers it injected for a while).</summary>
     private const int ThreadTolerance = 8;
 
-    /// <summary>Resident memory allowed above the baseline once settled, with malloc's thresholds pinned, KiB (the GC heap keeps some of its growth).</summary>
-    private const long PinnedResidentToleranceKiB = 96 * 1024;
+    /// <summary>Resident memory allowed above the baseline once settled, with malloc's thresholds pinned, KiB.</summary>
+    /// <remarks>The GC is never forced, so RSS also holds garbage the next full collection would free; the check is coarse.</remarks>
+    private const long PinnedResidentToleranceKiB = 128 * 1024;
 
     /// <summary>The same with glibc's default thresholds, KiB: a bound on its caching, not a leak check.</summary>
     private const long DefaultResidentToleranceKiB = 320 * 1024;
 
     /// <summary>Resident memory the second half of the storm may add to the first's, with malloc's thresholds pinned, KiB.</summary>
-    private const long PinnedHalfGrowthToleranceKiB = 32 * 1024;
-
-    /// <summary>The same with glibc's default thresholds, KiB: its arenas still fill for a while.</summary>
-    private const long DefaultHalfGrowthToleranceKiB = 64 * 1024;
+    /// <remarks>
+    /// A leak of more than 128 KiB per cut download shows at the full count (500 a half). Not asserted with glibc's
+    /// defaults: its arenas go on filling with freed buffers for thousands of downloads.
+    /// </remarks>
+    private const long PinnedHalfGrowthToleranceKiB = 64 * 1024;
 
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(60);
     private static readonly string[] Compressions = ["none", "none", "gzip", "zstd"];
@@ -109,8 +111,9 @@ public sealed partial class AbortStormTests(ITestOutputHelper output)
         var second = await StormAsync(server, endpoint, host, lengths, random, count - (count / 2), baseline, residentTolerance);
         second.Report(figures, "second half");
         var growth = second.Settled.Last.ResidentKiB - first.Settled.Last.ResidentKiB;
-        var growthTolerance = pinned ? PinnedHalfGrowthToleranceKiB : DefaultHalfGrowthToleranceKiB;
-        figures.Report("tolerance", $"+{FileTolerance} files, +{ThreadTolerance} threads, RSS +{Figures.Megabytes(residentTolerance)} over the baseline and +{Figures.Megabytes(growthTolerance)} from the first half to the second");
+        figures.Report("second half over first", $"RSS +{Figures.Megabytes(growth)}");
+        var halfLimit = pinned ? $" and +{Figures.Megabytes(PinnedHalfGrowthToleranceKiB)} from the first half to the second" : "";
+        figures.Report("tolerance", $"+{FileTolerance} files, +{ThreadTolerance} threads, RSS +{Figures.Megabytes(residentTolerance)} over the baseline{halfLimit}");
         figures.Report("server log", $"{server.CountLogLines(CancelledExport())} exports logged as cancelled, {server.CountLogLines(CompletedExport())} as completed, {server.CountLogLines(FailedExport())} as failed");
 
         Assert.False(server.HasExited, $"the server exited during the storm. Output:\n{server.Output}");
@@ -119,7 +122,7 @@ public sealed partial class AbortStormTests(ITestOutputHelper output)
             Assert.True(result.Settled.Settled, $"within {SettleDeadline} of the {half} half the server did not come back to its baseline ({baseline}); last seen: {result.Settled.Last}");
         }
 
-        Assert.True(growth <= growthTolerance, $"the second half of the storm left {Figures.Megabytes(growth)} more resident memory than the first: memory grows with every cut download");
+        Assert.True(!pinned || growth <= PinnedHalfGrowthToleranceKiB, $"the second half of the storm left {Figures.Megabytes(growth)} more resident memory than the first: memory grows with every cut download");
         Assert.Equal(0, server.CountLogLines(FailedExport()));
 
         // And it still serves: a whole download after the storm is the same tar as before it.
