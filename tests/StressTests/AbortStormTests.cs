@@ -33,15 +33,19 @@ public sealed partial class AbortStormTests(ITestOutputHelper output)
     /// <summary>Threads allowed above the baseline once settled (the thread pool keeps workers it injected for a while).</summary>
     private const int ThreadTolerance = 8;
 
-    /// <summary>Resident memory allowed above the baseline once settled, with malloc's thresholds pinned, KiB (the GC heap keeps some of its growth).</summary>
-    private const long PinnedResidentToleranceKiB = 96 * 1024;
+    /// <summary>Resident memory allowed above the baseline once settled, with malloc's thresholds pinned, KiB.</summary>
+    /// <remarks>The GC is never forced, so RSS also holds garbage the next full collection would free; the check is coarse.</remarks>
+    private const long PinnedResidentToleranceKiB = 128 * 1024;
 
     /// <summary>The same with glibc's default thresholds, KiB: a bound on its caching, not a leak check.</summary>
     private const long DefaultResidentToleranceKiB = 320 * 1024;
 
     /// <summary>Resident memory the second half of the storm may add to the first's, with malloc's thresholds pinned, KiB.</summary>
-    /// <remarks>Not asserted with glibc's defaults: its arenas go on filling with freed buffers for thousands of downloads.</remarks>
-    private const long PinnedHalfGrowthToleranceKiB = 32 * 1024;
+    /// <remarks>
+    /// A leak of more than 128 KiB per cut download shows at the full count (500 a half). Not asserted with glibc's
+    /// defaults: its arenas go on filling with freed buffers for thousands of downloads.
+    /// </remarks>
+    private const long PinnedHalfGrowthToleranceKiB = 64 * 1024;
 
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(60);
     private static readonly string[] Compressions = ["none", "none", "gzip", "zstd"];
