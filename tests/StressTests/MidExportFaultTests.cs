@@ -66,7 +66,7 @@ public sealed class MidExportFaultTests(ITestOutputHelper output)
     }
 
     // a-first.txt, big.bin (the file read when the fault comes), k-filler/, then later/file.txt and z-later.txt.
-    // The server reads small files ahead of the writer within a budget (4 MiB); 16 MB of small files between
+    // The server reads small files ahead of the writer within a budget (1 MiB); 16 MB of small files between
     // big.bin and the permission faults' targets keep that read-ahead from having opened them before the fault.
     private static string BuildLayer(NativeStore store, string id)
     {
