@@ -1,24 +1,28 @@
 using System.IO.Pipelines;
-using System.Security.Cryptography;
 
 namespace LayerExport.Core.Digest;
 
-/// <summary>Passes writes through to another pipe while hashing every byte advanced, with no extra copy.</summary>
+/// <summary>Passes writes through to another pipe while hashing every byte advanced, on another thread.</summary>
+/// <remarks>
+/// Bytes are written straight into the inner pipe's memory and copied aside for <see cref="ConcurrentSha256"/>;
+/// a flush also waits until the hash has nearly caught up, which bounds the copies held per export.
+/// </remarks>
 public sealed class HashingPipeWriter(PipeWriter inner) : PipeWriter, IDisposable
 {
-    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly ConcurrentSha256 _sha256 = new();
     private Memory<byte> _lastMemory;
 
     /// <summary>Bytes advanced so far.</summary>
     public long Length { get; private set; }
 
-    /// <summary>The digest of everything advanced so far.</summary>
-    public LayerDigest CurrentDigest => LayerDigest.FromHash(_sha256.GetCurrentHash());
+    /// <summary>The digest of everything advanced so far, once the hashing thread has caught up.</summary>
+    public async ValueTask<LayerDigest> GetDigestAsync(CancellationToken cancellationToken) =>
+        LayerDigest.FromHash(await _sha256.GetCurrentHashAsync(cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc />
     public override void Advance(int bytes)
     {
-        _sha256.AppendData(_lastMemory.Span[..bytes]);
+        _sha256.Append(_lastMemory.Span[..bytes]);
         _lastMemory = _lastMemory[bytes..];
         Length += bytes;
         inner.Advance(bytes);
@@ -37,7 +41,13 @@ public sealed class HashingPipeWriter(PipeWriter inner) : PipeWriter, IDisposabl
     public override void Complete(Exception? exception = null) => inner.Complete(exception);
 
     /// <inheritdoc />
-    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+    public override async ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        // The bytes leave first; the hash catches up while they are sent.
+        var result = await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _sha256.WaitForBacklogAsync(ConcurrentSha256.MaxPendingAtFlush, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
 
     /// <inheritdoc />
     public void Dispose() => _sha256.Dispose();

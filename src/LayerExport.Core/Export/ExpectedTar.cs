@@ -5,4 +5,24 @@ namespace LayerExport.Core.Export;
 /// <summary>What a response already promised about the tar before its body started.</summary>
 /// <param name="Length">The announced length of the uncompressed tar, if any.</param>
 /// <param name="DiffId">The announced diffID, if any.</param>
-public sealed record ExpectedTar(long? Length, LayerDigest? DiffId);
+public sealed record ExpectedTar(long? Length, LayerDigest? DiffId)
+{
+    /// <summary>Fails when the tar written so far is not the one announced; run it before the last bytes leave.</summary>
+    /// <param name="tar">The writer that counted and hashed the tar.</param>
+    /// <param name="what">What the tar is, for the message ("tar", "reassembled tar").</param>
+    /// <param name="cancellationToken">Stops the wait for the hash.</param>
+    /// <exception cref="LayerExportException">The length or the digest differs: the layer changed on disk.</exception>
+    public async ValueTask VerifyAsync(HashingPipeWriter tar, string what, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tar);
+        if (Length is { } length && tar.Length != length)
+        {
+            throw new LayerExportException("(end of archive)", $"the {what} is {tar.Length} bytes, not the announced {length}: the layer changed on disk");
+        }
+
+        if (DiffId is { } diffId && await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
+        {
+            throw new LayerExportException("(end of archive)", $"the {what}'s digest {actual} is not the announced {diffId}: the layer changed on disk");
+        }
+    }
+}

@@ -26,14 +26,14 @@ public sealed class LayerTarExport : IExportProgress
     /// <param name="output">Where the tar goes.</param>
     /// <param name="beforeLastFlush">A last check before the end of the archive leaves; throwing keeps the archive unfinished.</param>
     /// <param name="cancellationToken">Stops the export.</param>
-    public Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, PipeWriter output, Action? beforeLastFlush, CancellationToken cancellationToken) =>
+    public Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, PipeWriter output, Func<CancellationToken, ValueTask>? beforeLastFlush, CancellationToken cancellationToken) =>
         WriteAsync(reader, new TarStreamWriter(output), beforeLastFlush, cancellationToken);
 
     /// <summary>Writes the tar bytes from <paramref name="start"/> up to (not including) <paramref name="end"/>.</summary>
     public Task<(long Bytes, long Entries, string Fingerprint)> WriteRangeAsync(ILayerEntryReader reader, PipeWriter output, long start, long end, CancellationToken cancellationToken) =>
         WriteAsync(reader, new TarStreamWriter(output, start, end), beforeLastFlush: null, cancellationToken);
 
-    private async Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, TarStreamWriter tar, Action? beforeLastFlush, CancellationToken cancellationToken)
+    private async Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, TarStreamWriter tar, Func<CancellationToken, ValueTask>? beforeLastFlush, CancellationToken cancellationToken)
     {
         _tar = tar;
         using var fingerprint = new LayerFingerprint();

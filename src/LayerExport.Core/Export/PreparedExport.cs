@@ -52,7 +52,8 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             using var tar = new HashingPipeWriter(output);
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
-            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, tar.CurrentDigest, tar.Length, written.Fingerprint);
+            var diffId = await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false);
+            return new ExportSummary(written.Bytes, written.Entries, diffId, diffId, tar.Length, written.Fingerprint);
         }
 
         await using var body = output.AsStream(leaveOpen: true);
@@ -64,7 +65,8 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);
             await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
-            return new ExportSummary(written.Bytes, written.Entries, tar.CurrentDigest, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint);
+            var diffId = await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false);
+            return new ExportSummary(written.Bytes, written.Entries, diffId, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint);
         }
     }
 
@@ -116,19 +118,6 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
 
         using var reader = new PrefetchingEntryReader(content.CreateReader());
-        return await _generated.WriteAsync(reader, tar, () => Verify(tar, expected), cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void Verify(HashingPipeWriter tar, ExpectedTar? expected)
-    {
-        if (expected?.Length is { } length && tar.Length != length)
-        {
-            throw new LayerExportException("(end of archive)", $"the tar is {tar.Length} bytes, not the announced {length}: the layer changed on disk");
-        }
-
-        if (expected?.DiffId is { } diffId && tar.CurrentDigest != diffId)
-        {
-            throw new LayerExportException("(end of archive)", $"the tar's digest {tar.CurrentDigest} is not the announced {diffId}: the layer changed on disk");
-        }
+        return await _generated.WriteAsync(reader, tar, expected is null ? null : token => expected.VerifyAsync(tar, "tar", token), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -344,6 +344,8 @@ internal sealed class DiskEntryReader(bool openContent)
     {
         public int Read(Span<byte> destination, long offset) => file.ReadAt(destination, offset);
 
+        public bool ReadsShortOnlyAtEnd => true;
+
         // The open descriptor still reads the old file after an unlink or a rename over its name; its link count
         // (none left) and its times (an unlink, link, chmod or write moves ctime) tell.
         public void EnsureUnchanged()

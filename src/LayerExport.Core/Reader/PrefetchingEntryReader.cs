@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
 
 namespace LayerExport.Core.Reader;
 
@@ -24,14 +23,21 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
 
     private const int MaxEntriesAhead = 512;
 
-    private readonly ILayerEntryReader _inner;
-    private readonly Channel<Item> _items = Channel.CreateBounded<Item>(
-        new BoundedChannelOptions(MaxEntriesAhead) { SingleReader = true, SingleWriter = true });
+    // Each side wakes the other in batches, not per entry: a wake-up is a futex call and a thread switch, dearer
+    // than reading a small file. A waiting writer is woken after this many entries (or when the reading thread
+    // is about to wait itself, or ends); a waiting reading thread once half its budget and queue are free.
+    private const int WakeWriterAfter = 32;
 
-    private readonly CancellationTokenSource _stop = new();
+    private readonly ILayerEntryReader _inner;
+    private readonly Queue<Item> _queue = new();
     private readonly object _gate = new();
     private readonly Thread _thread;
     private long _held;
+    private bool _ended;
+    private bool _stopping;
+    private bool _readingThreadWaits;
+    private int _unannounced;
+    private TaskCompletionSource? _writerWaits;
     private bool _disposed;
 
     /// <summary>Starts reading <paramref name="inner"/> ahead; this reader owns it from now on.</summary>
@@ -64,16 +70,34 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     /// <inheritdoc />
     public async ValueTask<LayerEntry?> ReadAsync(CancellationToken cancellationToken)
     {
-        while (await _items.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (true)
         {
-            if (_items.Reader.TryRead(out var item))
+            Task wake;
+            lock (_gate)
             {
-                item.Failure?.Throw();
-                return item.Entry;
-            }
-        }
+                if (_queue.TryDequeue(out var item))
+                {
+                    if (_readingThreadWaits && _queue.Count <= MaxEntriesAhead / 2)
+                    {
+                        Monitor.Pulse(_gate);
+                    }
 
-        return null;
+                    item.Failure?.Throw();
+                    return item.Entry;
+                }
+
+                if (_ended)
+                {
+                    return null;
+                }
+
+                _writerWaits ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _unannounced = 0;
+                wake = _writerWaits.Task;
+            }
+
+            await wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -85,28 +109,27 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         }
 
         _disposed = true;
-        _stop.Cancel();
         lock (_gate)
         {
+            _stopping = true;
             Monitor.PulseAll(_gate);
         }
 
         // The inner reader belongs to the thread until it ends; an entry it is reading is at most one system call.
         _thread.Join();
-        while (_items.Reader.TryRead(out var item))
+        while (_queue.TryDequeue(out var item))
         {
             item.Entry?.Dispose();
         }
 
         _inner.Dispose();
-        _stop.Dispose();
     }
 
     private void Run()
     {
         try
         {
-            while (!_stop.IsCancellationRequested && _inner.TryRead(out var entry))
+            while (!Volatile.Read(ref _stopping) && _inner.TryRead(out var entry))
             {
                 var item = Prepare(entry);
                 if (!Publish(item))
@@ -116,13 +139,12 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
                 }
             }
 
-            _items.Writer.TryComplete();
+            End(null);
         }
         catch (Exception e)
         {
             // The failure takes its place in the order: everything read before it is still written.
-            Publish(new Item(null, ExceptionDispatchInfo.Capture(e)));
-            _items.Writer.TryComplete();
+            End(new Item(null, ExceptionDispatchInfo.Capture(e)));
         }
     }
 
@@ -163,19 +185,21 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         }
     }
 
-    // Reads up to the whole buffer (size + 1 bytes), stopping early only at the end of the file.
+    // Reads up to the whole buffer (size + 1 bytes), stopping at the end of the file. A regular file on disk reads
+    // short only at its end, so there a short read needs no second call to confirm it.
     private static int ReadAhead(LayerEntry entry, Span<byte> buffer)
     {
+        var content = entry.Content!;
         var length = 0;
         while (length < buffer.Length)
         {
-            var n = entry.Content!.Read(buffer[length..], length);
-            if (n == 0)
+            var wanted = buffer.Length - length;
+            var n = content.Read(buffer[length..], length);
+            length += n;
+            if (n == 0 || (n < wanted && content.ReadsShortOnlyAtEnd))
             {
                 break;
             }
-
-            length += n;
         }
 
         return length;
@@ -183,21 +207,39 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
 
     private bool Publish(Item item)
     {
-        try
+        lock (_gate)
         {
-            while (!_items.Writer.TryWrite(item))
+            while (_queue.Count >= MaxEntriesAhead && !_stopping)
             {
-                if (!_items.Writer.WaitToWriteAsync(_stop.Token).AsTask().GetAwaiter().GetResult())
-                {
-                    return false;
-                }
+                WaitForRoom();
+            }
+
+            if (_stopping)
+            {
+                return false;
+            }
+
+            _queue.Enqueue(item);
+            if (++_unannounced >= WakeWriterAfter)
+            {
+                WakeWriter();
             }
 
             return true;
         }
-        catch (OperationCanceledException)
+    }
+
+    private void End(Item? last)
+    {
+        lock (_gate)
         {
-            return false;
+            if (last is { } item)
+            {
+                _queue.Enqueue(item);
+            }
+
+            _ended = true;
+            WakeWriter();
         }
     }
 
@@ -206,9 +248,9 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     {
         lock (_gate)
         {
-            while (_held > 0 && _held + cost > Budget && !_stop.IsCancellationRequested)
+            while (_held > 0 && _held + cost > Budget && !_stopping)
             {
-                Monitor.Wait(_gate);
+                WaitForRoom();
             }
 
             _held += cost;
@@ -220,7 +262,29 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         lock (_gate)
         {
             _held -= cost;
-            Monitor.PulseAll(_gate);
+            if (_readingThreadWaits && _held <= Budget / 2)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    // Called under the lock: whatever was queued is announced before the reading thread sleeps.
+    private void WaitForRoom()
+    {
+        WakeWriter();
+        _readingThreadWaits = true;
+        Monitor.Wait(_gate);
+        _readingThreadWaits = false;
+    }
+
+    private void WakeWriter()
+    {
+        _unannounced = 0;
+        if (_writerWaits is { } waiter)
+        {
+            _writerWaits = null;
+            waiter.SetResult();
         }
     }
 

@@ -73,7 +73,7 @@ public sealed class TarStreamWriter
     /// <summary>Writes the end-of-archive blocks and flushes everything.</summary>
     /// <param name="beforeLastFlush">Runs after the end blocks are written but before they are flushed; throwing here keeps the archive unfinished.</param>
     /// <param name="cancellationToken">Cancels the flush.</param>
-    public async ValueTask FinishAsync(Action? beforeLastFlush, CancellationToken cancellationToken)
+    public async ValueTask FinishAsync(Func<CancellationToken, ValueTask>? beforeLastFlush, CancellationToken cancellationToken)
     {
         if (InWindow(BytesWritten, 2 * TarHeaderEncoder.BlockSize))
         {
@@ -86,7 +86,11 @@ public sealed class TarStreamWriter
             BytesWritten += 2 * TarHeaderEncoder.BlockSize;
         }
 
-        beforeLastFlush?.Invoke();
+        if (beforeLastFlush is not null)
+        {
+            await beforeLastFlush(cancellationToken).ConfigureAwait(false);
+        }
+
         await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
