@@ -8,7 +8,9 @@ namespace LayerExport.Core.Digest;
 /// With SHA-NI, hashing runs at about 1.5 GB/s: as much CPU as reading a large file and sending it together, and
 /// done inline it adds to both. Copying is ten times cheaper, so the bytes are copied into pooled blocks and the
 /// blocks are hashed in order by one pool work item at a time, while the writer reads and sends the next ones.
-/// The writer waits at its flush points while more than a few blocks are pending, so memory stays bounded.
+/// The writer waits at its flush points while more than a few blocks are pending, so memory stays bounded. Each
+/// hash keeps the blocks it rented and reuses them: blocks rented on one thread and returned on another would
+/// overflow the shared pool's per-thread caches and leave garbage behind (16 concurrent exports peaked 90 MB higher).
 /// </remarks>
 public sealed class ConcurrentSha256 : IDisposable
 {
@@ -16,10 +18,11 @@ public sealed class ConcurrentSha256 : IDisposable
     public const int BlockSize = 64 * 1024;
 
     /// <summary>Bytes allowed to wait for hashing when the writer flushes.</summary>
-    public const int MaxPendingAtFlush = 4 * BlockSize;
+    public const int MaxPendingAtFlush = 2 * BlockSize;
 
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly Queue<(byte[] Block, int Length)> _queued = new();
+    private readonly Stack<byte[]> _free = new();
     private readonly Lock _lock = new();
     private byte[]? _filling;
     private int _filled;
@@ -47,7 +50,7 @@ public sealed class ConcurrentSha256 : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         while (!bytes.IsEmpty)
         {
-            _filling ??= ArrayPool<byte>.Shared.Rent(BlockSize);
+            _filling ??= TakeBlock();
             var count = Math.Min(bytes.Length, BlockSize - _filled);
             bytes[..count].CopyTo(_filling.AsSpan(_filled));
             _filled += count;
@@ -100,7 +103,7 @@ public sealed class ConcurrentSha256 : IDisposable
             _disposed = true;
             if (_filling is { } filling)
             {
-                ArrayPool<byte>.Shared.Return(filling);
+                _free.Push(filling);
                 _filling = null;
             }
 
@@ -111,6 +114,14 @@ public sealed class ConcurrentSha256 : IDisposable
             }
 
             Release();
+        }
+    }
+
+    private byte[] TakeBlock()
+    {
+        lock (_lock)
+        {
+            return _free.TryPop(out var block) ? block : ArrayPool<byte>.Shared.Rent(BlockSize);
         }
     }
 
@@ -152,9 +163,9 @@ public sealed class ConcurrentSha256 : IDisposable
             }
 
             _sha256.AppendData(next.Block, 0, next.Length);
-            ArrayPool<byte>.Shared.Return(next.Block);
             lock (_lock)
             {
+                _free.Push(next.Block);
                 _pending -= next.Length;
                 if (_caughtUp is { } waiter && _pending <= _caughtUpAt)
                 {
@@ -171,6 +182,11 @@ public sealed class ConcurrentSha256 : IDisposable
         while (_queued.TryDequeue(out var queued))
         {
             ArrayPool<byte>.Shared.Return(queued.Block);
+        }
+
+        while (_free.TryPop(out var free))
+        {
+            ArrayPool<byte>.Shared.Return(free);
         }
 
         _sha256.Dispose();

@@ -17,7 +17,7 @@ public sealed class TarStreamWriter
     public const int FlushThreshold = 64 * 1024;
 
     /// <summary>Largest single read of file data; cancellation is checked between reads.</summary>
-    public const int ReadChunk = 1024 * 1024;
+    public const int ReadChunk = 256 * 1024;
 
     private readonly PipeWriter _output;
     private readonly long _windowStart;
