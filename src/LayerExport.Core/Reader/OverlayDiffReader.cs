@@ -12,10 +12,8 @@ namespace LayerExport.Core.Reader;
 /// it creates anything below. Deletions on disk are either overlayfs character devices 0:0 or literal
 /// <c>.wh.</c> files; both become the same entry, so both forms of a layer export to the same bytes.
 /// </remarks>
-internal sealed class OverlayDiffReader : ILayerEntryReader
+internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFrame, DirectoryEntry>
 {
-    private readonly Stack<Frame> _frames = new();
-    private readonly Queue<LayerEntry> _pending = new();
     private readonly DiskEntryReader _entries;
 
     /// <summary>Starts a walk of <paramref name="diff"/>; the caller keeps ownership of the descriptor.</summary>
@@ -35,58 +33,18 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
     }
 
     /// <inheritdoc />
-    public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
-    {
-        if (_pending.TryDequeue(out entry))
-        {
-            return true;
-        }
-
-        while (_frames.TryPeek(out var frame))
-        {
-            if (frame.Next >= frame.Children.Count)
-            {
-                _frames.Pop().Dispose();
-                continue;
-            }
-
-            var child = frame.Children[frame.Next++];
-            byte[] path = [.. frame.Prefix, .. child.Name];
-            try
-            {
-                entry = _entries.Read(frame.Directory, child, path, frame.Device, out var directory);
-                if (directory is not null)
-                {
-                    EnterOwned(directory, entry!.Identity!.Device, [.. path, (byte)'/']);
-                }
-            }
-            catch (Exception e) when (e is not LayerExportException)
-            {
-                throw new LayerExportException(Encoding.UTF8.GetString(path), e.Message, e);
-            }
-
-            if (entry is not null)
-            {
-                return true;
-            }
-        }
-
-        entry = null;
-        return false;
-    }
+    protected override byte[] NameOf(DirectoryEntry child) => child.Name;
 
     /// <inheritdoc />
-    public void Dispose()
+    protected override LayerEntry? ReadChild(DiffFrame frame, DirectoryEntry child, byte[] path)
     {
-        while (_frames.TryPop(out var frame))
+        var entry = _entries.Read(frame.Directory, child, path, frame.Device, out var directory);
+        if (directory is not null)
         {
-            frame.Dispose();
+            EnterOwned(directory, entry!.Identity!.Device, [.. path, (byte)'/']);
         }
 
-        while (_pending.TryDequeue(out var entry))
-        {
-            entry.Dispose();
-        }
+        return entry;
     }
 
     private void EnterOwned(FileDescriptor directory, ulong device, byte[] prefix)
@@ -147,15 +105,15 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         children.Sort(static (a, b) => ByteOrder.Instance.Compare(a.Name, b.Name));
         if (opaque)
         {
-            _pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.OpaqueMarker]));
+            Pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.OpaqueMarker]));
         }
 
         foreach (var name in deleted)
         {
-            _pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.For(name)]));
+            Pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.For(name)]));
         }
 
-        _frames.Push(new Frame(directory, device, prefix, children, ownsDirectory));
+        Frames.Push(new DiffFrame(directory, device, prefix, children, ownsDirectory));
     }
 
     private static bool IsOverlayWhiteout(in FileStatus status) =>
@@ -196,19 +154,14 @@ internal sealed class OverlayDiffReader : ILayerEntryReader
         return false;
     }
 
-    private sealed class Frame(FileDescriptor directory, ulong device, byte[] prefix, List<DirectoryEntry> children, bool ownsDirectory) : IDisposable
+    internal sealed class DiffFrame(FileDescriptor directory, ulong device, byte[] prefix, List<DirectoryEntry> children, bool ownsDirectory)
+        : Frame(prefix, children)
     {
         public FileDescriptor Directory { get; } = directory;
 
         public ulong Device { get; } = device;
 
-        public byte[] Prefix { get; } = prefix;
-
-        public List<DirectoryEntry> Children { get; } = children;
-
-        public int Next { get; set; }
-
-        public void Dispose()
+        public override void Dispose()
         {
             if (ownsDirectory)
             {

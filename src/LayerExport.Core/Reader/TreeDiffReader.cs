@@ -16,12 +16,10 @@ namespace LayerExport.Core.Reader;
 /// to have changed its mtime with its content, so equal-looking files are then compared byte by byte.
 /// Memory is one listing per open directory level, whatever the size of the trees.
 /// </remarks>
-internal sealed class TreeDiffReader : ILayerEntryReader
+internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (byte[] Name, bool InParent)>
 {
     private const int CompareChunk = 64 * 1024;
 
-    private readonly Stack<Frame> _frames = new();
-    private readonly Queue<LayerEntry> _pending = new();
     private readonly DiskEntryReader _entries;
 
     /// <summary>Starts a walk of <paramref name="tree"/> against <paramref name="parentTree"/>; the caller keeps both descriptors.</summary>
@@ -42,58 +40,12 @@ internal sealed class TreeDiffReader : ILayerEntryReader
     }
 
     /// <inheritdoc />
-    public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
-    {
-        if (_pending.TryDequeue(out entry))
-        {
-            return true;
-        }
-
-        while (_frames.TryPeek(out var frame))
-        {
-            if (frame.Next >= frame.Children.Count)
-            {
-                _frames.Pop().Dispose();
-                continue;
-            }
-
-            var (name, inParent) = frame.Children[frame.Next++];
-            byte[] path = [.. frame.Prefix, .. name];
-            try
-            {
-                entry = ReadChild(frame, name, path, inParent);
-            }
-            catch (Exception e) when (e is not LayerExportException)
-            {
-                throw new LayerExportException(Encoding.UTF8.GetString(path), e.Message, e);
-            }
-
-            if (entry is not null || _pending.TryDequeue(out entry))
-            {
-                return true;
-            }
-        }
-
-        entry = null;
-        return false;
-    }
+    protected override byte[] NameOf((byte[] Name, bool InParent) child) => child.Name;
 
     /// <inheritdoc />
-    public void Dispose()
+    protected override LayerEntry? ReadChild(PairFrame frame, (byte[] Name, bool InParent) child, byte[] path)
     {
-        while (_frames.TryPop(out var frame))
-        {
-            frame.Dispose();
-        }
-
-        while (_pending.TryDequeue(out var entry))
-        {
-            entry.Dispose();
-        }
-    }
-
-    private LayerEntry? ReadChild(Frame frame, byte[] name, byte[] path, bool inParent)
-    {
+        var (name, inParent) = child;
         var listed = frame.Directory.StatAt(name);
         if (!inParent || frame.Parent is null)
         {
@@ -127,7 +79,7 @@ internal sealed class TreeDiffReader : ILayerEntryReader
     }
 
     // Walks into a directory both trees hold; its own header is emitted only when its metadata differs.
-    private LayerEntry? ChangedDirectory(Frame frame, byte[] name, byte[] path, in FileStatus listed, in FileStatus parentListed)
+    private LayerEntry? ChangedDirectory(PairFrame frame, byte[] name, byte[] path, in FileStatus listed, in FileStatus parentListed)
     {
         var entry = Emitted(frame.Directory, name, path, listed, out var opened);
         var parentHeader = DiskEntryReader.Describe(frame.Parent!, name, path, parentListed)!;
@@ -313,11 +265,11 @@ internal sealed class TreeDiffReader : ILayerEntryReader
             {
                 var deleted = parentNames[j++];
                 RefuseWhiteoutLookalike(deleted);
-                _pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.For(deleted)]));
+                Pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.For(deleted)]));
             }
         }
 
-        _frames.Push(new Frame(directory, parent, prefix, children, ownsDirectories));
+        Frames.Push(new PairFrame(directory, parent, prefix, children, ownsDirectories));
     }
 
     // Directories this walk opened itself are listed through their own descriptor; shared ones through a fresh one.
@@ -328,19 +280,14 @@ internal sealed class TreeDiffReader : ILayerEntryReader
         return names;
     }
 
-    private sealed class Frame(FileDescriptor directory, FileDescriptor? parent, byte[] prefix, List<(byte[] Name, bool InParent)> children, bool ownsDirectories) : IDisposable
+    internal sealed class PairFrame(FileDescriptor directory, FileDescriptor? parent, byte[] prefix, List<(byte[] Name, bool InParent)> children, bool ownsDirectories)
+        : Frame(prefix, children)
     {
         public FileDescriptor Directory { get; } = directory;
 
         public FileDescriptor? Parent { get; } = parent;
 
-        public byte[] Prefix { get; } = prefix;
-
-        public List<(byte[] Name, bool InParent)> Children { get; } = children;
-
-        public int Next { get; set; }
-
-        public void Dispose()
+        public override void Dispose()
         {
             if (ownsDirectories)
             {
