@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace TarEncoderComparison;
 
-/// <summary>Writes the entry set as JSON (bytes as base64) for the Go reference writer and the Python checker.</summary>
+/// <summary>Writes the entry set as JSON (bytes as base64) for the Go reference writer (tests/golden/gotar) and the Python checker.</summary>
 internal static class EntryManifest
 {
     public static void Write(IReadOnlyList<BenchEntry> entries, Stream output)
@@ -13,12 +13,13 @@ internal static class EntryManifest
         {
             json.WriteStartObject();
             json.WriteBase64String("name", e.Name);
-            json.WriteNumber("type", e.Type);
+            json.WriteString("type", ((char)e.Type).ToString());
             json.WriteNumber("mode", e.Mode);
             json.WriteNumber("uid", e.Uid);
             json.WriteNumber("gid", e.Gid);
             json.WriteNumber("mtime", e.ModificationTime);
             json.WriteBase64String("linkname", e.LinkName);
+            json.WriteNumber("size", e.Data.Length);
             json.WriteBase64String("data", e.Data);
             json.WriteStartArray("xattrs");
             foreach (var (name, value) in e.Xattrs)

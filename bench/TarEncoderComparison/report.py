@@ -49,7 +49,7 @@ def check(path, entries):
     with tarfile.open(path, "r:", encoding="utf-8", errors="surrogateescape") as tar:
         members = tar.getmembers()
         for e, m in zip(entries, members):
-            is_dir = e["type"] == ord("5")
+            is_dir = e["type"] == "5"
             expected_name = e["name"].rstrip(b"/") if is_dir else e["name"]
             tally("names", raw(m.name) == expected_name)
             if e["uid"] == LARGE_ID:
@@ -61,9 +61,9 @@ def check(path, entries):
             for name, value in e["xattrs"]:
                 got = m.pax_headers.get("SCHILY.xattr." + name.decode())
                 tally("xattr", got is not None and raw(got) == value)
-            if e["type"] == ord("0"):
+            if e["type"] == "0":
                 tally("data", tar.extractfile(m).read() == e["data"])
-            tally("other", m.type == bytes([e["type"]]) and m.mode == e["mode"] and int(m.mtime) == e["mtime"])
+            tally("other", m.type == e["type"].encode() and m.mode == e["mode"] and int(m.mtime) == e["mtime"])
         counts["names"][1] = max(counts["names"][1], len(entries))
     return counts
 

@@ -13,7 +13,8 @@ bench=(dotnet "$here/bin/Release/net10.0/TarEncoderComparison.dll")
 
 "${bench[@]}" write "$out/run1"
 "${bench[@]}" write "$out/run2"
-(cd "$here/go-reference" && go run main.go "$out/run1/entries.json" "$out/run1/go.tar")
+# The Go reference is the golden-test program: the bytes the tests hold us to.
+(cd "$here/../../tests/golden/gotar" && go run main.go windows.go) < "$out/run1/entries.json" > "$out/run1/go.tar"
 "${bench[@]}" throughput 5 > "$out/throughput.tsv"
 python3 "$here/report.py" "$out/run1" "$out/run2" "$out/throughput.tsv"
 echo "archives in $out"
