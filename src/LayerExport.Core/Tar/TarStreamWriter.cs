@@ -22,7 +22,7 @@ public sealed class TarStreamWriter
     private readonly PipeWriter _output;
     private readonly long _windowStart;
     private readonly long _windowEnd;
-    private long _unflushed;
+    private readonly BatchedFlush _flush;
 
     /// <summary>A writer of the whole tar.</summary>
     public TarStreamWriter(PipeWriter output)
@@ -36,6 +36,7 @@ public sealed class TarStreamWriter
         ArgumentOutOfRangeException.ThrowIfNegative(windowStart);
         ArgumentOutOfRangeException.ThrowIfLessThan(windowEnd, windowStart);
         _output = output;
+        _flush = new BatchedFlush(output);
         _windowStart = windowStart;
         _windowEnd = windowEnd;
     }
@@ -67,7 +68,7 @@ public sealed class TarStreamWriter
             await WriteContentAsync(entry, cancellationToken).ConfigureAwait(false);
         }
 
-        await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+        await _flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes the end-of-archive blocks and flushes everything.</summary>
@@ -91,7 +92,7 @@ public sealed class TarStreamWriter
             await beforeLastFlush(cancellationToken).ConfigureAwait(false);
         }
 
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _flush.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private bool Windowed => _windowStart > 0 || _windowEnd != long.MaxValue;
@@ -154,7 +155,7 @@ public sealed class TarStreamWriter
                 throw new LayerChangedException($"file grew past {size} bytes while being read");
             }
 
-            await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            await _flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
         }
 
         BytesWritten += size - to;
@@ -202,20 +203,6 @@ public sealed class TarStreamWriter
     private void Count(long bytes)
     {
         BytesWritten += bytes;
-        _unflushed += bytes;
-    }
-
-    private ValueTask FlushIfFullAsync(CancellationToken cancellationToken) =>
-        _unflushed >= FlushThreshold ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
-
-    private async ValueTask FlushAsync(CancellationToken cancellationToken)
-    {
-        _unflushed = 0;
-        var result = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (result.IsCanceled || result.IsCompleted)
-        {
-            // The reading side is gone: the client hung up.
-            throw new OperationCanceledException("The reader of the tar stream went away.", cancellationToken);
-        }
+        _flush.Count(bytes);
     }
 }

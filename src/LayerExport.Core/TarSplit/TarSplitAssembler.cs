@@ -23,7 +23,7 @@ public sealed class TarSplitAssembler : IExportProgress
 {
     private readonly FileDescriptor _root;
     private HashingPipeWriter? _tar;
-    private long _unflushed;
+    private BatchedFlush? _flush;
 
     /// <summary>An assembler reading files under <paramref name="layerRoot"/> (not owned; e.g. an overlay2 <c>diff/</c>).</summary>
     internal TarSplitAssembler(FileDescriptor layerRoot) => _root = layerRoot;
@@ -65,6 +65,7 @@ public sealed class TarSplitAssembler : IExportProgress
         var tar = output as HashingPipeWriter;
         using var owned = tar is null ? tar = new HashingPipeWriter(output) : null;
         _tar = tar;
+        _flush = new BatchedFlush(tar);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -75,9 +76,9 @@ public sealed class TarSplitAssembler : IExportProgress
 
             if (entry.Type == TarSplitEntryType.Segment)
             {
-                await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+                await _flush!.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
                 tar.Write(entry.Bytes.Span);
-                _unflushed += entry.Size;
+                _flush!.Count(entry.Size);
             }
             else if (entry.Size > 0)
             {
@@ -99,7 +100,7 @@ public sealed class TarSplitAssembler : IExportProgress
             await expected.VerifyAsync(tar, "reassembled tar", cancellationToken).ConfigureAwait(false);
         }
 
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _flush!.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new TarSplitSummary(tar.Length, EntriesWritten, await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false));
     }
 
@@ -113,6 +114,7 @@ public sealed class TarSplitAssembler : IExportProgress
         ArgumentNullException.ThrowIfNull(record);
         using var tar = new HashingPipeWriter(output);
         _tar = tar;
+        _flush = new BatchedFlush(tar);
         for (long position = 0; position < end;)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -125,9 +127,9 @@ public sealed class TarSplitAssembler : IExportProgress
             var to = Math.Clamp(end - position, 0, entry.Size);
             if (to > from && entry.Type == TarSplitEntryType.Segment)
             {
-                await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+                await _flush!.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
                 tar.Write(entry.Bytes.Span[(int)from..(int)to]);
-                _unflushed += to - from;
+                _flush!.Count(to - from);
             }
             else if (to > from)
             {
@@ -145,7 +147,7 @@ public sealed class TarSplitAssembler : IExportProgress
             EntriesWritten++;
         }
 
-        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _flush!.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static bool TryRead(TarSplitRecord record, [NotNullWhen(true)] out TarSplitEntry? entry)
@@ -177,7 +179,7 @@ public sealed class TarSplitAssembler : IExportProgress
         for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            await _flush!.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
             var wanted = (int)Math.Min(to - offset, TarStreamWriter.ReadChunk);
             var memory = tar.GetMemory(wanted);
             var span = memory.Span[..Math.Min(wanted, memory.Length)];
@@ -189,7 +191,7 @@ public sealed class TarSplitAssembler : IExportProgress
 
             crc = Crc64Iso.Append(crc, span[..read]);
             tar.Advance(read);
-            _unflushed += read;
+            _flush!.Count(read);
             offset += read;
         }
 
@@ -207,18 +209,4 @@ public sealed class TarSplitAssembler : IExportProgress
 
     private static LayerExportException Changed(string path, string reason) =>
         new(path, reason, new LayerChangedException($"{path}: {reason}"));
-
-    private ValueTask FlushIfFullAsync(CancellationToken cancellationToken) =>
-        _unflushed >= TarStreamWriter.FlushThreshold ? FlushAsync(cancellationToken) : ValueTask.CompletedTask;
-
-    private async ValueTask FlushAsync(CancellationToken cancellationToken)
-    {
-        _unflushed = 0;
-        var result = await _tar!.FlushAsync(cancellationToken).ConfigureAwait(false);
-        if (result.IsCanceled || result.IsCompleted)
-        {
-            // The reading side is gone: the client hung up.
-            throw new OperationCanceledException("The reader of the tar stream went away.", cancellationToken);
-        }
-    }
 }
