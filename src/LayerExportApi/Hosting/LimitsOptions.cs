@@ -16,6 +16,10 @@ internal sealed class LimitsOptions
     [Range(0, 1_000_000)]
     public int QueuedExports { get; set; } = 256;
 
+    /// <summary>How long a download may wait in the queue for a slot; then 503 with Retry-After, like a full queue.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Seconds a refused client is told to wait (<c>Retry-After</c>).</summary>
     [Range(1, 86_400)]
     public int RetryAfterSeconds { get; set; } = 10;

@@ -6,11 +6,12 @@ using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Limits;
 
-/// <summary>Holds each request to a gated endpoint until it has a slot, for the whole response; refuses when the queue is full.</summary>
+/// <summary>Holds each request to a gated endpoint until it has a slot, for the whole response; refuses when the queue is full or the wait too long.</summary>
 /// <remarks>
 /// The slot is kept until the body is written, not just until the handler returns, because the body is the work.
 /// A refusal is a 503 problem with <c>Retry-After</c>, counted in the metrics. A client that hangs up while
-/// queued leaves the queue.
+/// queued leaves the queue; so does one that waited <c>Limits:QueueTimeout</c>, refused, so that no request
+/// hangs without an answer behind long downloads.
 /// </remarks>
 internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate, ExportMetrics metrics, IOptions<LimitsOptions> options)
 {
@@ -23,14 +24,24 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
             return;
         }
 
+        var limits = options.Value;
         RateLimitLease lease;
-        try
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
         {
-            lease = await gate.EnterAsync(context.RequestAborted);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            return;
+            waiting.CancelAfter(limits.QueueTimeout);
+            try
+            {
+                lease = await gate.EnterAsync(waiting.Token);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                await RefuseAsync(context, $"no export slot became free within {limits.QueueTimeout.TotalSeconds:0.###} s; {limits.ConcurrentExports} exports are running; try again later.");
+                return;
+            }
         }
 
         using (lease)
@@ -41,13 +52,18 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
                 return;
             }
 
-            metrics.Rejected(RepresentationNegotiation.TagOf(context.Request));
-            context.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-            await TypedResults.Problem(
-                detail: $"{options.Value.ConcurrentExports} exports are running and {options.Value.QueuedExports} are waiting; try again later.",
-                statusCode: StatusCodes.Status503ServiceUnavailable,
-                title: "Too many exports",
-                type: "urn:layer-export:problem:too-many-exports").ExecuteAsync(context);
+            await RefuseAsync(context, $"{limits.ConcurrentExports} exports are running and {limits.QueuedExports} are waiting; try again later.");
         }
+    }
+
+    private async Task RefuseAsync(HttpContext context, string detail)
+    {
+        metrics.Rejected(RepresentationNegotiation.TagOf(context.Request));
+        context.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        await TypedResults.Problem(
+            detail: detail,
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Too many exports",
+            type: "urn:layer-export:problem:too-many-exports").ExecuteAsync(context);
     }
 }
