@@ -3,7 +3,7 @@ using IntegrationTests.Support;
 
 namespace IntegrationTests;
 
-/// <summary><c>/healthz</c> answers while the process runs; <c>/readyz</c> only while the store's root can be read.</summary>
+/// <summary><c>/healthz</c> answers while the process runs; <c>/readyz</c> only while the store's root is the one opened and can be read.</summary>
 public sealed class HealthTests : IDisposable
 {
     private readonly TempLayerStore _store = TempLayerStore.Create().AddLayer("base");
@@ -46,6 +46,33 @@ public sealed class HealthTests : IDisposable
         }
         finally
         {
+            Directory.Move(moved, _store.Root);
+        }
+
+        using var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadinessFailsWhenAnotherDirectoryTookTheRootsPlace()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var moved = _store.Root + "-moved";
+
+        Directory.Move(_store.Root, moved);
+        Directory.CreateDirectory(_store.Root);
+        try
+        {
+            using var notReady = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+
+            var problem = await ProblemAssert.IsProblemAsync(notReady, HttpStatusCode.ServiceUnavailable);
+            Assert.Contains("replaced", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.DoesNotContain(_store.Root, problem.GetRawText(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(_store.Root);
             Directory.Move(moved, _store.Root);
         }
 

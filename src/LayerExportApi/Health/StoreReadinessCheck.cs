@@ -4,9 +4,12 @@ using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Health;
 
-/// <summary>Ready when the configured store root still exists and the store can list its layers.</summary>
-/// <remarks>The answer is anonymous, so it names no path and no layer; the log has the reason.</remarks>
-internal sealed partial class StoreReadinessCheck(ILayerStore store, IOptions<LayerStoreOptions> options, ILogger<StoreReadinessCheck> logger) : IHealthCheck
+/// <summary>Ready when the configured store root still is the directory the store opened, and the store can list its layers.</summary>
+/// <remarks>
+/// The answer is anonymous, so it names no path and no layer; the log has the reason. A root replaced by another
+/// directory at the same path is not ready: the server would go on serving the old one, so a restart is due.
+/// </remarks>
+internal sealed partial class StoreReadinessCheck(ILayerStore store, StoreRootIdentity opened, IOptions<LayerStoreOptions> options, ILogger<StoreReadinessCheck> logger) : IHealthCheck
 {
     /// <inheritdoc />
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
@@ -19,6 +22,12 @@ internal sealed partial class StoreReadinessCheck(ILayerStore store, IOptions<La
 
         try
         {
+            if (StoreRootIdentity.Of(options.Value.Root) != opened)
+            {
+                Log.NotReady(logger, "the store root was replaced by another directory; restart to serve it", null);
+                return Task.FromResult(HealthCheckResult.Unhealthy("The layer store's root directory was replaced since the server opened it."));
+            }
+
             store.List();
             return Task.FromResult(HealthCheckResult.Healthy("The layer store is readable."));
         }

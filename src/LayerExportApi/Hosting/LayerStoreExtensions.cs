@@ -32,7 +32,13 @@ internal static class LayerStoreExtensions
                 $"LayerStore:Layout must be one of {LayerStoreLayouts.Names}.")
             .ValidateOnStart();
 
-        builder.Services.AddSingleton(services => LayerStoreFactory.Create(services.GetRequiredService<IOptions<LayerStoreOptions>>().Value));
+        // The root's identity is taken just before the store opens it, so readiness can tell a root replaced later.
+        builder.Services.AddSingleton(static services => StoreRootIdentity.Of(services.GetRequiredService<IOptions<LayerStoreOptions>>().Value.Root));
+        builder.Services.AddSingleton(static services =>
+        {
+            services.GetRequiredService<StoreRootIdentity>();
+            return LayerStoreFactory.Create(services.GetRequiredService<IOptions<LayerStoreOptions>>().Value);
+        });
         builder.Services.AddOptions<CompressionOptions>()
             .BindConfiguration(CompressionOptions.SectionName)
             .ValidateDataAnnotations()
