@@ -79,7 +79,11 @@ public sealed class ConcurrentSha256 : IDisposable
     }
 
     /// <summary>The digest of every byte appended so far; appending may go on afterwards.</summary>
-    public async ValueTask<byte[]> GetCurrentHashAsync(CancellationToken cancellationToken)
+    public ValueTask<byte[]> GetCurrentHashAsync(CancellationToken cancellationToken) =>
+        GetCurrentHashAsync(ReadOnlyMemory<byte>.Empty, cancellationToken);
+
+    /// <summary>The digest of every byte appended so far followed by <paramref name="followedBy"/>, which is not appended.</summary>
+    public async ValueTask<byte[]> GetCurrentHashAsync(ReadOnlyMemory<byte> followedBy, CancellationToken cancellationToken)
     {
         if (_filled > 0)
         {
@@ -87,7 +91,14 @@ public sealed class ConcurrentSha256 : IDisposable
         }
 
         await WaitForBacklogAsync(0, cancellationToken).ConfigureAwait(false);
-        return _sha256.GetCurrentHash();
+        if (followedBy.IsEmpty)
+        {
+            return _sha256.GetCurrentHash();
+        }
+
+        using var ahead = _sha256.Clone();
+        ahead.AppendData(followedBy.Span);
+        return ahead.GetCurrentHash();
     }
 
     /// <inheritdoc />

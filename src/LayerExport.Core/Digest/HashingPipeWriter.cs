@@ -16,8 +16,12 @@ public sealed class HashingPipeWriter(PipeWriter inner) : PipeWriter, IDisposabl
     public long Length { get; private set; }
 
     /// <summary>The digest of everything advanced so far, once the hashing thread has caught up.</summary>
-    public async ValueTask<LayerDigest> GetDigestAsync(CancellationToken cancellationToken) =>
-        LayerDigest.FromHash(await _sha256.GetCurrentHashAsync(cancellationToken).ConfigureAwait(false));
+    public ValueTask<LayerDigest> GetDigestAsync(CancellationToken cancellationToken) =>
+        GetDigestAsync(ReadOnlyMemory<byte>.Empty, cancellationToken);
+
+    /// <summary>The digest everything advanced so far would have if <paramref name="followedBy"/> came next; nothing is advanced.</summary>
+    public async ValueTask<LayerDigest> GetDigestAsync(ReadOnlyMemory<byte> followedBy, CancellationToken cancellationToken) =>
+        LayerDigest.FromHash(await _sha256.GetCurrentHashAsync(followedBy, cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc />
     public override void Advance(int bytes)

@@ -7,20 +7,22 @@ namespace LayerExport.Core.Export;
 /// <param name="DiffId">The announced diffID, if any.</param>
 public sealed record ExpectedTar(long? Length, LayerDigest? DiffId)
 {
-    /// <summary>Fails when the tar written so far is not the one announced; run it before the last bytes leave.</summary>
+    /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>
+    /// <param name="toCome">The bytes that will end the tar, not written yet (the end-of-archive blocks), or none.</param>
     /// <param name="what">What the tar is, for the message ("tar", "reassembled tar").</param>
     /// <param name="cancellationToken">Stops the wait for the hash.</param>
     /// <exception cref="LayerExportException">The length or the digest differs: the layer changed on disk.</exception>
-    public async ValueTask VerifyAsync(HashingPipeWriter tar, string what, CancellationToken cancellationToken)
+    public async ValueTask VerifyAsync(HashingPipeWriter tar, ReadOnlyMemory<byte> toCome, string what, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tar);
-        if (Length is { } length && tar.Length != length)
+        var total = tar.Length + toCome.Length;
+        if (Length is { } length && total != length)
         {
-            throw new LayerExportException("(end of archive)", $"the {what} is {tar.Length} bytes, not the announced {length}: the layer changed on disk");
+            throw new LayerExportException("(end of archive)", $"the {what} is {total} bytes, not the announced {length}: the layer changed on disk");
         }
 
-        if (DiffId is { } diffId && await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
+        if (DiffId is { } diffId && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
         {
             throw new LayerExportException("(end of archive)", $"the {what}'s digest {actual} is not the announced {diffId}: the layer changed on disk");
         }

@@ -118,6 +118,6 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
 
         using var reader = new PrefetchingEntryReader(content.CreateReader());
-        return await _generated.WriteAsync(reader, tar, expected is null ? null : token => expected.VerifyAsync(tar, "tar", token), cancellationToken).ConfigureAwait(false);
+        return await _generated.WriteAsync(reader, tar, expected is null ? null : (toCome, token) => expected.VerifyAsync(tar, toCome, "tar", token), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -19,6 +19,9 @@ public sealed class TarStreamWriter
     /// <summary>Largest single read of file data; cancellation is checked between reads.</summary>
     public const int ReadChunk = 256 * 1024;
 
+    // Two zero blocks end a tar.
+    private static readonly ReadOnlyMemory<byte> EndOfArchive = new byte[2 * TarHeaderEncoder.BlockSize];
+
     private readonly PipeWriter _output;
     private readonly long _windowStart;
     private readonly long _windowEnd;
@@ -72,24 +75,25 @@ public sealed class TarStreamWriter
     }
 
     /// <summary>Writes the end-of-archive blocks and flushes everything.</summary>
-    /// <param name="beforeLastFlush">Runs after the end blocks are written but before they are flushed; throwing here keeps the archive unfinished.</param>
-    /// <param name="cancellationToken">Cancels the flush.</param>
-    public async ValueTask FinishAsync(Func<CancellationToken, ValueTask>? beforeLastFlush, CancellationToken cancellationToken)
+    /// <param name="beforeEnd">
+    /// Runs before the end blocks are written, given them; throwing here keeps the archive unfinished, and what was
+    /// written so far ends at an entry boundary.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the check and the flush.</param>
+    public async ValueTask FinishAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken)
     {
-        if (InWindow(BytesWritten, 2 * TarHeaderEncoder.BlockSize))
+        if (beforeEnd is not null)
         {
-            var end = new ArrayBufferWriter<byte>(2 * TarHeaderEncoder.BlockSize);
-            TarHeaderEncoder.WriteEndOfArchive(end);
-            Emit(end.WrittenSpan);
+            await beforeEnd(EndOfArchive, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (InWindow(BytesWritten, EndOfArchive.Length))
+        {
+            Emit(EndOfArchive.Span);
         }
         else
         {
-            BytesWritten += 2 * TarHeaderEncoder.BlockSize;
-        }
-
-        if (beforeLastFlush is not null)
-        {
-            await beforeLastFlush(cancellationToken).ConfigureAwait(false);
+            BytesWritten += EndOfArchive.Length;
         }
 
         await _flush.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -97,7 +97,7 @@ public sealed class TarSplitAssembler : IExportProgress
 
         if (expected is not null)
         {
-            await expected.VerifyAsync(tar, "reassembled tar", cancellationToken).ConfigureAwait(false);
+            await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, "reassembled tar", cancellationToken).ConfigureAwait(false);
         }
 
         await _flush!.FlushAsync(cancellationToken).ConfigureAwait(false);

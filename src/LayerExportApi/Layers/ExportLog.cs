@@ -17,6 +17,6 @@ internal static partial class ExportLog
     [LoggerMessage(Level = LogLevel.Warning, Message = "Export of layer {LayerId} ({Compression}) aborted: the server stopped before it finished, after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms")]
     public static partial void Aborted(ILogger logger, string layerId, LayerCompression compression, long bytes, long entries, long elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Export of layer {LayerId} ({Compression}) failed at entry {EntryPath} after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms; connection aborted")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Export of layer {LayerId} ({Compression}) failed at entry {EntryPath} after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms; the transfer ends short")]
     public static partial void Failed(ILogger logger, Exception exception, string layerId, LayerCompression compression, string entryPath, long bytes, long entries, long elapsedMs);
 }

@@ -4,6 +4,7 @@ using LayerExport.Core;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
+using LayerExport.Core.Tar;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Net.Http.Headers;
 
@@ -12,8 +13,11 @@ namespace LayerExportApi.Layers;
 /// <summary>Streams a prepared export into the response body in one representation.</summary>
 /// <remarks>
 /// The bytes go straight into <see cref="HttpResponse.BodyWriter"/>, with the request's abort token on every
-/// read and write, so a client that hangs up stops the export at once. A failure after the status line
-/// aborts the connection: the client then sees a failed transfer, never a short body that looks complete.
+/// read and write, so a client that hangs up stops the export at once. A failure after the status line ends
+/// the transfer short of its announced length, so the client sees a failed transfer, never a short body that
+/// looks complete. A whole plain tar over HTTP/1.x also gets <see cref="IncompleteArchiveMarker"/> before the
+/// connection is closed, so that a tar reader fed by a pipe (<c>curl | tar -x</c>) fails too; everything
+/// else is aborted.
 /// What is known before the body starts is announced: the exact length of the plain tar always, the digest
 /// (as <c>Docker-Content-Digest</c> and a strong ETag) when this layer state was exported before.
 /// </remarks>
@@ -97,6 +101,7 @@ internal sealed class LayerTarResult(
             await StreamAsync(
                 httpContext,
                 () => Math.Clamp(export.Progress.BytesWritten - range.Start, 0, range.Length),
+                markIncomplete: false,
                 async aborted =>
                 {
                     await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
@@ -114,6 +119,7 @@ internal sealed class LayerTarResult(
         await StreamAsync(
             httpContext,
             () => export.Progress.BytesWritten,
+            markIncomplete: compression == LayerCompression.None,
             async aborted =>
             {
                 var summary = await export.WriteAsync(compression, response.BodyWriter, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
@@ -135,7 +141,7 @@ internal sealed class LayerTarResult(
 
     // Runs the body; any failure once it may have started aborts the connection and is logged with the entry path.
     // Each outcome is counted in the metrics just before its log line, so whoever reads the log sees the count.
-    private async Task StreamAsync(HttpContext httpContext, Func<long> tarBytes, Func<CancellationToken, Task<Action<long>>> write)
+    private async Task StreamAsync(HttpContext httpContext, Func<long> tarBytes, bool markIncomplete, Func<CancellationToken, Task<Action<long>>> write)
     {
         var aborted = httpContext.RequestAborted;
         var metrics = httpContext.RequestServices.GetRequiredService<ExportMetrics>();
@@ -173,13 +179,40 @@ internal sealed class LayerTarResult(
             var path = (e as LayerExportException)?.Path ?? "(none)";
             Ended(ExportOutcome.Failed);
             ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            httpContext.Abort();
+            if (!markIncomplete || !await TryMarkIncompleteAsync(httpContext, export.Progress.BytesWritten))
+            {
+                httpContext.Abort();
+            }
         }
 
         void Ended(string outcome)
         {
             httpContext.Items[OutcomeItem] = outcome;
             metrics.Ended(compression, outcome, tarBytes(), export.Progress.EntriesWritten, clock.Elapsed);
+        }
+    }
+
+    // Sends the marker and returns without aborting: Kestrel then finds the body short of its Content-Length, logs
+    // that, and closes the connection after sending what it has (an abort would drop the unsent bytes). Only for
+    // HTTP/1.x, where a short body is the failure signal, and only if the marker fits in the announced length.
+    private static async Task<bool> TryMarkIncompleteAsync(HttpContext httpContext, long written)
+    {
+        var request = httpContext.Request;
+        var marker = IncompleteArchiveMarker.Bytes;
+        if (!(HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
+            || httpContext.Response.ContentLength is not { } length || written + marker.Length > length)
+        {
+            return false;
+        }
+
+        try
+        {
+            var result = await httpContext.Response.BodyWriter.WriteAsync(marker, httpContext.RequestAborted);
+            return !result.IsCanceled && !result.IsCompleted;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

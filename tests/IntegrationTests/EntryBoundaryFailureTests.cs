@@ -1,0 +1,86 @@
+using System.Net;
+using IntegrationTests.Support;
+using LayerExport.Core.Tar;
+
+namespace IntegrationTests;
+
+/// <summary>
+/// A plain tar that fails between two entries (here: the layer changed after its digest was announced, found at
+/// the end) ends in bytes tar readers reject, not at a boundary that GNU tar and bsdtar take for a complete tar.
+/// </summary>
+public sealed class EntryBoundaryFailureTests : IAsyncLifetime
+{
+    private const string Layer = "changing";
+    private const string LastFile = "b/last.txt";
+
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer(Layer)
+        .AddPatternFile(Layer, "a/first.bin", 200_000)
+        .AddFile(Layer, LastFile, "aaaa"u8.ToArray());
+
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("boundary-");
+
+    private ApiServer? _server;
+
+    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public Task InitializeAsync()
+    {
+        _server = ApiServer.Start(_store.Root);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _store.Dispose();
+        _work.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task HttpClientSeesAFailureAndTheBytesEndInTheMarker()
+    {
+        using var client = Server.CreateClient();
+        await AnnounceThenChangeAsync(client);
+
+        using var response = await client.GetAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Headers.Contains("Docker-Content-Digest"), "the digest was not announced, so nothing was checked at the end");
+        using var received = new MemoryStream();
+        var failure = await Record.ExceptionAsync(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received));
+
+        Assert.IsAssignableFrom<IOException>(failure);
+        var bytes = received.ToArray();
+        Assert.True(bytes.AsSpan().EndsWith(IncompleteArchiveMarker.Bytes.Span), "the body does not end in the marker");
+        Assert.NotEqual(0, bytes.Length % TarHeaderEncoder.BlockSize);
+        Assert.True(bytes.Length < response.Content.Headers.ContentLength, "the body reached its announced length");
+    }
+
+    [Fact]
+    public async Task CurlFailsAndGnuTarAndBsdtarRejectWhatItSaved()
+    {
+        using var client = Server.CreateClient();
+        await AnnounceThenChangeAsync(client);
+
+        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "changed.tar", Server.Url($"/layers/{Layer}/tar")], _work.FullName);
+        Assert.True(curl.ExitCode == 18, $"curl did not report a short transfer: {curl.Describe()}");
+
+        var gnuTar = await ProcessRunner.RunAsync("tar", ["-tf", "changed.tar"], _work.FullName);
+        var bsdtar = await ProcessRunner.RunAsync("bsdtar", ["-tf", "changed.tar"], _work.FullName);
+        Assert.True(gnuTar.ExitCode != 0, $"GNU tar accepted the cut tar: {gnuTar.Describe()}");
+        Assert.True(bsdtar.ExitCode != 0, $"bsdtar accepted the cut tar: {bsdtar.Describe()}");
+        Assert.Contains(LastFile, gnuTar.StandardOutput, StringComparison.Ordinal);
+    }
+
+    // A whole download records the layer's digest; the same-size edit keeps the length and changes the digest.
+    private async Task AnnounceThenChangeAsync(HttpClient client)
+    {
+        var first = await client.GetByteArrayAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative));
+        Assert.True(first.Length > 200_000);
+        await File.WriteAllBytesAsync(Path.Combine(_store.DiffPath(Layer), LastFile), "bbbb"u8.ToArray());
+    }
+}
