@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Xunit.Sdk;
 
-namespace StressTests.Infrastructure;
+namespace LayerExport.TestSupport;
 
 /// <summary>A long-running child process whose output lines are kept, counted and waited for.</summary>
 /// <remarks>Dispose kills exactly this process, by its PID, and waits for it to exit.</remarks>
-internal sealed class LoggedProcess : IDisposable
+public sealed class LoggedProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];

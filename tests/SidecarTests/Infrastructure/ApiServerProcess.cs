@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 
 namespace SidecarTests.Infrastructure;
 
