@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
