@@ -56,7 +56,11 @@ internal sealed partial class ApiServerProcess : IDisposable
     /// <summary>The server process's I/O counters now.</summary>
     public ProcessIoCounters ReadIoCounters() => ProcessIoCounters.Read(Pid);
 
-    public HttpClient CreateClient(int maxConnections = 1) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
+    /// <summary>A client with one connection: requests run one after another (see <see cref="LoopbackHttp.CreateSequentialClient"/>).</summary>
+    public HttpClient CreateClient() => LoopbackHttp.CreateSequentialClient(BaseAddress);
+
+    /// <summary>A client with up to <paramref name="maxConnections"/> connections, for requests that run at the same time.</summary>
+    public HttpClient CreateClient(int maxConnections) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
 
     public void Dispose() => _process.Dispose();
 

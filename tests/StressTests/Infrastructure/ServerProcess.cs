@@ -86,7 +86,11 @@ internal sealed partial class ServerProcess : IDisposable
     /// <summary>The server's descriptors, threads and memory now.</summary>
     public ProcessStatus ReadStatus() => ProcessStatus.Read(Pid);
 
-    public HttpClient CreateClient(int maxConnections = 1) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
+    /// <summary>A client with one connection: requests run one after another (see <see cref="LoopbackHttp.CreateSequentialClient"/>).</summary>
+    public HttpClient CreateClient() => LoopbackHttp.CreateSequentialClient(BaseAddress);
+
+    /// <summary>A client with up to <paramref name="maxConnections"/> connections, for requests that run at the same time.</summary>
+    public HttpClient CreateClient(int maxConnections) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
 
     /// <summary>How many log lines so far match <paramref name="pattern"/>.</summary>
     public int CountLogLines(Regex pattern) => _process.CountLines(pattern);
