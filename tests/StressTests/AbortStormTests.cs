@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -65,7 +66,7 @@ public sealed partial class AbortStormTests(ITestOutputHelper output)
         var residentTolerance = pinned ? PinnedResidentToleranceKiB : DefaultResidentToleranceKiB;
         var figures = new Figures(output, $"abort-storm ({allocator})");
         var count = StressSettings.Aborts;
-        using var work = new TemporaryDirectory("storm");
+        using var work = new TemporaryDirectory("stress-storm");
         var store = new NativeStore(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
         NativeStore.WriteFile(diff, "bin/random.bin", NativeStore.RandomBytes(1, 2 * 1024 * 1024));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -24,7 +25,7 @@ public sealed class ConcurrentClientsTests(ITestOutputHelper output)
         var figures = new Figures(output, "concurrent-clients");
         var clients = StressSettings.ConcurrentClients;
         var layerBytes = StressSettings.ConcurrentLayerMiB * 1024L * 1024;
-        using var work = new TemporaryDirectory("concurrent");
+        using var work = new TemporaryDirectory("stress-concurrent");
         var store = new NativeStore(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
 

@@ -32,7 +32,7 @@ public sealed class MidExportFaultTests(ITestOutputHelper output)
         var figures = new Figures(output, $"fault {fault}");
         var rounds = StressSettings.FaultRounds;
         var unprivileged = fault.StartsWith("unreadable", StringComparison.Ordinal);
-        using var work = new TemporaryDirectory("fault");
+        using var work = new TemporaryDirectory("stress-fault");
         NativeStore.OpenToEveryone(work.Path);
         var store = new NativeStore(work.Combine("store"));
         var layers = Enumerable.Range(0, rounds).Select(round => (Id: $"{fault}-{round}", Diff: BuildLayer(store, $"{fault}-{round}"))).ToList();

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Fuzz;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
@@ -20,7 +21,7 @@ public sealed partial class RequestFuzzTests(ITestOutputHelper output)
         var figures = new Figures(output, "fuzz");
         var count = StressSettings.FuzzRequests;
         var seed = StressSettings.FuzzSeed;
-        using var work = new TemporaryDirectory("fuzz");
+        using var work = new TemporaryDirectory("stress-fuzz");
         var store = BuildStore(work.Combine("store"));
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));
         var target = await DiscoverAsync(server);

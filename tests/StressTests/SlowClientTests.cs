@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -30,7 +31,7 @@ public sealed class SlowClientTests(ITestOutputHelper output)
     {
         var figures = new Figures(output, "slow-clients");
         var duration = TimeSpan.FromSeconds(StressSettings.SlowSeconds);
-        using var work = new TemporaryDirectory("slow");
+        using var work = new TemporaryDirectory("stress-slow");
         var store = new NativeStore(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
         NativeStore.WriteSparseFile(diff, "huge.bin", LayerSize);

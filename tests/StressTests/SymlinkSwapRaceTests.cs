@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using StressTests.Race;
 using Xunit.Abstractions;
@@ -24,7 +25,7 @@ public sealed partial class SymlinkSwapRaceTests(ITestOutputHelper output)
     {
         var figures = new Figures(output, "symlink-swap");
         var attempts = StressSettings.SwapExports;
-        using var work = new TemporaryDirectory("swap");
+        using var work = new TemporaryDirectory("stress-swap");
 
         // The secret, outside the store: a file, and a directory laid out like swap-dir with files of the same names and sizes.
         var secretDirectory = Directory.CreateDirectory(work.Combine("secret")).FullName;
