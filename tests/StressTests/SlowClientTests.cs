@@ -32,9 +32,9 @@ public sealed class SlowClientTests(ITestOutputHelper output)
         var figures = new Figures(output, "slow-clients");
         var duration = TimeSpan.FromSeconds(StressSettings.SlowSeconds);
         using var work = new TemporaryDirectory("stress-slow");
-        var store = new NativeStore(work.Combine("store"));
+        var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
-        NativeStore.WriteSparseFile(diff, "huge.bin", LayerSize);
+        NativeStoreBuilder.WriteSparseFile(diff, "huge.bin", LayerSize);
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));
         using var client = server.CreateClient(maxConnections: Clients);
         var baseline = server.ReadStatus();
