@@ -26,7 +26,7 @@ trap 'rm -f "$figures"' EXIT
 export STRESS_FIGURES="$figures"
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1e6}' /proc/meminfo) RAM, kernel $(uname -r), .NET SDK $(dotnet --version)"
-echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src tests/StressTests || echo ' (with local changes)')"
+echo "== commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src tests/StressTests tests/TestSupport || echo ' (with local changes)')"
 echo "== counts: $(env | grep -E '^STRESS_[A-Z_]+=' | grep -v STRESS_FIGURES | sort | tr '\n' ' ')"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s)

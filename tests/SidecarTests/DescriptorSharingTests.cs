@@ -1,3 +1,4 @@
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
@@ -12,7 +13,7 @@ public sealed class DescriptorSharingTests
     [Fact]
     public async Task EightConcurrentRequestsOnAFreshCacheGetOneAnswerFromOneReadOfTheLayer()
     {
-        using var work = new TemporaryDirectory("descriptor-sharing");
+        using var work = new TemporaryDirectory("sidecar-descriptor-sharing");
         var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
         NativeStoreBuilder.WriteFile(diff, "blob.bin", TestContent.Random(7, FileSize));

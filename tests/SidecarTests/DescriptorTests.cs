@@ -1,4 +1,5 @@
 using System.Text;
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
@@ -15,7 +16,7 @@ public sealed class DescriptorTests
     public async Task DescriptorMatchesTheServedBody(string compression)
     {
         var representation = Representation.Named(compression);
-        using var work = new TemporaryDirectory("descriptor");
+        using var work = new TemporaryDirectory("sidecar-descriptor");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         using var server = new ApiServer(store.Root, work.Combine("digests"));
@@ -37,7 +38,7 @@ public sealed class DescriptorTests
     [InlineData("touch")]
     public async Task DescriptorFollowsAChangedFile(string change)
     {
-        using var work = new TemporaryDirectory("descriptor-change");
+        using var work = new TemporaryDirectory("sidecar-descriptor-change");
         var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddMixedLayer(LayerId);
         var changed = Path.Combine(diff, "etc/config.ini");

@@ -1,4 +1,5 @@
 using System.Net;
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
@@ -15,7 +16,7 @@ public sealed class DigestAnnouncementTests
     public async Task DigestIsAnnouncedAfterACompletedDownload(string compression)
     {
         var representation = Representation.Named(compression);
-        using var work = new TemporaryDirectory("announce");
+        using var work = new TemporaryDirectory("sidecar-announce");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         using var server = new ApiServer(store.Root, work.Combine("digests"));
@@ -65,7 +66,7 @@ public sealed class DigestAnnouncementTests
     public async Task DescriptorRequestAnnouncesTheDigestBeforeAnyDownload(string compression)
     {
         var representation = Representation.Named(compression);
-        using var work = new TemporaryDirectory("announce-descriptor");
+        using var work = new TemporaryDirectory("sidecar-announce-descriptor");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         using var server = new ApiServer(store.Root, work.Combine("digests"));
@@ -84,7 +85,7 @@ public sealed class DigestAnnouncementTests
     [Fact]
     public async Task CompressedDownloadAlsoMakesThePlainTarDigestKnown()
     {
-        using var work = new TemporaryDirectory("announce-difffid");
+        using var work = new TemporaryDirectory("sidecar-announce-difffid");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         using var server = new ApiServer(store.Root, work.Combine("digests"));

@@ -1,3 +1,4 @@
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
@@ -10,7 +11,7 @@ public sealed class DigestCacheRestartTests
     [Fact]
     public async Task ASecondProcessWithTheSameCacheDirectoryAnnouncesTheDigestOnItsFirstGet()
     {
-        using var work = new TemporaryDirectory("restart");
+        using var work = new TemporaryDirectory("sidecar-restart");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         var cache = work.Combine("digests");

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;

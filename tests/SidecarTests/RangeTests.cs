@@ -1,4 +1,5 @@
 using System.Net;
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;

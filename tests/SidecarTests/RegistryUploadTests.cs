@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
@@ -13,7 +14,7 @@ public sealed class RegistryUploadTests
     [Fact]
     public async Task RegistryAcceptsTheStreamedGzipBlobUnderTheAdvertisedDigest()
     {
-        using var work = new TemporaryDirectory("registry");
+        using var work = new TemporaryDirectory("sidecar-registry");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         using var server = new ApiServer(store.Root, work.Combine("digests"));

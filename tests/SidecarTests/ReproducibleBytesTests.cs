@@ -1,3 +1,4 @@
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
@@ -17,7 +18,7 @@ public sealed class ReproducibleBytesTests
     [Fact]
     public async Task TwoServerProcessesServeIdenticalBytesThatGzipZstdAndGnuTarAccept()
     {
-        using var work = new TemporaryDirectory("reproducible");
+        using var work = new TemporaryDirectory("sidecar-reproducible");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         using var first = await ApiServerProcess.StartAsync(store.Root, work.Combine("digests-first"));
@@ -51,7 +52,7 @@ public sealed class ReproducibleBytesTests
     public async Task CompressedBytesAreTheSameWithOneAndFourThreads(string compression)
     {
         var representation = Representation.Named(compression);
-        using var work = new TemporaryDirectory("threads");
+        using var work = new TemporaryDirectory("sidecar-threads");
         var store = new NativeStoreBuilder(work.Combine("store"));
         store.AddMixedLayer(LayerId);
         using var oneThread = await ApiServerProcess.StartAsync(store.Root, work.Combine("digests-1"), new Dictionary<string, string> { ["Export:Threads"] = "1" });

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
@@ -16,7 +17,7 @@ public sealed class SparseRangeReadTests
     [Fact]
     public async Task RangeInsideTheThirdGibibyteFileReadsFarLessThanTheFilesBeforeIt()
     {
-        using var work = new TemporaryDirectory("sparse");
+        using var work = new TemporaryDirectory("sidecar-sparse");
         var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
         CreateSparseFile(Path.Combine(diff, "a.bin"), marker: false);

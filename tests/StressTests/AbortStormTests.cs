@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -65,17 +66,17 @@ public sealed partial class AbortStormTests(ITestOutputHelper output)
         var residentTolerance = pinned ? PinnedResidentToleranceKiB : DefaultResidentToleranceKiB;
         var figures = new Figures(output, $"abort-storm ({allocator})");
         var count = StressSettings.Aborts;
-        using var work = new TemporaryDirectory("storm");
-        var store = new NativeStore(work.Combine("store"));
+        using var work = new TemporaryDirectory("stress-storm");
+        var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
-        NativeStore.WriteFile(diff, "bin/random.bin", NativeStore.RandomBytes(1, 2 * 1024 * 1024));
-        NativeStore.WriteFile(diff, "share/text.txt", Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 40_000).Select(static i => $"line {i} of the storm layer\n"))));
+        NativeStoreBuilder.WriteFile(diff, "bin/random.bin", TestContent.Random(1, 2 * 1024 * 1024));
+        NativeStoreBuilder.WriteFile(diff, "share/text.txt", Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 40_000).Select(static i => $"line {i} of the storm layer\n"))));
         for (var i = 0; i < 50; i++)
         {
-            NativeStore.WriteFile(diff, $"etc/conf.d/{i:D2}.conf", Encoding.ASCII.GetBytes($"setting{i} = {i * i}\n"));
+            NativeStoreBuilder.WriteFile(diff, $"etc/conf.d/{i:D2}.conf", Encoding.ASCII.GetBytes($"setting{i} = {i * i}\n"));
         }
 
-        NativeStore.FixDirectoryTimes(diff);
+        NativeStoreBuilder.FixDirectoryTimes(diff);
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"), environment: pinned ? PinnedMalloc : null);
         var endpoint = new IPEndPoint(IPAddress.Loopback, server.BaseAddress.Port);
         var host = server.BaseAddress.Authority;

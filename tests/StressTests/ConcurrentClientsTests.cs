@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -24,18 +25,18 @@ public sealed class ConcurrentClientsTests(ITestOutputHelper output)
         var figures = new Figures(output, "concurrent-clients");
         var clients = StressSettings.ConcurrentClients;
         var layerBytes = StressSettings.ConcurrentLayerMiB * 1024L * 1024;
-        using var work = new TemporaryDirectory("concurrent");
-        var store = new NativeStore(work.Combine("store"));
+        using var work = new TemporaryDirectory("stress-concurrent");
+        var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
 
         // Half in one large file, half in 64 KiB files, all incompressible.
         WriteRandomFile(Path.Combine(diff, "large.bin"), layerBytes / 2, seed: 1);
         for (var i = 0; i < layerBytes / 2 / SmallFile; i++)
         {
-            NativeStore.WriteFile(diff, $"small/{i / 100:D3}/{i:D5}.bin", NativeStore.RandomBytes(i + 2, SmallFile));
+            NativeStoreBuilder.WriteFile(diff, $"small/{i / 100:D3}/{i:D5}.bin", TestContent.Random(i + 2, SmallFile));
         }
 
-        NativeStore.FixDirectoryTimes(diff);
+        NativeStoreBuilder.FixDirectoryTimes(diff);
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));
         using var client = server.CreateClient(maxConnections: clients);
 
@@ -105,7 +106,7 @@ public sealed class ConcurrentClientsTests(ITestOutputHelper output)
             }
         }
 
-        File.SetLastWriteTimeUtc(path, NativeStore.FixedModificationTime);
+        File.SetLastWriteTimeUtc(path, NativeStoreBuilder.FixedModificationTime);
     }
 
     private sealed record Download(HttpStatusCode Status, string? Digest, long Length, string? Error);

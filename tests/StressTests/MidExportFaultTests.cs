@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -31,9 +32,9 @@ public sealed class MidExportFaultTests(ITestOutputHelper output)
         var figures = new Figures(output, $"fault {fault}");
         var rounds = StressSettings.FaultRounds;
         var unprivileged = fault.StartsWith("unreadable", StringComparison.Ordinal);
-        using var work = new TemporaryDirectory("fault");
-        NativeStore.OpenToEveryone(work.Path);
-        var store = new NativeStore(work.Combine("store"));
+        using var work = new TemporaryDirectory("stress-fault");
+        NativeStoreBuilder.OpenToEveryone(work.Path);
+        var store = new NativeStoreBuilder(work.Combine("store"));
         var layers = Enumerable.Range(0, rounds).Select(round => (Id: $"{fault}-{round}", Diff: BuildLayer(store, $"{fault}-{round}"))).ToList();
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"), unprivileged);
         if (unprivileged)
@@ -68,19 +69,19 @@ public sealed class MidExportFaultTests(ITestOutputHelper output)
     // a-first.txt, big.bin (the file read when the fault comes), k-filler/, then later/file.txt and z-later.txt.
     // The server reads small files ahead of the writer within a budget (1 MiB); 16 MB of small files between
     // big.bin and the permission faults' targets keep that read-ahead from having opened them before the fault.
-    private static string BuildLayer(NativeStore store, string id)
+    private static string BuildLayer(NativeStoreBuilder store, string id)
     {
         var diff = store.AddLayer(id);
-        NativeStore.WriteFile(diff, "a-first.txt", "first\n"u8.ToArray());
-        NativeStore.WriteSparseFile(diff, "big.bin", BigFileSize);
+        NativeStoreBuilder.WriteFile(diff, "a-first.txt", "first\n"u8.ToArray());
+        NativeStoreBuilder.WriteSparseFile(diff, "big.bin", BigFileSize);
         for (var i = 0; i < FillerFiles; i++)
         {
-            NativeStore.WriteSparseFile(diff, $"k-filler/{i:D3}.bin", FillerFileSize);
+            NativeStoreBuilder.WriteSparseFile(diff, $"k-filler/{i:D3}.bin", FillerFileSize);
         }
 
-        NativeStore.WriteFile(diff, "later/file.txt", "later\n"u8.ToArray());
-        NativeStore.WriteFile(diff, "z-later.txt", "last\n"u8.ToArray());
-        NativeStore.FixDirectoryTimes(diff);
+        NativeStoreBuilder.WriteFile(diff, "later/file.txt", "later\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(diff, "z-later.txt", "last\n"u8.ToArray());
+        NativeStoreBuilder.FixDirectoryTimes(diff);
         return diff;
     }
 
@@ -100,7 +101,7 @@ public sealed class MidExportFaultTests(ITestOutputHelper output)
                 break;
             case "replace":
                 // A different file of the same size and mtime, renamed over the one being read.
-                var replacement = NativeStore.WriteSparseFile(diff, "big.new", BigFileSize);
+                var replacement = NativeStoreBuilder.WriteSparseFile(diff, "big.new", BigFileSize);
                 Assert.True(Posix.TryRename(replacement, big, out var errno), $"rename failed: errno {errno}");
                 break;
             case "unreadable-open-file":

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Fuzz;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
@@ -20,7 +21,7 @@ public sealed partial class RequestFuzzTests(ITestOutputHelper output)
         var figures = new Figures(output, "fuzz");
         var count = StressSettings.FuzzRequests;
         var seed = StressSettings.FuzzSeed;
-        using var work = new TemporaryDirectory("fuzz");
+        using var work = new TemporaryDirectory("stress-fuzz");
         var store = BuildStore(work.Combine("store"));
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));
         var target = await DiscoverAsync(server);
@@ -85,23 +86,23 @@ public sealed partial class RequestFuzzTests(ITestOutputHelper output)
     }
 
     // base <- app <- patch, plus a base layer whose ID has the longest allowed length.
-    private static NativeStore BuildStore(string root)
+    private static NativeStoreBuilder BuildStore(string root)
     {
-        var store = new NativeStore(root);
+        var store = new NativeStoreBuilder(root);
         var baseDiff = store.AddLayer("base");
-        NativeStore.WriteFile(baseDiff, "etc/os-release", "ID=fuzz\n"u8.ToArray());
-        NativeStore.WriteFile(baseDiff, "usr/lib/data.bin", NativeStore.RandomBytes(1, 20_000));
+        NativeStoreBuilder.WriteFile(baseDiff, "etc/os-release", "ID=fuzz\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(baseDiff, "usr/lib/data.bin", TestContent.Random(1, 20_000));
         var appDiff = store.AddLayer("app", "base");
-        NativeStore.WriteFile(appDiff, "app/main.py", "print('fuzz')\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(appDiff, "app/main.py", "print('fuzz')\n"u8.ToArray());
         File.CreateSymbolicLink(Path.Combine(appDiff, "app/current"), "main.py");
-        NativeStore.WriteFile(appDiff, "usr/lib/.wh.data.bin", []);
+        NativeStoreBuilder.WriteFile(appDiff, "usr/lib/.wh.data.bin", []);
         var patchDiff = store.AddLayer("patch", "app");
-        NativeStore.WriteFile(patchDiff, "app/main.py", "print('patched')\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(patchDiff, "app/main.py", "print('patched')\n"u8.ToArray());
         var longDiff = store.AddLayer("L" + new string('o', 126) + "g");
-        NativeStore.WriteFile(longDiff, "long", "long\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(longDiff, "long", "long\n"u8.ToArray());
         foreach (var diff in new[] { baseDiff, appDiff, patchDiff, longDiff })
         {
-            NativeStore.FixDirectoryTimes(diff);
+            NativeStoreBuilder.FixDirectoryTimes(diff);
         }
 
         return store;

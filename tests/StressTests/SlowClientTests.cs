@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -30,10 +31,10 @@ public sealed class SlowClientTests(ITestOutputHelper output)
     {
         var figures = new Figures(output, "slow-clients");
         var duration = TimeSpan.FromSeconds(StressSettings.SlowSeconds);
-        using var work = new TemporaryDirectory("slow");
-        var store = new NativeStore(work.Combine("store"));
+        using var work = new TemporaryDirectory("stress-slow");
+        var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
-        NativeStore.WriteSparseFile(diff, "huge.bin", LayerSize);
+        NativeStoreBuilder.WriteSparseFile(diff, "huge.bin", LayerSize);
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));
         using var client = server.CreateClient(maxConnections: Clients);
         var baseline = server.ReadStatus();

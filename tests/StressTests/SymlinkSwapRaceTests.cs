@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 using StressTests.Infrastructure;
 using StressTests.Race;
 using Xunit.Abstractions;
@@ -24,7 +25,7 @@ public sealed partial class SymlinkSwapRaceTests(ITestOutputHelper output)
     {
         var figures = new Figures(output, "symlink-swap");
         var attempts = StressSettings.SwapExports;
-        using var work = new TemporaryDirectory("swap");
+        using var work = new TemporaryDirectory("stress-swap");
 
         // The secret, outside the store: a file, and a directory laid out like swap-dir with files of the same names and sizes.
         var secretDirectory = Directory.CreateDirectory(work.Combine("secret")).FullName;
@@ -34,13 +35,13 @@ public sealed partial class SymlinkSwapRaceTests(ITestOutputHelper output)
         Directory.CreateDirectory(Path.Combine(secretDirectory, "nested"));
         File.WriteAllBytes(Path.Combine(secretDirectory, "nested", "inner.bin"), SecretBytes.Create(FileSize));
 
-        var store = new NativeStore(work.Combine("store"));
+        var store = new NativeStoreBuilder(work.Combine("store"));
         var diff = store.AddLayer(LayerId);
-        NativeStore.WriteFile(diff, "a-before.bin", Ascii('a', 256 * 1024));
-        NativeStore.WriteFile(diff, "swap-file", Ascii('f', FileSize));
-        NativeStore.WriteFile(diff, "swap-dir/inner.bin", Ascii('i', FileSize));
-        NativeStore.WriteFile(diff, "swap-dir/nested/inner.bin", Ascii('n', FileSize));
-        NativeStore.WriteFile(diff, "z-after.bin", Ascii('z', FileSize));
+        NativeStoreBuilder.WriteFile(diff, "a-before.bin", Ascii('a', 256 * 1024));
+        NativeStoreBuilder.WriteFile(diff, "swap-file", Ascii('f', FileSize));
+        NativeStoreBuilder.WriteFile(diff, "swap-dir/inner.bin", Ascii('i', FileSize));
+        NativeStoreBuilder.WriteFile(diff, "swap-dir/nested/inner.bin", Ascii('n', FileSize));
+        NativeStoreBuilder.WriteFile(diff, "z-after.bin", Ascii('z', FileSize));
         var aside = Directory.CreateDirectory(Path.Combine(store.Root, LayerId, "aside")).FullName;
 
         using var server = await ServerProcess.StartAsync(store.Root, work.Combine("digests"));

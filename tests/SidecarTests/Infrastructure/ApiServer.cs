@@ -1,4 +1,5 @@
 using System.Net;
+using LayerExport.TestSupport;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -29,7 +30,8 @@ internal sealed class ApiServer : IDisposable
 
     public Uri BaseAddress { get; }
 
-    public HttpClient CreateClient(int maxConnections = 1) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
+    /// <summary>A client with one connection: requests run one after another (see <see cref="LoopbackHttp.CreateSequentialClient"/>).</summary>
+    public HttpClient CreateClient() => LoopbackHttp.CreateSequentialClient(BaseAddress);
 
     public void Dispose() => _factory.Dispose();
 

@@ -1,4 +1,5 @@
 using System.Text;
+using LayerExport.TestSupport;
 
 namespace SidecarTests.Infrastructure;
 

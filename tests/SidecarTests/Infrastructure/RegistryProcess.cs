@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 
 namespace SidecarTests.Infrastructure;
 
@@ -57,7 +58,8 @@ internal sealed partial class RegistryProcess : IDisposable
         }
     }
 
-    public HttpClient CreateClient() => LoopbackHttp.CreateClient(BaseAddress);
+    /// <summary>A client with one connection: requests run one after another (see <see cref="LoopbackHttp.CreateSequentialClient"/>).</summary>
+    public HttpClient CreateClient() => LoopbackHttp.CreateSequentialClient(BaseAddress);
 
     public void Dispose() => _process.Dispose();
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 
 namespace StressTests.Infrastructure;
 
@@ -7,12 +8,11 @@ namespace StressTests.Infrastructure;
 /// <c>--urls http://127.0.0.1:0</c> lets the kernel pick a free loopback port; the bound address comes from the
 /// "Now listening on" log line. Everything the server logs is kept. Dispose kills the process by its PID.
 /// </remarks>
-internal sealed partial class ServerProcess : IDisposable
+internal sealed class ServerProcess : IDisposable
 {
     /// <summary>nobody/nogroup: the user an unprivileged server runs as, so file permissions bind it.</summary>
     public const int UnprivilegedId = 65534;
 
-    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(60);
     private readonly LoggedProcess _process;
 
     private ServerProcess(LoggedProcess process, Uri baseAddress)
@@ -37,10 +37,6 @@ internal sealed partial class ServerProcess : IDisposable
     /// <param name="environment">More environment variables for the server process.</param>
     public static async Task<ServerProcess> StartAsync(string storeRoot, string digestCacheDirectory, bool unprivileged = false, IReadOnlyDictionary<string, string>? environment = null)
     {
-        // The test's output directory holds the API's dll, runtimeconfig, deps and appsettings.json (the content root).
-        var directory = AppContext.BaseDirectory;
-        var dll = Path.Combine(directory, "LayerExportApi.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference src/LayerExportApi.");
         Directory.CreateDirectory(digestCacheDirectory);
         var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
@@ -50,9 +46,7 @@ internal sealed partial class ServerProcess : IDisposable
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
         };
 
-        var dotnet = ExternalTool.Require("dotnet");
-        string[] server = [dll, "--urls", "http://127.0.0.1:0"];
-        LoggedProcess process;
+        string[] launcher = [];
         if (unprivileged)
         {
             Posix.ChangeOwner(digestCacheDirectory, UnprivilegedId, UnprivilegedId);
@@ -62,30 +56,21 @@ internal sealed partial class ServerProcess : IDisposable
             variables["LayerStore__AllowUnreadableTrustedXattrs"] = "true";
 
             // setpriv execs the server, so the PID stays the server's.
-            string[] drop = [$"--reuid={UnprivilegedId}", $"--regid={UnprivilegedId}", "--clear-groups", "--inh-caps=-all", "--"];
-            process = LoggedProcess.Start(ExternalTool.Require("setpriv"), [.. drop, dotnet, .. server], directory, variables);
-        }
-        else
-        {
-            process = LoggedProcess.Start(dotnet, server, directory, variables);
+            launcher = ["setpriv", $"--reuid={UnprivilegedId}", $"--regid={UnprivilegedId}", "--clear-groups", "--inh-caps=-all", "--"];
         }
 
-        try
-        {
-            var listening = await process.WaitForLineAsync(ListeningLine(), StartDeadline);
-            return new ServerProcess(process, new Uri(listening.Groups["address"].Value));
-        }
-        catch
-        {
-            process.Dispose();
-            throw;
-        }
+        var (process, baseAddress) = await LayerExportApiLauncher.StartAsync(variables, launcher);
+        return new ServerProcess(process, baseAddress);
     }
 
     /// <summary>The server's descriptors, threads and memory now.</summary>
     public ProcessStatus ReadStatus() => ProcessStatus.Read(Pid);
 
-    public HttpClient CreateClient(int maxConnections = 1) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
+    /// <summary>A client with one connection: requests run one after another (see <see cref="LoopbackHttp.CreateSequentialClient"/>).</summary>
+    public HttpClient CreateClient() => LoopbackHttp.CreateSequentialClient(BaseAddress);
+
+    /// <summary>A client with up to <paramref name="maxConnections"/> connections, for requests that run at the same time.</summary>
+    public HttpClient CreateClient(int maxConnections) => LoopbackHttp.CreateClient(BaseAddress, maxConnections);
 
     /// <summary>How many log lines so far match <paramref name="pattern"/>.</summary>
     public int CountLogLines(Regex pattern) => _process.CountLines(pattern);
@@ -97,7 +82,4 @@ internal sealed partial class ServerProcess : IDisposable
     public Task<Match> WaitForLogLineAsync(Regex pattern, TimeSpan deadline) => _process.WaitForLineAsync(pattern, deadline);
 
     public void Dispose() => _process.Dispose();
-
-    [GeneratedRegex(@"Now listening on: (?<address>http://127\.0\.0\.1:\d+)")]
-    private static partial Regex ListeningLine();
 }

@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Xunit.Sdk;
 
-namespace SidecarTests.Infrastructure;
+namespace LayerExport.TestSupport;
 
-/// <summary>A long-running child process whose output lines are kept, and can be waited for.</summary>
+/// <summary>A long-running child process whose output lines are kept, counted and waited for.</summary>
 /// <remarks>Dispose kills exactly this process, by its PID, and waits for it to exit.</remarks>
-internal sealed class LoggedProcess : IDisposable
+public sealed class LoggedProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<string> _lines = [];
@@ -19,6 +19,8 @@ internal sealed class LoggedProcess : IDisposable
     }
 
     public int Id => _process.Id;
+
+    public bool HasExited => _exited.Task.IsCompleted;
 
     /// <summary>Everything the process printed so far, stdout and stderr interleaved.</summary>
     public string Output
@@ -60,6 +62,24 @@ internal sealed class LoggedProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return logged;
+    }
+
+    /// <summary>How many output lines so far match <paramref name="pattern"/>.</summary>
+    public int CountLines(Regex pattern)
+    {
+        lock (_lines)
+        {
+            return _lines.Count(line => pattern.IsMatch(line));
+        }
+    }
+
+    /// <summary>The output lines so far that match <paramref name="pattern"/>.</summary>
+    public IReadOnlyList<string> Lines(Regex pattern)
+    {
+        lock (_lines)
+        {
+            return _lines.Where(line => pattern.IsMatch(line)).ToList();
+        }
     }
 
     /// <summary>The first output line matching <paramref name="pattern"/>; fails if the process exits or the deadline passes first.</summary>

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using Xunit.Sdk;
 
-namespace StressTests.Infrastructure;
+namespace LayerExport.TestSupport;
 
-/// <summary>The command-line tools the suite needs (dotnet, GNU tar, setpriv), found on PATH or failing clearly.</summary>
-internal static class ExternalTool
+/// <summary>Runs the command-line tools the tests need (dotnet, setpriv, GNU tar, gzip, zstd, curl, docker-registry).</summary>
+/// <remarks>./test.sh installs them; a missing tool fails the test that needs it, with a message saying so.</remarks>
+public static class ExternalTool
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(3);
 
@@ -24,15 +25,20 @@ internal static class ExternalTool
         throw new XunitException($"This test needs '{name}', which is not on PATH ({path}). ./test.sh installs it; run that, or install it yourself.");
     }
 
+    /// <summary>Runs the tool to completion (its standard input is this process's) and returns its exit code and output.</summary>
+    public static Task<ToolResult> RunAsync(string name, params string[] arguments) => RunToolAsync(name, arguments, stdin: null);
+
     /// <summary>Runs the tool with <paramref name="stdin"/> copied into its standard input; returns its exit code and output.</summary>
     /// <param name="name">The tool.</param>
     /// <param name="arguments">Its arguments.</param>
     /// <param name="stdin">Writes the tool's input, then returns; the input is closed after it.</param>
-    public static async Task<ToolResult> RunAsync(string name, IEnumerable<string> arguments, Func<Stream, Task> stdin)
+    public static Task<ToolResult> RunAsync(string name, IEnumerable<string> arguments, Func<Stream, Task> stdin) => RunToolAsync(name, arguments, stdin);
+
+    private static async Task<ToolResult> RunToolAsync(string name, IEnumerable<string> arguments, Func<Stream, Task>? stdin)
     {
         var start = new ProcessStartInfo(Require(name))
         {
-            RedirectStandardInput = true,
+            RedirectStandardInput = stdin is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -44,32 +50,19 @@ internal static class ExternalTool
 
         using var process = Process.Start(start) ?? throw new XunitException($"Could not start {name}.");
         using var deadline = new CancellationTokenSource(Deadline);
-        var stdout = process.StandardOutput.ReadToEndAsync(deadline.Token);
+        var stdout = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout, deadline.Token);
         var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
         try
         {
-            try
+            if (stdin is not null)
             {
-                await stdin(process.StandardInput.BaseStream);
-            }
-            catch (IOException)
-            {
-                // The tool stopped reading (it found the input bad and exited); its exit code says why.
-            }
-            finally
-            {
-                try
-                {
-                    process.StandardInput.Close();
-                }
-                catch (IOException)
-                {
-                    // Same: the pipe's reader is gone.
-                }
+                await WriteInputAsync(process, stdin);
             }
 
             await process.WaitForExitAsync(deadline.Token);
-            return new ToolResult(process.ExitCode, await stdout, await stderr);
+            await copy;
+            return new ToolResult(process.ExitCode, stdout.ToArray(), await stderr);
         }
         catch (OperationCanceledException)
         {
@@ -77,7 +70,27 @@ internal static class ExternalTool
             throw new XunitException($"{name} {string.Join(' ', arguments)} did not finish within {Deadline}.");
         }
     }
-}
 
-/// <summary>What a tool run produced.</summary>
-internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr);
+    private static async Task WriteInputAsync(Process process, Func<Stream, Task> stdin)
+    {
+        try
+        {
+            await stdin(process.StandardInput.BaseStream);
+        }
+        catch (IOException)
+        {
+            // The tool stopped reading (it found the input bad and exited); its exit code says why.
+        }
+        finally
+        {
+            try
+            {
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // Same: the pipe's reader is gone.
+            }
+        }
+    }
+}

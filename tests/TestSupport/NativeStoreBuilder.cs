@@ -1,7 +1,9 @@
-namespace StressTests.Infrastructure;
+using System.Runtime.Versioning;
+
+namespace LayerExport.TestSupport;
 
 /// <summary>Builds a layer store in the native layout: <c>&lt;root&gt;/&lt;id&gt;/layer.json</c> and <c>diff/</c>.</summary>
-internal sealed class NativeStore(string root)
+public sealed class NativeStoreBuilder(string root)
 {
     /// <summary>The mtime every built file gets, so that tar headers do not depend on when the test ran.</summary>
     public static readonly DateTime FixedModificationTime = new(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc);
@@ -12,7 +14,8 @@ internal sealed class NativeStore(string root)
     public string AddLayer(string id, string? parent = null)
     {
         var layer = Directory.CreateDirectory(Path.Combine(Root, id)).FullName;
-        File.WriteAllText(Path.Combine(layer, "layer.json"), parent is null ? "{}" : $"{{\"parent\": \"{parent}\"}}");
+        var json = parent is null ? "{}" : $"{{\"parent\": \"{parent}\"}}";
+        File.WriteAllText(Path.Combine(layer, "layer.json"), json);
         return Directory.CreateDirectory(Path.Combine(layer, "diff")).FullName;
     }
 
@@ -40,14 +43,6 @@ internal sealed class NativeStore(string root)
         return path;
     }
 
-    /// <summary>Incompressible bytes; the same seed gives the same bytes.</summary>
-    public static byte[] RandomBytes(int seed, int length)
-    {
-        var bytes = new byte[length];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
     /// <summary>Gives every directory under <paramref name="diff"/> the fixed mtime (writing files into them changed it).</summary>
     public static void FixDirectoryTimes(string diff)
     {
@@ -58,6 +53,7 @@ internal sealed class NativeStore(string root)
     }
 
     /// <summary>Lets any user list <paramref name="directory"/> (temporary directories are created owner-only; what is made inside them is not).</summary>
+    [SupportedOSPlatform("linux")]
     public static void OpenToEveryone(string directory) =>
         File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);

@@ -1,14 +1,10 @@
-namespace SidecarTests.Infrastructure;
+namespace LayerExport.TestSupport;
 
 /// <summary>A directory under the system temp directory, deleted with everything in it on dispose.</summary>
-internal sealed class TemporaryDirectory : IDisposable
+/// <param name="prefix">The start of its name (the suite and the test, e.g. <c>stress-fuzz</c>); a dash and a random part follow.</param>
+public sealed class TemporaryDirectory(string prefix) : IDisposable
 {
-    public TemporaryDirectory(string prefix)
-    {
-        Path = Directory.CreateTempSubdirectory($"sidecar-{prefix}-").FullName;
-    }
-
-    public string Path { get; }
+    public string Path { get; } = Directory.CreateTempSubdirectory($"{prefix}-").FullName;
 
     /// <summary>A path inside the directory (not created).</summary>
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);

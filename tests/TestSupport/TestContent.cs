@@ -1,9 +1,9 @@
 using System.Text;
 
-namespace SidecarTests.Infrastructure;
+namespace LayerExport.TestSupport;
 
 /// <summary>Deterministic file contents: the same seed always gives the same bytes.</summary>
-internal static class TestContent
+public static class TestContent
 {
     /// <summary>Incompressible bytes.</summary>
     public static byte[] Random(int seed, int length)
