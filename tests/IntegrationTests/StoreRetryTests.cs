@@ -1,4 +1,5 @@
 using System.Net;
+using LayerExport.Core;
 using LayerExport.Core.Native;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Hosting;
@@ -12,6 +13,7 @@ namespace IntegrationTests;
 public sealed class StoreRetryTests : IDisposable
 {
     private const int EIO = 5;
+    private const int ENOENT = 2;
     private readonly string _store = Directory.CreateTempSubdirectory("layerexport-retry-").FullName;
 
     public StoreRetryTests()
@@ -61,6 +63,33 @@ public sealed class StoreRetryTests : IDisposable
         Assert.Equal(1, counting.Calls);
     }
 
+    [Fact]
+    public async Task ALayerThatChangedUnderTheWalkIsWalkedAgain()
+    {
+        var changing = new FlakyStore(new NativeLayerStore(_store), failures: 2, ChangedUnderTheWalk);
+        using var factory = Factory(changing);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/layers/layer/tar");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, changing.Calls);
+    }
+
+    [Fact]
+    public async Task ALayerThatKeepsChangingIsA503LayerChanging()
+    {
+        var changing = new FlakyStore(new NativeLayerStore(_store), failures: int.MaxValue, ChangedUnderTheWalk);
+        using var factory = Factory(changing);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/layers/layer/tar");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("urn:layer-export:problem:layer-changing", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(1 + 2, changing.Calls);
+    }
+
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
     private WebApplicationFactory<Program> Factory(ILayerStore store) =>
@@ -71,8 +100,12 @@ public sealed class StoreRetryTests : IDisposable
             .UseSetting("LayerStore:Access:RetryDelay", "00:00:00.001")
             .ConfigureTestServices(services => services.AddSingleton(store)));
 
-    /// <summary>Fails Describe with EIO the first <c>failures</c> times, then behaves like the real store.</summary>
-    private sealed class FlakyStore(ILayerStore inner, int failures) : ILayerStore
+    // What the walk throws when an entry it listed is gone when it opens it.
+    private static LayerExportException ChangedUnderTheWalk(LayerId id) =>
+        new("d/gone.txt", "listed, then gone", new NativeIOException(ENOENT, "d/gone.txt"));
+
+    /// <summary>Fails Describe (with EIO, or <c>failure</c>) the first <c>failures</c> times, then behaves like the real store.</summary>
+    private sealed class FlakyStore(ILayerStore inner, int failures, Func<LayerId, Exception>? failure = null) : ILayerStore
     {
         private int _calls;
 
@@ -83,7 +116,7 @@ public sealed class StoreRetryTests : IDisposable
         public IReadOnlyList<LayerSummary> List() => inner.List();
 
         public LayerDescription Describe(LayerId id) =>
-            Interlocked.Increment(ref _calls) <= failures ? throw new NativeIOException(EIO, id.Value) : inner.Describe(id);
+            Interlocked.Increment(ref _calls) <= failures ? throw failure?.Invoke(id) ?? new NativeIOException(EIO, id.Value) : inner.Describe(id);
 
         public ILayerContent Open(LayerId id) => inner.Open(id);
     }

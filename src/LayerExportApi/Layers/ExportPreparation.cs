@@ -1,6 +1,7 @@
 using LayerExport.Core;
 using LayerExport.Core.Export;
 using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
 using Polly;
 
 namespace LayerExportApi.Layers;
@@ -43,11 +44,20 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
             (exporter, id, parents, assumed),
             cancellationToken);
 
-    /// <summary>True for failures worth another try: transient system-call errors, also inside an entry's failure.</summary>
-    public static bool IsTransient(Exception exception) => exception switch
+    /// <summary>True for failures worth another try: transient system-call errors and a layer that changed under the walk, also inside an entry's failure.</summary>
+    public static bool IsTransient(Exception exception) => IsChanging(exception) || exception switch
     {
         NativeIOException native => native.IsTransient,
         LayerExportException { InnerException: { } inner } => IsTransient(inner),
+        _ => false,
+    };
+
+    /// <summary>True when the walk found the layer changing: an entry replaced, or one listed and gone when opened.</summary>
+    public static bool IsChanging(Exception exception) => exception switch
+    {
+        LayerChangedException => true,
+        LayerExportException { InnerException: NativeIOException { IsNotFound: true } } => true,
+        LayerExportException { InnerException: { } inner } => IsChanging(inner),
         _ => false,
     };
 }

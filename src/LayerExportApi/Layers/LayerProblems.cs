@@ -32,6 +32,7 @@ internal static class LayerProblems
         {
             LayerStoreException store => For(store),
             TimeoutRejectedException => Problem(StatusCodes.Status503ServiceUnavailable, "Layer store too slow", "store-timeout", exception),
+            _ when ExportPreparation.IsChanging(exception) => Problem(StatusCodes.Status503ServiceUnavailable, "Layer changing", "layer-changing", exception),
             LayerExportException or IOException => Unreadable(exception),
             _ => null,
         };
