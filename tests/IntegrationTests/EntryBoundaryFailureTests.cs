@@ -8,7 +8,7 @@ namespace IntegrationTests;
 /// A plain tar that fails between two entries (here: the layer changed after its digest was announced, found at
 /// the end) ends in bytes tar readers reject, not at a boundary that GNU tar and bsdtar take for a complete tar.
 /// </summary>
-public sealed class EntryBoundaryFailureTests : IAsyncLifetime
+public sealed class EntryBoundaryFailureTests : IDisposable
 {
     private const string Layer = "changing";
     private const string LastFile = "b/last.txt";
@@ -20,23 +20,8 @@ public sealed class EntryBoundaryFailureTests : IAsyncLifetime
 
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("boundary-");
 
-    private ApiServer? _server;
-
-    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
-
-    public Task InitializeAsync()
+    public void Dispose()
     {
-        _server = ApiServer.Start(_store.Root);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
         _store.Dispose();
         _work.Delete(recursive: true);
     }
@@ -44,7 +29,8 @@ public sealed class EntryBoundaryFailureTests : IAsyncLifetime
     [Fact]
     public async Task HttpClientSeesAFailureAndTheBytesEndInTheMarker()
     {
-        using var client = Server.CreateClient();
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
         await AnnounceThenChangeAsync(client);
 
         using var response = await client.GetAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
@@ -63,10 +49,11 @@ public sealed class EntryBoundaryFailureTests : IAsyncLifetime
     [Fact]
     public async Task CurlFailsAndGnuTarAndBsdtarRejectWhatItSaved()
     {
-        using var client = Server.CreateClient();
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
         await AnnounceThenChangeAsync(client);
 
-        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "changed.tar", Server.Url($"/layers/{Layer}/tar")], _work.FullName);
+        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "changed.tar", server.Url($"/layers/{Layer}/tar")], _work.FullName);
         Assert.True(curl.ExitCode == 18, $"curl did not report a short transfer: {curl.Describe()}");
 
         var gnuTar = await ProcessRunner.RunAsync("tar", ["-tf", "changed.tar"], _work.FullName);

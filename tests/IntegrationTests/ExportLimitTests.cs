@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace IntegrationTests;
 
-/// <summary>At most Limits:ConcurrentExports tar downloads run, Limits:QueuedExports wait, the rest get 503 with Retry-After.</summary>
+/// <summary>At most Limits:ConcurrentExports tar downloads run, Limits:QueuedExports wait up to Limits:QueueTimeout, the rest get 503 with Retry-After.</summary>
 /// <remarks>Alone, because it reads the metrics, which count every host in the process.</remarks>
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class ExportLimitTests : IAsyncLifetime
@@ -120,6 +120,46 @@ public sealed class ExportLimitTests : IAsyncLifetime
 
         Blocking.Release();
         Assert.All(await Task.WhenAll([.. running, next]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
+    [Fact]
+    public async Task ADownloadThatWaitsLongerThanTheQueueTimeoutIsRefusedAndLeavesTheQueue()
+    {
+        BlockingLayerStore? blocking = null;
+        await using var server = ApiServer.Start(
+            _store.Root,
+            services => services.DecorateLayerStore(inner => blocking = new BlockingLayerStore(inner, HeldEntry)),
+            settings: new Dictionary<string, string>
+            {
+                ["Limits:ConcurrentExports"] = "1",
+                ["Limits:QueueTimeout"] = "00:00:00.300",
+                ["Limits:RetryAfterSeconds"] = "5",
+            });
+        var held = blocking ?? throw new InvalidOperationException("store not decorated");
+        var gate = server.Services.GetRequiredService<ExportGate>();
+        using var client = server.CreateClient();
+        try
+        {
+            var running = DownloadAsync(client, TarPath);
+            await held.WaitUntilHeldAsync(1);
+
+            using var refused = await client.GetAsync(new Uri(TarPath, UriKind.Relative));
+
+            var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("urn:layer-export:problem:too-many-exports", problem.GetProperty("type").GetString());
+            Assert.Contains("within 0.3 s", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            Assert.Equal(0, gate.Queued);
+            Assert.False(running.IsCompleted);
+
+            held.Release();
+            Assert.Equal(HttpStatusCode.OK, (await running).Status);
+            WaitUntil(() => gate.Available == 1, "the slot was given back");
+        }
+        finally
+        {
+            held.Release();
+        }
     }
 
     private static async Task<(HttpStatusCode Status, byte[] Body)> DownloadAsync(HttpClient client, string path, CancellationToken cancellationToken = default)
