@@ -5,7 +5,7 @@ using LayerExport.Core.Native;
 
 namespace IntegrationTests;
 
-/// <summary>The optional Unix domain socket listener: same API as over TCP, its file mode, stale files replaced, nothing else removed.</summary>
+/// <summary>The optional Unix domain socket listener: same API as over TCP, its file mode and group, stale files replaced, nothing else removed.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class UnixSocketTests : IDisposable
 {
@@ -59,6 +59,42 @@ public sealed class UnixSocketTests : IDisposable
         Assert.True(curl.ExitCode == 0, curl.Describe());
         using var tcp = server.CreateClient();
         Assert.Equal(await tcp.GetByteArrayAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative)), await File.ReadAllBytesAsync(target));
+    }
+
+    [Theory]
+    [InlineData("4242", 4242u)]
+    [InlineData("daemon", 1u)]
+    public async Task TheSocketBelongsToTheConfiguredGroup(string group, uint expectedId)
+    {
+        await using var server = StartInProcess("0660", group);
+
+        var owner = await ProcessRunner.RunAsync("stat", ["-c", "%u %g", SocketPath]);
+        var self = await ProcessRunner.RunAsync("id", ["-u"]);
+
+        Assert.True(owner.ExitCode == 0 && self.ExitCode == 0, owner.Describe() + self.Describe());
+        Assert.Equal($"{self.StandardOutput.Trim()} {expectedId}", owner.StandardOutput.Trim());
+        using var unix = UnixSocketHttp.CreateClient(SocketPath);
+        Assert.Equal(HttpStatusCode.OK, (await unix.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnknownGroupStopsStartUpBeforeAnythingIsBound()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["Listen__UnixSocketPath"] = SocketPath,
+                ["Listen__UnixSocketGroup"] = "no-such-group-layerexport",
+            },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {server.Output}");
+        Assert.Contains("Listen:UnixSocketGroup 'no-such-group-layerexport' is no group this system knows.", server.Output, StringComparison.Ordinal);
+        Assert.Equal(SocketPathKind.Nothing, LayerExport.Core.Native.SocketPath.Inspect(SocketPath));
     }
 
     [Fact]
@@ -126,13 +162,14 @@ public sealed class UnixSocketTests : IDisposable
         Assert.DoesNotContain("Now listening on: http://localhost", server.Output, StringComparison.Ordinal);
     }
 
-    private ApiServer StartInProcess(string mode) => ApiServer.Start(
+    private ApiServer StartInProcess(string mode, string group = "") => ApiServer.Start(
         _store.Root,
         settings: new Dictionary<string, string>
         {
             ["urls"] = "http://127.0.0.1:0",
             ["Listen:UnixSocketPath"] = SocketPath,
             ["Listen:UnixSocketMode"] = mode,
+            ["Listen:UnixSocketGroup"] = group,
         },
         listenInCode: false);
 

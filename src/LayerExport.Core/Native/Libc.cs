@@ -59,6 +59,13 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
+    [LibraryImport(Library, EntryPoint = "fchownat", SetLastError = true)]
+    public static partial int FChownAt(int dirfd, byte* path, uint owner, uint group, int flags);
+
+    // struct group* getgrnam(const char*): the gid is the third field, after two pointers.
+    [LibraryImport(Library, EntryPoint = "getgrnam", SetLastError = true)]
+    public static partial nint GetGroupByName(byte* name);
+
     [LibraryImport(Library, EntryPoint = "statx", SetLastError = true)]
     public static partial int Statx(int dirfd, byte* path, int flags, uint mask, StatxBuffer* buffer);
 

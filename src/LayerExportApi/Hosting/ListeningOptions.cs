@@ -19,6 +19,9 @@ internal sealed class ListeningOptions
     [RegularExpression("^0?[0-7]{3}$", ErrorMessage = "Listen:UnixSocketMode must be octal permission bits such as 0660.")]
     public string UnixSocketMode { get; set; } = "0660";
 
+    /// <summary>The group that owns the socket file, by name or number, so that its members may connect; the server's own group when empty.</summary>
+    public string? UnixSocketGroup { get; set; }
+
     /// <summary>Listen on the socket alone: no default TCP address (an explicit <c>--urls</c> still applies).</summary>
     public bool UnixSocketOnly { get; set; }
 

@@ -21,6 +21,7 @@ internal sealed partial class ListenerSetup(
     ILogger<ListenerSetup> logger) : IHostedLifecycleService
 {
     private readonly ListeningOptions _options = options.Value;
+    private uint? _groupId;
 
     /// <inheritdoc />
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -49,6 +50,7 @@ internal sealed partial class ListenerSetup(
 
         if (_options.SocketPath is { } path)
         {
+            _groupId = ResolveGroup();
             ClearStaleSocket(path);
             addresses.Add($"http://unix:{path}");
         }
@@ -63,8 +65,13 @@ internal sealed partial class ListenerSetup(
         // Kestrel has bound the socket by now; the file gets its configured mode before anyone is told to use it.
         if (_options.SocketPath is { } path && SocketPath.Inspect(path) == SocketPathKind.Socket)
         {
+            if (_groupId is { } groupId)
+            {
+                SocketPath.SetGroup(path, groupId);
+            }
+
             File.SetUnixFileMode(path, _options.Mode);
-            Log.SocketReady(logger, path, _options.UnixSocketMode);
+            Log.SocketReady(logger, path, _options.UnixSocketMode, _options.UnixSocketGroup ?? "(the server's)");
         }
 
         return Task.CompletedTask;
@@ -89,6 +96,18 @@ internal sealed partial class ListenerSetup(
 
     /// <inheritdoc />
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // A group that does not exist stops start-up before anything is bound.
+    private uint? ResolveGroup()
+    {
+        if (string.IsNullOrWhiteSpace(_options.UnixSocketGroup))
+        {
+            return null;
+        }
+
+        return SocketPath.ResolveGroup(_options.UnixSocketGroup)
+            ?? throw new StartupCheckException($"Listen:UnixSocketGroup '{_options.UnixSocketGroup}' is no group this system knows.");
+    }
 
     private void ClearStaleSocket(string path)
     {
@@ -127,7 +146,7 @@ internal sealed partial class ListenerSetup(
         [LoggerMessage(Level = LogLevel.Warning, Message = "Removed the stale socket file {Path} left by an earlier run")]
         public static partial void StaleSocketRemoved(ILogger logger, string path);
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "Listening on the Unix domain socket {Path}, mode {Mode}")]
-        public static partial void SocketReady(ILogger logger, string path, string mode);
+        [LoggerMessage(Level = LogLevel.Information, Message = "Listening on the Unix domain socket {Path}, mode {Mode}, group {Group}")]
+        public static partial void SocketReady(ILogger logger, string path, string mode, string group);
     }
 }
