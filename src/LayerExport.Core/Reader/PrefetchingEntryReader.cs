@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 
@@ -9,8 +8,9 @@ namespace LayerExport.Core.Reader;
 /// On trees of small files the export is bound by system calls (list, stat, open, read, close), which GNU tar
 /// makes one after the other. Here they run on another core while the writer encodes, hashes and sends what
 /// was read before; entries still come out in the reader's order, so the bytes are the same. Small files are
-/// read whole (one byte past the end too, so a file that grew is still caught by the writer); larger ones are
-/// only opened and are read by the writer straight into the output. What is held ahead is bounded by a byte
+/// read whole (one byte past the end too, so a file that grew is still caught by the writer) into slots of one
+/// <see cref="ReadAheadRing"/> per export; larger ones are only opened and are read by the writer straight into
+/// the output. What is held ahead is bounded by a byte
 /// budget, a large file counting as <see cref="SmallFileLimit"/> bytes, which also bounds open descriptors.
 /// </remarks>
 internal sealed class PrefetchingEntryReader : ILayerEntryReader
@@ -32,6 +32,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     private readonly Queue<Item> _queue = new();
     private readonly object _gate = new();
     private readonly Thread _thread;
+    private readonly ReadAheadRing _ring = new(Budget);
     private long _held;
     private bool _ended;
     private bool _stopping;
@@ -123,6 +124,10 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         }
 
         _inner.Dispose();
+        lock (_gate)
+        {
+            _ring.Dispose();
+        }
     }
 
     private void Run()
@@ -157,30 +162,35 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
 
         var size = entry.Header.Size;
         var cost = (int)Math.Min(size + 1, SmallFileLimit);
-        Reserve(cost);
         if (size >= SmallFileLimit)
         {
+            Reserve(cost, inRing: false);
             return new Item(new LayerEntry(entry.Header, new HeldContent(entry.Content, this, cost)) { Identity = entry.Identity }, null);
+        }
+
+        if (Reserve(cost, inRing: true) is not { } slot)
+        {
+            entry.Dispose();
+            throw new OperationCanceledException("The read-ahead was stopped.");
         }
 
         try
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(cost);
-            var length = ReadAhead(entry, buffer.AsSpan(0, cost));
+            var length = ReadAhead(entry, slot.Memory.Span);
             if (length == size)
             {
                 // Read whole and of the listed size (a short or long read is left to the writer to report).
                 entry.Content.EnsureUnchanged();
             }
 
-            var buffered = new LayerEntry(entry.Header, new BufferedContent(buffer, length, this, cost)) { Identity = entry.Identity };
+            var buffered = new LayerEntry(entry.Header, new BufferedContent(slot, length, this, cost)) { Identity = entry.Identity };
             entry.Dispose();
             return new Item(buffered, null);
         }
         catch (Exception e) when (e is not LayerExportException)
         {
             entry.Dispose();
-            Release(cost);
+            Release(cost, slot);
             throw new LayerExportException(entry.DisplayPath, e.Message, e);
         }
     }
@@ -243,25 +253,38 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         }
     }
 
-    // Waits until the budget has room; one item may always be held, however large, so the walk never stalls.
-    private void Reserve(int cost)
+    // Waits until the budget has room, and for a small file until the ring has a slot; one item may always be held,
+    // however large, so the walk never stalls (an empty ring fits any small file). Null only when stopping.
+    private ReadAheadRing.Slot? Reserve(int cost, bool inRing)
     {
         lock (_gate)
         {
-            while (_held > 0 && _held + cost > Budget && !_stopping)
+            ReadAheadRing.Slot slot = default;
+            while (!_stopping && ((_held > 0 && _held + cost > Budget) || (inRing && !_ring.TryTake(cost, out slot))))
             {
                 WaitForRoom();
             }
 
+            if (_stopping && inRing && slot.Taken is null)
+            {
+                return null;
+            }
+
             _held += cost;
+            return slot;
         }
     }
 
-    private void Release(int cost)
+    private void Release(int cost, ReadAheadRing.Slot? slot)
     {
         lock (_gate)
         {
             _held -= cost;
+            if (slot is { } taken)
+            {
+                _ring.Free(taken);
+            }
+
             if (_readingThreadWaits && _held <= Budget / 2)
             {
                 Monitor.Pulse(_gate);
@@ -290,29 +313,29 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
 
     private readonly record struct Item(LayerEntry? Entry, ExceptionDispatchInfo? Failure);
 
-    // A small file read ahead: served from memory; a buffer one byte longer than the header's size tells growth.
-    private sealed class BufferedContent(byte[] buffer, int length, PrefetchingEntryReader owner, int cost) : IEntryContent
+    // A small file read ahead: served from its ring slot; a slot one byte longer than the header's size tells growth.
+    private sealed class BufferedContent(ReadAheadRing.Slot slot, int length, PrefetchingEntryReader owner, int cost) : IEntryContent
     {
-        private byte[]? _buffer = buffer;
+        private int _disposed;
 
         public int Read(Span<byte> destination, long offset)
         {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
             if (offset >= length)
             {
                 return 0;
             }
 
             var n = (int)Math.Min(destination.Length, length - offset);
-            _buffer.AsSpan((int)offset, n).CopyTo(destination);
+            slot.Memory.Span.Slice((int)offset, n).CopyTo(destination);
             return n;
         }
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _buffer, null) is { } returned)
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                ArrayPool<byte>.Shared.Return(returned);
-                owner.Release(cost);
+                owner.Release(cost, slot);
             }
         }
     }
@@ -331,7 +354,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
                 inner.Dispose();
-                owner.Release(cost);
+                owner.Release(cost, null);
             }
         }
     }
