@@ -32,7 +32,8 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     private readonly Queue<Item> _queue = new();
     private readonly object _gate = new();
     private readonly Thread _thread;
-    private readonly ReadAheadRing _ring = new(Budget);
+    // Taken at the first small file: a layer of large files never needs it.
+    private ReadAheadRing? _ring;
     private long _held;
     private bool _ended;
     private bool _stopping;
@@ -126,7 +127,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         _inner.Dispose();
         lock (_gate)
         {
-            _ring.Dispose();
+            _ring?.Dispose();
         }
     }
 
@@ -260,7 +261,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         lock (_gate)
         {
             ReadAheadRing.Slot slot = default;
-            while (!_stopping && ((_held > 0 && _held + cost > Budget) || (inRing && !_ring.TryTake(cost, out slot))))
+            while (!_stopping && ((_held > 0 && _held + cost > Budget) || (inRing && !(_ring ??= new ReadAheadRing(Budget)).TryTake(cost, out slot))))
             {
                 WaitForRoom();
             }
@@ -282,7 +283,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
             _held -= cost;
             if (slot is { } taken)
             {
-                _ring.Free(taken);
+                _ring?.Free(taken);
             }
 
             if (_readingThreadWaits && _held <= Budget / 2)
