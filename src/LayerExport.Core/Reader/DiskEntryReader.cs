@@ -235,7 +235,7 @@ internal sealed class DiskEntryReader(bool openContent)
             return Entry(header, opened);
         }
 
-        return new LayerEntry(header, new FileContent(file, opened)) { Identity = Identity(opened) };
+        return new LayerEntry(header, new FileContent(file, opened)) { Identity = EntryIdentity.Of(opened) };
     }
 
     private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) ReadXattrs(FileDescriptor file) =>
@@ -318,14 +318,7 @@ internal sealed class DiskEntryReader(bool openContent)
         return target;
     }
 
-    private static LayerEntry Entry(TarEntryHeader header, in FileStatus status) => new(header) { Identity = Identity(status) };
-
-    private static EntryIdentity Identity(in FileStatus status) => new(
-        status.Device,
-        status.Inode,
-        status.NLink,
-        (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds,
-        (status.MtimeSeconds * 1_000_000_000) + status.MtimeNanoseconds);
+    private static LayerEntry Entry(TarEntryHeader header, in FileStatus status) => new(header) { Identity = EntryIdentity.Of(status) };
 
     private static TarEntryHeader Header(byte[] path, TarEntryType type, in FileStatus status) => new()
     {

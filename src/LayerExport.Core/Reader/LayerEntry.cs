@@ -1,3 +1,4 @@
+using LayerExport.Core.Native;
 using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Reader;
@@ -27,7 +28,16 @@ public sealed class LayerEntry(TarEntryHeader header, IEntryContent? content = n
 /// <param name="LinkCount">Number of hard links.</param>
 /// <param name="ChangeTimeNanoseconds">ctime in nanoseconds since the epoch.</param>
 /// <param name="ModificationTimeNanoseconds">mtime in nanoseconds since the epoch.</param>
-public sealed record EntryIdentity(ulong Device, ulong Inode, uint LinkCount, long ChangeTimeNanoseconds, long ModificationTimeNanoseconds);
+public sealed record EntryIdentity(ulong Device, ulong Inode, uint LinkCount, long ChangeTimeNanoseconds, long ModificationTimeNanoseconds)
+{
+    /// <summary>The identity of the file <paramref name="status"/> describes.</summary>
+    internal static EntryIdentity Of(in FileStatus status) => new(
+        status.Device,
+        status.Inode,
+        status.NLink,
+        (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds,
+        (status.MtimeSeconds * 1_000_000_000) + status.MtimeNanoseconds);
+}
 
 /// <summary>Random-access reads of one file's content.</summary>
 public interface IEntryContent : IDisposable

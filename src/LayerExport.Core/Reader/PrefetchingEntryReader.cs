@@ -10,8 +10,8 @@ namespace LayerExport.Core.Reader;
 /// was read before; entries still come out in the reader's order, so the bytes are the same. Small files are
 /// read whole (one byte past the end too, so a file that grew is still caught by the writer) into slots of one
 /// <see cref="ReadAheadRing"/> per export; larger ones are only opened and are read by the writer straight into
-/// the output. What is held ahead is bounded by a byte
-/// budget, a large file counting as <see cref="SmallFileLimit"/> bytes, which also bounds open descriptors.
+/// the output. What is held ahead is bounded by a byte budget, a large file counting as
+/// <see cref="SmallFileLimit"/> bytes, which also bounds open descriptors.
 /// </remarks>
 internal sealed class PrefetchingEntryReader : ILayerEntryReader
 {

@@ -71,7 +71,7 @@ internal sealed partial class ListenerSetup(
             }
 
             File.SetUnixFileMode(path, _options.Mode);
-            Log.SocketReady(logger, path, _options.UnixSocketMode, _options.UnixSocketGroup ?? "(the server's)");
+            Log.SocketReady(logger, path, _options.UnixSocketMode, string.IsNullOrWhiteSpace(_options.UnixSocketGroup) ? "(the server's)" : _options.UnixSocketGroup);
         }
 
         return Task.CompletedTask;

@@ -48,7 +48,7 @@ public sealed class ConcurrentSha256Tests
     }
 
     [Fact]
-    public void DisposingWhileBlocksAreQueuedReleasesThem()
+    public void DisposingWhileBlocksAreQueuedIsSafeOnceAndFinal()
     {
         var sha = new ConcurrentSha256();
         sha.Append(RandomBytes(32 * ConcurrentSha256.BlockSize, seed: 4));

@@ -280,7 +280,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
         var attributes = BinaryPrimitives.ReadUInt32LittleEndian(attributeBytes);
         var lastWrite = WindowsFileTime.FromUnix(status.MtimeSeconds, status.MtimeNanoseconds);
         var times = new EntryTimes(lastWrite, WindowsFileTime.FromUnix(status.AtimeSeconds, status.AtimeNanoseconds), lastWrite, lastWrite);
-        var identity = Identity(status);
+        var identity = EntryIdentity.Of(status);
         if (LinkTarget(status, path) is { } firstPath)
         {
             return new LayerEntry(HardLinkHeader(path, attributes, times, firstPath)) { Identity = identity };
@@ -349,7 +349,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
             var lastWrite = takesSystemDeltaTimes ? SystemDeltaTicks() : WindowsFileTime.FromUnix(status.MtimeSeconds, status.MtimeNanoseconds);
             var times = new EntryTimes(lastWrite, lastWrite, lastWrite, lastWrite);
             var attributes = isDirectory ? DirectoryAttribute : ArchiveAttribute;
-            var identity = Identity(status);
+            var identity = EntryIdentity.Of(status);
             if (!isDirectory && LinkTarget(status, path) is { } firstPath)
             {
                 return new LayerEntry(HardLinkHeader(path, attributes, times, firstPath)) { Identity = identity };
@@ -476,13 +476,6 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
     }
 
     private static byte[] Base64(byte[] value) => Encoding.ASCII.GetBytes(Convert.ToBase64String(value));
-
-    private static EntryIdentity Identity(in FileStatus status) => new(
-        status.Device,
-        status.Inode,
-        status.NLink,
-        (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds,
-        (status.MtimeSeconds * 1_000_000_000) + status.MtimeNanoseconds);
 
     private static List<byte[]> SortedNames(FileDescriptor directory, Func<byte[], bool> include)
     {
