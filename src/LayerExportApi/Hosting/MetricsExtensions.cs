@@ -9,12 +9,13 @@ internal static class MetricsExtensions
     /// <summary>The scrape path.</summary>
     public const string Path = "/metrics";
 
-    /// <summary>Registers the export instruments and the Prometheus exporter; ASP.NET Core's and Kestrel's meters come too.</summary>
+    /// <summary>Registers the export instruments and the Prometheus exporter; ASP.NET Core's, Kestrel's and the runtime's meters come too.</summary>
+    /// <remarks>The runtime's meter (GC, heap, thread pool, CPU) is what an operator checks a memory or latency limit against.</remarks>
     public static WebApplicationBuilder AddExportMetrics(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ExportMetrics>();
         builder.Services.AddOpenTelemetry().WithMetrics(static metrics => metrics
-            .AddMeter(ExportMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddMeter(ExportMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddPrometheusExporter(static prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         return builder;
     }
