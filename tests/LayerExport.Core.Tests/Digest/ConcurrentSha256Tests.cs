@@ -48,6 +48,19 @@ public sealed class ConcurrentSha256Tests
     }
 
     [Fact]
+    public async Task OneBlockWaitsForASecondOrForSomeoneAskingBeforeItIsHashed()
+    {
+        var data = RandomBytes(ConcurrentSha256.BlockSize, seed: 6);
+        using var sha = new ConcurrentSha256();
+        sha.Append(data);
+        await sha.WaitForBacklogAsync(ConcurrentSha256.MaxPendingAtFlush, CancellationToken.None);
+        Assert.Equal(ConcurrentSha256.BlockSize, sha.PendingBytes);
+        await sha.WaitForBacklogAsync(0, CancellationToken.None);
+        Assert.Equal(0, sha.PendingBytes);
+        Assert.Equal(SHA256.HashData(data), await sha.GetCurrentHashAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public void DisposingWhileBlocksAreQueuedIsSafeOnceAndFinal()
     {
         var sha = new ConcurrentSha256();
