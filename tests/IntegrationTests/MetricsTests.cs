@@ -85,6 +85,18 @@ public sealed class MetricsTests : IDisposable
     }
 
     [Fact]
+    public async Task TheRuntimesOwnSeriesComeAlong()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        Assert.Equal(Environment.ProcessorCount, scrape.Value("dotnet_process_cpu_count"));
+        Assert.True(scrape.Value("dotnet_process_memory_working_set_bytes") > 0);
+        Assert.True(scrape.Value("dotnet_thread_pool_work_item_count_total") > 0);
+    }
+
+    [Fact]
     public async Task ScrapingNeedsATokenWhenTokensAreRequired()
     {
         var token = BearerTokens.NewToken();

@@ -23,7 +23,6 @@ public sealed class TarSplitAssembler : IExportProgress
 {
     private readonly FileDescriptor _root;
     private HashingPipeWriter? _tar;
-    private BatchedFlush? _flush;
 
     /// <summary>An assembler reading files under <paramref name="layerRoot"/> (not owned; e.g. an overlay2 <c>diff/</c>).</summary>
     internal TarSplitAssembler(FileDescriptor layerRoot) => _root = layerRoot;
@@ -65,7 +64,7 @@ public sealed class TarSplitAssembler : IExportProgress
         var tar = output as HashingPipeWriter;
         using var owned = tar is null ? tar = new HashingPipeWriter(output) : null;
         _tar = tar;
-        _flush = new BatchedFlush(tar);
+        var flush = new BatchedFlush(tar);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -76,15 +75,15 @@ public sealed class TarSplitAssembler : IExportProgress
 
             if (entry.Type == TarSplitEntryType.Segment)
             {
-                await _flush!.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+                await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
                 tar.Write(entry.Bytes.Span);
-                _flush!.Count(entry.Size);
+                flush.Count(entry.Size);
             }
             else if (entry.Size > 0)
             {
                 try
                 {
-                    await WriteFileAsync(entry, 0, entry.Size, cancellationToken).ConfigureAwait(false);
+                    await WriteFileAsync(entry, 0, entry.Size, tar, flush, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
                 {
@@ -100,7 +99,7 @@ public sealed class TarSplitAssembler : IExportProgress
             await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, "reassembled tar", cancellationToken).ConfigureAwait(false);
         }
 
-        await _flush!.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new TarSplitSummary(tar.Length, EntriesWritten, await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false));
     }
 
@@ -114,7 +113,7 @@ public sealed class TarSplitAssembler : IExportProgress
         ArgumentNullException.ThrowIfNull(record);
         using var tar = new HashingPipeWriter(output);
         _tar = tar;
-        _flush = new BatchedFlush(tar);
+        var flush = new BatchedFlush(tar);
         for (long position = 0; position < end;)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -127,15 +126,15 @@ public sealed class TarSplitAssembler : IExportProgress
             var to = Math.Clamp(end - position, 0, entry.Size);
             if (to > from && entry.Type == TarSplitEntryType.Segment)
             {
-                await _flush!.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+                await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
                 tar.Write(entry.Bytes.Span[(int)from..(int)to]);
-                _flush!.Count(to - from);
+                flush.Count(to - from);
             }
             else if (to > from)
             {
                 try
                 {
-                    await WriteFileAsync(entry, from, to, cancellationToken).ConfigureAwait(false);
+                    await WriteFileAsync(entry, from, to, tar, flush, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
                 {
@@ -147,7 +146,7 @@ public sealed class TarSplitAssembler : IExportProgress
             EntriesWritten++;
         }
 
-        await _flush!.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static bool TryRead(TarSplitRecord record, [NotNullWhen(true)] out TarSplitEntry? entry)
@@ -163,9 +162,8 @@ public sealed class TarSplitAssembler : IExportProgress
     }
 
     // Writes the file's bytes from..to; the CRC is checked when that is the whole file.
-    private async ValueTask WriteFileAsync(TarSplitEntry entry, long from, long to, CancellationToken cancellationToken)
+    private async ValueTask WriteFileAsync(TarSplitEntry entry, long from, long to, HashingPipeWriter tar, BatchedFlush flush, CancellationToken cancellationToken)
     {
-        var tar = _tar!;
         var path = entry.DisplayName;
         var size = entry.Size;
         using var file = LayerFileResolver.OpenRegularFile(_root, entry.Name.Span, path);
@@ -179,7 +177,7 @@ public sealed class TarSplitAssembler : IExportProgress
         for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await _flush!.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
             var wanted = (int)Math.Min(to - offset, TarStreamWriter.ReadChunk);
             var memory = tar.GetMemory(wanted);
             var span = memory.Span[..Math.Min(wanted, memory.Length)];
@@ -191,7 +189,7 @@ public sealed class TarSplitAssembler : IExportProgress
 
             crc = Crc64Iso.Append(crc, span[..read]);
             tar.Advance(read);
-            _flush!.Count(read);
+            flush.Count(read);
             offset += read;
         }
 
