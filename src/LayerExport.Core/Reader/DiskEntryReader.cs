@@ -27,7 +27,12 @@ internal sealed class DiskEntryReader(bool openContent)
         switch (listed.Type)
         {
             case Libc.S_IFDIR:
-                return ReadDirectory(directory, name, path, listed, out opened);
+            {
+                var entry = ReadDirectory(directory, name, path, listed, out var openedDirectory);
+                opened = openedDirectory.Descriptor;
+                return entry;
+            }
+
             case Libc.S_IFREG:
                 return ReadRegularFile(directory, name, path, listed);
             case Libc.S_IFLNK:
@@ -48,7 +53,7 @@ internal sealed class DiskEntryReader(bool openContent)
     /// <param name="device">The directory's device: an entry on another one is a mount point and is refused.</param>
     /// <param name="opened">For a directory, the opened directory to walk into (the caller owns it); null otherwise.</param>
     /// <remarks>What was opened is checked against the listing's type and inode, so a name swapped between the listing and the open is caught.</remarks>
-    public LayerEntry? Read(FileDescriptor directory, in DirectoryEntry child, byte[] path, ulong device, out FileDescriptor? opened)
+    public LayerEntry? Read(FileDescriptor directory, in DirectoryEntry child, byte[] path, ulong device, out OpenedDirectory? opened)
     {
         if (!openContent || child.Type is not (Libc.DT_REG or Libc.DT_DIR))
         {
@@ -58,7 +63,15 @@ internal sealed class DiskEntryReader(bool openContent)
                 throw MountPoint();
             }
 
-            return Read(directory, child.Name, path, listed, out opened);
+            opened = null;
+            if (listed.Type == Libc.S_IFDIR)
+            {
+                var entry = ReadDirectory(directory, child.Name, path, listed, out var openedDirectory);
+                opened = openedDirectory;
+                return entry;
+            }
+
+            return Read(directory, child.Name, path, listed, out _);
         }
 
         opened = null;
@@ -69,8 +82,8 @@ internal sealed class DiskEntryReader(bool openContent)
             CheckListed(directory, child, device, status);
             if (status.Type == Libc.S_IFDIR)
             {
-                var entry = DirectoryEntryOf(descriptor, path, status);
-                opened = descriptor;
+                var entry = DirectoryEntryOf(descriptor, path, status, out var xattrNames);
+                opened = new OpenedDirectory(descriptor, xattrNames);
                 return entry;
             }
 
@@ -131,13 +144,13 @@ internal sealed class DiskEntryReader(bool openContent)
     /// <summary>A deletion: OCI whiteouts carry no metadata (mode 0, owner 0, mtime 0), so they never vary between hosts.</summary>
     public static LayerEntry Whiteout(byte[] path) => new(new TarEntryHeader { Name = path, Type = TarEntryType.RegularFile });
 
-    private static LayerEntry ReadDirectory(FileDescriptor parent, byte[] name, byte[] path, in FileStatus listed, out FileDescriptor? opened)
+    private static LayerEntry ReadDirectory(FileDescriptor parent, byte[] name, byte[] path, in FileStatus listed, out OpenedDirectory opened)
     {
         var directory = OpenDirectory(parent, name, listed);
         try
         {
-            var entry = DirectoryEntryOf(directory, path, directory.Stat());
-            opened = directory;
+            var entry = DirectoryEntryOf(directory, path, directory.Stat(), out var xattrNames);
+            opened = new OpenedDirectory(directory, xattrNames);
             return entry;
         }
         catch
@@ -147,9 +160,10 @@ internal sealed class DiskEntryReader(bool openContent)
         }
     }
 
-    private static LayerEntry DirectoryEntryOf(FileDescriptor directory, byte[] path, in FileStatus status)
+    private static LayerEntry DirectoryEntryOf(FileDescriptor directory, byte[] path, in FileStatus status, out List<byte[]> xattrNames)
     {
-        var (xattrs, overridden) = ReadXattrs(directory);
+        xattrNames = directory.ListXattrs();
+        var (xattrs, overridden) = SelectXattrs(xattrNames, name => directory.GetXattr(name));
         var header = Apply(Header([.. path, (byte)'/'], TarEntryType.Directory, status) with { Xattrs = xattrs }, overridden, static () => []);
         return Entry(header, status);
     }

@@ -24,7 +24,7 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
         _entries = new DiskEntryReader(openContent);
         try
         {
-            Enter(diff, diff.Stat().Device, [], ownsDirectory: false);
+            Enter(diff, diff.ListXattrs(), diff.Stat().Device, [], ownsDirectory: false);
         }
         catch (Exception e) when (e is not LayerExportException)
         {
@@ -39,31 +39,32 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
     protected override LayerEntry? ReadChild(DiffFrame frame, DirectoryEntry child, byte[] path)
     {
         var entry = _entries.Read(frame.Directory, child, path, frame.Device, out var directory);
-        if (directory is not null)
+        if (directory is { } opened)
         {
-            EnterOwned(directory, entry!.Identity!.Device, [.. path, (byte)'/']);
+            EnterOwned(opened, entry!.Identity!.Device, [.. path, (byte)'/']);
         }
 
         return entry;
     }
 
-    private void EnterOwned(FileDescriptor directory, ulong device, byte[] prefix)
+    private void EnterOwned(OpenedDirectory opened, ulong device, byte[] prefix)
     {
         try
         {
-            Enter(directory, device, prefix, ownsDirectory: true);
+            Enter(opened.Descriptor, opened.XattrNames, device, prefix, ownsDirectory: true);
         }
         catch
         {
-            directory.Dispose();
+            opened.Descriptor.Dispose();
             throw;
         }
     }
 
     // Lists a directory and queues its opaque marker and whiteouts; its other children are read one by one later.
-    private void Enter(FileDescriptor directory, ulong device, byte[] prefix, bool ownsDirectory)
+    // The xattr names are the ones its header was made from, so both come from one look at the directory.
+    private void Enter(FileDescriptor directory, List<byte[]> xattrNames, ulong device, byte[] prefix, bool ownsDirectory)
     {
-        var marker = OpaqueMarkerValue(directory);
+        var marker = OpaqueMarkerValue(directory, xattrNames);
         var opaque = marker is (byte)'y';
 
         // "x" marks a directory that holds xattr whiteouts; only there are zero-size files worth a look.
@@ -120,10 +121,9 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
         status.Type == Libc.S_IFCHR && status.RdevMajor == 0 && status.RdevMinor == 0;
 
     // The value of the directory's overlay opaque attribute: 'y' (opaque), 'x' (holds xattr whiteouts) or none.
-    // Listing first costs one call for the usual directory that has neither attribute.
-    private static byte? OpaqueMarkerValue(FileDescriptor directory)
+    // Looking in the list first costs no call for the usual directory that has neither attribute.
+    private static byte? OpaqueMarkerValue(FileDescriptor directory, List<byte[]> names)
     {
-        var names = directory.ListXattrs();
         foreach (var marker in ExportedXattrs.OpaqueMarkers)
         {
             if (names.Exists(name => name.AsSpan().SequenceEqual(marker)) && directory.GetXattr(marker) is [var value])
