@@ -149,6 +149,36 @@ public sealed class ProblemResponseTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/layers/real/tar?parents=ghost", "parents", "parent, compression")]
+    [InlineData("/layers/real/tar?compression=gzip&compresion=zstd", "compresion", "parent, compression")]
+    [InlineData("/layers/real/descriptor?digest=sha256", "digest", "parent, compression")]
+    [InlineData("/layers/real?parent=ghost", "parent", "no query parameters")]
+    [InlineData("/layers?page=2", "page", "no query parameters")]
+    public async Task AnUnknownQueryParameterIsABadRequestThatNamesTheKnownOnes(string target, string unknown, string known)
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri(target, UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("urn:layer-export:problem:unknown-query-parameter", problem.GetProperty("type").GetString());
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Contains($"'{unknown}'", detail, StringComparison.Ordinal);
+        Assert.Contains(known, detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QueryParameterNamesAreMatchedWithoutRegardToCase()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/real/tar?Compression=gzip", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/vnd.oci.image.layer.v1.tar+gzip", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
     [InlineData("/")]
     [InlineData("/nothing")]
     [InlineData("/layers/real/zip")]

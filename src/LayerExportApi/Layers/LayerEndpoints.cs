@@ -16,11 +16,13 @@ internal static class LayerEndpoints
     public static RouteGroupBuilder MapLayerEndpoints(this IEndpointRouteBuilder routes)
     {
         var layers = routes.MapGroup("/layers").WithTags("Layers");
+        layers.AddEndpointFilterFactory(KnownQueryParameters.Refuse);
 
         layers.MapGet("/", ListLayers)
             .WithName("ListLayers")
             .WithSummary("List the layers in the store")
             .WithDescription("Every layer ID with its direct parent (null for a base layer), ordered by ID.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status500InternalServerError)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
