@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test. Installs the Debian packages the tests use as independent tar readers and golden-byte
 # references (GNU tar, bsdtar, Python, Go, tar-split, umoci), as judges of the compressed bodies and downloads
-# (gzip, zstd, curl) and as a real registry for blob uploads (docker-registry) when they are missing; needs
-# root (or sudo) only then.
+# (gzip, zstd, curl), as a real registry for blob uploads (docker-registry) and as the client that pulls a pushed
+# image from it (skopeo) when they are missing; needs root (or sudo) only then.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,6 +19,7 @@ command -v curl >/dev/null || need+=(curl)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v buildah >/dev/null || need+=(buildah)
 command -v umoci >/dev/null || need+=(umoci)
+command -v skopeo >/dev/null || need+=(skopeo)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

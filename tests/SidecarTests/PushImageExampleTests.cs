@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text;
+using LayerExport.TestSupport;
+using SidecarTests.Infrastructure;
+
+namespace SidecarTests;
+
+/// <summary>
+/// <c>examples/push-image.py</c> publishes a layer chain as an image that skopeo pulls and umoci unpacks into the
+/// chain's merged tree: both check every digest and diffID on the way.
+/// </summary>
+public sealed class PushImageExampleTests
+{
+    private const string Repository = "example/chain";
+
+    [Fact]
+    public async Task ThePushedChainIsAnImageThatPullsAndUnpacksIntoTheMergedTree()
+    {
+        using var work = new TemporaryDirectory("push-example");
+        var store = new NativeStoreBuilder(work.Combine("store"));
+        var baseDiff = store.AddLayer("base");
+        NativeStoreBuilder.WriteFile(baseDiff, "etc/hostname", "base\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(baseDiff, "etc/os-release", "ID=demo\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(baseDiff, "usr/lib/libdemo.so", TestContent.Random(seed: 5, length: 200_000));
+        var appDiff = store.AddLayer("app", parent: "base");
+        NativeStoreBuilder.WriteFile(appDiff, "app/main.py", "print('hello')\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(appDiff, "etc/.wh.os-release", []);
+        var patchDiff = store.AddLayer("patch", parent: "app");
+        NativeStoreBuilder.WriteFile(patchDiff, "etc/hostname", "patched\n"u8.ToArray());
+        using var server = new ApiServer(store.Root, work.Combine("digests"));
+        using var registry = await RegistryProcess.StartAsync(work.CreateSubdirectory("registry"));
+
+        var first = await PushAsync(server, registry, "v1");
+        var second = await PushAsync(server, registry, "v2");
+
+        Assert.Matches("^sha256:[0-9a-f]{64}$", first.Digest);
+        Assert.Equal(first.Digest, second.Digest);
+        Assert.Equal(3, CountLines(first.Log, " pushed sha256:"));
+        Assert.Equal(3, CountLines(second.Log, " already in the registry"));
+        using (var client = registry.CreateClient())
+        using (var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/{Repository}/manifests/v1")
+        {
+            Headers = { { "Accept", "application/vnd.oci.image.manifest.v1+json" } },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(first.Digest, head.Headers.GetValues("Docker-Content-Digest").Single());
+        }
+
+        var rootfs = await PullAndUnpackAsync(registry, work, "v1");
+        Assert.Equal("patched\n", await File.ReadAllTextAsync(Path.Combine(rootfs, "etc", "hostname")));
+        Assert.False(File.Exists(Path.Combine(rootfs, "etc", "os-release")), "the app layer's whiteout was not applied");
+        Assert.Equal("print('hello')\n", await File.ReadAllTextAsync(Path.Combine(rootfs, "app", "main.py")));
+        Assert.Equal(TestContent.Random(seed: 5, length: 200_000), await File.ReadAllBytesAsync(Path.Combine(rootfs, "usr", "lib", "libdemo.so")));
+    }
+
+    private static async Task<(string Digest, string Log)> PushAsync(ApiServer server, RegistryProcess registry, string tag)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "examples", "push-image.py");
+        var result = (await ExternalTool.RunAsync(
+            "python3",
+            script,
+            "--server", server.BaseAddress.ToString(),
+            "--registry", registry.BaseAddress.ToString(),
+            "--repository", Repository,
+            "--tag", tag,
+            "patch")).EnsureSuccess($"push-image.py --tag {tag}");
+        return (Encoding.UTF8.GetString(result.Stdout).Trim(), result.Stderr);
+    }
+
+    // skopeo checks each blob against its digest; umoci checks each layer's uncompressed digest against the
+    // config's diffIDs and applies the whiteouts.
+    private static async Task<string> PullAndUnpackAsync(RegistryProcess registry, TemporaryDirectory work, string tag)
+    {
+        var policy = work.Combine("policy.json");
+        await File.WriteAllTextAsync(policy, """{"default": [{"type": "insecureAcceptAnything"}]}""");
+        var layout = work.Combine("oci");
+        var source = $"docker://{registry.BaseAddress.Authority}/{Repository}:{tag}";
+        (await ExternalTool.RunAsync("skopeo", "--policy", policy, "copy", "--src-tls-verify=false", source, $"oci:{layout}:{tag}"))
+            .EnsureSuccess("skopeo copy");
+        var bundle = work.Combine("bundle");
+        (await ExternalTool.RunAsync("umoci", "unpack", "--image", $"{layout}:{tag}", bundle)).EnsureSuccess("umoci unpack");
+        return Path.Combine(bundle, "rootfs");
+    }
+
+    private static int CountLines(string text, string containing) =>
+        text.Split('\n').Count(line => line.Contains(containing, StringComparison.Ordinal));
+}
