@@ -44,6 +44,12 @@ public sealed class EntryBoundaryFailureTests : IDisposable
         Assert.True(bytes.AsSpan().EndsWith(IncompleteArchiveMarker.Bytes.Span), "the body does not end in the marker");
         Assert.NotEqual(0, bytes.Length % TarHeaderEncoder.BlockSize);
         Assert.True(bytes.Length < response.Content.Headers.ContentLength, "the body reached its announced length");
+
+        // Kestrel logs the short body before it closes the connection, so its report would be here by now.
+        var outcomes = await server.Logs.WaitForExportOutcomesAsync(Layer, 2);
+        Assert.Contains(" failed", outcomes[1].MessageTemplate.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Logs.Events, static e => e.Exception is InvalidOperationException
+            && e.Exception.Message.Contains("Content-Length mismatch", StringComparison.Ordinal));
     }
 
     [Fact]

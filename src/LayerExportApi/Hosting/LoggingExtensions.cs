@@ -11,11 +11,13 @@ internal static class LoggingExtensions
     public static WebApplicationBuilder AddLayerExportLogging(this WebApplicationBuilder builder)
     {
         // preserveStaticLogger keeps each host's logger its own, so tests can start several hosts in one process.
+        builder.Services.AddSingleton<IntendedShortBodies>();
         builder.Services.AddSerilog(
             (services, logger) => logger
                 .ReadFrom.Configuration(builder.Configuration)
                 .ReadFrom.Services(services)
-                .Enrich.FromLogContext(),
+                .Enrich.FromLogContext()
+                .Filter.ByExcluding(services.GetRequiredService<IntendedShortBodies>().IsKestrelReportOfOne),
             preserveStaticLogger: true);
         return builder;
     }

@@ -192,8 +192,9 @@ internal sealed class LayerTarResult(
         }
     }
 
-    // Sends the marker and returns without aborting: Kestrel then finds the body short of its Content-Length, logs
-    // that, and closes the connection after sending what it has (an abort would drop the unsent bytes). Only for
+    // Sends the marker and returns without aborting: Kestrel then finds the body short of its Content-Length, reports
+    // that (not logged: IntendedShortBodies), and closes the connection after sending what it has (an abort would
+    // drop the unsent bytes). Only for
     // HTTP/1.x, where a short body is the failure signal, and only if the marker fits in the announced length.
     private static async Task<bool> TryMarkIncompleteAsync(HttpContext httpContext, long written)
     {
@@ -208,7 +209,13 @@ internal sealed class LayerTarResult(
         try
         {
             var result = await httpContext.Response.BodyWriter.WriteAsync(marker, httpContext.RequestAborted);
-            return !result.IsCanceled && !result.IsCompleted;
+            if (result.IsCanceled || result.IsCompleted)
+            {
+                return false;
+            }
+
+            httpContext.RequestServices.GetRequiredService<IntendedShortBodies>().Add(httpContext);
+            return true;
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
         {
