@@ -33,7 +33,7 @@ try
     // Health: /healthz (alive) and /readyz (store readable).
     builder.AddHealthProbes();
 
-    // Metrics: OpenTelemetry instruments of the exports, scraped by Prometheus at /metrics.
+    // Metrics: OpenTelemetry instruments of the exports and the runtime, scraped by Prometheus at /metrics.
     builder.AddExportMetrics();
 
     // Errors: every failure before the first byte is an RFC 7807 problem, never a stack trace.
