@@ -216,6 +216,11 @@ def main():
         s = sizes[shape]
         print(f"\n### {shape}: ours {s['ours-tar'] / 1e6:.1f} MB tar, GNU tar {s['gnu-tar'] / 1e6:.1f} MB\n")
         print(kit.markdown_table(["comparison", "ratio", "target", "result"], rows))
+        print("\nper round (the medians above can hide a spread):")
+        for ours, reference, label in (("ours-tar", "tar", "plain vs `tar | cat`"), ("ours-tar", "nginx", "plain vs nginx"),
+                                       ("ours-gzip", "pigz", "gzip vs pigz"), ("ours-zstd", "zstd", "zstd vs zstd")):
+            per_round = [r[(shape, reference)][0] / r[(shape, ours)][0] for r in rounds]
+            print(f"- {label}: {' '.join(f'{x:.2f}x' for x in per_round)}")
         details += detail_rows(shape, plans[shape], medians, cpu, {"ours": s["ours-tar"], "gnu": s["gnu-tar"]})
         results[shape] = {"median_seconds": medians, "median_cpu_seconds": cpu, "sizes": s,
                           "ratios": {row[0]: row[1] for row in rows}, "results": {row[0]: row[3] for row in rows}}
