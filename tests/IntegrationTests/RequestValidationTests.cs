@@ -62,6 +62,11 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar?compression=gzip&compression=zstd", "", "", 400 },
         { "/layers/app/tar?compression=%00", "", "", 400 },
         { "/layers/app/descriptor?compression=tar", "", "", 400 },
+        { "/layers/app/tar?parents=base", "", "", 400 },
+        { "/layers/app/descriptor?compression=gzip&x", "", "", 400 },
+        { "/layers/app/tar?%00=1", "", "", 400 },
+        { "/layers/app?parent=base", "", "", 400 },
+        { "/layers?limit=1", "", "", 400 },
 
         // Range.
         { "/layers/app/tar", "Range", "bytes=5-1", 400 },
