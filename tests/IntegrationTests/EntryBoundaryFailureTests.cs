@@ -53,7 +53,7 @@ public sealed class EntryBoundaryFailureTests : IDisposable
     }
 
     [Fact]
-    public async Task CurlFailsAndGnuTarAndBsdtarRejectWhatItSaved()
+    public async Task CurlFailsAndGnuTarBsdtarAndPythonRejectWhatItSaved()
     {
         await using var server = ApiServer.Start(_store.Root);
         using var client = server.CreateClient();
@@ -64,8 +64,10 @@ public sealed class EntryBoundaryFailureTests : IDisposable
 
         var gnuTar = await ProcessRunner.RunAsync("tar", ["-tf", "changed.tar"], _work.FullName);
         var bsdtar = await ProcessRunner.RunAsync("bsdtar", ["-tf", "changed.tar"], _work.FullName);
+        var python = await ProcessRunner.RunAsync("python3", ["-c", "import sys, tarfile; tarfile.open(sys.argv[1]).getmembers()", "changed.tar"], _work.FullName);
         Assert.True(gnuTar.ExitCode != 0, $"GNU tar accepted the cut tar: {gnuTar.Describe()}");
         Assert.True(bsdtar.ExitCode != 0, $"bsdtar accepted the cut tar: {bsdtar.Describe()}");
+        Assert.True(python.ExitCode != 0, $"Python's tarfile accepted the cut tar: {python.Describe()}");
         Assert.Contains(LastFile, gnuTar.StandardOutput, StringComparison.Ordinal);
     }
 

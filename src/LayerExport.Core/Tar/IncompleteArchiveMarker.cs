@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace LayerExport.Core.Tar;
@@ -5,24 +6,47 @@ namespace LayerExport.Core.Tar;
 /// <summary>Bytes that make a tar cut short at an entry boundary fail in tar readers instead of passing for complete.</summary>
 /// <remarks>
 /// A tar that simply stops between two entries, without its end blocks, is read as complete by GNU tar, bsdtar,
-/// Go and Python. These bytes are a block that is no valid header (its checksum field is empty) followed by a
-/// part of a block: GNU tar then exits 2 ("Skipping to next header"), bsdtar 1 ("Damaged" and "Truncated tar
-/// archive"), Go's archive/tar returns "invalid tar header". Python's tarfile still stops quietly at the first
-/// bad header after the first entry. Both parts carry a message for whoever looks at the bytes.
+/// Go and Python. These bytes are a valid PAX extended header that announces a block of records, and then only
+/// the first record, which says what happened: every reader now meets the end of the data inside an entry. GNU
+/// tar exits 2 ("Unexpected EOF in archive"), bsdtar 1, Go's archive/tar returns "unexpected EOF", and Python's
+/// tarfile (3.8 to 3.13, listing or extracting, seekable or streamed) raises <c>ReadError</c>, because a bad or
+/// missing header right after an extended header is the one fault it never passes over in silence. At 593 bytes
+/// the marker fits in the two end blocks it replaces, so the body still ends short of its announced length.
 /// </remarks>
 public static class IncompleteArchiveMarker
 {
     private const string Message = "LAYER EXPORT FAILED: this tar is incomplete; the server log says why.\n";
 
-    /// <summary>The marker: one invalid header block, then the message again as a partial block.</summary>
+    /// <summary>The marker: a PAX header announcing one block of records, and the first record only.</summary>
     public static ReadOnlyMemory<byte> Bytes { get; } = Build();
 
     private static byte[] Build()
     {
-        var message = Encoding.ASCII.GetBytes(Message);
-        var bytes = new byte[TarHeaderEncoder.BlockSize + message.Length];
-        message.CopyTo(bytes, 0);
-        message.CopyTo(bytes, TarHeaderEncoder.BlockSize);
-        return bytes;
+        var record = PaxRecord("comment", Message);
+        var output = new ArrayBufferWriter<byte>(TarHeaderEncoder.BlockSize + record.Length);
+        TarHeaderEncoder.Write(
+            new TarEntryHeader
+            {
+                Name = "LAYER-EXPORT-FAILED"u8.ToArray(),
+                Type = TarEntryType.PaxExtendedHeader,
+                Mode = 0x1A4,
+                Size = TarHeaderEncoder.BlockSize,
+            },
+            output);
+        output.Write(record);
+        return output.WrittenSpan.ToArray();
+    }
+
+    // "<length> <key>=<value>", where the length counts its own digits too.
+    private static byte[] PaxRecord(string key, string value)
+    {
+        var body = $" {key}={value}";
+        var length = body.Length + 1;
+        while ((length.ToString(System.Globalization.CultureInfo.InvariantCulture) + body).Length != length)
+        {
+            length++;
+        }
+
+        return Encoding.ASCII.GetBytes(length.ToString(System.Globalization.CultureInfo.InvariantCulture) + body);
     }
 }

@@ -44,6 +44,9 @@ public sealed class GoTarFixture : IDisposable
         return Execute(ExecutablePath, [], _directory, input);
     }
 
+    /// <summary>Has Go's archive/tar read <paramref name="tar"/> to the end, data included; a non-zero exit code is its error.</summary>
+    public Task<GoTarResult> ReadAsync(byte[] tar) => Execute(ExecutablePath, ["read"], _directory, tar);
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     private static GoTarEntrySpec ToSpec(GoldenEntry entry)

@@ -1,5 +1,6 @@
 // Command gotar writes a tar to stdout with Go's archive/tar, the way containerd writes layer tars, from a JSON
 // array of entry specs on stdin. It is the reference the C# golden-bytes tests compare TarHeaderEncoder with.
+// "gotar read" reads a tar from stdin the way containerd reads one, and fails on the first error.
 //
 // Byte strings (names, link names, xattr names and values, data) are base64 in the JSON, so they may hold any
 // bytes, UTF-8 or not. An entry with a "windows" object is built the way hcsshim's exporter builds Windows layer
@@ -11,6 +12,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"time"
 )
@@ -124,8 +126,29 @@ func run() error {
 	return out.Flush()
 }
 
+// read walks every entry and its data, as an importer does.
+func read() error {
+	tr := tar.NewReader(bufio.NewReader(os.Stdin))
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			return fmt.Errorf("%s: %w", hdr.Name, err)
+		}
+	}
+}
+
 func main() {
-	if err := run(); err != nil {
+	command := run
+	if len(os.Args) > 1 && os.Args[1] == "read" {
+		command = read
+	}
+	if err := command(); err != nil {
 		fmt.Fprintln(os.Stderr, "gotar:", err)
 		os.Exit(1)
 	}
