@@ -12,7 +12,8 @@ namespace LayerExport.Core.Compression;
 /// on its input, the level and the block size, the output is the same whatever the number of threads: the
 /// property moby and containerd gave up parallel gzip for. The header is fixed (no name, mtime 0, OS 255).
 /// Call <see cref="FinishAsync"/> to end the member; disposing without it leaves the output unterminated,
-/// which is what a failed export must look like.
+/// which is what a failed export must look like. Every block's compressed length is kept (<see cref="Index"/>), so
+/// the body can later be produced again from any block on (<see cref="GzipRange"/>).
 /// </remarks>
 public sealed class BlockGzipStream : Stream
 {
@@ -24,6 +25,9 @@ public sealed class BlockGzipStream : Stream
     private readonly int _maxInFlight;
     private readonly Queue<Task<CompressedBlock>> _inFlight = new();
     private readonly Crc32 _crc = new();
+    private readonly List<int> _lengths = [];
+    private readonly GzipBlockIndex? _resumed;
+    private readonly int _firstBlock;
     private byte[] _block;
     private int _blockLength;
     private long _totalLength;
@@ -45,6 +49,22 @@ public sealed class BlockGzipStream : Stream
         _maxInFlight = threads + 1;
         _block = ArrayPool<byte>.Shared.Rent(blockSize);
     }
+
+    /// <summary>Produces the body <paramref name="index"/> describes again from block <paramref name="firstBlock"/> on; write the tar from that block's start.</summary>
+    /// <remarks>The header is written only from block 0; each block must come out at its indexed length, and the trailer is the indexed one.</remarks>
+    internal BlockGzipStream(Stream inner, int level, int threads, GzipBlockIndex index, int firstBlock)
+        : this(inner, level, index.BlockSize, threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(firstBlock, index.CompressedLengths.Count);
+        _resumed = index;
+        _firstBlock = firstBlock;
+        _headerWritten = firstBlock > 0;
+    }
+
+    /// <summary>The compressed length of every block and the trailer's values; known once <see cref="FinishAsync"/> has run.</summary>
+    public GzipBlockIndex Index => _finished && _resumed is null
+        ? new GzipBlockIndex(_blockSize, [.. _lengths], _crc.GetCurrentHashAsUInt32(), _totalLength)
+        : throw new InvalidOperationException("The index of a block gzip stream is known once the stream is finished.");
 
     /// <inheritdoc />
     public override bool CanRead => false;
@@ -94,12 +114,43 @@ public sealed class BlockGzipStream : Stream
             await WriteOldestAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var trailer = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
-        BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), (uint)_totalLength);
+        byte[] trailer;
+        if (_resumed is { } index)
+        {
+            if (_firstBlock + _lengths.Count != index.CompressedLengths.Count)
+            {
+                throw new InvalidDataException($"the tar now makes {_firstBlock + _lengths.Count} gzip blocks, the index {index.CompressedLengths.Count}: the layer changed");
+            }
+
+            trailer = index.Trailer();
+        }
+        else
+        {
+            trailer = new byte[GzipBlockIndex.TrailerLength];
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), (uint)_totalLength);
+        }
+
         await _inner.WriteAsync(trailer, cancellationToken).ConfigureAwait(false);
         await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
         _finished = true;
+    }
+
+    /// <summary>Writes out every whole block written so far, without ending the member; for a range that stops before the last block.</summary>
+    /// <remarks>What was written must end on a block boundary: a partial block would be the final one.</remarks>
+    internal async Task WriteWholeBlocksAsync(CancellationToken cancellationToken)
+    {
+        if (_blockLength != 0)
+        {
+            throw new InvalidOperationException("Only whole blocks can be written out without finishing the member.");
+        }
+
+        while (_inFlight.Count > 0)
+        {
+            await WriteOldestAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -172,6 +223,13 @@ public sealed class BlockGzipStream : Stream
         var block = await _inFlight.Dequeue().ConfigureAwait(false);
         try
         {
+            if (_resumed is { } index && (_firstBlock + _lengths.Count >= index.CompressedLengths.Count
+                || index.CompressedLengths[_firstBlock + _lengths.Count] != block.Bytes.Length))
+            {
+                throw new InvalidDataException($"gzip block {_firstBlock + _lengths.Count} does not come out as indexed: the layer changed");
+            }
+
+            _lengths.Add(block.Bytes.Length);
             await _inner.WriteAsync(block.Bytes, cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -9,6 +9,9 @@ public abstract class CompressionStage : IAsyncDisposable
     /// <summary>Ends the compressed stream (trailer, epilogue) and flushes it.</summary>
     public abstract Task FinishAsync(CancellationToken cancellationToken);
 
+    /// <summary>Once finished, where each gzip block lies, so that a byte range of the body can be produced again; null for zstd.</summary>
+    public virtual GzipBlockIndex? GzipIndex => null;
+
     /// <summary>Releases the compressor; without <see cref="FinishAsync"/> the output stays unterminated.</summary>
     public abstract ValueTask DisposeAsync();
 
@@ -27,6 +30,8 @@ public abstract class CompressionStage : IAsyncDisposable
         public override Stream Input => _gzip;
 
         public override Task FinishAsync(CancellationToken cancellationToken) => _gzip.FinishAsync(cancellationToken);
+
+        public override GzipBlockIndex? GzipIndex => _gzip.Index;
 
         public override ValueTask DisposeAsync() => _gzip.DisposeAsync();
     }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LayerExport.Core.Compression;
 
 namespace LayerExport.Core.Digest;
 
@@ -55,7 +56,10 @@ public sealed class DigestCache
                 return false;
             }
 
-            descriptor = _memory.GetOrAdd(key, new LayerDescriptor(stored.MediaType, new LayerDigest(stored.Digest), stored.Size, new LayerDigest(stored.DiffId)));
+            descriptor = _memory.GetOrAdd(key, new LayerDescriptor(stored.MediaType, new LayerDigest(stored.Digest), stored.Size, new LayerDigest(stored.DiffId))
+            {
+                GzipIndex = stored.GzipIndex is { } index ? new GzipBlockIndex(index.BlockSize, index.CompressedLengths, index.Crc32, index.TarLength) : null,
+            });
             return true;
         }
         catch (Exception e) when (e is JsonException or IOException)
@@ -80,7 +84,12 @@ public sealed class DigestCache
             Directory.CreateDirectory(_directory);
             var path = PathOf(key);
             var temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-            var stored = new StoredDescriptor(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value);
+            var stored = new StoredDescriptor(
+                descriptor.MediaType,
+                descriptor.Digest.Value,
+                descriptor.Size,
+                descriptor.DiffId.Value,
+                descriptor.GzipIndex is { } index ? new StoredGzipIndex(index.BlockSize, [.. index.CompressedLengths], index.Crc32, index.TarLength) : null);
             File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
             File.Move(temporary, path, overwrite: true);
         }
@@ -94,7 +103,10 @@ public sealed class DigestCache
 }
 
 /// <summary>One cache file's content.</summary>
-internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId);
+internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null);
+
+/// <summary>A gzip body's block index as a cache file keeps it.</summary>
+internal sealed record StoredGzipIndex(int BlockSize, int[] CompressedLengths, uint Crc32, long TarLength);
 
 /// <summary>Source-generated JSON for cache files.</summary>
 [JsonSerializable(typeof(StoredDescriptor))]

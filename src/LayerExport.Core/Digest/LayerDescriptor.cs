@@ -1,3 +1,5 @@
+using LayerExport.Core.Compression;
+
 namespace LayerExport.Core.Digest;
 
 /// <summary>An OCI descriptor of one representation of a layer, plus the layer's diffID.</summary>
@@ -5,4 +7,8 @@ namespace LayerExport.Core.Digest;
 /// <param name="Digest">sha256 of the representation's bytes.</param>
 /// <param name="Size">Length of the representation in bytes.</param>
 /// <param name="DiffId">sha256 of the uncompressed tar.</param>
-public sealed record LayerDescriptor(string MediaType, LayerDigest Digest, long Size, LayerDigest DiffId);
+public sealed record LayerDescriptor(string MediaType, LayerDigest Digest, long Size, LayerDigest DiffId)
+{
+    /// <summary>For a gzip body, where each of its blocks lies; with it a byte range of the body can be served.</summary>
+    public GzipBlockIndex? GzipIndex { get; init; }
+}

@@ -1,3 +1,4 @@
+using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 
 namespace LayerExport.Core.Export;
@@ -9,4 +10,8 @@ namespace LayerExport.Core.Export;
 /// <param name="Digest">sha256 of the bytes sent (the tar itself when uncompressed).</param>
 /// <param name="Size">Bytes sent.</param>
 /// <param name="Fingerprint">The <see cref="LayerFingerprint"/> of the entries as they were exported.</param>
-public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId, LayerDigest Digest, long Size, string Fingerprint);
+public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId, LayerDigest Digest, long Size, string Fingerprint)
+{
+    /// <summary>For gzip, where each block of the body lies: what a byte range of it needs.</summary>
+    public GzipBlockIndex? GzipIndex { get; init; }
+}

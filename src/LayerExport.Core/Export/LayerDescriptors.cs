@@ -44,7 +44,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     /// <summary>Remembers what a completed export produced, under the fingerprint of what it actually read.</summary>
     public LayerDescriptor Record(string layerId, LayerCompression compression, ExportSummary summary)
     {
-        var descriptor = new LayerDescriptor(LayerMediaType.For(compression), summary.Digest, summary.Size, summary.DiffId);
+        var descriptor = new LayerDescriptor(LayerMediaType.For(compression), summary.Digest, summary.Size, summary.DiffId) { GzipIndex = summary.GzipIndex };
         cache.Put(Key(layerId, summary.Fingerprint, compression), descriptor);
         if (compression != LayerCompression.None)
         {

@@ -66,7 +66,10 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             await compressorInput.CompleteAsync().ConfigureAwait(false);
             await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
             var diffId = await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false);
-            return new ExportSummary(written.Bytes, written.Entries, diffId, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint);
+            return new ExportSummary(written.Bytes, written.Entries, diffId, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint)
+            {
+                GzipIndex = stage.GzipIndex,
+            };
         }
     }
 
@@ -83,6 +86,14 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         using var reader = content.CreateReader();
         await _generated.WriteRangeAsync(reader, output, start, end, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the gzip body <paramref name="index"/> describes, compressing only the blocks that hold them.</summary>
+    /// <exception cref="InvalidDataException">The layer no longer makes the indexed body.</exception>
+    public async Task WriteGzipRangeAsync(PipeWriter output, GzipBlockIndex index, long start, long end, CancellationToken cancellationToken)
+    {
+        await using var body = output.AsStream(leaveOpen: true);
+        await GzipRange.WriteAsync(body, index, compressionOptions, start, end, WriteTarRangeAsync, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>

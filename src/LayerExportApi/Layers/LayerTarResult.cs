@@ -49,7 +49,11 @@ internal sealed class LayerTarResult(
         }.ToString();
         response.Headers.Vary = HeaderNames.Accept;
         EntityTagHeaderValue? etag = null;
-        var ranges = compression == LayerCompression.None;
+
+        // A gzip body can be resumed once a complete compression of this layer state left its block index.
+        var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size ? index : null;
+        var ranges = compression == LayerCompression.None || gzipIndex is not null;
+        var rangeable = gzipIndex?.Size ?? survey.TarSize;
         if (compression == LayerCompression.None)
         {
             response.ContentLength = survey.TarSize;
@@ -74,20 +78,20 @@ internal sealed class LayerTarResult(
             }
         }
 
-        var range = ranges ? ByteRangeRequest.From(request, survey.TarSize, etag) : default;
+        var range = ranges ? ByteRangeRequest.From(request, rangeable, etag) : default;
         switch (range.Kind)
         {
             case ByteRangeKind.Malformed:
                 await WriteProblemAsync(httpContext, StatusCodes.Status400BadRequest, "Malformed Range header", "malformed-range", "The Range header is not a byte range such as 'bytes=0-1023'.");
                 return;
             case ByteRangeKind.Unsatisfiable:
-                response.Headers.ContentRange = new ContentRangeHeaderValue(survey.TarSize).ToString();
-                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The tar is {survey.TarSize} bytes long.");
+                response.Headers.ContentRange = new ContentRangeHeaderValue(rangeable).ToString();
+                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {(gzipIndex is null ? "tar" : "gzip body")} is {rangeable} bytes long.");
                 return;
             case ByteRangeKind.Partial:
                 response.StatusCode = StatusCodes.Status206PartialContent;
                 response.ContentLength = range.Length;
-                response.Headers.ContentRange = new ContentRangeHeaderValue(range.Start, range.End, survey.TarSize).ToString();
+                response.Headers.ContentRange = new ContentRangeHeaderValue(range.Start, range.End, rangeable).ToString();
                 break;
         }
 
@@ -98,13 +102,23 @@ internal sealed class LayerTarResult(
 
         if (range.Kind == ByteRangeKind.Partial)
         {
+            // Tar bytes produced: a gzip range compresses the tar again from the start of its first block.
+            var tarFrom = gzipIndex is null ? range.Start : (long)gzipIndex.Locate(range.Start).Block * gzipIndex.BlockSize;
             await StreamAsync(
                 httpContext,
-                () => Math.Clamp(export.Progress.BytesWritten - range.Start, 0, range.Length),
+                () => gzipIndex is null ? Math.Clamp(export.Progress.BytesWritten - tarFrom, 0, range.Length) : Math.Max(0, export.Progress.BytesWritten - tarFrom),
                 markIncomplete: false,
                 async aborted =>
                 {
-                    await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
+                    if (gzipIndex is null)
+                    {
+                        await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
+                    }
+                    else
+                    {
+                        await export.WriteGzipRangeAsync(response.BodyWriter, gzipIndex, range.Start, range.End + 1, aborted);
+                    }
+
                     return elapsed => ExportLog.RangeCompleted(logger, layerId, range.Start, range.End, elapsed);
                 });
             return;

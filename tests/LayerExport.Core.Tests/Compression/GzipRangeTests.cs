@@ -1,0 +1,93 @@
+using System.IO.Pipelines;
+using LayerExport.Core.Compression;
+
+namespace LayerExport.Core.Tests.Compression;
+
+/// <summary>Any byte range of a block-gzip body comes out again from its index, compressing only the blocks that hold it.</summary>
+public sealed class GzipRangeTests
+{
+    private const int BlockSize = 64 * 1024;
+
+    private static readonly CompressionOptions Options = new() { Gzip = { Level = 2, BlockSize = BlockSize }, Threads = 2 };
+
+    [Theory]
+    [InlineData(3 * BlockSize + 12_345)]
+    [InlineData(3 * BlockSize)]
+    public async Task EveryRangeIsTheSameBytesAsTheWholeBody(int tarLength)
+    {
+        var tar = Tar(tarLength);
+        var (body, index) = await CompressAsync(tar);
+        Assert.Equal(body.Length, index.Size);
+        var blockStarts = Enumerable.Range(1, index.CompressedLengths.Count - 1).Select(b => index.Locate(GzipBlockIndex.HeaderLength + index.CompressedLengths.Take(b).Sum()).BlockStart).ToList();
+
+        long[] starts = [0, 3, GzipBlockIndex.HeaderLength, GzipBlockIndex.HeaderLength + 1, .. blockStarts, blockStarts[0] - 1, blockStarts[1] + 77, body.Length - 8, body.Length - 1];
+        foreach (var start in starts)
+        {
+            foreach (var end in new long[] { body.Length, Math.Min(body.Length, start + 1), Math.Min(body.Length, start + BlockSize + 3) })
+            {
+                var (range, _) = await RangeAsync(tar, index, start, end);
+                Assert.True(body.AsSpan((int)start, (int)(end - start)).SequenceEqual(range), $"bytes {start}-{end} of {body.Length} differ");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task OnlyTheTarFromTheFirstNeededBlockIsAskedFor()
+    {
+        var tar = Tar((5 * BlockSize) + 100);
+        var (body, index) = await CompressAsync(tar);
+        var (third, _) = index.Locate(body.Length / 2);
+
+        var (_, asked) = await RangeAsync(tar, index, body.Length / 2, body.Length);
+
+        Assert.Equal(((long)third * BlockSize, tar.Length), asked);
+        Assert.True(third >= 2, $"the middle of the body is in block {third}");
+    }
+
+    [Fact]
+    public async Task ATarThatNoLongerMakesTheIndexedBlocksFailsTheRange()
+    {
+        var tar = Tar(4 * BlockSize);
+        var (body, index) = await CompressAsync(tar);
+        var changed = tar.ToArray();
+        Random.Shared.NextBytes(changed.AsSpan(BlockSize, BlockSize / 2));
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => RangeAsync(changed, index, 0, body.Length));
+        await Assert.ThrowsAsync<InvalidDataException>(() => RangeAsync(tar[..(3 * BlockSize)], index, 0, body.Length));
+    }
+
+    // Half text, half random, so that blocks compress to different lengths.
+    private static byte[] Tar(int length)
+    {
+        var bytes = new byte[length];
+        new Random(7).NextBytes(bytes);
+        for (var i = 0; i < length; i += 2 * 4096)
+        {
+            bytes.AsSpan(i, Math.Min(4096, length - i)).Fill((byte)('a' + (i / 4096 % 26)));
+        }
+
+        return bytes;
+    }
+
+    private static async Task<(byte[] Body, GzipBlockIndex Index)> CompressAsync(byte[] tar)
+    {
+        using var output = new MemoryStream();
+        await using var gzip = new BlockGzipStream(output, Options.Gzip.Level, BlockSize, threads: 2);
+        await gzip.WriteAsync(tar);
+        await gzip.FinishAsync(CancellationToken.None);
+        return (output.ToArray(), gzip.Index);
+    }
+
+    private static async Task<(byte[] Range, (long From, long To) Asked)> RangeAsync(byte[] tar, GzipBlockIndex index, long start, long end)
+    {
+        using var output = new MemoryStream();
+        (long, long) asked = default;
+        await GzipRange.WriteAsync(output, index, Options, start, end, async (pipe, from, to, token) =>
+        {
+            asked = (from, to);
+            var available = (int)Math.Min(to, tar.Length);
+            await pipe.WriteAsync(tar.AsMemory((int)from, available - (int)from), token);
+        }, CancellationToken.None);
+        return (output.ToArray(), asked);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using LayerExport.TestSupport;
+using SidecarTests.Infrastructure;
+
+namespace SidecarTests;
+
+/// <summary>
+/// Byte ranges of the gzip body, once a complete compression has indexed its blocks: 206 with the exact bytes,
+/// If-Range against the digest ETag, resumable with curl, kept across restarts, never served for a changed layer.
+/// </summary>
+public sealed class GzipRangeTests : IDisposable
+{
+    private const string LayerId = "app";
+    private static readonly string GzipPath = Representation.Gzip.TarPath(LayerId);
+    private readonly TemporaryDirectory _work = new("gzip-range");
+    private readonly NativeStoreBuilder _store;
+    private readonly ApiServer _server;
+    private readonly HttpClient _client;
+
+    public GzipRangeTests()
+    {
+        _store = new NativeStoreBuilder(_work.Combine("store"));
+        _store.AddMixedLayer(LayerId);
+        _server = new ApiServer(_store.Root, _work.Combine("digests"));
+        _client = _server.CreateClient();
+    }
+
+    [Fact]
+    public async Task RangesAreOfferedOnceTheBodyIsIndexedAndNotBefore()
+    {
+        var before = await _client.FetchAsync(HttpMethod.Head, GzipPath);
+        Assert.Null(before.Header("Accept-Ranges"));
+        var ignored = await _client.FetchAsync(GzipPath, r => r.Headers.TryAddWithoutValidation("Range", "bytes=100-"));
+        Assert.Equal(HttpStatusCode.OK, ignored.Status);
+
+        await _client.FetchAsync($"/layers/{LayerId}/descriptor?compression=gzip");
+        var after = await _client.FetchAsync(HttpMethod.Head, GzipPath);
+
+        Assert.Equal("bytes", after.Header("Accept-Ranges"));
+        Assert.Equal(ignored.Body.Length, after.ContentLength);
+    }
+
+    [Theory]
+    [InlineData("start")]
+    [InlineData("inside-the-header")]
+    [InlineData("across-blocks")]
+    [InlineData("end")]
+    [InlineData("suffix")]
+    [InlineData("trailer")]
+    [InlineData("one-byte")]
+    public async Task RangeGetsExactlyThoseBytesOfTheGzipBody(string where)
+    {
+        var full = await FullBodyAsync();
+        long size = full.Length;
+        var (header, first, last) = where switch
+        {
+            "start" => ("bytes=0-1023", 0L, 1023L),
+            "inside-the-header" => ("bytes=4-", 4L, size - 1),
+
+            // The layer's tar is several 1 MiB gzip blocks long: this range starts in one and ends in another.
+            "across-blocks" => ("bytes=300000-1300999", 300000L, 1300999L),
+            "end" => ($"bytes={size - 700}-{size - 1}", size - 700, size - 1),
+            "suffix" => ("bytes=-1500", size - 1500, size - 1),
+            "trailer" => ($"bytes={size - 5}-", size - 5, size - 1),
+            "one-byte" => ("bytes=777777-777777", 777777L, 777777L),
+            _ => throw new ArgumentOutOfRangeException(nameof(where)),
+        };
+
+        var partial = await _client.FetchAsync(GzipPath, r => r.Headers.TryAddWithoutValidation("Range", header));
+
+        Assert.Equal(HttpStatusCode.PartialContent, partial.Status);
+        Assert.Equal($"bytes {first}-{last}/{size}", partial.ContentRange);
+        Assert.Equal(full[(int)first..(int)(last + 1)], partial.Body);
+    }
+
+    [Fact]
+    public async Task IfRangeWithTheDigestHonoursTheRangeAndWithAnotherSendsEverything()
+    {
+        var full = await FullBodyAsync();
+        var etag = $"\"{Digests.Sha256(full)}\"";
+
+        var matching = await _client.FetchAsync(GzipPath, r =>
+        {
+            r.Headers.TryAddWithoutValidation("Range", "bytes=2000000-");
+            r.Headers.TryAddWithoutValidation("If-Range", etag);
+        });
+        var stale = await _client.FetchAsync(GzipPath, r =>
+        {
+            r.Headers.TryAddWithoutValidation("Range", "bytes=2000000-");
+            r.Headers.TryAddWithoutValidation("If-Range", "\"sha256:" + new string('f', 64) + "\"");
+        });
+
+        Assert.Equal(HttpStatusCode.PartialContent, matching.Status);
+        Assert.Equal(full[2000000..], matching.Body);
+        Assert.Equal(HttpStatusCode.OK, stale.Status);
+        Assert.Equal(full, stale.Body);
+    }
+
+    [Fact]
+    public async Task DownloadCutInTheMiddleIsResumedByCurlToTheSameBytesThatGzipAccepts()
+    {
+        var full = await FullBodyAsync();
+        var cut = (full.Length / 2) + 321;
+        var file = _work.Combine("download.tar.gz");
+        await File.WriteAllBytesAsync(file, full[..cut]);
+
+        var url = new Uri(_server.BaseAddress, GzipPath).ToString();
+        var curl = await ExternalTool.RunAsync("curl", "--silent", "--show-error", "--fail", "--noproxy", "*", "--continue-at", "-", "--output", file, "--write-out", "%{http_code} %{size_download}", url);
+
+        curl.EnsureSuccess("curl --continue-at -");
+        Assert.Equal($"206 {full.Length - cut}", System.Text.Encoding.ASCII.GetString(curl.Stdout));
+        Assert.Equal(full, await File.ReadAllBytesAsync(file));
+        (await ExternalTool.RunAsync("gzip", "--test", file)).EnsureSuccess("gzip --test");
+    }
+
+    [Fact]
+    public async Task AnotherServerProcessServesTheRangeFromTheCachedIndex()
+    {
+        var full = await FullBodyAsync();
+        using var restarted = new ApiServer(_store.Root, _work.Combine("digests"));
+        using var client = restarted.CreateClient();
+
+        var partial = await client.FetchAsync(GzipPath, r => r.Headers.TryAddWithoutValidation("Range", "bytes=1048576-"));
+
+        Assert.Equal(HttpStatusCode.PartialContent, partial.Status);
+        Assert.Equal(full[1048576..], partial.Body);
+    }
+
+    [Fact]
+    public async Task AChangedLayerGetsItsWholeNewBodyNeverARangeOfTheOldOne()
+    {
+        var old = await FullBodyAsync();
+        var text = Path.Combine(_store.Root, LayerId, "diff", "usr", "share", "text.log");
+        var changed = await File.ReadAllBytesAsync(text);
+        changed[10] ^= 0xFF;
+        await File.WriteAllBytesAsync(text, changed);
+
+        var response = await _client.FetchAsync(GzipPath, r => r.Headers.TryAddWithoutValidation("Range", "bytes=1000-"));
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        Assert.NotEqual(old, response.Body);
+        Assert.Equal(response.Body, await _client.GetOkBytesAsync(GzipPath));
+    }
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        _server.Dispose();
+        _work.Dispose();
+    }
+
+    // A complete download indexes the body's blocks, as a descriptor request does.
+    private async Task<byte[]> FullBodyAsync()
+    {
+        var full = await _client.GetOkBytesAsync(GzipPath);
+        Assert.True(full.Length > 2_500_000, $"the gzip body is {full.Length} bytes: too few blocks for these ranges");
+        return full;
+    }
+}
