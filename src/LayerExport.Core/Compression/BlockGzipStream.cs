@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
 
@@ -63,7 +62,7 @@ public sealed class BlockGzipStream : Stream
 
     /// <summary>The compressed length of every block and the trailer's values; known once <see cref="FinishAsync"/> has run.</summary>
     public GzipBlockIndex Index => _finished && _resumed is null
-        ? new GzipBlockIndex(_blockSize, [.. _lengths], _crc.GetCurrentHashAsUInt32(), _totalLength)
+        ? OwnIndex()
         : throw new InvalidOperationException("The index of a block gzip stream is known once the stream is finished.");
 
     /// <inheritdoc />
@@ -114,24 +113,12 @@ public sealed class BlockGzipStream : Stream
             await WriteOldestAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        byte[] trailer;
-        if (_resumed is { } index)
+        if (_resumed is { } index && _firstBlock + _lengths.Count != index.CompressedLengths.Count)
         {
-            if (_firstBlock + _lengths.Count != index.CompressedLengths.Count)
-            {
-                throw new InvalidDataException($"the tar now makes {_firstBlock + _lengths.Count} gzip blocks, the index {index.CompressedLengths.Count}: the layer changed");
-            }
-
-            trailer = index.Trailer();
-        }
-        else
-        {
-            trailer = new byte[GzipBlockIndex.TrailerLength];
-            BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
-            BinaryPrimitives.WriteUInt32LittleEndian(trailer.AsSpan(4), (uint)_totalLength);
+            throw new InvalidDataException($"the tar now makes {_firstBlock + _lengths.Count} gzip blocks, the index {index.CompressedLengths.Count}: the layer changed");
         }
 
-        await _inner.WriteAsync(trailer, cancellationToken).ConfigureAwait(false);
+        await _inner.WriteAsync((_resumed ?? OwnIndex()).Trailer(), cancellationToken).ConfigureAwait(false);
         await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
         _finished = true;
     }
@@ -196,6 +183,8 @@ public sealed class BlockGzipStream : Stream
 
         base.Dispose(disposing);
     }
+
+    private GzipBlockIndex OwnIndex() => new(_blockSize, [.. _lengths], _crc.GetCurrentHashAsUInt32(), _totalLength);
 
     private async ValueTask SubmitBlockAsync(bool final, CancellationToken cancellationToken)
     {
