@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
@@ -104,19 +105,51 @@ public sealed class DockerLayerStoreTests : IDisposable
         Assert.Throws<LayerRefusedException>(() => new LayerExporter(store).Prepare(chain, []));
     }
 
+    [Fact]
+    public async Task GzipRangesOfAReassembledLayerAreSlicesOfItsWholeGzipBody()
+    {
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        using var store = new DockerLayerStore(_root.Path);
+        var exporter = new LayerExporter(store, new CompressionOptions { Gzip = { BlockSize = 64 * 1024 } });
+        var whole = new MemoryStream();
+        GzipBlockIndex index;
+        using (var export = exporter.Prepare(chain, []))
+        {
+            var writer = PipeWriter.Create(whole);
+            index = (await export.WriteAsync(LayerCompression.Gzip, writer, expected: null, CancellationToken.None)).GzipIndex!;
+            await writer.CompleteAsync();
+        }
+
+        var body = whole.ToArray();
+        Assert.Equal(body.Length, index.Size);
+        Assert.True(index.CompressedLengths.Count >= 2, "the layer's tar fits in one gzip block");
+        foreach (var start in new long[] { 0, 11, index.Locate(body.Length / 2).BlockStart + 5, body.Length - 3 })
+        {
+            using var export = exporter.Prepare(chain, []);
+            var range = await CollectAsync(output => export.WriteGzipRangeAsync(output, index, start, body.Length, CancellationToken.None));
+            Assert.Equal(body[(int)start..], range);
+        }
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static async Task<byte[]> RangeAsync(DockerLayerStore store, string id, long start, long end)
     {
         using var export = new LayerExporter(store).Prepare(id, []);
-        var pipe = new System.IO.Pipelines.Pipe();
+        return await CollectAsync(output => export.WriteTarRangeAsync(output, start, end, CancellationToken.None));
+    }
+
+    // What a writer puts into a pipe, read on the other side as it comes.
+    private static async Task<byte[]> CollectAsync(Func<PipeWriter, Task> write)
+    {
+        var pipe = new Pipe();
         var reading = Task.Run(async () =>
         {
             using var output = new MemoryStream();
             await pipe.Reader.CopyToAsync(output);
             return output.ToArray();
         });
-        await export.WriteTarRangeAsync(pipe.Writer, start, end, CancellationToken.None);
+        await write(pipe.Writer);
         await pipe.Writer.CompleteAsync();
         return await reading;
     }
