@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Text;
 
 namespace LayerExport.Core.Tar;
@@ -41,12 +42,13 @@ public static class IncompleteArchiveMarker
     private static byte[] PaxRecord(string key, string value)
     {
         var body = $" {key}={value}";
-        var length = body.Length + 1;
-        while ((length.ToString(System.Globalization.CultureInfo.InvariantCulture) + body).Length != length)
+        for (var length = body.Length + 1; ; length++)
         {
-            length++;
+            var record = string.Create(CultureInfo.InvariantCulture, $"{length}{body}");
+            if (record.Length == length)
+            {
+                return Encoding.ASCII.GetBytes(record);
+            }
         }
-
-        return Encoding.ASCII.GetBytes(length.ToString(System.Globalization.CultureInfo.InvariantCulture) + body);
     }
 }
