@@ -16,9 +16,6 @@ public sealed class TarStreamWriter
     /// <summary>Bytes gathered before a flush.</summary>
     public const int FlushThreshold = 64 * 1024;
 
-    /// <summary>Largest single read of file data; cancellation is checked between reads.</summary>
-    public const int ReadChunk = 256 * 1024;
-
     // Two zero blocks end a tar.
     private static readonly ReadOnlyMemory<byte> EndOfArchive = new byte[2 * TarHeaderEncoder.BlockSize];
 
@@ -133,14 +130,16 @@ public sealed class TarStreamWriter
         var to = Math.Clamp(_windowEnd - dataStart, 0, size);
         BytesWritten += from;
         var probed = false;
+        using var reads = FileReadSize.Begin(to - from);
         for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var chunk = reads.Chunk;
             // The read that reaches the end asks for one byte more: getting it means the file grew. The extra
             // byte lands in pipe memory that is never advanced, and a short read there is the end of the file.
             // It stays within one chunk, so the pipe never needs a buffer larger than a chunk.
-            var probe = to == size && to - offset < ReadChunk;
-            var wanted = (int)Math.Min(to - offset, ReadChunk);
+            var probe = to == size && to - offset < chunk;
+            var wanted = (int)Math.Min(to - offset, chunk);
             var memory = _output.GetMemory(probe ? wanted + 1 : wanted);
             var read = content.Read(memory.Span[..Math.Min(probe ? wanted + 1 : wanted, memory.Length)], offset);
             if (read == 0)

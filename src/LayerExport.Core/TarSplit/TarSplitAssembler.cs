@@ -16,8 +16,8 @@ namespace LayerExport.Core.TarSplit;
 /// have exactly the recorded size and CRC-64, else the export fails naming it. Flushes happen once at least
 /// <see cref="TarStreamWriter.FlushThreshold"/> bytes are pending and always before more bytes are added, never
 /// after the last ones, so the final bytes stay back until the whole tar has been checked against what was
-/// announced. Cancellation is checked before every entry and every <see cref="TarStreamWriter.ReadChunk"/> of a
-/// file. On any failure the caller must abort the transfer, never finish it.
+/// announced. Cancellation is checked before every entry and every read of a file
+/// (see <see cref="FileReadSize"/>). On any failure the caller must abort the transfer, never finish it.
 /// </remarks>
 public sealed class TarSplitAssembler : IExportProgress
 {
@@ -174,11 +174,12 @@ public sealed class TarSplitAssembler : IExportProgress
         }
 
         var crc = 0UL;
+        using var reads = FileReadSize.Begin(to - from);
         for (var offset = from; offset < to;)
         {
             cancellationToken.ThrowIfCancellationRequested();
             await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
-            var wanted = (int)Math.Min(to - offset, TarStreamWriter.ReadChunk);
+            var wanted = (int)Math.Min(to - offset, reads.Chunk);
             var memory = tar.GetMemory(wanted);
             var span = memory.Span[..Math.Min(wanted, memory.Length)];
             var read = file.ReadAt(span, offset);
