@@ -31,7 +31,7 @@ internal sealed class OwnEncoder : ITarEncoderUnderTest
             await tar.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
         }
 
-        await tar.FinishAsync(beforeLastFlush: null, cancellationToken).ConfigureAwait(false);
+        await tar.FinishAsync(beforeEnd: null, cancellationToken).ConfigureAwait(false);
         await pipe.CompleteAsync().ConfigureAwait(false);
     }
 

@@ -57,6 +57,41 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
 
         await using var body = output.AsStream(leaveOpen: true);
+        return await WriteCompressedAsync(compression, body, expected, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the compressed body <paramref name="known"/> describes, by compressing the whole tar again.</summary>
+    /// <param name="compression">The representation: gzip or zstd.</param>
+    /// <param name="output">Where the bytes go.</param>
+    /// <param name="known">The body's descriptor, from a complete export of the same layer state.</param>
+    /// <param name="expected">What was announced about the tar.</param>
+    /// <param name="start">First body byte.</param>
+    /// <param name="end">Body byte after the last one; at most the body's size.</param>
+    /// <param name="cancellationToken">Stops the export.</param>
+    /// <remarks>
+    /// A zstd frame cannot be restarted part-way, so the body is made from its start and cut; the range's last
+    /// byte leaves only once the whole body has come out with the descriptor's digest and size.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">The body no longer has the descriptor's digest: the layer changed.</exception>
+    public async Task WriteCompressedRangeAsync(LayerCompression compression, PipeWriter output, LayerDescriptor known, ExpectedTar expected, long start, long end, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(known);
+        ArgumentOutOfRangeException.ThrowIfEqual(compression, LayerCompression.None);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(end, known.Size);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(start, end);
+        await using var body = output.AsStream(leaveOpen: true);
+        var window = new WindowStream(body, start, end - start, holdLastByte: true);
+        var made = await WriteCompressedAsync(compression, window, expected, cancellationToken).ConfigureAwait(false);
+        if (made.Digest != known.Digest || made.Size != known.Size)
+        {
+            throw new InvalidDataException($"the layer now makes a {made.Size}-byte body with digest {made.Digest}, not the {known.Size}-byte body with digest {known.Digest} the range is of");
+        }
+
+        await window.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ExportSummary> WriteCompressedAsync(LayerCompression compression, Stream body, ExpectedTar? expected, CancellationToken cancellationToken)
+    {
         await using var sent = new HashingStream(body);
         await using var stage = CompressionStage.Create(compression, sent, compressionOptions);
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));

@@ -50,10 +50,11 @@ internal sealed class LayerTarResult(
         response.Headers.Vary = HeaderNames.Accept;
         EntityTagHeaderValue? etag = null;
 
-        // A gzip body can be resumed once a complete compression of this layer state left its block index.
+        // A compressed body can be resumed once a complete export of this layer state left its descriptor: a gzip
+        // body with a block index is compressed again from the block that holds the start, any other from its start.
         var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size ? index : null;
-        var ranges = compression == LayerCompression.None || gzipIndex is not null;
-        var rangeable = gzipIndex?.Size ?? survey.TarSize;
+        var ranges = compression == LayerCompression.None || known is not null;
+        var rangeable = compression == LayerCompression.None ? survey.TarSize : known?.Size ?? 0;
         if (compression == LayerCompression.None)
         {
             response.ContentLength = survey.TarSize;
@@ -86,7 +87,7 @@ internal sealed class LayerTarResult(
                 return;
             case ByteRangeKind.Unsatisfiable:
                 response.Headers.ContentRange = new ContentRangeHeaderValue(rangeable).ToString();
-                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {(gzipIndex is null ? "tar" : "gzip body")} is {rangeable} bytes long.");
+                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {(compression == LayerCompression.None ? "tar" : $"{compression.ToString().ToLowerInvariant()} body")} is {rangeable} bytes long.");
                 return;
             case ByteRangeKind.Partial:
                 response.StatusCode = StatusCodes.Status206PartialContent;
@@ -102,21 +103,26 @@ internal sealed class LayerTarResult(
 
         if (range.Kind == ByteRangeKind.Partial)
         {
-            // Tar bytes produced: a gzip range compresses the tar again from the start of its first block.
-            var tarFrom = gzipIndex is null ? range.Start : (long)gzipIndex.Locate(range.Start).Block * gzipIndex.BlockSize;
+            // Tar bytes produced: a gzip range compresses the tar again from the start of its first block, another
+            // compressed range from the tar's start.
+            var tarFrom = compression == LayerCompression.None ? range.Start : gzipIndex is null ? 0 : (long)gzipIndex.Locate(range.Start).Block * gzipIndex.BlockSize;
             await StreamAsync(
                 httpContext,
-                () => gzipIndex is null ? Math.Clamp(export.Progress.BytesWritten - tarFrom, 0, range.Length) : Math.Max(0, export.Progress.BytesWritten - tarFrom),
+                () => compression == LayerCompression.None ? Math.Clamp(export.Progress.BytesWritten - tarFrom, 0, range.Length) : Math.Max(0, export.Progress.BytesWritten - tarFrom),
                 markIncomplete: false,
                 async aborted =>
                 {
-                    if (gzipIndex is null)
+                    if (compression == LayerCompression.None)
                     {
                         await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
                     }
-                    else
+                    else if (gzipIndex is not null)
                     {
                         await export.WriteGzipRangeAsync(response.BodyWriter, gzipIndex, range.Start, range.End + 1, aborted);
+                    }
+                    else
+                    {
+                        await export.WriteCompressedRangeAsync(compression, response.BodyWriter, known!, new ExpectedTar(survey.TarSize, known!.DiffId), range.Start, range.End + 1, aborted);
                     }
 
                     return elapsed => ExportLog.RangeCompleted(logger, layerId, range.Start, range.End, elapsed);
@@ -253,7 +259,10 @@ internal sealed class LayerTarResult(
             StatusCodes.Status200OK,
             typeof(Stream),
             [LayerMediaType.Tar, LayerMediaType.TarGzip, LayerMediaType.TarZstd]));
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status206PartialContent, typeof(Stream), [LayerMediaType.Tar]));
+        builder.Metadata.Add(new ProducesResponseTypeMetadata(
+            StatusCodes.Status206PartialContent,
+            typeof(Stream),
+            [LayerMediaType.Tar, LayerMediaType.TarGzip, LayerMediaType.TarZstd]));
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status304NotModified, typeof(void), []));
     }
 
