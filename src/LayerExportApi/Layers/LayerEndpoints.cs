@@ -43,8 +43,8 @@ internal static class LayerEndpoints
             .WithDescription(
                 "Streams the layer's changes as an OCI layer tar, plain or compressed (whiteouts for deletions, hard links, "
                 + "PAX headers where ustar cannot hold a field). The same layer always gives the same bytes. "
-                + "HEAD answers the headers only. Range and If-Range work on the plain tar, and on the gzip body once its "
-                + "digest is known. A failure after the first byte ends the transfer short of its length.")
+                + "HEAD answers the headers only. Range and If-Range work on the plain tar, and on the gzip and zstd bodies "
+                + "once their digest is known. A failure after the first byte ends the transfer short of its length.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
