@@ -122,6 +122,10 @@ internal sealed class LayerTarResult(
                     }
                     else
                     {
+                        // Nothing of the range exists until the body before it is made again: the headers go first,
+                        // so a client that waits for them is not left waiting that long.
+                        await response.StartAsync(aborted);
+                        await response.BodyWriter.FlushAsync(aborted);
                         await export.WriteCompressedRangeAsync(compression, response.BodyWriter, known!, new ExpectedTar(survey.TarSize, known!.DiffId), range.Start, range.End + 1, aborted);
                     }
 

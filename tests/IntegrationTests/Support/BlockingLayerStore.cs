@@ -6,10 +6,12 @@ namespace IntegrationTests.Support;
 
 /// <summary>
 /// The real store, except that reading the content of the entry named <paramref name="blockedEntry"/> waits until
-/// the test calls <see cref="Release"/>: an export that is deterministically in the middle of its body.
+/// the test calls <see cref="Release"/>: an export that is deterministically in the middle of its body. The first
+/// <paramref name="passFirst"/> exports to reach it read on without waiting.
 /// </summary>
-internal sealed class BlockingLayerStore(ILayerStore inner, string blockedEntry) : ILayerStore
+internal sealed class BlockingLayerStore(ILayerStore inner, string blockedEntry, int passFirst = 0) : ILayerStore
 {
+    private int _reached;
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Channel<bool> _entered = Channel.CreateUnbounded<bool>();
 
@@ -39,6 +41,11 @@ internal sealed class BlockingLayerStore(ILayerStore inner, string blockedEntry)
 
     private void Hold()
     {
+        if (Interlocked.Increment(ref _reached) <= passFirst)
+        {
+            return;
+        }
+
         _entered.Writer.TryWrite(true);
         if (!_released.Task.Wait(CapturedLogs.SafetyTimeout))
         {
