@@ -112,23 +112,7 @@ internal sealed class LayerTarResult(
                 markIncomplete: false,
                 async aborted =>
                 {
-                    if (compression == LayerCompression.None)
-                    {
-                        await export.WriteTarRangeAsync(response.BodyWriter, range.Start, range.End + 1, aborted);
-                    }
-                    else if (gzipIndex is not null)
-                    {
-                        await export.WriteGzipRangeAsync(response.BodyWriter, gzipIndex, range.Start, range.End + 1, aborted);
-                    }
-                    else
-                    {
-                        // Nothing of the range exists until the body before it is made again: the headers go first,
-                        // so a client that waits for them is not left waiting that long.
-                        await response.StartAsync(aborted);
-                        await response.BodyWriter.FlushAsync(aborted);
-                        await export.WriteCompressedRangeAsync(compression, response.BodyWriter, known!, new ExpectedTar(survey.TarSize, known!.DiffId), range.Start, range.End + 1, aborted);
-                    }
-
+                    await WriteRangeAsync(response, range.Start, range.End + 1, gzipIndex, aborted);
                     return elapsed => ExportLog.RangeCompleted(logger, layerId, range.Start, range.End, elapsed);
                 });
             return;
@@ -161,6 +145,31 @@ internal sealed class LayerTarResult(
 
                 return elapsed => ExportLog.Completed(logger, layerId, compression, summary.Size, summary.Entries, summary.Digest.Value, elapsed);
             });
+    }
+
+    // Bytes start to end (exclusive) of this representation: the plain tar from the entry that holds the start, an
+    // indexed gzip body from the block that holds it, any other compressed body from its own start.
+    private async Task WriteRangeAsync(HttpResponse response, long start, long end, GzipBlockIndex? gzipIndex, CancellationToken aborted)
+    {
+        if (compression == LayerCompression.None)
+        {
+            await export.WriteTarRangeAsync(response.BodyWriter, start, end, aborted);
+            return;
+        }
+
+        if (gzipIndex is not null)
+        {
+            await export.WriteGzipRangeAsync(response.BodyWriter, gzipIndex, start, end, aborted);
+            return;
+        }
+
+        var descriptor = known ?? throw new InvalidOperationException("a compressed body is served in ranges only once its descriptor is known");
+
+        // Nothing of the range exists until the body before it is made again: the headers go first, so a client
+        // that waits for them is not kept waiting that long.
+        await response.StartAsync(aborted);
+        await response.BodyWriter.FlushAsync(aborted);
+        await export.WriteCompressedRangeAsync(compression, response.BodyWriter, descriptor, new ExpectedTar(survey.TarSize, descriptor.DiffId), start, end, aborted);
     }
 
     // Runs the body; any failure once it may have started aborts the connection and is logged with the entry path.
