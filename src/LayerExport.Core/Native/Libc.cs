@@ -17,6 +17,7 @@ internal static unsafe partial class Libc
     public const int ENXIO = 6;
     public const int EPERM = 1;
     public const int ENOTDIR = 20;
+    public const int EINVAL = 22;
     public const int ENOSYS = 38;
     public const int ERANGE = 34;
     public const int ELOOP = 40;

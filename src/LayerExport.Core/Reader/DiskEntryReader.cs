@@ -75,7 +75,7 @@ internal sealed class DiskEntryReader(bool openContent)
         }
 
         opened = null;
-        var descriptor = child.Type == Libc.DT_DIR ? directory.OpenDirectoryAt(child.Name) : directory.OpenFileAt(child.Name);
+        var descriptor = child.Type == Libc.DT_DIR ? OpenListedDirectory(directory, child.Name) : OpenListedFile(directory, child.Name);
         try
         {
             var status = descriptor.Stat();
@@ -116,7 +116,7 @@ internal sealed class DiskEntryReader(bool openContent)
             }
 
             case Libc.S_IFLNK:
-                return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = directory.ReadLinkAt(name) };
+                return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = ReadListedLink(directory, name) };
             case Libc.S_IFCHR:
                 return DeviceHeader(path, TarEntryType.CharacterDevice, listed);
             case Libc.S_IFBLK:
@@ -131,7 +131,7 @@ internal sealed class DiskEntryReader(bool openContent)
     /// <summary>Opens a listed directory and checks it is the one listed.</summary>
     public static FileDescriptor OpenDirectory(FileDescriptor parent, byte[] name, in FileStatus listed)
     {
-        var directory = parent.OpenDirectoryAt(name);
+        var directory = OpenListedDirectory(parent, name);
         if (!directory.Stat().IsSameFile(listed))
         {
             directory.Dispose();
@@ -139,6 +139,20 @@ internal sealed class DiskEntryReader(bool openContent)
         }
 
         return directory;
+    }
+
+    /// <summary>Opens a name its directory listed as a regular file.</summary>
+    /// <exception cref="LayerChangedException">A symlink stands there now: the entry was replaced after the listing.</exception>
+    public static FileDescriptor OpenListedFile(FileDescriptor directory, byte[] name)
+    {
+        try
+        {
+            return directory.OpenFileAt(name);
+        }
+        catch (NativeIOException e) when (e.IsSymlinkRefused)
+        {
+            throw Replaced();
+        }
     }
 
     /// <summary>A deletion: OCI whiteouts carry no metadata (mode 0, owner 0, mtime 0), so they never vary between hosts.</summary>
@@ -168,6 +182,34 @@ internal sealed class DiskEntryReader(bool openContent)
         return Entry(header, status);
     }
 
+    // A name listed as a directory that is now a symlink or a file fails the open (ELOOP, ENOTDIR): it was replaced.
+    private static FileDescriptor OpenListedDirectory(FileDescriptor parent, byte[] name)
+    {
+        try
+        {
+            return parent.OpenDirectoryAt(name);
+        }
+        catch (NativeIOException e) when (e.IsSymlinkRefused)
+        {
+            throw Replaced();
+        }
+    }
+
+    // readlink of a name listed as a symlink fails with EINVAL only when something else stands there now.
+    private static byte[] ReadListedLink(FileDescriptor directory, byte[] name)
+    {
+        try
+        {
+            return directory.ReadLinkAt(name);
+        }
+        catch (NativeIOException e) when (e.Errno == Libc.EINVAL)
+        {
+            throw Replaced();
+        }
+    }
+
+    private static LayerChangedException Replaced() => new("entry was replaced while being read");
+
     private static InvalidDataException MountPoint() =>
         new("it is a mount point: another file system is mounted on it, which is not part of the layer");
 
@@ -177,7 +219,7 @@ internal sealed class DiskEntryReader(bool openContent)
         var expectedType = child.Type == Libc.DT_DIR ? Libc.S_IFDIR : Libc.S_IFREG;
         if (opened.Type != expectedType)
         {
-            throw new LayerChangedException("entry was replaced while being read");
+            throw Replaced();
         }
 
         if (opened.Device != device)
@@ -187,7 +229,7 @@ internal sealed class DiskEntryReader(bool openContent)
 
         if (opened.Inode != child.Inode && !directory.StatAt(child.Name).IsSameFile(opened))
         {
-            throw new LayerChangedException("entry was replaced while being read");
+            throw Replaced();
         }
     }
 
@@ -208,7 +250,7 @@ internal sealed class DiskEntryReader(bool openContent)
             return Entry(Describe(directory, name, path, listed)!, listed);
         }
 
-        var file = directory.OpenFileAt(name);
+        var file = OpenListedFile(directory, name);
         try
         {
             var opened = file.Stat();
@@ -307,7 +349,7 @@ internal sealed class DiskEntryReader(bool openContent)
     // A symlink kept as a regular file holds its target as content; targets are short, so this is bounded.
     private static byte[] ReadSmallFile(FileDescriptor directory, byte[] name)
     {
-        using var file = directory.OpenFileAt(name);
+        using var file = OpenListedFile(directory, name);
         var status = file.Stat();
         return status.Type == Libc.S_IFREG ? ReadAll(file, status.Size) : throw new LayerChangedException("file was replaced while being read");
     }

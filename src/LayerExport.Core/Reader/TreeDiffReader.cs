@@ -191,7 +191,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
 
     private static FileDescriptor OpenListedFile(FileDescriptor directory, byte[] name, in FileStatus listed)
     {
-        var file = directory.OpenFileAt(name);
+        var file = DiskEntryReader.OpenListedFile(directory, name);
         var opened = file.Stat();
         if (opened.Type != Libc.S_IFREG || !opened.IsSameFile(listed))
         {

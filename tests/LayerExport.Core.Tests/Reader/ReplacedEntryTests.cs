@@ -1,0 +1,74 @@
+using System.Text;
+using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Reader;
+
+/// <summary>
+/// A name that is something else by the time it is opened or read than what its directory listed was replaced
+/// meanwhile: the walk reports a changing layer (retried, then 503), not an unreadable one (500).
+/// </summary>
+public sealed class ReplacedEntryTests : IDisposable
+{
+    private static readonly byte[] Name = Encoding.UTF8.GetBytes("entry");
+
+    private readonly TempDirectory _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Theory]
+    [InlineData(Libc.DT_REG, "a symlink")]
+    [InlineData(Libc.DT_DIR, "a symlink")]
+    [InlineData(Libc.DT_DIR, "a regular file")]
+    public void ANameListedAsAFileOrDirectoryThatIsNowSomethingElseWasReplaced(byte listedType, string now)
+    {
+        MakeEntry(now);
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var device = directory.Stat().Device;
+        var listed = new DirectoryEntry(Name, listedType, Inode: 1);
+
+        var error = Record.Exception(() => new DiskEntryReader(openContent: true).Read(directory, listed, Name, device, out _));
+
+        var changed = Assert.IsType<LayerChangedException>(error);
+        Assert.Contains("replaced", changed.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ANameListedAsASymlinkThatIsNowAFileWasReplaced()
+    {
+        MakeEntry("a symlink");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        File.Delete(_root.Combine("entry"));
+        MakeEntry("a regular file");
+
+        var error = Record.Exception(() => DiskEntryReader.Describe(directory, Name, Name, listed));
+
+        Assert.IsType<LayerChangedException>(error);
+    }
+
+    [Fact]
+    public void TheControlAListedSymlinkThatIsStillOneIsDescribed()
+    {
+        MakeEntry("a symlink");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+
+        var header = DiskEntryReader.Describe(directory, Name, Name, directory.StatAt(Name));
+
+        Assert.Equal("/elsewhere"u8.ToArray(), header!.LinkName);
+    }
+
+    private void MakeEntry(string kind)
+    {
+        var path = _root.Combine("entry");
+        if (kind == "a symlink")
+        {
+            File.CreateSymbolicLink(path, "/elsewhere");
+        }
+        else
+        {
+            File.WriteAllText(path, "now a file");
+        }
+    }
+}
