@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace IntegrationTests;
 
-/// <summary>A client that stops reading holds no more than the socket buffers, and is dropped by the minimum data rate.</summary>
+/// <summary>A client that stops reading holds no more than the socket buffers, and is dropped by the minimum data rate; one that reads faster than the rate is kept.</summary>
 public sealed class SlowClientTests : IDisposable
 {
     private const long BlobSize = 64L * 1024 * 1024;
@@ -50,6 +50,29 @@ public sealed class SlowClientTests : IDisposable
         Assert.True(produced < BufferedAtMost, $"the server produced {produced} bytes for a client that read none");
         var rest = await ReadToEndOrFailureAsync(stream);
         Assert.True(rest < BlobSize, $"the dropped client still got {rest} bytes");
+    }
+
+    [Fact]
+    public async Task AClientReadingAtFourTimesTheMinimumRateIsKeptThoughSingleFlushesWaitLongerThanTheGracePeriod()
+    {
+        // Megabytes sit in the socket buffers within the first second, and the sender is woken only when a large part
+        // of them has drained, so at 4x the minimum rate a single flush waits longer than the grace period and than
+        // its own bytes over the rate. Kestrel's own check times each flush that way: it dropped this client after
+        // about 7 s. curl paces its reads (--limit-rate) and ends the download itself after 10 s (exit code 28).
+        await using var server = ApiServer.Start(_store.Root, settings: new Dictionary<string, string>
+        {
+            ["Limits:MinResponseBytesPerSecond"] = "262144",
+            ["Limits:MinResponseGracePeriod"] = "00:00:01.001",
+        });
+
+        var curl = await ProcessRunner.RunAsync(
+            "curl",
+            ["--silent", "--show-error", "--noproxy", "*", "--limit-rate", "1M", "--max-time", "10", "--output", "/dev/null", "--write-out", "%{size_download}", server.Url("/layers/big/tar")],
+            timeout: TimeSpan.FromSeconds(60));
+
+        Assert.True(curl.ExitCode == 28, $"curl did not run to its own time limit: {curl.Describe()}");
+        Assert.True(long.Parse(curl.StandardOutput, CultureInfo.InvariantCulture) >= 5L * 1024 * 1024, curl.Describe());
+        Assert.DoesNotContain(server.Logs.Events, e => e.MessageTemplate.Text.Contains("read slower than", StringComparison.Ordinal));
     }
 
     private static async Task<string> ReadHeadAsync(NetworkStream stream)

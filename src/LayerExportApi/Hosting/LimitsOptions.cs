@@ -25,14 +25,15 @@ internal sealed class LimitsOptions
     public int RetryAfterSeconds { get; set; } = 10;
 
     /// <summary>
-    /// Least rate, in bytes per second, a client must read a response at; 0 turns the check off. Kestrel gives
-    /// each write max(grace period, bytes / rate) to leave, so a reader that stops with the socket buffers full
-    /// (a few MiB) is dropped after about buffered bytes / rate: some 5 minutes at the default 16 KiB/s.
+    /// Least rate, in bytes per second, a client must read a response at; 0 turns the check off. A tar download is
+    /// dropped once a flush waits past its start + grace period + bytes flushed / rate (ResponseRateGuard), so a
+    /// reader that stops with the socket buffers full (a few MiB) is dropped after about buffered bytes / rate:
+    /// some 5 minutes at the default 16 KiB/s.
     /// </summary>
     [Range(0, double.MaxValue)]
     public double MinResponseBytesPerSecond { get; set; } = 16 * 1024;
 
-    /// <summary>Time any single write is given, however small (more than 1 second).</summary>
+    /// <summary>Time a download is given on top of its bytes over the rate (more than 1 second).</summary>
     [Range(typeof(TimeSpan), "00:00:01.001", "01:00:00")]
     public TimeSpan MinResponseGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 

@@ -14,6 +14,9 @@ internal static partial class ExportLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) cancelled: the client went away after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms")]
     public static partial void Cancelled(ILogger logger, string layerId, LayerCompression compression, long bytes, long entries, long elapsedMs);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) cancelled: the client read slower than {BytesPerSecond} bytes/s (Limits:MinResponseBytesPerSecond), after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms")]
+    public static partial void TooSlow(ILogger logger, string layerId, LayerCompression compression, double bytesPerSecond, long bytes, long entries, long elapsedMs);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Export of layer {LayerId} ({Compression}) aborted: the server stopped before it finished, after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms")]
     public static partial void Aborted(ILogger logger, string layerId, LayerCompression compression, long bytes, long entries, long elapsedMs);
 

@@ -5,7 +5,10 @@ using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using LayerExport.Core.Tar;
+using LayerExportApi.Hosting;
+using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
@@ -180,6 +183,8 @@ internal sealed class LayerTarResult(
         var metrics = httpContext.RequestServices.GetRequiredService<ExportMetrics>();
         var stopping = httpContext.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var layerId = export.Layer.Id;
+        var limits = httpContext.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        using var rateGuard = ResponseRateGuard.Install(httpContext, limits.MinResponseBytesPerSecond, limits.MinResponseGracePeriod);
         var clock = Stopwatch.StartNew();
         metrics.Started(compression);
         try
@@ -196,6 +201,11 @@ internal sealed class LayerTarResult(
             {
                 Ended(ExportOutcome.Aborted);
                 ExportLog.Aborted(logger, layerId, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
+            }
+            else if (rateGuard is { Tripped: true })
+            {
+                Ended(ExportOutcome.Cancelled);
+                ExportLog.TooSlow(logger, layerId, compression, limits.MinResponseBytesPerSecond, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
             }
             else
             {

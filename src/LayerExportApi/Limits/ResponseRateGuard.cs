@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+
+namespace LayerExportApi.Limits;
+
+/// <summary>Drops a tar download whose client reads slower than the minimum rate, counting every byte the export hands over.</summary>
+/// <remarks>
+/// Kestrel's own check gives each flush the grace period plus its bytes over the rate, but it does not count
+/// bytes written through <see cref="PipeWriter.GetMemory"/> and <see cref="PipeWriter.Advance"/>, which is how the
+/// export writes. With the kernel's socket buffers (megabytes on loopback) a single flush can then wait longer
+/// than the grace period for a client that reads at several times the minimum rate, and Kestrel dropped it: 64 KiB/s
+/// readers after about 30 s with a 16 KiB/s minimum. Here the deadline is the start, plus the grace period, plus
+/// every byte flushed so far over the rate: a client that keeps up with the rate never reaches it, one that stops
+/// reading reaches it once the bytes already in the buffers would have taken that long.
+/// </remarks>
+internal sealed class ResponseRateGuard : IDisposable
+{
+    private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(1);
+
+    private readonly HttpContext _httpContext;
+    private readonly double _bytesPerSecond;
+    private readonly long _graceTicks;
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly ITimer _timer;
+    private long _written;
+    private long _flushed;
+    private int _flushesPending;
+
+    private ResponseRateGuard(HttpContext httpContext, double bytesPerSecond, TimeSpan grace)
+    {
+        _httpContext = httpContext;
+        _bytesPerSecond = bytesPerSecond;
+        _graceTicks = (long)(grace.TotalSeconds * Stopwatch.Frequency);
+        _timer = TimeProvider.System.CreateTimer(static state => ((ResponseRateGuard)state!).Check(), this, CheckEvery, CheckEvery);
+    }
+
+    /// <summary>True once the guard dropped the download.</summary>
+    public bool Tripped { get; private set; }
+
+    /// <summary>Guards the response of <paramref name="httpContext"/> in place of Kestrel's check; null when the minimum rate is off.</summary>
+    public static ResponseRateGuard? Install(HttpContext httpContext, double bytesPerSecond, TimeSpan grace)
+    {
+        if (bytesPerSecond <= 0)
+        {
+            return null;
+        }
+
+        if (httpContext.Features.Get<IHttpMinResponseDataRateFeature>() is { } kestrelCheck)
+        {
+            kestrelCheck.MinDataRate = null;
+        }
+
+        var guard = new ResponseRateGuard(httpContext, bytesPerSecond, grace);
+        var body = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        httpContext.Features.Set<IHttpResponseBodyFeature>(new GuardedBody(body, new CountingWriter(body.Writer, guard)));
+        return guard;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _timer.Dispose();
+
+    private void Check()
+    {
+        if (Volatile.Read(ref _flushesPending) == 0 || Tripped)
+        {
+            return;
+        }
+
+        var allowed = _graceTicks + (long)(Volatile.Read(ref _flushed) / _bytesPerSecond * Stopwatch.Frequency);
+        if (Stopwatch.GetTimestamp() - _started > allowed)
+        {
+            Tripped = true;
+            _httpContext.Abort();
+        }
+    }
+
+    // Counts what the export writes; a flush makes it count toward the deadline and is pending until it completes.
+    private sealed class CountingWriter(PipeWriter inner, ResponseRateGuard guard) : PipeWriter
+    {
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => inner.UnflushedBytes;
+
+        public override void Advance(int bytes)
+        {
+            guard._written += bytes;
+            inner.Advance(bytes);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Volatile.Write(ref guard._flushed, guard._written);
+            var flush = inner.FlushAsync(cancellationToken);
+            return flush.IsCompleted ? flush : AwaitAsync(flush);
+        }
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+        private async ValueTask<FlushResult> AwaitAsync(ValueTask<FlushResult> flush)
+        {
+            Interlocked.Increment(ref guard._flushesPending);
+            try
+            {
+                return await flush.ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref guard._flushesPending);
+            }
+        }
+    }
+
+    private sealed class GuardedBody(IHttpResponseBodyFeature inner, PipeWriter writer) : IHttpResponseBodyFeature
+    {
+        public Stream Stream => inner.Stream;
+
+        public PipeWriter Writer => writer;
+
+        public void DisableBuffering() => inner.DisableBuffering();
+
+        public Task StartAsync(CancellationToken cancellationToken = default) => inner.StartAsync(cancellationToken);
+
+        public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default) =>
+            inner.SendFileAsync(path, offset, count, cancellationToken);
+
+        public Task CompleteAsync() => inner.CompleteAsync();
+    }
+}
