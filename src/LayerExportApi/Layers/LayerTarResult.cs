@@ -90,7 +90,7 @@ internal sealed class LayerTarResult(
                 return;
             case ByteRangeKind.Unsatisfiable:
                 response.Headers.ContentRange = new ContentRangeHeaderValue(rangeable).ToString();
-                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {(compression == LayerCompression.None ? "tar" : $"{compression.ToString().ToLowerInvariant()} body")} is {rangeable} bytes long.");
+                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {(compression == LayerCompression.None ? "tar" : $"{RepresentationNegotiation.Tag(compression)} body")} is {rangeable} bytes long.");
                 return;
             case ByteRangeKind.Partial:
                 response.StatusCode = StatusCodes.Status206PartialContent;
