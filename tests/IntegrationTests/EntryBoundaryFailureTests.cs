@@ -41,8 +41,9 @@ public sealed class EntryBoundaryFailureTests : IDisposable
 
         Assert.IsAssignableFrom<IOException>(failure);
         var bytes = received.ToArray();
-        Assert.True(bytes.AsSpan().EndsWith(IncompleteArchiveMarker.Bytes.Span), "the body does not end in the marker");
-        Assert.NotEqual(0, bytes.Length % TarHeaderEncoder.BlockSize);
+        var marker = IncompleteArchiveMarker.After(bytes.Length - IncompleteArchiveMarker.Length, 0, response.Content.Headers.ContentLength!.Value);
+        Assert.True(bytes.AsSpan().EndsWith(marker), "the body does not end in the marker");
+        Assert.Equal(0, (bytes.Length - IncompleteArchiveMarker.Length) % TarHeaderEncoder.BlockSize);
         Assert.True(bytes.Length < response.Content.Headers.ContentLength, "the body reached its announced length");
 
         // Kestrel logs the short body before it closes the connection, so its report would be here by now.
@@ -69,6 +70,29 @@ public sealed class EntryBoundaryFailureTests : IDisposable
         Assert.True(bsdtar.ExitCode != 0, $"bsdtar accepted the cut tar: {bsdtar.Describe()}");
         Assert.True(python.ExitCode != 0, $"Python's tarfile accepted the cut tar: {python.Describe()}");
         Assert.Contains(LastFile, gnuTar.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResumingTheSavedFileWithCurlGivesATarEveryReaderRejects()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        await AnnounceThenChangeAsync(client);
+        var url = server.Url($"/layers/{Layer}/tar");
+        var failed = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "resumed.tar", url], _work.FullName);
+        Assert.True(failed.ExitCode == 18, $"curl did not report a short transfer: {failed.Describe()}");
+
+        // The layer is as it was when the digest was announced: the resume fetches the rest of that tar, after the marker.
+        await File.WriteAllBytesAsync(Path.Combine(_store.DiffPath(Layer), LastFile), "aaaa"u8.ToArray());
+        var resumed = await ProcessRunner.RunAsync("curl", ["-sS", "-C", "-", "-o", "resumed.tar", url], _work.FullName);
+        Assert.True(resumed.ExitCode == 0, $"the resume failed: {resumed.Describe()}");
+
+        var gnuTar = await ProcessRunner.RunAsync("tar", ["-tf", "resumed.tar"], _work.FullName);
+        var bsdtar = await ProcessRunner.RunAsync("bsdtar", ["-tf", "resumed.tar"], _work.FullName);
+        var python = await ProcessRunner.RunAsync("python3", ["-c", "import sys, tarfile; tarfile.open(sys.argv[1]).getmembers()", "resumed.tar"], _work.FullName);
+        Assert.True(gnuTar.ExitCode != 0, $"GNU tar accepted the resumed tar: {gnuTar.Describe()}");
+        Assert.True(bsdtar.ExitCode != 0, $"bsdtar accepted the resumed tar: {bsdtar.Describe()}");
+        Assert.True(python.ExitCode != 0, $"Python's tarfile accepted the resumed tar: {python.Describe()}");
     }
 
     // A whole download records the layer's digest; the same-size edit keeps the length and changes the digest.

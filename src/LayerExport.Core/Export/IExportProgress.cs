@@ -8,4 +8,7 @@ public interface IExportProgress
 
     /// <summary>Entries written so far.</summary>
     long EntriesWritten { get; }
+
+    /// <summary>Zero bytes that complete the last entry begun: 0 between entries, the padding after a file's last byte, null inside a header or a file's data.</summary>
+    long? PaddingToEntryEnd { get; }
 }

@@ -21,6 +21,9 @@ public sealed class LayerTarExport : IExportProgress
     /// <summary>Entries written so far.</summary>
     public long EntriesWritten { get; private set; }
 
+    /// <inheritdoc />
+    public long? PaddingToEntryEnd => _tar is null ? 0 : _tar.PaddingToEntryEnd;
+
     /// <summary>Writes the whole layer to <paramref name="output"/>; returns the tar's length, entry count and fingerprint.</summary>
     /// <param name="reader">The layer's entries.</param>
     /// <param name="output">Where the tar goes.</param>

@@ -23,6 +23,8 @@ public sealed class TarStreamWriter
     private readonly long _windowStart;
     private readonly long _windowEnd;
     private readonly BatchedFlush _flush;
+    private long _dataEnd;
+    private long _entryEnd;
 
     /// <summary>A writer of the whole tar.</summary>
     public TarStreamWriter(PipeWriter output)
@@ -44,6 +46,9 @@ public sealed class TarStreamWriter
     /// <summary>Tar offset reached so far (bytes written, plus any skipped before the window).</summary>
     public long BytesWritten { get; private set; }
 
+    /// <summary>Zero bytes that complete the last entry begun: 0 between entries, the padding after a file's last byte, null inside a header or a file's data.</summary>
+    public long? PaddingToEntryEnd => BytesWritten == _entryEnd ? 0 : BytesWritten == _dataEnd ? _entryEnd - _dataEnd : null;
+
     /// <summary>True once every byte of the window has been written.</summary>
     public bool WindowFilled => BytesWritten >= _windowEnd;
 
@@ -58,11 +63,14 @@ public sealed class TarStreamWriter
             {
                 // Entirely outside the window: not encoded, its file not read.
                 BytesWritten += total;
+                _dataEnd = _entryEnd = BytesWritten;
                 return;
             }
         }
 
         WriteHeader(header);
+        _dataEnd = BytesWritten + header.Size;
+        _entryEnd = BytesWritten + TarHeaderEncoder.PaddedLength(header.Size);
         if (header.Size > 0)
         {
             await WriteContentAsync(entry, cancellationToken).ConfigureAwait(false);

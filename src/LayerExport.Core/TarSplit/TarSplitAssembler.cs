@@ -33,6 +33,10 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <summary>Record entries written so far; readable after a failure.</summary>
     public long EntriesWritten { get; private set; }
 
+    /// <summary>Zero bytes that complete the last entry: 0 before the first segment, the padding once a file's last byte is written, else null.</summary>
+    /// <remarks>A record's segments hold the headers and the padding together, so entry boundaries are known only there.</remarks>
+    public long? PaddingToEntryEnd { get; private set; } = 0;
+
     /// <summary>The length of the tar <paramref name="record"/> describes (segment lengths plus file sizes), reading no file.</summary>
     /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
     public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken)
@@ -76,6 +80,7 @@ public sealed class TarSplitAssembler : IExportProgress
             if (entry.Type == TarSplitEntryType.Segment)
             {
                 await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+                PaddingToEntryEnd = null;
                 tar.Write(entry.Bytes.Span);
                 flush.Count(entry.Size);
             }
@@ -193,6 +198,8 @@ public sealed class TarSplitAssembler : IExportProgress
             flush.Count(read);
             offset += read;
         }
+
+        PaddingToEntryEnd = to == size ? TarHeaderEncoder.PaddedLength(size) - size : null;
 
         // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
         if (to == size && file.ReadAt(tar.GetSpan(1)[..1], size) != 0)

@@ -18,9 +18,9 @@ namespace LayerExportApi.Layers;
 /// The bytes go straight into <see cref="HttpResponse.BodyWriter"/>, with the request's abort token on every
 /// read and write, so a client that hangs up stops the export at once. A failure after the status line ends
 /// the transfer short of its announced length, so the client sees a failed transfer, never a short body that
-/// looks complete. A whole plain tar over HTTP/1.x also gets <see cref="IncompleteArchiveMarker"/> before the
-/// connection is closed, so that a tar reader fed by a pipe (<c>curl | tar -x</c>) fails too; everything
-/// else is aborted.
+/// looks complete. A whole plain tar over HTTP/1.x that failed between entries also gets
+/// <see cref="IncompleteArchiveMarker"/> before the connection is closed, so that a tar reader fed by a pipe
+/// (<c>curl | tar -x</c>) fails too; everything else is aborted.
 /// What is known before the body starts is announced: the exact length of the plain tar always, the digest
 /// (as <c>Docker-Content-Digest</c> and a strong ETag) when this layer state was exported before.
 /// </remarks>
@@ -222,7 +222,7 @@ internal sealed class LayerTarResult(
             var path = (e as LayerExportException)?.Path ?? "(none)";
             Ended(ExportOutcome.Failed);
             ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            if (!markIncomplete || !await TryMarkIncompleteAsync(httpContext, export.Progress.BytesWritten))
+            if (!markIncomplete || !await TryMarkIncompleteAsync(httpContext))
             {
                 httpContext.Abort();
             }
@@ -237,14 +237,13 @@ internal sealed class LayerTarResult(
 
     // Sends the marker and returns without aborting: Kestrel then finds the body short of its Content-Length, reports
     // that (not logged: IntendedShortBodies), and closes the connection after sending what it has (an abort would
-    // drop the unsent bytes). Only for
-    // HTTP/1.x, where a short body is the failure signal, and only if the marker fits in the announced length.
-    private static async Task<bool> TryMarkIncompleteAsync(HttpContext httpContext, long written)
+    // drop the unsent bytes). Only for HTTP/1.x, where a short body is the failure signal.
+    private async Task<bool> TryMarkIncompleteAsync(HttpContext httpContext)
     {
         var request = httpContext.Request;
-        var marker = IncompleteArchiveMarker.Bytes;
         if (!(HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
-            || httpContext.Response.ContentLength is not { } length || written + marker.Length > length)
+            || httpContext.Response.ContentLength is not { } length
+            || IncompleteArchiveMarker.After(export.Progress.BytesWritten, export.Progress.PaddingToEntryEnd, length) is not { } marker)
         {
             return false;
         }

@@ -6,7 +6,7 @@ namespace LayerExport.Core.Tests.Tar;
 
 /// <summary>
 /// A tar cut between two entries passes for complete in GNU tar, bsdtar, Go and Python; followed by the marker,
-/// every one of them fails, listing and extracting.
+/// every one of them fails, listing and extracting, and still fails once <c>curl -C -</c> has appended the rest.
 /// </summary>
 public sealed class IncompleteArchiveMarkerTests(GoTarFixture go) : IClassFixture<GoTarFixture>, IDisposable
 {
@@ -24,34 +24,78 @@ public sealed class IncompleteArchiveMarkerTests(GoTarFixture go) : IClassFixtur
     public void Dispose() => _work.Dispose();
 
     [Fact]
-    public async Task ACutTarWithoutTheMarkerPassesForCompleteInEveryReader()
+    public async Task ATarCutBetweenEntriesPassesForCompleteInEveryReader()
     {
-        var path = _work.Combine("cut.tar");
-        await File.WriteAllBytesAsync(path, CutTar());
+        var results = await ReadWithEveryReaderAsync(await WriteCutAsync(Cut.BetweenEntries));
 
-        var results = await ReadWithEveryReaderAsync(path);
-
-        Assert.All(results, static r => Assert.True(r.ExitCode == 0, $"{r.Reader} rejected the cut tar (so the marker would not be needed): {r.Error}"));
+        Assert.All(results, static r => Assert.True(r.ExitCode == 0, $"{r.Reader} rejected the cut tar (so the marker would not be needed there): {r.Error}"));
     }
 
     [Fact]
-    public async Task EveryReaderRejectsACutTarThatEndsInTheMarker()
+    public async Task ATarCutAfterAFilesLastBytePassesForCompleteInGo()
+    {
+        var results = await ReadWithEveryReaderAsync(await WriteCutAsync(Cut.AfterAFilesLastByte));
+
+        Assert.Contains(results, static r => r.Reader == "Go archive/tar" && r.ExitCode == 0);
+    }
+
+    [Theory]
+    [InlineData(Cut.BetweenEntries)]
+    [InlineData(Cut.AfterAFilesLastByte)]
+    public async Task EveryReaderRejectsACutTarThatEndsInTheMarker(Cut cut)
     {
         var path = _work.Combine("marked.tar");
-        await File.WriteAllBytesAsync(path, [.. CutTar(), .. IncompleteArchiveMarker.Bytes.Span]);
+        var (tar, written, padding) = CutTar(cut);
+        var marker = IncompleteArchiveMarker.After(written, padding, tar.Length)!;
+        await File.WriteAllBytesAsync(path, [.. tar.AsSpan(0, (int)written), .. marker]);
 
         var results = await ReadWithEveryReaderAsync(path);
 
         Assert.All(results, static r => Assert.True(r.ExitCode != 0, $"{r.Reader} accepted a tar that ends in the marker"));
     }
 
-    [Fact]
-    public void TheMarkerFitsInTheEndBlocksAndLeavesNoWholeBlock()
+    [Theory]
+    [InlineData(Cut.BetweenEntries)]
+    [InlineData(Cut.AfterAFilesLastByte)]
+    public async Task EveryReaderRejectsWhatCurlMakesWhenItResumesAfterTheMarker(Cut cut)
     {
-        // The announced-length check fails before the two end blocks are written: the marker must fit in them and
-        // still leave the body short of its Content-Length.
-        Assert.True(IncompleteArchiveMarker.Bytes.Length < 2 * TarHeaderEncoder.BlockSize);
-        Assert.NotEqual(0, IncompleteArchiveMarker.Bytes.Length % TarHeaderEncoder.BlockSize);
+        // `curl -C -` asks for the bytes after the ones it kept, the marker included, and appends them.
+        var path = _work.Combine("resumed.tar");
+        var (tar, written, padding) = CutTar(cut);
+        var marker = IncompleteArchiveMarker.After(written, padding, tar.Length)!;
+        byte[] kept = [.. tar.AsSpan(0, (int)written), .. marker];
+        await File.WriteAllBytesAsync(path, [.. kept, .. tar.AsSpan(kept.Length)]);
+
+        var results = await ReadWithEveryReaderAsync(path);
+
+        Assert.All(results, static r => Assert.True(r.ExitCode != 0, $"{r.Reader} accepted a resumed tar that lost the entries under the marker"));
+    }
+
+    [Fact]
+    public void NoMarkerInsideAHeaderOrAFilesData()
+    {
+        // A cut there fails in every reader already, and a resume would put the marker into a file's content.
+        Assert.Null(IncompleteArchiveMarker.After(written: 1024, paddingToEntryEnd: null, announced: 10_240));
+    }
+
+    [Fact]
+    public void NoMarkerThatWouldReachTheAnnouncedLength()
+    {
+        // Two end blocks are room enough; one is not, and a body of its announced length would pass for complete.
+        Assert.NotNull(IncompleteArchiveMarker.After(written: 9_216, paddingToEntryEnd: 0, announced: 10_240));
+        Assert.Null(IncompleteArchiveMarker.After(written: 9_728, paddingToEntryEnd: 0, announced: 10_240));
+        Assert.Null(IncompleteArchiveMarker.After(written: 9_000, paddingToEntryEnd: 216, announced: 9_728));
+    }
+
+    [Fact]
+    public void TheMarkersRecordDeclaresItsOwnLength()
+    {
+        var marker = IncompleteArchiveMarker.After(written: 0, paddingToEntryEnd: 0, announced: 1 << 20)!;
+        var record = System.Text.Encoding.ASCII.GetString(marker, TarHeaderEncoder.BlockSize, marker.Length - TarHeaderEncoder.BlockSize);
+
+        Assert.Equal(IncompleteArchiveMarker.Length, marker.Length);
+        Assert.Equal(record.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), record[..record.IndexOf(' ', StringComparison.Ordinal)]);
+        Assert.EndsWith("\n", record, StringComparison.Ordinal);
     }
 
     private async Task<List<(string Reader, int ExitCode, string Error)>> ReadWithEveryReaderAsync(string path)
@@ -76,17 +120,47 @@ public sealed class IncompleteArchiveMarkerTests(GoTarFixture go) : IClassFixtur
         return results;
     }
 
-    // Two whole entries, without the end-of-archive blocks: what a failed export has sent when it stops between entries.
-    private static byte[] CutTar()
+    /// <summary>Where a failed export stopped.</summary>
+    public enum Cut
+    {
+        /// <summary>After the second of three entries.</summary>
+        BetweenEntries,
+
+        /// <summary>After the second file's last byte, before its padding.</summary>
+        AfterAFilesLastByte,
+    }
+
+    private async Task<string> WriteCutAsync(Cut cut)
+    {
+        var path = _work.Combine("cut.tar");
+        var (tar, written, _) = CutTar(cut);
+        await File.WriteAllBytesAsync(path, tar[..(int)written]);
+        return path;
+    }
+
+    // A whole tar of three entries, the bytes a failed export had sent, and the padding its last entry still owes.
+    private static (byte[] Tar, long Written, long Padding) CutTar(Cut cut)
     {
         var output = new ArrayBufferWriter<byte>();
-        foreach (var (name, content) in new[] { ("a.txt", "first\n"u8.ToArray()), ("b/c.txt", "second\n"u8.ToArray()) })
+        var cutAt = 0L;
+        var padding = 0L;
+        foreach (var (name, content) in new[] { ("a.txt", "first\n"u8.ToArray()), ("b/c.txt", "second\n"u8.ToArray()), ("z.txt", new byte[700]) })
         {
             TarHeaderEncoder.Write(new TarEntryHeader { Name = System.Text.Encoding.ASCII.GetBytes(name), Type = TarEntryType.RegularFile, Mode = 0x1A4, Size = content.Length }, output);
             output.Write(content);
+            if (name == "b/c.txt" && cut == Cut.AfterAFilesLastByte)
+            {
+                (cutAt, padding) = (output.WrittenCount, TarHeaderEncoder.PaddedLength(content.Length) - content.Length);
+            }
+
             TarHeaderEncoder.WritePadding(content.Length, output);
+            if (name == "b/c.txt" && cut == Cut.BetweenEntries)
+            {
+                cutAt = output.WrittenCount;
+            }
         }
 
-        return output.WrittenSpan.ToArray();
+        TarHeaderEncoder.WriteEndOfArchive(output);
+        return (output.WrittenSpan.ToArray(), cutAt, padding);
     }
 }
