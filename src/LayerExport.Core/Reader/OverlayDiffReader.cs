@@ -64,8 +64,11 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
     // The xattr names are the ones its header was made from, so both come from one look at the directory.
     private void Enter(FileDescriptor directory, List<byte[]> xattrNames, ulong device, byte[] prefix, bool ownsDirectory)
     {
+        // The layer root is never opaque: overlayfs ignores the mark on the upper root, and a top-level marker
+        // would make an extractor delete every parent layer's content.
+        var isRoot = prefix.Length == 0;
         var marker = OpaqueMarkerValue(directory, xattrNames);
-        var opaque = marker is (byte)'y';
+        var opaque = marker is (byte)'y' && !isRoot;
 
         // "x" marks a directory that holds xattr whiteouts; only there are zero-size files worth a look.
         var holdsXattrWhiteouts = marker is (byte)'x';
@@ -77,7 +80,7 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
             switch (WhiteoutName.Classify(name, out var deletedName))
             {
                 case WhiteoutKind.Opaque:
-                    opaque = true;
+                    opaque = !isRoot;
                     continue;
                 case WhiteoutKind.AufsMetadata:
                     continue;

@@ -37,6 +37,8 @@ public sealed class WhiteoutExportTests : IDisposable
     {
         BuildOverlayForm(_store.AddLayer("overlay"));
         BuildAufsForm(_store.AddLayer("aufs"));
+        BuildOverlayForm(_store.AddLayer("opaque-root-overlay").Xattr("", "trusted.overlay.opaque", "y"));
+        BuildAufsForm(_store.AddLayer("opaque-root-aufs").File(".wh..wh..opq", ""));
     }
 
     public void Dispose() => _store.Dispose();
@@ -67,6 +69,18 @@ public sealed class WhiteoutExportTests : IDisposable
             Assert.Empty(w.Pax);
         });
         Assert.All(members.Except(whiteouts), m => Assert.Equal(Mtime, m.Mtime));
+    }
+
+    [Theory]
+    [InlineData("opaque-root-overlay")]
+    [InlineData("opaque-root-aufs")]
+    public async Task AnOpaqueMarkOnTheLayerRootIsNotExported(string layer)
+    {
+        // overlayfs ignores it on the upper root and moby never writes one there; a top-level marker would make an
+        // extractor delete every parent layer's content.
+        var archive = await _store.ExportToFileAsync(layer);
+
+        Assert.Equal(ExpectedNames, await GnuTar.ListNamesAsync(archive));
     }
 
     [Fact]
