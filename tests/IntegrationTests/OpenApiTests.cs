@@ -32,8 +32,8 @@ public sealed class OpenApiTests : IAsyncLifetime
     {
         { "/layers", "get", [500] },
         { "/layers/{id}", "get", [400, 403, 404, 500] },
-        { "/layers/{id}/tar", "get", [400, 403, 404, 406, 409, 416, 500, 503] },
-        { "/layers/{id}/tar", "head", [400, 403, 404, 406, 409, 416, 500, 503] },
+        { "/layers/{id}/tar", "get", [400, 403, 404, 406, 409, 412, 416, 500, 503] },
+        { "/layers/{id}/tar", "head", [400, 403, 404, 406, 409, 412, 416, 500, 503] },
         { "/layers/{id}/descriptor", "get", [400, 403, 404, 409, 500, 503] },
     };
 

@@ -72,7 +72,6 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar", "Range", "bytes=5-1", 400 },
         { "/layers/app/tar", "Range", "bytes=", 400 },
         { "/layers/app/tar", "Range", "bytes=x-y", 400 },
-        { "/layers/app/tar", "Range", "items=0-1", 400 },
         { "/layers/app/tar", "Range", "bytes=0-99999999999999999999999", 400 },
         { "/layers/app/tar", "Range", "bytes=-99999999999999999999", 400 },
         { "/layers/app/tar", "Range", "bytes=999999999-", 416 },
@@ -82,8 +81,7 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar", "If-None-Match", "unquoted", 400 },
         { "/layers/app/tar", "If-None-Match", "\"unterminated", 400 },
         { "/layers/app/tar", "If-None-Match", "W/\"x\", *, garbage", 400 },
-        { "/layers/app/tar", "If-Range", "garbage", 400 },
-        { "/layers/app/tar", "If-Range", "\"a\" \"b\"", 400 },
+        { "/layers/app/tar", "If-Match", "unquoted", 400 },
 
         // Accept.
         { "/layers/app/tar", "Accept", "/", 400 },
@@ -91,7 +89,6 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar", "Accept", "*", 400 },
         { "/layers/app/tar", "Accept", "text/*", 406 },
         { "/layers/app/tar", "Accept", "*/*;q=0", 406 },
-        { "/layers/app/tar?compression=zstd", "Accept", "application/vnd.oci.image.layer.v1.tar", 406 },
 
         // Bytes that are not ASCII in a header: Kestrel refuses the request itself.
         { "/layers/app/tar", "Accept", "\u00e9/x", 400 },
@@ -115,6 +112,34 @@ public sealed class RequestValidationTests : IAsyncLifetime
         {
             await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), (HttpStatusCode)status);
         }
+    }
+
+    public static TheoryData<string, string> IgnoredHeaders() => new()
+    {
+        // RFC 9110, section 14.2: a range unit the server does not know is ignored.
+        { "Range", "items=0-1" },
+
+        // RFC 9110, section 13.1.5: If-Range without a Range is ignored.
+        { "If-Range", "garbage" },
+        { "If-Range", "\"a\" \"b\"" },
+    };
+
+    [Theory]
+    [MemberData(nameof(IgnoredHeaders))]
+    public async Task AHeaderThatMeansNothingHereIsIgnored(string header, string value)
+    {
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/app/tar", [("Authorization", "Bearer " + _token), (header, value)]);
+
+        Assert.True(response.Status == 200, $"expected 200, got {response.Status}: {System.Text.Encoding.UTF8.GetString(response.Body)}");
+    }
+
+    [Fact]
+    public async Task AMalformedIfRangeWithARangeIsAClientError()
+    {
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/app/tar", [("Authorization", "Bearer " + _token), ("Range", "bytes=0-9"), ("If-Range", "garbage")]);
+
+        Assert.Equal(400, response.Status);
+        await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), HttpStatusCode.BadRequest);
     }
 
     public static TheoryData<string> MalformedAuthorizations() =>

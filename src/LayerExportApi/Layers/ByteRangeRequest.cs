@@ -20,6 +20,12 @@ internal readonly record struct ByteRangeRequest(ByteRangeKind Kind, long Start,
             return new(ByteRangeKind.Whole, 0, size - 1);
         }
 
+        // A range unit other than bytes must be ignored (RFC 9110, section 14.2).
+        if (!header.ToString().TrimStart().StartsWith("bytes", StringComparison.OrdinalIgnoreCase))
+        {
+            return new(ByteRangeKind.Whole, 0, size - 1);
+        }
+
         if (!RangeHeaderValue.TryParse(header.ToString(), out var range) || !"bytes".Equals(range.Unit.Value, StringComparison.OrdinalIgnoreCase))
         {
             return new(ByteRangeKind.Malformed, 0, 0);

@@ -4,21 +4,28 @@ using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
-/// <summary>Checks the syntax of <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
+/// <summary>Checks the syntax of <c>If-Match</c>, <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
 internal static class ConditionalHeaders
 {
     /// <summary>The problem for the first malformed conditional header, or null when both are absent or well formed.</summary>
     public static ProblemHttpResult? Malformed(HttpRequest request)
     {
+        var ifMatch = request.Headers.IfMatch;
+        if (!StringValues.IsNullOrEmpty(ifMatch) && !EntityTagHeaderValue.TryParseStrictList(ifMatch, out _))
+        {
+            return Problem("If-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
+        }
+
         var ifNoneMatch = request.Headers.IfNoneMatch;
         if (!StringValues.IsNullOrEmpty(ifNoneMatch) && !EntityTagHeaderValue.TryParseStrictList(ifNoneMatch, out _))
         {
             return Problem("If-None-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
         }
 
-        // If-Range holds one strong entity tag or an HTTP-date; this API only ever matches the former.
+        // If-Range holds one strong entity tag or an HTTP-date; this API only ever matches the former. Without a
+        // Range it means nothing and is ignored (RFC 9110, section 13.1.5).
         var ifRange = request.Headers.IfRange;
-        if (!StringValues.IsNullOrEmpty(ifRange)
+        if (!StringValues.IsNullOrEmpty(ifRange) && !StringValues.IsNullOrEmpty(request.Headers.Range)
             && (ifRange.Count != 1 || (!EntityTagHeaderValue.TryParse(ifRange[0], out _) && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
         {
             return Problem("If-Range", "one entity tag or an HTTP-date");

@@ -49,6 +49,7 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status406NotAcceptable)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status500InternalServerError)
@@ -139,10 +140,25 @@ internal static class LayerEndpoints
                 && HttpMethods.IsGet(request.Method)
                 && !request.Headers.ContainsKey(HeaderNames.Range)
                 && !request.Headers.ContainsKey(HeaderNames.IfNoneMatch)
+                && !request.Headers.ContainsKey(HeaderNames.IfMatch)
                 && !request.Headers.ContainsKey(HeaderNames.IfRange);
             var (export, survey, _) = await preparation.PrepareAsync(id, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
+            if (known is null && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
+            {
+                // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does.
+                try
+                {
+                    known = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);
+                }
+                catch
+                {
+                    export.Dispose();
+                    throw;
+                }
+            }
+
             return new LayerTarResult(export, chosen, survey, known, descriptors, logger);
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))

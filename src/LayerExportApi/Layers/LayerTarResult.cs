@@ -74,15 +74,24 @@ internal sealed class LayerTarResult(
             response.Headers[DigestHeader] = known.Digest.Value;
             response.Headers.ETag = etag.ToString();
             response.ContentLength = known.Size;
-            if (IsNotModified(request, etag))
-            {
-                response.StatusCode = StatusCodes.Status304NotModified;
-                response.ContentLength = null;
-                return;
-            }
         }
 
-        var range = ranges ? ByteRangeRequest.From(request, rangeable, etag) : default;
+        // RFC 9110, section 13.2.2: If-Match first, then If-None-Match, then the range.
+        if (!IfMatchHolds(request, etag))
+        {
+            await WriteProblemAsync(httpContext, StatusCodes.Status412PreconditionFailed, "Precondition failed", "precondition-failed", $"If-Match names no entity tag of this {(compression == LayerCompression.None ? "tar" : $"{RepresentationNegotiation.Tag(compression)} body")}; its ETag is {etag?.ToString() ?? "not known"}.");
+            return;
+        }
+
+        if (IsNotModified(request, etag))
+        {
+            response.StatusCode = StatusCodes.Status304NotModified;
+            response.ContentLength = null;
+            return;
+        }
+
+        // A range is defined for GET only (RFC 9110, section 14.2): HEAD answers as the whole GET would.
+        var range = ranges && HttpMethods.IsGet(request.Method) ? ByteRangeRequest.From(request, rangeable, etag) : default;
         switch (range.Kind)
         {
             case ByteRangeKind.Malformed:
@@ -288,9 +297,13 @@ internal sealed class LayerTarResult(
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status304NotModified, typeof(void), []));
     }
 
-    private static bool IsNotModified(HttpRequest request, EntityTagHeaderValue etag)
+    // "*" matches whenever the layer exists, which it does by now; a tag only the known digest.
+    private static bool IsNotModified(HttpRequest request, EntityTagHeaderValue? etag) =>
+        request.GetTypedHeaders().IfNoneMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: false)));
+
+    private static bool IfMatchHolds(HttpRequest request, EntityTagHeaderValue? etag)
     {
-        var ifNoneMatch = request.GetTypedHeaders().IfNoneMatch;
-        return ifNoneMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || candidate.Compare(etag, useStrongComparison: false));
+        var ifMatch = request.GetTypedHeaders().IfMatch;
+        return ifMatch.Count == 0 || ifMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: true)));
     }
 }

@@ -6,7 +6,13 @@ using Microsoft.Net.Http.Headers;
 namespace LayerExportApi.Layers;
 
 /// <summary>Picks the representation from <c>?compression=</c> and the OCI media types in <c>Accept</c>.</summary>
-/// <remarks>The query parameter wins when given; <c>Accept</c> must then still allow it. Without either, the plain tar.</remarks>
+/// <remarks>
+/// The query parameter, when given, names the representation and <c>Accept</c> is not consulted (RFC 9110 lets a
+/// server disregard it): Swagger UI, for one, sends the first media type of the document whatever the query says.
+/// Otherwise each representation takes the quality of the most specific media range that names it (RFC 9110,
+/// section 12.5.1); among equals, the one named first, and for a wildcard the plain tar first. Without either, the
+/// plain tar.
+/// </remarks>
 internal static class RepresentationNegotiation
 {
     /// <summary>The representation's name in metrics: <c>none</c>, <c>gzip</c> or <c>zstd</c>.</summary>
@@ -56,58 +62,53 @@ internal static class RepresentationNegotiation
             }
         }
 
+        if (fromQuery is { } wanted)
+        {
+            return wanted;
+        }
+
         if (accept.Count == 0)
         {
-            return fromQuery ?? LayerCompression.None;
+            return LayerCompression.None;
         }
 
         var acceptable = Acceptable(accept);
-        if (fromQuery is { } wanted)
-        {
-            return acceptable.Contains(wanted) ? wanted : NotAcceptable(accept, out problem);
-        }
-
         return acceptable.Count > 0 ? acceptable[0] : NotAcceptable(accept, out problem);
     }
 
-    // Representations Accept allows, most preferred first; a wildcard allows the plain tar first.
+    // Representations Accept allows, most preferred first.
     private static List<LayerCompression> Acceptable(IList<MediaTypeHeaderValue> accept)
     {
-        var ranked = new List<(double Quality, int Order, LayerCompression Compression)>();
-        var order = 0;
-        foreach (var range in accept.OrderByDescending(static r => r.Quality ?? 1.0))
+        var ranked = new List<(double Quality, int Range, LayerCompression Compression)>();
+        foreach (var compression in (LayerCompression[])[LayerCompression.None, LayerCompression.Gzip, LayerCompression.Zstd])
         {
-            var quality = range.Quality ?? 1.0;
-            if (quality <= 0)
+            var (specificity, quality, range) = (-1, 0.0, 0);
+            for (var i = 0; i < accept.Count; i++)
             {
-                continue;
-            }
-
-            if (range.MatchesAllTypes || range.MatchesAllSubTypes && range.Type.Equals("application", StringComparison.OrdinalIgnoreCase))
-            {
-                foreach (var all in (LayerCompression[])[LayerCompression.None, LayerCompression.Gzip, LayerCompression.Zstd])
+                if (Specificity(accept[i], compression) is var matched && matched > specificity)
                 {
-                    ranked.Add((quality, order++, all));
+                    (specificity, quality, range) = (matched, accept[i].Quality ?? 1.0, i);
                 }
             }
-            else if (LayerMediaType.Parse(range.MediaType.ToString()) is { } named)
+
+            if (quality > 0)
             {
-                ranked.Add((quality, order++, named));
+                ranked.Add((quality, range, compression));
             }
         }
 
-        var refused = accept
-            .Where(static r => r.Quality is <= 0)
-            .Select(static r => LayerMediaType.Parse(r.MediaType.ToString()))
-            .OfType<LayerCompression>()
-            .ToHashSet();
         return ranked
-            .OrderByDescending(static r => r.Quality).ThenBy(static r => r.Order)
+            .OrderByDescending(static r => r.Quality).ThenBy(static r => r.Range).ThenBy(static r => r.Compression)
             .Select(static r => r.Compression)
-            .Where(c => !refused.Contains(c))
-            .Distinct()
             .ToList();
     }
+
+    // How specifically a media range names a representation: 2 by its type, 1 by application/*, 0 by */*, -1 not at all.
+    private static int Specificity(MediaTypeHeaderValue range, LayerCompression compression) =>
+        range.MatchesAllTypes ? 0
+        : range.MatchesAllSubTypes ? (range.Type.Equals("application", StringComparison.OrdinalIgnoreCase) ? 1 : -1)
+        : LayerMediaType.Parse(range.MediaType.ToString()) == compression ? 2
+        : -1;
 
     private static LayerCompression? NotAcceptable(IList<MediaTypeHeaderValue> accept, out ProblemHttpResult problem)
     {
