@@ -51,8 +51,7 @@ try
     app.CheckOpaqueMarksVisible();
 
     // Errors before the body: problem+json; then one log line per request.
-    app.UseExceptionHandler();
-    app.UseStatusCodePages();
+    app.UseProblemResponses();
     app.UseLayerExportRequestLogging();
 
     // Bearer token on every request but the health probes, then a slot for each tar download.

@@ -31,7 +31,9 @@ public sealed class OpenApiTests : IAsyncLifetime
     public static TheoryData<string, string, int[]> Operations() => new()
     {
         { "/layers", "get", [500] },
+        { "/layers", "head", [500] },
         { "/layers/{id}", "get", [400, 403, 404, 500] },
+        { "/layers/{id}", "head", [400, 403, 404, 500] },
         { "/layers/{id}/tar", "get", [400, 403, 404, 406, 409, 412, 416, 500, 503] },
         { "/layers/{id}/tar", "head", [400, 403, 404, 406, 409, 412, 416, 500, 503] },
         { "/layers/{id}/descriptor", "get", [400, 403, 404, 409, 500, 503] },
@@ -45,7 +47,24 @@ public sealed class OpenApiTests : IAsyncLifetime
         var operations = document.GetProperty("paths").EnumerateObject()
             .SelectMany(path => path.Value.EnumerateObject().Where(o => o.Name is not "parameters").Select(o => $"{o.Name} {path.Name}"))
             .Order(StringComparer.Ordinal);
-        Assert.Equal(["get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "head /layers/{id}/tar"], operations);
+        Assert.Equal(
+            ["get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "head /layers", "head /layers/{id}", "head /layers/{id}/descriptor", "head /layers/{id}/tar"],
+            operations);
+    }
+
+    [Fact]
+    public async Task OperationIdsAreUniqueAndSummariesAreTheEndpointsOwn()
+    {
+        var document = await DocumentAsync();
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Where(o => o.Name is not "parameters").Select(o => o.Value))
+            .ToList();
+
+        var ids = operations.Select(o => o.GetProperty("operationId").GetString()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.Contains("ExportLayerTarHead", ids);
+        var tar = document.GetProperty("paths").GetProperty("/layers/{id}/tar").GetProperty("get");
+        Assert.Equal("Download a layer as an OCI layer tar.", tar.GetProperty("summary").GetString());
     }
 
     [Theory]

@@ -97,6 +97,37 @@ public sealed class ProblemResponseTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("GET", "/nothing", "text/html", HttpStatusCode.NotFound)]
+    [InlineData("GET", "/nothing", "application/vnd.oci.image.layer.v1.tar", HttpStatusCode.NotFound)]
+    [InlineData("POST", "/layers/real/tar", "application/vnd.oci.image.layer.v1.tar", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("DELETE", "/layers/real", "text/plain", HttpStatusCode.MethodNotAllowed)]
+    public async Task AFrameworkRefusalIsAProblemWhateverAcceptSays(string method, string target, string accept, HttpStatusCode status)
+    {
+        // An OCI client accepts only layer media types; the refusal must still be the problem every other one is.
+        var response = await RawHttp.SendAsync(Server.BaseAddress, method, target, [("Accept", accept)]);
+
+        await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), status);
+    }
+
+    [Theory]
+    [InlineData("/layers")]
+    [InlineData("/layers/real")]
+    [InlineData("/layers/real/descriptor")]
+    [InlineData("/layers/real/tar")]
+    public async Task EveryLayerEndpointAnswersHeadWithTheHeadersOfItsGet(string path)
+    {
+        using var client = Server.CreateClient();
+
+        using var get = await client.GetAsync(new Uri(path, UriKind.Relative));
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative)));
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
     [InlineData("/layers/missing")]
     [InlineData("/layers/missing/tar")]
     public async Task AnUnknownLayerIsNotFound(string path)

@@ -16,6 +16,17 @@ internal static class ApiDocumentationExtensions
                 return Task.CompletedTask;
             });
             options.AddDocumentTransformer<BearerSecurityTransformer>();
+
+            // Every endpoint answers GET and HEAD under one name; operation IDs must be unique in the document.
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                if (HttpMethods.IsHead(context.Description.HttpMethod ?? string.Empty) && operation.OperationId is { } id)
+                {
+                    operation.OperationId = $"{id}Head";
+                }
+
+                return Task.CompletedTask;
+            });
         });
 
     /// <summary>Serves the document and the UI that reads it.</summary>

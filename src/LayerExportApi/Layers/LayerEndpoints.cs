@@ -18,17 +18,15 @@ internal static class LayerEndpoints
         var layers = routes.MapGroup("/layers").WithTags("Layers");
         layers.AddEndpointFilterFactory(KnownQueryParameters.Refuse);
 
-        layers.MapGet("/", ListLayers)
+        layers.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], ListLayers)
             .WithName("ListLayers")
-            .WithSummary("List the layers in the store")
             .WithDescription("Every layer ID with its direct parent (null for a base layer), ordered by ID.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status500InternalServerError)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        layers.MapGet("/{id}", DescribeLayer)
+        layers.MapMethods("/{id}", [HttpMethods.Get, HttpMethods.Head], DescribeLayer)
             .WithName("DescribeLayer")
-            .WithSummary("Describe one layer")
             .WithDescription("The layer's ID, its recorded parent chain (nearest first) and the store layout.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
@@ -39,7 +37,6 @@ internal static class LayerEndpoints
         layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
             .RequireExportSlot()
             .WithName("ExportLayerTar")
-            .WithSummary("Download a layer as an OCI layer tar")
             .WithDescription(
                 "Streams the layer's changes as an OCI layer tar, plain or compressed (whiteouts for deletions, hard links, "
                 + "PAX headers where ustar cannot hold a field). The same layer always gives the same bytes. "
@@ -55,9 +52,8 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status500InternalServerError)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        layers.MapGet("/{id}/descriptor", DescribeRepresentation)
+        layers.MapMethods("/{id}/descriptor", [HttpMethods.Get, HttpMethods.Head], DescribeRepresentation)
             .WithName("DescribeLayerRepresentation")
-            .WithSummary("Digest and size of a layer representation")
             .WithDescription(
                 "An OCI descriptor (mediaType, digest, size) of the representation, plus the layer's diffID. "
                 + "Computed once per layer state (concurrent requests share the work) and cached across restarts; "
@@ -72,7 +68,7 @@ internal static class LayerEndpoints
         return layers;
     }
 
-    /// <summary>GET /layers.</summary>
+    /// <summary>List the layers in the store.</summary>
     public static Results<Ok<IReadOnlyList<LayerSummary>>, ProblemHttpResult> ListLayers(ILayerStore store)
     {
         try
@@ -85,7 +81,7 @@ internal static class LayerEndpoints
         }
     }
 
-    /// <summary>GET /layers/{id}.</summary>
+    /// <summary>Describe one layer.</summary>
     public static Results<Ok<LayerDescription>, ProblemHttpResult> DescribeLayer(
         [Description("Layer ID")] string id,
         ILayerStore store)
@@ -100,7 +96,7 @@ internal static class LayerEndpoints
         }
     }
 
-    /// <summary>GET and HEAD /layers/{id}/tar.</summary>
+    /// <summary>Download a layer as an OCI layer tar.</summary>
     public static async Task<Results<LayerTarResult, ProblemHttpResult>> ExportLayerTar(
         [Description("Layer ID")] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first; must be the start of the recorded chain.")] string[]? parent,
@@ -167,7 +163,7 @@ internal static class LayerEndpoints
         }
     }
 
-    /// <summary>GET /layers/{id}/descriptor.</summary>
+    /// <summary>Digest and size of a layer representation.</summary>
     public static async Task<Results<Ok<DescriptorResponse>, ProblemHttpResult>> DescribeRepresentation(
         [Description("Layer ID")] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first.")] string[]? parent,
