@@ -7,7 +7,10 @@ namespace IntegrationTests;
 /// <summary>Each request is logged once, through the host's configured logger, with its layer ID.</summary>
 public sealed class RequestLoggingTests : IDisposable
 {
-    private readonly TempLayerStore _store = TempLayerStore.Create().AddLayer("base");
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("base")
+        .AddLayer("held")
+        .AddPatternFile("held", "held.bin", 64 * 1024);
 
     public void Dispose() => _store.Dispose();
 
@@ -26,5 +29,26 @@ public sealed class RequestLoggingTests : IDisposable
         Assert.Equal("200", CapturedLogs.Property(logged, "StatusCode"));
         Assert.Equal("base", CapturedLogs.Property(logged, "LayerId"));
         Assert.Single(server.Logs.Events, e => CapturedLogs.Property(e, "RequestPath") == "/layers/base");
+    }
+
+    [Fact]
+    public async Task AClientThatLeavesWhileItsDescriptorIsComputedIsA499NotAServerError()
+    {
+        BlockingLayerStore? blocking = null;
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => blocking = new BlockingLayerStore(inner, "held.bin")));
+        using var client = server.CreateClient();
+        using var leaving = new CancellationTokenSource();
+
+        var asking = client.GetAsync(new Uri("/layers/held/descriptor", UriKind.Relative), leaving.Token);
+        await blocking!.WaitUntilHeldAsync();
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => asking);
+        var logged = await server.Logs.WaitForRequestLoggedAsync("/layers/held/descriptor");
+        blocking.Release();
+
+        Assert.Equal("499", CapturedLogs.Property(logged, "StatusCode"));
+        Assert.Equal(LogEventLevel.Information, logged.Level);
+        Assert.Null(logged.Exception);
+        Assert.DoesNotContain(server.Logs.Events, static e => e.Level >= LogEventLevel.Error);
     }
 }

@@ -22,7 +22,7 @@ internal static class LoggingExtensions
         return builder;
     }
 
-    /// <summary>Logs each request once, with its layer ID when it has one.</summary>
+    /// <summary>Logs each request once, with its layer ID when it has one; a request its client left is a 499.</summary>
     public static WebApplication UseLayerExportRequestLogging(this WebApplication app)
     {
         app.UseSerilogRequestLogging(options =>
@@ -50,6 +50,20 @@ internal static class LoggingExtensions
                 : http.Response.StatusCode >= 500 ? LogEventLevel.Error
                 : http.Response.StatusCode == StatusCodes.Status200OK && HealthExtensions.IsProbe(http.Request.Path) ? LogEventLevel.Verbose
                 : LogEventLevel.Information;
+        });
+
+        // A client that hangs up while the answer is being worked out (a descriptor computed, a layer surveyed) is
+        // not a server error: it is logged as 499, as ASP.NET Core names it, not as a 500 with a stack trace.
+        app.Use(static async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
+            {
+                context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+            }
         });
         return app;
     }
