@@ -1,6 +1,7 @@
 using LayerExport.Core.Store;
 using LayerExportApi.Hosting;
 using LayerExportApi.Layers;
+using LayerExportApi.Security;
 using Microsoft.Extensions.Options;
 using Serilog;
 
@@ -53,6 +54,9 @@ try
     // Errors before the body: problem+json; then one log line per request.
     app.UseProblemResponses();
     app.UseLayerExportRequestLogging();
+
+    // Over loopback, only 'localhost' and addresses in Host: a browser page cannot rebind its domain to us.
+    app.UseLoopbackHostCheck();
 
     // Bearer token on every request but the health probes, then a slot for each tar download.
     app.UseTokenAuthentication();
