@@ -105,6 +105,34 @@ public sealed class OpenApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheTarOperationNamesItsHeadersAndTheCompressionValues()
+    {
+        var document = await DocumentAsync();
+        var tar = document.GetProperty("paths").GetProperty("/layers/{id}/tar").GetProperty("get");
+
+        var parameters = tar.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p);
+        foreach (var header in (string[])["Range", "If-Range", "If-None-Match", "If-Match"])
+        {
+            Assert.Equal("header", parameters[header].GetProperty("in").GetString());
+        }
+
+        Assert.Equal(["none", "gzip", "zstd"], parameters["compression"].GetProperty("schema").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+        var headers = tar.GetProperty("responses").GetProperty("200").GetProperty("headers");
+        Assert.True(headers.TryGetProperty("Docker-Content-Digest", out _));
+        Assert.True(headers.TryGetProperty("ETag", out _));
+    }
+
+    [Fact]
+    public async Task TheDescriptorSizeIsAnInteger()
+    {
+        var document = await DocumentAsync();
+
+        var size = document.GetProperty("components").GetProperty("schemas").GetProperty("DescriptorResponse").GetProperty("properties").GetProperty("size");
+
+        Assert.Equal("integer", size.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task SwaggerUiIsServed()
     {
         using var client = Server.CreateClient();

@@ -7,7 +7,10 @@ internal static class ApiDocumentationExtensions
 {
     /// <summary>Registers the built-in OpenAPI document generator.</summary>
     public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
-        services.AddOpenApi(options =>
+        services
+            // Numbers are written as numbers and no request reads JSON, so the schemas say "integer", not "integer or string".
+            .ConfigureHttpJsonOptions(static options => options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict)
+            .AddOpenApi(options =>
         {
             options.AddDocumentTransformer((document, _, _) =>
             {

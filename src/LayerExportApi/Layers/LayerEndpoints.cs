@@ -37,6 +37,7 @@ internal static class LayerEndpoints
         layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
             .RequireExportSlot()
             .WithName("ExportLayerTar")
+            .AddOpenApiOperationTransformer(OperationDocumentation.DescribeTar)
             .WithDescription(
                 "Streams the layer's changes as an OCI layer tar, plain or compressed (whiteouts for deletions, hard links, "
                 + "PAX headers where ustar cannot hold a field). The same layer always gives the same bytes. "
@@ -54,6 +55,7 @@ internal static class LayerEndpoints
 
         layers.MapMethods("/{id}/descriptor", [HttpMethods.Get, HttpMethods.Head], DescribeRepresentation)
             .WithName("DescribeLayerRepresentation")
+            .AddOpenApiOperationTransformer(OperationDocumentation.DescribeCompression)
             .WithDescription(
                 "An OCI descriptor (mediaType, digest, size) of the representation, plus the layer's diffID. "
                 + "Computed once per layer state (concurrent requests share the work) and cached across restarts; "
