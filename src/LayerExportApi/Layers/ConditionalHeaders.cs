@@ -7,7 +7,7 @@ namespace LayerExportApi.Layers;
 /// <summary>Checks the syntax of <c>If-Match</c>, <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
 internal static class ConditionalHeaders
 {
-    /// <summary>The problem for the first malformed conditional header, or null when both are absent or well formed.</summary>
+    /// <summary>The problem for the first malformed conditional header, or null when they are absent or well formed.</summary>
     public static ProblemHttpResult? Malformed(HttpRequest request)
     {
         var ifMatch = request.Headers.IfMatch;
