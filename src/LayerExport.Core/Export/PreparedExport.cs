@@ -52,7 +52,10 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             using var tar = new HashingPipeWriter(output);
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
-            var diffId = await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false);
+
+            // Every byte has left: a client that has them all may hang up now, yet the digest, at most a few blocks
+            // behind, is still worth recording for the next request.
+            var diffId = await tar.GetDigestAsync(CancellationToken.None).ConfigureAwait(false);
             return new ExportSummary(written.Bytes, written.Entries, diffId, diffId, tar.Length, written.Fingerprint);
         }
 
@@ -100,7 +103,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);
             await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
-            var diffId = await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false);
+            var diffId = await tar.GetDigestAsync(CancellationToken.None).ConfigureAwait(false);
             return new ExportSummary(written.Bytes, written.Entries, diffId, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint)
             {
                 GzipIndex = stage.GzipIndex,

@@ -1,0 +1,67 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Export;
+
+/// <summary>A client that hangs up as soon as it has the last byte still leaves the export its digest to record.</summary>
+public sealed class LastByteHangUpTests : IDisposable
+{
+    private readonly TestLayerStore _store = new();
+
+    public LastByteHangUpTests() => _store.AddLayer("layer").File("a.bin", RandomNumberGenerator.GetBytes(300_000)).File("b.txt", "last\n");
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task TheDigestOfACompleteTarSurvivesAHangUpAfterItsLastFlush()
+    {
+        var whole = await _store.ExportAsync("layer");
+        using var hangUp = new CancellationTokenSource();
+        using var store = new NativeLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("layer", []);
+        var pipe = new Pipe();
+        var output = new HangingUpWriter(pipe.Writer, whole.Length, hangUp);
+        var reading = pipe.Reader.AsStream().CopyToAsync(Stream.Null);
+
+        var summary = await export.WriteTarAsync(output, hangUp.Token);
+        await pipe.Writer.CompleteAsync();
+        await reading;
+
+        Assert.True(hangUp.IsCancellationRequested, "the client never hung up: the test proves nothing");
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(whole)), summary.DiffId.Value);
+    }
+
+    // Passes everything on, and cancels the request once a flush has sent the whole tar, as a client that has it all hangs up.
+    private sealed class HangingUpWriter(PipeWriter inner, long length, CancellationTokenSource hangUp) : PipeWriter
+    {
+        private long _written;
+
+        public override void Advance(int bytes)
+        {
+            _written += bytes;
+            inner.Advance(bytes);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override async ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            var result = await inner.FlushAsync(cancellationToken);
+            if (_written >= length)
+            {
+                await hangUp.CancelAsync();
+            }
+
+            return result;
+        }
+    }
+}
