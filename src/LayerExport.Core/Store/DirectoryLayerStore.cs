@@ -149,6 +149,10 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
 
             return null;
         }
+        catch (NativeIOException e) when (!e.IsTransient)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
+        }
     }
 
     private LayerId? ReadParent(LayerId id)
