@@ -62,10 +62,17 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
                 continue;
             }
 
-            using var layer = TryOpenLayerDirectory(id);
-            if (layer is not null && ReadMetadataFile(id, layer, "link") is { } link)
+            // A broken layer is refused when it is asked for; it must not stop others from finding their parents.
+            try
             {
-                _shortNames[Encoding.UTF8.GetString(link).Trim()] = id.Value;
+                using var layer = TryOpenLayerDirectory(id);
+                if (layer is not null && ReadMetadataFile(id, layer, "link") is { } link)
+                {
+                    _shortNames[Encoding.UTF8.GetString(link).Trim()] = id.Value;
+                }
+            }
+            catch (LayerStoreException)
+            {
             }
         }
     }
