@@ -56,23 +56,22 @@ public sealed class TarSplitRecord : IDisposable
     }
 
     /// <summary>Reads the next entry; false at the end of the record.</summary>
-    /// <exception cref="TarSplitRecordException">The record is not gzip, or a line is malformed (the exception names it).</exception>
+    /// <exception cref="TarSplitRecordException">The record is not gzip, or a line is malformed or blank (the exception names it).</exception>
     public bool TryRead([NotNullWhen(true)] out TarSplitEntry? entry)
     {
-        while (TryReadLine(out var start, out var length))
+        if (!TryReadLine(out var start, out var length))
         {
-            var line = _buffer.AsSpan(start, length);
-            if (line.Trim(" \t\r"u8).IsEmpty)
-            {
-                continue;
-            }
-
-            entry = TarSplitLineParser.Parse(line, LineNumber);
-            return true;
+            entry = null;
+            return false;
         }
 
-        entry = null;
-        return false;
+        // tar-split writes one entry per line and never a blank one; skipping them would let a small record of
+        // gigabytes of newlines keep a thread busy with no entry to check cancellation on.
+        var line = _buffer.AsSpan(start, length);
+        entry = line.Trim(" \t\r"u8).IsEmpty
+            ? throw new TarSplitRecordException(LineNumber, "a blank line, which tar-split never writes")
+            : TarSplitLineParser.Parse(line, LineNumber);
+        return true;
     }
 
     /// <inheritdoc />
