@@ -157,6 +157,11 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             : throw new LayerRefusedException($"Layer '{id}': its tar-split record is not a regular file; refused.");
     }
 
+    // A deleted directory has no links left: the store is gone, which is no inconsistency within it.
+    private LayerStoreException LayersJsonMissing() => _layersDirectory.Stat().NLink == 0
+        ? new LayerStoreUnavailableException($"The layer store cannot be read: {_driver}-layers/ was deleted; restart the server once the store is back.")
+        : new LayerStoreCorruptException($"{_driver}-layers/layers.json is missing.");
+
     private static StoredLayer Consistent(StoredLayer layer) =>
         layer.Problem is null ? layer : throw new LayerStoreCorruptException(ProblemOf(layer));
 
@@ -167,7 +172,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     private Dictionary<string, StoredLayer> ReadLayers()
     {
         var json = MetadataFile.Read(LayerId.Parse("layers.json"), _layersDirectory, "layers.json", maxBytes: 64 * 1024 * 1024)
-            ?? throw new LayerStoreCorruptException($"{_driver}-layers/layers.json is missing.");
+            ?? throw LayersJsonMissing();
         try
         {
             using var document = JsonDocument.Parse(json);

@@ -41,7 +41,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     public IReadOnlyList<LayerSummary> List()
     {
         var layers = new List<LayerSummary>();
-        foreach (var (name, _, _) in _layerDb.ReadDirectory())
+        foreach (var (name, _, _) in StoreListing.Read(_layerDb, "image/overlay2/layerdb/sha256"))
         {
             var text = Encoding.UTF8.GetString(name);
             if (!ChainIdRegex().IsMatch(text))

@@ -55,7 +55,7 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
     // Short names never change for a layer; the index is only rebuilt when a name is missing from it.
     private void IndexShortNames()
     {
-        foreach (var (name, type, _) in Root.ReadDirectory())
+        foreach (var (name, type, _) in StoreListing.Read(Root, "the root directory"))
         {
             if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
             {

@@ -35,7 +35,7 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
     public IReadOnlyList<LayerSummary> List()
     {
         var layers = new List<LayerSummary>();
-        foreach (var listed in _root.ReadDirectory())
+        foreach (var listed in StoreListing.Read(_root, "the root directory"))
         {
             if (listed.Type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(listed.Name), out var id))
             {

@@ -69,6 +69,19 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
         Assert.Equal(Id("b"), store.ParseId("own").Value);
     }
 
+    [Fact]
+    public void ARootDeletedWhileOpenMakesTheStoreUnavailable()
+    {
+        Write(new { id = Id("layer") });
+        using var store = Open();
+        Directory.Delete(_root.Path, recursive: true);
+        Directory.CreateDirectory(_root.Path);
+
+        var error = Assert.Throws<LayerStoreUnavailableException>(store.List);
+
+        Assert.Contains("overlay-layers/ was deleted", error.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static string Id(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("layer:" + name)));

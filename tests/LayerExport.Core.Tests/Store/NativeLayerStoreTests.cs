@@ -80,6 +80,19 @@ public sealed class NativeLayerStoreTests : IDisposable
         Assert.Contains("layer.json is not valid JSON", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ARootDeletedWhileOpenMakesTheStoreUnavailable()
+    {
+        Layer("base", "{}");
+        using var store = new NativeLayerStore(_root.Path);
+        Directory.Delete(_root.Path, recursive: true);
+        Directory.CreateDirectory(_root.Path);
+
+        var error = Assert.Throws<LayerStoreUnavailableException>(store.List);
+
+        Assert.Equal("The layer store cannot be listed: the root directory (it was deleted; restart the server once the store is back).", error.Message);
+    }
+
     public void Dispose() => _root.Dispose();
 
     private void Layer(string id, string json)
