@@ -58,9 +58,10 @@ public sealed class TarSplitAssembler : IExportProgress
                 : 0;
         }
 
-        // .NET's GZipStream ends a stream cut short (or without its trailer) silently, and a record cut between
-        // two lines reads as a whole one. tar-split records every byte after the last entry, so the tar always
-        // ends with the two zero blocks tar writers put there (or more zeros: GNU tar pads to its record size).
+        // A record can be short of its last lines and still be whole gzip (and GZipStream takes a stream without
+        // its trailer for whole unless the host turns strict validation on). tar-split records every byte after
+        // the last entry, so the tar always ends with the two zero blocks tar writers put there (or more zeros:
+        // GNU tar pads to its record size).
         return trailingZeros >= 2 * TarHeaderEncoder.BlockSize
             ? length
             : throw new LayerStoreCorruptException(

@@ -34,19 +34,32 @@ public class TarSplitEndOfArchiveTests
         Assert.Equal(2048 + 8192, TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
     }
 
-    // As a writer that flushes after every line and stops leaves it: no final block, no gzip trailer. .NET reads it
-    // as a whole stream, so only the tar it describes can tell.
+    // As a record written whole but short of its last lines: the gzip stream is fine, only the tar it describes can tell.
     [Theory]
     [InlineData(0)]
     [InlineData(2)]
     [InlineData(3)]
-    public void ARecordCutBetweenTwoLinesIsInconsistent(int linesKept)
+    public void ARecordWithoutItsLastLinesIsInconsistent(int linesKept)
     {
-        using var record = SyntheticRecord.Open(CutAfter(linesKept));
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Lines.Take(linesKept)));
 
         var error = Assert.Throws<LayerStoreCorruptException>(() => TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
 
         Assert.Contains("cut short", error.Message, StringComparison.Ordinal);
+    }
+
+    // As a writer that flushes after every line and stops leaves it; GZipStream notices only with strict validation.
+    [Theory]
+    [InlineData(2, false)]
+    [InlineData(4, false)]
+    [InlineData(4, true)]
+    public void AGzipStreamWithoutItsTrailerIsNotValidGzip(int linesKept, bool finalBlock)
+    {
+        using var record = SyntheticRecord.Open(WithoutTrailer(linesKept, finalBlock));
+
+        var error = Assert.Throws<TarSplitRecordException>(() => TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
+
+        Assert.Contains("not valid gzip", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -64,15 +77,22 @@ public class TarSplitEndOfArchiveTests
         return block;
     }
 
-    private static byte[] CutAfter(int linesKept)
+    private static byte[] WithoutTrailer(int linesKept, bool finalBlock)
     {
         var output = new MemoryStream();
         output.Write([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-        using var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true);
-        foreach (var line in Lines.Take(linesKept))
+        using (var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true))
         {
-            deflate.Write(Encoding.UTF8.GetBytes(line + "\n"));
-            deflate.Flush();
+            foreach (var line in Lines.Take(linesKept))
+            {
+                deflate.Write(Encoding.UTF8.GetBytes(line + "\n"));
+                deflate.Flush();
+            }
+
+            if (!finalBlock)
+            {
+                return output.ToArray();
+            }
         }
 
         return output.ToArray();
