@@ -150,6 +150,10 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
                 ? throw new LayerRefusedException($"Layer '{id}' is a symbolic link in the store; refused.")
                 : null;
         }
+        catch (NativeIOException e) when (!e.IsTransient)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
+        }
 
         try
         {
