@@ -1,5 +1,7 @@
+using System.IO.Compression;
 using System.Net;
 using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using IntegrationTests.Support;
 
 namespace IntegrationTests;
@@ -62,6 +64,46 @@ public sealed class LayoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARecordShortOfItsLastLinesIsRefusedBeforeAnyByteWhenNoDiffDigestIsRecorded()
+    {
+        var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+        await EditLayerAsync(id, static layer => layer.Remove("diff-digest"));
+        var record = Path.Combine(Buildah.Root, "vfs-layers", id + ".tar-split.gz");
+        string[] lines;
+        using (var reader = new StreamReader(new GZipStream(File.OpenRead(record), CompressionMode.Decompress)))
+        {
+            lines = (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        await using (var writer = new StreamWriter(new GZipStream(File.Create(record), CompressionLevel.Fastest)))
+        {
+            await writer.WriteAsync(string.Concat(lines[..^2].Select(static l => l + "\n")));
+        }
+
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+        Assert.Contains("cut short", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADiffDigestWithALineBreakIsInconsistentNotAHeader()
+    {
+        var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+        await EditLayerAsync(id, layer => layer["diff-digest"] = diffDigest + "\r\nX-Injected: yes");
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+        Assert.False(response.Headers.Contains("X-Injected"));
+    }
+
+    [Fact]
     public async Task AnUnknownLayoutStopsStartUpWithExitCode1AndListsTheLayouts()
     {
         await using var server = ServerProcess.Start(
@@ -102,5 +144,13 @@ public sealed class LayoutTests : IAsyncLifetime
         {
             empty.Delete(recursive: true);
         }
+    }
+
+    private async Task EditLayerAsync(string id, Action<JsonObject> edit)
+    {
+        var path = Path.Combine(Buildah.Root, "vfs-layers", "layers.json");
+        var layers = JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsArray();
+        edit(layers.Single(l => (string?)l!["id"] == id)!.AsObject());
+        await File.WriteAllTextAsync(path, layers.ToJsonString());
     }
 }

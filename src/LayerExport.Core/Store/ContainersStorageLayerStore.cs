@@ -46,30 +46,35 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     /// <inheritdoc />
     public LayerId ParseId(string? text)
     {
-        if (text is not null && !IdRegex().IsMatch(text) && ReadLayers().FirstOrDefault(l => l.Names.Contains(text)) is { } named)
+        if (text is null || IdRegex().IsMatch(text))
         {
-            return LayerId.Parse(named.Id);
+            return LayerId.Parse(text);
         }
 
-        return LayerId.Parse(text);
+        var named = ReadLayers().Values.Where(l => l.Names.Contains(text)).ToList();
+        return named.Count switch
+        {
+            0 => LayerId.Parse(text),
+            1 => LayerId.Parse(named[0].Id),
+            _ => throw new LayerStoreCorruptException(
+                $"layers.json gives the name '{text}' to {named.Count} layers ({string.Join(", ", named.Select(static l => l.Id))}); names are unique."),
+        };
     }
 
     /// <inheritdoc />
     public IReadOnlyList<LayerSummary> List() =>
-        [.. ReadLayers().Select(static l => new LayerSummary(l.Id, l.Parent)).OrderBy(static l => l.Id, StringComparer.Ordinal)];
+        [.. ReadLayers().Values
+            .Select(static l => l.Problem is null ? new LayerSummary(l.Id, l.Parent) : new LayerSummary(l.Id, null, ProblemOf(l)))
+            .OrderBy(static l => l.Id, StringComparer.Ordinal)];
 
     /// <inheritdoc />
     public LayerDescription Describe(LayerId id)
     {
-        var layers = ReadLayers().ToDictionary(static l => l.Id, StringComparer.Ordinal);
-        if (!layers.TryGetValue(id.Value, out var layer))
-        {
-            throw new LayerNotFoundException(id);
-        }
-
+        var layers = ReadLayers();
+        var layer = Consistent(layers.GetValueOrDefault(id.Value) ?? throw new LayerNotFoundException(id));
         var chain = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal) { id.Value };
-        for (var child = layer; child.Parent is { } parent; child = layers[parent])
+        for (var child = layer; child.Parent is { } parent; child = Consistent(layers[parent]))
         {
             if (!layers.ContainsKey(parent))
             {
@@ -90,7 +95,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     /// <inheritdoc />
     public ILayerContent Open(LayerId id)
     {
-        var layer = ReadLayers().FirstOrDefault(l => l.Id == id.Value) ?? throw new LayerNotFoundException(id);
+        var layer = Consistent(ReadLayers().GetValueOrDefault(id.Value) ?? throw new LayerNotFoundException(id));
         if (!IdRegex().IsMatch(layer.Id))
         {
             throw new LayerStoreCorruptException($"Layer '{id}': its ID is not a directory name.");
@@ -152,26 +157,43 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             : throw new LayerRefusedException($"Layer '{id}': its tar-split record is not a regular file; refused.");
     }
 
-    // layers.json changes whenever a layer is added or removed, so it is read afresh for every question.
-    private List<StoredLayer> ReadLayers()
+    // A deleted directory has no links left: the store is gone, which is no inconsistency within it.
+    private LayerStoreException LayersJsonMissing() => _layersDirectory.Stat().NLink == 0
+        ? new LayerStoreUnavailableException($"The layer store cannot be read: {_driver}-layers/ was deleted; restart the server once the store is back.")
+        : new LayerStoreCorruptException($"{_driver}-layers/layers.json is missing.");
+
+    private static StoredLayer Consistent(StoredLayer layer) =>
+        layer.Problem is null ? layer : throw new LayerStoreCorruptException(ProblemOf(layer));
+
+    private static string ProblemOf(StoredLayer layer) => $"Layer '{layer.Id}': {layer.Problem}";
+
+    // layers.json changes whenever a layer is added or removed, so it is read afresh for every question. A fault of
+    // one entry is kept as that layer's problem, so that it fails the requests that involve the layer and no others.
+    private Dictionary<string, StoredLayer> ReadLayers()
     {
         var json = MetadataFile.Read(LayerId.Parse("layers.json"), _layersDirectory, "layers.json", maxBytes: 64 * 1024 * 1024)
-            ?? throw new LayerStoreCorruptException($"{_driver}-layers/layers.json is missing.");
+            ?? throw LayersJsonMissing();
         try
         {
             using var document = JsonDocument.Parse(json);
-            var layers = new List<StoredLayer>();
+            var layers = new Dictionary<string, StoredLayer>(StringComparer.Ordinal);
             foreach (var element in document.RootElement.EnumerateArray())
             {
                 var id = element.GetProperty("id").GetString() ?? throw new LayerStoreCorruptException("layers.json has a layer without an ID.");
-                var parent = element.TryGetProperty("parent", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
                 var names = element.TryGetProperty("names", out var n) && n.ValueKind == JsonValueKind.Array
                     ? n.EnumerateArray().Select(static x => x.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
                     : [];
-                var digest = element.TryGetProperty("diff-digest", out var d) && d.GetString() is { } text && text.StartsWith("sha256:", StringComparison.Ordinal)
-                    ? new LayerDigest(text)
-                    : (LayerDigest?)null;
-                layers.Add(new StoredLayer(id, string.IsNullOrEmpty(parent) ? null : parent, names, digest));
+                var (parent, parentProblem) = OptionalString(element, "parent");
+                var (digestText, digestProblem) = OptionalString(element, "diff-digest");
+                var digest = digestText is not null && Sha256DigestRegex().IsMatch(digestText) ? new LayerDigest(digestText) : (LayerDigest?)null;
+
+                // A digest of another algorithm cannot be checked, so it is not announced; a malformed one is a fault.
+                var problem = parentProblem ?? digestProblem
+                    ?? (digestText is not null && digest is null && (digestText.StartsWith("sha256:", StringComparison.Ordinal) || !DigestRegex().IsMatch(digestText))
+                        ? "its diff-digest in layers.json is not a digest (sha256:<64 lowercase hex digits>)"
+                        : null);
+                var layer = new StoredLayer(id, parent, names, digest, problem);
+                layers[id] = layers.ContainsKey(id) ? layer with { Problem = "layers.json lists it more than once" } : layer;
             }
 
             return layers;
@@ -182,8 +204,30 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         }
     }
 
+    // Absent, null and "" all mean "none", as containers/storage writes them; any other non-string is a fault.
+    private static (string? Value, string? Problem) OptionalString(JsonElement element, string property) =>
+        !element.TryGetProperty(property, out var value) ? (null, null) : value.ValueKind switch
+        {
+            JsonValueKind.Null => (null, null),
+            JsonValueKind.String => (value.GetString() is { Length: > 0 } text ? text : null, null),
+            _ => (null, $"its {property} in layers.json is not a string"),
+        };
+
     [GeneratedRegex(@"\A[0-9a-f]{64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex IdRegex();
 
-    private sealed record StoredLayer(string Id, string? Parent, HashSet<string> Names, LayerDigest? DiffDigest);
+    [GeneratedRegex(@"\Asha256:[0-9a-f]{64}\z", RegexOptions.CultureInvariant)]
+    private static partial Regex Sha256DigestRegex();
+
+    // The OCI image spec's digest grammar.
+    [GeneratedRegex(@"\A[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\z", RegexOptions.CultureInvariant)]
+    private static partial Regex DigestRegex();
+
+    /// <summary>One entry of layers.json.</summary>
+    /// <param name="Id">The layer ID.</param>
+    /// <param name="Parent">The parent's ID, or null for a base layer.</param>
+    /// <param name="Names">Other names the layer is known by.</param>
+    /// <param name="DiffDigest">The sha256 of the layer's original tar, when recorded.</param>
+    /// <param name="Problem">Why the entry cannot be trusted, or null.</param>
+    private sealed record StoredLayer(string Id, string? Parent, HashSet<string> Names, LayerDigest? DiffDigest, string? Problem);
 }

@@ -28,7 +28,7 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
     public IReadOnlyList<LayerSummary> List()
     {
         var layers = new List<LayerSummary>();
-        foreach (var (name, type, _) in Root.ReadDirectory())
+        foreach (var (name, type, _) in StoreListing.Read(Root, "the root directory"))
         {
             if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
             {
@@ -148,6 +148,10 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
             }
 
             return null;
+        }
+        catch (NativeIOException e) when (!e.IsTransient)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
     }
 

@@ -41,7 +41,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     public IReadOnlyList<LayerSummary> List()
     {
         var layers = new List<LayerSummary>();
-        foreach (var (name, _, _) in _layerDb.ReadDirectory())
+        foreach (var (name, _, _) in StoreListing.Read(_layerDb, "image/overlay2/layerdb/sha256"))
         {
             var text = Encoding.UTF8.GetString(name);
             if (!ChainIdRegex().IsMatch(text))
@@ -127,7 +127,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': tar-split.json.gz cannot be read ({e.Message}).", e);
+            throw new LayerStoreCorruptException($"Layer '{id}': tar-split.json.gz cannot be read ({Libc.Describe(e.Errno)}).", e);
         }
 
         return status.Type switch
@@ -182,6 +182,10 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {
             throw new LayerRefusedException($"Layer '{id}': its layerdb entry is a symbolic link or not a directory; refused.");
+        }
+        catch (NativeIOException e) when (!e.IsTransient)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': its layerdb entry cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
     }
 

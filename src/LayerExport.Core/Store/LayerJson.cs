@@ -14,6 +14,9 @@ internal static class LayerJson
             // Some editors start JSON with a byte-order mark; it carries no meaning here.
             var reader = new Utf8JsonReader(json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? json[3..] : json);
             using var document = JsonDocument.ParseValue(ref reader);
+
+            // ParseValue stops after the object; anything but white space after it throws here.
+            reader.Read();
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new LayerStoreCorruptException($"Layer '{id}': layer.json is not a JSON object.");

@@ -30,3 +30,6 @@ public sealed class LayerRefusedException(string message) : LayerStoreException(
 
 /// <summary>The store contradicts itself: a missing parent, a cycle, unreadable metadata.</summary>
 public sealed class LayerStoreCorruptException(string message, Exception? inner = null) : LayerStoreException(message, inner);
+
+/// <summary>The store as a whole cannot be read now, such as a root directory deleted while the server runs.</summary>
+public sealed class LayerStoreUnavailableException(string message, Exception? inner = null) : LayerStoreException(message, inner);

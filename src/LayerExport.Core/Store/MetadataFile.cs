@@ -8,7 +8,7 @@ internal static class MetadataFile
 {
     private const int MaxBytes = 64 * 1024;
 
-    /// <summary>The file's bytes; null when it does not exist; a symlink or an oversized or special file is refused.</summary>
+    /// <summary>The file's bytes; null when it does not exist; a symlink is refused; an oversized, special or unopenable file is inconsistent.</summary>
     public static byte[]? Read(LayerId id, FileDescriptor directory, string name, int maxBytes = MaxBytes)
     {
         FileDescriptor file;
@@ -23,6 +23,11 @@ internal static class MetadataFile
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {
             throw new LayerRefusedException($"Layer '{id}': {name} is a symbolic link; refused.");
+        }
+        catch (NativeIOException e) when (!e.IsTransient)
+        {
+            // A socket, a file without read permission: this layer's verdict, not a failure of the whole request.
+            throw new LayerStoreCorruptException($"Layer '{id}': {name} cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
 
         using (file)

@@ -55,17 +55,24 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
     // Short names never change for a layer; the index is only rebuilt when a name is missing from it.
     private void IndexShortNames()
     {
-        foreach (var (name, type, _) in Root.ReadDirectory())
+        foreach (var (name, type, _) in StoreListing.Read(Root, "the root directory"))
         {
             if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
             {
                 continue;
             }
 
-            using var layer = TryOpenLayerDirectory(id);
-            if (layer is not null && ReadMetadataFile(id, layer, "link") is { } link)
+            // A broken layer is refused when it is asked for; it must not stop others from finding their parents.
+            try
             {
-                _shortNames[Encoding.UTF8.GetString(link).Trim()] = id.Value;
+                using var layer = TryOpenLayerDirectory(id);
+                if (layer is not null && ReadMetadataFile(id, layer, "link") is { } link)
+                {
+                    _shortNames[Encoding.UTF8.GetString(link).Trim()] = id.Value;
+                }
+            }
+            catch (LayerStoreException)
+            {
             }
         }
     }

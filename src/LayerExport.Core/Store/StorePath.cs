@@ -37,7 +37,7 @@ internal static class StorePath
             var who = id is { } layer ? $"Layer '{layer}': " : "";
             throw e.IsSymlinkRefused
                 ? new LayerRefusedException($"{who}{path} is a symbolic link or not a directory; refused.")
-                : new LayerStoreCorruptException($"{who}{path} cannot be opened ({e.Message}).", e);
+                : new LayerStoreCorruptException($"{who}{path} cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
     }
 

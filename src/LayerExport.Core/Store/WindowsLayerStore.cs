@@ -35,7 +35,7 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
     public IReadOnlyList<LayerSummary> List()
     {
         var layers = new List<LayerSummary>();
-        foreach (var listed in _root.ReadDirectory())
+        foreach (var listed in StoreListing.Read(_root, "the root directory"))
         {
             if (listed.Type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(listed.Name), out var id))
             {
@@ -149,6 +149,10 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
             return _root.StatAt(name).Type == Libc.S_IFLNK
                 ? throw new LayerRefusedException($"Layer '{id}' is a symbolic link in the store; refused.")
                 : null;
+        }
+        catch (NativeIOException e) when (!e.IsTransient)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
 
         try

@@ -5,6 +5,7 @@ using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
 using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.TarSplit;
@@ -39,19 +40,37 @@ public sealed class TarSplitAssembler : IExportProgress
 
     /// <summary>The length of the tar <paramref name="record"/> describes (segment lengths plus file sizes), reading no file.</summary>
     /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
+    /// <exception cref="LayerStoreCorruptException">The tar the record describes does not end with the end-of-archive blocks: the record is cut short.</exception>
     public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         long length = 0;
-        while (record.TryRead(out var entry))
+        long trailingZeros = 0;
+        while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (!record.TryRead(out var entry))
+            {
+                break;
+            }
+
             length = length <= long.MaxValue - entry.Size
                 ? length + entry.Size
                 : throw new TarSplitRecordException(entry.LineNumber, "the entries add up to more than 2^63 bytes");
+            trailingZeros = entry.Type == TarSplitEntryType.Segment ? TrailingZeros(entry.Bytes.Span, trailingZeros)
+                : entry.Size == 0 ? trailingZeros
+                : 0;
         }
 
-        return length;
+        // A record can be short of its last lines and still be whole gzip (and GZipStream takes a stream without
+        // its trailer for whole unless the host turns strict validation on). tar-split records every byte after
+        // the last entry, so the tar always ends with the two zero blocks tar writers put there (or more zeros:
+        // GNU tar pads to its record size).
+        return trailingZeros >= 2 * TarHeaderEncoder.BlockSize
+            ? length
+            : throw new LayerStoreCorruptException(
+                $"The tar-split record describes a tar of {length} bytes that does not end with the two zero blocks "
+                + "that end every tar: the record is cut short.");
     }
 
     /// <summary>Writes the tar <paramref name="record"/> describes into <paramref name="output"/>.</summary>
@@ -152,6 +171,12 @@ public sealed class TarSplitAssembler : IExportProgress
         }
 
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static long TrailingZeros(ReadOnlySpan<byte> segment, long before)
+    {
+        var last = segment.LastIndexOfAnyExcept((byte)0);
+        return last < 0 ? before + segment.Length : segment.Length - last - 1;
     }
 
     private static bool TryRead(TarSplitRecord record, [NotNullWhen(true)] out TarSplitEntry? entry)

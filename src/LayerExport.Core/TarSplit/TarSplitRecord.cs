@@ -8,7 +8,9 @@ namespace LayerExport.Core.TarSplit;
 /// <remarks>
 /// Only the current line is held in memory, so records of any number of entries are read in bounded memory; a
 /// single line may not exceed <see cref="MaxLineLength"/>. Every line must end in a newline, as tar-split writes
-/// them, which also catches a record cut short in the middle of a line.
+/// them, which also catches a record cut short in the middle of a line. A gzip stream without its final block or
+/// trailer is refused only when the process runs with <c>System.IO.Compression.UseStrictValidation</c>, as the
+/// server does; a record cut between two lines is otherwise caught by <see cref="TarSplitAssembler.MeasureTarLength"/>.
 /// </remarks>
 public sealed class TarSplitRecord : IDisposable
 {
@@ -56,23 +58,22 @@ public sealed class TarSplitRecord : IDisposable
     }
 
     /// <summary>Reads the next entry; false at the end of the record.</summary>
-    /// <exception cref="TarSplitRecordException">The record is not gzip, or a line is malformed (the exception names it).</exception>
+    /// <exception cref="TarSplitRecordException">The record is not gzip, or a line is malformed or blank (the exception names it).</exception>
     public bool TryRead([NotNullWhen(true)] out TarSplitEntry? entry)
     {
-        while (TryReadLine(out var start, out var length))
+        if (!TryReadLine(out var start, out var length))
         {
-            var line = _buffer.AsSpan(start, length);
-            if (line.Trim(" \t\r"u8).IsEmpty)
-            {
-                continue;
-            }
-
-            entry = TarSplitLineParser.Parse(line, LineNumber);
-            return true;
+            entry = null;
+            return false;
         }
 
-        entry = null;
-        return false;
+        // tar-split writes one entry per line and never a blank one; skipping them would let a small record of
+        // gigabytes of newlines keep a thread busy with no entry to check cancellation on.
+        var line = _buffer.AsSpan(start, length);
+        entry = line.Trim(" \t\r"u8).IsEmpty
+            ? throw new TarSplitRecordException(LineNumber, "a blank line, which tar-split never writes")
+            : TarSplitLineParser.Parse(line, LineNumber);
+        return true;
     }
 
     /// <inheritdoc />

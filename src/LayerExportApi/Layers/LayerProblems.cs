@@ -21,6 +21,7 @@ internal static class LayerProblems
             exception,
             new Dictionary<string, object?> { ["recordedChain"] = mismatch.RecordedChain }),
         LayerRefusedException => Problem(StatusCodes.Status403Forbidden, "Layer refused", "layer-refused", exception),
+        LayerStoreUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Layer store unavailable", "store-unavailable", exception),
         WindowsLayerFormatException => Problem(StatusCodes.Status500InternalServerError, "Windows layer malformed", "windows-layer-malformed", exception),
         _ => Problem(StatusCodes.Status500InternalServerError, "Layer store is inconsistent", "store-inconsistent", exception),
     };

@@ -131,6 +131,24 @@ public sealed class DockerLayerStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task AParentFileThatCannotBeOpenedIsThatLayersInconsistencyOnly()
+    {
+        var (baseChain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var (appChain, _) = await AddLayerAsync("app", parent: baseChain, "--format=gnu");
+        var parent = _root.Combine($"image/overlay2/layerdb/sha256/{appChain}/parent");
+        File.Delete(parent);
+        Posix.MakeNode(parent, Posix.SocketType, 0, 0);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(appChain)));
+        var layers = store.List().ToDictionary(l => l.Id);
+
+        Assert.Equal($"Layer '{appChain}': parent cannot be opened (No such device or address).", error.Message);
+        Assert.Equal(error.Message, layers[appChain].Problem);
+        Assert.Null(layers[baseChain].Problem);
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static async Task<byte[]> RangeAsync(DockerLayerStore store, string id, long start, long end)

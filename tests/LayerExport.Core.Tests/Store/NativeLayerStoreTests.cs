@@ -48,6 +48,51 @@ public sealed class NativeLayerStoreTests : IDisposable
         Assert.Contains("loops", cycle.Message);
     }
 
+    [Fact]
+    public void ALayerJsonThatCannotBeOpenedIsThatLayersInconsistencyOnly()
+    {
+        Layer("good", "{}");
+        Layer("child", "{\"parent\": \"sock\"}");
+        Directory.CreateDirectory(System.IO.Path.Combine(_root.Path, "sock", "diff"));
+        // A socket cannot be opened as a file (ENXIO), whoever runs the test, unlike a file without permissions.
+        Posix.MakeNode(System.IO.Path.Combine(_root.Path, "sock", "layer.json"), Posix.SocketType, 0, 0);
+        using var store = new NativeLayerStore(_root.Path);
+
+        var own = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("sock")));
+        var child = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("child")));
+        var layers = store.List();
+
+        Assert.Equal("Layer 'sock': layer.json cannot be opened (No such device or address).", own.Message);
+        Assert.Equal(own.Message, child.Message);
+        Assert.Equal(["child", "good", "sock"], layers.Select(l => l.Id));
+        Assert.Equal([null, null, own.Message], layers.Select(l => l.Problem));
+    }
+
+    [Fact]
+    public void LayerJsonWithBytesAfterTheObjectIsInconsistent()
+    {
+        Layer("base", "{}");
+        Layer("child", "{\"parent\":\"base\"}\0\u00ff garbage{{{");
+        using var store = new NativeLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("child")));
+
+        Assert.Contains("layer.json is not valid JSON", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ARootDeletedWhileOpenMakesTheStoreUnavailable()
+    {
+        Layer("base", "{}");
+        using var store = new NativeLayerStore(_root.Path);
+        Directory.Delete(_root.Path, recursive: true);
+        Directory.CreateDirectory(_root.Path);
+
+        var error = Assert.Throws<LayerStoreUnavailableException>(store.List);
+
+        Assert.Equal("The layer store cannot be listed: the root directory (it was deleted; restart the server once the store is back).", error.Message);
+    }
+
     public void Dispose() => _root.Dispose();
 
     private void Layer(string id, string json)

@@ -97,6 +97,22 @@ public sealed class Overlay2LayerStoreTests : IDisposable
         Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse(Id("nolink"))));
     }
 
+    [Fact]
+    public void ABrokenUnrelatedLayerDoesNotStopParentsFromResolving()
+    {
+        BuildThreeLayers();
+        var broken = Path.Combine(_root, Id("broken"));
+        Directory.CreateDirectory(Path.Combine(broken, "diff"));
+        File.CreateSymbolicLink(Path.Combine(broken, "link"), Path.Combine(_root, Id("base"), "link"));
+        using var store = new Overlay2LayerStore(_root);
+
+        var top = store.Describe(LayerId.Parse(Id("top")));
+        var refused = Assert.Throws<LayerRefusedException>(() => store.Describe(LayerId.Parse(Id("broken"))));
+
+        Assert.Equal([Id("mid"), Id("base")], top.Chain);
+        Assert.Contains("link is a symbolic link", refused.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _directory.Dispose();
 
     // base <- mid <- top; top deletes base's gone.txt (char device 0:0) and replaces etc/ (opaque).

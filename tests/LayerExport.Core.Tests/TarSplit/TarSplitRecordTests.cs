@@ -72,15 +72,38 @@ public class TarSplitRecordTests
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void BlankLinesAreSkippedButCounted()
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("  \r\n")]
+    public void ABlankLineIsMalformedNamingItsLine(string blank)
     {
-        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Header + "\n\n  \n" + "{oops}\n"));
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Header + "\n" + blank + Header + "\n"));
         Assert.True(record.TryRead(out _));
 
         var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
 
-        Assert.Equal(4, error.LineNumber);
+        Assert.Equal(2, error.LineNumber);
+        Assert.Contains("blank line", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MillionsOfNewlinesFailAtTheFirstInsteadOfBeingReadToTheEnd()
+    {
+        var source = new MemoryStream(SyntheticRecord.Compress(new string('\n', 64 * 1024 * 1024)));
+        using var record = new TarSplitRecord(source, leaveOpen: true);
+
+        var error = Assert.Throws<TarSplitRecordException>(() => TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
+
+        Assert.Equal(1, error.LineNumber);
+        Assert.True(source.Position < source.Length, "the whole record was decompressed");
+    }
+
+    [Fact]
+    public void MeasuringHonoursCancellationBeforeTheFirstLine()
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(string.Empty));
+
+        Assert.Throws<OperationCanceledException>(() => TarSplitAssembler.MeasureTarLength(record, new CancellationToken(canceled: true)));
     }
 
     [Fact]
@@ -112,7 +135,6 @@ public class TarSplitRecordTests
         using var record = SyntheticRecord.Open(SyntheticRecord.Compress(string.Empty));
 
         Assert.False(record.TryRead(out _));
-        Assert.Equal(0, TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
     }
 
     [Fact]
@@ -139,7 +161,7 @@ public class TarSplitRecordTests
             var bytes = new byte[96];
             random.NextBytes(bytes);
             return SyntheticRecord.Segment(bytes, i);
-        });
+        }).Append(SyntheticRecord.Segment(new byte[1024], Entries));
         var compressed = SyntheticRecord.Compress(lines);
         var source = new MemoryStream(compressed);
         using var record = new TarSplitRecord(source, leaveOpen: true);
@@ -150,7 +172,7 @@ public class TarSplitRecordTests
 
         Assert.True(compressed.Length > 8 * 1024 * 1024, $"the record should be large, is {compressed.Length} bytes");
         Assert.True(readForFirst < 1024 * 1024, $"{readForFirst} compressed bytes were read to get the first entry");
-        Assert.Equal(96L * Entries, length);
-        Assert.Equal(Entries, record.LineNumber);
+        Assert.Equal((96L * Entries) + 1024, length);
+        Assert.Equal(Entries + 1, record.LineNumber);
     }
 }

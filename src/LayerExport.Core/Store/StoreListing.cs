@@ -1,0 +1,24 @@
+using LayerExport.Core.Native;
+
+namespace LayerExport.Core.Store;
+
+/// <summary>Lists a directory every layer of a store is found in (a store root, Docker's layer database).</summary>
+internal static class StoreListing
+{
+    /// <summary>The directory's entries; a directory that cannot be listed makes the whole store unavailable.</summary>
+    /// <param name="directory">The opened directory.</param>
+    /// <param name="name">The directory as messages name it, relative to the configured root.</param>
+    public static List<DirectoryEntry> Read(FileDescriptor directory, string name)
+    {
+        try
+        {
+            return directory.ReadDirectory();
+        }
+        catch (NativeIOException e) when (!e.IsTransient)
+        {
+            // An open descriptor outlives its directory: once deleted, a listing fails with ENOENT until a restart.
+            var reason = e.IsNotFound ? "it was deleted; restart the server once the store is back" : Libc.Describe(e.Errno);
+            throw new LayerStoreUnavailableException($"The layer store cannot be listed: {name} ({reason}).", e);
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Store;
+
+/// <summary>A hand-written <c>overlay-layers/layers.json</c> whose entries contradict themselves or each other.</summary>
+public sealed class ContainersStorageLayersJsonTests : IDisposable
+{
+    private readonly TempDirectory _root = new();
+
+    [Fact]
+    public void ALayerListedTwiceIsInconsistentAndTheOthersAreNot()
+    {
+        Write(
+            new { id = Id("twice") },
+            new { id = Id("other") },
+            new { id = Id("twice"), parent = Id("other") });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("twice"))));
+        var other = store.Describe(LayerId.Parse(Id("other")));
+        var listed = store.List().ToDictionary(l => l.Id);
+
+        Assert.Equal($"Layer '{Id("twice")}': layers.json lists it more than once", error.Message);
+        Assert.Empty(other.Chain);
+        Assert.Equal(error.Message, listed[Id("twice")].Problem);
+        Assert.Null(listed[Id("other")].Problem);
+    }
+
+    [Theory]
+    [InlineData("sha256:zz")]
+    [InlineData("sha256:0000000000000000000000000000000000000000000000000000000000000000\r\nX-Injected: yes")]
+    [InlineData("sha256:0000000000000000000000000000000000000000000000000000000000000000 ")]
+    [InlineData("not a digest")]
+    public void ADiffDigestThatIsNotADigestIsInconsistent(string digest)
+    {
+        Write(new Dictionary<string, object> { ["id"] = Id("layer"), ["diff-digest"] = digest });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(Id("layer"))));
+
+        Assert.Contains("diff-digest in layers.json is not a digest", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AParentThatIsNotAStringIsInconsistentNotABaseLayer()
+    {
+        Write(new { id = Id("child"), parent = 12 });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("child"))));
+
+        Assert.Equal($"Layer '{Id("child")}': its parent in layers.json is not a string", error.Message);
+        Assert.Equal(error.Message, Assert.Single(store.List()).Problem);
+    }
+
+    [Fact]
+    public void ANameGivenToTwoLayersIsInconsistent()
+    {
+        Write(new { id = Id("a"), names = new List<string> { "shared" } }, new { id = Id("b"), names = new List<string> { "shared", "own" } });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.ParseId("shared"));
+
+        Assert.Contains("'shared' to 2 layers", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Id("b"), store.ParseId("own").Value);
+    }
+
+    [Fact]
+    public void ARootDeletedWhileOpenMakesTheStoreUnavailable()
+    {
+        Write(new { id = Id("layer") });
+        using var store = Open();
+        Directory.Delete(_root.Path, recursive: true);
+        Directory.CreateDirectory(_root.Path);
+
+        var error = Assert.Throws<LayerStoreUnavailableException>(store.List);
+
+        Assert.Contains("overlay-layers/ was deleted", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _root.Dispose();
+
+    private static string Id(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("layer:" + name)));
+
+    private ContainersStorageLayerStore Open() => new(_root.Path);
+
+    private void Write(params object[] layers)
+    {
+        Directory.CreateDirectory(_root.Combine("overlay-layers"));
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json"), JsonSerializer.Serialize(layers));
+        foreach (var id in layers.Select(l => JsonSerializer.SerializeToElement(l).GetProperty("id").GetString()!))
+        {
+            Directory.CreateDirectory(_root.Combine($"overlay/{id}/diff"));
+        }
+    }
+}
