@@ -124,7 +124,9 @@ public sealed class TarSplitAssembler : IExportProgress
         }
 
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return new TarSplitSummary(tar.Length, EntriesWritten, await tar.GetDigestAsync(cancellationToken).ConfigureAwait(false));
+
+        // Every byte has left; a client that hangs up now does not cost the summary its digest.
+        return new TarSplitSummary(tar.Length, EntriesWritten, await tar.GetDigestAsync(CancellationToken.None).ConfigureAwait(false));
     }
 
     /// <summary>Writes the bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the tar the record describes.</summary>
