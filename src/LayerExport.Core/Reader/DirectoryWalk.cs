@@ -1,3 +1,4 @@
+using LayerExport.Core.Native;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 
@@ -43,7 +44,9 @@ internal abstract class DirectoryWalk<TFrame, TChild> : ILayerEntryReader
             }
             catch (Exception e) when (e is not LayerExportException)
             {
-                throw new LayerExportException(Encoding.UTF8.GetString(path), e.Message, e);
+                // An error about the entry's own name is told without it: the entry path comes first already.
+                var reason = e is NativeIOException native && native.Name == Encoding.UTF8.GetString(NameOf(child)) ? Libc.Describe(native.Errno) : e.Message;
+                throw new LayerExportException(Encoding.UTF8.GetString(path), reason, e);
             }
 
             if (entry is not null || Pending.TryDequeue(out entry))
