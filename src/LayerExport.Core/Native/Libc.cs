@@ -33,6 +33,8 @@ internal static unsafe partial class Libc
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_EMPTY_PATH = 0x1000;
     public const uint STATX_BASIC_STATS = 0x7ff;
+    public const uint STATX_MNT_ID = 0x1000;
+    public const ulong STATX_ATTR_MOUNT_ROOT = 0x2000;
 
     public const int S_IFMT = 0xF000;
     public const int S_IFSOCK = 0xC000;
@@ -130,12 +132,14 @@ internal struct XattrArgs
 internal struct StatxBuffer
 {
     [FieldOffset(0)] public uint Mask;
+    [FieldOffset(8)] public ulong Attributes;
     [FieldOffset(16)] public uint NLink;
     [FieldOffset(20)] public uint Uid;
     [FieldOffset(24)] public uint Gid;
     [FieldOffset(28)] public ushort Mode;
     [FieldOffset(32)] public ulong Ino;
     [FieldOffset(40)] public ulong Size;
+    [FieldOffset(56)] public ulong AttributesMask;
     [FieldOffset(64)] public long AtimeSec;
     [FieldOffset(72)] public uint AtimeNsec;
     [FieldOffset(96)] public long CtimeSec;
@@ -146,4 +150,5 @@ internal struct StatxBuffer
     [FieldOffset(132)] public uint RdevMinor;
     [FieldOffset(136)] public uint DevMajor;
     [FieldOffset(140)] public uint DevMinor;
+    [FieldOffset(144)] public ulong MntId;
 }
