@@ -12,6 +12,9 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     private const int ListingBufferLength = 64 * 1024;
     private const int XattrListBufferLength = 1024;
 
+    // A terminal swapped in for a listed file must not become the process's controlling terminal either.
+    private const int FileOpenFlags = Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY | Libc.O_CLOEXEC;
+
     // The mount ID comes at no extra cost: it tells a bind mount of the same file system, which st_dev cannot.
     private const uint StatusMask = Libc.STATX_BASIC_STATS | Libc.STATX_MNT_ID;
 
@@ -40,12 +43,12 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
 
     /// <summary>Opens a child for reading, refusing a symlink and never blocking on a FIFO put in its place.</summary>
     public FileDescriptor OpenFileAt(ReadOnlySpan<byte> name) =>
-        OpenAt(name, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        OpenAt(name, FileOpenFlags | Libc.O_NOFOLLOW);
 
     /// <summary>Like <see cref="OpenFileAt"/>, but reading does not move the file's access time where the kernel allows that (owner or CAP_FOWNER).</summary>
     public FileDescriptor OpenFileKeepingAccessTimeAt(ReadOnlySpan<byte> name)
     {
-        var flags = Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC;
+        var flags = FileOpenFlags | Libc.O_NOFOLLOW;
         var fd = OpenRaw(name, flags | Libc.O_NOATIME);
         if (fd < 0 && Marshal.GetLastPInvokeError() == Libc.EPERM)
         {

@@ -25,6 +25,7 @@ internal static unsafe partial class Libc
     public const int EOPNOTSUPP = 95;
 
     public const int O_RDONLY = 0;
+    public const int O_NOCTTY = 0x100;
     public const int O_NONBLOCK = 0x800;
     public const int O_NOATIME = 0x40000;
     public const int O_CLOEXEC = 0x80000;
