@@ -95,6 +95,89 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         }
     }
 
+    /// <summary>Creates a child directory with <paramref name="mode"/>; false when the name already exists.</summary>
+    public bool TryCreateDirectoryAt(ReadOnlySpan<byte> name, uint mode)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, buffer);
+        fixed (byte* p = z)
+        {
+            if (Libc.MkdirAt(Fd, p, mode) == 0)
+            {
+                return true;
+            }
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == Libc.EEXIST ? false : throw Error(errno, name);
+    }
+
+    /// <summary>Creates a new child file for writing; fails if the name exists in any form, a symlink included (<c>O_EXCL</c>).</summary>
+    public FileDescriptor CreateNewFileAt(ReadOnlySpan<byte> name, int mode)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, buffer);
+        fixed (byte* p = z)
+        {
+            var fd = Libc.OpenAt(Fd, p, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_NOCTTY | Libc.O_CLOEXEC, mode);
+            return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), name);
+        }
+    }
+
+    /// <summary>Writes all of <paramref name="source"/> from the start of the file.</summary>
+    public void WriteAll(ReadOnlySpan<byte> source)
+    {
+        fixed (byte* p = source)
+        {
+            for (var written = 0; written < source.Length;)
+            {
+                var n = Libc.PWrite(Fd, p + written, (nuint)(source.Length - written), written);
+                if (n >= 0)
+                {
+                    written += (int)n;
+                    continue;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Libc.EINTR)
+                {
+                    throw Error(errno, "(file content)"u8);
+                }
+            }
+        }
+    }
+
+    /// <summary>Renames a child over another name of this same directory, atomically.</summary>
+    public void RenameAt(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    {
+        Span<byte> fromBuffer = stackalloc byte[NameBufferLength];
+        Span<byte> toBuffer = stackalloc byte[NameBufferLength];
+        var fromZ = ToCString(from, fromBuffer);
+        var toZ = ToCString(to, toBuffer);
+        fixed (byte* f = fromZ)
+        fixed (byte* t = toZ)
+        {
+            if (Libc.RenameAt(Fd, f, Fd, t) != 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), from);
+            }
+        }
+    }
+
+    /// <summary>Removes a child that is not a directory; a name already gone is not an error.</summary>
+    public void UnlinkAt(ReadOnlySpan<byte> name)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, buffer);
+        fixed (byte* p = z)
+        {
+            if (Libc.UnlinkAt(Fd, p, 0) != 0 && Marshal.GetLastPInvokeError() is var errno && errno != Libc.ENOENT)
+            {
+                throw Error(errno, name);
+            }
+        }
+    }
+
     /// <summary>Metadata of this descriptor itself.</summary>
     public FileStatus Stat()
     {

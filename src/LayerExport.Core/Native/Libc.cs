@@ -16,6 +16,7 @@ internal static unsafe partial class Libc
     public const int EINTR = 4;
     public const int ENXIO = 6;
     public const int EPERM = 1;
+    public const int EEXIST = 17;
     public const int ENOTDIR = 20;
     public const int EINVAL = 22;
     public const int ENOSYS = 38;
@@ -25,6 +26,9 @@ internal static unsafe partial class Libc
     public const int EOPNOTSUPP = 95;
 
     public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
+    public const int O_CREAT = 0x40;
+    public const int O_EXCL = 0x80;
     public const int O_NOCTTY = 0x100;
     public const int O_NONBLOCK = 0x800;
     public const int O_NOATIME = 0x40000;
@@ -59,6 +63,21 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
     public static partial int OpenAt(int dirfd, byte* path, int flags, int mode);
+
+    [LibraryImport(Library, EntryPoint = "mkdirat", SetLastError = true)]
+    public static partial int MkdirAt(int dirfd, byte* path, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "renameat", SetLastError = true)]
+    public static partial int RenameAt(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
+
+    [LibraryImport(Library, EntryPoint = "unlinkat", SetLastError = true)]
+    public static partial int UnlinkAt(int dirfd, byte* path, int flags);
+
+    [LibraryImport(Library, EntryPoint = "pwrite", SetLastError = true)]
+    public static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport(Library, EntryPoint = "geteuid")]
+    public static partial uint GetEffectiveUserId();
 
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
