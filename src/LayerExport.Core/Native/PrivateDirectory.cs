@@ -36,11 +36,17 @@ internal static class PrivateDirectory
             for (var i = 0; i < components.Length; i++)
             {
                 var name = Encoding.UTF8.GetBytes(components[i]);
-                var created = directory.TryCreateDirectoryAt(name, CreatedMode);
-                var next = OpenComponent(directory, name, full, components[i]);
+                var shown = "/" + string.Join('/', components[..(i + 1)]);
+                var created = false;
+                var next = TryOpenComponent(directory, name, full, shown);
+                if (next is null)
+                {
+                    created = directory.TryCreateDirectoryAt(name, CreatedMode);
+                    next = TryOpenComponent(directory, name, full, shown) ?? throw new NativeIOException(Libc.ENOENT, full);
+                }
+
                 directory.Dispose();
                 directory = next;
-                var shown = "/" + string.Join('/', components[..(i + 1)]);
                 if (created || i == components.Length - 1)
                 {
                     CheckOwned(directory.Stat(), shown, full, user);
@@ -60,17 +66,21 @@ internal static class PrivateDirectory
         }
     }
 
-    private static FileDescriptor OpenComponent(FileDescriptor parent, byte[] name, string full, string shown)
+    // Null when the name does not exist.
+    private static FileDescriptor? TryOpenComponent(FileDescriptor parent, byte[] name, string full, string shown)
     {
         try
         {
-            return parent.OpenDirectoryAt(name);
+            return parent.TryOpenDirectoryAt(name, out var opened) ? opened : null;
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {
-            throw new UnsafeDirectoryException($"'{full}': '{shown}' is a symlink or not a directory; give the real path of a directory.");
+            throw NotADirectory(full, shown);
         }
     }
+
+    private static UnsafeDirectoryException NotADirectory(string full, string shown) =>
+        new($"'{full}': '{shown}' is a symlink or not a directory; give the real path of a directory.");
 
     private static void CheckOwned(in FileStatus status, string shown, string full, uint user)
     {

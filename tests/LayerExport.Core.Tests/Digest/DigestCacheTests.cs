@@ -77,7 +77,7 @@ public sealed class DigestCacheTests : IDisposable
 
         var refusal = Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("link/digests")));
 
-        Assert.Contains("'link' is a symlink", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{_temp.Combine("link")}' is a symlink", refusal.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_temp.Combine("elsewhere/digests")));
     }
 
