@@ -13,9 +13,10 @@ namespace LayerExport.Core.Digest;
 /// Keys cover everything the bytes depend on: layer ID, layer fingerprint, representation and codec settings,
 /// and the encoder version. A changed layer has a new fingerprint, so it can never be served a stale digest.
 /// The directory must belong to the server's user and be writable by nobody else (<see cref="PrivateDirectory"/>),
-/// since whoever can write it chooses the digests announced. It is opened once and every file is reached through
-/// that descriptor without following symlinks; files are written under an unpredictable temporary name created
-/// with <c>O_EXCL</c> and renamed, so a crash never leaves a half-written entry.
+/// since whoever can write it chooses the digests announced. It is checked that way when the cache is made and
+/// again each time it is opened to read or write an entry (only on a miss in memory, or for a new digest), and
+/// every file is reached through the opened directory without following symlinks. Files are written under an
+/// unpredictable temporary name created with <c>O_EXCL</c> and renamed, so a crash never leaves a half-written entry.
 /// </remarks>
 public sealed class DigestCache
 {
@@ -27,14 +28,18 @@ public sealed class DigestCache
     private const int EntryMode = 0b110_000_000;
 
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
-    private readonly FileDescriptor? _directory;
+    private readonly string? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
 
     /// <summary>A cache kept in <paramref name="directory"/>, or in memory only when it is null.</summary>
     /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
     public DigestCache(string? directory)
     {
-        _directory = directory is null ? null : PrivateDirectory.OpenOrCreate(directory);
+        if (directory is not null)
+        {
+            _directory = Path.GetFullPath(directory);
+            CheckDirectory(_directory);
+        }
     }
 
     /// <summary>Opens or creates <paramref name="directory"/> as a cache would, and closes it again: the start-up check.</summary>
@@ -99,19 +104,32 @@ public sealed class DigestCache
             descriptor.GzipIndex is { } index ? new StoredGzipIndex(index.BlockSize, [.. index.CompressedLengths], index.Crc32, index.TarLength) : null);
         var temporary = Encoding.ASCII.GetBytes($"{key}.json.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}.tmp");
 
-        // Best effort: a cache directory that vanished or filled up costs a recomputation later, never an export.
+        // Best effort: a cache directory that vanished, filled up or became unsafe costs a recomputation later, never an export.
+        FileDescriptor directory;
         try
         {
-            using (var file = _directory.CreateNewFileAt(temporary, EntryMode))
-            {
-                file.WriteAll(JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
-            }
-
-            _directory.RenameAt(temporary, EntryName(key));
+            directory = PrivateDirectory.OpenOrCreate(_directory);
         }
-        catch (NativeIOException)
+        catch (IOException)
         {
-            RemoveQuietly(_directory, temporary);
+            return;
+        }
+
+        using (directory)
+        {
+            try
+            {
+                using (var file = directory.CreateNewFileAt(temporary, EntryMode))
+                {
+                    file.WriteAll(JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
+                }
+
+                directory.RenameAt(temporary, EntryName(key));
+            }
+            catch (NativeIOException)
+            {
+                RemoveQuietly(directory, temporary);
+            }
         }
     }
 
@@ -119,10 +137,11 @@ public sealed class DigestCache
 
     // Only a regular file of this user is an entry: nothing else can stand in the directory unless someone with
     // the user's rights (or root) put it there, and then it is ignored rather than followed or trusted.
-    private byte[]? ReadEntry(FileDescriptor directory, string key)
+    private byte[]? ReadEntry(string path, string key)
     {
         try
         {
+            using var directory = PrivateDirectory.OpenOrCreate(path);
             using var file = directory.OpenFileAt(EntryName(key));
             var status = file.Stat();
             if (status.Type != Libc.S_IFREG || status.Uid != _user || status.Size > MaxEntryBytes)
@@ -142,7 +161,7 @@ public sealed class DigestCache
 
             return bytes;
         }
-        catch (NativeIOException)
+        catch (IOException)
         {
             return null;
         }

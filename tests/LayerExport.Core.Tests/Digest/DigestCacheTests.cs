@@ -107,6 +107,18 @@ public sealed class DigestCacheTests : IDisposable
     }
 
     [Fact]
+    public void ADirectoryOthersCanWriteSinceTheStartIsNoLongerRead()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = new DigestCache(directory);
+        var key = DigestCache.Key("layer", "fingerprint", "tar");
+        new DigestCache(directory).Put(key, Descriptor);
+        Posix.ChangeMode(directory, Convert.ToInt32("777", 8));
+
+        Assert.False(cache.TryGet(key, out _));
+    }
+
+    [Fact]
     public void ASymlinkAtTheOldTemporaryNameIsNotFollowed()
     {
         var directory = _temp.Combine("digests");
