@@ -17,7 +17,7 @@ internal static class PrivateDirectory
     private const int GroupOrOtherWritable = 0b000_010_010;
     private const int Sticky = 0b001_000_000_000;
 
-    /// <summary>The opened directory, held for the caller's lifetime.</summary>
+    /// <summary>The opened directory, which the caller disposes.</summary>
     /// <exception cref="UnsafeDirectoryException">A component is a symlink, not a directory, or may be changed by another user.</exception>
     public static FileDescriptor OpenOrCreate(string path)
     {
