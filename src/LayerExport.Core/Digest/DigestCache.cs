@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LayerExport.Core.Compression;
+using LayerExport.Core.Native;
 
 namespace LayerExport.Core.Digest;
 
@@ -11,24 +12,41 @@ namespace LayerExport.Core.Digest;
 /// <remarks>
 /// Keys cover everything the bytes depend on: layer ID, layer fingerprint, representation and codec settings,
 /// and the encoder version. A changed layer has a new fingerprint, so it can never be served a stale digest.
-/// Files are written to a temporary name and renamed, so a crash never leaves a half-written entry.
+/// The directory must belong to the server's user and be writable by nobody else (<see cref="PrivateDirectory"/>),
+/// since whoever can write it chooses the digests announced. It is checked that way when the cache is made and
+/// again each time it is opened to read or write an entry (only on a miss in memory, or for a new digest), and
+/// every file is reached through the opened directory without following symlinks. Files are written under an
+/// unpredictable temporary name created with <c>O_EXCL</c> and renamed, so a crash never leaves a half-written entry.
 /// </remarks>
 public sealed class DigestCache
 {
     /// <summary>Bumped whenever the tar encoding or a codec changes the bytes for the same input.</summary>
     public const string EncodingVersion = "layer-export/2";
 
+    // A gzip index holds one length per block; a few MiB of JSON covers layers far beyond any real one.
+    private const int MaxEntryBytes = 16 * 1024 * 1024;
+    private const int EntryMode = 0b110_000_000;
+
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
     private readonly string? _directory;
+    private readonly uint _user = Libc.GetEffectiveUserId();
 
     /// <summary>A cache kept in <paramref name="directory"/>, or in memory only when it is null.</summary>
+    /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
     public DigestCache(string? directory)
     {
-        _directory = directory;
         if (directory is not null)
         {
-            Directory.CreateDirectory(directory);
+            _directory = Path.GetFullPath(directory);
+            CheckDirectory(_directory);
         }
+    }
+
+    /// <summary>Opens or creates <paramref name="directory"/> as a cache would, and closes it again: the start-up check.</summary>
+    /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
+    public static void CheckDirectory(string directory)
+    {
+        using var opened = PrivateDirectory.OpenOrCreate(directory);
     }
 
     /// <summary>The key for one representation of one layer state.</summary>
@@ -43,14 +61,14 @@ public sealed class DigestCache
             return true;
         }
 
-        if (_directory is null || !File.Exists(PathOf(key)))
+        if (_directory is null || ReadEntry(_directory, key) is not { } bytes)
         {
             return false;
         }
 
         try
         {
-            var stored = JsonSerializer.Deserialize(File.ReadAllBytes(PathOf(key)), DigestCacheJson.Default.StoredDescriptor);
+            var stored = JsonSerializer.Deserialize(bytes, DigestCacheJson.Default.StoredDescriptor);
             if (stored is null)
             {
                 return false;
@@ -62,7 +80,7 @@ public sealed class DigestCache
             });
             return true;
         }
-        catch (Exception e) when (e is JsonException or IOException)
+        catch (JsonException)
         {
             // An unreadable entry is only a miss: the digest is computed again and the entry rewritten.
             return false;
@@ -78,28 +96,88 @@ public sealed class DigestCache
             return;
         }
 
-        // Best effort: a cache directory that vanished or filled up costs a recomputation later, never an export.
+        var stored = new StoredDescriptor(
+            descriptor.MediaType,
+            descriptor.Digest.Value,
+            descriptor.Size,
+            descriptor.DiffId.Value,
+            descriptor.GzipIndex is { } index ? new StoredGzipIndex(index.BlockSize, [.. index.CompressedLengths], index.Crc32, index.TarLength) : null);
+        var temporary = Encoding.ASCII.GetBytes($"{key}.json.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}.tmp");
+
+        // Best effort: a cache directory that vanished, filled up or became unsafe costs a recomputation later, never an export.
+        FileDescriptor directory;
         try
         {
-            Directory.CreateDirectory(_directory);
-            var path = PathOf(key);
-            var temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-            var stored = new StoredDescriptor(
-                descriptor.MediaType,
-                descriptor.Digest.Value,
-                descriptor.Size,
-                descriptor.DiffId.Value,
-                descriptor.GzipIndex is { } index ? new StoredGzipIndex(index.BlockSize, [.. index.CompressedLengths], index.Crc32, index.TarLength) : null);
-            File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
-            File.Move(temporary, path, overwrite: true);
+            directory = PrivateDirectory.OpenOrCreate(_directory);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (IOException)
         {
             return;
         }
+
+        using (directory)
+        {
+            try
+            {
+                using (var file = directory.CreateNewFileAt(temporary, EntryMode))
+                {
+                    file.WriteAll(JsonSerializer.SerializeToUtf8Bytes(stored, DigestCacheJson.Default.StoredDescriptor));
+                }
+
+                directory.RenameAt(temporary, EntryName(key));
+            }
+            catch (NativeIOException)
+            {
+                RemoveQuietly(directory, temporary);
+            }
+        }
     }
 
-    private string PathOf(string key) => Path.Combine(_directory!, key + ".json");
+    private static byte[] EntryName(string key) => Encoding.ASCII.GetBytes(key + ".json");
+
+    // Only a regular file of this user is an entry: nothing else can stand in the directory unless someone with
+    // the user's rights (or root) put it there, and then it is ignored rather than followed or trusted.
+    private byte[]? ReadEntry(string path, string key)
+    {
+        try
+        {
+            using var directory = PrivateDirectory.OpenOrCreate(path);
+            using var file = directory.OpenFileAt(EntryName(key));
+            var status = file.Stat();
+            if (status.Type != Libc.S_IFREG || status.Uid != _user || status.Size > MaxEntryBytes)
+            {
+                return null;
+            }
+
+            var bytes = new byte[status.Size];
+            for (int read = 0, n; read < bytes.Length; read += n)
+            {
+                n = file.ReadAt(bytes.AsSpan(read), read);
+                if (n == 0)
+                {
+                    return null;
+                }
+            }
+
+            return bytes;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static void RemoveQuietly(FileDescriptor directory, byte[] name)
+    {
+        try
+        {
+            directory.UnlinkAt(name);
+        }
+        catch (NativeIOException)
+        {
+            // Left behind, it is only a stray temporary file in the server's own directory.
+        }
+    }
 }
 
 /// <summary>One cache file's content.</summary>

@@ -12,6 +12,12 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     private const int ListingBufferLength = 64 * 1024;
     private const int XattrListBufferLength = 1024;
 
+    // A terminal swapped in for a listed file must not become the process's controlling terminal either.
+    private const int FileOpenFlags = Libc.O_RDONLY | Libc.O_NONBLOCK | Libc.O_NOCTTY | Libc.O_CLOEXEC;
+
+    // The mount ID comes at no extra cost: it tells a bind mount of the same file system, which st_dev cannot.
+    private const uint StatusMask = Libc.STATX_BASIC_STATS | Libc.STATX_MNT_ID;
+
     private static bool s_noXattrAt;
 
     private FileDescriptor(int fd)
@@ -37,12 +43,12 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
 
     /// <summary>Opens a child for reading, refusing a symlink and never blocking on a FIFO put in its place.</summary>
     public FileDescriptor OpenFileAt(ReadOnlySpan<byte> name) =>
-        OpenAt(name, Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC);
+        OpenAt(name, FileOpenFlags | Libc.O_NOFOLLOW);
 
     /// <summary>Like <see cref="OpenFileAt"/>, but reading does not move the file's access time where the kernel allows that (owner or CAP_FOWNER).</summary>
     public FileDescriptor OpenFileKeepingAccessTimeAt(ReadOnlySpan<byte> name)
     {
-        var flags = Libc.O_RDONLY | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_CLOEXEC;
+        var flags = FileOpenFlags | Libc.O_NOFOLLOW;
         var fd = OpenRaw(name, flags | Libc.O_NOATIME);
         if (fd < 0 && Marshal.GetLastPInvokeError() == Libc.EPERM)
         {
@@ -89,12 +95,95 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         }
     }
 
+    /// <summary>Creates a child directory with <paramref name="mode"/>; false when the name already exists.</summary>
+    public bool TryCreateDirectoryAt(ReadOnlySpan<byte> name, uint mode)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, buffer);
+        fixed (byte* p = z)
+        {
+            if (Libc.MkdirAt(Fd, p, mode) == 0)
+            {
+                return true;
+            }
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == Libc.EEXIST ? false : throw Error(errno, name);
+    }
+
+    /// <summary>Creates a new child file for writing; fails if the name exists in any form, a symlink included (<c>O_EXCL</c>).</summary>
+    public FileDescriptor CreateNewFileAt(ReadOnlySpan<byte> name, int mode)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, buffer);
+        fixed (byte* p = z)
+        {
+            var fd = Libc.OpenAt(Fd, p, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_NOCTTY | Libc.O_CLOEXEC, mode);
+            return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), name);
+        }
+    }
+
+    /// <summary>Writes all of <paramref name="source"/> from the start of the file.</summary>
+    public void WriteAll(ReadOnlySpan<byte> source)
+    {
+        fixed (byte* p = source)
+        {
+            for (var written = 0; written < source.Length;)
+            {
+                var n = Libc.PWrite(Fd, p + written, (nuint)(source.Length - written), written);
+                if (n >= 0)
+                {
+                    written += (int)n;
+                    continue;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Libc.EINTR)
+                {
+                    throw Error(errno, "(file content)"u8);
+                }
+            }
+        }
+    }
+
+    /// <summary>Renames a child over another name of this same directory, atomically.</summary>
+    public void RenameAt(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to)
+    {
+        Span<byte> fromBuffer = stackalloc byte[NameBufferLength];
+        Span<byte> toBuffer = stackalloc byte[NameBufferLength];
+        var fromZ = ToCString(from, fromBuffer);
+        var toZ = ToCString(to, toBuffer);
+        fixed (byte* f = fromZ)
+        fixed (byte* t = toZ)
+        {
+            if (Libc.RenameAt(Fd, f, Fd, t) != 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), from);
+            }
+        }
+    }
+
+    /// <summary>Removes a child that is not a directory; a name already gone is not an error.</summary>
+    public void UnlinkAt(ReadOnlySpan<byte> name)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(name, buffer);
+        fixed (byte* p = z)
+        {
+            if (Libc.UnlinkAt(Fd, p, 0) != 0 && Marshal.GetLastPInvokeError() is var errno && errno != Libc.ENOENT)
+            {
+                throw Error(errno, name);
+            }
+        }
+    }
+
     /// <summary>Metadata of this descriptor itself.</summary>
     public FileStatus Stat()
     {
         StatxBuffer buffer;
         byte empty = 0;
-        if (Libc.Statx(Fd, &empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &buffer) != 0)
+        if (Libc.Statx(Fd, &empty, Libc.AT_EMPTY_PATH, StatusMask, &buffer) != 0)
         {
             throw Error(Marshal.GetLastPInvokeError(), "(open file)"u8);
         }
@@ -110,7 +199,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         StatxBuffer buffer;
         fixed (byte* p = z)
         {
-            if (Libc.Statx(Fd, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buffer) != 0)
+            if (Libc.Statx(Fd, p, Libc.AT_SYMLINK_NOFOLLOW, StatusMask, &buffer) != 0)
             {
                 throw Error(Marshal.GetLastPInvokeError(), name);
             }

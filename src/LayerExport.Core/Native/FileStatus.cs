@@ -20,6 +20,8 @@ internal readonly record struct FileStatus
         AtimeNanoseconds = buffer.AtimeNsec;
         CtimeSeconds = buffer.CtimeSec;
         CtimeNanoseconds = buffer.CtimeNsec;
+        IsMountRoot = (buffer.Attributes & buffer.AttributesMask & Libc.STATX_ATTR_MOUNT_ROOT) != 0;
+        MountId = (buffer.Mask & Libc.STATX_MNT_ID) != 0 ? buffer.MntId : null;
     }
 
     /// <summary>Type and permission bits, as <c>st_mode</c>.</summary>
@@ -66,6 +68,12 @@ internal readonly record struct FileStatus
 
     /// <summary>Sub-second part of the status-change time.</summary>
     public uint CtimeNanoseconds { get; }
+
+    /// <summary>True when a file system or a bind mount is mounted on this very file (Linux 5.8+; false before).</summary>
+    public bool IsMountRoot { get; }
+
+    /// <summary>The mount the file was reached through; null where the kernel does not say (before Linux 5.8).</summary>
+    public ulong? MountId { get; }
 
     /// <summary>The file-type bits of <see cref="Mode"/>.</summary>
     public int Type => Mode & Libc.S_IFMT;

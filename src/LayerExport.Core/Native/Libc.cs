@@ -16,6 +16,7 @@ internal static unsafe partial class Libc
     public const int EINTR = 4;
     public const int ENXIO = 6;
     public const int EPERM = 1;
+    public const int EEXIST = 17;
     public const int ENOTDIR = 20;
     public const int EINVAL = 22;
     public const int ENOSYS = 38;
@@ -25,6 +26,10 @@ internal static unsafe partial class Libc
     public const int EOPNOTSUPP = 95;
 
     public const int O_RDONLY = 0;
+    public const int O_WRONLY = 1;
+    public const int O_CREAT = 0x40;
+    public const int O_EXCL = 0x80;
+    public const int O_NOCTTY = 0x100;
     public const int O_NONBLOCK = 0x800;
     public const int O_NOATIME = 0x40000;
     public const int O_CLOEXEC = 0x80000;
@@ -33,6 +38,8 @@ internal static unsafe partial class Libc
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_EMPTY_PATH = 0x1000;
     public const uint STATX_BASIC_STATS = 0x7ff;
+    public const uint STATX_MNT_ID = 0x1000;
+    public const ulong STATX_ATTR_MOUNT_ROOT = 0x2000;
 
     public const int S_IFMT = 0xF000;
     public const int S_IFSOCK = 0xC000;
@@ -56,6 +63,21 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
     public static partial int OpenAt(int dirfd, byte* path, int flags, int mode);
+
+    [LibraryImport(Library, EntryPoint = "mkdirat", SetLastError = true)]
+    public static partial int MkdirAt(int dirfd, byte* path, uint mode);
+
+    [LibraryImport(Library, EntryPoint = "renameat", SetLastError = true)]
+    public static partial int RenameAt(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
+
+    [LibraryImport(Library, EntryPoint = "unlinkat", SetLastError = true)]
+    public static partial int UnlinkAt(int dirfd, byte* path, int flags);
+
+    [LibraryImport(Library, EntryPoint = "pwrite", SetLastError = true)]
+    public static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport(Library, EntryPoint = "geteuid")]
+    public static partial uint GetEffectiveUserId();
 
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
@@ -130,12 +152,14 @@ internal struct XattrArgs
 internal struct StatxBuffer
 {
     [FieldOffset(0)] public uint Mask;
+    [FieldOffset(8)] public ulong Attributes;
     [FieldOffset(16)] public uint NLink;
     [FieldOffset(20)] public uint Uid;
     [FieldOffset(24)] public uint Gid;
     [FieldOffset(28)] public ushort Mode;
     [FieldOffset(32)] public ulong Ino;
     [FieldOffset(40)] public ulong Size;
+    [FieldOffset(56)] public ulong AttributesMask;
     [FieldOffset(64)] public long AtimeSec;
     [FieldOffset(72)] public uint AtimeNsec;
     [FieldOffset(96)] public long CtimeSec;
@@ -146,4 +170,5 @@ internal struct StatxBuffer
     [FieldOffset(132)] public uint RdevMinor;
     [FieldOffset(136)] public uint DevMajor;
     [FieldOffset(140)] public uint DevMinor;
+    [FieldOffset(144)] public ulong MntId;
 }

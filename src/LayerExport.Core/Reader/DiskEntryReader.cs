@@ -24,6 +24,11 @@ internal sealed class DiskEntryReader(bool openContent)
     public LayerEntry? Read(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed, out FileDescriptor? opened)
     {
         opened = null;
+        if (listed.IsMountRoot)
+        {
+            throw MountPoint();
+        }
+
         switch (listed.Type)
         {
             case Libc.S_IFDIR:
@@ -58,10 +63,7 @@ internal sealed class DiskEntryReader(bool openContent)
         if (!openContent || child.Type is not (Libc.DT_REG or Libc.DT_DIR))
         {
             var listed = directory.StatAt(child.Name);
-            if (listed.Device != device)
-            {
-                throw MountPoint();
-            }
+            CheckNotMounted(listed, device);
 
             opened = null;
             if (listed.Type == Libc.S_IFDIR)
@@ -210,8 +212,17 @@ internal sealed class DiskEntryReader(bool openContent)
 
     private static LayerChangedException Replaced() => new("entry was replaced while being read");
 
+    // st_dev alone misses a bind mount from the same file system; the kernel marks every mount's root instead.
+    private static void CheckNotMounted(in FileStatus status, ulong device)
+    {
+        if (status.Device != device || status.IsMountRoot)
+        {
+            throw MountPoint();
+        }
+    }
+
     private static InvalidDataException MountPoint() =>
-        new("it is a mount point: another file system is mounted on it, which is not part of the layer");
+        new("it is a mount point: another file system or a bind mount is mounted on it, which is not part of the layer");
 
     // The listing's inode is trusted where the file system keeps it equal to st_ino; otherwise the name is stat'ed.
     private static void CheckListed(FileDescriptor directory, in DirectoryEntry child, ulong device, in FileStatus opened)
@@ -222,11 +233,7 @@ internal sealed class DiskEntryReader(bool openContent)
             throw Replaced();
         }
 
-        if (opened.Device != device)
-        {
-            throw MountPoint();
-        }
-
+        CheckNotMounted(opened, device);
         if (opened.Inode != child.Inode && !directory.StatAt(child.Name).IsSameFile(opened))
         {
             throw Replaced();

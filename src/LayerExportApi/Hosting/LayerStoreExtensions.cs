@@ -50,6 +50,7 @@ internal static class LayerStoreExtensions
             services.GetRequiredService<ILayerStore>(),
             services.GetRequiredService<IOptions<CompressionOptions>>().Value));
         builder.Services.AddOptions<DigestCacheOptions>().BindConfiguration(DigestCacheOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<DigestCacheOptions>, DigestCacheDirectoryCheck>();
         builder.Services.AddSingleton(static services =>
         {
             var directory = services.GetRequiredService<IOptions<DigestCacheOptions>>().Value.Directory;

@@ -182,6 +182,49 @@ public class TarSplitAssemblerTests
     }
 
     [Fact]
+    public async Task ADeviceInPlaceOfAFileIsRefusedWithoutOpeningIt()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var file = Path.Combine(layer.Unpacked, "a.txt");
+        File.Delete(file);
+
+        // No driver has character major 0, so an open would fail with ENXIO and name that instead.
+        await Shell.RunAsync("mknod \"$1\" c 0 1", layer.Directory, file);
+
+        var result = await layer.AssembleAsync();
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("./a.txt", error.Path);
+        Assert.Contains("not a regular file on disk", error.Message, StringComparison.Ordinal);
+        Assert.IsType<LayerChangedException>(error.InnerException);
+    }
+
+    [Theory]
+    [InlineData("dir/exact-1024", "./dir/exact-1024")]
+    [InlineData("dir", "./dir/big.bin")]
+    public async Task ABindMountOfAnIdenticalCopyIsRefused(string mountPoint, string firstFileUnderIt)
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        var target = Path.Combine(layer.Unpacked, mountPoint);
+        var copy = Path.Combine(layer.Outside, "copy");
+
+        // Same bytes, same file system: only the refusal to cross the mount can fail the export.
+        await Shell.RunAsync("cp -a \"$1\" \"$2\" && mount --bind \"$2\" \"$1\"", layer.Directory, target, copy);
+        try
+        {
+            var result = await layer.AssembleAsync();
+
+            var error = Assert.IsType<LayerExportException>(result.Error);
+            Assert.Equal(firstFileUnderIt, error.Path);
+            Assert.Contains("mount point", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await Shell.RunAsync("umount \"$1\"", layer.Directory, target);
+        }
+    }
+
+    [Fact]
     public async Task CancellationStopsTheStreamWithinAChunk()
     {
         using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);

@@ -1,0 +1,65 @@
+using System.Net;
+using IntegrationTests.Support;
+
+namespace IntegrationTests;
+
+/// <summary>Whoever can write the digest cache chooses the digests announced: the server keeps it where only its user can.</summary>
+public sealed class DigestCacheDirectoryTests : IDisposable
+{
+    private const int Nobody = 65534;
+
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("base")
+        .AddFile("base", "etc/hostname", "base\n"u8.ToArray());
+
+    private readonly string _scratch = Directory.CreateTempSubdirectory("digest-cache-").FullName;
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_scratch, recursive: true);
+    }
+
+    [Fact]
+    public async Task TheServerRefusesToStartWhenAnotherUserOwnsAnAncestorOfTheCache()
+    {
+        // The attack on a shared temp directory: another user made layer-export first.
+        var planted = Path.Combine(_scratch, "layer-export");
+        Directory.CreateDirectory(planted);
+        var chown = await ProcessRunner.RunAsync("chown", [$"{Nobody}:{Nobody}", planted]);
+        Assert.True(chown.ExitCode == 0, chown.Describe());
+
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["DigestCache__Directory"] = Path.Combine(planted, "digests") },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+        Assert.Contains($"LayerExport cannot start: DigestCache:Directory is unsafe: '{planted}/digests': '{planted}' belongs to uid {Nobody}", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(planted, "digests")));
+    }
+
+    [Fact]
+    public async Task ByDefaultDigestsAreKeptInTheUsersOwnCacheDirectory()
+    {
+        var home = Path.Combine(_scratch, "home");
+        Directory.CreateDirectory(home);
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = "" },
+            "--urls", "http://127.0.0.1:0");
+        var address = await server.WaitUntilListeningAsync();
+        using var client = new HttpClient { BaseAddress = address };
+
+        using var response = await client.GetAsync(new Uri("/layers/base/descriptor", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var digests = Path.Combine(home, ".cache", "layer-export", "digests");
+        Assert.NotEmpty(Directory.GetFiles(digests, "*.json"));
+        var mode = await ProcessRunner.RunAsync("stat", ["-c", "%a", digests]);
+        Assert.Equal("700", mode.StandardOutput.Trim());
+    }
+}

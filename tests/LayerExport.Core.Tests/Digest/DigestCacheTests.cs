@@ -1,0 +1,137 @@
+using System.Text;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Native;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Digest;
+
+/// <summary>Whoever can write the cache directory chooses the digests announced, so only the server's user may, and nothing in it is followed.</summary>
+public sealed class DigestCacheTests : IDisposable
+{
+    private const uint Nobody = 65534;
+
+    private static readonly LayerDescriptor Descriptor = new(
+        "application/vnd.oci.image.layer.v1.tar",
+        new LayerDigest("sha256:" + new string('a', 64)),
+        1024,
+        new LayerDigest("sha256:" + new string('a', 64)));
+
+    private readonly TempDirectory _temp = new();
+
+    // Under a umask that lets the group write, the scratch directory itself would be refused as an ancestor.
+    public DigestCacheTests() => Posix.ChangeMode(_temp.Path, Convert.ToInt32("755", 8));
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void EveryDirectoryItCreatesIsPrivate()
+    {
+        _ = new DigestCache(_temp.Combine("layer-export/cache/digests"));
+
+        Assert.All(
+            ["layer-export", "layer-export/cache", "layer-export/cache/digests"],
+            created => Assert.Equal(Convert.ToInt32("700", 8), Posix.Stat(_temp.Combine(created)).Mode & 0xFFF));
+    }
+
+    [Fact]
+    public void AnAncestorPlantedByAnotherUserIsRefused()
+    {
+        // The attack on the old default: someone else creates $TMPDIR/layer-export before the server does.
+        Directory.CreateDirectory(_temp.Combine("layer-export"));
+        Posix.ChangeOwner(_temp.Combine("layer-export"), Nobody, Nobody);
+
+        var refusal = Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("layer-export/digests")));
+
+        Assert.Contains($"'{_temp.Combine("layer-export")}' belongs to uid {Nobody}", refusal.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_temp.Combine("layer-export/digests")));
+    }
+
+    [Fact]
+    public void ACacheDirectoryOfAnotherUserIsRefused()
+    {
+        Directory.CreateDirectory(_temp.Combine("digests"));
+        Posix.ChangeOwner(_temp.Combine("digests"), Nobody, Nobody);
+
+        var refusal = Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("digests")));
+
+        Assert.Contains("must belong to this process's user", refusal.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("777")]
+    [InlineData("1777")]
+    [InlineData("770")]
+    public void ACacheDirectoryOthersCanWriteIsRefused(string mode)
+    {
+        Directory.CreateDirectory(_temp.Combine("digests"));
+        Posix.ChangeMode(_temp.Combine("digests"), Convert.ToInt32(mode, 8));
+
+        Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("digests")));
+    }
+
+    [Fact]
+    public void ASymlinkOnThePathIsRefused()
+    {
+        Directory.CreateDirectory(_temp.Combine("elsewhere"));
+        File.CreateSymbolicLink(_temp.Combine("link"), _temp.Combine("elsewhere"));
+
+        var refusal = Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("link/digests")));
+
+        Assert.Contains($"'{_temp.Combine("link")}' is a symlink", refusal.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_temp.Combine("elsewhere/digests")));
+    }
+
+    [Fact]
+    public void AnEntryIsNeverReadThroughASymlink()
+    {
+        var directory = _temp.Combine("digests");
+        var key = DigestCache.Key("layer", "fingerprint", "tar");
+        var planted = _temp.Combine("planted.json");
+        new DigestCache(directory).Put(key, Descriptor);
+        File.Copy(Path.Combine(directory, key + ".json"), planted);
+        File.Delete(Path.Combine(directory, key + ".json"));
+        File.CreateSymbolicLink(Path.Combine(directory, key + ".json"), planted);
+
+        Assert.False(new DigestCache(directory).TryGet(key, out _));
+    }
+
+    [Fact]
+    public void AnEntryOfAnotherUserIsIgnored()
+    {
+        var directory = _temp.Combine("digests");
+        var key = DigestCache.Key("layer", "fingerprint", "tar");
+        new DigestCache(directory).Put(key, Descriptor);
+        Posix.ChangeOwner(Path.Combine(directory, key + ".json"), Nobody, Nobody);
+
+        Assert.False(new DigestCache(directory).TryGet(key, out _));
+    }
+
+    [Fact]
+    public void ADirectoryOthersCanWriteSinceTheStartIsNoLongerRead()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = new DigestCache(directory);
+        var key = DigestCache.Key("layer", "fingerprint", "tar");
+        new DigestCache(directory).Put(key, Descriptor);
+        Posix.ChangeMode(directory, Convert.ToInt32("777", 8));
+
+        Assert.False(cache.TryGet(key, out _));
+    }
+
+    [Fact]
+    public void ASymlinkAtTheOldTemporaryNameIsNotFollowed()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = new DigestCache(directory);
+        var key = DigestCache.Key("layer", "fingerprint", "tar");
+        var victim = _temp.Combine("victim");
+        File.WriteAllText(victim, "untouched");
+        File.CreateSymbolicLink(Path.Combine(directory, $"{key}.json.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp"), victim);
+
+        cache.Put(key, Descriptor);
+
+        Assert.Equal("untouched", File.ReadAllText(victim, Encoding.UTF8));
+        Assert.True(new DigestCache(directory).TryGet(key, out var stored));
+        Assert.Equal(Descriptor, stored);
+    }
+}
