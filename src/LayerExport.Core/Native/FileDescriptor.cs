@@ -73,6 +73,39 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         return errno == Libc.ENOENT ? false : throw Error(errno, name);
     }
 
+    /// <summary>
+    /// Opens the directory at <paramref name="path"/> below this one, resolving symlinks as if this directory were
+    /// the root and never leaving its mount; null where <c>openat2</c> is missing (before Linux 5.6, or refused by
+    /// a seccomp filter).
+    /// </summary>
+    public FileDescriptor? TryOpenDirectoryInRoot(ReadOnlySpan<byte> path)
+    {
+        Span<byte> buffer = stackalloc byte[NameBufferLength];
+        var z = ToCString(path, buffer);
+        var how = new OpenHow
+        {
+            Flags = (ulong)(Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC),
+            Resolve = Libc.RESOLVE_IN_ROOT | Libc.RESOLVE_NO_MAGICLINKS | Libc.RESOLVE_NO_XDEV,
+        };
+        fixed (byte* p = z)
+        {
+            int fd;
+            do
+            {
+                fd = Libc.OpenAt2(Fd, p, &how);
+            }
+            while (fd < 0 && Marshal.GetLastPInvokeError() is Libc.EINTR or Libc.EAGAIN);
+
+            if (fd >= 0)
+            {
+                return new FileDescriptor(fd);
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            return errno is Libc.ENOSYS or Libc.EPERM ? null : throw Error(errno, path);
+        }
+    }
+
     private FileDescriptor OpenAt(ReadOnlySpan<byte> name, int flags)
     {
         var fd = OpenRaw(name, flags);

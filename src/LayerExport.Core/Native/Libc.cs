@@ -14,10 +14,12 @@ internal static unsafe partial class Libc
 
     public const int ENOENT = 2;
     public const int EINTR = 4;
+    public const int EAGAIN = 11;
     public const int ENXIO = 6;
     public const int EPERM = 1;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
+    public const int EXDEV = 18;
     public const int EINVAL = 22;
     public const int ENOSYS = 38;
     public const int ERANGE = 34;
@@ -125,6 +127,20 @@ internal static unsafe partial class Libc
     public static nint GetXattrAt(int dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args) =>
         Syscall6(SysGetXattrAt, dirfd, path, atFlags, name, args, (nuint)sizeof(XattrArgs));
 
+    // openat2 has the same number on every architecture (Linux 5.6).
+    private const nint SysOpenAt2 = 437;
+
+    public const ulong RESOLVE_NO_XDEV = 0x01;
+    public const ulong RESOLVE_NO_MAGICLINKS = 0x02;
+    public const ulong RESOLVE_IN_ROOT = 0x10;
+
+    /// <summary><c>openat2(2)</c>; ENOSYS (or EPERM under a seccomp filter) before Linux 5.6.</summary>
+    public static int OpenAt2(int dirfd, byte* path, OpenHow* how) =>
+        (int)Syscall4(SysOpenAt2, dirfd, path, how, (nuint)sizeof(OpenHow));
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial nint Syscall4(nint number, int dirfd, byte* path, OpenHow* how, nuint size);
+
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     private static partial nint Syscall5(nint number, int dirfd, byte* path, uint atFlags, byte* list, nuint size);
 
@@ -136,6 +152,15 @@ internal static unsafe partial class Libc
 
     /// <summary>The C library's message for an errno value.</summary>
     public static string Describe(int errno) => Marshal.PtrToStringUTF8(StrError(errno)) ?? $"errno {errno}";
+}
+
+/// <summary>The kernel's <c>struct open_how</c> of <c>openat2(2)</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct OpenHow
+{
+    public ulong Flags;
+    public ulong Mode;
+    public ulong Resolve;
 }
 
 /// <summary>The kernel's <c>struct xattr_args</c> of <c>getxattrat(2)</c>.</summary>

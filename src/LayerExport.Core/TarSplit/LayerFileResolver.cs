@@ -4,35 +4,28 @@ using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.TarSplit;
 
-/// <summary>Opens the regular file a tar path names under an unpacked layer, one component at a time, never following a symlink.</summary>
+/// <summary>Opens the regular file a tar path names under an unpacked layer, never reaching outside the layer.</summary>
 /// <remarks>
-/// A leading <c>./</c> and <c>.</c> components are dropped (tar-split's own reader cleans paths the same way);
-/// an absolute path, <c>..</c>, an empty component (<c>a//b</c>, a trailing <c>/</c>) or a NUL byte is refused
-/// outright. Each directory is opened relative to the previous one with <c>O_NOFOLLOW</c>, so a symlink planted
-/// anywhere on the way, or in place of the file, is refused instead of leading out of the layer. The file itself
-/// is opened only after its status (taken without following it) says it is a regular file on the layer root's
-/// mount, and the opened descriptor must be that very file.
+/// The path is cleaned as Go's <c>filepath.Join(root, name)</c> cleans it, which is what tar-split and the stores
+/// that keep records read through: a leading <c>/</c>, empty and <c>.</c> components are dropped and <c>..</c>
+/// takes the previous component away; a <c>..</c> above the root, a NUL byte or a path that names the root is
+/// refused. The directories on the way are resolved with the layer root as <c>/</c> (<c>openat2</c> with
+/// <c>RESOLVE_IN_ROOT</c>, on the root's mount only), so a directory the tar itself made a symlink (<c>bin</c> to
+/// <c>usr/bin</c>) leads where extraction put the files, and no symlink, absolute or with <c>..</c>, leads out of
+/// the layer. Where <c>openat2</c> is missing, each directory is opened relative to the previous one with
+/// <c>O_NOFOLLOW</c> and a symlink on the way is refused. The file itself is opened only after its status (taken
+/// without following it) says it is a regular file on the layer root's mount, and the opened descriptor must be
+/// that very file.
 /// </remarks>
 internal static class LayerFileResolver
 {
     public static FileDescriptor OpenRegularFile(FileDescriptor root, ReadOnlySpan<byte> tarPath, string displayPath)
     {
-        var components = Split(tarPath, displayPath);
-        var directory = root;
+        var components = Clean(tarPath, displayPath);
+        var directory = OpenParent(root, components, displayPath);
         try
         {
-            for (var i = 0; i < components.Count - 1; i++)
-            {
-                var next = Open(directory, tarPath[components[i]], isDirectory: true, displayPath);
-                if (directory != root)
-                {
-                    directory.Dispose();
-                }
-
-                directory = next;
-            }
-
-            var name = tarPath[components[^1]];
+            var name = components[^1];
             var expected = StatRegularFile(root, directory, name, displayPath);
             var file = Open(directory, name, isDirectory: false, displayPath);
             if (!file.Stat().IsSameFile(expected))
@@ -52,35 +45,92 @@ internal static class LayerFileResolver
         }
     }
 
-    private static List<Range> Split(ReadOnlySpan<byte> tarPath, string displayPath)
+    private static List<byte[]> Clean(ReadOnlySpan<byte> tarPath, string displayPath)
     {
-        if (tarPath.IsEmpty || tarPath[0] == (byte)'/' || tarPath.Contains((byte)0))
+        if (tarPath.Contains((byte)0))
         {
-            throw Unsafe(displayPath, "it is empty, absolute or contains a NUL byte");
+            throw Unsafe(displayPath, "it contains a NUL byte");
         }
 
-        var components = new List<Range>();
+        var components = new List<byte[]>();
         foreach (var range in tarPath.Split((byte)'/'))
         {
             var component = tarPath[range];
-            if (component.IsEmpty)
+            if (component.IsEmpty || component.SequenceEqual("."u8))
             {
-                throw Unsafe(displayPath, "it has an empty component");
+                continue;
             }
 
-            if (component.SequenceEqual(".."u8))
+            if (!component.SequenceEqual(".."u8))
             {
-                throw Unsafe(displayPath, "it has a '..' component");
+                components.Add(component.ToArray());
             }
-
-            if (!component.SequenceEqual("."u8))
+            else if (components.Count > 0)
             {
-                components.Add(range);
+                components.RemoveAt(components.Count - 1);
+            }
+            else
+            {
+                throw Unsafe(displayPath, "its '..' leads above the layer root");
             }
         }
 
         return components.Count > 0 ? components : throw Unsafe(displayPath, "it names the layer root");
     }
+
+    // The directory that holds the file: the root itself, or the cleaned directories resolved inside the root.
+    private static FileDescriptor OpenParent(FileDescriptor root, List<byte[]> components, string displayPath)
+    {
+        if (components.Count == 1)
+        {
+            return root;
+        }
+
+        var parents = components.Take(components.Count - 1).ToList();
+        try
+        {
+            if (root.TryOpenDirectoryInRoot(Join(parents)) is { } inRoot)
+            {
+                return inRoot;
+            }
+        }
+        catch (NativeIOException e) when (e.Errno == Libc.EXDEV)
+        {
+            throw MountPoint(displayPath);
+        }
+        catch (NativeIOException e)
+        {
+            throw new LayerExportException(displayPath, $"cannot open its directory in the unpacked layer ({Libc.Describe(e.Errno)})", e);
+        }
+
+        var directory = root;
+        try
+        {
+            foreach (var component in parents)
+            {
+                var next = Open(directory, component, isDirectory: true, displayPath);
+                if (directory != root)
+                {
+                    directory.Dispose();
+                }
+
+                directory = next;
+            }
+
+            return directory;
+        }
+        catch
+        {
+            if (directory != root)
+            {
+                directory.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static byte[] Join(List<byte[]> components) => [.. components.SelectMany(static (c, i) => i == 0 ? c : [(byte)'/', .. c])];
 
     // Opening a device runs its driver and a FIFO's open can block or wake a writer: the name's type is checked first.
     // The file's mount must be the layer root's, so no bind mount on the way or on the file itself is crossed.
@@ -109,7 +159,7 @@ internal static class LayerFileResolver
         var layer = root.Stat();
         if (status.IsMountRoot || status.Device != layer.Device || status.MountId != layer.MountId)
         {
-            throw new LayerExportException(displayPath, "it is on a mount point inside the layer (another file system or a bind mount), which is not part of the layer; refused", new InvalidDataException($"{displayPath}: mount point"));
+            throw MountPoint(displayPath);
         }
 
         return status;
@@ -131,6 +181,9 @@ internal static class LayerFileResolver
             throw new LayerExportException(displayPath, $"cannot open '{Encoding.UTF8.GetString(name)}' in the unpacked layer ({e.Message})", e);
         }
     }
+
+    private static LayerExportException MountPoint(string displayPath) =>
+        new(displayPath, "it is on a mount point inside the layer (another file system or a bind mount), which is not part of the layer; refused", new InvalidDataException($"{displayPath}: mount point"));
 
     private static LayerExportException Unsafe(string displayPath, string why) =>
         new(displayPath, $"the tar-split record names a path that may not be followed: {why}");

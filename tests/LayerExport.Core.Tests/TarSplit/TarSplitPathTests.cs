@@ -3,7 +3,7 @@ using LayerExport.Core.TarSplit;
 
 namespace LayerExport.Core.Tests.TarSplit;
 
-/// <summary>Paths in a record are followed only downwards from the layer root, one real directory at a time.</summary>
+/// <summary>Paths in a record are cleaned as Go cleans them and resolved with the layer root as '/', never beyond it.</summary>
 public sealed class TarSplitPathTests : IDisposable
 {
     private static readonly byte[] Content = Encoding.ASCII.GetBytes("hi\n");
@@ -17,6 +17,7 @@ public sealed class TarSplitPathTests : IDisposable
         File.WriteAllBytes(Path.Combine(_directory, "layer", "sub", "f"), Content);
         File.WriteAllBytes(Path.Combine(_directory, "x"), Content);
         File.WriteAllBytes(Path.Combine(_directory, "layer", "x"), Content);
+        File.WriteAllBytes(Path.Combine(_directory, "secret"), Encoding.ASCII.GetBytes("OUT"));
     }
 
     private string Root => Path.Combine(_directory, "layer");
@@ -25,7 +26,12 @@ public sealed class TarSplitPathTests : IDisposable
     [InlineData("sub/f")]
     [InlineData("./sub/f")]
     [InlineData("././sub/./f")]
-    public async Task DownwardPathsAreRead(string name)
+    [InlineData("/sub/f")]
+    [InlineData("sub//f")]
+    [InlineData("sub/f/")]
+    [InlineData("sub/../sub/f")]
+    [InlineData("sub/../x")]
+    public async Task PathsInsideTheLayerAreReadAsGoCleansThem(string name)
     {
         var result = await AssembleAsync(name);
 
@@ -34,15 +40,12 @@ public sealed class TarSplitPathTests : IDisposable
     }
 
     [Theory]
-    [InlineData("../x", "'..'")]
-    [InlineData("./../x", "'..'")]
-    [InlineData("sub/../../x", "'..'")]
-    [InlineData("sub/../x", "'..'")]
-    [InlineData("/x", "absolute")]
-    [InlineData("sub//f", "empty component")]
-    [InlineData("sub/f/", "empty component")]
+    [InlineData("../x", "above the layer root")]
+    [InlineData("./../x", "above the layer root")]
+    [InlineData("sub/../../x", "above the layer root")]
     [InlineData("x\0", "NUL")]
     [InlineData(".", "layer root")]
+    [InlineData("sub/..", "layer root")]
     public async Task UnsafePathsAreRefusedBeforeAnythingIsOpened(string name, string reason)
     {
         var result = await AssembleAsync(name);
@@ -51,6 +54,48 @@ public sealed class TarSplitPathTests : IDisposable
         Assert.Equal(name, error.Path);
         Assert.Contains("may not be followed", error.Message, StringComparison.Ordinal);
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Empty(result.Received);
+    }
+
+    [Theory]
+    [InlineData("sub")]
+    [InlineData("/sub")]
+    [InlineData("/../sub")]
+    public async Task ADirectoryTheTarMadeASymlinkLeadsWhereItPointsInTheLayer(string target)
+    {
+        // A tar with 'bin -> usr/bin' and then 'bin/f': extraction put f under the link's target.
+        File.CreateSymbolicLink(Path.Combine(Root, "bin"), target);
+
+        var result = await AssembleAsync("bin/f");
+
+        Assert.Null(result.Error);
+        Assert.Equal(Content, result.Received);
+    }
+
+    [Theory]
+    [InlineData("..")]
+    [InlineData("../..")]
+    [InlineData("/")]
+    public async Task ASymlinkOutOfTheLayerLeadsToTheLayerRootInstead(string target)
+    {
+        // Resolved with the layer root as '/', the link reaches the root, which holds no 'secret': outside does.
+        File.CreateSymbolicLink(Path.Combine(Root, "up"), target);
+
+        var result = await AssembleAsync("up/secret");
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("up/secret", error.Path);
+        Assert.Empty(result.Received);
+    }
+
+    [Fact]
+    public async Task AnAbsoluteSymlinkToADirectoryOutsideIsNotFollowedThere()
+    {
+        File.CreateSymbolicLink(Path.Combine(Root, "out"), _directory);
+
+        var result = await AssembleAsync("out/secret");
+
+        Assert.IsType<LayerExportException>(result.Error);
         Assert.Empty(result.Received);
     }
 
