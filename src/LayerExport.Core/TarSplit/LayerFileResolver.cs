@@ -45,7 +45,8 @@ internal static class LayerFileResolver
         }
     }
 
-    private static List<byte[]> Clean(ReadOnlySpan<byte> tarPath, string displayPath)
+    /// <summary>The path's components once cleaned; throws when it leads above the root, names it or holds a NUL byte.</summary>
+    public static List<byte[]> Clean(ReadOnlySpan<byte> tarPath, string displayPath)
     {
         if (tarPath.Contains((byte)0))
         {

@@ -57,6 +57,19 @@ public sealed class TarSplitAssembler : IExportProgress
             length = length <= long.MaxValue - entry.Size
                 ? length + entry.Size
                 : throw new TarSplitRecordException(entry.LineNumber, "the entries add up to more than 2^63 bytes");
+            if (entry.Type != TarSplitEntryType.Segment && entry.Size > 0)
+            {
+                // A path no export could open is the store's fault, known before any byte is sent.
+                try
+                {
+                    LayerFileResolver.Clean(entry.Name.Span, entry.DisplayName);
+                }
+                catch (LayerExportException e)
+                {
+                    throw new LayerStoreCorruptException($"The tar-split record, line {entry.LineNumber}: {e.Message}");
+                }
+            }
+
             trailingZeros = entry.Type == TarSplitEntryType.Segment ? TrailingZeros(entry.Bytes.Span, trailingZeros)
                 : entry.Size == 0 ? trailingZeros
                 : 0;

@@ -99,6 +99,19 @@ public sealed class TarSplitPathTests : IDisposable
         Assert.Empty(result.Received);
     }
 
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("x\0")]
+    [InlineData("sub/..")]
+    public void MeasuringTheRecordRefusesAnUnsafePathBeforeAnyByte(string name)
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress([SyntheticRecord.File(name, Content, 0)]));
+
+        var error = Assert.Throws<LayerExport.Core.Store.LayerStoreCorruptException>(() => TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
+
+        Assert.Contains("may not be followed", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AMissingFileFailsNamingIt()
     {
