@@ -119,7 +119,10 @@ public sealed class BlockGzipStream : Stream
         }
 
         await _inner.WriteAsync((_resumed ?? OwnIndex()).Trailer(), cancellationToken).ConfigureAwait(false);
-        await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        // A pipe's stream sends what it is written: the body may be complete and its client gone already, which must
+        // not make a finished body a cancelled one.
+        await _inner.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         _finished = true;
     }
 

@@ -30,9 +30,13 @@ internal sealed class ZstdStage : CompressionStage
 
     public override async Task FinishAsync(CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         _finished = true;
         await _zstd.DisposeAsync().ConfigureAwait(false);
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        // Disposing wrote the epilogue, and a pipe's stream sends what it is given: the body may be complete and
+        // its client gone already, which must not make a finished body a cancelled one.
+        await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     public override async ValueTask DisposeAsync()

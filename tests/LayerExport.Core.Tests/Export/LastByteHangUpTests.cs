@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
@@ -32,6 +33,33 @@ public sealed class LastByteHangUpTests : IDisposable
 
         Assert.True(hangUp.IsCancellationRequested, "the client never hung up: the test proves nothing");
         Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(whole)), summary.DiffId.Value);
+    }
+
+    [Theory]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task ACompressedBodyHungUpOnAfterItsLastByteStillCompletes(LayerCompression compression)
+    {
+        var whole = await ExportAsync(compression, CancellationToken.None);
+        using var hangUp = new CancellationTokenSource();
+
+        var summary = await ExportAsync(compression, hangUp.Token, (whole.Size, hangUp));
+
+        Assert.True(hangUp.IsCancellationRequested, "the client never hung up: the test proves nothing");
+        Assert.Equal(whole.Digest, summary.Digest);
+    }
+
+    private async Task<ExportSummary> ExportAsync(LayerCompression compression, CancellationToken cancellationToken, (long Length, CancellationTokenSource HangUp)? hangUpAfter = null)
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("layer", []);
+        var pipe = new Pipe();
+        PipeWriter output = hangUpAfter is { } after ? new HangingUpWriter(pipe.Writer, after.Length, after.HangUp) : pipe.Writer;
+        var reading = pipe.Reader.AsStream().CopyToAsync(Stream.Null, CancellationToken.None);
+        var summary = await export.WriteAsync(compression, output, expected: null, cancellationToken);
+        await pipe.Writer.CompleteAsync();
+        await reading;
+        return summary;
     }
 
     // Passes everything on, and cancels the request once a flush has sent the whole tar, as a client that has it all hangs up.
