@@ -10,6 +10,9 @@ try
 {
     var builder = WebApplication.CreateBuilder(args);
 
+    // Settings: the appsettings.json shipped beside the server under every other source, whatever the working directory.
+    builder.AddShippedSettings();
+
     // Logging: Serilog, configured from the "Serilog" section.
     builder.AddLayerExportLogging();
 

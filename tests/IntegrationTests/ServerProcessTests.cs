@@ -75,6 +75,21 @@ public sealed class ServerProcessTests : IDisposable
         Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(await fromEnvironment.WaitUntilListeningAsync()));
     }
 
+    [Fact]
+    public async Task StartedFromAnotherDirectoryItStillLogsWithItsShippedSettings()
+    {
+        // The working directory holds no appsettings.json, as when the dll is run by its path from elsewhere.
+        await using var server = ServerProcess.Start(
+            _contentRoot.FullName,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            "--urls", "http://127.0.0.1:0");
+
+        // "Now listening on" and the warning before it reach the output only through the shipped Serilog sink.
+        var address = await server.WaitUntilListeningAsync();
+        Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(address));
+        Assert.Contains("Authentication is off", server.Output, StringComparison.Ordinal);
+    }
+
     private static async Task<List<string?>> LayerIdsAsync(Uri server)
     {
         using var client = new HttpClient { BaseAddress = server };
