@@ -112,7 +112,29 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     }
 
     /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly outside them.</summary>
+    /// <remarks>
+    /// A range is of the layer state its ETag names, the one surveyed before it, and a file may change before it is
+    /// opened: no digest of the whole tar can catch that here. So the range's last byte leaves only once a second
+    /// metadata walk finds that same state (a change moves a file's ctime), else the range ends one byte short.
+    /// </remarks>
+    /// <exception cref="LayerChangedException">The layer is no longer in the state surveyed before the range.</exception>
     public async Task WriteTarRangeAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
+    {
+        var surveyed = (_survey ?? Survey(cancellationToken)).Fingerprint;
+        await using var body = output.AsStream(leaveOpen: true);
+        var window = new WindowStream(body, 0, end - start, holdLastByte: true);
+        var tar = PipeWriter.Create(window, new StreamPipeWriterOptions(leaveOpen: true));
+        await WriteTarBytesAsync(tar, start, end, cancellationToken).ConfigureAwait(false);
+        await tar.CompleteAsync().ConfigureAwait(false);
+        if (TakeSurvey(cancellationToken).Fingerprint != surveyed)
+        {
+            throw new LayerChangedException("the layer changed while the range was made: its files are no longer those of the state the range was asked of");
+        }
+
+        await window.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriteTarBytesAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
     {
         if (content.Recorded is { } recorded)
         {
@@ -135,13 +157,15 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
-    public LayerSurvey Survey(CancellationToken cancellationToken)
+    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(cancellationToken);
+
+    private LayerSurvey TakeSurvey(CancellationToken cancellationToken)
     {
         using var reader = content.CreateMetadataReader();
         var walked = LayerSurvey.Take(reader, cancellationToken);
         if (content.Recorded is not { } recorded)
         {
-            return _survey = walked;
+            return walked;
         }
 
         using var record = recorded.OpenRecord();
@@ -149,7 +173,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         // The reassembled tar depends on the record as much as on the files: both go into the fingerprint.
         var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"recorded\n{recorded.DiffId}\n{length}\n{walked.Fingerprint}")));
-        return _survey = new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
+        return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
     }
 
     /// <inheritdoc />

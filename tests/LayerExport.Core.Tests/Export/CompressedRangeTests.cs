@@ -86,7 +86,7 @@ public sealed class CompressedRangeTests : IDisposable
     {
         using var store = new NativeLayerStore(_store.Root);
         using var export = new LayerExporter(store).Prepare(LayerId, []);
-        var (body, summary) = await CollectAsync(output => export.WriteAsync(compression, output, expected: null, CancellationToken.None));
+        var (body, summary) = await PipeCollector.CollectAsync(output => export.WriteAsync(compression, output, expected: null, CancellationToken.None));
         Assert.Equal(body.Length, summary!.Size);
         return (body, new LayerDescriptor(LayerMediaType.For(compression), summary.Digest, summary.Size, summary.DiffId));
     }
@@ -97,44 +97,16 @@ public sealed class CompressedRangeTests : IDisposable
         using var export = new LayerExporter(store).Prepare(LayerId, []);
         try
         {
-            var (range, _) = await CollectAsync<object?>(async output =>
+            var (range, _) = await PipeCollector.CollectAsync<object?>(async output =>
             {
                 await export.WriteCompressedRangeAsync(compression, output, known, new ExpectedTar(null, known.DiffId), start, end, CancellationToken.None);
                 return null;
             });
             return (range, null);
         }
-        catch (CollectedException e)
+        catch (PipeCollector.CollectedException e)
         {
             return (e.Collected, e.InnerException);
         }
-    }
-
-    // What a writer puts into a pipe, read on the other side as it comes; on failure, what got through by then.
-    private static async Task<(byte[] Bytes, T Result)> CollectAsync<T>(Func<PipeWriter, Task<T>> write)
-    {
-        var pipe = new Pipe();
-        var reading = Task.Run(async () =>
-        {
-            using var output = new MemoryStream();
-            await pipe.Reader.CopyToAsync(output);
-            return output.ToArray();
-        });
-        try
-        {
-            var result = await write(pipe.Writer);
-            await pipe.Writer.CompleteAsync();
-            return (await reading, result);
-        }
-        catch (Exception e)
-        {
-            await pipe.Writer.CompleteAsync();
-            throw new CollectedException(await reading, e);
-        }
-    }
-
-    private sealed class CollectedException(byte[] collected, Exception inner) : Exception("the write failed", inner)
-    {
-        public byte[] Collected { get; } = collected;
     }
 }
