@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace IntegrationTests;
 
-/// <summary>At most Limits:ConcurrentExports tar downloads run, Limits:QueuedExports wait up to Limits:QueueTimeout, the rest get 503 with Retry-After.</summary>
+/// <summary>At most Limits:ConcurrentExports tar downloads and descriptor requests run, Limits:QueuedExports wait up to Limits:QueueTimeout, the rest get 503 with Retry-After.</summary>
 /// <remarks>Alone, because it reads the metrics, which count every host in the process.</remarks>
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class ExportLimitTests : IAsyncLifetime
@@ -100,6 +100,24 @@ public sealed class ExportLimitTests : IAsyncLifetime
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode} while every export slot was taken");
         }
 
+        Blocking.Release();
+        Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
+    [Fact]
+    public async Task ADescriptorToComputeTakesAnExportSlotToo()
+    {
+        // Computing a descriptor is a whole export (and a compression); beyond the slots and the queue it is refused.
+        using var client = Server.CreateClient();
+        var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath), };
+        await Blocking.WaitUntilHeldAsync(2);
+        var queued = DownloadAsync(client, TarPath);
+        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+
+        using var refused = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor?compression=zstd", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:too-many-exports", problem.GetProperty("type").GetString());
         Blocking.Release();
         Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
     }

@@ -54,6 +54,7 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapMethods("/{id}/descriptor", [HttpMethods.Get, HttpMethods.Head], DescribeRepresentation)
+            .RequireExportSlot()
             .WithName("DescribeLayerRepresentation")
             .AddOpenApiOperationTransformer(OperationDocumentation.DescribeCompression)
             .WithDescription(
