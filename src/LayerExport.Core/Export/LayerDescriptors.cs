@@ -7,12 +7,14 @@ namespace LayerExport.Core.Export;
 
 /// <summary>Digests and sizes of layer representations: from the cache, from completed streams, or computed once.</summary>
 /// <remarks>
-/// Concurrent requests for the same answer share one computation. A computation is not tied to the request
-/// that started it (another may be waiting on it); it stops only when the service is disposed at shutdown.
+/// Concurrent requests for the same answer share one computation. It is not tied to the request that started
+/// it, since others may wait on it too; it stops when the last of them stops waiting (a whole export's CPU and
+/// memory for an answer nobody takes), or when the service is disposed at shutdown.
 /// </remarks>
 public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, CompressionOptions options) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<LayerDescriptor>>> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Computation> _running = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, LayerSurvey> _lastSurveys = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
 
@@ -64,8 +66,40 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         }
 
         var key = Key(layerId, survey.Fingerprint, compression);
-        var computation = _running.GetOrAdd(key, _ => new Lazy<Task<LayerDescriptor>>(() => ComputeAsync(key, layerId, compression)));
-        return await computation.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Computation? computation;
+        lock (_lock)
+        {
+            if (!_running.TryGetValue(key, out computation))
+            {
+                computation = new Computation(CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token));
+                _running.Add(key, computation);
+                var started = computation;
+                computation.Work = Task.Run(() => ComputeAsync(key, layerId, compression, started));
+            }
+
+            computation.Waiters++;
+        }
+
+        try
+        {
+            return await computation.Work!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Leave(key, computation);
+        }
+    }
+
+    /// <summary>Computations running now, for tests.</summary>
+    internal int RunningCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _running.Count;
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -75,18 +109,48 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         _shutdown.Dispose();
     }
 
-    private async Task<LayerDescriptor> ComputeAsync(string key, string layerId, LayerCompression compression)
+    private async Task<LayerDescriptor> ComputeAsync(string key, string layerId, LayerCompression compression, Computation computation)
     {
         try
         {
             using var export = exporter.Prepare(layerId, []);
             var sink = PipeWriter.Create(Stream.Null);
-            var summary = await export.WriteAsync(compression, sink, expected: null, _shutdown.Token).ConfigureAwait(false);
+            var summary = await export.WriteAsync(compression, sink, expected: null, computation.Cancellation.Token).ConfigureAwait(false);
             return Record(layerId, compression, summary);
         }
         finally
         {
-            _running.TryRemove(key, out _);
+            lock (_lock)
+            {
+                Forget(key, computation);
+                computation.Done = true;
+            }
+
+            computation.Cancellation.Dispose();
+        }
+    }
+
+    // The last waiter to leave a computation that is still running cancels it.
+    private void Leave(string key, Computation computation)
+    {
+        lock (_lock)
+        {
+            if (--computation.Waiters > 0 || computation.Done)
+            {
+                return;
+            }
+
+            Forget(key, computation);
+            computation.Cancellation.Cancel();
+        }
+    }
+
+    // Called under the lock; a later computation of the same key may have taken the place already.
+    private void Forget(string key, Computation computation)
+    {
+        if (_running.TryGetValue(key, out var current) && current == computation)
+        {
+            _running.Remove(key);
         }
     }
 
@@ -101,4 +165,15 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         LayerCompression.Zstd => $"zstd/level={options.Zstd.Level}",
         _ => throw new ArgumentOutOfRangeException(nameof(compression)),
     };
+
+    private sealed class Computation(CancellationTokenSource cancellation)
+    {
+        public CancellationTokenSource Cancellation { get; } = cancellation;
+
+        public Task<LayerDescriptor>? Work { get; set; }
+
+        public int Waiters { get; set; }
+
+        public bool Done { get; set; }
+    }
 }

@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Export;
+
+/// <summary>A descriptor computation is shared by whoever waits for it, and stops once nobody does.</summary>
+public sealed class LayerDescriptorsTests : IDisposable
+{
+    private const string LayerId = "layer";
+
+    private readonly TestLayerStore _store = new();
+
+    public LayerDescriptorsTests() => _store.AddLayer(LayerId).File("big.bin", RandomNumberGenerator.GetBytes(64 * 1024 * 1024));
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task TheLastWaiterToLeaveStopsTheComputation()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store);
+        var survey = Survey(store);
+        using var leaving = new CancellationTokenSource();
+
+        var asking = descriptors.GetAsync(LayerId, survey, LayerCompression.Zstd, leaving.Token);
+        Assert.Equal(1, descriptors.RunningCount);
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => asking);
+
+        Assert.Equal(0, descriptors.RunningCount);
+        Assert.Null(descriptors.TryGetKnown(LayerId, survey, LayerCompression.Zstd));
+    }
+
+    [Fact]
+    public async Task AWaiterThatLeavesDoesNotStopTheComputationForTheOthers()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store);
+        var survey = Survey(store);
+        using var leaving = new CancellationTokenSource();
+
+        var first = descriptors.GetAsync(LayerId, survey, LayerCompression.Gzip, leaving.Token);
+        var second = descriptors.GetAsync(LayerId, survey, LayerCompression.Gzip, CancellationToken.None);
+        Assert.Equal(1, descriptors.RunningCount);
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        var descriptor = await second;
+
+        Assert.Equal(descriptor, descriptors.TryGetKnown(LayerId, survey, LayerCompression.Gzip));
+        Assert.Equal(0, descriptors.RunningCount);
+    }
+
+    private static LayerDescriptors Descriptors(ILayerStore store) =>
+        new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+
+    private static LayerSurvey Survey(ILayerStore store)
+    {
+        using var export = new LayerExporter(store).Prepare(LayerId, []);
+        return export.Survey(CancellationToken.None);
+    }
+}
