@@ -62,4 +62,26 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         var mode = await ProcessRunner.RunAsync("stat", ["-c", "%a", digests]);
         Assert.Equal("700", mode.StandardOutput.Trim());
     }
+
+    [Fact]
+    public async Task AnUnusableDefaultKeepsDigestsInMemoryAndStillStarts()
+    {
+        // A container user whose HOME belongs to another uid: only a directory set on purpose must work.
+        var home = Path.Combine(_scratch, "foreign-home");
+        Directory.CreateDirectory(home);
+        var chown = await ProcessRunner.RunAsync("chown", [$"{Nobody}:{Nobody}", home]);
+        Assert.True(chown.ExitCode == 0, chown.Describe());
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = "" },
+            "--urls", "http://127.0.0.1:0");
+        var address = await server.WaitUntilListeningAsync();
+        using var client = new HttpClient { BaseAddress = address };
+
+        using var response = await client.GetAsync(new Uri("/layers/base/descriptor", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("Digests are kept in memory only", server.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(home, ".cache")), "a directory was made under another user's home");
+    }
 }

@@ -118,6 +118,7 @@ public sealed class RequestValidationTests : IAsyncLifetime
     {
         // RFC 9110, section 14.2: a range unit the server does not know is ignored.
         { "Range", "items=0-1" },
+        { "Range", "bytesx=0-1" },
 
         // RFC 9110, section 13.1.5: If-Range without a Range is ignored.
         { "If-Range", "garbage" },

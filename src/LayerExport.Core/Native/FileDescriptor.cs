@@ -76,7 +76,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     /// <summary>
     /// Opens the directory at <paramref name="path"/> below this one, resolving symlinks as if this directory were
     /// the root and never leaving its mount; null where <c>openat2</c> is missing (before Linux 5.6, or refused by
-    /// a seccomp filter).
+    /// a seccomp filter) or keeps being raced.
     /// </summary>
     public FileDescriptor? TryOpenDirectoryInRoot(ReadOnlySpan<byte> path)
     {
@@ -89,20 +89,25 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         };
         fixed (byte* p = z)
         {
-            int fd;
-            do
+            // EAGAIN: a rename or mount raced the resolution of '..'; a few tries, then the caller's slower way.
+            for (var attempt = 0; attempt < 8; attempt++)
             {
-                fd = Libc.OpenAt2(Fd, p, &how);
-            }
-            while (fd < 0 && Marshal.GetLastPInvokeError() is Libc.EINTR or Libc.EAGAIN);
+                var fd = Libc.OpenAt2(Fd, p, &how);
+                if (fd >= 0)
+                {
+                    return new FileDescriptor(fd);
+                }
 
-            if (fd >= 0)
-            {
-                return new FileDescriptor(fd);
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno is Libc.EINTR or Libc.EAGAIN)
+                {
+                    continue;
+                }
+
+                return errno is Libc.ENOSYS or Libc.EPERM ? null : throw Error(errno, path);
             }
 
-            var errno = Marshal.GetLastPInvokeError();
-            return errno is Libc.ENOSYS or Libc.EPERM ? null : throw Error(errno, path);
+            return null;
         }
     }
 

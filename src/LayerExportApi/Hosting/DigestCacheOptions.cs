@@ -6,12 +6,15 @@ internal sealed class DigestCacheOptions
     /// <summary>The section name.</summary>
     public const string SectionName = "DigestCache";
 
-    /// <summary>Directory that keeps computed digests across restarts; empty keeps them in memory only.</summary>
-    public string? Directory { get; set; } = DefaultDirectory();
+    /// <summary>Directory that keeps computed digests across restarts; empty keeps them in memory only; unset, <see cref="UserCacheDirectory"/>.</summary>
+    public string? Directory { get; set; }
 
-    // Not $TMPDIR: every user can write there and create the directory before the server does, which would
-    // either choose the digests it announces or, refused, keep it from starting. The user's own cache directory is not shared.
-    private static string DefaultDirectory() =>
+    /// <summary>The server user's own cache directory, or empty when neither <c>XDG_CACHE_HOME</c> nor <c>HOME</c> names one.</summary>
+    /// <remarks>
+    /// Not $TMPDIR: every user can write there and create the directory before the server does, which would
+    /// either choose the digests it announces or, refused, keep it from starting. The user's own cache directory is not shared.
+    /// </remarks>
+    public static string UserCacheDirectory() =>
         Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { } cache && Path.IsPathFullyQualified(cache)
             ? Path.Combine(cache, "layer-export", "digests")
             : Environment.GetEnvironmentVariable("HOME") is { } home && Path.IsPathFullyQualified(home)

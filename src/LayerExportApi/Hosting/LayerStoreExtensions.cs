@@ -1,13 +1,14 @@
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
+using LayerExport.Core.Native;
 using LayerExport.Core.Store;
 using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Hosting;
 
 /// <summary>Registers the configured layer store and the exporter over it.</summary>
-internal static class LayerStoreExtensions
+internal static partial class LayerStoreExtensions
 {
     /// <summary>Binds <c>LayerStore</c>, validates it at start and registers the store for its layout.</summary>
     public static WebApplicationBuilder AddLayerStore(this WebApplicationBuilder builder)
@@ -54,7 +55,23 @@ internal static class LayerStoreExtensions
         builder.Services.AddSingleton(static services =>
         {
             var directory = services.GetRequiredService<IOptions<DigestCacheOptions>>().Value.Directory;
-            return new DigestCache(string.IsNullOrWhiteSpace(directory) ? null : directory);
+            if (directory is not null)
+            {
+                return new DigestCache(string.IsNullOrWhiteSpace(directory) ? null : directory);
+            }
+
+            // Unset, the user's cache directory is only a preference: a container user whose HOME is '/' or belongs
+            // to another uid still starts, keeping digests in memory. A directory configured on purpose must work.
+            var preferred = DigestCacheOptions.UserCacheDirectory();
+            try
+            {
+                return new DigestCache(string.IsNullOrWhiteSpace(preferred) ? null : preferred);
+            }
+            catch (Exception e) when (e is UnsafeDirectoryException or NativeIOException)
+            {
+                DigestsInMemoryOnly(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DigestCache).FullName!), preferred, e.Message);
+                return new DigestCache(null);
+            }
         });
         builder.Services.AddSingleton(static services => new LayerDescriptors(
             services.GetRequiredService<LayerExporter>(),
@@ -62,4 +79,7 @@ internal static class LayerStoreExtensions
             services.GetRequiredService<IOptions<CompressionOptions>>().Value));
         return builder;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Digests are kept in memory only: the default DigestCache:Directory {Directory} cannot be used ({Reason}); set DigestCache:Directory to keep them across restarts")]
+    private static partial void DigestsInMemoryOnly(ILogger logger, string directory, string reason);
 }

@@ -21,7 +21,9 @@ internal readonly record struct ByteRangeRequest(ByteRangeKind Kind, long Start,
         }
 
         // A range unit other than bytes must be ignored (RFC 9110, section 14.2).
-        if (!header.ToString().TrimStart().StartsWith("bytes", StringComparison.OrdinalIgnoreCase))
+        var value = header.ToString();
+        var equals = value.IndexOf('=', StringComparison.Ordinal);
+        if (equals < 0 || !"bytes".Equals(value[..equals].Trim(), StringComparison.OrdinalIgnoreCase))
         {
             return new(ByteRangeKind.Whole, 0, size - 1);
         }
