@@ -60,4 +60,20 @@ public sealed class LoopbackHostTests : IAsyncLifetime
         request.Headers.Host = host;
         return await client.SendAsync(request);
     }
+
+    [Fact]
+    public async Task WithTokensAForeignNameIsLeftToAuthentication()
+    {
+        // A page that rebinds its name has no token to send; a reverse proxy on the same host keeps its Host.
+        var token = BearerTokens.NewToken();
+        await using var server = ApiServer.Start(_store.Root, settings: BearerTokens.Settings(token));
+        using var client = server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/layers", UriKind.Relative));
+        request.Headers.Host = $"proxy.example:{server.BaseAddress.Port}";
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
 }
