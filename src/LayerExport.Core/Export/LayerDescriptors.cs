@@ -8,13 +8,16 @@ namespace LayerExport.Core.Export;
 /// <summary>Digests and sizes of layer representations: from the cache, from completed streams, or computed once.</summary>
 /// <remarks>
 /// Concurrent requests for the same answer share one computation. It is not tied to the request that started
-/// it, since others may wait on it too; it stops when the last of them stops waiting (a whole export's CPU and
-/// memory for an answer nobody takes), or when the service is disposed at shutdown.
+/// it, since others may wait on it too. When the last of them stops waiting, it goes on while no more than
+/// <see cref="MaxAbandoned"/> computations run for nobody, so a client that timed out and asks again finds it
+/// running or done; beyond that it stops (a whole export's CPU and memory for an answer nobody takes). All stop
+/// when the service is disposed at shutdown.
 /// </remarks>
 public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, CompressionOptions options) : IDisposable
 {
     private readonly Dictionary<string, Computation> _running = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private int _abandoned;
     private readonly ConcurrentDictionary<string, LayerSurvey> _lastSurveys = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
 
@@ -69,7 +72,17 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         Computation? computation;
         lock (_lock)
         {
-            if (!_running.TryGetValue(key, out computation))
+            if (_shutdown.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the service is stopping");
+            }
+
+            if (_running.TryGetValue(key, out computation) && computation.Abandoned)
+            {
+                computation.Abandoned = false;
+                _abandoned--;
+            }
+            else if (computation is null)
             {
                 computation = new Computation(CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token));
                 _running.Add(key, computation);
@@ -90,6 +103,9 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         }
     }
 
+    /// <summary>Computations that may go on with nobody waiting for them: by default one per core.</summary>
+    internal int MaxAbandoned { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Computations running now, for tests.</summary>
     internal int RunningCount
     {
@@ -105,7 +121,11 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     /// <inheritdoc />
     public void Dispose()
     {
-        _shutdown.Cancel();
+        lock (_lock)
+        {
+            _shutdown.Cancel();
+        }
+
         _shutdown.Dispose();
     }
 
@@ -124,19 +144,31 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             {
                 Forget(key, computation);
                 computation.Done = true;
+                if (computation.Abandoned)
+                {
+                    computation.Abandoned = false;
+                    _abandoned--;
+                }
             }
 
             computation.Cancellation.Dispose();
         }
     }
 
-    // The last waiter to leave a computation that is still running cancels it.
+    // The last waiter to leave a computation that is still running lets it go on within the allowance, else cancels it.
     private void Leave(string key, Computation computation)
     {
         lock (_lock)
         {
             if (--computation.Waiters > 0 || computation.Done)
             {
+                return;
+            }
+
+            if (_abandoned < MaxAbandoned)
+            {
+                computation.Abandoned = true;
+                _abandoned++;
                 return;
             }
 
@@ -175,5 +207,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         public int Waiters { get; set; }
 
         public bool Done { get; set; }
+
+        public bool Abandoned { get; set; }
     }
 }

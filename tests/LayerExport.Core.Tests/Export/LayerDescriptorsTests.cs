@@ -7,7 +7,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Export;
 
-/// <summary>A descriptor computation is shared by whoever waits for it, and stops once nobody does.</summary>
+/// <summary>A descriptor computation is shared by whoever waits for it; once nobody does, it goes on only within an allowance.</summary>
 public sealed class LayerDescriptorsTests : IDisposable
 {
     private const string LayerId = "layer";
@@ -19,10 +19,10 @@ public sealed class LayerDescriptorsTests : IDisposable
     public void Dispose() => _store.Dispose();
 
     [Fact]
-    public async Task TheLastWaiterToLeaveStopsTheComputation()
+    public async Task BeyondTheAllowanceTheLastWaiterToLeaveStopsTheComputation()
     {
         using var store = new NativeLayerStore(_store.Root);
-        using var descriptors = Descriptors(store);
+        using var descriptors = Descriptors(store, maxAbandoned: 0);
         var survey = Survey(store);
         using var leaving = new CancellationTokenSource();
 
@@ -36,10 +36,29 @@ public sealed class LayerDescriptorsTests : IDisposable
     }
 
     [Fact]
+    public async Task WithinTheAllowanceAnAbandonedComputationGoesOnForTheNextRequest()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store, maxAbandoned: 1);
+        var survey = Survey(store);
+        using var leaving = new CancellationTokenSource();
+
+        // A client that timed out, then asks again: it finds the same computation still running.
+        var asking = descriptors.GetAsync(LayerId, survey, LayerCompression.Zstd, leaving.Token);
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => asking);
+        Assert.Equal(1, descriptors.RunningCount);
+        var descriptor = await descriptors.GetAsync(LayerId, survey, LayerCompression.Zstd, CancellationToken.None);
+
+        Assert.Equal(descriptor, descriptors.TryGetKnown(LayerId, survey, LayerCompression.Zstd));
+        Assert.Equal(0, descriptors.RunningCount);
+    }
+
+    [Fact]
     public async Task AWaiterThatLeavesDoesNotStopTheComputationForTheOthers()
     {
         using var store = new NativeLayerStore(_store.Root);
-        using var descriptors = Descriptors(store);
+        using var descriptors = Descriptors(store, maxAbandoned: 0);
         var survey = Survey(store);
         using var leaving = new CancellationTokenSource();
 
@@ -54,8 +73,8 @@ public sealed class LayerDescriptorsTests : IDisposable
         Assert.Equal(0, descriptors.RunningCount);
     }
 
-    private static LayerDescriptors Descriptors(ILayerStore store) =>
-        new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+    private static LayerDescriptors Descriptors(ILayerStore store, int maxAbandoned) =>
+        new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions()) { MaxAbandoned = maxAbandoned };
 
     private static LayerSurvey Survey(ILayerStore store)
     {
