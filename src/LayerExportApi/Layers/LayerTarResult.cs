@@ -79,7 +79,7 @@ internal sealed class LayerTarResult(
         // RFC 9110, section 13.2.2: If-Match first, then If-None-Match, then the range.
         if (!IfMatchHolds(request, etag))
         {
-            await WriteProblemAsync(httpContext, StatusCodes.Status412PreconditionFailed, "Precondition failed", "precondition-failed", $"If-Match names no entity tag of this {(compression == LayerCompression.None ? "tar" : $"{RepresentationNegotiation.Tag(compression)} body")}; its ETag is {etag?.ToString() ?? "not known"}.");
+            await WriteProblemAsync(httpContext, StatusCodes.Status412PreconditionFailed, "Precondition failed", "precondition-failed", $"If-Match names no entity tag of this {RepresentationName}; its ETag is {etag?.ToString() ?? "not known"}.");
             return;
         }
 
@@ -99,7 +99,7 @@ internal sealed class LayerTarResult(
                 return;
             case ByteRangeKind.Unsatisfiable:
                 response.Headers.ContentRange = new ContentRangeHeaderValue(rangeable).ToString();
-                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {(compression == LayerCompression.None ? "tar" : $"{RepresentationNegotiation.Tag(compression)} body")} is {rangeable} bytes long.");
+                await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {RepresentationName} is {rangeable} bytes long.");
                 return;
             case ByteRangeKind.Partial:
                 response.StatusCode = StatusCodes.Status206PartialContent;
@@ -282,6 +282,9 @@ internal sealed class LayerTarResult(
         httpContext.Response.Headers.ContentRange = contentRange;
         await TypedResults.Problem(detail: detail, statusCode: status, title: title, type: $"urn:layer-export:problem:{type}").ExecuteAsync(httpContext);
     }
+
+    // What the problem details call the body: "tar", "gzip body" or "zstd body".
+    private string RepresentationName => compression == LayerCompression.None ? "tar" : $"{RepresentationNegotiation.Tag(compression)} body";
 
     /// <inheritdoc />
     public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder)
