@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using IntegrationTests.Support;
+using LayerExport.Core.Export;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -104,6 +105,19 @@ public sealed class ShutdownTests : IDisposable
         await File.WriteAllBytesAsync(archive, tar.ToArray());
         Assert.Equal(["a/", "a/first.bin", "b/", "b/held.bin"], await GnuTar.ListNamesAsync(archive));
         await server.Logs.WaitForExportOutcomeAsync(Layer, "completed");
+    }
+
+    [Fact]
+    public async Task ADescriptorAskedForOnceTheDescriptorsAreStoppedIsAServiceStoppingProblem()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        server.Services.GetRequiredService<LayerDescriptors>().Dispose();
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor?compression=gzip", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:service-stopping", problem.GetProperty("type").GetString());
     }
 
     private ApiServer Start(string shutdownTimeout, Func<LayerExport.Core.Store.ILayerStore, LayerExport.Core.Store.ILayerStore> decorate) => ApiServer.Start(

@@ -74,7 +74,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         {
             if (_shutdown.IsCancellationRequested)
             {
-                throw new OperationCanceledException("the service is stopping");
+                throw new ServiceStoppingException();
             }
 
             if (_running.TryGetValue(key, out computation) && computation.Abandoned)
@@ -96,6 +96,10 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         try
         {
             return await computation.Work!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _shutdown.IsCancellationRequested)
+        {
+            throw new ServiceStoppingException();
         }
         finally
         {
@@ -123,6 +127,11 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     {
         lock (_lock)
         {
+            if (_shutdown.IsCancellationRequested)
+            {
+                return;
+            }
+
             _shutdown.Cancel();
         }
 

@@ -18,6 +18,9 @@ internal static class LayerEndpoints
         var layers = routes.MapGroup("/layers").WithTags("Layers");
         layers.AddEndpointFilterFactory(KnownQueryParameters.Refuse);
 
+        // Without tokens, a loopback request whose Host names another domain gets 421 (LoopbackHostCheck).
+        layers.ProducesProblem(StatusCodes.Status421MisdirectedRequest);
+
         layers.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], ListLayers)
             .WithName("ListLayers")
             .WithDescription("Every layer ID with its direct parent (null for a base layer), ordered by ID.")

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using LayerExport.Core;
+using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Polly.Timeout;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -32,6 +33,7 @@ internal static class LayerProblems
         problem = exception switch
         {
             LayerStoreException store => For(store),
+            ServiceStoppingException => Problem(StatusCodes.Status503ServiceUnavailable, "Service stopping", "service-stopping", exception),
             TimeoutRejectedException => Problem(StatusCodes.Status503ServiceUnavailable, "Layer store too slow", "store-timeout", exception),
             _ when ExportPreparation.IsChanging(exception) => Problem(StatusCodes.Status503ServiceUnavailable, "Layer changing", "layer-changing", exception),
             LayerExportException or IOException => Unreadable(exception),

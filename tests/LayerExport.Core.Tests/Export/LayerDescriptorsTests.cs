@@ -73,6 +73,32 @@ public sealed class LayerDescriptorsTests : IDisposable
         Assert.Equal(0, descriptors.RunningCount);
     }
 
+    [Fact]
+    public async Task AComputationStoppedByTheShutdownTellsItsWaitersThatTheServiceIsStopping()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        var descriptors = Descriptors(store, maxAbandoned: 0);
+        var survey = Survey(store);
+
+        var asking = descriptors.GetAsync(LayerId, survey, LayerCompression.Zstd, CancellationToken.None);
+        Assert.Equal(1, descriptors.RunningCount);
+        descriptors.Dispose();
+
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => asking);
+    }
+
+    [Fact]
+    public async Task NoComputationStartsOnceTheServiceIsStopping()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        var descriptors = Descriptors(store, maxAbandoned: 0);
+        var survey = Survey(store);
+        descriptors.Dispose();
+
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => descriptors.GetAsync(LayerId, survey, LayerCompression.Gzip, CancellationToken.None));
+        Assert.Equal(0, descriptors.RunningCount);
+    }
+
     private static LayerDescriptors Descriptors(ILayerStore store, int maxAbandoned) =>
         new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions()) { MaxAbandoned = maxAbandoned };
 
