@@ -72,9 +72,8 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar", "Range", "bytes=5-1", 400 },
         { "/layers/app/tar", "Range", "bytes=", 400 },
         { "/layers/app/tar", "Range", "bytes=x-y", 400 },
-        { "/layers/app/tar", "Range", "bytes=0-99999999999999999999999", 400 },
-        { "/layers/app/tar", "Range", "bytes=-99999999999999999999", 400 },
         { "/layers/app/tar", "Range", "bytes=999999999-", 416 },
+        { "/layers/app/tar", "Range", "bytes=99999999999999999999999-", 416 },
         { "/layers/app/tar", "Range", "bytes=-0", 416 },
 
         // Conditionals.

@@ -37,6 +37,8 @@ public sealed class RangeTests : IDisposable
     [InlineData("open")]
     [InlineData("one-byte")]
     [InlineData("past-end")]
+    [InlineData("last-past-64-bits")]
+    [InlineData("suffix-past-64-bits")]
     public async Task RangeGetsExactlyThoseBytes(string where)
     {
         var full = await _client.GetOkBytesAsync(TarPath);
@@ -51,6 +53,8 @@ public sealed class RangeTests : IDisposable
             "open" => ($"bytes={size - 5000}-", size - 5000, size - 1),
             "one-byte" => ("bytes=777-777", 777L, 777L),
             "past-end" => ($"bytes={size - 10}-{size + 1000}", size - 10, size - 1),
+            "last-past-64-bits" => ("bytes=100-99999999999999999999999", 100L, size - 1),
+            "suffix-past-64-bits" => ("bytes=-99999999999999999999999", 0L, size - 1),
             _ => throw new ArgumentOutOfRangeException(nameof(where)),
         };
 
@@ -65,10 +69,16 @@ public sealed class RangeTests : IDisposable
     [Theory]
     [InlineData("from-size")]
     [InlineData("far")]
+    [InlineData("past-64-bits")]
     public async Task RangeBeyondTheEndIs416WithTheSize(string where)
     {
         var size = (await _client.GetOkBytesAsync(TarPath)).LongLength;
-        var header = where == "from-size" ? $"bytes={size}-" : $"bytes={size + 1_000_000}-{size + 2_000_000}";
+        var header = where switch
+        {
+            "from-size" => $"bytes={size}-",
+            "far" => $"bytes={size + 1_000_000}-{size + 2_000_000}",
+            _ => "bytes=99999999999999999999999-",
+        };
 
         var refused = await _client.FetchAsync(TarPath, r => r.Headers.TryAddWithoutValidation("Range", header));
 

@@ -1,9 +1,11 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
 /// <summary>What a request's <c>Range</c> and <c>If-Range</c> ask of a representation of known length.</summary>
-internal readonly record struct ByteRangeRequest(ByteRangeKind Kind, long Start, long End)
+internal readonly partial record struct ByteRangeRequest(ByteRangeKind Kind, long Start, long End)
 {
     /// <summary>Bytes the range covers (End is inclusive).</summary>
     public long Length => End - Start + 1;
@@ -28,7 +30,7 @@ internal readonly record struct ByteRangeRequest(ByteRangeKind Kind, long Start,
             return new(ByteRangeKind.Whole, 0, size - 1);
         }
 
-        if (!RangeHeaderValue.TryParse(header.ToString(), out var range) || !"bytes".Equals(range.Unit.Value, StringComparison.OrdinalIgnoreCase))
+        if (!RangeHeaderValue.TryParse(Saturated(value), out var range) || !"bytes".Equals(range.Unit.Value, StringComparison.OrdinalIgnoreCase))
         {
             return new(ByteRangeKind.Malformed, 0, 0);
         }
@@ -64,6 +66,17 @@ internal readonly record struct ByteRangeRequest(ByteRangeKind Kind, long Start,
             ? new(ByteRangeKind.Unsatisfiable, 0, 0)
             : new(ByteRangeKind.Partial, start, end);
     }
+
+    // RFC 9110 puts no bound on a position's digits: one past any 64-bit length means "beyond any body" (a last-pos
+    // or suffix that large covers the rest, a first-pos that large is unsatisfiable), so it saturates, not refused.
+    private static string Saturated(string value) => Digits().Replace(
+        value,
+        static number => long.TryParse(number.ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out _)
+            ? number.Value
+            : long.MaxValue.ToString(CultureInfo.InvariantCulture));
+
+    [GeneratedRegex("[0-9]+", RegexOptions.CultureInvariant)]
+    private static partial Regex Digits();
 }
 
 /// <summary>The kinds of answer to a range request.</summary>
