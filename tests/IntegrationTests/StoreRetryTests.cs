@@ -2,7 +2,6 @@ using System.Net;
 using LayerExport.Core;
 using LayerExport.Core.Native;
 using LayerExport.Core.Store;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;

@@ -14,8 +14,13 @@ internal static unsafe partial class Libc
 
     public const int ENOENT = 2;
     public const int EINTR = 4;
+    public const int EIO = 5;
     public const int EAGAIN = 11;
-    public const int ENXIO = 6;
+    public const int EBUSY = 16;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
+    public const int ETIMEDOUT = 110;
+    public const int ESTALE = 116;
     public const int EPERM = 1;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
@@ -35,7 +40,6 @@ internal static unsafe partial class Libc
     public const int O_NONBLOCK = 0x800;
     public const int O_NOATIME = 0x40000;
     public const int O_CLOEXEC = 0x80000;
-    public const int O_PATH = 0x200000;
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_EMPTY_PATH = 0x1000;

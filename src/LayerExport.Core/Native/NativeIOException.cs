@@ -17,7 +17,7 @@ public sealed class NativeIOException : IOException
     public bool IsNotFound => Errno == Libc.ENOENT;
 
     /// <summary>True for errors that may pass when tried again: I/O errors, busy or stale network files, descriptor exhaustion.</summary>
-    public bool IsTransient => Errno is 5 or 11 or 16 or 23 or 24 or 110 or 116;
+    public bool IsTransient => Errno is Libc.EIO or Libc.EAGAIN or Libc.EBUSY or Libc.ENFILE or Libc.EMFILE or Libc.ETIMEDOUT or Libc.ESTALE;
 
     /// <summary>True when a symlink stood where a real file or directory was required.</summary>
     public bool IsSymlinkRefused => Errno is Libc.ELOOP or Libc.ENOTDIR;

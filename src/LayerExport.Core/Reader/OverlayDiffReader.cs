@@ -1,7 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using LayerExport.Core.Native;
-using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Reader;
 

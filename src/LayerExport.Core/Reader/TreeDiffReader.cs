@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Diagnostics.CodeAnalysis;
-using System.Text;
 using LayerExport.Core.Native;
 using LayerExport.Core.Tar;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using LayerExport.Core.Native;
-using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Store;
 

@@ -71,13 +71,8 @@ public static class TarHeaderEncoder
         return padding;
     }
 
-    /// <summary>Writes the end of the archive: two zero blocks, no padding to a record size.</summary>
-    public static int WriteEndOfArchive(IBufferWriter<byte> output)
-    {
-        output.GetSpan(2 * BlockSize)[..(2 * BlockSize)].Clear();
-        output.Advance(2 * BlockSize);
-        return 2 * BlockSize;
-    }
+    /// <summary>The end of the archive: two zero blocks, no padding to a record size.</summary>
+    public static ReadOnlyMemory<byte> EndOfArchive { get; } = new byte[2 * BlockSize];
 
     /// <summary>Rounds up to whole blocks.</summary>
     public static long PaddedLength(long length) => (length + BlockSize - 1) / BlockSize * BlockSize;

@@ -16,9 +16,6 @@ public sealed class TarStreamWriter
     /// <summary>Bytes gathered before a flush.</summary>
     public const int FlushThreshold = 64 * 1024;
 
-    // Two zero blocks end a tar.
-    private static readonly ReadOnlyMemory<byte> EndOfArchive = new byte[2 * TarHeaderEncoder.BlockSize];
-
     private readonly PipeWriter _output;
     private readonly long _windowStart;
     private readonly long _windowEnd;
@@ -89,16 +86,16 @@ public sealed class TarStreamWriter
     {
         if (beforeEnd is not null)
         {
-            await beforeEnd(EndOfArchive, cancellationToken).ConfigureAwait(false);
+            await beforeEnd(TarHeaderEncoder.EndOfArchive, cancellationToken).ConfigureAwait(false);
         }
 
-        if (InWindow(BytesWritten, EndOfArchive.Length))
+        if (InWindow(BytesWritten, TarHeaderEncoder.EndOfArchive.Length))
         {
-            Emit(EndOfArchive.Span);
+            Emit(TarHeaderEncoder.EndOfArchive.Span);
         }
         else
         {
-            BytesWritten += EndOfArchive.Length;
+            BytesWritten += TarHeaderEncoder.EndOfArchive.Length;
         }
 
         await _flush.FlushAsync(cancellationToken).ConfigureAwait(false);

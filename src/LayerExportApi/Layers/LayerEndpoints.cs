@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using LayerExport.Core;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -40,7 +39,7 @@ internal static class LayerEndpoints
         layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
             .RequireExportSlot()
             .WithName("ExportLayerTar")
-            .AddOpenApiOperationTransformer(OperationDocumentation.DescribeTar)
+            .AddOpenApiOperationTransformer((operation, _, _) => OperationDocumentation.DescribeTar(operation))
             .WithDescription(
                 "Streams the layer's changes as an OCI layer tar, plain or compressed (whiteouts for deletions, hard links, "
                 + "PAX headers where ustar cannot hold a field). The same layer always gives the same bytes. "
@@ -59,7 +58,7 @@ internal static class LayerEndpoints
         layers.MapMethods("/{id}/descriptor", [HttpMethods.Get, HttpMethods.Head], DescribeRepresentation)
             .RequireExportSlot()
             .WithName("DescribeLayerRepresentation")
-            .AddOpenApiOperationTransformer(OperationDocumentation.DescribeCompression)
+            .AddOpenApiOperationTransformer((operation, _, _) => OperationDocumentation.DescribeCompression(operation))
             .WithDescription(
                 "An OCI descriptor (mediaType, digest, size) of the representation, plus the layer's diffID. "
                 + "Computed once per layer state (concurrent requests share the work) and cached across restarts; "

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace LayerExportApi.Layers;
@@ -26,7 +25,7 @@ internal static class OperationDocumentation
     ];
 
     /// <summary>Lists the values of <c>compression</c>.</summary>
-    public static Task DescribeCompression(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    public static Task DescribeCompression(OpenApiOperation operation)
     {
         if (operation.Parameters?.FirstOrDefault(static p => p.Name == "compression") is { Schema: OpenApiSchema schema })
         {
@@ -37,9 +36,9 @@ internal static class OperationDocumentation
     }
 
     /// <summary>Adds the tar endpoint's conditional and range request headers, and its response headers.</summary>
-    public static async Task DescribeTar(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    public static Task DescribeTar(OpenApiOperation operation)
     {
-        await DescribeCompression(operation, context, cancellationToken);
+        DescribeCompression(operation);
         operation.Parameters ??= [];
         foreach (var (name, description) in TarRequestHeaders)
         {
@@ -57,5 +56,7 @@ internal static class OperationDocumentation
                 }
             }
         }
+
+        return Task.CompletedTask;
     }
 }

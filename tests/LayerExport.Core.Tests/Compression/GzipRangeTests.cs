@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using LayerExport.Core.Compression;
 
 namespace LayerExport.Core.Tests.Compression;

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;

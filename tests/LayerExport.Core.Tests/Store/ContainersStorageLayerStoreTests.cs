@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;

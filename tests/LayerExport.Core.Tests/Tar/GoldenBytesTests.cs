@@ -78,7 +78,7 @@ public sealed class GoldenBytesTests(GoTarFixture go) : IClassFixture<GoTarFixtu
             TarHeaderEncoder.WritePadding(entry.Data.Length, output);
         }
 
-        TarHeaderEncoder.WriteEndOfArchive(output);
+        output.Write(TarHeaderEncoder.EndOfArchive.Span);
         return output.WrittenSpan.ToArray();
     }
 }

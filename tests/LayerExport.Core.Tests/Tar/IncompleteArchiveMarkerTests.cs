@@ -160,7 +160,7 @@ public sealed class IncompleteArchiveMarkerTests(GoTarFixture go) : IClassFixtur
             }
         }
 
-        TarHeaderEncoder.WriteEndOfArchive(output);
+        output.Write(TarHeaderEncoder.EndOfArchive.Span);
         return (output.WrittenSpan.ToArray(), cutAt, padding);
     }
 }

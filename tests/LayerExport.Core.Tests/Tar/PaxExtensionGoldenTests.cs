@@ -56,7 +56,7 @@ public sealed class PaxExtensionGoldenTests(GoTarFixture go) : IClassFixture<GoT
         var length = TarHeaderEncoder.Write(entry.Header, output);
         output.Write(entry.Data);
         TarHeaderEncoder.WritePadding(entry.Data.Length, output);
-        TarHeaderEncoder.WriteEndOfArchive(output);
+        output.Write(TarHeaderEncoder.EndOfArchive.Span);
         TarBytesComparison.AssertEqual(reference.Output, output.WrittenSpan);
         Assert.Equal(length, TarHeaderEncoder.EncodedLength(entry.Header));
     }

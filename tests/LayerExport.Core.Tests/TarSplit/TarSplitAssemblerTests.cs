@@ -2,7 +2,6 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
-using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
 using LayerExport.Core.Tar;
 using LayerExport.Core.TarSplit;

@@ -1,4 +1,3 @@
-using System.Text;
 using LayerExport.Core.Tests.Tar;
 using static LayerExport.Core.Tests.Windows.WindowsExpected;
 using static LayerExport.Core.Tests.Windows.WindowsTestStore;
