@@ -3,10 +3,13 @@ using System.Text;
 
 namespace LayerExport.Core.Reader;
 
-/// <summary>
-/// containers/storage's <c>user.containers.override_stat</c>: the true owner, mode and type of a file that a rootless
-/// or <c>force_mask</c> store had to keep with other ones on disk. It is applied to the entry, never exported.
-/// </summary>
+/// <summary>The true owner, mode and type that a rootless store recorded in an xattr because it could not keep them on disk.</summary>
+/// <remarks>
+/// containers/storage writes <c>user.containers.override_stat</c>; fuse-overlayfs writes that one, or in older
+/// versions <c>user.fuseoverlayfs.override_stat</c>, or with <c>xattr_permissions=1</c>
+/// <c>security.fuseoverlayfs.override_stat</c>, and shows the files through its mount with what they record (a mode
+/// that may carry the type bits). It is applied to the entry, never exported.
+/// </remarks>
 /// <param name="Uid">The true owner.</param>
 /// <param name="Gid">The true group.</param>
 /// <param name="Mode">Permission bits with setuid, setgid and sticky.</param>
@@ -15,8 +18,27 @@ namespace LayerExport.Core.Reader;
 /// <param name="Minor">Device minor number (block and char).</param>
 public sealed record ContainersOverrideStat(uint Uid, uint Gid, int Mode, string? Kind, uint Major, uint Minor)
 {
-    /// <summary>The attribute's name.</summary>
-    public static ReadOnlySpan<byte> XattrName => "user.containers.override_stat"u8;
+    /// <summary>The attributes' names, the one fuse-overlayfs prefers first.</summary>
+    public static IReadOnlyList<byte[]> XattrNames { get; } =
+    [
+        "security.fuseoverlayfs.override_stat"u8.ToArray(),
+        "user.containers.override_stat"u8.ToArray(),
+        "user.fuseoverlayfs.override_stat"u8.ToArray(),
+    ];
+
+    /// <summary>The rank of <paramref name="name"/> among <see cref="XattrNames"/> (0 first), or -1 for any other name.</summary>
+    public static int Rank(ReadOnlySpan<byte> name)
+    {
+        for (var i = 0; i < XattrNames.Count; i++)
+        {
+            if (name.SequenceEqual(XattrNames[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     /// <summary>Parses <c>uid:gid:mode[:type]</c>, the mode in octal and the type as <c>char-M-m</c> for devices.</summary>
     /// <exception cref="InvalidDataException">The value is not of that form.</exception>
@@ -28,7 +50,7 @@ public sealed record ContainersOverrideStat(uint Uid, uint Gid, int Mode, string
             || !uint.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var gid)
             || !TryParseOctal(parts[2], out var mode))
         {
-            throw new InvalidDataException($"user.containers.override_stat '{Encoding.UTF8.GetString(value)}' is not uid:gid:mode[:type]");
+            throw new InvalidDataException($"override_stat '{Encoding.UTF8.GetString(value)}' is not uid:gid:mode[:type]");
         }
 
         if (parts.Length < 4)
@@ -44,7 +66,7 @@ public sealed record ContainersOverrideStat(uint Uid, uint Gid, int Mode, string
                 && uint.TryParse(type[1], NumberStyles.None, CultureInfo.InvariantCulture, out var major)
                 && uint.TryParse(type[2], NumberStyles.None, CultureInfo.InvariantCulture, out var minor)
                 => new ContainersOverrideStat(uid, gid, mode & 0xFFF, type[0], major, minor),
-            _ => throw new InvalidDataException($"user.containers.override_stat names an unknown file type '{parts[3]}'"),
+            _ => throw new InvalidDataException($"override_stat names an unknown file type '{parts[3]}'"),
         };
     }
 

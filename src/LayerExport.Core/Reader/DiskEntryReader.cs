@@ -311,6 +311,7 @@ internal sealed class DiskEntryReader(bool openContent)
     {
         var xattrs = new List<Xattr>();
         ContainersOverrideStat? overridden = null;
+        var overrideRank = int.MaxValue;
         names.Sort(ByteOrder.Instance);
         foreach (var name in names)
         {
@@ -320,9 +321,12 @@ internal sealed class DiskEntryReader(bool openContent)
                     $"it carries {System.Text.Encoding.UTF8.GetString(name)}: its content lives in a lower layer, so this upper directory cannot be exported on its own (mount overlayfs without redirect_dir and metacopy)");
             }
 
-            if (name.AsSpan().SequenceEqual(ContainersOverrideStat.XattrName) && read(name) is { } stat)
+            if (ContainersOverrideStat.Rank(name) is var rank and >= 0)
             {
-                overridden = ContainersOverrideStat.Parse(stat);
+                if (rank < overrideRank && read(name) is { } stat)
+                {
+                    (overridden, overrideRank) = (ContainersOverrideStat.Parse(stat), rank);
+                }
             }
             else if (ExportedXattrs.IsExported(name) && read(name) is { } value)
             {
@@ -349,7 +353,7 @@ internal sealed class DiskEntryReader(bool openContent)
             ("pipe", TarEntryType.RegularFile) => owned with { Type = TarEntryType.Fifo, Size = 0 },
             ("char", TarEntryType.RegularFile) => owned with { Type = TarEntryType.CharacterDevice, Size = 0, DeviceMajor = overridden.Major, DeviceMinor = overridden.Minor },
             ("block", TarEntryType.RegularFile) => owned with { Type = TarEntryType.BlockDevice, Size = 0, DeviceMajor = overridden.Major, DeviceMinor = overridden.Minor },
-            _ => throw new InvalidDataException($"user.containers.override_stat says '{overridden.Kind}', which this entry cannot stand for"),
+            _ => throw new InvalidDataException($"override_stat says '{overridden.Kind}', which this entry cannot stand for"),
         };
     }
 

@@ -83,6 +83,42 @@ public sealed class OverlayXattrFormTests : IDisposable
         Assert.Equal(-1, bytes.AsSpan().IndexOf("override_stat"u8));
     }
 
+    [Fact]
+    public async Task FuseOverlayfsOverrideStatGivesTheTrueOwnerAndModeAndIsNotExported()
+    {
+        // As Debian's fuse-overlayfs writes them in a rootless container: the mode keeps its type bits.
+        _store.AddLayer("layer")
+            .Directory("srv", "755")
+            .Xattr("srv", "user.fuseoverlayfs.override_stat", "5:6:40750")
+            .File("srv/run", "#!/bin/sh\n", "755")
+            .Xattr("srv/run", "user.fuseoverlayfs.override_stat", "7:8:104711")
+            .File("srv/data", "data\n", "644")
+            .Xattr("srv/data", "security.fuseoverlayfs.override_stat", "9:9:100600");
+
+        var path = await _store.ExportToFileAsync("layer");
+        var listing = await GnuTar.ListVerboseAsync(path);
+        var bytes = await File.ReadAllBytesAsync(path);
+
+        Assert.Contains(listing, line => Matches(line, "drwxr-x---", "5/6", " srv/"));
+        Assert.Contains(listing, line => Matches(line, "-rws--x--x", "7/8", " srv/run"));
+        Assert.Contains(listing, line => Matches(line, "-rw-------", "9/9", " srv/data"));
+        Assert.Equal(-1, bytes.AsSpan().IndexOf("override_stat"u8));
+    }
+
+    [Fact]
+    public async Task TheOverrideFuseOverlayfsPrefersWinsWhenAFileCarriesSeveral()
+    {
+        _store.AddLayer("layer")
+            .File("conf", "x\n", "644")
+            .Xattr("conf", "user.fuseoverlayfs.override_stat", "1:1:100600")
+            .Xattr("conf", "user.containers.override_stat", "2:2:0640:file")
+            .Xattr("conf", "security.fuseoverlayfs.override_stat", "3:3:100604");
+
+        var listing = await GnuTar.ListVerboseAsync(await _store.ExportToFileAsync("layer"));
+
+        Assert.Contains(listing, line => Matches(line, "-rw----r--", "3/3", " conf"));
+    }
+
     public void Dispose() => _store.Dispose();
 
     private static bool Matches(string line, string mode, string owner, string end) =>
