@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using IntegrationTests.Support;
 using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace IntegrationTests;
@@ -7,10 +8,26 @@ namespace IntegrationTests;
 /// <summary>Clients that send no Accept header (Go's net/http, Python's urllib) get the plain tar, not a 400.</summary>
 public sealed class MissingAcceptHeaderTests : IDisposable
 {
+    // GNU tar's words for the two zero blocks that end an archive; where they are missing it says "** End of File **".
+    private const string EndOfArchive = "** Block of NULs **";
+
+    private static readonly string[] SampleAppNames =
+    [
+        "app/", "app/config/", "app/config/settings.toml", "app/current", "app/main.py",
+        "etc/", "etc/hostname",
+        "var/", "var/.wh.cache", "var/log/", "var/log/.wh.boot.log",
+    ];
+
     private readonly WebApplicationFactory<Program> _factory = new WebApplicationFactory<Program>()
         .WithWebHostBuilder(builder => builder.UseSetting("LayerStore:Root", SampleStore()));
 
-    public void Dispose() => _factory.Dispose();
+    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("missing-accept-");
+
+    public void Dispose()
+    {
+        _factory.Dispose();
+        _work.Delete(recursive: true);
+    }
 
     [Fact]
     public async Task TarRequestWithoutAcceptGetsTheWholePlainTar()
@@ -25,7 +42,11 @@ public sealed class MissingAcceptHeaderTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/vnd.oci.image.layer.v1.tar", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(response.Content.Headers.ContentLength, body.Length);
-        Assert.True(body.Length >= 1024 && body.AsSpan(body.Length - 1024).IndexOfAnyExcept((byte)0) < 0, "the tar does not end with two zero blocks");
+
+        var archive = Path.Combine(_work.FullName, "app.tar");
+        await File.WriteAllBytesAsync(archive, body);
+        Assert.Equal(SampleAppNames, await GnuTar.ListNamesAsync(archive));
+        Assert.EndsWith(EndOfArchive, (await GnuTar.ListBlocksAsync(archive))[^1], StringComparison.Ordinal);
     }
 
     [Fact]

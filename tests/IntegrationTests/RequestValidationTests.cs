@@ -38,65 +38,66 @@ public sealed class RequestValidationTests : IAsyncLifetime
         _store.Dispose();
     }
 
-    public static TheoryData<string, string, string, int> MalformedRequests() => new()
+    public static TheoryData<string, string, string, int, RefusedBy> MalformedRequests() => new()
     {
         // Path: the layer ID.
-        { "/layers/a%2Fb/tar", "", "", 400 },
-        { "/layers/-x/descriptor", "", "", 400 },
-        { "/layers/%FF/tar", "", "", 400 },
-        { "/layers/%C3%A9", "", "", 400 },
-        { "/layers/" + new string('a', 300) + "/tar", "", "", 400 },
-        { "/layers/%00/tar", "", "", 400 },
-        { "/layers/..%2F..%2Fetc/tar", "", "", 400 },
+        { "/layers/a%2Fb/tar", "", "", 400, RefusedBy.App },
+        { "/layers/-x/descriptor", "", "", 400, RefusedBy.App },
+        { "/layers/%FF/tar", "", "", 400, RefusedBy.App },
+        { "/layers/%C3%A9", "", "", 400, RefusedBy.App },
+        { "/layers/" + new string('a', 300) + "/tar", "", "", 400, RefusedBy.App },
+        { "/layers/..%2F..%2Fetc/tar", "", "", 400, RefusedBy.App },
 
         // Query: parents and compression.
-        { "/layers/app/tar?parent=", "", "", 400 },
-        { "/layers/app/tar?parent=../base", "", "", 400 },
-        { "/layers/app/tar?parent=%00", "", "", 400 },
-        { "/layers/app/tar?parent=base&parent=", "", "", 400 },
-        { "/layers/app/descriptor?parent=..", "", "", 400 },
-        { "/layers/app/tar?parent=" + new string('b', 5000), "", "", 400 },
-        { "/layers/app/tar?parent=" + new string('b', 9000), "", "", 414 },
-        { "/layers/app/tar?compression=", "", "", 400 },
-        { "/layers/app/tar?compression=brotli", "", "", 400 },
-        { "/layers/app/tar?compression=gzip&compression=zstd", "", "", 400 },
-        { "/layers/app/tar?compression=%00", "", "", 400 },
-        { "/layers/app/descriptor?compression=tar", "", "", 400 },
-        { "/layers/app/tar?parents=base", "", "", 400 },
-        { "/layers/app/descriptor?compression=gzip&x", "", "", 400 },
-        { "/layers/app/tar?%00=1", "", "", 400 },
-        { "/layers/app?parent=base", "", "", 400 },
-        { "/layers?limit=1", "", "", 400 },
+        { "/layers/app/tar?parent=", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?parent=../base", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?parent=%00", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?parent=base&parent=", "", "", 400, RefusedBy.App },
+        { "/layers/app/descriptor?parent=..", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?parent=" + new string('b', 5000), "", "", 400, RefusedBy.App },
+
+        { "/layers/app/tar?compression=", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?compression=brotli", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?compression=gzip&compression=zstd", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?compression=%00", "", "", 400, RefusedBy.App },
+        { "/layers/app/descriptor?compression=tar", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?parents=base", "", "", 400, RefusedBy.App },
+        { "/layers/app/descriptor?compression=gzip&x", "", "", 400, RefusedBy.App },
+        { "/layers/app/tar?%00=1", "", "", 400, RefusedBy.App },
+        { "/layers/app?parent=base", "", "", 400, RefusedBy.App },
+        { "/layers?limit=1", "", "", 400, RefusedBy.App },
 
         // Range.
-        { "/layers/app/tar", "Range", "bytes=5-1", 400 },
-        { "/layers/app/tar", "Range", "bytes=", 400 },
-        { "/layers/app/tar", "Range", "bytes=x-y", 400 },
-        { "/layers/app/tar", "Range", "bytes=999999999-", 416 },
-        { "/layers/app/tar", "Range", "bytes=99999999999999999999999-", 416 },
-        { "/layers/app/tar", "Range", "bytes=-0", 416 },
+        { "/layers/app/tar", "Range", "bytes=5-1", 400, RefusedBy.App },
+        { "/layers/app/tar", "Range", "bytes=", 400, RefusedBy.App },
+        { "/layers/app/tar", "Range", "bytes=x-y", 400, RefusedBy.App },
+        { "/layers/app/tar", "Range", "bytes=999999999-", 416, RefusedBy.App },
+        { "/layers/app/tar", "Range", "bytes=99999999999999999999999-", 416, RefusedBy.App },
+        { "/layers/app/tar", "Range", "bytes=-0", 416, RefusedBy.App },
 
         // Conditionals.
-        { "/layers/app/tar", "If-None-Match", "unquoted", 400 },
-        { "/layers/app/tar", "If-None-Match", "\"unterminated", 400 },
-        { "/layers/app/tar", "If-None-Match", "W/\"x\", *, garbage", 400 },
-        { "/layers/app/tar", "If-Match", "unquoted", 400 },
+        { "/layers/app/tar", "If-None-Match", "unquoted", 400, RefusedBy.App },
+        { "/layers/app/tar", "If-None-Match", "\"unterminated", 400, RefusedBy.App },
+        { "/layers/app/tar", "If-None-Match", "W/\"x\", *, garbage", 400, RefusedBy.App },
+        { "/layers/app/tar", "If-Match", "unquoted", 400, RefusedBy.App },
 
         // Accept.
-        { "/layers/app/tar", "Accept", "/", 400 },
-        { "/layers/app/tar", "Accept", ";;;", 400 },
-        { "/layers/app/tar", "Accept", "*", 400 },
-        { "/layers/app/tar", "Accept", "text/*", 406 },
-        { "/layers/app/tar", "Accept", "*/*;q=0", 406 },
+        { "/layers/app/tar", "Accept", "/", 400, RefusedBy.App },
+        { "/layers/app/tar", "Accept", ";;;", 400, RefusedBy.App },
+        { "/layers/app/tar", "Accept", "*", 400, RefusedBy.App },
+        { "/layers/app/tar", "Accept", "text/*", 406, RefusedBy.App },
+        { "/layers/app/tar", "Accept", "*/*;q=0", 406, RefusedBy.App },
 
-        // Bytes that are not ASCII in a header: Kestrel refuses the request itself.
-        { "/layers/app/tar", "Accept", "\u00e9/x", 400 },
-        { "/layers/app/tar", "Range", "bytes=\u00ff", 400 },
+        // A path that decodes to a NUL, a request line past Kestrel's limit, bytes that are not ASCII in a header: Kestrel refuses the request itself.
+        { "/layers/%00/tar", "", "", 400, RefusedBy.Kestrel },
+        { "/layers/app/tar?parent=" + new string('b', 9000), "", "", 414, RefusedBy.Kestrel },
+        { "/layers/app/tar", "Accept", "\u00e9/x", 400, RefusedBy.Kestrel },
+        { "/layers/app/tar", "Range", "bytes=\u00ff", 400, RefusedBy.Kestrel },
     };
 
     [Theory]
     [MemberData(nameof(MalformedRequests))]
-    public async Task AMalformedInputIsAClientError(string target, string header, string value, int status)
+    public async Task AMalformedInputIsAClientError(string target, string header, string value, int status, RefusedBy refuser)
     {
         List<(string, string)> headers = [("Authorization", "Bearer " + _token)];
         if (header.Length > 0)
@@ -107,9 +108,14 @@ public sealed class RequestValidationTests : IAsyncLifetime
         var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", target, headers);
 
         Assert.True(response.Status == status, $"expected {status}, got {response.Status}: {System.Text.Encoding.UTF8.GetString(response.Body)}");
-        if (response.Body.Length > 0)
+        if (refuser == RefusedBy.App)
         {
             await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), (HttpStatusCode)status);
+        }
+        else
+        {
+            // Kestrel answers before any middleware runs, so a body would mean the app now sees the request and must answer with a problem.
+            Assert.True(response.Body.Length == 0, $"Kestrel's own refusal carries a body: {System.Text.Encoding.UTF8.GetString(response.Body)}");
         }
     }
 
@@ -205,5 +211,12 @@ public sealed class RequestValidationTests : IAsyncLifetime
         }
 
         return requests;
+    }
+
+    /// <summary>Who refuses a malformed request: Kestrel answers with a bare status, the app with a problem.</summary>
+    public enum RefusedBy
+    {
+        App,
+        Kestrel,
     }
 }

@@ -1,3 +1,4 @@
+using System.Formats.Tar;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
@@ -48,7 +49,7 @@ public sealed partial class SymlinkSwapRaceTests(ITestOutputHelper output)
         using var client = server.CreateClient(Clients);
         var clean = await client.GetByteArrayAsync(new Uri($"/layers/{LayerId}/tar", UriKind.Relative));
         Assert.False(SecretBytes.Contains(clean), "the export before the attack already holds non-ASCII bytes; the leak check would not work");
-        Assert.Contains(("swap-file", '0'), TarEntries.Read(clean));
+        Assert.Contains(("swap-file", TarEntryType.RegularFile), Entries(clean, clean.Length).Select(static e => (e.Name, e.Type)));
 
         var tally = new RaceTally();
         using (var swapper = new SymlinkSwapper(diff, aside, secretFile, secretDirectory))
@@ -95,27 +96,50 @@ public sealed partial class SymlinkSwapRaceTests(ITestOutputHelper output)
 
         var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
         var state = !complete ? null
-            : status == HttpStatusCode.OK ? StateOf(bytes)
+            : status == HttpStatusCode.OK ? StateOf(body.GetBuffer(), (int)body.Length)
             : status == HttpStatusCode.PartialContent ? null
             : ProblemType().Match(System.Text.Encoding.UTF8.GetString(bytes)).Groups["type"].Value;
         return new RaceOutcome(status, complete, SecretBytes.FirstIn(bytes), state);
     }
 
-    private static string StateOf(ReadOnlySpan<byte> tar)
+    private static string StateOf(byte[] tar, int length)
     {
-        var entries = TarEntries.Read(tar);
-        var file = entries.Where(static e => e.Name == "swap-file").Select(static e => e.Type).DefaultIfEmpty('-').First();
-        var directory = entries.Where(static e => e.Name is "swap-dir" or "swap-dir/").Select(static e => e.Type).DefaultIfEmpty('-').First();
-        return $"file {Describe(file)}, dir {Describe(directory)}";
+        var entries = Entries(tar, length);
+        var leaking = entries.Where(static e => e.HoldsSecret).Select(static e => e.Name).ToList();
+        var file = entries.Where(static e => e.Name == "swap-file").Select(static e => (TarEntryType?)e.Type).FirstOrDefault();
+        var directory = entries.Where(static e => e.Name is "swap-dir" or "swap-dir/").Select(static e => (TarEntryType?)e.Type).FirstOrDefault();
+        var state = $"file {Describe(file)}, dir {Describe(directory)}";
+        return leaking.Count == 0 ? state : $"{state}, secret bytes in {string.Join(", ", leaking)}";
     }
 
-    private static string Describe(char type) => type switch
+    /// <summary>The entries of a complete tar as System.Formats.Tar reads it, each entry's data read to its end.</summary>
+    /// <remarks>Every data stream is read to its end because a seekable archive otherwise lets TarReader skip past a body that stops inside an entry.</remarks>
+    private static List<(string Name, TarEntryType Type, bool HoldsSecret)> Entries(byte[] tar, int length)
     {
-        '0' => "regular",
-        '1' => "hard link",
-        '2' => "symlink",
-        '5' => "directory",
-        '-' => "absent",
+        using var reader = new TarReader(new MemoryStream(tar, 0, length, writable: false));
+        var entries = new List<(string, TarEntryType, bool)>();
+        while (reader.GetNextEntry() is { } entry)
+        {
+            var data = new MemoryStream();
+            entry.DataStream?.CopyTo(data);
+            if (data.Length != entry.Length)
+            {
+                throw new InvalidDataException($"entry {entry.Name} holds {data.Length} of its {entry.Length} bytes");
+            }
+
+            entries.Add((entry.Name, entry.EntryType, SecretBytes.Contains(data.GetBuffer().AsSpan(0, (int)data.Length))));
+        }
+
+        return entries;
+    }
+
+    private static string Describe(TarEntryType? type) => type switch
+    {
+        TarEntryType.RegularFile or TarEntryType.V7RegularFile => "regular",
+        TarEntryType.HardLink => "hard link",
+        TarEntryType.SymbolicLink => "symlink",
+        TarEntryType.Directory => "directory",
+        null => "absent",
         _ => $"type {type}",
     };
 
@@ -124,7 +148,7 @@ public sealed partial class SymlinkSwapRaceTests(ITestOutputHelper output)
     [GeneratedRegex("\"type\":\"urn:layer-export:problem:(?<type>[a-z-]+)\"")]
     private static partial Regex ProblemType();
 
-    /// <param name="State">For a complete 200: what the tar holds at swap-file and swap-dir; for a refusal: its problem type.</param>
+    /// <param name="State">For a complete 200: what the tar holds at swap-file and swap-dir, and any entry whose data holds secret bytes; for a refusal: its problem type.</param>
     private sealed record RaceOutcome(HttpStatusCode Status, bool Complete, int LeakOffset, string? State);
 
     private sealed class RaceTally

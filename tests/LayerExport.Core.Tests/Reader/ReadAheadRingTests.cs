@@ -1,6 +1,6 @@
 using LayerExport.Core.Reader;
 
-namespace LayerExport.Core.Tests.Export;
+namespace LayerExport.Core.Tests.Reader;
 
 /// <summary>The read-ahead's ring: contiguous slots, wrapping at the end, space back in the order it was taken.</summary>
 public sealed class ReadAheadRingTests

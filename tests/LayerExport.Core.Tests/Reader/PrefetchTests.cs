@@ -5,7 +5,7 @@ using LayerExport.Core.Store;
 using LayerExport.Core.Tar;
 using LayerExport.Core.Tests.Support;
 
-namespace LayerExport.Core.Tests.Export;
+namespace LayerExport.Core.Tests.Reader;
 
 /// <summary>Reading ahead on another thread: bounded, in order, failures in their place, nothing left open.</summary>
 public sealed class PrefetchTests : IDisposable

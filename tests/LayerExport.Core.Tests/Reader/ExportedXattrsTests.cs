@@ -1,7 +1,7 @@
 using System.Text;
 using LayerExport.Core.Reader;
 
-namespace LayerExport.Core.Tests.Tar;
+namespace LayerExport.Core.Tests.Reader;
 
 public sealed class ExportedXattrsTests
 {

@@ -1,6 +1,6 @@
 using LayerExport.Core.Reader;
 
-namespace LayerExport.Core.Tests.Tar;
+namespace LayerExport.Core.Tests.Reader;
 
 public sealed class ByteOrderTests
 {
