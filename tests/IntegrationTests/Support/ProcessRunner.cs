@@ -23,6 +23,9 @@ internal static class ProcessRunner
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
+
+        // Tests read the tools' messages (GNU tar's "** Block of NULs **"), so they must not be translated.
+        startInfo.Environment["LC_ALL"] = "C";
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
