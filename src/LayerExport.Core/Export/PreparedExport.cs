@@ -171,6 +171,15 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         using var record = recorded.OpenRecord();
         var length = TarSplitAssembler.MeasureTarLength(record, cancellationToken);
 
+        // tar-split rebuilds some tars longer than they were (GNU sparse files come back expanded): never announce or
+        // serve such a length, or a range of it, under the recorded diffID.
+        if (recorded.Size is { } recordedSize && recordedSize != length)
+        {
+            throw new LayerStoreCorruptException(
+                $"The tar-split record rebuilds a tar of {length} bytes where the store records {recordedSize}: the record cannot "
+                + "rebuild the layer's tar (tar-split expands GNU sparse files, for one).");
+        }
+
         // The reassembled tar depends on the record as much as on the files: both go into the fingerprint.
         var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"recorded\n{recorded.DiffId}\n{length}\n{walked.Fingerprint}")));
         return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };

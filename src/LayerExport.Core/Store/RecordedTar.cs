@@ -14,15 +14,19 @@ public sealed class RecordedTar
 {
     private readonly Func<TarSplitRecord> _open;
 
-    internal RecordedTar(FileDescriptor files, Func<TarSplitRecord> open, LayerDigest? diffId)
+    internal RecordedTar(FileDescriptor files, Func<TarSplitRecord> open, LayerDigest? diffId, long? size = null)
     {
         Files = files;
         _open = open;
         DiffId = diffId;
+        Size = size;
     }
 
     /// <summary>The sha256 of the original tar as the store recorded it, when it did.</summary>
     public LayerDigest? DiffId { get; }
+
+    /// <summary>The length of the original tar as the store recorded it, when it did.</summary>
+    public long? Size { get; }
 
     /// <summary>The unpacked files the record's file entries are read from (not owned).</summary>
     internal FileDescriptor Files { get; }

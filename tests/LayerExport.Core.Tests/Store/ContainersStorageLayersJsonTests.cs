@@ -82,6 +82,48 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
         Assert.Contains("overlay-layers/ was deleted", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ARecordThatRebuildsATarOfAnotherLengthThanLayersJsonRecordsIsInconsistent(bool sparse)
+    {
+        // GNU tar's PAX sparse files: tar-split keeps their data expanded, so the record rebuilds a longer tar.
+        var id = Id("sparse");
+        var layerDirectory = _root.Combine($"overlay/{id}/diff");
+        Directory.CreateDirectory(layerDirectory);
+        var source = _root.Combine("source");
+        Directory.CreateDirectory(source);
+        await using (var file = File.Create(Path.Combine(source, "holes.bin")))
+        {
+            file.SetLength(4 * 1024 * 1024);
+            file.Write("middle"u8);
+        }
+
+        var tar = _root.Combine("layer.tar");
+        await ExternalTool.RunCheckedAsync("tar", [.. sparse ? ["--sparse"] : Array.Empty<string>(), "--format=pax", "-C", source, "-cf", tar, "holes.bin"]);
+        Directory.CreateDirectory(_root.Combine("overlay-layers"));
+        await ExternalTool.RunCheckedAsync("tar-split", "disasm", "--no-stdout", "--output", _root.Combine($"overlay-layers/{id}.tar-split.gz"), tar);
+        await ExternalTool.RunCheckedAsync("tar", "-C", layerDirectory, "-xf", tar);
+        var bytes = await File.ReadAllBytesAsync(tar);
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json"), JsonSerializer.Serialize(new[]
+        {
+            new Dictionary<string, object> { ["id"] = id, ["diff-digest"] = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes)), ["diff-size"] = bytes.LongLength },
+        }));
+        using var store = Open();
+
+        var export = () => TarExport.ToBytesAsync(store, id, CancellationToken.None);
+
+        if (sparse)
+        {
+            var error = await Assert.ThrowsAsync<LayerStoreCorruptException>(export);
+            Assert.Contains($"where the store records {bytes.Length}", error.Message, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(bytes, await export());
+        }
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static string Id(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("layer:" + name)));
