@@ -1,6 +1,6 @@
 using System.Net;
 using IntegrationTests.Support;
-using LayerExport.Core.Native;
+using LayerExport.Core.Store;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Events;
 

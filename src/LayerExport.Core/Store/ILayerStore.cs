@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Store;
 
@@ -22,31 +20,3 @@ public interface ILayerStore
     /// <summary>Opens a layer's content for export; the handles stay valid however the store changes afterwards.</summary>
     ILayerContent Open(LayerId id);
 }
-
-/// <summary>An opened layer, ready to be read.</summary>
-public interface ILayerContent : IDisposable
-{
-    /// <summary>A fresh reader over the layer's entries, with each regular file opened for its content.</summary>
-    ILayerEntryReader CreateReader();
-
-    /// <summary>A fresh reader that describes every entry without opening any file: for sizes and fingerprints.</summary>
-    ILayerEntryReader CreateMetadataReader();
-
-    /// <summary>The original tar's record, when the store kept one; the export then reproduces those exact bytes.</summary>
-    RecordedTar? Recorded => null;
-}
-
-/// <summary>A layer and its direct parent.</summary>
-/// <param name="Id">The layer ID.</param>
-/// <param name="Parent">The direct parent's ID, or null for a base layer.</param>
-/// <param name="Problem">What is wrong with the layer's own metadata (refused or inconsistent), or null; a fault of its parent chain or of its files shows only when the layer is asked for.</param>
-public sealed record LayerSummary(
-    string Id,
-    string? Parent,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem = null);
-
-/// <summary>A layer, its recorded chain of parents and the store layout.</summary>
-/// <param name="Id">The layer ID.</param>
-/// <param name="Chain">Parent IDs, nearest first; empty for a base layer.</param>
-/// <param name="Layout">The store layout, e.g. <c>native</c>.</param>
-public sealed record LayerDescription(string Id, IReadOnlyList<string> Chain, string Layout);

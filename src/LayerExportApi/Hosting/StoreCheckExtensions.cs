@@ -1,4 +1,3 @@
-using LayerExport.Core.Native;
 using LayerExport.Core.Store;
 using Microsoft.Extensions.Options;
 

@@ -5,7 +5,6 @@ using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using LayerExport.Core.Tar;
-using LayerExportApi.Hosting;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;

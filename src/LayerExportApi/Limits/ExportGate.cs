@@ -1,5 +1,4 @@
 using System.Threading.RateLimiting;
-using LayerExportApi.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Limits;

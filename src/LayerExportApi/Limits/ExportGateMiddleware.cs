@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
-using LayerExportApi.Hosting;
 using LayerExportApi.Layers;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,4 @@
-namespace LayerExportApi.Hosting;
+namespace LayerExportApi.Security;
 
 /// <summary>The configuration section <c>Authentication</c>: bearer tokens, known only by their SHA-256 hashes.</summary>
 internal sealed class TokenAuthenticationOptions

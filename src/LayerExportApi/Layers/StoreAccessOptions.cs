@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LayerExportApi.Hosting;
+namespace LayerExportApi.Layers;
 
 /// <summary>The configuration section <c>LayerStore:Access</c>: how hard to try before the first byte.</summary>
 internal sealed class StoreAccessOptions

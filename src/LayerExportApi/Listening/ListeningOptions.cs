@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LayerExportApi.Hosting;
+namespace LayerExportApi.Listening;
 
 /// <summary>The configuration section <c>Listen</c>: the Unix domain socket beside the TCP address.</summary>
 internal sealed class ListeningOptions

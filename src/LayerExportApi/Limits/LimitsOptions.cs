@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace LayerExportApi.Hosting;
+namespace LayerExportApi.Limits;
 
 /// <summary>The configuration section <c>Limits</c>: concurrent exports, slow clients, shutdown.</summary>
 internal sealed class LimitsOptions

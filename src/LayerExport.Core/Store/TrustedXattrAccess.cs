@@ -1,7 +1,6 @@
 using System.Globalization;
-using LayerExport.Core.Store;
 
-namespace LayerExport.Core.Native;
+namespace LayerExport.Core.Store;
 
 /// <summary>Whether this process can read <c>trusted.*</c> extended attributes, where overlayfs keeps its opaque marks.</summary>
 /// <remarks>
