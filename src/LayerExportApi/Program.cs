@@ -28,6 +28,12 @@ try
     // The layer store: options from "LayerStore", validated at start; one class per on-disk layout.
     builder.AddLayerStore();
 
+    // Codecs: gzip and zstd settings ("Export"), validated at start; they are part of what makes the bytes.
+    builder.AddCompression();
+
+    // Digests: the cache directory ("DigestCache") and the descriptors computed once and kept there.
+    builder.AddDigestCache();
+
     // Start-up checks of the store: can this process see the opaque marks kept in trusted.* xattrs?
     builder.AddStoreChecks();
 
@@ -41,15 +47,15 @@ try
     builder.AddExportMetrics();
 
     // Errors: every failure before the first byte is an RFC 7807 problem, never a stack trace.
-    builder.Services.AddProblemDetails();
+    builder.AddProblemResponses();
 
     // API documentation: OpenAPI document (with the bearer scheme when tokens are configured) and Swagger UI.
-    builder.Services.AddApiDocumentation();
+    builder.AddApiDocumentation();
 
     var app = builder.Build();
 
     // The store is opened now, so a root that does not hold the configured layout stops start-up.
-    app.Services.GetRequiredService<ILayerStore>();
+    app.OpenLayerStore();
 
     // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
     app.CheckOpaqueMarksVisible();

@@ -27,11 +27,9 @@ public sealed class CompressionOptions
 public sealed class GzipOptions
 {
     /// <summary>zlib compression level, 1 (fastest) to 9 (smallest); the default 2 is chosen in docs/decisions/0003-compression.md.</summary>
-    [Range(1, 9)]
     public int Level { get; set; } = 2;
 
     /// <summary>Bytes of tar per independently compressed block.</summary>
-    [Range(64 * 1024, 64 * 1024 * 1024)]
     public int BlockSize { get; set; } = 1024 * 1024;
 }
 
@@ -39,6 +37,5 @@ public sealed class GzipOptions
 public sealed class ZstdOptions
 {
     /// <summary>zstd compression level, 1 to 19.</summary>
-    [Range(1, 19)]
     public int Level { get; set; } = 3;
 }

@@ -6,8 +6,9 @@ namespace LayerExportApi.Hosting;
 internal static class ApiDocumentationExtensions
 {
     /// <summary>Registers the built-in OpenAPI document generator.</summary>
-    public static IServiceCollection AddApiDocumentation(this IServiceCollection services) =>
-        services
+    public static WebApplicationBuilder AddApiDocumentation(this WebApplicationBuilder builder)
+    {
+        builder.Services
             // Numbers are written as numbers and no request reads JSON, so the schemas say "integer", not "integer or string".
             .ConfigureHttpJsonOptions(static options => options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict)
             .AddOpenApi(options =>
@@ -31,6 +32,8 @@ internal static class ApiDocumentationExtensions
                 return Task.CompletedTask;
             });
         });
+        return builder;
+    }
 
     /// <summary>Serves the document and the UI that reads it.</summary>
     public static WebApplication MapApiDocumentation(this WebApplication app)

@@ -3,6 +3,13 @@ namespace LayerExportApi.Hosting;
 /// <summary>Failures before the body: an RFC 7807 problem for every exception and every empty error status.</summary>
 internal static class ProblemResponseExtensions
 {
+    /// <summary>Registers the problem details writer the exception handler and the status code pages use.</summary>
+    public static WebApplicationBuilder AddProblemResponses(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
     /// <summary>Adds the exception handler and the status code pages, both answering problem+json.</summary>
     /// <remarks>
     /// The status code pages write the problem whatever <c>Accept</c> says, as the endpoints' own problems do: a
