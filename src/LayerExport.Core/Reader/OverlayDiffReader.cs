@@ -82,8 +82,9 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
                     continue;
                 case WhiteoutKind.AufsMetadata:
                     continue;
-                case WhiteoutKind.Deletion when deletedName.IsEmpty:
-                    throw new LayerExportException(Encoding.UTF8.GetString([.. prefix, .. name]), "a whiteout must name what it deletes");
+                // ".wh.." and ".wh..." would delete the directory itself or its parent: extractors empty a whole rootfs.
+                case WhiteoutKind.Deletion when deletedName.IsEmpty || deletedName.SequenceEqual("."u8) || deletedName.SequenceEqual(".."u8):
+                    throw new LayerExportException(Encoding.UTF8.GetString([.. prefix, .. name]), "a whiteout must name an entry of its directory, not nothing, '.' or '..'");
                 case WhiteoutKind.Deletion:
                     deleted.Add(deletedName.ToArray());
                     continue;

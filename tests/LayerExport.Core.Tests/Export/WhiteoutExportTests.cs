@@ -44,6 +44,29 @@ public sealed class WhiteoutExportTests : IDisposable
     public void Dispose() => _store.Dispose();
 
     [Theory]
+    [InlineData("", ".wh.")]
+    [InlineData("", ".wh..")]
+    [InlineData("", ".wh...")]
+    [InlineData("sub", ".wh..")]
+    [InlineData("sub", ".wh...")]
+    public async Task AWhiteoutOfNothingOrOfADirectoryItselfOrItsParentFailsTheExport(string directory, string whiteout)
+    {
+        var path = directory.Length == 0 ? whiteout : $"{directory}/{whiteout}";
+        var layer = _store.AddLayer("dot-whiteout");
+        if (directory.Length > 0)
+        {
+            layer.Directory(directory, "755");
+        }
+
+        layer.File(path, "");
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => _store.ExportAsync("dot-whiteout"));
+
+        Assert.Equal(path, failure.Path);
+        Assert.Contains("must name an entry of its directory", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("overlay")]
     [InlineData("aufs")]
     public async Task WhiteoutsFollowTheirDirectoryBeforeItsChildren(string layer)
