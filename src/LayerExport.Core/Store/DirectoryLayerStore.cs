@@ -137,7 +137,13 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
         var name = Encoding.UTF8.GetBytes(id.Value);
         try
         {
-            return Root.TryOpenDirectoryAt(name, out var layer) ? layer : null;
+            if (Root.TryOpenDirectoryAt(name, out var layer))
+            {
+                return layer;
+            }
+
+            StoreListing.ThrowIfDeleted(Root, "the root directory");
+            return null;
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {

@@ -177,7 +177,13 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     {
         try
         {
-            return _layerDb.TryOpenDirectoryAt(Encoding.UTF8.GetBytes(id.Value), out var layer) ? layer! : throw new LayerNotFoundException(id);
+            if (_layerDb.TryOpenDirectoryAt(Encoding.UTF8.GetBytes(id.Value), out var layer))
+            {
+                return layer!;
+            }
+
+            StoreListing.ThrowIfDeleted(_layerDb, "image/overlay2/layerdb/sha256");
+            throw new LayerNotFoundException(id);
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {

@@ -21,4 +21,15 @@ internal static class StoreListing
             throw new LayerStoreUnavailableException($"The layer store cannot be listed: {name} ({reason}).", e);
         }
     }
+
+    /// <summary>Throws when the directory was deleted: a name missing from it then says nothing about the layer.</summary>
+    /// <param name="directory">The opened directory.</param>
+    /// <param name="name">The directory as messages name it, relative to the configured root.</param>
+    public static void ThrowIfDeleted(FileDescriptor directory, string name)
+    {
+        if (directory.Stat().NLink == 0)
+        {
+            throw new LayerStoreUnavailableException($"The layer store cannot be read: {name} was deleted; restart the server once the store is back.");
+        }
+    }
 }

@@ -139,6 +139,7 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
         {
             if (!_root.TryOpenDirectoryAt(name, out var opened))
             {
+                StoreListing.ThrowIfDeleted(_root, "the root directory");
                 return null;
             }
 
