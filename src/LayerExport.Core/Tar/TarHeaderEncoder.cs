@@ -26,6 +26,9 @@ public static class TarHeaderEncoder
     private const int DevMajorOffset = 329, DevMinorOffset = 337;
     private const int PrefixOffset = 345, PrefixLength = 155;
 
+    // Seconds from the Unix epoch back to 0001-01-01T00:00:00Z.
+    private const long GoZeroTime = -62_135_596_800;
+
     // The largest PAX header Go's writer accepts.
     private const int MaxPaxDataLength = 1 << 20;
 
@@ -162,6 +165,12 @@ public static class TarHeaderEncoder
     // Go keeps a sub-second mtime only in a PAX record; whole seconds need one only when they do not fit.
     private static bool ModificationTimeRecord(List<(byte[] Key, byte[] Value)> records, TarEntryHeader h)
     {
+        // 0001-01-01T00:00:00Z is Go's zero time.Time, which its writer leaves out: the field stays 0 and no record is added.
+        if (h.ModificationTimeNanoseconds == 0 && h.ModificationTime == GoZeroTime)
+        {
+            return true;
+        }
+
         if (h.ModificationTimeNanoseconds == 0)
         {
             return NumericRecord(records, "mtime"u8, h.ModificationTime, LongNumericLength);

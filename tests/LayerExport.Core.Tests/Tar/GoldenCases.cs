@@ -68,6 +68,8 @@ public static class GoldenCases
         ["mtime 8^11 - 1"] = [E(Reg("late") with { ModificationTime = EightGiB - 1 })],
         ["mtime 8^11"] = [E(Reg("later") with { ModificationTime = EightGiB })],
         ["mtime zero"] = [E(Reg("epoch") with { ModificationTime = 0 })],
+        ["mtime of Go's zero time, 0001-01-01"] = [E(Reg("year-one") with { ModificationTime = -62_135_596_800 })],
+        ["mtime one second after Go's zero time"] = [E(Reg("year-one-and-a-second") with { ModificationTime = -62_135_596_799 })],
         ["xattrs in key order"] = [E(Reg("bin/ping") with { Xattrs = UnsortedXattrs() }, "ping"u8.ToArray())],
         ["xattr with an empty value"] = [E(Reg("f") with { Xattrs = [X("user.empty", "")] })],
         ["xattr with a non-UTF-8 name and value"] =
