@@ -57,6 +57,9 @@ try
     // The store is opened now, so a root that does not hold the configured layout stops start-up.
     app.OpenLayerStore();
 
+    // The digest cache too: a directory made unsafe later then costs only its entries, never a request.
+    app.OpenDigestCache();
+
     // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
     app.CheckOpaqueMarksVisible();
 

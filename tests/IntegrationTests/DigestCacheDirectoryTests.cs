@@ -43,6 +43,27 @@ public sealed class DigestCacheDirectoryTests : IDisposable
     }
 
     [Fact]
+    public async Task ADigestTheCacheDirectoryCannotTakeIsServedAndTheFailureIsLogged()
+    {
+        var digests = Path.Combine(_scratch, "digests");
+        await using var server = ApiServer.Start(_store.Root, settings: new Dictionary<string, string> { ["DigestCache:Directory"] = digests });
+        using var client = server.CreateClient();
+
+        // Writable by all, the directory is no longer safe to trust, so nothing is written to it.
+        var chmod = await ProcessRunner.RunAsync("chmod", ["777", digests]);
+        Assert.True(chmod.ExitCode == 0, chmod.Describe());
+        using var response = await client.GetAsync(new Uri("/layers/base/descriptor", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var warning = await server.Logs.WaitForAsync(
+            e => e.MessageTemplate.Text.StartsWith("A digest was kept in memory only", StringComparison.Ordinal),
+            "the warning that a digest was not stored");
+        Assert.Equal(Serilog.Events.LogEventLevel.Warning, warning.Level);
+        Assert.Contains(digests, CapturedLogs.Property(warning, "Reason"), StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(digests));
+    }
+
+    [Fact]
     public async Task ByDefaultDigestsAreKeptInTheUsersOwnCacheDirectory()
     {
         var home = Path.Combine(_scratch, "home");

@@ -30,11 +30,15 @@ public sealed class DigestCache
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
     private readonly string? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
+    private readonly Action<string>? _writeFailed;
 
     /// <summary>A cache kept in <paramref name="directory"/>, or in memory only when it is null.</summary>
+    /// <param name="directory">The directory, or null for memory only.</param>
+    /// <param name="writeFailed">Told why an entry could not be stored on disk (it is kept in memory all the same).</param>
     /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
-    public DigestCache(string? directory)
+    public DigestCache(string? directory, Action<string>? writeFailed = null)
     {
+        _writeFailed = writeFailed;
         if (directory is not null)
         {
             _directory = Path.GetFullPath(directory);
@@ -110,8 +114,9 @@ public sealed class DigestCache
         {
             directory = PrivateDirectory.OpenOrCreate(_directory);
         }
-        catch (IOException)
+        catch (IOException e)
         {
+            _writeFailed?.Invoke(e.Message);
             return;
         }
 
@@ -126,9 +131,10 @@ public sealed class DigestCache
 
                 directory.RenameAt(temporary, EntryName(key));
             }
-            catch (NativeIOException)
+            catch (NativeIOException e)
             {
                 RemoveQuietly(directory, temporary);
+                _writeFailed?.Invoke(e.Message);
             }
         }
     }

@@ -16,10 +16,14 @@ internal static partial class DigestCacheExtensions
         builder.Services.AddSingleton<IValidateOptions<DigestCacheOptions>, DigestCacheDirectoryCheck>();
         builder.Services.AddSingleton(static services =>
         {
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DigestCache).FullName!);
             var directory = services.GetRequiredService<IOptions<DigestCacheOptions>>().Value.Directory;
+
+            // Storing is best effort, but an operator must learn that digests no longer survive a restart.
+            void WriteFailed(string reason) => DigestNotStored(logger, reason);
             if (directory is not null)
             {
-                return new DigestCache(string.IsNullOrWhiteSpace(directory) ? null : directory);
+                return new DigestCache(string.IsNullOrWhiteSpace(directory) ? null : directory, WriteFailed);
             }
 
             // Unset, the user's cache directory is only a preference: a container user whose HOME is '/' or belongs
@@ -27,11 +31,11 @@ internal static partial class DigestCacheExtensions
             var preferred = DigestCacheOptions.UserCacheDirectory();
             try
             {
-                return new DigestCache(string.IsNullOrWhiteSpace(preferred) ? null : preferred);
+                return new DigestCache(string.IsNullOrWhiteSpace(preferred) ? null : preferred, WriteFailed);
             }
             catch (Exception e) when (e is UnsafeDirectoryException or NativeIOException)
             {
-                DigestsInMemoryOnly(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DigestCache).FullName!), preferred, e.Message);
+                DigestsInMemoryOnly(logger, preferred, e.Message);
                 return new DigestCache(null);
             }
         });
@@ -41,6 +45,16 @@ internal static partial class DigestCacheExtensions
             services.GetRequiredService<IOptions<CompressionOptions>>().Value));
         return builder;
     }
+
+    /// <summary>Opens the cache now: its directory is checked once, at start-up, not by the first request to need it.</summary>
+    public static WebApplication OpenDigestCache(this WebApplication app)
+    {
+        app.Services.GetRequiredService<DigestCache>();
+        return app;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A digest was kept in memory only, not in DigestCache:Directory: {Reason}")]
+    private static partial void DigestNotStored(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Digests are kept in memory only: the default DigestCache:Directory {Directory} cannot be used ({Reason}); set DigestCache:Directory to keep them across restarts")]
     private static partial void DigestsInMemoryOnly(ILogger logger, string directory, string reason);
