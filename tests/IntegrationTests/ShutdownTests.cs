@@ -108,10 +108,10 @@ public sealed class ShutdownTests : IDisposable
     }
 
     [Fact]
-    public async Task ADescriptorAskedForOnceTheDescriptorsAreStoppedIsAServiceStoppingProblem()
+    public async Task ADescriptorThatWouldNeedANewComputationWhileTheServiceStopsIsAServiceStoppingProblem()
     {
         await using var server = ApiServer.Start(_store.Root);
-        server.Services.GetRequiredService<LayerDescriptors>().Dispose();
+        server.Services.GetRequiredService<LayerDescriptors>().StopStarting();
         using var client = server.CreateClient();
 
         using var response = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor?compression=gzip", UriKind.Relative));

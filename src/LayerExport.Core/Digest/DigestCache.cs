@@ -21,7 +21,7 @@ namespace LayerExport.Core.Digest;
 public sealed class DigestCache
 {
     /// <summary>Bumped whenever the tar encoding or a codec changes the bytes for the same input.</summary>
-    public const string EncodingVersion = "layer-export/2";
+    public const string EncodingVersion = "layer-export/3";
 
     // A gzip index holds one length per block; a few MiB of JSON covers layers far beyond any real one.
     private const int MaxEntryBytes = 16 * 1024 * 1024;

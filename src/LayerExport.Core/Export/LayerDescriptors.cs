@@ -10,14 +10,15 @@ namespace LayerExport.Core.Export;
 /// Concurrent requests for the same answer share one computation. It is not tied to the request that started
 /// it, since others may wait on it too. When the last of them stops waiting, it goes on while no more than
 /// <see cref="MaxAbandoned"/> computations run for nobody, so a client that timed out and asks again finds it
-/// running or done; beyond that it stops (a whole export's CPU and memory for an answer nobody takes). All stop
-/// when the service is disposed at shutdown.
+/// running or done; beyond that it stops (a whole export's CPU and memory for an answer nobody takes). None
+/// starts once the service begins to stop, and all stop when it is disposed.
 /// </remarks>
 public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, CompressionOptions options) : IDisposable
 {
     private readonly Dictionary<string, Computation> _running = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private int _abandoned;
+    private bool _stopping;
     private readonly ConcurrentDictionary<string, LayerSurvey> _lastSurveys = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
 
@@ -84,6 +85,11 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             }
             else if (computation is null)
             {
+                if (_stopping)
+                {
+                    throw new ServiceStoppingException();
+                }
+
                 computation = new Computation(CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token));
                 _running.Add(key, computation);
                 var started = computation;
@@ -119,6 +125,16 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             {
                 return _running.Count;
             }
+        }
+    }
+
+    /// <summary>Starts no more computations; those running go on for their waiters until <see cref="Dispose"/>.</summary>
+    /// <remarks>Called when the service begins to stop: a running one may still finish within the shutdown grace.</remarks>
+    public void StopStarting()
+    {
+        lock (_lock)
+        {
+            _stopping = true;
         }
     }
 

@@ -172,8 +172,9 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         var length = TarSplitAssembler.MeasureTarLength(record, cancellationToken);
 
         // tar-split rebuilds some tars longer than they were (GNU sparse files come back expanded): never announce or
-        // serve such a length, or a range of it, under the recorded diffID.
-        if (recorded.Size is { } recordedSize && recordedSize != length)
+        // serve such a length, or a range of it, under the recorded diffID. Without a diffID the store's size is no
+        // promise (partial pulls of containers/storage before 1.56 recorded the sum of the file sizes there).
+        if (recorded.DiffId is not null && recorded.Size is { } recordedSize && recordedSize != length)
         {
             throw new LayerStoreCorruptException(
                 $"The tar-split record rebuilds a tar of {length} bytes where the store records {recordedSize}: the record cannot "

@@ -192,8 +192,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
                     ?? (digestText is not null && digest is null && (digestText.StartsWith("sha256:", StringComparison.Ordinal) || !DigestRegex().IsMatch(digestText))
                         ? "its diff-digest in layers.json is not a digest (sha256:<64 lowercase hex digits>)"
                         : null);
-                var (size, sizeProblem) = OptionalLength(element, "diff-size");
-                var layer = new StoredLayer(id, parent, names, digest, size, problem ?? sizeProblem);
+                var layer = new StoredLayer(id, parent, names, digest, KnownLength(element, "diff-size"), problem);
                 layers[id] = layers.ContainsKey(id) ? layer with { Problem = "layers.json lists it more than once" } : layer;
             }
 
@@ -214,11 +213,12 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             _ => (null, $"its {property} in layers.json is not a string"),
         };
 
-    // containers/storage omits a length it does not know (omitempty), so 0 means the same as absent.
-    private static (long? Value, string? Problem) OptionalLength(JsonElement element, string property) =>
-        !element.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null ? (null, null)
-        : value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var length) && length >= 0 ? (length > 0 ? length : null, null)
-        : (null, $"its {property} in layers.json is not a length");
+    // containers/storage omits a length it does not know (omitempty) or writes -1 (partial pulls): only a positive
+    // number is a length, and anything else only means "unknown", never a fault of the layer.
+    private static long? KnownLength(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var length) && length > 0
+            ? length
+            : null;
 
     [GeneratedRegex(@"\A[0-9a-f]{64}\z", RegexOptions.CultureInvariant)]
     private static partial Regex IdRegex();
@@ -235,7 +235,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     /// <param name="Parent">The parent's ID, or null for a base layer.</param>
     /// <param name="Names">Other names the layer is known by.</param>
     /// <param name="DiffDigest">The sha256 of the layer's original tar, when recorded.</param>
-    /// <param name="DiffSize">The length of the layer's original tar, when recorded.</param>
+    /// <param name="DiffSize">The length of the layer's original tar, when recorded and known.</param>
     /// <param name="Problem">Why the entry cannot be trusted, or null.</param>
     private sealed record StoredLayer(string Id, string? Parent, HashSet<string> Names, LayerDigest? DiffDigest, long? DiffSize, string? Problem);
 }

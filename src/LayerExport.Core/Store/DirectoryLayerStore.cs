@@ -11,8 +11,14 @@ namespace LayerExport.Core.Store;
 /// </remarks>
 public abstract class DirectoryLayerStore : ILayerStore, IDisposable
 {
+    private readonly bool _rootCountsLinks;
+
     /// <summary>Opens the store at <paramref name="root"/>.</summary>
-    protected DirectoryLayerStore(string root) => Root = FileDescriptor.OpenDirectory(root);
+    protected DirectoryLayerStore(string root)
+    {
+        Root = FileDescriptor.OpenDirectory(root);
+        _rootCountsLinks = StoreListing.CountsLinks(Root);
+    }
 
     /// <inheritdoc />
     public abstract LayerStoreLayout Layout { get; }
@@ -142,7 +148,7 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
                 return layer;
             }
 
-            StoreListing.ThrowIfDeleted(Root, "the root directory");
+            StoreListing.ThrowIfDeleted(Root, "the root directory", _rootCountsLinks);
             return null;
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)

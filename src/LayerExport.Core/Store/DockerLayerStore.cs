@@ -17,6 +17,7 @@ namespace LayerExport.Core.Store;
 public sealed partial class DockerLayerStore : ILayerStore, IDisposable
 {
     private readonly FileDescriptor _layerDb;
+    private readonly bool _layerDbCountsLinks;
     private readonly FileDescriptor _overlay2;
 
     /// <summary>Opens the data-root at <paramref name="root"/> (e.g. <c>/var/lib/docker</c>).</summary>
@@ -24,6 +25,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     {
         using var dataRoot = FileDescriptor.OpenDirectory(root);
         _layerDb = StorePath.Open(dataRoot, "image/overlay2/layerdb/sha256");
+        _layerDbCountsLinks = StoreListing.CountsLinks(_layerDb);
         _overlay2 = StorePath.Open(dataRoot, "overlay2");
     }
 
@@ -182,7 +184,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
                 return layer!;
             }
 
-            StoreListing.ThrowIfDeleted(_layerDb, "image/overlay2/layerdb/sha256");
+            StoreListing.ThrowIfDeleted(_layerDb, "image/overlay2/layerdb/sha256", _layerDbCountsLinks);
             throw new LayerNotFoundException(id);
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)

@@ -22,12 +22,17 @@ internal static class StoreListing
         }
     }
 
+    /// <summary>Whether the directory's link count can tell its deletion: it must be above 0 while it lives.</summary>
+    /// <remarks>Every kernel file system counts at least 1 for a live directory; a FUSE daemon may report anything.</remarks>
+    public static bool CountsLinks(FileDescriptor directory) => directory.Stat().NLink > 0;
+
     /// <summary>Throws when the directory was deleted: a name missing from it then says nothing about the layer.</summary>
     /// <param name="directory">The opened directory.</param>
     /// <param name="name">The directory as messages name it, relative to the configured root.</param>
-    public static void ThrowIfDeleted(FileDescriptor directory, string name)
+    /// <param name="countsLinks">What <see cref="CountsLinks"/> said when the directory was opened; without it nothing is told.</param>
+    public static void ThrowIfDeleted(FileDescriptor directory, string name, bool countsLinks)
     {
-        if (directory.Stat().NLink == 0)
+        if (countsLinks && directory.Stat().NLink == 0)
         {
             throw new LayerStoreUnavailableException($"The layer store cannot be read: {name} was deleted; restart the server once the store is back.");
         }

@@ -24,9 +24,14 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
     private const int MaxTombstonesBytes = 64 << 20;
 
     private readonly FileDescriptor _root;
+    private readonly bool _rootCountsLinks;
 
     /// <summary>Opens the store at <paramref name="root"/>.</summary>
-    public WindowsLayerStore(string root) => _root = FileDescriptor.OpenDirectory(root);
+    public WindowsLayerStore(string root)
+    {
+        _root = FileDescriptor.OpenDirectory(root);
+        _rootCountsLinks = StoreListing.CountsLinks(_root);
+    }
 
     /// <inheritdoc />
     public LayerStoreLayout Layout => LayerStoreLayout.Windows;
@@ -139,7 +144,7 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
         {
             if (!_root.TryOpenDirectoryAt(name, out var opened))
             {
-                StoreListing.ThrowIfDeleted(_root, "the root directory");
+                StoreListing.ThrowIfDeleted(_root, "the root directory", _rootCountsLinks);
                 return null;
             }
 

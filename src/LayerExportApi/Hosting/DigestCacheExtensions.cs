@@ -39,10 +39,17 @@ internal static partial class DigestCacheExtensions
                 return new DigestCache(null);
             }
         });
-        builder.Services.AddSingleton(static services => new LayerDescriptors(
-            services.GetRequiredService<LayerExporter>(),
-            services.GetRequiredService<DigestCache>(),
-            services.GetRequiredService<IOptions<CompressionOptions>>().Value));
+        builder.Services.AddSingleton(static services =>
+        {
+            var descriptors = new LayerDescriptors(
+                services.GetRequiredService<LayerExporter>(),
+                services.GetRequiredService<DigestCache>(),
+                services.GetRequiredService<IOptions<CompressionOptions>>().Value);
+
+            // A computation started now would only be cut by the shutdown; those running may finish within its grace.
+            services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(descriptors.StopStarting);
+            return descriptors;
+        });
         return builder;
     }
 

@@ -88,6 +88,22 @@ public sealed class LayerDescriptorsTests : IDisposable
     }
 
     [Fact]
+    public async Task OnceTheServiceBeginsToStopARunningComputationFinishesButNoNewOneStarts()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store, maxAbandoned: 0);
+        var survey = Survey(store);
+
+        var running = descriptors.GetAsync(LayerId, survey, LayerCompression.Gzip, CancellationToken.None);
+        descriptors.StopStarting();
+        var joining = descriptors.GetAsync(LayerId, survey, LayerCompression.Gzip, CancellationToken.None);
+
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => descriptors.GetAsync(LayerId, survey, LayerCompression.Zstd, CancellationToken.None));
+        Assert.Equal(await running, await joining);
+        Assert.NotNull(descriptors.TryGetKnown(LayerId, survey, LayerCompression.Gzip));
+    }
+
+    [Fact]
     public async Task NoComputationStartsOnceTheServiceIsStopping()
     {
         using var store = new NativeLayerStore(_store.Root);
