@@ -4,7 +4,7 @@ using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
-/// <summary>Checks the syntax of <c>If-Match</c>, <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
+/// <summary>The conditional headers <c>If-Match</c>, <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
 internal static class ConditionalHeaders
 {
     /// <summary>The problem for the first malformed conditional header, or null when they are absent or well formed.</summary>
@@ -32,6 +32,17 @@ internal static class ConditionalHeaders
         }
 
         return null;
+    }
+
+    /// <summary>True when <c>If-None-Match</c> names the representation: <c>*</c> (the layer exists by now), or its tag by weak comparison.</summary>
+    public static bool IsNotModified(HttpRequest request, EntityTagHeaderValue? etag) =>
+        request.GetTypedHeaders().IfNoneMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: false)));
+
+    /// <summary>True without <c>If-Match</c>, or when it names the representation: <c>*</c>, or its tag by strong comparison.</summary>
+    public static bool IfMatchHolds(HttpRequest request, EntityTagHeaderValue? etag)
+    {
+        var ifMatch = request.GetTypedHeaders().IfMatch;
+        return ifMatch.Count == 0 || ifMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: true)));
     }
 
     private static ProblemHttpResult Problem(string header, string expected) => TypedResults.Problem(

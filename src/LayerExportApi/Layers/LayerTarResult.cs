@@ -76,13 +76,13 @@ internal sealed class LayerTarResult(
         }
 
         // RFC 9110, section 13.2.2: If-Match first, then If-None-Match, then the range.
-        if (!IfMatchHolds(request, etag))
+        if (!ConditionalHeaders.IfMatchHolds(request, etag))
         {
             await WriteProblemAsync(httpContext, StatusCodes.Status412PreconditionFailed, "Precondition failed", "precondition-failed", $"If-Match names no entity tag of this {RepresentationName}; its ETag is {etag?.ToString() ?? "not known"}.");
             return;
         }
 
-        if (IsNotModified(request, etag))
+        if (ConditionalHeaders.IsNotModified(request, etag))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
             response.ContentLength = null;
@@ -297,15 +297,5 @@ internal sealed class LayerTarResult(
             typeof(Stream),
             [LayerMediaType.Tar, LayerMediaType.TarGzip, LayerMediaType.TarZstd]));
         builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status304NotModified, typeof(void), []));
-    }
-
-    // "*" matches whenever the layer exists, which it does by now; a tag only the known digest.
-    private static bool IsNotModified(HttpRequest request, EntityTagHeaderValue? etag) =>
-        request.GetTypedHeaders().IfNoneMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: false)));
-
-    private static bool IfMatchHolds(HttpRequest request, EntityTagHeaderValue? etag)
-    {
-        var ifMatch = request.GetTypedHeaders().IfMatch;
-        return ifMatch.Count == 0 || ifMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: true)));
     }
 }
