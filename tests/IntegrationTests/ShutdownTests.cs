@@ -120,6 +120,22 @@ public sealed class ShutdownTests : IDisposable
         Assert.Equal("urn:layer-export:problem:service-stopping", problem.GetProperty("type").GetString());
     }
 
+    [Fact]
+    public async Task OnceTheHostBeginsToStopNoDescriptorComputationStarts()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        var descriptors = server.Services.GetRequiredService<LayerDescriptors>();
+        using var export = server.Services.GetRequiredService<LayerExporter>().Prepare(Layer, []);
+        var survey = export.Survey(CancellationToken.None);
+
+        server.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+        var asking = descriptors.GetAsync(Layer, survey, LayerExport.Core.Compression.LayerCompression.Gzip, CancellationToken.None);
+
+        // Refused on the spot, not started and then cut when the host is disposed.
+        Assert.True(asking.IsFaulted, $"the computation started ({asking.Status})");
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => asking);
+    }
+
     private ApiServer Start(string shutdownTimeout, Func<LayerExport.Core.Store.ILayerStore, LayerExport.Core.Store.ILayerStore> decorate) => ApiServer.Start(
         _store.Root,
         services => services.DecorateLayerStore(decorate),

@@ -18,18 +18,18 @@ namespace LayerExport.Core.Reader;
 /// <param name="Minor">Device minor number (block and char).</param>
 public sealed record ContainersOverrideStat(uint Uid, uint Gid, int Mode, string? Kind, uint Major, uint Minor)
 {
-    /// <summary>The attributes' names, the one fuse-overlayfs prefers first.</summary>
-    public static IReadOnlyList<byte[]> XattrNames { get; } =
+    // The attributes' names, the one fuse-overlayfs prefers first.
+    private static readonly byte[][] XattrNames =
     [
         "security.fuseoverlayfs.override_stat"u8.ToArray(),
         "user.containers.override_stat"u8.ToArray(),
         "user.fuseoverlayfs.override_stat"u8.ToArray(),
     ];
 
-    /// <summary>The rank of <paramref name="name"/> among <see cref="XattrNames"/> (0 first), or -1 for any other name.</summary>
+    /// <summary>The rank of <paramref name="name"/> among the override attributes (0 wins), or -1 for any other name.</summary>
     public static int Rank(ReadOnlySpan<byte> name)
     {
-        for (var i = 0; i < XattrNames.Count; i++)
+        for (var i = 0; i < XattrNames.Length; i++)
         {
             if (name.SequenceEqual(XattrNames[i]))
             {
