@@ -97,6 +97,26 @@ public sealed class WindowsMalformedTests : IDisposable
         Assert.EndsWith("tar of sparse alternate data streams is unsupported", SurveyFails().Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(":/../../../../outside.txt:$DATA")]
+    [InlineData(":a/b:$DATA")]
+    [InlineData(":a\\b:$DATA")]
+    [InlineData(":a:b:$DATA")]
+    [InlineData("::$DATA")]
+    [InlineData("stream:$DATA")]
+    [InlineData(":stream")]
+    [InlineData(":stream:$INDEX_ALLOCATION")]
+    public void AnAlternateStreamNameThatIsNotOneNtfsStreamNameIsReported(string name)
+    {
+        var stream = new BackupStreamBuilder().DataStream("x"u8.ToArray()).Stream(BackupStreamBuilder.AlternateData, "y"u8.ToArray(), name: name).ToArray();
+        _store.Encoded(Layer + "/Files/named.txt", ArchiveAttribute, stream, Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/named.txt", error.Path);
+        Assert.EndsWith($"alternate data stream name '{name}' is not ':<stream name>:$DATA'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void SparseBlocksWithoutTheirTerminatorAreReported()
     {

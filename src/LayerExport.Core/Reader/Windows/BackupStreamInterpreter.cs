@@ -185,6 +185,21 @@ internal static class BackupStreamInterpreter
         }
     }
 
+    // The suffix becomes part of a tar member's name, so it must stay one NTFS stream name, which never holds '/',
+    // '\\' or ':' (a name ends at its first NUL when parsed): ":/../x:$DATA" would otherwise name a path outside the
+    // file. Like hcsshim, only $DATA streams.
+    private static string StreamSuffix(string name)
+    {
+        const string DataType = ":$DATA";
+        if (!name.StartsWith(':') || !name.EndsWith(DataType, StringComparison.Ordinal) || name.Length <= DataType.Length + 1
+            || name.AsSpan(1, name.Length - DataType.Length - 1).IndexOfAny("/\\:") >= 0)
+        {
+            throw new InvalidDataException($"alternate data stream name '{name}' is not ':<stream name>:$DATA'");
+        }
+
+        return name[..^DataType.Length];
+    }
+
     private static void ReadAfterData(BackupStreamHeader stream, BackupStreamContent result)
     {
         switch (stream.Id)
@@ -192,8 +207,7 @@ internal static class BackupStreamInterpreter
             case BackupStreamId.AlternateData when stream.IsSparse:
                 throw new InvalidDataException("tar of sparse alternate data streams is unsupported");
             case BackupStreamId.AlternateData:
-                var suffix = stream.Name.EndsWith(":$DATA", StringComparison.Ordinal) ? stream.Name[..^":$DATA".Length] : stream.Name;
-                result.AlternateStreams.Add(new AlternateDataStream(Encoding.UTF8.GetBytes(suffix), stream.Size, stream.PayloadOffset));
+                result.AlternateStreams.Add(new AlternateDataStream(Encoding.UTF8.GetBytes(StreamSuffix(stream.Name)), stream.Size, stream.PayloadOffset));
                 break;
             case BackupStreamId.ExtendedAttributes or BackupStreamId.Link or BackupStreamId.PropertyData
                 or BackupStreamId.ObjectId or BackupStreamId.TransactionalData:
