@@ -53,17 +53,13 @@ public sealed class FileSystemIndependenceTests(FileSystemExports exports) : ICl
     }
 
     [Fact]
-    public void TheFileSystemsListTheSameDirectoryInDifferentOrders()
+    public void TheFileSystemsListEntriesAndXattrsInOrdersOfTheirOwn()
     {
-        // Without this the comparison below would prove nothing about the walk's sort.
-        var orders = exports.Layers.ToDictionary(
-            static layer => layer.Kind,
-            static layer => Directory.EnumerateFileSystemEntries(layer.Tree.PathOf(FileSystemExports.ManyEntries)).Select(Path.GetFileName).ToList());
-        var sorted = orders[Reference.Kind].Order(StringComparer.Ordinal).ToList();
-        var shown = string.Join("\n", orders.Select(static o => $"{o.Key}: {string.Join(' ', o.Value.Take(8))} ..."));
-
-        Assert.True(orders.Values.Count(order => !order.SequenceEqual(sorted)) >= 2, $"fewer than two file systems list '{FileSystemExports.ManyEntries}' unsorted:\n{shown}");
-        Assert.True(orders.Values.Select(static order => string.Join('/', order)).Distinct().Count() >= 3, $"fewer than three different orders:\n{shown}");
+        // Without this the comparison below would prove nothing about the sorts of the walk and of the xattrs.
+        AssertOrdersDiffer(
+            FileSystemExports.ManyEntries,
+            layer => [.. Directory.EnumerateFileSystemEntries(layer.Tree.PathOf(FileSystemExports.ManyEntries)).Select(static path => Path.GetFileName(path))]);
+        AssertOrdersDiffer(FileSystemExports.XattrFile, layer => Posix.ListXattrs(layer.Tree.PathOf(FileSystemExports.XattrFile)));
     }
 
     [Fact]
@@ -144,6 +140,17 @@ public sealed class FileSystemIndependenceTests(FileSystemExports exports) : ICl
             ListingAssert.HasLine(entries, "-rw-r--r--  0/0 ", " 2255-", " times/beyond-octal");
             ListingAssert.HasLine(entries, "-rw-r--r--  0/0 ", " 1938-", " times/before-1970");
         }
+    }
+
+    // At least two file systems list the names unsorted, and in at least three different orders.
+    private void AssertOrdersDiffer(string what, Func<FileSystemExports.BuiltLayer, IReadOnlyList<string>> list)
+    {
+        var orders = exports.Layers.ToDictionary(static layer => layer.Kind, list);
+        var sorted = orders[Reference.Kind].Order(StringComparer.Ordinal).ToList();
+        var shown = string.Join("\n", orders.Select(static o => $"{o.Key}: {string.Join(' ', o.Value.Take(8))} ..."));
+
+        Assert.True(orders.Values.Count(order => !order.SequenceEqual(sorted)) >= 2, $"fewer than two file systems list {what} unsorted:\n{shown}");
+        Assert.True(orders.Values.Select(static order => string.Join('/', order)).Distinct().Count() >= 3, $"fewer than three orders of {what}:\n{shown}");
     }
 
     // What Python should read for each member, by hex name, from the tree on disk: the export's rules made explicit.

@@ -148,7 +148,6 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
 
             // The native store's overlay form: a deletion and an opaque directory.
             .OverlayWhiteout("removed")
-            .OverlayWhiteout($"{ManyEntries}/gone")
             .Directory("opaque").Xattr("opaque", "trusted.overlay.opaque", "y").File("opaque/new", "fresh\n")
 
             // Neither name order nor any hash order; xfs moves past its in-inode form, ext4 into its xattr block.
@@ -166,8 +165,9 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
             tree.Xattr(XattrFile, $"user.m{i}", new string((char)('a' + i), 60));
         }
 
-        // 600 names made in a scrambled order (7919 is prime to 600): ext4 lists them in htree hash order, xfs and
-        // btrfs in their own, tmpfs in creation order; every tenth is a directory with a child.
+        // 600 names made in a scrambled order (7919 is prime to 600): ext4 lists them in htree hash order, tmpfs in
+        // reverse creation order, xfs and btrfs in creation order; every tenth is a directory with a child, and
+        // twelve are deletions, which the export lists right after the directory.
         for (var i = 0; i < 600; i++)
         {
             var n = i * 7919 % 600;
@@ -175,6 +175,10 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
             if (n % 10 == 0)
             {
                 tree.Directory(name).File(name + "/inside", $"{n}\n");
+            }
+            else if (n % 50 == 7)
+            {
+                tree.OverlayWhiteout(name);
             }
             else
             {
