@@ -80,6 +80,17 @@ public sealed class FileSystemIndependenceTests(FileSystemExports exports) : ICl
     }
 
     [Fact]
+    public async Task EverySurveyAnnouncesTheSizeAndEntriesOfTheExport()
+    {
+        foreach (var layer in exports.Layers)
+        {
+            var members = await RawListing.ArchiveAsync(layer.ArchivePath);
+
+            Assert.Equal((layer.Kind, new FileInfo(layer.ArchivePath).Length, (long)members.Count), (layer.Kind, layer.Survey.TarSize, layer.Survey.Entries));
+        }
+    }
+
+    [Fact]
     public async Task PythonReadsTheWholeTreeFromEveryExport()
     {
         var problems = new List<string>();

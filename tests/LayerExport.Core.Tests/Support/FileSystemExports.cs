@@ -1,4 +1,6 @@
 using System.Text;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
 
 namespace LayerExport.Core.Tests.Support;
 
@@ -53,7 +55,7 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
 
                 var archive = Outputs.Combine(kind + ".tar");
                 await TarExport.ToFileAsync(store, LayerId, archive, CancellationToken.None);
-                _layers.Add(new BuiltLayer(kind, tree, archive, await RawListing.TreeAsync(tree.Root)));
+                _layers.Add(new BuiltLayer(kind, tree, archive, await RawListing.TreeAsync(tree.Root), Survey(store)));
             }
         }
         catch
@@ -220,8 +222,16 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
             .ModificationTime("names", Seconds, Nanoseconds);
     }
 
+    // The metadata walk that announces the size before any byte is sent: another path through the reader.
+    private static LayerSurvey Survey(string store)
+    {
+        using var layers = new NativeLayerStore(store);
+        using var export = new LayerExporter(layers).Prepare(LayerId, []);
+        return export.Survey(CancellationToken.None);
+    }
+
     private static byte[] Latin1(string text) => Encoding.Latin1.GetBytes(text);
 
-    /// <summary>One file system's copy of the layer: its tree, its export, and how Python sees the tree on disk.</summary>
-    internal sealed record BuiltLayer(string Kind, LayerTree Tree, string ArchivePath, IReadOnlyList<string> Listing);
+    /// <summary>One file system's copy of the layer: its tree, its export, how Python sees the tree, what the survey announced.</summary>
+    internal sealed record BuiltLayer(string Kind, LayerTree Tree, string ArchivePath, IReadOnlyList<string> Listing, LayerSurvey Survey);
 }
