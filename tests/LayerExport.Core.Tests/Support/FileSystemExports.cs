@@ -47,7 +47,7 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
                 var fileSystem = await ScratchFileSystem.MountAsync(kind);
                 _fileSystems.Add(fileSystem);
 
-                // The store's own directory, not the mount's root: a mount root is refused by the walk as a mount point.
+                // A directory of its own: the root of an ext4 holds lost+found.
                 var store = Path.Combine(fileSystem.MountPoint, "store");
                 Directory.CreateDirectory(Path.Combine(store, LayerId, "diff"));
                 await File.WriteAllTextAsync(Path.Combine(store, LayerId, "layer.json"), "{}");
@@ -152,6 +152,11 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
             .OverlayWhiteout("removed")
             .Directory("opaque").Xattr("opaque", "trusted.overlay.opaque", "y").File("opaque/new", "fresh\n")
 
+            // overlayfs's xattr form: in a directory marked "x", a zero-size file marked as a whiteout is a deletion.
+            .Directory("xwhiteouts").Xattr("xwhiteouts", "trusted.overlay.opaque", "x")
+            .File("xwhiteouts/deleted", "").Xattr("xwhiteouts/deleted", "trusted.overlay.whiteout", "")
+            .File("xwhiteouts/kept", "kept\n")
+
             // Neither name order nor any hash order; xfs moves past its in-inode form, ext4 into its xattr block.
             .File(XattrFile, "attributes\n")
             .Xattr(XattrFile, "user.zeta", "last by name")
@@ -167,13 +172,21 @@ public sealed class FileSystemExports : IAsyncLifetime, IDisposable
             tree.Xattr(XattrFile, $"user.m{i}", new string((char)('a' + i), 60));
         }
 
+        // More than 1 KiB of names: the export's first listxattr buffer is too small for them.
+        tree.File("xattrs/long-names", "long xattr names\n");
+        for (var i = 7; i >= 0; i--)
+        {
+            tree.Xattr("xattrs/long-names", $"user.{i}{new string('x', 150)}", $"{i}");
+        }
+
         // 600 names made in a scrambled order (7919 is prime to 600): ext4 lists them in htree hash order, tmpfs in
         // reverse creation order, xfs and btrfs in creation order; every tenth is a directory with a child, and
-        // twelve are deletions, which the export lists right after the directory.
+        // twelve are deletions, which the export lists right after the directory. The names' lengths (up to 233
+        // bytes) make the listing longer than the export's 64 KiB getdents buffer.
         for (var i = 0; i < 600; i++)
         {
             var n = i * 7919 % 600;
-            var name = $"{ManyEntries}/{n:D3}-{new string((char)('a' + (n % 26)), n % 40)}";
+            var name = $"{ManyEntries}/{n:D3}-{new string((char)('a' + (n % 26)), n * 37 % 230)}";
             if (n % 10 == 0)
             {
                 tree.Directory(name).File(name + "/inside", $"{n}\n");
