@@ -55,7 +55,7 @@ public sealed class FileSystemIndependenceTests(FileSystemExports exports) : ICl
     [Fact]
     public void TheFileSystemsListEntriesAndXattrsInOrdersOfTheirOwn()
     {
-        // Without this the comparison below would prove nothing about the sorts of the walk and of the xattrs.
+        // Were the orders alike, identical exports would prove nothing about the sorts of the walk and of the xattrs.
         AssertOrdersDiffer(
             FileSystemExports.ManyEntries,
             layer => [.. Directory.EnumerateFileSystemEntries(layer.Tree.PathOf(FileSystemExports.ManyEntries)).Select(static path => Path.GetFileName(path))]);
