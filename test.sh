@@ -2,7 +2,8 @@
 # Runs every test. Installs the Debian packages the tests use as independent tar readers and golden-byte
 # references (GNU tar, bsdtar, Python, Go, tar-split, umoci), as judges of the compressed bodies and downloads
 # (gzip, zstd, curl), as a real registry for blob uploads (docker-registry) and as the client that pulls a pushed
-# image from it (skopeo) when they are missing; needs root (or sudo) only then.
+# image from it (skopeo), and as the file systems one layer is built on to compare exports (e2fsprogs, xfsprogs,
+# btrfs-progs) when they are missing; needs root (or sudo) only then.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +21,10 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v buildah >/dev/null || need+=(buildah)
 command -v umoci >/dev/null || need+=(umoci)
 command -v skopeo >/dev/null || need+=(skopeo)
+# The mkfs tools live in sbin, which a sudo user's PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
+PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"

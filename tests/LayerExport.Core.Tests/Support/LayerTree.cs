@@ -28,6 +28,24 @@ internal sealed class LayerTree(string root)
         return Mode(path, mode);
     }
 
+    /// <summary>A file of <paramref name="length"/> bytes holding only <paramref name="extents"/>; the rest is holes.</summary>
+    public LayerTree SparseFile(string path, long length, params (long Offset, byte[] Data)[] extents)
+    {
+        EnsureParent(path);
+        using (var file = new FileStream(PathOf(path), FileMode.CreateNew, FileAccess.Write))
+        {
+            foreach (var (offset, data) in extents)
+            {
+                file.Position = offset;
+                file.Write(data);
+            }
+
+            file.SetLength(length);
+        }
+
+        return Mode(path, "644");
+    }
+
     public LayerTree Symlink(string path, string target)
     {
         EnsureParent(path);
@@ -58,6 +76,15 @@ internal sealed class LayerTree(string root)
 
     /// <summary>A unix socket file, as bind(2) leaves it (Linux mknod makes the same inode).</summary>
     public LayerTree Socket(string path) => Node(path, Posix.SocketType, 0, 0);
+
+    /// <summary>Renames an entry within its directory to a name that need not be UTF-8; the other methods cannot reach it after.</summary>
+    /// <remarks>The rename changes the directory's mtime, and <see cref="SetAllTimes"/> cannot walk such a name: set the directory's time after.</remarks>
+    public LayerTree RenameToRawName(string path, byte[] name)
+    {
+        var directory = Path.GetDirectoryName(PathOf(path)) ?? Root;
+        Posix.Rename(PathOf(path), [.. Encoding.UTF8.GetBytes(directory + "/"), .. name]);
+        return this;
+    }
 
     public LayerTree Owner(string path, long uid, long gid)
     {

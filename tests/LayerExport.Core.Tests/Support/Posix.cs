@@ -58,6 +58,24 @@ internal static unsafe partial class Posix
         return value[..(int)size];
     }
 
+    /// <summary>rename(2) to a path given as raw bytes, which need not be UTF-8 (a .NET string cannot spell such a name).</summary>
+    public static void Rename(string from, ReadOnlySpan<byte> to)
+    {
+        byte[] target = [.. to, 0];
+        fixed (byte* t = target)
+        {
+            Check(RenameRaw(from, t), from);
+        }
+    }
+
+    /// <summary>The bytes the file occupies on disk (st_blocks), less than its size when it has holes.</summary>
+    public static long AllocatedBytes(string path)
+    {
+        var buffer = stackalloc byte[256];
+        Check(Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer), path);
+        return (long)*(ulong*)(buffer + 48) * 512;
+    }
+
     /// <summary>Sets the modification (and access) time of <paramref name="path"/> itself, symlinks included.</summary>
     public static void SetModificationTime(string path, long seconds, long nanoseconds)
     {
@@ -118,6 +136,9 @@ internal static unsafe partial class Posix
 
     [LibraryImport(Library, EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Link(string existing, string newPath);
+
+    [LibraryImport(Library, EntryPoint = "rename", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int RenameRaw(string from, byte* to);
 
     [LibraryImport(Library, EntryPoint = "chmod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int ChMod(string path, uint mode);

@@ -1,0 +1,122 @@
+namespace LayerExport.Core.Tests.Support;
+
+/// <summary>
+/// A new, empty file system mounted on a temp directory: tmpfs, or ext4, xfs or btrfs made on a sparse image file
+/// and mounted through a loop device. A missing tool or loop support fails the test; nothing is skipped.
+/// </summary>
+internal sealed class ScratchFileSystem : IAsyncDisposable
+{
+    /// <summary>The kinds <see cref="MountAsync"/> makes.</summary>
+    public static readonly string[] Kinds = ["tmpfs", "ext4", "xfs", "btrfs"];
+
+    // Sparse, so it costs only what is written; mkfs.xfs refuses images under 300 MiB.
+    private const long ImageBytes = 512L * 1024 * 1024;
+
+    private readonly TempDirectory _directory = new();
+    private bool _mounted;
+
+    private ScratchFileSystem(string kind) => Kind = kind;
+
+    /// <summary>tmpfs, ext4, xfs or btrfs.</summary>
+    public string Kind { get; }
+
+    /// <summary>Where the file system is mounted; its root directory.</summary>
+    public string MountPoint => _directory.Combine("mnt");
+
+    private string Image => _directory.Combine("image");
+
+    /// <summary>Makes and mounts a file system of <paramref name="kind"/>; checks the mount is of that type.</summary>
+    public static async Task<ScratchFileSystem> MountAsync(string kind)
+    {
+        var fileSystem = new ScratchFileSystem(kind);
+        try
+        {
+            await fileSystem.MakeAndMountAsync();
+            return fileSystem;
+        }
+        catch
+        {
+            await fileSystem.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Unmounts, detaches the loop device if one is left, and removes the image and the mount point.</summary>
+    /// <remarks>When the unmount fails the directory is kept: deleting it would delete into the mounted file system.</remarks>
+    public async ValueTask DisposeAsync()
+    {
+        if (_mounted)
+        {
+            await ExternalTool.RunCheckedAsync("umount", MountPoint);
+            _mounted = false;
+        }
+
+        // mount -o loop sets autoclear, so the unmount detaches; a mount that failed half-way may not have.
+        if (File.Exists(Image))
+        {
+            var attached = await ExternalTool.RunCheckedAsync(Require("losetup", "mount"), "--noheadings", "--output", "NAME", "--associated", Image);
+            foreach (var device in attached.StdoutLines.Where(static line => line.Length > 0))
+            {
+                await ExternalTool.RunCheckedAsync(Require("losetup", "mount"), "--detach", device.Trim());
+            }
+        }
+
+        _directory.Dispose();
+    }
+
+    private async Task MakeAndMountAsync()
+    {
+        Directory.CreateDirectory(MountPoint);
+        if (Kind == "tmpfs")
+        {
+            await ExternalTool.RunCheckedAsync("mount", "-t", "tmpfs", "-o", "size=64m,mode=755", "layer-export-test", MountPoint);
+        }
+        else
+        {
+            string[] mkfs = Kind switch
+            {
+                // 256-byte inodes keep nanoseconds and times after 2038 (128-byte ones keep neither).
+                "ext4" => [Require("mkfs.ext4", "e2fsprogs"), "-q", "-F", "-I", "256"],
+
+                // bigtime keeps times after 2038.
+                "xfs" => [Require("mkfs.xfs", "xfsprogs"), "-q", "-f", "-m", "bigtime=1"],
+                "btrfs" => [Require("mkfs.btrfs", "btrfs-progs"), "-q", "-f"],
+                _ => throw new ArgumentException($"no such scratch file system kind: {Kind}"),
+            };
+            Require("losetup", "mount");
+            Assert.True(
+                File.Exists("/dev/loop-control"),
+                $"cannot test {Kind}: there is no /dev/loop-control, so no loop device can hold its image (load the loop module; the tests run as root)");
+
+            using (var image = File.Create(Image))
+            {
+                image.SetLength(ImageBytes);
+            }
+
+            await ExternalTool.RunCheckedAsync(mkfs[0], [.. mkfs[1..], Image]);
+            await ExternalTool.RunCheckedAsync("mount", "-t", Kind, "-o", "loop", Image, MountPoint);
+        }
+
+        _mounted = true;
+        var mounted = MountedType(MountPoint);
+        Assert.True(mounted == Kind, $"{MountPoint} should be {Kind} but is mounted as {mounted ?? "nothing"}");
+    }
+
+    // The full path of a tool, looked up in PATH and the sbin directories (where the mkfs tools live).
+    private static string Require(string tool, string package)
+    {
+        var directories = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/local/sbin", "/usr/sbin", "/sbin"]);
+        return directories.Select(directory => Path.Combine(directory, tool)).FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException(
+                $"{tool} is missing: install the Debian package {package} (./test.sh installs it). Every file system must be tested; none is skipped.");
+    }
+
+    // The type of the file system mounted last on the directory, as /proc/self/mountinfo says ("<fields> - <type> ...").
+    private static string? MountedType(string mountPoint) =>
+        File.ReadLines("/proc/self/mountinfo")
+            .Select(static line => line.Split(' '))
+            .LastOrDefault(fields => fields.Length > 4 && fields[4] == mountPoint) is { } mount
+                ? mount[Array.IndexOf(mount, "-") + 1]
+                : null;
+}
