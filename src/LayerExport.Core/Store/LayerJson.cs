@@ -27,13 +27,27 @@ internal static class LayerJson
                 return null;
             }
 
-            return parent.ValueKind == JsonValueKind.String && LayerId.TryParse(parent.GetString(), out var parentId)
+            return parent.ValueKind == JsonValueKind.String && LayerId.TryParse(TextOrNull(parent), out var parentId)
                 ? parentId
                 : throw new LayerStoreCorruptException($"Layer '{id}': layer.json names a parent that is not a layer ID.");
         }
         catch (JsonException e)
         {
             throw new LayerStoreCorruptException($"Layer '{id}': layer.json is not valid JSON ({e.Message}).", e);
+        }
+    }
+
+    // The reader accepts a lone surrogate escape and bytes that are not UTF-8 in a string; only reading it as text
+    // throws. Neither can be a layer ID.
+    private static string? TextOrNull(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
         }
     }
 }

@@ -80,6 +80,24 @@ public sealed class NativeLayerStoreTests : IDisposable
         Assert.Contains("layer.json is not valid JSON", error.Message, StringComparison.Ordinal);
     }
 
+    // The JSON parses, but its string cannot become .NET text: a lone surrogate escape, a byte that is not UTF-8.
+    [Theory]
+    [InlineData(new byte[] { (byte)'"', (byte)'\\', (byte)'u', (byte)'d', (byte)'8', (byte)'0', (byte)'0', (byte)'"' })]
+    [InlineData(new byte[] { (byte)'"', (byte)'b', 0xFF, (byte)'"' })]
+    public void AParentStringThatIsNotTextIsInconsistentNotAnUnhandledError(byte[] parent)
+    {
+        Layer("base", "{}");
+        Directory.CreateDirectory(System.IO.Path.Combine(_root.Path, "child", "diff"));
+        File.WriteAllBytes(System.IO.Path.Combine(_root.Path, "child", "layer.json"), [.. "{\"parent\":"u8, .. parent, (byte)'}']);
+        using var store = new NativeLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("child")));
+        var layers = store.List();
+
+        Assert.Equal("Layer 'child': layer.json names a parent that is not a layer ID.", error.Message);
+        Assert.Equal([null, error.Message], layers.Select(l => l.Problem));
+    }
+
     [Fact]
     public void ARootDeletedWhileOpenMakesTheStoreUnavailable()
     {
