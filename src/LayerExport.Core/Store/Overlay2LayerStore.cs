@@ -12,7 +12,8 @@ namespace LayerExport.Core.Store;
 /// </remarks>
 public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
 {
-    private readonly ConcurrentDictionary<string, string> _shortNames = new(StringComparer.Ordinal);
+    // Short name -> the layers whose link file holds it: one, unless the store is corrupt.
+    private readonly ConcurrentDictionary<string, string[]> _shortNames = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public override LayerStoreLayout Layout => LayerStoreLayout.Overlay2;
@@ -40,21 +41,25 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
         }
 
         var shortName = nearest[2..];
-        if (!_shortNames.TryGetValue(shortName, out var parent))
+        if (!_shortNames.TryGetValue(shortName, out var owners))
         {
             IndexShortNames();
-            if (!_shortNames.TryGetValue(shortName, out parent))
+            if (!_shortNames.TryGetValue(shortName, out owners))
             {
                 throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{shortName} is the link of no layer in the store.");
             }
         }
 
-        return new LayerRecord(LayerId.Parse(parent));
+        // Picking one would record an unrelated layer as the parent, and the chain check would then pass for it.
+        return owners is [var parent]
+            ? new LayerRecord(LayerId.Parse(parent))
+            : throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{shortName} is the link of more than one layer ({string.Join(", ", owners)}).");
     }
 
     // Short names never change for a layer; the index is only rebuilt when a name is missing from it.
     private void IndexShortNames()
     {
+        var index = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (name, type, _) in StoreListing.Read(Root, "the root directory"))
         {
             if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
@@ -68,12 +73,24 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
                 using var layer = TryOpenLayerDirectory(id);
                 if (layer is not null && ReadMetadataFile(id, layer, "link") is { } link)
                 {
-                    _shortNames[Encoding.UTF8.GetString(link).Trim()] = id.Value;
+                    var shortName = Encoding.UTF8.GetString(link).Trim();
+                    if (!index.TryGetValue(shortName, out var owners))
+                    {
+                        index[shortName] = owners = [];
+                    }
+
+                    owners.Add(id.Value);
                 }
             }
             catch (LayerStoreException)
             {
             }
+        }
+
+        foreach (var (shortName, owners) in index)
+        {
+            owners.Sort(StringComparer.Ordinal);
+            _shortNames[shortName] = [.. owners];
         }
     }
 }

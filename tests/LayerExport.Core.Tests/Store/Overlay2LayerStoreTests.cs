@@ -84,6 +84,22 @@ public sealed class Overlay2LayerStoreTests : IDisposable
     }
 
     [Fact]
+    public void AShortNameClaimedByTwoLayersIsAStoreErrorNotEitherOfThem()
+    {
+        BuildThreeLayers();
+        var impostor = Path.Combine(_root, Id("impostor"));
+        Directory.CreateDirectory(Path.Combine(impostor, "diff"));
+        File.WriteAllText(Path.Combine(impostor, "link"), ShortName("base"));
+        using var store = new Overlay2LayerStore(_root);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("mid"))));
+
+        var owners = new[] { Id("base"), Id("impostor") }.Order(StringComparer.Ordinal);
+        Assert.Equal($"Layer '{Id("mid")}': its parent l/{ShortName("base")} is the link of more than one layer ({string.Join(", ", owners)}).", error.Message);
+        Assert.Equal(error.Message, store.List().Single(l => l.Id == Id("mid")).Problem);
+    }
+
+    [Fact]
     public void ADirectoryWithoutALinkFileIsNotALayer()
     {
         BuildThreeLayers();
