@@ -110,6 +110,23 @@ public sealed class WindowsLayoutTests : IAsyncLifetime
         Assert.StartsWith("Files/cut.bin: truncated backup stream", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BytesAfterTheArrayOfLayerchainAreAStoreInconsistency()
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "trailing", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        File.WriteAllText(Path.Combine(layer, "layerchain.json"), "[\"base0\"] this is not JSON {");
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/trailing", UriKind.Relative));
+        using var tar = await client.GetAsync(new Uri("/layers/trailing/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+        Assert.StartsWith("Layer 'trailing': layerchain.json is not valid JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.InternalServerError, tar.StatusCode);
+    }
+
     private static List<(string Name, TarEntry Entry)> ReadEntries(byte[] tar)
     {
         var entries = new List<(string, TarEntry)>();

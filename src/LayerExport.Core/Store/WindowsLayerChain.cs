@@ -16,6 +16,9 @@ internal static class WindowsLayerChain
         {
             var reader = new Utf8JsonReader(json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? json[3..] : json);
             using var document = JsonDocument.ParseValue(ref reader);
+
+            // ParseValue stops after the value; anything but white space after it throws here.
+            reader.Read();
             var root = document.RootElement;
             if (root.ValueKind == JsonValueKind.Null)
             {

@@ -53,6 +53,33 @@ public sealed class WindowsLayerStoreTests : IDisposable
         Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse("scratch")));
     }
 
+    [Theory]
+    [InlineData("[\"base0\"] this is not JSON {")]
+    [InlineData("[\"base0\"][\"other\"]")]
+    [InlineData("null,")]
+    public void BytesAfterTheJsonValueOfLayerchainMakeTheChainCorrupt(string content)
+    {
+        AddChain();
+        _store.AddLayer("trailing");
+        _store.Write("trailing/layerchain.json", System.Text.Encoding.UTF8.GetBytes(content));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("trailing")));
+
+        Assert.StartsWith("Layer 'trailing': layerchain.json is not valid JSON (", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WhiteSpaceAfterTheJsonValueOfLayerchainIsAllowed()
+    {
+        AddChain();
+        _store.AddLayer("spaced");
+        _store.Write("spaced/layerchain.json", "[\"base0\"] \r\n"u8.ToArray());
+        using var store = _store.Open();
+
+        Assert.Equal(["base0"], store.Describe(LayerId.Parse("spaced")).Chain);
+    }
+
     [Fact]
     public void AParentOutsideTheStoreMakesTheChainCorrupt()
     {
