@@ -127,6 +127,26 @@ public sealed class WindowsLayoutTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.InternalServerError, tar.StatusCode);
     }
 
+    [Fact]
+    public async Task ALoneSurrogateInLayerchainIsAStoreInconsistencyOfThatLayerOnly()
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "surrogate", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        File.WriteAllText(Path.Combine(layer, "layerchain.json"), "[\"C:\\\\layers\\\\\\ud800\"]");
+        using var client = Server.CreateClient();
+
+        using var list = await client.GetAsync(new Uri("/layers", UriKind.Relative));
+        using var response = await client.GetAsync(new Uri("/layers/surrogate/tar", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        var layers = JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement;
+        Assert.Contains(layers.EnumerateArray(), static l => l.GetProperty("id").GetString() == "surrogate" && l.GetProperty("problem").GetString()!.Contains("not valid text", StringComparison.Ordinal));
+        Assert.Contains(layers.EnumerateArray(), static l => l.GetProperty("id").GetString() == "app");
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+        Assert.Equal("Layer 'surrogate': layerchain.json element 0 is not valid text (a lone surrogate escape, or bytes that are not UTF-8).", problem.GetProperty("detail").GetString());
+    }
+
     private static List<(string Name, TarEntry Entry)> ReadEntries(byte[] tar)
     {
         var entries = new List<(string, TarEntry)>();
