@@ -147,6 +147,33 @@ public sealed class WindowsLayoutTests : IAsyncLifetime
         Assert.Equal("Layer 'surrogate': layerchain.json element 0 is not valid text (a lone surrogate escape, or bytes that are not UTF-8).", problem.GetProperty("detail").GetString());
     }
 
+    [Theory]
+    [InlineData(1, long.MaxValue - 1023, "Files/huge0.bin")]
+    [InlineData(4, 1L << 62, "Files/huge1.bin")]
+    public async Task ATarLongerThanALongCanCountIsAProblemNamingTheEntryNotAWrappedLength(int count, long logicalSize, string failing)
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "huge", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        for (var i = 0; i < count; i++)
+        {
+            WindowsLayerFiles.AddHollowSparse(Path.Combine(layer, "Files", $"huge{i}.bin"), logicalSize);
+        }
+
+        using var client = Server.CreateClient();
+
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/layers/huge/tar", UriKind.Relative)));
+        using var range = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/huge/tar", UriKind.Relative)) { Headers = { Range = new(8000, 14335) } });
+        using var descriptor = await client.GetAsync(new Uri("/layers/huge/descriptor", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, head.StatusCode);
+        foreach (var response in new[] { range, descriptor })
+        {
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+            Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+            Assert.StartsWith($"{failing}: the tar would be longer than 9223372036854775807 bytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     private static List<(string Name, TarEntry Entry)> ReadEntries(byte[] tar)
     {
         var entries = new List<(string, TarEntry)>();

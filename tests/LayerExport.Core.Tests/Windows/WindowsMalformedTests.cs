@@ -126,6 +126,25 @@ public sealed class WindowsMalformedTests : IDisposable
         Assert.EndsWith("the sparse blocks end without the empty block that closes them", SurveyFails().Message, StringComparison.Ordinal);
     }
 
+    // A sparse file's logical size is the offset its terminating block names, up to 2^63 - 1, with no data stored.
+    [Theory]
+    [InlineData(1, long.MaxValue - 1023, "Files/huge0.bin")]
+    [InlineData(1, long.MaxValue, "Files/huge0.bin")]
+    [InlineData(4, 1L << 62, "Files/huge1.bin")]
+    public void SparseFilesWhoseTarWouldBeLongerThanALongCanCountAreReported(int count, long logicalSize, string failing)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var stream = new BackupStreamBuilder().SparseDataStream().Block(logicalSize, []).ToArray();
+            _store.Encoded($"{Layer}/Files/huge{i}.bin", 0x200 | ArchiveAttribute, stream, Time, Time);
+        }
+
+        var error = SurveyFails();
+
+        Assert.Equal(failing, error.Path);
+        Assert.Contains("the tar would be longer than 9223372036854775807 bytes", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ADirectoryWithoutItsTwinIsReported()
     {
