@@ -174,6 +174,26 @@ public sealed class WindowsLayoutTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AFileOfZeroBytesIsAProblemAtItsFirstStreamHeader()
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "zeros", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        using (var file = File.Create(Path.Combine(layer, "Files", "zeros.bin")))
+        {
+            file.Write([0x20, 0, 0, 0]);
+            file.SetLength(4 + (1 << 20) + 7);
+        }
+
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/zeros/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.Equal("Files/zeros.bin: unknown stream ID 0", problem.GetProperty("detail").GetString());
+    }
+
     private static List<(string Name, TarEntry Entry)> ReadEntries(byte[] tar)
     {
         var entries = new List<(string, TarEntry)>();

@@ -69,6 +69,67 @@ public sealed class WindowsMalformedTests : IDisposable
     }
 
     [Fact]
+    public void ZeroBytesAreRefusedAtTheirFirstHeaderNotParsedToTheEndOfTheFile()
+    {
+        // 1 MiB and 7 zero bytes read as 52,429 headers of stream ID 0 and 3 bytes too few for another: the first is refused.
+        _store.Encoded(Layer + "/Files/zeros.bin", ArchiveAttribute, [], Time, Time);
+        using (var file = new FileStream(_store.Path(Layer, "Files", "zeros.bin"), FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(4 + (1 << 20) + 7);
+        }
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/zeros.bin", error.Path);
+        Assert.EndsWith("unknown stream ID 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnUnknownStreamIdAfterTheDataOfABaseLayerFileIsReportedAsBackuptarWordsIt()
+    {
+        _store.Encoded("base0/Files/late.txt", ArchiveAttribute, new BackupStreamBuilder().DataStream("x"u8.ToArray()).Stream(42, []).ToArray(), Time, Time);
+        using var store = _store.Open();
+        using var export = new LayerExporter(store).Prepare("base0", []);
+
+        var error = Assert.Throws<LayerExportException>(() => export.Survey(CancellationToken.None));
+
+        Assert.Equal("Files/late.txt", error.Path);
+        Assert.EndsWith("unknown stream ID 42 after data", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MoreStreamsThanTheBoundInOneFileAreReported()
+    {
+        // Link streams are ignored wherever they are, so only their number can fail these files.
+        var most = new BackupStreamBuilder().DataStream("x"u8.ToArray());
+        for (var i = 1; i < 65_536; i++)
+        {
+            most.Stream(BackupStreamBuilder.Link, []);
+        }
+
+        _store.Encoded(Layer + "/Files/most.bin", ArchiveAttribute, most.ToArray(), Time, Time);
+        _store.Encoded(Layer + "/Files/too-many.bin", ArchiveAttribute, most.Stream(BackupStreamBuilder.Link, []).ToArray(), Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/too-many.bin", error.Path);
+        Assert.EndsWith("more than 65536 streams in one backup stream, which no Windows file has", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnAlternateStreamNameLongerThanNtfsAllowsIsReported()
+    {
+        var name = new string('n', 600);
+        var stream = new BackupStreamBuilder().DataStream("x"u8.ToArray()).AlternateStream(name, "y"u8.ToArray()).ToArray();
+        _store.Encoded(Layer + "/Files/long-ads.txt", ArchiveAttribute, stream, Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/long-ads.txt", error.Path);
+        Assert.EndsWith("alternate data stream name of 1214 bytes is longer than NTFS allows", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ASecurityStreamAfterTheDataIsAnUnknownStreamAfterDataAsInBackuptar()
     {
         _store.Encoded(Layer + "/Files/late.txt", ArchiveAttribute, new BackupStreamBuilder().DataStream("x"u8.ToArray()).SecurityDescriptor([1]).ToArray(), Time, Time);
