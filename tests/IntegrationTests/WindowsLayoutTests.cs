@@ -110,6 +110,90 @@ public sealed class WindowsLayoutTests : IAsyncLifetime
         Assert.StartsWith("Files/cut.bin: truncated backup stream", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BytesAfterTheArrayOfLayerchainAreAStoreInconsistency()
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "trailing", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        File.WriteAllText(Path.Combine(layer, "layerchain.json"), "[\"base0\"] this is not JSON {");
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/trailing", UriKind.Relative));
+        using var tar = await client.GetAsync(new Uri("/layers/trailing/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+        Assert.StartsWith("Layer 'trailing': layerchain.json is not valid JSON", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.InternalServerError, tar.StatusCode);
+    }
+
+    [Fact]
+    public async Task ALoneSurrogateInLayerchainIsAStoreInconsistencyOfThatLayerOnly()
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "surrogate", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        File.WriteAllText(Path.Combine(layer, "layerchain.json"), "[\"C:\\\\layers\\\\\\ud800\"]");
+        using var client = Server.CreateClient();
+
+        using var list = await client.GetAsync(new Uri("/layers", UriKind.Relative));
+        using var response = await client.GetAsync(new Uri("/layers/surrogate/tar", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        var layers = JsonDocument.Parse(await list.Content.ReadAsStringAsync()).RootElement;
+        Assert.Contains(layers.EnumerateArray(), static l => l.GetProperty("id").GetString() == "surrogate" && l.GetProperty("problem").GetString()!.Contains("not valid text", StringComparison.Ordinal));
+        Assert.Contains(layers.EnumerateArray(), static l => l.GetProperty("id").GetString() == "app");
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+        Assert.Equal("Layer 'surrogate': layerchain.json element 0 is not valid text (a lone surrogate escape, or bytes that are not UTF-8).", problem.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData(1, long.MaxValue - 1023, "Files/huge0.bin")]
+    [InlineData(4, 1L << 62, "Files/huge1.bin")]
+    public async Task ATarLongerThanALongCanCountIsAProblemNamingTheEntryNotAWrappedLength(int count, long logicalSize, string failing)
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "huge", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        for (var i = 0; i < count; i++)
+        {
+            WindowsLayerFiles.AddHollowSparse(Path.Combine(layer, "Files", $"huge{i}.bin"), logicalSize);
+        }
+
+        using var client = Server.CreateClient();
+
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/layers/huge/tar", UriKind.Relative)));
+        using var range = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/huge/tar", UriKind.Relative)) { Headers = { Range = new(8000, 14335) } });
+        using var descriptor = await client.GetAsync(new Uri("/layers/huge/descriptor", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, head.StatusCode);
+        foreach (var response in new[] { range, descriptor })
+        {
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+            Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+            Assert.StartsWith($"{failing}: the tar would be longer than 9223372036854775807 bytes", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task AFileOfZeroBytesIsAProblemAtItsFirstStreamHeader()
+    {
+        var layer = WindowsLayerFiles.AddLayer(_root.FullName, "zeros", "base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        using (var file = File.Create(Path.Combine(layer, "Files", "zeros.bin")))
+        {
+            file.Write([0x20, 0, 0, 0]);
+            file.SetLength(4 + (1 << 20) + 7);
+        }
+
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/zeros/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.Equal("Files/zeros.bin: unknown stream ID 0", problem.GetProperty("detail").GetString());
+    }
+
     private static List<(string Name, TarEntry Entry)> ReadEntries(byte[] tar)
     {
         var entries = new List<(string, TarEntry)>();

@@ -17,7 +17,9 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
     public static LayerSurvey Take(ILayerEntryReader reader, CancellationToken cancellationToken)
     {
         using var fingerprint = new LayerFingerprint();
-        long size = 0, entries = 0;
+
+        // The end-of-archive blocks are counted first, so the entry that leaves no room for them is the one named.
+        long size = TarHeaderEncoder.EndOfArchive.Length, entries = 0;
         while (reader.TryRead(out var entry))
         {
             using (entry)
@@ -25,7 +27,7 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
                 cancellationToken.ThrowIfCancellationRequested();
                 try
                 {
-                    size += TarHeaderEncoder.EncodedLength(entry.Header) + TarHeaderEncoder.PaddedLength(entry.Header.Size);
+                    size = TarLength.Add(size, TarHeaderEncoder.EntryLength(entry.Header));
                 }
                 catch (TarEncodingException e)
                 {
@@ -37,6 +39,6 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
             }
         }
 
-        return new LayerSurvey(size + (2 * TarHeaderEncoder.BlockSize), entries, fingerprint.Current);
+        return new LayerSurvey(size, entries, fingerprint.Current);
     }
 }

@@ -16,6 +16,9 @@ internal static class WindowsLayerChain
         {
             var reader = new Utf8JsonReader(json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? json[3..] : json);
             using var document = JsonDocument.ParseValue(ref reader);
+
+            // ParseValue stops after the value; anything but white space after it throws here.
+            reader.Read();
             var root = document.RootElement;
             if (root.ValueKind == JsonValueKind.Null)
             {
@@ -30,7 +33,7 @@ internal static class WindowsLayerChain
             var chain = new List<LayerId>();
             foreach (var element in root.EnumerateArray())
             {
-                var text = element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+                var text = element.ValueKind == JsonValueKind.String ? Text(id, element, chain.Count) : null;
                 var last = text?.TrimEnd('\\', '/').Split('\\', '/')[^1];
                 if (!LayerId.TryParse(last, out var parent))
                 {
@@ -45,6 +48,19 @@ internal static class WindowsLayerChain
         catch (JsonException e)
         {
             throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json is not valid JSON ({e.Message}).", e);
+        }
+    }
+
+    // The parser lets a lone surrogate escape ("\ud800") or bytes that are not UTF-8 through; only decoding finds them.
+    private static string Text(LayerId id, JsonElement element, int index)
+    {
+        try
+        {
+            return element.GetString() ?? "";
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json element {index} is not valid text (a lone surrogate escape, or bytes that are not UTF-8).", e);
         }
     }
 }

@@ -78,7 +78,15 @@ public static class TarHeaderEncoder
     public static ReadOnlyMemory<byte> EndOfArchive { get; } = new byte[2 * BlockSize];
 
     /// <summary>Rounds up to whole blocks.</summary>
-    public static long PaddedLength(long length) => (length + BlockSize - 1) / BlockSize * BlockSize;
+    /// <exception cref="TarEncodingException">The rounded length is more than <see cref="long.MaxValue"/>.</exception>
+    public static long PaddedLength(long length) =>
+        length <= long.MaxValue - (BlockSize - 1)
+            ? (length + BlockSize - 1) / BlockSize * BlockSize
+            : throw TarLength.TooLong($"{length} bytes of data padded to whole blocks");
+
+    /// <summary>Bytes <paramref name="header"/>'s entry takes in the tar: its header block(s), its data and the padding after it.</summary>
+    /// <exception cref="TarEncodingException">The header cannot be encoded, or the entry alone is longer than a tar can be.</exception>
+    public static long EntryLength(TarEntryHeader header) => TarLength.Add(EncodedLength(header), PaddedLength(header.Size));
 
     /// <summary>
     /// Returns the PAX data the header needs, or null when plain ustar holds it;

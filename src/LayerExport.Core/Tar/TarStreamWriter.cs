@@ -55,19 +55,19 @@ public sealed class TarStreamWriter
         var header = entry.Header;
         if (Windowed)
         {
-            var total = TarHeaderEncoder.EncodedLength(header) + TarHeaderEncoder.PaddedLength(header.Size);
-            if (BytesWritten + total <= _windowStart || WindowFilled)
+            var end = TarLength.Add(BytesWritten, TarHeaderEncoder.EntryLength(header));
+            if (end <= _windowStart || WindowFilled)
             {
                 // Entirely outside the window: not encoded, its file not read.
-                BytesWritten += total;
+                BytesWritten = end;
                 _dataEnd = _entryEnd = BytesWritten;
                 return;
             }
         }
 
         WriteHeader(header);
-        _dataEnd = BytesWritten + header.Size;
-        _entryEnd = BytesWritten + TarHeaderEncoder.PaddedLength(header.Size);
+        _dataEnd = TarLength.Add(BytesWritten, header.Size);
+        _entryEnd = TarLength.Add(BytesWritten, TarHeaderEncoder.PaddedLength(header.Size));
         if (header.Size > 0)
         {
             await WriteContentAsync(entry, cancellationToken).ConfigureAwait(false);
@@ -89,13 +89,14 @@ public sealed class TarStreamWriter
             await beforeEnd(TarHeaderEncoder.EndOfArchive, cancellationToken).ConfigureAwait(false);
         }
 
-        if (InWindow(BytesWritten, TarHeaderEncoder.EndOfArchive.Length))
+        var end = TarLength.Add(BytesWritten, TarHeaderEncoder.EndOfArchive.Length);
+        if (BytesWritten < _windowEnd && end > _windowStart)
         {
             Emit(TarHeaderEncoder.EndOfArchive.Span);
         }
         else
         {
-            BytesWritten += TarHeaderEncoder.EndOfArchive.Length;
+            BytesWritten = end;
         }
 
         await _flush.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -205,8 +206,6 @@ public sealed class TarStreamWriter
 
         BytesWritten += bytes.Length - Math.Max(from, to);
     }
-
-    private bool InWindow(long start, long length) => start < _windowEnd && start + length > _windowStart;
 
     private void Count(long bytes)
     {

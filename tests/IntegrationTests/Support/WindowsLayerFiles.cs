@@ -7,7 +7,10 @@ namespace IntegrationTests.Support;
 /// <summary>Writes Windows layers in the form the <c>windows</c> layout reads: attributes + Win32 backup stream per file.</summary>
 internal static class WindowsLayerFiles
 {
-    public const uint DirectoryAttribute = 0x10, ArchiveAttribute = 0x20;
+    public const uint DirectoryAttribute = 0x10, ArchiveAttribute = 0x20, SparseFileAttribute = 0x200;
+
+    // STREAM_SPARSE_ATTRIBUTE of a WIN32_STREAM_ID.
+    private const uint SparseStreamAttribute = 8;
 
     /// <summary>A layer directory with <c>Files/</c> and, for a layer with parents, <c>layerchain.json</c>.</summary>
     public static string AddLayer(string root, string id, params string[] chain)
@@ -45,11 +48,25 @@ internal static class WindowsLayerFiles
         File.WriteAllBytes(path, [.. bytes]);
     }
 
+    /// <summary>A sparse file with no data: an empty sparse data stream, then the terminating sparse block naming <paramref name="logicalSize"/>.</summary>
+    public static void AddHollowSparse(string path, long logicalSize)
+    {
+        var bytes = new List<byte>();
+        bytes.AddRange(LittleEndian(SparseFileAttribute | ArchiveAttribute));
+        AddStream(bytes, 1, [], SparseStreamAttribute);
+        var offset = new byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(offset, logicalSize);
+        AddStream(bytes, 9, offset);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, [.. bytes]);
+    }
+
     // WIN32_STREAM_ID: u32 id, u32 attributes, u64 size, u32 name size (0 here), then the payload.
-    private static void AddStream(List<byte> bytes, uint id, byte[] payload)
+    private static void AddStream(List<byte> bytes, uint id, byte[] payload, uint attributes = 0)
     {
         var header = new byte[20];
         BinaryPrimitives.WriteUInt32LittleEndian(header, id);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), attributes);
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(8), (ulong)payload.Length);
         bytes.AddRange(header);
         bytes.AddRange(payload);

@@ -39,6 +39,19 @@ public sealed class TarStreamWriterFailureTests
         Assert.Null(tar.PaddingToEntryEnd);
     }
 
+    [Fact]
+    public async Task AWindowPastEntriesLongerThanATarCanBeFailsRatherThanWrapping()
+    {
+        var tar = new TarStreamWriter(new Pipe().Writer, long.MaxValue - 1024, long.MaxValue);
+        await tar.WriteEntryAsync(File("first", new Content(1L << 62)), CancellationToken.None);
+
+        var error = await Assert.ThrowsAsync<TarEncodingException>(async () => await tar.WriteEntryAsync(File("second", new Content(1L << 62)), CancellationToken.None));
+
+        Assert.StartsWith("the tar would be longer than 9223372036854775807 bytes", error.Message, StringComparison.Ordinal);
+        // The first entry was skipped: its PAX block (the size needs a record), header block and data.
+        Assert.Equal((1L << 62) + 1536, tar.BytesWritten);
+    }
+
     private static LayerEntry File(string name, Content content) =>
         new(new TarEntryHeader { Name = System.Text.Encoding.ASCII.GetBytes(name), Type = TarEntryType.RegularFile, Mode = 0x1A4, Size = content.Size }, content);
 

@@ -53,6 +53,53 @@ public sealed class WindowsLayerStoreTests : IDisposable
         Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse("scratch")));
     }
 
+    [Theory]
+    [InlineData("[\"base0\"] this is not JSON {")]
+    [InlineData("[\"base0\"][\"other\"]")]
+    [InlineData("null,")]
+    public void BytesAfterTheJsonValueOfLayerchainMakeTheChainCorrupt(string content)
+    {
+        AddChain();
+        _store.AddLayer("trailing");
+        _store.Write("trailing/layerchain.json", System.Text.Encoding.UTF8.GetBytes(content));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("trailing")));
+
+        Assert.StartsWith("Layer 'trailing': layerchain.json is not valid JSON (", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WhiteSpaceAfterTheJsonValueOfLayerchainIsAllowed()
+    {
+        AddChain();
+        _store.AddLayer("spaced");
+        _store.Write("spaced/layerchain.json", "[\"base0\"] \r\n"u8.ToArray());
+        using var store = _store.Open();
+
+        Assert.Equal(["base0"], store.Describe(LayerId.Parse("spaced")).Chain);
+    }
+
+    // Latin-1 keeps U+00FF as the single byte 0xFF, which is not UTF-8.
+    [Theory]
+    [InlineData("[\"C:\\\\layers\\\\\\ud800\"]")]
+    [InlineData("[\"C:\\\\layers\\\\base\u00ff0\"]")]
+    public void AStringOfLayerchainThatIsNotTextMakesTheChainCorruptAndIsListedWithItsProblem(string content)
+    {
+        AddChain();
+        _store.AddLayer("garbled");
+        _store.Write("garbled/layerchain.json", System.Text.Encoding.Latin1.GetBytes(content));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("garbled")));
+        var layers = store.List();
+
+        const string Expected = "Layer 'garbled': layerchain.json element 0 is not valid text (a lone surrogate escape, or bytes that are not UTF-8).";
+        Assert.Equal(Expected, error.Message);
+        Assert.Equal(Expected, Assert.Single(layers, static l => l.Id == "garbled").Problem);
+        Assert.Contains(layers, static l => l.Id == "top" && l.Parent == "middle");
+    }
+
     [Fact]
     public void AParentOutsideTheStoreMakesTheChainCorrupt()
     {

@@ -69,6 +69,67 @@ public sealed class WindowsMalformedTests : IDisposable
     }
 
     [Fact]
+    public void ZeroBytesAreRefusedAtTheirFirstHeaderNotParsedToTheEndOfTheFile()
+    {
+        // 1 MiB and 7 zero bytes read as 52,429 headers of stream ID 0 and 3 bytes too few for another: the first is refused.
+        _store.Encoded(Layer + "/Files/zeros.bin", ArchiveAttribute, [], Time, Time);
+        using (var file = new FileStream(_store.Path(Layer, "Files", "zeros.bin"), FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(4 + (1 << 20) + 7);
+        }
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/zeros.bin", error.Path);
+        Assert.EndsWith("unknown stream ID 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnUnknownStreamIdAfterTheDataOfABaseLayerFileIsReportedAsBackuptarWordsIt()
+    {
+        _store.Encoded("base0/Files/late.txt", ArchiveAttribute, new BackupStreamBuilder().DataStream("x"u8.ToArray()).Stream(42, []).ToArray(), Time, Time);
+        using var store = _store.Open();
+        using var export = new LayerExporter(store).Prepare("base0", []);
+
+        var error = Assert.Throws<LayerExportException>(() => export.Survey(CancellationToken.None));
+
+        Assert.Equal("Files/late.txt", error.Path);
+        Assert.EndsWith("unknown stream ID 42 after data", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MoreStreamsThanTheBoundInOneFileAreReported()
+    {
+        // Link streams are ignored wherever they are, so only their number can fail these files.
+        var most = new BackupStreamBuilder().DataStream("x"u8.ToArray());
+        for (var i = 1; i < 65_536; i++)
+        {
+            most.Stream(BackupStreamBuilder.Link, []);
+        }
+
+        _store.Encoded(Layer + "/Files/most.bin", ArchiveAttribute, most.ToArray(), Time, Time);
+        _store.Encoded(Layer + "/Files/too-many.bin", ArchiveAttribute, most.Stream(BackupStreamBuilder.Link, []).ToArray(), Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/too-many.bin", error.Path);
+        Assert.EndsWith("more than 65536 streams in one backup stream, which no Windows file has", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnAlternateStreamNameLongerThanNtfsAllowsIsReported()
+    {
+        var name = new string('n', 600);
+        var stream = new BackupStreamBuilder().DataStream("x"u8.ToArray()).AlternateStream(name, "y"u8.ToArray()).ToArray();
+        _store.Encoded(Layer + "/Files/long-ads.txt", ArchiveAttribute, stream, Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/long-ads.txt", error.Path);
+        Assert.EndsWith("alternate data stream name of 1214 bytes is longer than NTFS allows", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ASecurityStreamAfterTheDataIsAnUnknownStreamAfterDataAsInBackuptar()
     {
         _store.Encoded(Layer + "/Files/late.txt", ArchiveAttribute, new BackupStreamBuilder().DataStream("x"u8.ToArray()).SecurityDescriptor([1]).ToArray(), Time, Time);
@@ -124,6 +185,25 @@ public sealed class WindowsMalformedTests : IDisposable
         _store.Encoded(Layer + "/Files/open.bin", ArchiveAttribute, stream, Time, Time);
 
         Assert.EndsWith("the sparse blocks end without the empty block that closes them", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    // A sparse file's logical size is the offset its terminating block names, up to 2^63 - 1, with no data stored.
+    [Theory]
+    [InlineData(1, long.MaxValue - 1023, "Files/huge0.bin")]
+    [InlineData(1, long.MaxValue, "Files/huge0.bin")]
+    [InlineData(4, 1L << 62, "Files/huge1.bin")]
+    public void SparseFilesWhoseTarWouldBeLongerThanALongCanCountAreReported(int count, long logicalSize, string failing)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var stream = new BackupStreamBuilder().SparseDataStream().Block(logicalSize, []).ToArray();
+            _store.Encoded($"{Layer}/Files/huge{i}.bin", 0x200 | ArchiveAttribute, stream, Time, Time);
+        }
+
+        var error = SurveyFails();
+
+        Assert.Equal(failing, error.Path);
+        Assert.Contains("the tar would be longer than 9223372036854775807 bytes", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ namespace LayerExport.Core.Reader.Windows;
 /// <param name="Id">The stream ID (may be one no Windows version defines).</param>
 /// <param name="Attributes">The stream attributes; bit 8 marks a sparse stream.</param>
 /// <param name="Size">Bytes of the stream's payload (for a sparse block, without its 8-byte offset).</param>
-/// <param name="Name">The stream name, e.g. <c>:Zone.Identifier:$DATA</c>; empty for unnamed streams.</param>
+/// <param name="Name">An alternate data stream's name, e.g. <c>:Zone.Identifier:$DATA</c>; empty for other streams.</param>
 /// <param name="SparseOffset">Where a sparse block's bytes go in the file; 0 for other streams.</param>
 /// <param name="PayloadOffset">Where the payload starts in the file holding the backup stream.</param>
 internal readonly record struct BackupStreamHeader(BackupStreamId Id, uint Attributes, long Size, string Name, long SparseOffset, long PayloadOffset)

@@ -15,10 +15,37 @@ internal static class BackupStreamParser
     private const int StreamIdLength = 20;
     private const int SparseOffsetLength = 8;
 
+    /// <summary>The most streams one file's backup stream may hold.</summary>
+    /// <remarks>
+    /// Every 20 bytes can be a stream header (20 zero bytes are one), so without a bound a large file would be held
+    /// in memory as millions of headers. A real file has a handful: data, security, EAs, one per alternate data
+    /// stream, and for a sparse file one block per allocated range; NTFS allocates a sparse file in units of 16
+    /// clusters (64 KiB on a default volume), so 65,536 ranges take 8 GiB of alternating data and holes, far beyond
+    /// any file of a container layer. The parse then stays short too: a few hundred thousand reads at most.
+    /// </remarks>
+    public const int MaxStreams = 1 << 16;
+
+    /// <summary>The longest alternate data stream name read, in bytes.</summary>
+    /// <remarks>NTFS allows 255 UTF-16 units, so <c>:&lt;name&gt;:$DATA</c> is at most 524 bytes; this leaves room for a NUL.</remarks>
+    public const int MaxNameLength = 1024;
+
     /// <summary>The streams stored in <paramref name="file"/> from <paramref name="start"/> to <paramref name="end"/>.</summary>
-    public static List<BackupStreamHeader> Parse(FileDescriptor file, long start, long end)
+    /// <param name="file">The file holding the backup stream.</param>
+    /// <param name="start">Where the first stream header is.</param>
+    /// <param name="end">The end of the file.</param>
+    /// <param name="twoPass">
+    /// How the streams will be read (see <see cref="BackupStreamInterpreter"/>): a one-pass reader reports an unknown
+    /// stream after the data stream as "after data", as backuptar does.
+    /// </param>
+    /// <exception cref="InvalidDataException">
+    /// A header, name or payload runs past <paramref name="end"/>, a stream ID is unknown, an alternate data stream
+    /// name is longer than <see cref="MaxNameLength"/>, or there are more than <see cref="MaxStreams"/> streams.
+    /// Each is found as soon as its header is read, so memory and time stay bounded whatever the file holds.
+    /// </exception>
+    public static List<BackupStreamHeader> Parse(FileDescriptor file, long start, long end, bool twoPass)
     {
         var headers = new List<BackupStreamHeader>();
+        var afterData = false;
         Span<byte> fixedPart = stackalloc byte[StreamIdLength];
         Span<byte> offsetBytes = stackalloc byte[SparseOffsetLength];
         for (var offset = start; offset < end;)
@@ -28,6 +55,11 @@ internal static class BackupStreamParser
                 throw Truncated($"{end - offset} bytes at offset {offset} are too few for a stream header");
             }
 
+            if (headers.Count == MaxStreams)
+            {
+                throw new InvalidDataException($"more than {MaxStreams} streams in one backup stream, which no Windows file has");
+            }
+
             ReadExactly(file, fixedPart, offset);
             var id = (BackupStreamId)BinaryPrimitives.ReadUInt32LittleEndian(fixedPart);
             var attributes = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[4..]);
@@ -35,6 +67,12 @@ internal static class BackupStreamParser
             var nameSize = BinaryPrimitives.ReadUInt32LittleEndian(fixedPart[16..]);
             offset += StreamIdLength;
 
+            if (id is < BackupStreamId.Data or > BackupStreamId.TransactionalData)
+            {
+                throw new InvalidDataException(afterData && !twoPass ? $"unknown stream ID {(uint)id} after data" : $"unknown stream ID {(uint)id}");
+            }
+
+            afterData |= id == BackupStreamId.Data;
             if (nameSize % 2 != 0)
             {
                 throw new InvalidDataException($"backup stream header at offset {offset - StreamIdLength} has an odd name size {nameSize}");
@@ -45,8 +83,7 @@ internal static class BackupStreamParser
                 throw Truncated($"the name of stream {(uint)id} at offset {offset} runs past the end of the file");
             }
 
-            var nameBytes = new byte[nameSize];
-            ReadExactly(file, nameBytes, offset);
+            var name = id == BackupStreamId.AlternateData ? ReadName(file, offset, nameSize) : "";
             offset += nameSize;
 
             long sparseOffset = 0;
@@ -68,7 +105,7 @@ internal static class BackupStreamParser
                 throw Truncated($"stream {(uint)id} of {size} bytes at offset {offset} runs past the end of the file ({end} bytes)");
             }
 
-            headers.Add(new BackupStreamHeader(id, attributes, (long)size, DecodeName(nameBytes), sparseOffset, offset));
+            headers.Add(new BackupStreamHeader(id, attributes, (long)size, name, sparseOffset, offset));
             offset += (long)size;
         }
 
@@ -90,9 +127,17 @@ internal static class BackupStreamParser
         }
     }
 
+    // Only alternate data streams have a name that is used; reading no other keeps a file's names bounded.
     // Windows stops a stream name at its first NUL; unpaired surrogates become U+FFFD, as Go decodes them.
-    private static string DecodeName(byte[] utf16)
+    private static string ReadName(FileDescriptor file, long offset, uint nameSize)
     {
+        if (nameSize > MaxNameLength)
+        {
+            throw new InvalidDataException($"alternate data stream name of {nameSize} bytes is longer than NTFS allows");
+        }
+
+        var utf16 = new byte[nameSize];
+        ReadExactly(file, utf16, offset);
         var name = Encoding.Unicode.GetString(utf16);
         var nul = name.IndexOf('\0', StringComparison.Ordinal);
         return nul >= 0 ? name[..nul] : name;

@@ -286,8 +286,9 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
             return new LayerEntry(HardLinkHeader(path, attributes, times, firstPath)) { Identity = identity };
         }
 
-        var streams = BackupStreamParser.Parse(opened, AttributesLength, status.Size);
-        var content = BackupStreamInterpreter.Read(opened, streams, twoPass: _kind == WindowsLayerKind.Transport, isDirectory);
+        var twoPass = _kind == WindowsLayerKind.Transport;
+        var streams = BackupStreamParser.Parse(opened, AttributesLength, status.Size, twoPass);
+        var content = BackupStreamInterpreter.Read(opened, streams, twoPass, isDirectory);
         var header = MainHeader(path, attributes, times, content);
         if (header.Type != TarEntryType.RegularFile && content.ContentLength > 0)
         {
