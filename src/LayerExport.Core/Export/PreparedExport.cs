@@ -21,6 +21,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     private readonly LayerTarExport _generated = new();
     private TarSplitAssembler? _reassembled;
     private LayerSurvey? _survey;
+    private string? _surveyedRecord;
 
     /// <summary>The layer being exported.</summary>
     public LayerDescription Layer { get; } = layer;
@@ -157,10 +158,14 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
-    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(cancellationToken);
+    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(out _surveyedRecord, cancellationToken);
 
-    private LayerSurvey TakeSurvey(CancellationToken cancellationToken)
+    private LayerSurvey TakeSurvey(CancellationToken cancellationToken) => TakeSurvey(out _, cancellationToken);
+
+    // recordIdentity: the identity of the tar-split record file the survey measured, if any.
+    private LayerSurvey TakeSurvey(out string? recordIdentity, CancellationToken cancellationToken)
     {
+        recordIdentity = null;
         using var reader = content.CreateMetadataReader();
         var walked = LayerSurvey.Take(reader, cancellationToken);
         if (content.Recorded is not { } recorded)
@@ -170,6 +175,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         using var record = recorded.OpenRecord();
         var length = TarSplitAssembler.MeasureTarLength(record, cancellationToken);
+        record.ThrowIfChanged();
 
         // tar-split rebuilds some tars longer than they were (GNU sparse files come back expanded): never announce or
         // serve such a length, or a range of it, under the recorded diffID. Without a diffID the store's size is no
@@ -181,8 +187,11 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
                 + "rebuild the layer's tar (tar-split expands GNU sparse files, for one).");
         }
 
-        // The reassembled tar depends on the record as much as on the files: both go into the fingerprint.
-        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"recorded\n{recorded.DiffId}\n{length}\n{walked.Fingerprint}")));
+        // The reassembled tar depends on the record as much as on the files: both go into the fingerprint, the record
+        // by its file's identity (an edit that keeps the tar's length changes its ctime, a replacement its inode).
+        recordIdentity = record.FileIdentity;
+        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+            $"recorded\n{recorded.DiffId}\n{length}\n{record.FileIdentity}\n{walked.Fingerprint}")));
         return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
     }
 
@@ -195,6 +204,12 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             var fingerprint = (_survey ?? Survey(cancellationToken)).Fingerprint;
             using var record = recorded.OpenRecord();
+            if (record.FileIdentity != _surveyedRecord)
+            {
+                // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
+                throw new LayerChangedException("the tar-split record was replaced or written since the layer was surveyed");
+            }
+
             _reassembled = new TarSplitAssembler(recorded.Files);
             var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
             return (summary.Bytes, summary.Entries, fingerprint);
