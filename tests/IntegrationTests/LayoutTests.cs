@@ -146,6 +146,23 @@ public sealed class LayoutTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task AWholeDownloadAfterTheDiffDigestChangedChecksTheNewOneNotTheLastSurveys()
+    {
+        var (id, parent, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is not null);
+        var url = new Uri($"/layers/{id}/tar?parent={parent}", UriKind.Relative);
+        using var client = Server.CreateClient();
+        var body = await client.GetByteArrayAsync(url);
+
+        // The tar no longer has the digest layers.json records: every download fails, none under the old digest.
+        await EditLayerAsync(id, layer => layer["diff-digest"] = "sha256:" + new string('0', 64));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(url));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(url));
+        await EditLayerAsync(id, layer => layer["diff-digest"] = diffDigest);
+
+        Assert.Equal(body, await client.GetByteArrayAsync(url));
+    }
+
     private async Task EditLayerAsync(string id, Action<JsonObject> edit)
     {
         var path = Path.Combine(Buildah.Root, "vfs-layers", "layers.json");

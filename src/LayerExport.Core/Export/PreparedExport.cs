@@ -157,6 +157,14 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         await GzipRange.WriteAsync(body, index, compressionOptions, start, end, WriteTarRangeAsync, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Whether <paramref name="survey"/>, taken by an earlier request, may stand for this export: it announces the diffID the store records now.</summary>
+    /// <remarks>The export checks a tar against the diffID announced; one the store no longer records must not be announced or checked.</remarks>
+    public bool MayAssume(LayerSurvey survey)
+    {
+        ArgumentNullException.ThrowIfNull(survey);
+        return survey.RecordedDiffId == content.Recorded?.DiffId;
+    }
+
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
     public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(out _surveyedRecord, cancellationToken);
 
