@@ -89,6 +89,41 @@ public sealed class LayoutTests : IAsyncLifetime
         Assert.Contains("cut short", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("none")]
+    public async Task ARecordedChecksumThatNoFileHasIsAnInconsistencyNamingTheFileNotALayerChanging(string compression)
+    {
+        var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+        await EditLayerAsync(id, static layer => layer.Remove("diff-digest"));
+        var record = Path.Combine(Buildah.Root, "vfs-layers", id + ".tar-split.gz");
+        string[] lines;
+        using (var reader = new StreamReader(new GZipStream(File.OpenRead(record), CompressionMode.Decompress)))
+        {
+            lines = (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        var file = lines.Select(static (l, i) => (Entry: JsonNode.Parse(l)!.AsObject(), Line: i)).First(static e => (int)e.Entry["type"]! == 1 && (long?)e.Entry["size"] > 0);
+        file.Entry["payload"] = Convert.ToBase64String(new byte[8]);
+        lines[file.Line] = file.Entry.ToJsonString();
+        await using (var writer = new StreamWriter(new GZipStream(File.Create(record), CompressionLevel.Fastest)))
+        {
+            await writer.WriteAsync(string.Concat(lines.Select(static l => l + "\n")));
+        }
+
+        using var client = Server.CreateClient();
+
+        // A client that retries gets the same answer: nothing is changing.
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var response = await client.GetAsync(new Uri($"/layers/{id}/descriptor?compression={compression}", UriKind.Relative));
+
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+            Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+            Assert.Contains(((string)file.Entry["name"]!).TrimStart('.', '/'), problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task ADiffDigestWithALineBreakIsInconsistentNotAHeader()
     {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
+using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
 using LayerExport.Core.TarSplit;
@@ -203,6 +204,29 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
     }
 
+    // A file that differs from its record (size, CRC-64, missing) looks like a change, but when the layer is still
+    // in the state surveyed before it was read, nothing changed: the store's files and record disagree, and every
+    // retry would fail the same way. Only a walk after the failure can tell the two apart.
+    private LayerExportException Judge(LayerExportException failure, string surveyed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (TakeSurvey(cancellationToken).Fingerprint != surveyed)
+            {
+                return failure;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return failure;
+        }
+
+        return new LayerExportException(
+            failure.Path,
+            "the file and the tar-split record disagree, and the layer is not changing",
+            new LayerStoreCorruptException($"The layer's files and its tar-split record disagree (the layer is not changing): {failure.Message}.", failure));
+    }
+
     /// <inheritdoc />
     public void Dispose() => content.Dispose();
 
@@ -219,8 +243,15 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             }
 
             _reassembled = new TarSplitAssembler(recorded.Files);
-            var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
-            return (summary.Bytes, summary.Entries, fingerprint);
+            try
+            {
+                var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
+                return (summary.Bytes, summary.Entries, fingerprint);
+            }
+            catch (LayerExportException e) when (e.InnerException is LayerChangedException or NativeIOException { IsNotFound: true })
+            {
+                throw Judge(e, fingerprint, cancellationToken);
+            }
         }
 
         using var reader = new PrefetchingEntryReader(content.CreateReader());
