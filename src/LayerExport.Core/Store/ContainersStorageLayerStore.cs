@@ -55,7 +55,10 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         return named.Count switch
         {
             0 => LayerId.Parse(text),
-            1 => LayerId.Parse(named[0].Id),
+            // The request was a valid name; an ID layers.json gives that is no ID is the store's fault, not the client's.
+            1 => LayerId.TryParse(named[0].Id, out var id)
+                ? id
+                : throw new LayerStoreCorruptException($"layers.json gives the name '{text}' to a layer whose ID '{named[0].Id}' is not a layer ID."),
             _ => throw new LayerStoreCorruptException(
                 $"layers.json gives the name '{text}' to {named.Count} layers ({string.Join(", ", named.Select(static l => l.Id))}); names are unique."),
         };
@@ -171,8 +174,18 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     // one entry is kept as that layer's problem, so that it fails the requests that involve the layer and no others.
     private Dictionary<string, StoredLayer> ReadLayers()
     {
-        var json = MetadataFile.Read(LayerId.Parse("layers.json"), _layersDirectory, "layers.json", maxBytes: 64 * 1024 * 1024)
-            ?? throw LayersJsonMissing();
+        byte[] json;
+        try
+        {
+            json = MetadataFile.Read(LayerId.Parse("layers.json"), _layersDirectory, "layers.json", maxBytes: 64 * 1024 * 1024)
+                ?? throw LayersJsonMissing();
+        }
+        catch (LayerRefusedException)
+        {
+            // A symlink in its place is refused like any other, but it is the store's fault, not one layer's files'.
+            throw new LayerStoreCorruptException($"{_driver}-layers/layers.json is a symbolic link; it is not followed.");
+        }
+
         try
         {
             using var document = JsonDocument.Parse(json);

@@ -70,6 +70,31 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
     }
 
     [Fact]
+    public void ANameOfALayerWhoseIdIsNoLayerIdIsInconsistentNotAnInvalidRequest()
+    {
+        Write(new { id = "not a valid id", names = new List<string> { "friendly" } });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.ParseId("friendly"));
+
+        Assert.Contains("'not a valid id' is not a layer ID", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALayersJsonReplacedByASymlinkIsInconsistentNotALayerRefusal()
+    {
+        Write(new { id = Id("layer") });
+        File.Move(_root.Combine("overlay-layers/layers.json"), _root.Combine("overlay-layers/real.json"));
+        File.CreateSymbolicLink(_root.Combine("overlay-layers/layers.json"), "real.json");
+        using var store = Open();
+
+        var listing = Assert.Throws<LayerStoreCorruptException>(store.List);
+        Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("layer"))));
+
+        Assert.Equal("overlay-layers/layers.json is a symbolic link; it is not followed.", listing.Message);
+    }
+
+    [Fact]
     public void ARootDeletedWhileOpenMakesTheStoreUnavailable()
     {
         Write(new { id = Id("layer") });
