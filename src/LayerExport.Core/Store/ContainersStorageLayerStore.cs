@@ -194,7 +194,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             {
                 var id = element.GetProperty("id").GetString() ?? throw new LayerStoreCorruptException("layers.json has a layer without an ID.");
                 var names = element.TryGetProperty("names", out var n) && n.ValueKind == JsonValueKind.Array
-                    ? n.EnumerateArray().Select(static x => x.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
+                    ? n.EnumerateArray().Select(static x => (x.ValueKind == JsonValueKind.String ? TextOf(x) : x.GetString()) ?? "").ToHashSet(StringComparer.Ordinal)
                     : [];
                 var (parent, parentProblem) = OptionalString(element, "parent");
                 var (digestText, digestProblem) = OptionalString(element, "diff-digest");
@@ -222,9 +222,22 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         !element.TryGetProperty(property, out var value) ? (null, null) : value.ValueKind switch
         {
             JsonValueKind.Null => (null, null),
-            JsonValueKind.String => (value.GetString() is { Length: > 0 } text ? text : null, null),
+            JsonValueKind.String => TextOf(value) is { } text ? (text.Length > 0 ? text : null, null) : (null, $"its {property} in layers.json is not valid UTF-8 text"),
             _ => (null, $"its {property} in layers.json is not a string"),
         };
+
+    // A string that parses yet makes no text (a lone surrogate such as \ud800, bytes that are not UTF-8): null.
+    private static string? TextOf(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     // containers/storage omits a length it does not know (omitempty) or writes -1 (partial pulls): only a positive
     // number is a length, and anything else only means "unknown", never a fault of the layer.

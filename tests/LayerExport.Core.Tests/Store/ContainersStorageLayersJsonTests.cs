@@ -57,6 +57,24 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
         Assert.Equal(error.Message, Assert.Single(store.List()).Problem);
     }
 
+    [Theory]
+    [InlineData("\\ud800")]
+    [InlineData("ba\xffse")]
+    public void AParentThatIsNoTextIsThatLayersInconsistencyOnly(string parent)
+    {
+        Directory.CreateDirectory(_root.Combine("overlay-layers"));
+        var json = $$"""[{"id":"{{Id("child")}}","parent":"{{parent}}","names":["friendly","{{parent}}"]},{"id":"{{Id("other")}}"}]""";
+        File.WriteAllBytes(_root.Combine("overlay-layers/layers.json"), Encoding.Latin1.GetBytes(json));
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(store.ParseId("friendly")));
+        var listed = store.List().ToDictionary(l => l.Id);
+
+        Assert.Equal($"Layer '{Id("child")}': its parent in layers.json is not valid UTF-8 text", error.Message);
+        Assert.Equal(error.Message, listed[Id("child")].Problem);
+        Assert.Null(listed[Id("other")].Problem);
+    }
+
     [Fact]
     public void ANameGivenToTwoLayersIsInconsistent()
     {
