@@ -21,6 +21,12 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     private readonly FileDescriptor _root;
     private readonly FileDescriptor _layersDirectory;
     private readonly string _driver;
+    private readonly Lock _layersLock = new();
+    private (string Identity, Dictionary<string, StoredLayer> Layers)? _lastRead;
+
+    private const int MaxLayersJsonBytes = 64 * 1024 * 1024;
+
+    private static readonly LayerId LayersJsonId = LayerId.Parse("layers.json");
 
     /// <summary>Opens the store at <paramref name="root"/>; the driver is the one whose <c>layers.json</c> exists.</summary>
     public ContainersStorageLayerStore(string root)
@@ -170,15 +176,15 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
 
     private static string ProblemOf(StoredLayer layer) => $"Layer '{layer.Id}': {layer.Problem}";
 
-    // layers.json changes whenever a layer is added or removed, so it is read afresh for every question. A fault of
-    // one entry is kept as that layer's problem, so that it fails the requests that involve the layer and no others.
+    // layers.json changes whenever a layer is added or removed, so every question opens it afresh; it is parsed again
+    // only when its file is another (containers/storage replaces it by a rename) or was written since, and a parse is
+    // shared: a large file costs its parse once, not once per question and concurrent request.
     private Dictionary<string, StoredLayer> ReadLayers()
     {
-        byte[] json;
+        FileDescriptor? file;
         try
         {
-            json = MetadataFile.Read(LayerId.Parse("layers.json"), _layersDirectory, "layers.json", maxBytes: 64 * 1024 * 1024)
-                ?? throw LayersJsonMissing();
+            file = MetadataFile.Open(LayersJsonId, _layersDirectory, "layers.json");
         }
         catch (LayerRefusedException)
         {
@@ -186,6 +192,24 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             throw new LayerStoreCorruptException($"{_driver}-layers/layers.json is a symbolic link; it is not followed.");
         }
 
+        using var opened = file ?? throw LayersJsonMissing();
+        var status = opened.Stat();
+        lock (_layersLock)
+        {
+            if (_lastRead is { } last && last.Identity == status.Identity)
+            {
+                return last.Layers;
+            }
+
+            var layers = ParseLayers(MetadataFile.ReadAll(LayersJsonId, opened, status, "layers.json", MaxLayersJsonBytes));
+            _lastRead = (status.Identity, layers);
+            return layers;
+        }
+    }
+
+    // A fault of one entry is kept as that layer's problem, so that it fails the requests that involve the layer and no others.
+    private Dictionary<string, StoredLayer> ParseLayers(byte[] json)
+    {
         try
         {
             using var document = JsonDocument.Parse(json);

@@ -113,6 +113,34 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
     }
 
     [Fact]
+    public void ALargeLayersJsonIsParsedOnceForEveryQuestionUntilItIsReplaced()
+    {
+        var layers = Enumerable.Range(0, 20_000).Select(i => new { id = Id($"layer{i}"), parent = i == 0 ? null : Id($"layer{i - 1}"), names = new[] { $"name{i}" } }).ToArray();
+        Write(layers[0], layers[1]);
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json"), JsonSerializer.Serialize(layers));
+        var size = new FileInfo(_root.Combine("overlay-layers/layers.json")).Length;
+        using var store = Open();
+        Assert.Equal(19_999, store.Describe(store.ParseId("name19999")).Chain.Count);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10; i++)
+        {
+            store.Describe(store.ParseId("name1"));
+            store.Open(LayerId.Parse(Id("layer1"))).Dispose();
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Replaced as containers/storage replaces it: a new file renamed over the old one.
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json.new"), JsonSerializer.Serialize(new[] { new { id = Id("layer1"), names = new List<string> { "name1" } } }));
+        File.Move(_root.Combine("overlay-layers/layers.json.new"), _root.Combine("overlay-layers/layers.json"), overwrite: true);
+
+        Assert.True(allocated < size, $"ten questions allocated {allocated} bytes, more than the {size}-byte file");
+        Assert.Empty(store.Describe(store.ParseId("name1")).Chain);
+        Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse(Id("layer0"))));
+    }
+
+    [Fact]
     public void ARootDeletedWhileOpenMakesTheStoreUnavailable()
     {
         Write(new { id = Id("layer") });
