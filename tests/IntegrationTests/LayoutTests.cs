@@ -96,21 +96,12 @@ public sealed class LayoutTests : IAsyncLifetime
     {
         var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
         await EditLayerAsync(id, static layer => layer.Remove("diff-digest"));
-        var record = Path.Combine(Buildah.Root, "vfs-layers", id + ".tar-split.gz");
-        string[] lines;
-        using (var reader = new StreamReader(new GZipStream(File.OpenRead(record), CompressionMode.Decompress)))
+        JsonObject file = null!;
+        await EditRecordAsync(id, entries =>
         {
-            lines = (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        }
-
-        var file = lines.Select(static (l, i) => (Entry: JsonNode.Parse(l)!.AsObject(), Line: i)).First(static e => (int)e.Entry["type"]! == 1 && (long?)e.Entry["size"] > 0);
-        file.Entry["payload"] = Convert.ToBase64String(new byte[8]);
-        lines[file.Line] = file.Entry.ToJsonString();
-        await using (var writer = new StreamWriter(new GZipStream(File.Create(record), CompressionLevel.Fastest)))
-        {
-            await writer.WriteAsync(string.Concat(lines.Select(static l => l + "\n")));
-        }
-
+            file = entries.First(static e => (int)e["type"]! == 1 && (long?)e["size"] > 0);
+            file["payload"] = Convert.ToBase64String(new byte[8]);
+        });
         using var client = Server.CreateClient();
 
         // A client that retries gets the same answer: nothing is changing.
@@ -120,7 +111,7 @@ public sealed class LayoutTests : IAsyncLifetime
 
             var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
             Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
-            Assert.Contains(((string)file.Entry["name"]!).TrimStart('.', '/'), problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains(((string)file["name"]!).TrimStart('.', '/'), problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
     }
 
@@ -196,6 +187,45 @@ public sealed class LayoutTests : IAsyncLifetime
         await EditLayerAsync(id, layer => layer["diff-digest"] = diffDigest);
 
         Assert.Equal(body, await client.GetByteArrayAsync(url));
+    }
+
+    [Fact]
+    public async Task ARangeIsNotServedUnderTheRecordedDigestByARecordThatNoLongerRebuildsIt()
+    {
+        var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+
+        // One byte of the first header's mtime: a tar of the same length, which is not the recorded one.
+        await EditRecordAsync(id, static entries =>
+        {
+            var segment = entries.First(static e => (int)e["type"]! == 2 && Convert.FromBase64String((string)e["payload"]!).Length >= 512);
+            var bytes = Convert.FromBase64String((string)segment["payload"]!);
+            bytes[146] ^= 1;
+            segment["payload"] = Convert.ToBase64String(bytes);
+        });
+        using var client = Server.CreateClient();
+        var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{id}/tar", UriKind.Relative));
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 1023);
+
+        using var response = await client.SendAsync(ranged);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.Contains(diffDigest, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    // Rewrites a layer's tar-split record, one JSON object a line.
+    private async Task EditRecordAsync(string id, Action<List<JsonObject>> edit)
+    {
+        var record = Path.Combine(Buildah.Root, "vfs-layers", id + ".tar-split.gz");
+        List<JsonObject> entries;
+        using (var reader = new StreamReader(new GZipStream(File.OpenRead(record), CompressionMode.Decompress)))
+        {
+            entries = [.. (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(static l => JsonNode.Parse(l)!.AsObject())];
+        }
+
+        edit(entries);
+        await using var writer = new StreamWriter(new GZipStream(File.Create(record), CompressionLevel.Fastest));
+        await writer.WriteAsync(string.Concat(entries.Select(static e => e.ToJsonString() + "\n")));
     }
 
     private async Task EditLayerAsync(string id, Action<JsonObject> edit)
