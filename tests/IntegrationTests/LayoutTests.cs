@@ -89,6 +89,32 @@ public sealed class LayoutTests : IAsyncLifetime
         Assert.Contains("cut short", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("none")]
+    public async Task ARecordedChecksumThatNoFileHasIsAnInconsistencyNamingTheFileNotALayerChanging(string compression)
+    {
+        var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+        await EditLayerAsync(id, static layer => layer.Remove("diff-digest"));
+        JsonObject file = null!;
+        await EditRecordAsync(id, entries =>
+        {
+            file = entries.First(static e => (int)e["type"]! == 1 && (long?)e["size"] > 0);
+            file["payload"] = Convert.ToBase64String(new byte[8]);
+        });
+        using var client = Server.CreateClient();
+
+        // A client that retries gets the same answer: nothing is changing.
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var response = await client.GetAsync(new Uri($"/layers/{id}/descriptor?compression={compression}", UriKind.Relative));
+
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+            Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+            Assert.Contains(((string)file["name"]!).TrimStart('.', '/'), problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task ADiffDigestWithALineBreakIsInconsistentNotAHeader()
     {
@@ -144,6 +170,62 @@ public sealed class LayoutTests : IAsyncLifetime
         {
             empty.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task AWholeDownloadAfterTheDiffDigestChangedChecksTheNewOneNotTheLastSurveys()
+    {
+        var (id, parent, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is not null);
+        var url = new Uri($"/layers/{id}/tar?parent={parent}", UriKind.Relative);
+        using var client = Server.CreateClient();
+        var body = await client.GetByteArrayAsync(url);
+
+        // The tar no longer has the digest layers.json records: every download fails, none under the old digest.
+        await EditLayerAsync(id, layer => layer["diff-digest"] = "sha256:" + new string('0', 64));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(url));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(url));
+        await EditLayerAsync(id, layer => layer["diff-digest"] = diffDigest);
+
+        Assert.Equal(body, await client.GetByteArrayAsync(url));
+    }
+
+    [Fact]
+    public async Task ARangeIsNotServedUnderTheRecordedDigestByARecordThatNoLongerRebuildsIt()
+    {
+        var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+
+        // One byte of the first header's mtime: a tar of the same length, which is not the recorded one.
+        await EditRecordAsync(id, static entries =>
+        {
+            var segment = entries.First(static e => (int)e["type"]! == 2 && Convert.FromBase64String((string)e["payload"]!).Length >= 512);
+            var bytes = Convert.FromBase64String((string)segment["payload"]!);
+            bytes[146] ^= 1;
+            segment["payload"] = Convert.ToBase64String(bytes);
+        });
+        using var client = Server.CreateClient();
+        var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{id}/tar", UriKind.Relative));
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 1023);
+
+        using var response = await client.SendAsync(ranged);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.Contains(diffDigest, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    // Rewrites a layer's tar-split record, one JSON object a line.
+    private async Task EditRecordAsync(string id, Action<List<JsonObject>> edit)
+    {
+        var record = Path.Combine(Buildah.Root, "vfs-layers", id + ".tar-split.gz");
+        List<JsonObject> entries;
+        using (var reader = new StreamReader(new GZipStream(File.OpenRead(record), CompressionMode.Decompress)))
+        {
+            entries = [.. (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(static l => JsonNode.Parse(l)!.AsObject())];
+        }
+
+        edit(entries);
+        await using var writer = new StreamWriter(new GZipStream(File.Create(record), CompressionLevel.Fastest));
+        await writer.WriteAsync(string.Concat(entries.Select(static e => e.ToJsonString() + "\n")));
     }
 
     private async Task EditLayerAsync(string id, Action<JsonObject> edit)

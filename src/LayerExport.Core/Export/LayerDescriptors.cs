@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
+using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Export;
 
@@ -69,7 +70,33 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             return known;
         }
 
-        var key = Key(layerId, survey.Fingerprint, compression);
+        return await ComputeSharedAsync(Key(layerId, survey.Fingerprint, compression), layerId, compression, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes sure the plain tar of this layer state was seen once to have the diffID its store recorded, exporting it once (shared) when it was not.</summary>
+    /// <remarks>
+    /// A reassembled tar is announced under its recorded diffID before a byte of it is made; a whole download checks
+    /// that diffID before its last bytes, a byte range cannot. A record that no longer rebuilds the recorded tar
+    /// (edited before the server saw it) would otherwise have its ranges served under a digest that is not theirs.
+    /// </remarks>
+    /// <exception cref="LayerChangedException">The layer changed while it was checked.</exception>
+    public async Task VerifyRecordedAsync(string layerId, LayerSurvey survey, CancellationToken cancellationToken)
+    {
+        var key = Key(layerId, survey.Fingerprint, LayerCompression.None);
+        if (survey.RecordedDiffId is null || cache.TryGet(key, out _))
+        {
+            return;
+        }
+
+        await ComputeSharedAsync(key, layerId, LayerCompression.None, cancellationToken).ConfigureAwait(false);
+        if (!cache.TryGet(key, out _))
+        {
+            throw new LayerChangedException("the layer changed while its tar was checked against the recorded diffID");
+        }
+    }
+
+    private async Task<LayerDescriptor> ComputeSharedAsync(string key, string layerId, LayerCompression compression, CancellationToken cancellationToken)
+    {
         Computation? computation;
         lock (_lock)
         {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
+using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
 using LayerExport.Core.TarSplit;
@@ -21,6 +22,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     private readonly LayerTarExport _generated = new();
     private TarSplitAssembler? _reassembled;
     private LayerSurvey? _survey;
+    private string? _surveyedRecord;
 
     /// <summary>The layer being exported.</summary>
     public LayerDescription Layer { get; } = layer;
@@ -156,11 +158,23 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         await GzipRange.WriteAsync(body, index, compressionOptions, start, end, WriteTarRangeAsync, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
-    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(cancellationToken);
-
-    private LayerSurvey TakeSurvey(CancellationToken cancellationToken)
+    /// <summary>Whether <paramref name="survey"/>, taken by an earlier request, may stand for this export: it announces the diffID the store records now.</summary>
+    /// <remarks>The export checks a tar against the diffID announced; one the store no longer records must not be announced or checked.</remarks>
+    public bool MayAssume(LayerSurvey survey)
     {
+        ArgumentNullException.ThrowIfNull(survey);
+        return survey.RecordedDiffId == content.Recorded?.DiffId;
+    }
+
+    /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
+    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(out _surveyedRecord, cancellationToken);
+
+    private LayerSurvey TakeSurvey(CancellationToken cancellationToken) => TakeSurvey(out _, cancellationToken);
+
+    // recordIdentity: the identity of the tar-split record file the survey measured, if any.
+    private LayerSurvey TakeSurvey(out string? recordIdentity, CancellationToken cancellationToken)
+    {
+        recordIdentity = null;
         using var reader = content.CreateMetadataReader();
         var walked = LayerSurvey.Take(reader, cancellationToken);
         if (content.Recorded is not { } recorded)
@@ -170,6 +184,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         using var record = recorded.OpenRecord();
         var length = TarSplitAssembler.MeasureTarLength(record, cancellationToken);
+        record.ThrowIfChanged();
 
         // tar-split rebuilds some tars longer than they were (GNU sparse files come back expanded): never announce or
         // serve such a length, or a range of it, under the recorded diffID. Without a diffID the store's size is no
@@ -181,9 +196,35 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
                 + "rebuild the layer's tar (tar-split expands GNU sparse files, for one).");
         }
 
-        // The reassembled tar depends on the record as much as on the files: both go into the fingerprint.
-        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"recorded\n{recorded.DiffId}\n{length}\n{walked.Fingerprint}")));
+        // The reassembled tar depends on the record as much as on the files: both go into the fingerprint, the record
+        // by its file's identity (an edit that keeps the tar's length changes its ctime, a replacement its inode).
+        recordIdentity = record.FileIdentity;
+        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+            $"recorded\n{recorded.DiffId}\n{length}\n{record.FileIdentity}\n{walked.Fingerprint}")));
         return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
+    }
+
+    // A file that differs from its record (size, CRC-64, missing) looks like a change, but when the layer is still
+    // in the state surveyed before it was read, nothing changed: the store's files and record disagree, and every
+    // retry would fail the same way. Only a walk after the failure can tell the two apart.
+    private LayerExportException Judge(LayerExportException failure, string surveyed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (TakeSurvey(cancellationToken).Fingerprint != surveyed)
+            {
+                return failure;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return failure;
+        }
+
+        return new LayerExportException(
+            failure.Path,
+            "the file and the tar-split record disagree, and the layer is not changing",
+            new LayerStoreCorruptException($"The layer's files and its tar-split record disagree (the layer is not changing): {failure.Message}.", failure));
     }
 
     /// <inheritdoc />
@@ -195,9 +236,22 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             var fingerprint = (_survey ?? Survey(cancellationToken)).Fingerprint;
             using var record = recorded.OpenRecord();
+            if (record.FileIdentity != _surveyedRecord)
+            {
+                // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
+                throw new LayerChangedException("the tar-split record was replaced or written since the layer was surveyed");
+            }
+
             _reassembled = new TarSplitAssembler(recorded.Files);
-            var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
-            return (summary.Bytes, summary.Entries, fingerprint);
+            try
+            {
+                var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
+                return (summary.Bytes, summary.Entries, fingerprint);
+            }
+            catch (LayerExportException e) when (e.InnerException is LayerChangedException or NativeIOException { IsNotFound: true })
+            {
+                throw Judge(e, fingerprint, cancellationToken);
+            }
         }
 
         using var reader = new PrefetchingEntryReader(content.CreateReader());

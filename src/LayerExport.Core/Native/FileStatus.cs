@@ -78,6 +78,10 @@ internal readonly record struct FileStatus
     /// <summary>The file-type bits of <see cref="Mode"/>.</summary>
     public int Type => Mode & Libc.S_IFMT;
 
+    /// <summary>Device, inode, size, and modification and status-change times to the nanosecond: what any replacement of or write to the file changes.</summary>
+    /// <remarks>The access time is left out: reading the file may move it.</remarks>
+    public string Identity => $"{Device}:{Inode}:{Size}:{MtimeSeconds}.{MtimeNanoseconds:D9}:{CtimeSeconds}.{CtimeNanoseconds:D9}";
+
     /// <summary>True when this and <paramref name="other"/> are the same file (device and inode).</summary>
     public bool IsSameFile(in FileStatus other) => Inode == other.Inode && Device == other.Device;
 }

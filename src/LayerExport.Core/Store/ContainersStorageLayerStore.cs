@@ -21,6 +21,12 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     private readonly FileDescriptor _root;
     private readonly FileDescriptor _layersDirectory;
     private readonly string _driver;
+    private readonly Lock _layersLock = new();
+    private (string Identity, Dictionary<string, StoredLayer> Layers)? _lastRead;
+
+    private const int MaxLayersJsonBytes = 64 * 1024 * 1024;
+
+    private static readonly LayerId LayersJsonId = LayerId.Parse("layers.json");
 
     /// <summary>Opens the store at <paramref name="root"/>; the driver is the one whose <c>layers.json</c> exists.</summary>
     public ContainersStorageLayerStore(string root)
@@ -55,7 +61,10 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         return named.Count switch
         {
             0 => LayerId.Parse(text),
-            1 => LayerId.Parse(named[0].Id),
+            // The request was a valid name; an ID layers.json gives that is no ID is the store's fault, not the client's.
+            1 => LayerId.TryParse(named[0].Id, out var id)
+                ? id
+                : throw new LayerStoreCorruptException($"layers.json gives the name '{text}' to a layer whose ID '{named[0].Id}' is not a layer ID."),
             _ => throw new LayerStoreCorruptException(
                 $"layers.json gives the name '{text}' to {named.Count} layers ({string.Join(", ", named.Select(static l => l.Id))}); names are unique."),
         };
@@ -167,12 +176,40 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
 
     private static string ProblemOf(StoredLayer layer) => $"Layer '{layer.Id}': {layer.Problem}";
 
-    // layers.json changes whenever a layer is added or removed, so it is read afresh for every question. A fault of
-    // one entry is kept as that layer's problem, so that it fails the requests that involve the layer and no others.
+    // layers.json changes whenever a layer is added or removed, so every question opens it afresh; it is parsed again
+    // only when its file is another (containers/storage replaces it by a rename) or was written since, and a parse is
+    // shared: a large file costs its parse once, not once per question and concurrent request.
     private Dictionary<string, StoredLayer> ReadLayers()
     {
-        var json = MetadataFile.Read(LayerId.Parse("layers.json"), _layersDirectory, "layers.json", maxBytes: 64 * 1024 * 1024)
-            ?? throw LayersJsonMissing();
+        FileDescriptor? file;
+        try
+        {
+            file = MetadataFile.Open(LayersJsonId, _layersDirectory, "layers.json");
+        }
+        catch (LayerRefusedException)
+        {
+            // A symlink in its place is refused like any other, but it is the store's fault, not one layer's files'.
+            throw new LayerStoreCorruptException($"{_driver}-layers/layers.json is a symbolic link; it is not followed.");
+        }
+
+        using var opened = file ?? throw LayersJsonMissing();
+        var status = opened.Stat();
+        lock (_layersLock)
+        {
+            if (_lastRead is { } last && last.Identity == status.Identity)
+            {
+                return last.Layers;
+            }
+
+            var layers = ParseLayers(MetadataFile.ReadAll(LayersJsonId, opened, status, "layers.json", MaxLayersJsonBytes));
+            _lastRead = (status.Identity, layers);
+            return layers;
+        }
+    }
+
+    // A fault of one entry is kept as that layer's problem, so that it fails the requests that involve the layer and no others.
+    private Dictionary<string, StoredLayer> ParseLayers(byte[] json)
+    {
         try
         {
             using var document = JsonDocument.Parse(json);
@@ -181,7 +218,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             {
                 var id = element.GetProperty("id").GetString() ?? throw new LayerStoreCorruptException("layers.json has a layer without an ID.");
                 var names = element.TryGetProperty("names", out var n) && n.ValueKind == JsonValueKind.Array
-                    ? n.EnumerateArray().Select(static x => x.GetString() ?? "").ToHashSet(StringComparer.Ordinal)
+                    ? n.EnumerateArray().Select(static x => (x.ValueKind == JsonValueKind.String ? TextOf(x) : x.GetString()) ?? "").ToHashSet(StringComparer.Ordinal)
                     : [];
                 var (parent, parentProblem) = OptionalString(element, "parent");
                 var (digestText, digestProblem) = OptionalString(element, "diff-digest");
@@ -209,9 +246,22 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         !element.TryGetProperty(property, out var value) ? (null, null) : value.ValueKind switch
         {
             JsonValueKind.Null => (null, null),
-            JsonValueKind.String => (value.GetString() is { Length: > 0 } text ? text : null, null),
+            JsonValueKind.String => TextOf(value) is { } text ? (text.Length > 0 ? text : null, null) : (null, $"its {property} in layers.json is not valid UTF-8 text"),
             _ => (null, $"its {property} in layers.json is not a string"),
         };
+
+    // A string that parses yet makes no text (a lone surrogate such as \ud800, bytes that are not UTF-8): null.
+    private static string? TextOf(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     // containers/storage omits a length it does not know (omitempty) or writes -1 (partial pulls): only a positive
     // number is a length, and anything else only means "unknown", never a fault of the layer.

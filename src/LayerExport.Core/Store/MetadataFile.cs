@@ -11,10 +11,16 @@ internal static class MetadataFile
     /// <summary>The file's bytes; null when it does not exist; a symlink is refused; an oversized, special or unopenable file is inconsistent.</summary>
     public static byte[]? Read(LayerId id, FileDescriptor directory, string name, int maxBytes = MaxBytes)
     {
-        FileDescriptor file;
+        using var file = Open(id, directory, name);
+        return file is null ? null : ReadAll(id, file, file.Stat(), name, maxBytes);
+    }
+
+    /// <summary>Opens the file; null when it does not exist; a symlink is refused; a file that cannot be opened is inconsistent.</summary>
+    public static FileDescriptor? Open(LayerId id, FileDescriptor directory, string name)
+    {
         try
         {
-            file = directory.OpenFileAt(Encoding.UTF8.GetBytes(name));
+            return directory.OpenFileAt(Encoding.UTF8.GetBytes(name));
         }
         catch (NativeIOException e) when (e.IsNotFound)
         {
@@ -29,24 +35,24 @@ internal static class MetadataFile
             // A socket, a file without read permission: this layer's verdict, not a failure of the whole request.
             throw new LayerStoreCorruptException($"Layer '{id}': {name} cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
+    }
 
-        using (file)
+    /// <summary>The bytes of <paramref name="file"/>, opened by <see cref="Open"/> and of status <paramref name="status"/>; a special or oversized file is inconsistent.</summary>
+    public static byte[] ReadAll(LayerId id, FileDescriptor file, in FileStatus status, string name, int maxBytes = MaxBytes)
+    {
+        if (status.Type != Libc.S_IFREG || status.Size > maxBytes)
         {
-            var status = file.Stat();
-            if (status.Type != Libc.S_IFREG || status.Size > maxBytes)
-            {
-                throw new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {maxBytes} bytes.");
-            }
-
-            var buffer = new byte[status.Size];
-            var length = 0;
-            for (int n; length < buffer.Length && (n = file.ReadAt(buffer.AsSpan(length), length)) > 0;)
-            {
-                length += n;
-            }
-
-            return buffer[..length];
+            throw new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {maxBytes} bytes.");
         }
+
+        var buffer = new byte[status.Size];
+        var length = 0;
+        for (int n; length < buffer.Length && (n = file.ReadAt(buffer.AsSpan(length), length)) > 0;)
+        {
+            length += n;
+        }
+
+        return length == buffer.Length ? buffer : buffer[..length];
     }
 
     /// <summary>The file's text with surrounding white space removed; null when it does not exist.</summary>

@@ -131,6 +131,16 @@ public sealed class TarSplitAssembler : IExportProgress
             EntriesWritten++;
         }
 
+        // The last bytes stay back until the record is known to be the one whose tar this was.
+        try
+        {
+            record.ThrowIfChanged();
+        }
+        catch (Exception e) when (e is LayerChangedException or NativeIOException)
+        {
+            throw new LayerExportException("(tar-split record)", e.Message, e);
+        }
+
         if (expected is not null)
         {
             await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, "reassembled tar", cancellationToken).ConfigureAwait(false);

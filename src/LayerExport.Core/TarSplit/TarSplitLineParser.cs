@@ -67,8 +67,9 @@ internal static class TarSplitLineParser
                 throw new TarSplitRecordException(lineNumber, "more than one JSON value on the line");
             }
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a property name whose escapes make no UTF-8, found when it is compared.
             throw new TarSplitRecordException(lineNumber, $"malformed JSON ({e.Message})", e);
         }
 
@@ -155,6 +156,14 @@ internal static class TarSplitLineParser
         }
 
         var unescaped = new byte[reader.ValueSpan.Length];
-        return unescaped.AsSpan(0, reader.CopyString(unescaped));
+        try
+        {
+            return unescaped.AsSpan(0, reader.CopyString(unescaped));
+        }
+        catch (InvalidOperationException e)
+        {
+            // An escape that makes no UTF-8 (a lone surrogate such as \ud800) parses, but has no bytes to give.
+            throw new TarSplitRecordException(lineNumber, $"'{field}' is not a valid JSON string ({e.Message})", e);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Compression;
 using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.TarSplit;
 
@@ -20,6 +21,7 @@ public sealed class TarSplitRecord : IDisposable
     private const int InitialBufferLength = 64 * 1024;
 
     private readonly GZipStream _json;
+    private readonly FileDescriptor? _file;
     private byte[] _buffer = new byte[InitialBufferLength];
     private int _start;
     private int _scanned;
@@ -32,8 +34,19 @@ public sealed class TarSplitRecord : IDisposable
     public TarSplitRecord(Stream compressed, bool leaveOpen) =>
         _json = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen);
 
+    private TarSplitRecord(FileDescriptor file, FileStatus status)
+        : this(new FileDescriptorStream(file, ownsFile: true), leaveOpen: false)
+    {
+        _file = file;
+        FileIdentity = status.Identity;
+    }
+
     /// <summary>Lines read so far (the last entry's line number once it is returned).</summary>
     public long LineNumber { get; private set; }
+
+    /// <summary>The record file's <see cref="FileStatus.Identity"/> when it was opened; null for a record read from a stream.</summary>
+    /// <remarks>The tar depends on the record as much as on the files, so a layer's fingerprint covers it.</remarks>
+    public string? FileIdentity { get; }
 
     /// <summary>Opens the record file <paramref name="fileName"/> in <paramref name="directory"/>, refusing a symlink or anything but a regular file.</summary>
     /// <exception cref="NativeIOException">The file is missing or a symlink (<see cref="NativeIOException.IsSymlinkRefused"/>).</exception>
@@ -43,12 +56,13 @@ public sealed class TarSplitRecord : IDisposable
         var file = directory.OpenFileAt(fileName);
         try
         {
-            if (file.Stat().Type != Libc.S_IFREG)
+            var status = file.Stat();
+            if (status.Type != Libc.S_IFREG)
             {
                 throw new TarSplitRecordException(0, "the record is not a regular file");
             }
 
-            return new TarSplitRecord(new FileDescriptorStream(file, ownsFile: true), leaveOpen: false);
+            return new TarSplitRecord(file, status);
         }
         catch
         {
@@ -74,6 +88,16 @@ public sealed class TarSplitRecord : IDisposable
             ? throw new TarSplitRecordException(LineNumber, "a blank line, which tar-split never writes")
             : TarSplitLineParser.Parse(line, LineNumber);
         return true;
+    }
+
+    /// <summary>Throws when the record file is no longer as it was when opened: what was read may mix two records.</summary>
+    /// <exception cref="LayerChangedException">The record file was written since it was opened.</exception>
+    public void ThrowIfChanged()
+    {
+        if (_file is not null && _file.Stat().Identity != FileIdentity)
+        {
+            throw new LayerChangedException("the tar-split record was written while it was read");
+        }
     }
 
     /// <inheritdoc />

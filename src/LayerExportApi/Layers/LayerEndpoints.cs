@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -146,18 +147,24 @@ internal static class LayerEndpoints
             var (export, survey, _) = await preparation.PrepareAsync(id, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
-            if (known is null && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
+            try
             {
-                // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does.
-                try
+                if (known is null && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
                 {
+                    // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does.
                     known = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);
                 }
-                catch
+
+                if (chosen == LayerCompression.None && HttpMethods.IsGet(request.Method) && request.Headers.ContainsKey(HeaderNames.Range))
                 {
-                    export.Dispose();
-                    throw;
+                    // A range of a reassembled tar goes out under the recorded diffID, which it cannot check itself.
+                    await descriptors.VerifyRecordedAsync(export.Layer.Id, survey, cancellationToken);
                 }
+            }
+            catch
+            {
+                export.Dispose();
+                throw;
             }
 
             return new LayerTarResult(export, chosen, survey, known, descriptors, logger);

@@ -33,6 +33,7 @@ internal static class LayerProblems
         problem = exception switch
         {
             LayerStoreException store => For(store),
+            LayerExportException { InnerException: LayerStoreException store } => For(store),
             ServiceStoppingException => Problem(StatusCodes.Status503ServiceUnavailable, "Service stopping", "service-stopping", exception),
             TimeoutRejectedException => Problem(StatusCodes.Status503ServiceUnavailable, "Layer store too slow", "store-timeout", exception),
             _ when ExportPreparation.IsChanging(exception) => Problem(StatusCodes.Status503ServiceUnavailable, "Layer changing", "layer-changing", exception),

@@ -57,6 +57,24 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
         Assert.Equal(error.Message, Assert.Single(store.List()).Problem);
     }
 
+    [Theory]
+    [InlineData("\\ud800")]
+    [InlineData("ba\xffse")]
+    public void AParentThatIsNoTextIsThatLayersInconsistencyOnly(string parent)
+    {
+        Directory.CreateDirectory(_root.Combine("overlay-layers"));
+        var json = $$"""[{"id":"{{Id("child")}}","parent":"{{parent}}","names":["friendly","{{parent}}"]},{"id":"{{Id("other")}}"}]""";
+        File.WriteAllBytes(_root.Combine("overlay-layers/layers.json"), Encoding.Latin1.GetBytes(json));
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(store.ParseId("friendly")));
+        var listed = store.List().ToDictionary(l => l.Id);
+
+        Assert.Equal($"Layer '{Id("child")}': its parent in layers.json is not valid UTF-8 text", error.Message);
+        Assert.Equal(error.Message, listed[Id("child")].Problem);
+        Assert.Null(listed[Id("other")].Problem);
+    }
+
     [Fact]
     public void ANameGivenToTwoLayersIsInconsistent()
     {
@@ -67,6 +85,59 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
 
         Assert.Contains("'shared' to 2 layers", error.Message, StringComparison.Ordinal);
         Assert.Equal(Id("b"), store.ParseId("own").Value);
+    }
+
+    [Fact]
+    public void ANameOfALayerWhoseIdIsNoLayerIdIsInconsistentNotAnInvalidRequest()
+    {
+        Write(new { id = "not a valid id", names = new List<string> { "friendly" } });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.ParseId("friendly"));
+
+        Assert.Contains("'not a valid id' is not a layer ID", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALayersJsonReplacedByASymlinkIsInconsistentNotALayerRefusal()
+    {
+        Write(new { id = Id("layer") });
+        File.Move(_root.Combine("overlay-layers/layers.json"), _root.Combine("overlay-layers/real.json"));
+        File.CreateSymbolicLink(_root.Combine("overlay-layers/layers.json"), "real.json");
+        using var store = Open();
+
+        var listing = Assert.Throws<LayerStoreCorruptException>(store.List);
+        Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("layer"))));
+
+        Assert.Equal("overlay-layers/layers.json is a symbolic link; it is not followed.", listing.Message);
+    }
+
+    [Fact]
+    public void ALargeLayersJsonIsParsedOnceForEveryQuestionUntilItIsReplaced()
+    {
+        var layers = Enumerable.Range(0, 20_000).Select(i => new { id = Id($"layer{i}"), parent = i == 0 ? null : Id($"layer{i - 1}"), names = new[] { $"name{i}" } }).ToArray();
+        Write(layers[0], layers[1]);
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json"), JsonSerializer.Serialize(layers));
+        var size = new FileInfo(_root.Combine("overlay-layers/layers.json")).Length;
+        using var store = Open();
+        Assert.Equal(19_999, store.Describe(store.ParseId("name19999")).Chain.Count);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10; i++)
+        {
+            store.Describe(store.ParseId("name1"));
+            store.Open(LayerId.Parse(Id("layer1"))).Dispose();
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Replaced as containers/storage replaces it: a new file renamed over the old one.
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json.new"), JsonSerializer.Serialize(new[] { new { id = Id("layer1"), names = new List<string> { "name1" } } }));
+        File.Move(_root.Combine("overlay-layers/layers.json.new"), _root.Combine("overlay-layers/layers.json"), overwrite: true);
+
+        Assert.True(allocated < size, $"ten questions allocated {allocated} bytes, more than the {size}-byte file");
+        Assert.Empty(store.Describe(store.ParseId("name1")).Chain);
+        Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse(Id("layer0"))));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Security.Cryptography;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
+using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
 
@@ -63,6 +64,32 @@ public sealed class DockerLayerStoreTests : IDisposable
 
         Assert.Contains("config.txt", failure.Path, StringComparison.Ordinal);
         Assert.NotEmpty(tar);
+    }
+
+    [Fact]
+    public async Task AFileThatDiffersFromItsRecordWhileTheLayerIsNotChangingIsAnInconsistencyNotAChange()
+    {
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var victim = Path.Combine(_root.Path, "overlay2", CacheId("base"), "diff", "etc", "config.txt");
+        var original = await File.ReadAllBytesAsync(victim);
+        using var store = new DockerLayerStore(_root.Path);
+
+        // Altered before the survey: every export fails the same way.
+        original[0] ^= 0x20;
+        await File.WriteAllBytesAsync(victim, original);
+        var settled = await Assert.ThrowsAsync<LayerExportException>(() => TarExport.ToBytesAsync(store, chain, CancellationToken.None));
+
+        // Altered between the survey and the read: a change, which the next survey sees.
+        using var export = new LayerExporter(store).Prepare(chain, []);
+        export.Survey(CancellationToken.None);
+        original[0] ^= 0x40;
+        await File.WriteAllBytesAsync(victim, original);
+        var changing = await Assert.ThrowsAsync<LayerExportException>(() => export.WriteAsync(LayerCompression.Gzip, PipeWriter.Create(Stream.Null), expected: null, CancellationToken.None));
+
+        var inconsistency = Assert.IsType<LayerStoreCorruptException>(settled.InnerException);
+        Assert.Contains("etc/config.txt", inconsistency.Message, StringComparison.Ordinal);
+        Assert.Contains("checksum", inconsistency.Message, StringComparison.Ordinal);
+        Assert.IsType<LayerChangedException>(changing.InnerException);
     }
 
     [Fact]

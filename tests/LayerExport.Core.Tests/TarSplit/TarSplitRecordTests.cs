@@ -59,6 +59,9 @@ public class TarSplitRecordTests
     [InlineData("""{"type":1,"size":3,"payload":"YUmYEAAAAAA=","position":1}""", "has no name")]
     [InlineData("""{"type":1,"name":"./f","size":3.5,"payload":"YUmYEAAAAAA=","position":1}""", "'size' is not a 64-bit integer")]
     [InlineData("""{"type":1,"name":42,"size":3,"payload":"YUmYEAAAAAA=","position":1}""", "'name' is not a string")]
+    [InlineData("""{"type":1,"name":"./\ud800f","size":3,"payload":"YUmYEAAAAAA=","position":1}""", "'name' is not a valid JSON string")]
+    [InlineData("""{"type":2,"payload":"AAAA\udc00","position":1}""", "'payload' is not a valid JSON string")]
+    [InlineData("""{"\ud800":1,"type":2,"payload":"AAAA","position":1}""", "malformed JSON")]
     public void AMalformedThirdLineFailsNamingLineThree(string badLine, string reason)
     {
         using var record = SyntheticRecord.Open(SyntheticRecord.Compress([Header, Header, badLine, Header]));

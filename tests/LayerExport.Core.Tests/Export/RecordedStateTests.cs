@@ -1,0 +1,170 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Export;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Export;
+
+/// <summary>A reassembled layer's state is its files and its tar-split record: a record edited to rebuild another tar of the same length is another state.</summary>
+public sealed class RecordedStateTests : IDisposable
+{
+    private readonly TempDirectory _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task ARecordEditedToTheSameLengthIsAnotherFingerprintAndItsDigestIsComputedAgain()
+    {
+        var (id, original) = await RecordLayerAsync(withDigest: false);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        var before = Survey(store, id);
+        var first = await descriptors.GetAsync(id, before, LayerCompression.Gzip, CancellationToken.None);
+
+        RetimeFirstFileHeader(RecordPath(id));
+        var after = Survey(store, id);
+        var edited = await TarExport.ToBytesAsync(store, id, CancellationToken.None);
+        var second = await descriptors.GetAsync(id, after, LayerCompression.Gzip, CancellationToken.None);
+
+        Assert.Equal(original.Length, edited.Length);
+        Assert.NotEqual(original, edited);
+        Assert.Equal(before.TarSize, after.TarSize);
+        Assert.NotEqual(before.Fingerprint, after.Fingerprint);
+        Assert.Equal("sha256:" + Sha256(edited), second.DiffId.Value);
+        Assert.NotEqual(first.Digest, second.Digest);
+    }
+
+    [Fact]
+    public async Task ARecordWrittenAfterTheSurveyFailsTheExportBeforeAnyByte()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = new LayerExporter(store).Prepare(id, []);
+        export.Survey(CancellationToken.None);
+
+        Replace(RecordPath(id), File.ReadAllBytes(RecordPath(id)));
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+
+        Assert.IsType<LayerChangedException>(failure.InnerException);
+        Assert.Empty(failure.Collected);
+    }
+
+    [Fact]
+    public async Task ARecordThatNoLongerRebuildsTheRecordedDiffIdIsCaughtBeforeARangeIsServedUnderIt()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        RetimeFirstFileHeader(RecordPath(id));
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        var survey = Survey(store, id);
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => descriptors.VerifyRecordedAsync(id, survey, CancellationToken.None));
+
+        Assert.Contains("is not the announced", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnIntactRecordIsCheckedOnceForItsRanges()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        var survey = Survey(store, id);
+
+        await descriptors.VerifyRecordedAsync(id, survey, CancellationToken.None);
+        File.Delete(Path.Combine(_root.Path, "overlay", id, "diff", "a.txt"));
+        await descriptors.VerifyRecordedAsync(id, survey, CancellationToken.None);
+    }
+
+    private static LayerSurvey Survey(ILayerStore store, string id)
+    {
+        using var export = new LayerExporter(store).Prepare(id, []);
+        return export.Survey(CancellationToken.None);
+    }
+
+    // One small file, GNU tar's archive of it, tar-split's record and the unpacked file, as containers/storage keeps them.
+    private async Task<(string Id, byte[] Tar)> RecordLayerAsync(bool withDigest)
+    {
+        var id = Sha256(Encoding.UTF8.GetBytes("recorded"));
+        var source = Directory.CreateDirectory(_root.Combine("source")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(source, "a.txt"), "hello\n");
+        var files = Directory.CreateDirectory(_root.Combine($"overlay/{id}/diff")).FullName;
+        Directory.CreateDirectory(_root.Combine("overlay-layers"));
+        var tarPath = _root.Combine("layer.tar");
+        await ExternalTool.RunCheckedAsync("tar", "--format=gnu", "-C", source, "-cf", tarPath, "a.txt");
+        await ExternalTool.RunCheckedAsync("tar-split", "disasm", "--no-stdout", "--output", RecordPath(id), tarPath);
+        await ExternalTool.RunCheckedAsync("tar", "-C", files, "-xf", tarPath);
+        var tar = await File.ReadAllBytesAsync(tarPath);
+        var layer = new Dictionary<string, object> { ["id"] = id };
+        if (withDigest)
+        {
+            layer["diff-digest"] = "sha256:" + Sha256(tar);
+        }
+
+        await File.WriteAllTextAsync(_root.Combine("overlay-layers/layers.json"), JsonSerializer.Serialize(new[] { layer }));
+        return (id, tar);
+    }
+
+    private string RecordPath(string id) => _root.Combine($"overlay-layers/{id}.tar-split.gz");
+
+    // Moves the last mtime digit of the first file header and fixes its checksum: another tar of the same length.
+    private static void RetimeFirstFileHeader(string record)
+    {
+        var lines = Encoding.UTF8.GetString(Decompress(File.ReadAllBytes(record))).Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0 || JsonNode.Parse(lines[i]) is not JsonObject entry || (int)entry["type"]! != 2 || entry["payload"] is null)
+            {
+                continue;
+            }
+
+            var segment = Convert.FromBase64String((string)entry["payload"]!);
+            var header = segment.AsSpan(0, 512);
+            header[146] = (byte)('0' + ((header[146] - '0' + 1) % 8));
+            header[148..156].Fill((byte)' ');
+            var sum = 0;
+            foreach (var b in header)
+            {
+                sum += b;
+            }
+
+            Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header[148..156]);
+            entry["payload"] = Convert.ToBase64String(segment);
+            lines[i] = entry.ToJsonString();
+            using var compressed = new MemoryStream();
+            using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal))
+            {
+                gzip.Write(Encoding.UTF8.GetBytes(string.Join('\n', lines)));
+            }
+
+            Replace(record, compressed.ToArray());
+            return;
+        }
+
+        throw new InvalidOperationException("the record has no segment");
+    }
+
+    // A new file renamed over the old one, as stores write: a new inode, whatever the clock's granularity.
+    private static void Replace(string path, byte[] content)
+    {
+        File.WriteAllBytes(path + ".new", content);
+        File.Move(path + ".new", path, overwrite: true);
+    }
+
+    private static byte[] Decompress(byte[] gzip)
+    {
+        using var input = new GZipStream(new MemoryStream(gzip), CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        input.CopyTo(output);
+        return output.ToArray();
+    }
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+}
