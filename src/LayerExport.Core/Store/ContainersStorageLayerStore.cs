@@ -64,9 +64,9 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             // The request was a valid name; an ID layers.json gives that is no ID is the store's fault, not the client's.
             1 => LayerId.TryParse(named[0].Id, out var id)
                 ? id
-                : throw new LayerStoreCorruptException($"layers.json gives the name '{text}' to a layer whose ID '{named[0].Id}' is not a layer ID."),
+                : throw new LayerStoreCorruptException($"layers.json gives the name '{text}' to a layer whose ID '{MetadataText.Quote(named[0].Id)}' is not a layer ID."),
             _ => throw new LayerStoreCorruptException(
-                $"layers.json gives the name '{text}' to {named.Count} layers ({string.Join(", ", named.Select(static l => l.Id))}); names are unique."),
+                $"layers.json gives the name '{text}' to {named.Count} layers ({string.Join(", ", named.Select(static l => MetadataText.Quote(l.Id)))}); names are unique."),
         };
     }
 
@@ -146,7 +146,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
 
         return IdRegex().IsMatch(parent)
             ? StorePath.Open(_root, $"vfs/dir/{parent}", LayerId.Parse(layer.Id))
-            : throw new LayerStoreCorruptException($"Layer '{layer.Id}' names parent '{parent}', which is not a directory name.");
+            : throw new LayerStoreCorruptException($"Layer '{layer.Id}' names parent '{MetadataText.Quote(parent)}', which is not a directory name.");
     }
 
     private bool HasRecord(LayerId id, byte[] recordName)

@@ -93,7 +93,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
                 ?? throw new LayerStoreCorruptException($"Layer '{id}' has no cache-id.");
             if (!CacheIdRegex().IsMatch(cacheId))
             {
-                throw new LayerStoreCorruptException($"Layer '{id}': cache-id '{cacheId}' is not a directory name.");
+                throw new LayerStoreCorruptException($"Layer '{id}': cache-id '{MetadataText.Quote(cacheId)}' is not a directory name.");
             }
 
             var diff = StorePath.Open(_overlay2, $"{cacheId}/diff", id);
@@ -166,14 +166,14 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         }
         catch (InvalidLayerIdException)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': parent '{parent}' is not a chain ID.");
+            throw new LayerStoreCorruptException($"Layer '{id}': parent '{MetadataText.Quote(parent)}' is not a chain ID.");
         }
     }
 
     private static LayerDigest ParseDigest(LayerId id, string digest) =>
         digest.StartsWith("sha256:", StringComparison.Ordinal) && ChainIdRegex().IsMatch(digest[7..])
             ? new LayerDigest(digest)
-            : throw new LayerStoreCorruptException($"Layer '{id}': diff '{digest}' is not a sha256 digest.");
+            : throw new LayerStoreCorruptException($"Layer '{id}': diff '{MetadataText.Quote(digest)}' is not a sha256 digest.");
 
     private FileDescriptor OpenLayer(LayerId id)
     {

@@ -37,7 +37,7 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
         var nearest = Encoding.UTF8.GetString(lower).Trim().Split(':')[0];
         if (!nearest.StartsWith("l/", StringComparison.Ordinal) || nearest.Length == 2 || nearest.IndexOf('/', 2) >= 0)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': lower names '{nearest}', not l/<short name>.");
+            throw new LayerStoreCorruptException($"Layer '{id}': lower names '{MetadataText.Quote(nearest)}', not l/<short name>.");
         }
 
         var shortName = nearest[2..];

@@ -37,7 +37,7 @@ internal static class WindowsLayerChain
                 var last = text?.TrimEnd('\\', '/').Split('\\', '/')[^1];
                 if (!LayerId.TryParse(last, out var parent))
                 {
-                    throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json names '{element}', whose last path element is not a layer ID.");
+                    throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json names '{MetadataText.Quote(text ?? element.GetRawText())}', whose last path element is not a layer ID.");
                 }
 
                 chain.Add(parent);

@@ -176,6 +176,19 @@ public sealed class DockerLayerStoreTests : IDisposable
         Assert.Null(layers[baseChain].Problem);
     }
 
+    [Fact]
+    public async Task AMetadataValueThatIsNotOneIsQuotedOnlyAsFarAsAValidOneGoes()
+    {
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var content = new string('s', 60_000);
+        await File.WriteAllTextAsync(_root.Combine($"image/overlay2/layerdb/sha256/{chain}/cache-id"), content);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(chain)));
+
+        Assert.Equal($"Layer '{chain}': cache-id '{content[..160]}... (59840 more characters)' is not a directory name.", error.Message);
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static async Task<byte[]> RangeAsync(DockerLayerStore store, string id, long start, long end)

@@ -1,0 +1,26 @@
+namespace LayerExport.Core.Store;
+
+/// <summary>Text read from a store's metadata file, as an error message quotes it.</summary>
+/// <remarks>
+/// Problem details reach HTTP clients and every log line repeats them, and a metadata file can be up to 64 KiB of
+/// anything (even a hard link to another file of the store's file system). A value that is not what it should be
+/// is quoted only as far as a valid one could go.
+/// </remarks>
+internal static class MetadataText
+{
+    // Longer than any valid value: a chain ID or digest is 71 characters, a Windows layer path about 130.
+    private const int QuotedLength = 160;
+
+    /// <summary>The first characters of <paramref name="text"/>, and how many more there were.</summary>
+    public static string Quote(string text)
+    {
+        if (text.Length <= QuotedLength)
+        {
+            return text;
+        }
+
+        // Never half of a surrogate pair: the detail must stay valid text.
+        var cut = char.IsHighSurrogate(text[QuotedLength - 1]) ? QuotedLength - 1 : QuotedLength;
+        return $"{text[..cut]}... ({text.Length - cut} more characters)";
+    }
+}
