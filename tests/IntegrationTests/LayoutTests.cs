@@ -213,6 +213,30 @@ public sealed class LayoutTests : IAsyncLifetime
         Assert.Contains(diffDigest, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ARangeHeaderThatAsksForNoRangeIsAnsweredWithoutCheckingTheRecordFirst()
+    {
+        var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+
+        // A record that no longer rebuilds the recorded diffID: any whole export of it fails.
+        await EditRecordAsync(id, static entries =>
+        {
+            var segment = entries.First(static e => (int)e["type"]! == 2 && Convert.FromBase64String((string)e["payload"]!).Length >= 512);
+            var bytes = Convert.FromBase64String((string)segment["payload"]!);
+            bytes[146] ^= 1;
+            segment["payload"] = Convert.ToBase64String(bytes);
+        });
+        using var client = Server.CreateClient();
+        var malformed = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{id}/tar", UriKind.Relative));
+        malformed.Headers.TryAddWithoutValidation("Range", "bytes=abc");
+
+        // README: a Range that is not a byte range is 400 malformed-range; no export is needed to say so.
+        using var response = await client.SendAsync(malformed);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal("urn:layer-export:problem:malformed-range", problem.GetProperty("type").GetString());
+    }
+
     // Rewrites a layer's tar-split record, one JSON object a line.
     private async Task EditRecordAsync(string id, Action<List<JsonObject>> edit)
     {

@@ -87,12 +87,12 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         {
             if (!layers.ContainsKey(parent))
             {
-                throw new LayerStoreCorruptException($"Layer '{child.Id}' names parent '{parent}', which is not in layers.json.");
+                throw new LayerStoreCorruptException($"Layer '{MetadataText.Quote(child.Id)}' names parent '{MetadataText.Quote(parent)}', which is not in layers.json.");
             }
 
             if (!seen.Add(parent))
             {
-                throw new LayerStoreCorruptException($"The parent chain of layer '{id}' loops back to '{parent}'.");
+                throw new LayerStoreCorruptException($"The parent chain of layer '{id}' loops back to '{MetadataText.Quote(parent)}'.");
             }
 
             chain.Add(parent);

@@ -46,7 +46,7 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
             IndexShortNames();
             if (!_shortNames.TryGetValue(shortName, out owners))
             {
-                throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{shortName} is the link of no layer in the store.");
+                throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{MetadataText.Quote(shortName)} is the link of no layer in the store.");
             }
         }
 

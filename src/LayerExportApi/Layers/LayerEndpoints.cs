@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -155,11 +154,6 @@ internal static class LayerEndpoints
                     known = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);
                 }
 
-                if (chosen == LayerCompression.None && HttpMethods.IsGet(request.Method) && request.Headers.ContainsKey(HeaderNames.Range))
-                {
-                    // A range of a reassembled tar goes out under the recorded diffID, which it cannot check itself.
-                    await descriptors.VerifyRecordedAsync(export.Layer.Id, survey, cancellationToken);
-                }
             }
             catch
             {

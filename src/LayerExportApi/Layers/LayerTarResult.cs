@@ -101,6 +101,22 @@ internal sealed class LayerTarResult(
                 await WriteProblemAsync(httpContext, StatusCodes.Status416RangeNotSatisfiable, "Range not satisfiable", "range-not-satisfiable", $"The {RepresentationName} is {rangeable} bytes long.");
                 return;
             case ByteRangeKind.Partial:
+                if (compression == LayerCompression.None && survey.RecordedDiffId is not null)
+                {
+                    // A range of a reassembled tar goes out under the recorded diffID, which it cannot check itself:
+                    // only a range that will be served waits for the whole tar of this state to have been checked.
+                    try
+                    {
+                        await descriptors.VerifyRecordedAsync(layerId, survey, httpContext.RequestAborted);
+                    }
+                    catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
+                    {
+                        response.Headers.Clear();
+                        await problem.ExecuteAsync(httpContext);
+                        return;
+                    }
+                }
+
                 response.StatusCode = StatusCodes.Status206PartialContent;
                 response.ContentLength = range.Length;
                 response.Headers.ContentRange = new ContentRangeHeaderValue(range.Start, range.End, rangeable).ToString();

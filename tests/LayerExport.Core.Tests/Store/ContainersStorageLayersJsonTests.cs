@@ -76,6 +76,19 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
     }
 
     [Fact]
+    public void AParentNotInLayersJsonIsQuotedOnlyAsFarAsAValidOneGoes()
+    {
+        var parent = new string('p', 1_000_000);
+        Write(new { id = Id("child"), parent });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("child"))));
+
+        Assert.DoesNotContain(parent, error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Length < 400, $"the message is {error.Message.Length} characters long");
+    }
+
+    [Fact]
     public void ANameGivenToTwoLayersIsInconsistent()
     {
         Write(new { id = Id("a"), names = new List<string> { "shared" } }, new { id = Id("b"), names = new List<string> { "shared", "own" } });

@@ -100,6 +100,20 @@ public sealed class Overlay2LayerStoreTests : IDisposable
     }
 
     [Fact]
+    public void ALowerWhoseShortNameIsNotOneIsQuotedOnlyAsFarAsAValidOneGoes()
+    {
+        BuildThreeLayers();
+        var shortName = new string('s', 60_000);
+        File.WriteAllText(Path.Combine(_root, Id("mid"), "lower"), "l/" + shortName);
+        using var store = new Overlay2LayerStore(_root);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("mid"))));
+
+        Assert.DoesNotContain(shortName, error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Length < 400, $"the message is {error.Message.Length} characters long");
+    }
+
+    [Fact]
     public void ADirectoryWithoutALinkFileIsNotALayer()
     {
         BuildThreeLayers();
