@@ -146,19 +146,18 @@ internal static class LayerEndpoints
             var (export, survey, _) = await preparation.PrepareAsync(id, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
-            try
+            if (known is null && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
             {
-                if (known is null && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
+                // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does.
+                try
                 {
-                    // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does.
                     known = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);
                 }
-
-            }
-            catch
-            {
-                export.Dispose();
-                throw;
+                catch
+                {
+                    export.Dispose();
+                    throw;
+                }
             }
 
             return new LayerTarResult(export, chosen, survey, known, descriptors, logger);
