@@ -194,14 +194,7 @@ public sealed class LayoutTests : IAsyncLifetime
     {
         var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
 
-        // One byte of the first header's mtime: a tar of the same length, which is not the recorded one.
-        await EditRecordAsync(id, static entries =>
-        {
-            var segment = entries.First(static e => (int)e["type"]! == 2 && Convert.FromBase64String((string)e["payload"]!).Length >= 512);
-            var bytes = Convert.FromBase64String((string)segment["payload"]!);
-            bytes[146] ^= 1;
-            segment["payload"] = Convert.ToBase64String(bytes);
-        });
+        await BreakFirstHeaderMtimeAsync(id);
         using var client = Server.CreateClient();
         var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{id}/tar", UriKind.Relative));
         ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 1023);
@@ -218,14 +211,8 @@ public sealed class LayoutTests : IAsyncLifetime
     {
         var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
 
-        // A record that no longer rebuilds the recorded diffID: any whole export of it fails.
-        await EditRecordAsync(id, static entries =>
-        {
-            var segment = entries.First(static e => (int)e["type"]! == 2 && Convert.FromBase64String((string)e["payload"]!).Length >= 512);
-            var bytes = Convert.FromBase64String((string)segment["payload"]!);
-            bytes[146] ^= 1;
-            segment["payload"] = Convert.ToBase64String(bytes);
-        });
+        // Any whole export of the record now fails.
+        await BreakFirstHeaderMtimeAsync(id);
         using var client = Server.CreateClient();
         var malformed = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{id}/tar", UriKind.Relative));
         malformed.Headers.TryAddWithoutValidation("Range", "bytes=abc");
@@ -236,6 +223,15 @@ public sealed class LayoutTests : IAsyncLifetime
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Equal("urn:layer-export:problem:malformed-range", problem.GetProperty("type").GetString());
     }
+
+    // One byte of the first header's mtime: the record rebuilds a tar of the same length that is not the recorded one.
+    private Task BreakFirstHeaderMtimeAsync(string id) => EditRecordAsync(id, static entries =>
+    {
+        var segment = entries.First(static e => (int)e["type"]! == 2 && Convert.FromBase64String((string)e["payload"]!).Length >= 512);
+        var bytes = Convert.FromBase64String((string)segment["payload"]!);
+        bytes[146] ^= 1;
+        segment["payload"] = Convert.ToBase64String(bytes);
+    });
 
     // Rewrites a layer's tar-split record, one JSON object a line.
     private async Task EditRecordAsync(string id, Action<List<JsonObject>> edit)
