@@ -22,7 +22,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     private readonly LayerTarExport _generated = new();
     private TarSplitAssembler? _reassembled;
     private LayerSurvey? _survey;
-    private string? _surveyedRecord;
+    private LayerDigest? _surveyedRecord;
 
     /// <summary>The layer being exported.</summary>
     public LayerDescription Layer { get; } = layer;
@@ -171,10 +171,10 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
     private LayerSurvey TakeSurvey(CancellationToken cancellationToken) => TakeSurvey(out _, cancellationToken);
 
-    // recordIdentity: the identity of the tar-split record file the survey measured, if any.
-    private LayerSurvey TakeSurvey(out string? recordIdentity, CancellationToken cancellationToken)
+    // record: the digest of the tar-split record the survey measured, if any.
+    private LayerSurvey TakeSurvey(out LayerDigest? record, CancellationToken cancellationToken)
     {
-        recordIdentity = null;
+        record = null;
         using var reader = content.CreateMetadataReader();
         var walked = LayerSurvey.Take(reader, cancellationToken);
         if (content.Recorded is not { } recorded)
@@ -182,9 +182,13 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return walked;
         }
 
-        using var record = recorded.OpenRecord();
-        var length = TarSplitAssembler.MeasureTarLength(record, cancellationToken);
-        record.ThrowIfChanged();
+        LayerDigest measured;
+        long length;
+        using (var opened = recorded.OpenRecord())
+        {
+            length = TarSplitAssembler.MeasureTarLength(opened, cancellationToken);
+            measured = opened.ReadDigest(cancellationToken);
+        }
 
         // tar-split rebuilds some tars longer than they were (GNU sparse files come back expanded): never announce or
         // serve such a length, or a range of it, under the recorded diffID. Without a diffID the store's size is no
@@ -197,10 +201,10 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
 
         // The reassembled tar depends on the record as much as on the files: both go into the fingerprint, the record
-        // by its file's identity (an edit that keeps the tar's length changes its ctime, a replacement its inode).
-        recordIdentity = record.FileIdentity;
+        // by its content (an edit that keeps the tar's length is another state; a chmod of the record is not).
+        record = measured;
         var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"recorded\n{recorded.DiffId}\n{length}\n{record.FileIdentity}\n{walked.Fingerprint}")));
+            $"recorded\n{recorded.DiffId}\n{length}\n{measured}\n{walked.Fingerprint}")));
         return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
     }
 
@@ -236,11 +240,9 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             var fingerprint = (_survey ?? Survey(cancellationToken)).Fingerprint;
             using var record = recorded.OpenRecord();
-            if (record.FileIdentity != _surveyedRecord)
-            {
-                // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
-                throw new LayerChangedException("the tar-split record was replaced or written since the layer was surveyed");
-            }
+
+            // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
+            record.Expect(_surveyedRecord ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
 
             _reassembled = new TarSplitAssembler(recorded.Files);
             try

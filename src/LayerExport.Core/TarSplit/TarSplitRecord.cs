@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Compression;
+using LayerExport.Core.Digest;
 using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
 
@@ -20,8 +21,9 @@ public sealed class TarSplitRecord : IDisposable
 
     private const int InitialBufferLength = 64 * 1024;
 
+    private readonly HashingReadStream _compressed;
     private readonly GZipStream _json;
-    private readonly FileDescriptor? _file;
+    private LayerDigest? _expected;
     private byte[] _buffer = new byte[InitialBufferLength];
     private int _start;
     private int _scanned;
@@ -31,22 +33,14 @@ public sealed class TarSplitRecord : IDisposable
     /// <summary>Reads the record from its gzip-compressed bytes.</summary>
     /// <param name="compressed">The record as stored (<c>tar-split.json.gz</c>, <c>&lt;id&gt;.tar-split.gz</c>).</param>
     /// <param name="leaveOpen">True to leave <paramref name="compressed"/> open when this is disposed.</param>
-    public TarSplitRecord(Stream compressed, bool leaveOpen) =>
-        _json = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen);
-
-    private TarSplitRecord(FileDescriptor file, FileStatus status)
-        : this(new FileDescriptorStream(file, ownsFile: true), leaveOpen: false)
+    public TarSplitRecord(Stream compressed, bool leaveOpen)
     {
-        _file = file;
-        FileIdentity = status.Identity;
+        _compressed = new HashingReadStream(compressed, leaveOpen);
+        _json = new GZipStream(_compressed, CompressionMode.Decompress, leaveOpen: false);
     }
 
     /// <summary>Lines read so far (the last entry's line number once it is returned).</summary>
     public long LineNumber { get; private set; }
-
-    /// <summary>The record file's <see cref="FileStatus.Identity"/> when it was opened; null for a record read from a stream.</summary>
-    /// <remarks>The tar depends on the record as much as on the files, so a layer's fingerprint covers it.</remarks>
-    public string? FileIdentity { get; }
 
     /// <summary>Opens the record file <paramref name="fileName"/> in <paramref name="directory"/>, refusing a symlink or anything but a regular file.</summary>
     /// <exception cref="NativeIOException">The file is missing or a symlink (<see cref="NativeIOException.IsSymlinkRefused"/>).</exception>
@@ -62,7 +56,7 @@ public sealed class TarSplitRecord : IDisposable
                 throw new TarSplitRecordException(0, "the record is not a regular file");
             }
 
-            return new TarSplitRecord(file, status);
+            return new TarSplitRecord(new FileDescriptorStream(file, ownsFile: true), leaveOpen: false);
         }
         catch
         {
@@ -90,13 +84,39 @@ public sealed class TarSplitRecord : IDisposable
         return true;
     }
 
-    /// <summary>Throws when the record file is no longer as it was when opened: what was read may mix two records.</summary>
-    /// <exception cref="LayerChangedException">The record file was written since it was opened.</exception>
-    public void ThrowIfChanged()
+    /// <summary>The sha256 of every byte of the record as stored; only once its last entry has been read.</summary>
+    /// <remarks>
+    /// The reassembled tar depends on the record as much as on the files, so a layer's fingerprint covers the
+    /// record by its content: a metadata-only change (a chmod, a relabel, restored times) leaves the state as it was.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Entries are left to read.</exception>
+    public LayerDigest ReadDigest(CancellationToken cancellationToken)
     {
-        if (_file is not null && _file.Stat().Identity != FileIdentity)
+        if (!_endOfRecord || _start != _end)
         {
-            throw new LayerChangedException("the tar-split record was written while it was read");
+            throw new InvalidOperationException("the record's digest is known only once all of it has been read");
+        }
+
+        // Bytes after the gzip stream change no entry, but they are part of what was surveyed.
+        var rest = new byte[16 * 1024];
+        while (_compressed.Read(rest) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return _compressed.CurrentDigest;
+    }
+
+    /// <summary>Makes <see cref="ThrowIfChanged"/> require the record to have <paramref name="digest"/>, the <see cref="ReadDigest"/> of the record surveyed.</summary>
+    public void Expect(LayerDigest digest) => _expected = digest;
+
+    /// <summary>Throws when the record read, to its end, is not the one <see cref="Expect"/> names: what was made from it is not of the surveyed state.</summary>
+    /// <exception cref="LayerChangedException">The record file's bytes are not those surveyed.</exception>
+    public void ThrowIfChanged(CancellationToken cancellationToken)
+    {
+        if (_expected is { } expected && ReadDigest(cancellationToken) != expected)
+        {
+            throw new LayerChangedException("the tar-split record is no longer the one surveyed: it was rewritten or replaced");
         }
     }
 
