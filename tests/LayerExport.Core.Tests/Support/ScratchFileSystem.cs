@@ -1,9 +1,12 @@
+using System.Globalization;
+
 namespace LayerExport.Core.Tests.Support;
 
 /// <summary>
 /// A new, empty file system mounted on a temp directory: tmpfs, or ext4, xfs or btrfs made on a sparse image file
 /// and mounted through a loop device. A missing tool or loop support fails the test; nothing is skipped.
 /// </summary>
+/// <remarks>A run killed before its clean-up leaves its mounts; the next run's first mount sweeps them.</remarks>
 internal sealed class ScratchFileSystem : IAsyncDisposable
 {
     /// <summary>The kinds <see cref="MountAsync"/> makes.</summary>
@@ -12,7 +15,12 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
     // Sparse, so it costs only what is written; mkfs.xfs refuses images under 300 MiB.
     private const long ImageBytes = 512L * 1024 * 1024;
 
-    private readonly TempDirectory _directory = new();
+    // Each run's directories carry its process ID, so a later run can tell the leftovers of a killed one from a live one's.
+    private const string DirectoryPrefix = "layerexport-scratchfs-";
+
+    private static readonly Lazy<Task> Swept = new(SweepLeftoversAsync);
+
+    private readonly TempDirectory _directory = new($"{DirectoryPrefix}{Environment.ProcessId}-");
     private bool _mounted;
 
     private ScratchFileSystem(string kind) => Kind = kind;
@@ -28,6 +36,7 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
     /// <summary>Makes and mounts a file system of <paramref name="kind"/>; checks the mount is of that type.</summary>
     public static async Task<ScratchFileSystem> MountAsync(string kind)
     {
+        await Swept.Value;
         var fileSystem = new ScratchFileSystem(kind);
         try
         {
@@ -54,14 +63,54 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
         // mount -o loop sets autoclear, so the unmount detaches; a mount that failed half-way may not have.
         if (File.Exists(Image))
         {
-            var attached = await ExternalTool.RunCheckedAsync(Require("losetup", "mount"), "--noheadings", "--output", "NAME", "--associated", Image);
-            foreach (var device in attached.StdoutLines.Where(static line => line.Length > 0))
-            {
-                await ExternalTool.RunCheckedAsync(Require("losetup", "mount"), "--detach", device.Trim());
-            }
+            await DetachAsync(Image);
         }
 
         _directory.Dispose();
+    }
+
+    /// <summary>Unmounts, detaches and removes what runs killed before their clean-up left; a live process's are left alone.</summary>
+    /// <returns>The directories removed.</returns>
+    public static async Task<IReadOnlyList<string>> SweepLeftoversAsync()
+    {
+        var prefix = Path.Combine(Path.GetTempPath(), DirectoryPrefix);
+        var left = Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*")
+            .Where(directory => OwnerOf(directory, prefix) is { } owner && !Directory.Exists($"/proc/{owner}"))
+            .ToList();
+        foreach (var directory in left)
+        {
+            var mountPoint = Path.Combine(directory, "mnt");
+            while (MountedType(mountPoint) is not null)
+            {
+                await ExternalTool.RunCheckedAsync("umount", mountPoint);
+            }
+
+            var image = Path.Combine(directory, "image");
+            if (File.Exists(image))
+            {
+                await DetachAsync(image);
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+
+        return left;
+    }
+
+    private static int? OwnerOf(string directory, string prefix)
+    {
+        var rest = directory[prefix.Length..];
+        var dash = rest.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+    }
+
+    private static async Task DetachAsync(string image)
+    {
+        var attached = await ExternalTool.RunCheckedAsync(Require("losetup", "mount"), "--noheadings", "--output", "NAME", "--associated", image);
+        foreach (var device in attached.StdoutLines.Where(static line => line.Length > 0))
+        {
+            await ExternalTool.RunCheckedAsync(Require("losetup", "mount"), "--detach", device.Trim());
+        }
     }
 
     private async Task MakeAndMountAsync()

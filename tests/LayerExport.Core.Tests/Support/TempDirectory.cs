@@ -3,9 +3,19 @@ namespace LayerExport.Core.Tests.Support;
 /// <summary>A fresh directory under the system temp directory, removed with everything in it on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
-    public TempDirectory() => Directory.CreateDirectory(Path);
+    public TempDirectory()
+        : this("layerexport-")
+    {
+    }
 
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "layerexport-" + Guid.NewGuid().ToString("N"));
+    /// <summary>A directory whose name starts with <paramref name="prefix"/>.</summary>
+    public TempDirectory(string prefix)
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
 
     public string Combine(string relative) => System.IO.Path.Combine(Path, relative);
 
