@@ -37,7 +37,7 @@ internal static class LoggingExtensions
                     context.Set("LayerId", id);
                 }
 
-                if (http.Items[LayerTarResult.OutcomeItem] is string outcome)
+                if (http.Items[ExportOutcome.Item] is string outcome)
                 {
                     context.Set("ExportOutcome", outcome);
                 }
@@ -46,7 +46,7 @@ internal static class LoggingExtensions
             // A 200 whose body was aborted is a failure, whatever its status line said. Passing health probes,
             // polled every few seconds, only show at Verbose.
             options.GetLevel = static (http, _, exception) =>
-                exception is not null || http.Items[LayerTarResult.OutcomeItem] is ExportOutcome.Failed ? LogEventLevel.Error
+                exception is not null || http.Items[ExportOutcome.Item] is ExportOutcome.Failed ? LogEventLevel.Error
                 : http.Response.StatusCode >= 500 ? LogEventLevel.Error
                 : http.Response.StatusCode == StatusCodes.Status200OK && HealthExtensions.IsProbe(http.Request.Path) ? LogEventLevel.Verbose
                 : LogEventLevel.Information;

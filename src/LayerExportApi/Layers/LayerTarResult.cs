@@ -1,27 +1,17 @@
-using System.Diagnostics;
 using System.Reflection;
-using LayerExport.Core;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
-using LayerExport.Core.Tar;
-using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
 
-/// <summary>Streams a prepared export into the response body in one representation.</summary>
+/// <summary>Answers a tar request for a prepared export in one representation: headers, conditions, range, then the body.</summary>
 /// <remarks>
-/// The bytes go straight into <see cref="HttpResponse.BodyWriter"/>, with the request's abort token on every
-/// read and write, so a client that hangs up stops the export at once. A failure after the status line ends
-/// the transfer short of its announced length, so the client sees a failed transfer, never a short body that
-/// looks complete. A whole plain tar over HTTP/1.x that failed between entries also gets
-/// <see cref="IncompleteArchiveMarker"/> before the connection is closed, so that a tar reader fed by a pipe
-/// (<c>curl | tar -x</c>) fails too; everything else is aborted.
 /// What is known before the body starts is announced: the exact length of the plain tar always, the digest
-/// (as <c>Docker-Content-Digest</c> and a strong ETag) when this layer state was exported before.
+/// (as <c>Docker-Content-Digest</c> and a strong ETag) when this layer state was exported before. The body goes
+/// out through <see cref="BodyTransfer"/>, which makes any failure a failed transfer.
 /// </remarks>
 internal sealed class LayerTarResult(
     PreparedExport export,
@@ -31,9 +21,6 @@ internal sealed class LayerTarResult(
     LayerDescriptors descriptors,
     ILogger logger) : IResult, IEndpointMetadataProvider
 {
-    /// <summary>The <see cref="HttpContext.Items"/> key under which an export leaves its outcome for the request log.</summary>
-    public const string OutcomeItem = "LayerExport.Outcome";
-
     /// <summary>The header registries use for a blob's digest.</summary>
     public const string DigestHeader = "Docker-Content-Digest";
 
@@ -133,7 +120,7 @@ internal sealed class LayerTarResult(
             // Tar bytes produced: a gzip range compresses the tar again from the start of its first block, another
             // compressed range from the tar's start.
             var tarFrom = compression == LayerCompression.None ? range.Start : gzipIndex is null ? 0 : (long)gzipIndex.Locate(range.Start).Block * gzipIndex.BlockSize;
-            await StreamAsync(
+            await new BodyTransfer(export, compression, descriptors, logger).RunAsync(
                 httpContext,
                 () => compression == LayerCompression.None ? Math.Clamp(export.Progress.BytesWritten - tarFrom, 0, range.Length) : Math.Max(0, export.Progress.BytesWritten - tarFrom),
                 markIncomplete: false,
@@ -151,7 +138,7 @@ internal sealed class LayerTarResult(
             response.DeclareTrailer(DigestHeader);
         }
 
-        await StreamAsync(
+        await new BodyTransfer(export, compression, descriptors, logger).RunAsync(
             httpContext,
             () => export.Progress.BytesWritten,
             markIncomplete: compression == LayerCompression.None,
@@ -197,96 +184,6 @@ internal sealed class LayerTarResult(
         await response.StartAsync(aborted);
         await response.BodyWriter.FlushAsync(aborted);
         await export.WriteCompressedRangeAsync(compression, response.BodyWriter, descriptor, new ExpectedTar(survey.TarSize, descriptor.DiffId), start, end, aborted);
-    }
-
-    // Runs the body; any failure once it may have started aborts the connection and is logged with the entry path.
-    // Each outcome is counted in the metrics just before its log line, so whoever reads the log sees the count.
-    private async Task StreamAsync(HttpContext httpContext, Func<long> tarBytes, bool markIncomplete, Func<CancellationToken, Task<Action<long>>> write)
-    {
-        var aborted = httpContext.RequestAborted;
-        var metrics = httpContext.RequestServices.GetRequiredService<ExportMetrics>();
-        var stopping = httpContext.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-        var layerId = export.Layer.Id;
-        var limits = httpContext.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        using var rateGuard = ResponseRateGuard.Install(httpContext, limits.MinResponseBytesPerSecond, limits.MinResponseGracePeriod);
-        var clock = Stopwatch.StartNew();
-        metrics.Started(compression);
-        try
-        {
-            var logCompleted = await write(aborted);
-            Ended(ExportOutcome.Completed);
-            logCompleted(clock.ElapsedMilliseconds);
-        }
-        catch (OperationCanceledException e) when (e.CancellationToken == aborted || aborted.IsCancellationRequested)
-        {
-            // A flush that finds the client gone throws for the abort token before Kestrel may have signalled it.
-            // During a stop, the abort is the server's: the shutdown timeout ran out before the export did.
-            if (stopping.IsCancellationRequested)
-            {
-                Ended(ExportOutcome.Aborted);
-                ExportLog.Aborted(logger, layerId, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            }
-            else if (rateGuard is { Tripped: true })
-            {
-                Ended(ExportOutcome.Cancelled);
-                ExportLog.TooSlow(logger, layerId, compression, limits.MinResponseBytesPerSecond, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            }
-            else
-            {
-                Ended(ExportOutcome.Cancelled);
-                ExportLog.Cancelled(logger, layerId, compression, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            }
-
-            httpContext.Abort();
-        }
-        catch (Exception e)
-        {
-            // Whatever was announced may have been what failed: the next request surveys the layer afresh.
-            descriptors.ForgetSurvey(layerId);
-            var path = (e as LayerExportException)?.Path ?? "(none)";
-            Ended(ExportOutcome.Failed);
-            ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
-            if (!markIncomplete || !await TryMarkIncompleteAsync(httpContext))
-            {
-                httpContext.Abort();
-            }
-        }
-
-        void Ended(string outcome)
-        {
-            httpContext.Items[OutcomeItem] = outcome;
-            metrics.Ended(compression, outcome, tarBytes(), export.Progress.EntriesWritten, clock.Elapsed);
-        }
-    }
-
-    // Sends the marker and returns without aborting: Kestrel then finds the body short of its Content-Length, reports
-    // that (not logged: IntendedShortBodies), and closes the connection after sending what it has (an abort would
-    // drop the unsent bytes). Only for HTTP/1.x, where a short body is the failure signal.
-    private async Task<bool> TryMarkIncompleteAsync(HttpContext httpContext)
-    {
-        var request = httpContext.Request;
-        if (!(HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
-            || httpContext.Response.ContentLength is not { } length
-            || IncompleteArchiveMarker.After(export.Progress.BytesWritten, export.Progress.PaddingToEntryEnd, length) is not { } marker)
-        {
-            return false;
-        }
-
-        try
-        {
-            var result = await httpContext.Response.BodyWriter.WriteAsync(marker, httpContext.RequestAborted);
-            if (result.IsCanceled || result.IsCompleted)
-            {
-                return false;
-            }
-
-            httpContext.RequestServices.GetRequiredService<IntendedShortBodies>().Add(httpContext);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
-        {
-            return false;
-        }
     }
 
     // The headers already set describe the tar, not the problem; they are cleared first.
