@@ -19,12 +19,15 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId)
         var total = tar.Length + toCome.Length;
         if (Length is { } length && total != length)
         {
-            throw new LayerExportException("(end of archive)", $"the {what} is {total} bytes, not the announced {length}: the layer changed on disk");
+            throw Mismatch($"the {what} is {total} bytes, not the announced {length}");
         }
 
         if (DiffId is { } diffId && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
         {
-            throw new LayerExportException("(end of archive)", $"the {what}'s digest {actual} is not the announced {diffId}: the layer changed on disk");
+            throw Mismatch($"the {what}'s digest {actual} is not the announced {diffId}");
         }
     }
+
+    private static LayerExportException Mismatch(string fact) =>
+        new("(end of archive)", $"{fact}: the layer changed on disk", new TarMismatchException(fact));
 }

@@ -63,8 +63,14 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     }
 
     /// <summary>The descriptor for this layer state, computing it (once, however many ask) when it is not known.</summary>
+    /// <remarks>A reassembled plain tar's is the recorded diffID, given only once the tar of this state was seen to have it: a descriptor must describe a body that can be served.</remarks>
     public async Task<LayerDescriptor> GetAsync(string layerId, LayerSurvey survey, LayerCompression compression, CancellationToken cancellationToken)
     {
+        if (compression == LayerCompression.None)
+        {
+            await VerifyRecordedAsync(layerId, survey, cancellationToken).ConfigureAwait(false);
+        }
+
         if (TryGetKnown(layerId, survey, compression) is { } known)
         {
             return known;

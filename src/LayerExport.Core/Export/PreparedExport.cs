@@ -208,9 +208,9 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
     }
 
-    // A file that differs from its record (size, CRC-64, missing) looks like a change, but when the layer is still
-    // in the state surveyed before it was read, nothing changed: the store's files and record disagree, and every
-    // retry would fail the same way. Only a walk after the failure can tell the two apart.
+    // A file that differs from its record (size, CRC-64, missing), or a tar that is not the recorded one, looks like
+    // a change, but when the layer is still in the state surveyed before it was read, nothing changed: the store's
+    // files and record disagree, and every retry would fail the same way. Only a walk after the failure can tell.
     private LayerExportException Judge(LayerExportException failure, string surveyed, CancellationToken cancellationToken)
     {
         try
@@ -225,10 +225,15 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return failure;
         }
 
-        return new LayerExportException(
-            failure.Path,
-            "the file and the tar-split record disagree, and the layer is not changing",
-            new LayerStoreCorruptException($"The layer's files and its tar-split record disagree (the layer is not changing): {failure.Message}.", failure));
+        return failure.InnerException is TarMismatchException mismatch
+            ? new LayerExportException(
+                failure.Path,
+                "the layer's files and its tar-split record do not rebuild the recorded tar, and the layer is not changing",
+                new LayerStoreCorruptException($"The layer's files and its tar-split record do not rebuild the tar the store records (the layer is not changing): {mismatch.Message}.", failure))
+            : new LayerExportException(
+                failure.Path,
+                "the file and the tar-split record disagree, and the layer is not changing",
+                new LayerStoreCorruptException($"The layer's files and its tar-split record disagree (the layer is not changing): {failure.Message}.", failure));
     }
 
     /// <inheritdoc />
@@ -250,7 +255,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
                 var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
                 return (summary.Bytes, summary.Entries, fingerprint);
             }
-            catch (LayerExportException e) when (e.InnerException is LayerChangedException or NativeIOException { IsNotFound: true })
+            catch (LayerExportException e) when (e.InnerException is LayerChangedException or TarMismatchException or NativeIOException { IsNotFound: true })
             {
                 throw Judge(e, fingerprint, cancellationToken);
             }

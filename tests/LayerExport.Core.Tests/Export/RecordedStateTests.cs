@@ -85,7 +85,34 @@ public sealed class RecordedStateTests : IDisposable
 
         var failure = await Assert.ThrowsAsync<LayerExportException>(() => descriptors.VerifyRecordedAsync(id, survey, CancellationToken.None));
 
-        Assert.Contains("is not the announced", failure.Message, StringComparison.Ordinal);
+        var inconsistent = Assert.IsType<LayerStoreCorruptException>(failure.InnerException);
+        Assert.Contains("is not the announced", inconsistent.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThePlainDescriptorOfARecordThatNoLongerRebuildsTheRecordedDiffIdIsAnInconsistentStore()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        RetimeFirstFileHeader(RecordPath(id));
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => descriptors.GetAsync(id, Survey(store, id), LayerCompression.None, CancellationToken.None));
+
+        Assert.IsType<LayerStoreCorruptException>(failure.InnerException);
+    }
+
+    [Fact]
+    public async Task ThePlainDescriptorOfAnIntactRecordIsTheRecordedDiffId()
+    {
+        var (id, tar) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+
+        var descriptor = await descriptors.GetAsync(id, Survey(store, id), LayerCompression.None, CancellationToken.None);
+
+        Assert.Equal("sha256:" + Sha256(tar), descriptor.Digest.Value);
+        Assert.Equal(tar.Length, descriptor.Size);
     }
 
     [Fact]
