@@ -21,7 +21,7 @@ public sealed class ServerProcessTests : IDisposable
     }
 
     [Theory]
-    [InlineData("/nonexistent", "LayerStore:Root does not name an existing directory.")]
+    [InlineData("/nonexistent", "LayerStore:Root does not name an existing directory: /nonexistent.")]
     [InlineData("", "LayerStore:Root is required: the directory that holds the layers.")]
     public async Task AnUnusableStoreRootStopsStartUpWithExitCode1AndSaysWhy(string root, string message)
     {

@@ -17,8 +17,11 @@ internal static class StoreListing
         catch (NativeIOException e) when (!e.IsTransient)
         {
             // An open descriptor outlives its directory: once deleted, a listing fails with ENOENT until a restart.
-            var reason = e.IsNotFound ? "it was deleted; restart the server once the store is back" : Libc.Describe(e.Errno);
-            throw new LayerStoreUnavailableException($"The layer store cannot be listed: {name} ({reason}).", e);
+            throw new LayerStoreUnavailableException(
+                e.IsNotFound
+                    ? $"The layer store cannot be listed: {name} was deleted; restart the server once the store is back."
+                    : $"The layer store cannot be listed: {name} ({Libc.Describe(e.Errno)}).",
+                e);
         }
     }
 

@@ -24,12 +24,10 @@ internal static class LayerStoreExtensions
             })
             .ValidateDataAnnotations()
             .Validate(
-                options => string.IsNullOrWhiteSpace(options.Root) || Directory.Exists(options.Root),
-                "LayerStore:Root does not name an existing directory.")
-            .Validate(
                 static options => LayerStoreLayouts.TryParse(options.Layout, out _),
                 $"LayerStore:Layout must be one of {LayerStoreLayouts.Names}.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<LayerStoreOptions>, LayerStoreRootValidation>();
 
         // The root's identity is taken just before the store opens it, so readiness can tell a root replaced later.
         builder.Services.AddSingleton(static services => StoreRootIdentity.Of(services.GetRequiredService<IOptions<LayerStoreOptions>>().Value.Root));

@@ -108,7 +108,7 @@ public sealed class NativeLayerStoreTests : IDisposable
 
         var error = Assert.Throws<LayerStoreUnavailableException>(store.List);
 
-        Assert.Equal("The layer store cannot be listed: the root directory (it was deleted; restart the server once the store is back).", error.Message);
+        Assert.Equal("The layer store cannot be listed: the root directory was deleted; restart the server once the store is back.", error.Message);
     }
 
     public void Dispose() => _root.Dispose();
