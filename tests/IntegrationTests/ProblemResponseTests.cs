@@ -110,6 +110,19 @@ public sealed class ProblemResponseTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/layers/missing/tar", "application/vnd.oci.image.layer.v1.tar", HttpStatusCode.NotFound)]
+    [InlineData("/layers/real/tar", "text/html", HttpStatusCode.NotAcceptable)]
+    [InlineData("/nothing", "application/vnd.oci.image.layer.v1.tar+gzip", HttpStatusCode.NotFound)]
+    public async Task AProblemCarriesItsTraceIdWhateverAcceptSays(string target, string accept, HttpStatusCode status)
+    {
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", target, [("Accept", accept)]);
+
+        // The trace ID is how an operator finds the request's log line.
+        var problem = await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), status);
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", problem.GetProperty("traceId").GetString());
+    }
+
+    [Theory]
     [InlineData("/layers")]
     [InlineData("/layers/real")]
     [InlineData("/layers/real/descriptor")]

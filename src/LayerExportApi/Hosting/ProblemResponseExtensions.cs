@@ -7,6 +7,9 @@ internal static class ProblemResponseExtensions
     public static WebApplicationBuilder AddProblemResponses(this WebApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
+
+        // After the framework's writer, which is used whenever Accept allows JSON.
+        builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJsonFallbackWriter>();
         return builder;
     }
 
