@@ -237,7 +237,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
         {
-            throw new LayerStoreCorruptException($"{_driver}-layers/layers.json cannot be read ({e.Message}).", e);
+            throw new LayerStoreCorruptException($"{_driver}-layers/layers.json cannot be read ({(e is JsonException malformed ? MetadataText.DescribeJsonError(malformed) : e.Message)}).", e);
         }
     }
 

@@ -33,7 +33,7 @@ internal static class LayerJson
         }
         catch (JsonException e)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': layer.json is not valid JSON ({e.Message}).", e);
+            throw new LayerStoreCorruptException($"Layer '{id}': layer.json is not valid JSON ({MetadataText.DescribeJsonError(e)}).", e);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace LayerExport.Core.Store;
 
 /// <summary>Text read from a store's metadata file, as an error message quotes it.</summary>
@@ -22,5 +24,20 @@ internal static class MetadataText
         // Never half of a surrogate pair: the detail must stay valid text.
         var cut = char.IsHighSurrogate(text[QuotedLength - 1]) ? QuotedLength - 1 : QuotedLength;
         return $"{text[..cut]}... ({text.Length - cut} more characters)";
+    }
+
+    /// <summary>What is wrong with a JSON text and where, in the words of a message: "line 2, byte 12: ..." ("byte 12: ..." on the first line).</summary>
+    /// <remarks>The parser's own message ends in its internal coordinates (<c>Path: $ | LineNumber: 0 | BytePositionInLine: 11.</c>), counted from 0.</remarks>
+    public static string DescribeJsonError(JsonException error)
+    {
+        var message = error.Message;
+        var internals = message.IndexOf(" Path: ", StringComparison.Ordinal) is var path and >= 0 ? path : message.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        var what = (internals >= 0 ? message[..internals] : message).TrimEnd();
+        return (error.LineNumber, error.BytePositionInLine) switch
+        {
+            (0, { } position) => $"byte {position + 1}: {what}",
+            ({ } line, { } position) => $"line {line + 1}, byte {position + 1}: {what}",
+            _ => what,
+        };
     }
 }

@@ -47,7 +47,7 @@ internal static class WindowsLayerChain
         }
         catch (JsonException e)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json is not valid JSON ({e.Message}).", e);
+            throw new LayerStoreCorruptException($"Layer '{id}': layerchain.json is not valid JSON ({MetadataText.DescribeJsonError(e)}).", e);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text.Json;
+using LayerExport.Core.Store;
 
 namespace LayerExport.Core.TarSplit;
 
@@ -70,7 +71,7 @@ internal static class TarSplitLineParser
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             // InvalidOperationException: a property name whose escapes make no UTF-8, found when it is compared.
-            throw new TarSplitRecordException(lineNumber, $"malformed JSON ({e.Message})", e);
+            throw new TarSplitRecordException(lineNumber, $"malformed JSON ({(e is JsonException json ? MetadataText.DescribeJsonError(json) : e.Message)})", e);
         }
 
         return type switch

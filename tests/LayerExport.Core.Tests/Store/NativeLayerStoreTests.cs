@@ -80,6 +80,18 @@ public sealed class NativeLayerStoreTests : IDisposable
         Assert.Contains("layer.json is not valid JSON", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void MalformedLayerJsonIsDescribedByWhereNotByTheParsersInternals()
+    {
+        Layer("base", "{}");
+        Layer("child", "{\n  \"parent\": \"base\",\n  \"x\": }");
+        using var store = new NativeLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("child")));
+
+        Assert.Matches(@"^Layer 'child': layer\.json is not valid JSON \(line 3, byte 8: [^|$]+\)\.$", error.Message);
+    }
+
     // The JSON parses, but its string cannot become .NET text: a lone surrogate escape, a byte that is not UTF-8.
     [Theory]
     [InlineData(new byte[] { (byte)'"', (byte)'\\', (byte)'u', (byte)'d', (byte)'8', (byte)'0', (byte)'0', (byte)'"' })]
