@@ -5,7 +5,7 @@ using LayerExport.Core.Store;
 
 namespace IntegrationTests;
 
-/// <summary>The edges of LayerStore:Access: no retries at all.</summary>
+/// <summary>The edges of LayerStore:Access: no retries at all, a store slower than the time limit.</summary>
 public sealed class StoreAccessSettingsTests : IDisposable
 {
     private const string Layer = "layer";
@@ -46,15 +46,30 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.Equal(2, Flaky.Calls);
     }
 
+    [Fact]
+    public async Task AStoreSlowerThanThePrepareTimeoutIsAStoreTimeoutThatNamesTheSettingAndTheLimit()
+    {
+        await using var server = Start(failures: 0, new() { ["LayerStore:Access:PrepareTimeout"] = "00:00:01" }, describeDelay: TimeSpan.FromSeconds(1.5));
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:store-timeout", problem.GetProperty("type").GetString());
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Contains("LayerStore:Access:PrepareTimeout (1 s)", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("00:00:01", detail, StringComparison.Ordinal);
+    }
+
     private FlakyStore Flaky => _flaky ?? throw new InvalidOperationException("store not decorated");
 
-    private ApiServer Start(int failures, Dictionary<string, string> settings) => ApiServer.Start(
+    private ApiServer Start(int failures, Dictionary<string, string> settings, TimeSpan describeDelay = default) => ApiServer.Start(
         _store.Root,
-        services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures)),
+        services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures, describeDelay)),
         settings: settings);
 
-    /// <summary>Fails Describe with EIO the first <c>failures</c> times, then behaves like the real store.</summary>
-    private sealed class FlakyStore(ILayerStore inner, int failures) : ILayerStore
+    /// <summary>Takes <c>describeDelay</c> for each Describe, fails it with EIO the first <c>failures</c> times, then behaves like the real store.</summary>
+    private sealed class FlakyStore(ILayerStore inner, int failures, TimeSpan describeDelay) : ILayerStore
     {
         private int _calls;
 
@@ -64,8 +79,11 @@ public sealed class StoreAccessSettingsTests : IDisposable
 
         public IReadOnlyList<LayerSummary> List() => inner.List();
 
-        public LayerDescription Describe(LayerId id) =>
-            Interlocked.Increment(ref _calls) <= failures ? throw new NativeIOException(EIO, id.Value) : inner.Describe(id);
+        public LayerDescription Describe(LayerId id)
+        {
+            Thread.Sleep(describeDelay);
+            return Interlocked.Increment(ref _calls) <= failures ? throw new NativeIOException(EIO, id.Value) : inner.Describe(id);
+        }
 
         public ILayerContent Open(LayerId id) => inner.Open(id);
     }
