@@ -35,6 +35,9 @@ public sealed class AuthenticationSchemeTests : IAsyncLifetime
     [InlineData("Digest username=\"user\"")]
     [InlineData("garbage")]
     [InlineData("Bearertoken")]
+    [InlineData("Basic")]
+    [InlineData("Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAuBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICHgYKKwYBBAGCNwICCg==")]
+    [InlineData(",,,")]
     public async Task AnotherSchemesCredentialIsAnsweredAsNoCredential(string authorization)
     {
         using var client = Server.CreateClient();
