@@ -110,8 +110,6 @@ public sealed class AuthenticationTests : IAsyncLifetime
         "bearer not-a-configured-token",
         "Bearer",
         "Bearer    ",
-        "Basic dXNlcjpwYXNz",
-        "garbage",
         "Bearer " + new string('x', 6000),
     ];
 

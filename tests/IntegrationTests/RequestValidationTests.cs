@@ -153,9 +153,6 @@ public sealed class RequestValidationTests : IAsyncLifetime
         "Bearer",
         "Bearer \"quoted\"",
         "Bearer a b c",
-        "Basic",
-        "Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAuBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICHgYKKwYBBAGCNwICCg==",
-        ",,,",
         "Bearer " + new string('=', 4000),
     ];
 

@@ -1,5 +1,9 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
 using LayerExportApi.Layers;
 using Serilog;
+using Serilog.Core;
 using Serilog.Events;
 
 namespace LayerExportApi.Hosting;
@@ -17,6 +21,7 @@ internal static class LoggingExtensions
                 .ReadFrom.Configuration(builder.Configuration)
                 .ReadFrom.Services(services)
                 .Enrich.FromLogContext()
+                .Enrich.With<ControlCharacterEscaper>()
                 .Filter.ByExcluding(services.GetRequiredService<IntendedShortBodies>().IsKestrelReportOfOne),
             preserveStaticLogger: true);
         return builder;
@@ -66,5 +71,60 @@ internal static class LoggingExtensions
             }
         });
         return app;
+    }
+
+    // The request path, the layer ID of the route and whatever else a request puts into a property would otherwise
+    // reach the sinks raw: a decoded %0A in a path could start a forged log line.
+    private sealed class ControlCharacterEscaper : ILogEventEnricher
+    {
+        // C0 and C1 controls, DEL, and the Unicode line and paragraph separators some viewers break lines at.
+        private static readonly SearchValues<char> Escaped = SearchValues.Create(
+            [.. Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7f, 0x21)).Append(0x2028).Append(0x2029).Select(static c => (char)c)]);
+
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+        {
+            List<LogEventProperty>? escaped = null;
+            foreach (var (name, value) in logEvent.Properties)
+            {
+                if (value is ScalarValue { Value: string text } && text.AsSpan().ContainsAny(Escaped))
+                {
+                    (escaped ??= []).Add(new LogEventProperty(name, new ScalarValue(Escape(text))));
+                }
+            }
+
+            foreach (var property in escaped ?? [])
+            {
+                logEvent.AddOrUpdateProperty(property);
+            }
+        }
+
+        private static string Escape(string text)
+        {
+            var escaped = new StringBuilder(text.Length + 16);
+            foreach (var c in text)
+            {
+                var named = c switch
+                {
+                    '\n' => "\\n",
+                    '\r' => "\\r",
+                    '\t' => "\\t",
+                    _ => null,
+                };
+                if (named is not null)
+                {
+                    escaped.Append(named);
+                }
+                else if (Escaped.Contains(c))
+                {
+                    escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+                }
+                else
+                {
+                    escaped.Append(c);
+                }
+            }
+
+            return escaped.ToString();
+        }
     }
 }

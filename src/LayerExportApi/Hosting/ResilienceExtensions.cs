@@ -19,17 +19,21 @@ internal static class ResilienceExtensions
         builder.Services.AddSingleton(static services =>
         {
             var options = services.GetRequiredService<IOptions<StoreAccessOptions>>().Value;
-            var pipeline = new ResiliencePipelineBuilder()
-                .AddTimeout(options.PrepareTimeout)
-                .AddRetry(new RetryStrategyOptions
+            var pipeline = new ResiliencePipelineBuilder().AddTimeout(options.PrepareTimeout);
+
+            // RetryAttempts = 0 means no retries; Polly's retry strategy refuses fewer than one attempt.
+            if (options.RetryAttempts > 0)
+            {
+                pipeline.AddRetry(new RetryStrategyOptions
                 {
                     ShouldHandle = new PredicateBuilder().Handle<Exception>(ExportPreparation.IsTransient),
                     MaxRetryAttempts = options.RetryAttempts,
                     Delay = options.RetryDelay,
                     BackoffType = DelayBackoffType.Exponential,
-                })
-                .Build();
-            return new ExportPreparation(services.GetRequiredService<LayerExporter>(), pipeline, options.ReuseLastSurvey);
+                });
+            }
+
+            return new ExportPreparation(services.GetRequiredService<LayerExporter>(), pipeline.Build(), options.ReuseLastSurvey);
         });
         return builder;
     }

@@ -3,6 +3,7 @@ using LayerExport.Core.Export;
 using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
 using Polly;
+using Polly.Timeout;
 
 namespace LayerExportApi.Layers;
 
@@ -25,24 +26,38 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
 
     /// <summary>Prepares the export of <paramref name="id"/>; surveys it unless <paramref name="assumed"/> gives a survey the export will verify.</summary>
     /// <returns>The export, its survey, and whether that survey was just taken (false: it was assumed).</returns>
+    /// <exception cref="TimeoutRejectedException">The phase took longer than <c>LayerStore:Access:PrepareTimeout</c>; the message says so.</exception>
     public async ValueTask<(PreparedExport Export, LayerSurvey Survey, bool Surveyed)> PrepareAsync(
-        string id, IReadOnlyList<string> parents, Func<string, LayerSurvey?> assumed, CancellationToken cancellationToken) =>
-        await pipeline.ExecuteAsync(
-            static (state, token) =>
-            {
-                var export = state.exporter.Prepare(state.id, state.parents);
-                try
+        string id, IReadOnlyList<string> parents, Func<string, LayerSurvey?> assumed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await pipeline.ExecuteAsync(
+                static (state, token) =>
                 {
-                    return ValueTask.FromResult(state.assumed(export.Layer.Id) is { } survey && export.MayAssume(survey) ? (export, survey, false) : (export, export.Survey(token), true));
-                }
-                catch
-                {
-                    export.Dispose();
-                    throw;
-                }
-            },
-            (exporter, id, parents, assumed),
-            cancellationToken);
+                    var export = state.exporter.Prepare(state.id, state.parents);
+                    try
+                    {
+                        return ValueTask.FromResult(state.assumed(export.Layer.Id) is { } survey && export.MayAssume(survey) ? (export, survey, false) : (export, export.Survey(token), true));
+                    }
+                    catch
+                    {
+                        export.Dispose();
+                        throw;
+                    }
+                },
+                (exporter, id, parents, assumed),
+                cancellationToken);
+        }
+        catch (TimeoutRejectedException e)
+        {
+            // Polly's own message names neither the setting nor the phase; this one becomes the problem's detail.
+            throw new TimeoutRejectedException(
+                $"Validating, opening and surveying the layer took longer than LayerStore:Access:PrepareTimeout ({e.Timeout.TotalSeconds:0.###} s); the layer store is slow or busy, try again later.",
+                e.Timeout,
+                e);
+        }
+    }
 
     /// <summary>True for failures worth another try: transient system-call errors and a layer that changed under the walk, also inside an entry's failure.</summary>
     public static bool IsTransient(Exception exception) => IsChanging(exception) || exception switch

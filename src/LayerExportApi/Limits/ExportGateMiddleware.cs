@@ -1,18 +1,21 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using LayerExport.Core.Export;
 using LayerExportApi.Layers;
 using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Limits;
 
-/// <summary>Holds each request to a gated endpoint until it has a slot, for the whole response; refuses when the queue is full or the wait too long.</summary>
+/// <summary>Holds each request to a gated endpoint until it has a slot, for the whole response; refuses when the queue is full, the wait too long or the server stopping.</summary>
 /// <remarks>
 /// The slot is kept until the body is written, not just until the handler returns, because the body is the work.
-/// A refusal is a 503 problem with <c>Retry-After</c>, counted in the metrics. A client that hangs up while
-/// queued leaves the queue; so does one that waited <c>Limits:QueueTimeout</c>, refused, so that no request
-/// hangs without an answer behind long downloads.
+/// A refusal for want of a slot is a 503 problem with <c>Retry-After</c>, counted in the metrics. A client that
+/// hangs up while queued leaves the queue, and its cancellation goes on up to the request log, which names it 499;
+/// one that waited <c>Limits:QueueTimeout</c> leaves it refused, so that no request hangs without an answer behind
+/// long downloads. Once the host begins to stop, a request waiting for a slot, or asking for one, gets 503
+/// <c>service-stopping</c> at once instead of waiting out <c>Limits:ShutdownTimeout</c> and being cut.
 /// </remarks>
-internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate, ExportMetrics metrics, IOptions<LimitsOptions> options)
+internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate, ExportMetrics metrics, IOptions<LimitsOptions> options, IHostApplicationLifetime lifetime)
 {
     /// <summary>Runs the request.</summary>
     public async Task InvokeAsync(HttpContext context)
@@ -23,37 +26,55 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
             return;
         }
 
+        var stopping = lifetime.ApplicationStopping;
+        if (stopping.IsCancellationRequested)
+        {
+            await RefuseStoppingAsync(context);
+            return;
+        }
+
         var limits = options.Value;
         RateLimitLease lease;
-        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping))
         {
             waiting.CancelAfter(limits.QueueTimeout);
             try
             {
                 lease = await gate.EnterAsync(waiting.Token);
             }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested && stopping.IsCancellationRequested)
             {
+                await RefuseStoppingAsync(context);
                 return;
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
             {
-                await RefuseAsync(context, $"no export slot became free within {limits.QueueTimeout.TotalSeconds:0.###} s; {limits.ConcurrentExports} exports are running; try again later.");
+                await RefuseAsync(context, $"no export slot became free within {limits.QueueTimeout.TotalSeconds:0.###} s; {Running(limits.ConcurrentExports)}; try again later.");
                 return;
             }
         }
 
         using (lease)
         {
-            if (lease.IsAcquired)
+            if (!lease.IsAcquired)
+            {
+                await RefuseAsync(context, $"{Running(limits.ConcurrentExports)} and {Waiting(limits.QueuedExports)}; try again later.");
+            }
+            else if (stopping.IsCancellationRequested)
+            {
+                // The slot came free as the stop began: an export started now would only be cut at the shutdown timeout.
+                await RefuseStoppingAsync(context);
+            }
+            else
             {
                 await next(context);
-                return;
             }
-
-            await RefuseAsync(context, $"{limits.ConcurrentExports} exports are running and {limits.QueuedExports} are waiting; try again later.");
         }
     }
+
+    private static string Running(int exports) => exports == 1 ? "1 export is running" : $"{exports} exports are running";
+
+    private static string Waiting(int exports) => exports == 1 ? "1 is waiting" : $"{exports} are waiting";
 
     private async Task RefuseAsync(HttpContext context, string detail)
     {
@@ -65,4 +86,12 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
             title: "Too many exports",
             type: "urn:layer-export:problem:too-many-exports").ExecuteAsync(context);
     }
+
+    // The problem a descriptor computation refused by the stop gets (LayerProblems), so clients see one answer.
+    private static Task RefuseStoppingAsync(HttpContext context) =>
+        TypedResults.Problem(
+            detail: new ServiceStoppingException().Message,
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "Service stopping",
+            type: "urn:layer-export:problem:service-stopping").ExecuteAsync(context);
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Security;
@@ -9,8 +10,9 @@ namespace LayerExportApi.Security;
 /// <summary>The <c>Bearer</c> scheme: a token in <c>Authorization</c>, accepted when its SHA-256 is configured.</summary>
 /// <remarks>
 /// A refusal is an RFC 7807 problem with <c>WWW-Authenticate: Bearer realm="layer-export"</c>, plus
-/// <c>error="invalid_token"</c> when a credential was presented (RFC 6750). Neither the token nor its hash is
-/// put into a failure message, a log line or a response.
+/// <c>error="invalid_token"</c> when a bearer credential was presented; another scheme's credential (Basic, say)
+/// counts as none, as RFC 6750 section 3.1 asks. Neither the token nor its hash is put into a failure message, a
+/// log line or a response.
 /// </remarks>
 internal sealed class BearerTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -30,7 +32,7 @@ internal sealed class BearerTokenHandler(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var authorization = Request.Headers.Authorization;
-        if (!tokens.Enabled || authorization.Count == 0)
+        if (!tokens.Enabled || !PresentsBearer(authorization))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
@@ -51,7 +53,7 @@ internal sealed class BearerTokenHandler(
     /// <inheritdoc />
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        var presented = Request.Headers.Authorization.Count > 0;
+        var presented = PresentsBearer(Request.Headers.Authorization);
         Response.Headers.WWWAuthenticate = presented
             ? $"{SchemeName} realm=\"{Realm}\", error=\"invalid_token\""
             : $"{SchemeName} realm=\"{Realm}\"";
@@ -69,4 +71,9 @@ internal sealed class BearerTokenHandler(
                 type: "urn:layer-export:problem:unauthorized");
         await problem.ExecuteAsync(Context);
     }
+
+    private static bool PresentsBearer(StringValues authorization) =>
+        authorization.Any(static value => value is not null
+            && value.StartsWith(SchemeName, StringComparison.OrdinalIgnoreCase)
+            && (value.Length == SchemeName.Length || value[SchemeName.Length] == ' '));
 }
