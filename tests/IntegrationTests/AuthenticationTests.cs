@@ -11,11 +11,11 @@ using Serilog.Events;
 
 namespace IntegrationTests;
 
-/// <summary>With token hashes configured, every endpoint but the health probes needs a bearer token that hashes to one of them.</summary>
+/// <summary>With token hashes configured, every endpoint but the health probes and the API documentation needs a bearer token that hashes to one of them.</summary>
 public sealed class AuthenticationTests : IAsyncLifetime
 {
     private const string Layer = "base";
-    private static readonly string[] HealthPaths = ["/healthz", "/readyz"];
+    private static readonly string[] PublicPaths = ["/healthz", "/readyz", "/openapi/v1.json", "/swagger/index.html"];
 
     private readonly string _token = BearerTokens.NewToken();
     private readonly string _secondToken = BearerTokens.NewToken();
@@ -51,7 +51,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EveryEndpointButHealthAnswers401WithAChallengeWithoutAToken()
+    public async Task EveryEndpointButHealthAndDocumentationAnswers401WithAChallengeWithoutAToken()
     {
         using var client = Server.CreateClient();
         var requests = EveryEndpointRequest();
@@ -61,7 +61,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         foreach (var (method, path) in requests)
         {
             using var response = await client.SendAsync(new HttpRequestMessage(method, path));
-            if (HealthPaths.Contains(path))
+            if (PublicPaths.Contains(path))
             {
                 Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method} {path} answered {(int)response.StatusCode}");
                 continue;
@@ -82,11 +82,33 @@ public sealed class AuthenticationTests : IAsyncLifetime
     {
         using var client = Server.CreateClient();
 
-        foreach (var path in (string[])["/swagger/index.html", "/swagger", "/nothing", "/layers/base/zip"])
+        foreach (var path in (string[])["/nothing", "/layers/base/zip", "/swaggerx"])
         {
             using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{path} answered {(int)response.StatusCode} without a token");
         }
+    }
+
+    [Fact]
+    public async Task SwaggerUiAndTheOpenApiDocumentLoadWithoutATokenWhileTheLayersStillNeedOne()
+    {
+        using var client = Server.CreateClient();
+
+        // What a browser fetches to show the UI, before anyone could have pressed its Authorize button.
+        foreach (var path in (string[])["/swagger/index.html", "/swagger/index.js", "/swagger/index.css", "/swagger/swagger-ui.css", "/swagger/swagger-ui-bundle.js", "/swagger/swagger-ui-standalone-preset.js", "/openapi/v1.json"])
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode} without a token");
+        }
+
+        using (var redirect = await client.GetAsync(new Uri("/swagger", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, redirect.StatusCode);
+            Assert.Equal("/swagger/index.html", redirect.RequestMessage?.RequestUri?.AbsolutePath);
+        }
+
+        using var layers = await client.GetAsync(new Uri("/layers", UriKind.Relative));
+        await ProblemAssert.IsProblemAsync(layers, HttpStatusCode.Unauthorized);
     }
 
     [Fact]
@@ -120,7 +142,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
     public async Task APresentedButUnacceptedCredentialIsAnInvalidToken(string authorization)
     {
         using var client = Server.CreateClient();
-        foreach (var (method, path) in EveryEndpointRequest().Where(r => !HealthPaths.Contains(r.Path)))
+        foreach (var (method, path) in EveryEndpointRequest().Where(r => !PublicPaths.Contains(r.Path)))
         {
             using var request = new HttpRequestMessage(method, path);
             Assert.True(request.Headers.TryAddWithoutValidation("Authorization", authorization));
@@ -215,7 +237,6 @@ public sealed class AuthenticationTests : IAsyncLifetime
     public async Task TheOpenApiDocumentDeclaresTheBearerScheme()
     {
         using var client = Server.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
 
         using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
 
@@ -239,6 +260,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternSeparatorPart separator => separator.Content,
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "id" } => Layer,
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "documentName" } => "v1",
+                Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "path" } => "index.html",
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart parameter => throw new InvalidOperationException(
                     $"{endpoint.DisplayName} has a parameter '{parameter.Name}' this test has no value for; add one."),
                 _ => throw new InvalidOperationException($"unknown route part in {endpoint.DisplayName}"),

@@ -145,6 +145,21 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/swagger/index.html")]
+    [InlineData("/openapi/v1.json")]
+    public async Task ADnsRebindingPageGetsNoDocumentation(string path)
+    {
+        using var client = Server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        request.Headers.Host = $"attacker.example:{Server.BaseAddress.Port}";
+
+        using var response = await client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MisdirectedRequest);
+        Assert.Equal("urn:layer-export:problem:foreign-host", problem.GetProperty("type").GetString());
+    }
+
     private async Task<JsonElement> DocumentAsync()
     {
         using var client = Server.CreateClient();

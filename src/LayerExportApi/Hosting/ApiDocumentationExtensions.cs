@@ -35,15 +35,17 @@ internal static class ApiDocumentationExtensions
         return builder;
     }
 
-    /// <summary>Serves the document and the UI that reads it.</summary>
+    /// <summary>Serves the document and the UI that reads it, both without a token.</summary>
+    /// <remarks>
+    /// Neither holds layer data, and a browser has to load the UI before its Authorize button can add the token.
+    /// As endpoints (not middleware after authorization) they can be marked anonymous; the loopback host check
+    /// still runs before them.
+    /// </remarks>
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapOpenApi();
-        app.UseSwaggerUI(options =>
-        {
-            options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1");
-            options.RoutePrefix = "swagger";
-        });
+        app.MapOpenApi().AllowAnonymous();
+        app.MapSwaggerUI("swagger", static options => options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1"))
+            .AllowAnonymous();
         return app;
     }
 }
