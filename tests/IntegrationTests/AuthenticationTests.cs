@@ -15,7 +15,8 @@ namespace IntegrationTests;
 public sealed class AuthenticationTests : IAsyncLifetime
 {
     private const string Layer = "base";
-    private static readonly string[] PublicPaths = ["/healthz", "/readyz", "/openapi/v1.json", "/swagger/index.html"];
+    private static readonly string[] HealthPaths = ["/healthz", "/readyz"];
+    private static readonly string[] PublicPaths = [.. HealthPaths, "/openapi/v1.json", "/swagger/index.html"];
 
     private readonly string _token = BearerTokens.NewToken();
     private readonly string _secondToken = BearerTokens.NewToken();
@@ -243,8 +244,39 @@ public sealed class AuthenticationTests : IAsyncLifetime
         var scheme = document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
         Assert.Equal("http", scheme.GetProperty("type").GetString());
         Assert.Equal("bearer", scheme.GetProperty("scheme").GetString());
-        var requirement = Assert.Single(document.RootElement.GetProperty("security").EnumerateArray());
-        Assert.Equal(0, requirement.GetProperty("Bearer").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task EveryOperationThatNeedsATokenListsTheRequirementAndItsDocumented401()
+    {
+        using var client = Server.CreateClient();
+        using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+        using var refused = await client.GetAsync(new Uri("/layers", UriKind.Relative));
+        var challenge = refused.Headers.Select(h => h.Key).Where(h => h is "WWW-Authenticate" or "Cache-Control").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["Cache-Control", "WWW-Authenticate"], challenge);
+
+        var operations = document.RootElement.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(o => (Path: path.Name, Method: o.Name, Operation: o.Value)))
+            .ToList();
+        foreach (var (path, method, operation) in operations)
+        {
+            var responses = operation.GetProperty("responses");
+
+            // With tokens the loopback host check never answers, so no operation lists its 421.
+            Assert.False(responses.TryGetProperty("421", out _), $"{method} {path} lists 421 while tokens are configured");
+            if (HealthPaths.Contains(path))
+            {
+                Assert.False(operation.TryGetProperty("security", out _), $"{method} {path} needs no token");
+                Assert.False(responses.TryGetProperty("401", out _), $"{method} {path} never answers 401");
+                continue;
+            }
+
+            var requirement = Assert.Single(operation.GetProperty("security").EnumerateArray());
+            Assert.Equal(0, requirement.GetProperty("Bearer").GetArrayLength());
+            var unauthorized = responses.GetProperty("401");
+            Assert.Equal(challenge, unauthorized.GetProperty("headers").EnumerateObject().Select(h => h.Name).Order(StringComparer.Ordinal));
+            Assert.Equal(method != "head", unauthorized.TryGetProperty("content", out var content) && content.TryGetProperty(ProblemAssert.MediaType, out _));
+        }
     }
 
     // Every route the host maps, with each of its methods and its parameters filled in, so a new endpoint is covered here by itself.

@@ -116,6 +116,20 @@ public sealed class OpenApiTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task WithoutTokensNoOperationNeedsOneOrLists401()
+    {
+        var document = await DocumentAsync();
+
+        Assert.False(document.TryGetProperty("security", out _));
+        Assert.False(document.GetProperty("components").TryGetProperty("securitySchemes", out _));
+        foreach (var operation in document.GetProperty("paths").EnumerateObject().SelectMany(p => p.Value.EnumerateObject()))
+        {
+            Assert.False(operation.Value.TryGetProperty("security", out _), $"{operation.Value.GetProperty("operationId")} has a security requirement");
+            Assert.False(operation.Value.GetProperty("responses").TryGetProperty("401", out _), $"{operation.Value.GetProperty("operationId")} lists 401");
+        }
+    }
+
     [Theory]
     [InlineData("200")]
     [InlineData("206")]

@@ -26,6 +26,7 @@ internal static class ApiDocumentationExtensions
                 return Task.CompletedTask;
             });
             options.AddDocumentTransformer<BearerSecurityTransformer>();
+            options.AddOperationTransformer<BearerSecurityTransformer>();
             options.AddOperationTransformer(static (operation, context, _) =>
             {
                 DescribeForEveryEndpoint(operation, context);
@@ -63,6 +64,12 @@ internal static class ApiDocumentationExtensions
         if (HttpMethods.IsHead(context.Description.HttpMethod ?? string.Empty) && operation.OperationId is { } id)
         {
             operation.OperationId = $"{id}Head";
+        }
+
+        // LoopbackHostCheck answers 421 only while no tokens are configured.
+        if (context.ApplicationServices.GetRequiredService<TokenHashes>().Enabled)
+        {
+            operation.Responses?.Remove(StatusCodes.Status421MisdirectedRequest.ToString(CultureInfo.InvariantCulture));
         }
 
         if (context.Description.ActionDescriptor.EndpointMetadata.OfType<ExportGateMetadata>().Any()
