@@ -258,6 +258,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         var operations = document.RootElement.GetProperty("paths").EnumerateObject()
             .SelectMany(path => path.Value.EnumerateObject().Select(o => (Path: path.Name, Method: o.Name, Operation: o.Value)))
             .ToList();
+        Assert.Contains(operations, o => o.Path == "/healthz");
         foreach (var (path, method, operation) in operations)
         {
             var responses = operation.GetProperty("responses");

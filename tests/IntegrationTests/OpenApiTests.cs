@@ -38,12 +38,14 @@ public sealed class OpenApiTests : IAsyncLifetime
         { "/layers/{id}/tar", "head", [400, 403, 404, 406, 409, 412, 421, 500, 503] },
         { "/layers/{id}/descriptor", "get", [400, 403, 404, 409, 421, 500, 503] },
         { "/layers/{id}/descriptor", "head", [400, 403, 404, 409, 421, 500, 503] },
+        { "/healthz", "get", [421] },
+        { "/readyz", "get", [421, 503] },
     };
 
     public static TheoryData<string> PathsWithHead() => ["/layers", "/layers/{id}", "/layers/{id}/tar", "/layers/{id}/descriptor"];
 
     [Fact]
-    public async Task DocumentHasExactlyTheLayerPathsAndTheirOperations()
+    public async Task DocumentHasExactlyTheApiPathsAndTheirOperations()
     {
         var document = await DocumentAsync();
 
@@ -51,7 +53,7 @@ public sealed class OpenApiTests : IAsyncLifetime
             .SelectMany(path => path.Value.EnumerateObject().Where(o => o.Name is not "parameters").Select(o => $"{o.Name} {path.Name}"))
             .Order(StringComparer.Ordinal);
         Assert.Equal(
-            ["get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "head /layers", "head /layers/{id}", "head /layers/{id}/descriptor", "head /layers/{id}/tar"],
+            ["get /healthz", "get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "get /readyz", "head /layers", "head /layers/{id}", "head /layers/{id}/descriptor", "head /layers/{id}/tar"],
             operations);
     }
 
@@ -127,6 +129,23 @@ public sealed class OpenApiTests : IAsyncLifetime
         {
             Assert.False(operation.Value.TryGetProperty("security", out _), $"{operation.Value.GetProperty("operationId")} has a security requirement");
             Assert.False(operation.Value.GetProperty("responses").TryGetProperty("401", out _), $"{operation.Value.GetProperty("operationId")} lists 401");
+        }
+    }
+
+    [Fact]
+    public async Task TheHealthProbesAreDocumentedAsTheyAnswer()
+    {
+        var document = await DocumentAsync();
+        using var client = Server.CreateClient();
+
+        foreach (var path in (string[])["/healthz", "/readyz"])
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var ok = document.GetProperty("paths").GetProperty(path).GetProperty("get").GetProperty("responses").GetProperty("200");
+            var mediaType = Assert.Single(ok.GetProperty("content").EnumerateObject());
+            Assert.Equal(response.Content.Headers.ContentType?.MediaType, mediaType.Name);
+            Assert.Equal(await response.Content.ReadAsStringAsync(), mediaType.Value.GetProperty("example").GetString());
         }
     }
 

@@ -27,6 +27,7 @@ internal static class ApiDocumentationExtensions
             });
             options.AddDocumentTransformer<BearerSecurityTransformer>();
             options.AddOperationTransformer<BearerSecurityTransformer>();
+            options.AddDocumentTransformer<HealthProbeDocumentation>();
             options.AddOperationTransformer(static (operation, context, _) =>
             {
                 DescribeForEveryEndpoint(operation, context);
