@@ -5,7 +5,7 @@ using Microsoft.OpenApi;
 
 namespace LayerExportApi.Hosting;
 
-/// <summary>Adds <c>/healthz</c> and <c>/readyz</c> to the OpenAPI document, as what <see cref="HealthExtensions"/> maps them to answer.</summary>
+/// <summary>Adds <c>/healthz</c> and <c>/readyz</c> to the OpenAPI document, with what the probes <see cref="HealthExtensions"/> maps answer.</summary>
 /// <remarks>
 /// The generator cannot see them: a health check endpoint is a request pipeline, with no handler method to
 /// describe. They are anonymous, so they carry no security requirement and no 401.
