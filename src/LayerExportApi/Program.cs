@@ -19,7 +19,7 @@ try
     // Listening: loopback TCP unless --urls says otherwise; optionally a Unix domain socket ("Listen").
     builder.AddListeners();
 
-    // Authentication: optional bearer tokens known by their SHA-256 ("Authentication"); health stays open.
+    // Authentication: optional bearer tokens known by their SHA-256 ("Authentication"); health and API documentation stay open.
     builder.AddTokenAuthentication();
 
     // Limits ("Limits"): concurrent exports with a bounded queue, minimum client read rate, shutdown grace.
@@ -70,7 +70,7 @@ try
     // Over loopback, only 'localhost' and addresses in Host: a browser page cannot rebind its domain to us.
     app.UseLoopbackHostCheck();
 
-    // Bearer token on every request but the health probes, then a slot for each tar download.
+    // Bearer token on every request but the health probes and the API documentation, then a slot for each tar download.
     app.UseTokenAuthentication();
     app.UseExportGate();
 

@@ -11,11 +11,12 @@ using Serilog.Events;
 
 namespace IntegrationTests;
 
-/// <summary>With token hashes configured, every endpoint but the health probes needs a bearer token that hashes to one of them.</summary>
+/// <summary>With token hashes configured, every endpoint but the health probes and the API documentation needs a bearer token that hashes to one of them.</summary>
 public sealed class AuthenticationTests : IAsyncLifetime
 {
     private const string Layer = "base";
     private static readonly string[] HealthPaths = ["/healthz", "/readyz"];
+    private static readonly string[] PublicPaths = [.. HealthPaths, "/openapi/v1.json", "/swagger/index.html"];
 
     private readonly string _token = BearerTokens.NewToken();
     private readonly string _secondToken = BearerTokens.NewToken();
@@ -51,7 +52,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EveryEndpointButHealthAnswers401WithAChallengeWithoutAToken()
+    public async Task EveryEndpointButHealthAndDocumentationAnswers401WithAChallengeWithoutAToken()
     {
         using var client = Server.CreateClient();
         var requests = EveryEndpointRequest();
@@ -61,7 +62,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         foreach (var (method, path) in requests)
         {
             using var response = await client.SendAsync(new HttpRequestMessage(method, path));
-            if (HealthPaths.Contains(path))
+            if (PublicPaths.Contains(path))
             {
                 Assert.True(response.StatusCode == HttpStatusCode.OK, $"{method} {path} answered {(int)response.StatusCode}");
                 continue;
@@ -82,11 +83,33 @@ public sealed class AuthenticationTests : IAsyncLifetime
     {
         using var client = Server.CreateClient();
 
-        foreach (var path in (string[])["/swagger/index.html", "/swagger", "/nothing", "/layers/base/zip"])
+        foreach (var path in (string[])["/nothing", "/layers/base/zip", "/swaggerx"])
         {
             using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{path} answered {(int)response.StatusCode} without a token");
         }
+    }
+
+    [Fact]
+    public async Task SwaggerUiAndTheOpenApiDocumentLoadWithoutATokenWhileTheLayersStillNeedOne()
+    {
+        using var client = Server.CreateClient();
+
+        // What a browser fetches to show the UI, before anyone could have pressed its Authorize button.
+        foreach (var path in (string[])["/swagger/index.html", "/swagger/index.js", "/swagger/index.css", "/swagger/swagger-ui.css", "/swagger/swagger-ui-bundle.js", "/swagger/swagger-ui-standalone-preset.js", "/openapi/v1.json"])
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode} without a token");
+        }
+
+        using (var redirect = await client.GetAsync(new Uri("/swagger", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, redirect.StatusCode);
+            Assert.Equal("/swagger/index.html", redirect.RequestMessage?.RequestUri?.AbsolutePath);
+        }
+
+        using var layers = await client.GetAsync(new Uri("/layers", UriKind.Relative));
+        await ProblemAssert.IsProblemAsync(layers, HttpStatusCode.Unauthorized);
     }
 
     [Fact]
@@ -118,7 +141,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
     public async Task APresentedButUnacceptedCredentialIsAnInvalidToken(string authorization)
     {
         using var client = Server.CreateClient();
-        foreach (var (method, path) in EveryEndpointRequest().Where(r => !HealthPaths.Contains(r.Path)))
+        foreach (var (method, path) in EveryEndpointRequest().Where(r => !PublicPaths.Contains(r.Path)))
         {
             using var request = new HttpRequestMessage(method, path);
             Assert.True(request.Headers.TryAddWithoutValidation("Authorization", authorization));
@@ -213,15 +236,46 @@ public sealed class AuthenticationTests : IAsyncLifetime
     public async Task TheOpenApiDocumentDeclaresTheBearerScheme()
     {
         using var client = Server.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
 
         using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
 
         var scheme = document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
         Assert.Equal("http", scheme.GetProperty("type").GetString());
         Assert.Equal("bearer", scheme.GetProperty("scheme").GetString());
-        var requirement = Assert.Single(document.RootElement.GetProperty("security").EnumerateArray());
-        Assert.Equal(0, requirement.GetProperty("Bearer").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task EveryOperationThatNeedsATokenListsTheRequirementAndItsDocumented401()
+    {
+        using var client = Server.CreateClient();
+        using var document = JsonDocument.Parse(await client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+        using var refused = await client.GetAsync(new Uri("/layers", UriKind.Relative));
+        var challenge = refused.Headers.Select(h => h.Key).Where(h => h is "WWW-Authenticate" or "Cache-Control").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["Cache-Control", "WWW-Authenticate"], challenge);
+
+        var operations = document.RootElement.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(o => (Path: path.Name, Method: o.Name, Operation: o.Value)))
+            .ToList();
+        Assert.Contains(operations, o => o.Path == "/healthz");
+        foreach (var (path, method, operation) in operations)
+        {
+            var responses = operation.GetProperty("responses");
+
+            // With tokens the loopback host check never answers, so no operation lists its 421.
+            Assert.False(responses.TryGetProperty("421", out _), $"{method} {path} lists 421 while tokens are configured");
+            if (HealthPaths.Contains(path))
+            {
+                Assert.False(operation.TryGetProperty("security", out _), $"{method} {path} needs no token");
+                Assert.False(responses.TryGetProperty("401", out _), $"{method} {path} never answers 401");
+                continue;
+            }
+
+            var requirement = Assert.Single(operation.GetProperty("security").EnumerateArray());
+            Assert.Equal(0, requirement.GetProperty("Bearer").GetArrayLength());
+            var unauthorized = responses.GetProperty("401");
+            Assert.Equal(challenge, unauthorized.GetProperty("headers").EnumerateObject().Select(h => h.Name).Order(StringComparer.Ordinal));
+            Assert.Equal(method != "head", unauthorized.TryGetProperty("content", out var content) && content.TryGetProperty(ProblemAssert.MediaType, out _));
+        }
     }
 
     // Every route the host maps, with each of its methods and its parameters filled in, so a new endpoint is covered here by itself.
@@ -237,6 +291,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternSeparatorPart separator => separator.Content,
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "id" } => Layer,
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "documentName" } => "v1",
+                Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart { Name: "path" } => "index.html",
                 Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart parameter => throw new InvalidOperationException(
                     $"{endpoint.DisplayName} has a parameter '{parameter.Name}' this test has no value for; add one."),
                 _ => throw new InvalidOperationException($"unknown route part in {endpoint.DisplayName}"),

@@ -35,13 +35,17 @@ public sealed class OpenApiTests : IAsyncLifetime
         { "/layers/{id}", "get", [400, 403, 404, 421, 500] },
         { "/layers/{id}", "head", [400, 403, 404, 421, 500] },
         { "/layers/{id}/tar", "get", [400, 403, 404, 406, 409, 412, 416, 421, 500, 503] },
-        { "/layers/{id}/tar", "head", [400, 403, 404, 406, 409, 412, 416, 421, 500, 503] },
+        { "/layers/{id}/tar", "head", [400, 403, 404, 406, 409, 412, 421, 500, 503] },
         { "/layers/{id}/descriptor", "get", [400, 403, 404, 409, 421, 500, 503] },
         { "/layers/{id}/descriptor", "head", [400, 403, 404, 409, 421, 500, 503] },
+        { "/healthz", "get", [421] },
+        { "/readyz", "get", [421, 503] },
     };
 
+    public static TheoryData<string> PathsWithHead() => ["/layers", "/layers/{id}", "/layers/{id}/tar", "/layers/{id}/descriptor"];
+
     [Fact]
-    public async Task DocumentHasExactlyTheLayerPathsAndTheirOperations()
+    public async Task DocumentHasExactlyTheApiPathsAndTheirOperations()
     {
         var document = await DocumentAsync();
 
@@ -49,7 +53,7 @@ public sealed class OpenApiTests : IAsyncLifetime
             .SelectMany(path => path.Value.EnumerateObject().Where(o => o.Name is not "parameters").Select(o => $"{o.Name} {path.Name}"))
             .Order(StringComparer.Ordinal);
         Assert.Equal(
-            ["get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "head /layers", "head /layers/{id}", "head /layers/{id}/descriptor", "head /layers/{id}/tar"],
+            ["get /healthz", "get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "get /readyz", "head /layers", "head /layers/{id}", "head /layers/{id}/descriptor", "head /layers/{id}/tar"],
             operations);
     }
 
@@ -80,18 +84,78 @@ public sealed class OpenApiTests : IAsyncLifetime
         foreach (var status in problemStatuses)
         {
             var response = responses.GetProperty(status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (method == "head")
+            {
+                Assert.False(response.TryGetProperty("content", out _), $"{method} {path} {status} has a body");
+                continue;
+            }
+
             Assert.True(response.GetProperty("content").TryGetProperty(ProblemAssert.MediaType, out _), $"{method} {path} {status} is not a problem response");
         }
     }
 
     [Theory]
-    [InlineData("get", "200")]
-    [InlineData("head", "200")]
-    [InlineData("get", "206")]
-    public async Task TheTarResponseIsABinaryOciLayerInEachRepresentation(string method, string status)
+    [MemberData(nameof(PathsWithHead))]
+    public async Task AHeadOperationIsItsGetWithoutRangeAndWithoutBody(string path)
     {
         var document = await DocumentAsync();
-        var ok = document.GetProperty("paths").GetProperty("/layers/{id}/tar").GetProperty(method).GetProperty("responses").GetProperty(status);
+        var get = document.GetProperty("paths").GetProperty(path).GetProperty("get");
+        var head = document.GetProperty("paths").GetProperty(path).GetProperty("head");
+
+        // HEAD answers as the whole GET would (RFC 9110): Range and If-Range are ignored, so there is no 206 or 416.
+        Assert.Equal(
+            Parameters(get).Where(p => p is not "header Range" and not "header If-Range"),
+            Parameters(head));
+        var getResponses = get.GetProperty("responses");
+        var headResponses = head.GetProperty("responses");
+        Assert.Equal(
+            getResponses.EnumerateObject().Select(r => r.Name).Where(s => s is not "206" and not "416").Order(StringComparer.Ordinal),
+            headResponses.EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal));
+        foreach (var response in headResponses.EnumerateObject())
+        {
+            Assert.False(response.Value.TryGetProperty("content", out _), $"HEAD {path} {response.Name} has a body");
+            Assert.Equal(Headers(getResponses.GetProperty(response.Name)), Headers(response.Value));
+        }
+    }
+
+    [Fact]
+    public async Task WithoutTokensNoOperationNeedsOneOrLists401()
+    {
+        var document = await DocumentAsync();
+
+        Assert.False(document.TryGetProperty("security", out _));
+        Assert.False(document.GetProperty("components").TryGetProperty("securitySchemes", out _));
+        foreach (var operation in document.GetProperty("paths").EnumerateObject().SelectMany(p => p.Value.EnumerateObject()))
+        {
+            Assert.False(operation.Value.TryGetProperty("security", out _), $"{operation.Value.GetProperty("operationId")} has a security requirement");
+            Assert.False(operation.Value.GetProperty("responses").TryGetProperty("401", out _), $"{operation.Value.GetProperty("operationId")} lists 401");
+        }
+    }
+
+    [Fact]
+    public async Task TheHealthProbesAreDocumentedAsTheyAnswer()
+    {
+        var document = await DocumentAsync();
+        using var client = Server.CreateClient();
+
+        foreach (var path in (string[])["/healthz", "/readyz"])
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var ok = document.GetProperty("paths").GetProperty(path).GetProperty("get").GetProperty("responses").GetProperty("200");
+            var mediaType = Assert.Single(ok.GetProperty("content").EnumerateObject());
+            Assert.Equal(response.Content.Headers.ContentType?.MediaType, mediaType.Name);
+            Assert.Equal(await response.Content.ReadAsStringAsync(), mediaType.Value.GetProperty("example").GetString());
+        }
+    }
+
+    [Theory]
+    [InlineData("200")]
+    [InlineData("206")]
+    public async Task TheTarResponseIsABinaryOciLayerInEachRepresentation(string status)
+    {
+        var document = await DocumentAsync();
+        var ok = document.GetProperty("paths").GetProperty("/layers/{id}/tar").GetProperty("get").GetProperty("responses").GetProperty(status);
 
         var content = ok.GetProperty("content");
         Assert.Equal(
@@ -118,9 +182,12 @@ public sealed class OpenApiTests : IAsyncLifetime
         }
 
         Assert.Equal(["none", "gzip", "zstd"], parameters["compression"].GetProperty("schema").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
-        var headers = tar.GetProperty("responses").GetProperty("200").GetProperty("headers");
-        Assert.True(headers.TryGetProperty("Docker-Content-Digest", out _));
-        Assert.True(headers.TryGetProperty("ETag", out _));
+        var responses = tar.GetProperty("responses");
+        Assert.Equal(["Accept-Ranges", "Content-Disposition", "Content-Length", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("200")));
+        Assert.Equal(["Accept-Ranges", "Content-Disposition", "Content-Length", "Content-Range", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("206")));
+        Assert.Equal(["Accept-Ranges", "Content-Disposition", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("304")));
+        Assert.Equal(["Content-Range"], Headers(responses.GetProperty("416")));
+        Assert.Equal(["Retry-After"], Headers(responses.GetProperty("503")));
     }
 
     [Fact]
@@ -145,6 +212,21 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/swagger/index.html")]
+    [InlineData("/openapi/v1.json")]
+    public async Task ADnsRebindingPageGetsNoDocumentation(string path)
+    {
+        using var client = Server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        request.Headers.Host = $"attacker.example:{Server.BaseAddress.Port}";
+
+        using var response = await client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.MisdirectedRequest);
+        Assert.Equal("urn:layer-export:problem:foreign-host", problem.GetProperty("type").GetString());
+    }
+
     private async Task<JsonElement> DocumentAsync()
     {
         using var client = Server.CreateClient();
@@ -152,6 +234,12 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
     }
+
+    private static List<string> Parameters(JsonElement operation) =>
+        operation.TryGetProperty("parameters", out var parameters) ? parameters.EnumerateArray().Select(p => $"{p.GetProperty("in").GetString()} {p.GetProperty("name").GetString()}").ToList() : [];
+
+    private static List<string> Headers(JsonElement response) =>
+        response.TryGetProperty("headers", out var headers) ? headers.EnumerateObject().Select(h => h.Name).Order(StringComparer.Ordinal).ToList() : [];
 
     /// <summary>Follows a local <c>$ref</c> such as <c>#/components/schemas/Stream</c>.</summary>
     private static JsonElement Resolve(JsonElement document, JsonElement schema)

@@ -1,4 +1,10 @@
+using System.Globalization;
+using LayerExportApi.Layers;
+using LayerExportApi.Limits;
 using LayerExportApi.Security;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Net.Http.Headers;
+using Microsoft.OpenApi;
 
 namespace LayerExportApi.Hosting;
 
@@ -20,30 +26,90 @@ internal static class ApiDocumentationExtensions
                 return Task.CompletedTask;
             });
             options.AddDocumentTransformer<BearerSecurityTransformer>();
-
-            // Every endpoint answers GET and HEAD under one name; operation IDs must be unique in the document.
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer<BearerSecurityTransformer>();
+            options.AddDocumentTransformer<HealthProbeDocumentation>();
+            options.AddOperationTransformer(static (operation, context, _) =>
             {
-                if (HttpMethods.IsHead(context.Description.HttpMethod ?? string.Empty) && operation.OperationId is { } id)
-                {
-                    operation.OperationId = $"{id}Head";
-                }
+                DescribeForEveryEndpoint(operation, context);
+                return Task.CompletedTask;
+            });
 
+            // A document transformer runs after every operation transformer, the endpoints' own ones included.
+            options.AddDocumentTransformer(static (document, _, _) =>
+            {
+                DescribeHeadWithoutBody(document);
                 return Task.CompletedTask;
             });
         });
         return builder;
     }
 
-    /// <summary>Serves the document and the UI that reads it.</summary>
+    /// <summary>Serves the document and the UI that reads it, both without a token.</summary>
+    /// <remarks>
+    /// Neither holds layer data, and a browser has to load the UI before its Authorize button can add the token.
+    /// As endpoints (not middleware after authorization) they can be marked anonymous; the loopback host check
+    /// still runs before them.
+    /// </remarks>
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapOpenApi();
-        app.UseSwaggerUI(options =>
-        {
-            options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1");
-            options.RoutePrefix = "swagger";
-        });
+        app.MapOpenApi().AllowAnonymous();
+        app.MapSwaggerUI("swagger", static options => options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1"))
+            .AllowAnonymous();
         return app;
+    }
+
+    // What the pipeline in front of every endpoint adds to its operation.
+    private static void DescribeForEveryEndpoint(OpenApiOperation operation, OpenApiOperationTransformerContext context)
+    {
+        // Every endpoint answers GET and HEAD under one name; operation IDs must be unique in the document.
+        if (HttpMethods.IsHead(context.Description.HttpMethod ?? string.Empty) && operation.OperationId is { } id)
+        {
+            operation.OperationId = $"{id}Head";
+        }
+
+        // LoopbackHostCheck answers 421 only while no tokens are configured.
+        if (context.ApplicationServices.GetRequiredService<TokenHashes>().Enabled)
+        {
+            operation.Responses?.Remove(StatusCodes.Status421MisdirectedRequest.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<ExportGateMetadata>().Any()
+            && operation.Responses?.TryGetValue(StatusCodes.Status503ServiceUnavailable.ToString(CultureInfo.InvariantCulture), out var unavailable) is true
+            && unavailable is OpenApiResponse response)
+        {
+            OperationDocumentation.AddHeader(
+                response,
+                HeaderNames.RetryAfter,
+                "Seconds to wait (Limits:RetryAfterSeconds); sent with too-many-exports, not with store-timeout or service-stopping.",
+                JsonSchemaType.Integer);
+        }
+    }
+
+    // HEAD answers as the whole GET would, without a body (RFC 9110, section 9.3.2): Range and If-Range are ignored,
+    // so there is no 206 or 416, and no response has content; the headers stay.
+    private static void DescribeHeadWithoutBody(OpenApiDocument document)
+    {
+        foreach (var path in document.Paths.Values)
+        {
+            if (path.Operations?.TryGetValue(HttpMethod.Head, out var head) is not true)
+            {
+                continue;
+            }
+
+            if (head.Parameters is { } parameters)
+            {
+                foreach (var parameter in parameters.Where(static p => p.In == ParameterLocation.Header && p.Name is "Range" or "If-Range").ToList())
+                {
+                    parameters.Remove(parameter);
+                }
+            }
+
+            head.Responses?.Remove("206");
+            head.Responses?.Remove("416");
+            foreach (var response in head.Responses?.Values.OfType<OpenApiResponse>() ?? [])
+            {
+                response.Content = null;
+            }
+        }
     }
 }

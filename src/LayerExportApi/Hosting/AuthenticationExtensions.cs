@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Hosting;
 
-/// <summary>Optional bearer-token authentication over every endpoint except the health probes.</summary>
+/// <summary>Optional bearer-token authentication over every endpoint except the health probes and the API documentation.</summary>
 internal static partial class AuthenticationExtensions
 {
     /// <summary>Binds <c>Authentication</c>, validates the hashes at start and registers the scheme.</summary>
@@ -40,7 +40,8 @@ internal static partial class AuthenticationExtensions
         builder.Services.AddAuthorization();
         builder.Services.AddOptions<AuthorizationOptions>().Configure<TokenHashes>(static (options, tokens) =>
         {
-            // The fallback policy covers every request without its own: all endpoints, unknown paths, Swagger UI.
+            // The fallback policy covers every request without its own: all endpoints and unknown paths. Only the
+            // endpoints marked AllowAnonymous escape it: the health probes, the OpenAPI document and Swagger UI.
             if (tokens.Enabled)
             {
                 options.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
@@ -69,7 +70,7 @@ internal static partial class AuthenticationExtensions
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Authentication: a bearer token is required on every endpoint but /healthz and /readyz")]
+        [LoggerMessage(Level = LogLevel.Information, Message = "Authentication: a bearer token is required on every endpoint but /healthz, /readyz, /openapi/v1.json and /swagger")]
         public static partial void TokensRequired(ILogger logger);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Authentication is off (no Authentication:TokenSha256Hashes): whoever can connect can read every layer")]

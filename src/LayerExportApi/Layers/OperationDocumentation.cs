@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Net.Http.Headers;
 using Microsoft.OpenApi;
 
 namespace LayerExportApi.Layers;
@@ -15,14 +16,20 @@ internal static class OperationDocumentation
         ("If-Match", "ETags (or '*') this body must have: 412 otherwise (the digest is computed first when not known)."),
     ];
 
-    private static readonly (string Name, string Description)[] TarResponseHeaders =
-    [
-        ("Docker-Content-Digest", "sha256 digest of the body, when known before it starts."),
-        ("ETag", "The same digest, quoted: a strong entity tag."),
-        ("Accept-Ranges", "'bytes' where ranges are honoured."),
-        ("Content-Range", "The range sent (206), or 'bytes */<size>' (416)."),
-        ("Content-Disposition", "attachment, with the file name <id>.tar, .tar.gz or .tar.zst."),
-    ];
+    private static readonly (string Name, string Description) AcceptRanges = ("Accept-Ranges", "'bytes' where ranges are honoured: the plain tar, and the gzip and zstd bodies once their digest is known.");
+    private static readonly (string Name, string Description) Digest = ("Docker-Content-Digest", "sha256 digest of the body, when known before it starts.");
+    private static readonly (string Name, string Description) ETag = ("ETag", "The same digest, quoted: a strong entity tag, when known.");
+    private static readonly (string Name, string Description) Disposition = ("Content-Disposition", "attachment, with the file name <id>.tar, .tar.gz or .tar.zst.");
+    private static readonly (string Name, string Description) Vary = ("Vary", "'Accept': the representation depends on it.");
+
+    // What LayerTarResult sends with each status; the other problems go out without the tar's headers.
+    private static readonly Dictionary<string, (string Name, string Description)[]> TarResponseHeaders = new()
+    {
+        ["200"] = [(HeaderNames.ContentLength, "Bytes of the body: always for the plain tar; for gzip and zstd once their digest is known (else the body is chunked)."), AcceptRanges, Digest, ETag, Disposition, Vary],
+        ["206"] = [(HeaderNames.ContentLength, "Bytes of the range."), (HeaderNames.ContentRange, "The range sent and the body's size, e.g. 'bytes 0-1023/8192'."), AcceptRanges, Digest, ETag, Disposition, Vary],
+        ["304"] = [AcceptRanges, Digest, ("ETag", "The body's strong entity tag, when known (If-None-Match: * matches before it is)."), Disposition, Vary],
+        ["416"] = [(HeaderNames.ContentRange, "'bytes */<size>': the body's size.")],
+    };
 
     /// <summary>Lists the values of <c>compression</c>.</summary>
     public static Task DescribeCompression(OpenApiOperation operation)
@@ -35,7 +42,7 @@ internal static class OperationDocumentation
         return Task.CompletedTask;
     }
 
-    /// <summary>Adds the tar endpoint's conditional and range request headers, and its response headers.</summary>
+    /// <summary>Adds the tar endpoint's conditional and range request headers, and the response headers of each status.</summary>
     public static Task DescribeTar(OpenApiOperation operation)
     {
         DescribeCompression(operation);
@@ -45,18 +52,24 @@ internal static class OperationDocumentation
             operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Header, Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.String } });
         }
 
-        foreach (var status in (string[])["200", "206"])
+        foreach (var (status, headers) in TarResponseHeaders)
         {
             if (operation.Responses?.TryGetValue(status, out var response) is true && response is OpenApiResponse described)
             {
-                described.Headers ??= new Dictionary<string, IOpenApiHeader>();
-                foreach (var (name, description) in TarResponseHeaders)
+                foreach (var (name, description) in headers)
                 {
-                    described.Headers[name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.String } };
+                    AddHeader(described, name, description, name == HeaderNames.ContentLength ? JsonSchemaType.Integer : JsonSchemaType.String);
                 }
             }
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Documents the response header <paramref name="name"/> on <paramref name="response"/>.</summary>
+    public static void AddHeader(OpenApiResponse response, string name, string description, JsonSchemaType type)
+    {
+        response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+        response.Headers[name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = type } };
     }
 }
