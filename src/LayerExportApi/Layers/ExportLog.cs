@@ -8,8 +8,8 @@ internal static partial class ExportLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) completed: {Bytes} bytes, {Entries} entries, {Digest} in {ElapsedMs} ms")]
     public static partial void Completed(ILogger logger, string layerId, LayerCompression compression, long bytes, long entries, string digest, long elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} bytes {Start}-{End} completed in {ElapsedMs} ms")]
-    public static partial void RangeCompleted(ILogger logger, string layerId, long start, long end, long elapsedMs);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) bytes {Start}-{End} completed in {ElapsedMs} ms")]
+    public static partial void RangeCompleted(ILogger logger, string layerId, LayerCompression compression, long start, long end, long elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) cancelled: the client went away after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms")]
     public static partial void Cancelled(ILogger logger, string layerId, LayerCompression compression, long bytes, long entries, long elapsedMs);

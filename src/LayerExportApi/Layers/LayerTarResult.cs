@@ -127,7 +127,7 @@ internal sealed class LayerTarResult(
                 async aborted =>
                 {
                     await WriteRangeAsync(response, range.Start, range.End + 1, gzipIndex, aborted);
-                    return elapsed => ExportLog.RangeCompleted(logger, layerId, range.Start, range.End, elapsed);
+                    return elapsed => ExportLog.RangeCompleted(logger, layerId, compression, range.Start, range.End, elapsed);
                 });
             return;
         }
