@@ -22,7 +22,7 @@ public sealed class StoreUnavailableTests : IDisposable
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:layer-export:problem:store-unavailable", problem.GetProperty("type").GetString());
-        Assert.Contains("it was deleted", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("the root directory was deleted; restart the server", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
     [Theory]
