@@ -39,6 +39,26 @@ public sealed class LogInjectionTests : IDisposable
         Assert.All(server.Logs.Events, e => Assert.DoesNotContain('\n', Render(e).TrimEnd()));
     }
 
+    [Fact]
+    public async Task ALineBreakInAFileNameIsLoggedEscapedWhenItsExportFails()
+    {
+        // File names come with pulled images: the failure's message quotes one, and the log prints that message.
+        var entry = "c/x\n" + Forged;
+        using var store = TempLayerStore.Create().AddLayer("named").AddPatternFile("named", entry, 8192);
+        await using var server = ApiServer.Start(store.Root, services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, entry)));
+        using var client = server.CreateClient();
+
+        using (var response = await client.GetAsync(new Uri("/layers/named/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await Assert.ThrowsAnyAsync<Exception>(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null));
+        }
+
+        var failed = await server.Logs.WaitForExportOutcomeAsync("named", "failed");
+        var lines = Render(failed).Split('\n');
+        Assert.DoesNotContain(lines, line => line.StartsWith(Forged, StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.Contains("c/x\\n" + Forged, StringComparison.Ordinal));
+    }
+
     private static bool IsRequestLine(LogEvent logEvent) =>
         logEvent.Properties.ContainsKey("StatusCode") && CapturedLogs.Property(logEvent, "RequestPath")?.StartsWith("/layers/x", StringComparison.Ordinal) == true;
 

@@ -22,7 +22,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     private readonly LayerTarExport _generated = new();
     private TarSplitAssembler? _reassembled;
     private LayerSurvey? _survey;
-    private LayerDigest? _surveyedRecord;
+    private LayerDigest? _surveyedRecordDigest;
 
     /// <summary>The layer being exported.</summary>
     public LayerDescription Layer { get; } = layer;
@@ -167,7 +167,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
-    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(out _surveyedRecord, cancellationToken);
+    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(out _surveyedRecordDigest, cancellationToken);
 
     private LayerSurvey TakeSurvey(CancellationToken cancellationToken) => TakeSurvey(out _, cancellationToken);
 
@@ -187,7 +187,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         using (var opened = recorded.OpenRecord())
         {
             length = TarSplitAssembler.MeasureTarLength(opened, cancellationToken);
-            measured = opened.ReadDigest(cancellationToken);
+            measured = opened.ReadDigest();
         }
 
         // tar-split rebuilds some tars longer than they were (GNU sparse files come back expanded): never announce or
@@ -217,12 +217,12 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             if (TakeSurvey(cancellationToken).Fingerprint != surveyed)
             {
-                return failure;
+                return Changed(failure);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return failure;
+            return Changed(failure);
         }
 
         return failure.InnerException is TarMismatchException mismatch
@@ -236,6 +236,12 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
                 new LayerStoreCorruptException($"The layer's files and its tar-split record disagree (the layer is not changing): {failure.Message}.", failure));
     }
 
+    // A tar that is not the recorded one says nothing of why; once the layer is known to have moved, it is a change.
+    private static LayerExportException Changed(LayerExportException failure) =>
+        failure.InnerException is TarMismatchException mismatch
+            ? new LayerExportException(failure.Path, failure.Reason, new LayerChangedException($"the layer changed while its tar was made: {mismatch.Message}"))
+            : failure;
+
     /// <inheritdoc />
     public void Dispose() => content.Dispose();
 
@@ -247,7 +253,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             using var record = recorded.OpenRecord();
 
             // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
-            record.Expect(_surveyedRecord ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
+            record.Expect(_surveyedRecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
 
             _reassembled = new TarSplitAssembler(recorded.Files);
             try

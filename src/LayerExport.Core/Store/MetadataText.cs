@@ -13,17 +13,17 @@ internal static class MetadataText
     // Longer than any valid value: a chain ID or digest is 71 characters, a Windows layer path about 130.
     private const int QuotedLength = 160;
 
-    /// <summary>The first characters of <paramref name="text"/>, and how many more there were.</summary>
+    /// <summary>The first characters of <paramref name="text"/>, escaped as <see cref="MessageText.Escape"/> does, and how many more there were.</summary>
     public static string Quote(string text)
     {
         if (text.Length <= QuotedLength)
         {
-            return text;
+            return MessageText.Escape(text);
         }
 
         // Never half of a surrogate pair: the detail must stay valid text.
         var cut = char.IsHighSurrogate(text[QuotedLength - 1]) ? QuotedLength - 1 : QuotedLength;
-        return $"{text[..cut]}... ({text.Length - cut} more characters)";
+        return $"{MessageText.Escape(text[..cut])}... ({text.Length - cut} more characters)";
     }
 
     /// <summary>What is wrong with a JSON text and where, in the words of a message: "line 2, byte 12: ..." ("byte 12: ..." on the first line).</summary>

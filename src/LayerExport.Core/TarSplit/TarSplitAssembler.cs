@@ -134,7 +134,7 @@ public sealed class TarSplitAssembler : IExportProgress
         // The last bytes stay back until the record is known to be the one whose tar this was.
         try
         {
-            record.ThrowIfChanged(cancellationToken);
+            record.ThrowIfChanged();
         }
         catch (Exception e) when (e is LayerChangedException or NativeIOException)
         {

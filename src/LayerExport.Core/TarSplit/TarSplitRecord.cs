@@ -84,37 +84,27 @@ public sealed class TarSplitRecord : IDisposable
         return true;
     }
 
-    /// <summary>The sha256 of every byte of the record as stored; only once its last entry has been read.</summary>
+    /// <summary>The sha256 of the stored bytes the record's entries were read from; only once its last entry has been read.</summary>
     /// <remarks>
     /// The reassembled tar depends on the record as much as on the files, so a layer's fingerprint covers the
     /// record by its content: a metadata-only change (a chmod, a relabel, restored times) leaves the state as it was.
+    /// The digest covers the gzip stream and whatever the decompressor read past it, the same bytes for the same
+    /// file; anything after that changes no entry and is never read, however large.
     /// </remarks>
     /// <exception cref="InvalidOperationException">Entries are left to read.</exception>
-    public LayerDigest ReadDigest(CancellationToken cancellationToken)
-    {
-        if (!_endOfRecord || _start != _end)
-        {
-            throw new InvalidOperationException("the record's digest is known only once all of it has been read");
-        }
-
-        // Bytes after the gzip stream change no entry, but they are part of what was surveyed.
-        var rest = new byte[16 * 1024];
-        while (_compressed.Read(rest) > 0)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        return _compressed.CurrentDigest;
-    }
+    public LayerDigest ReadDigest() =>
+        _endOfRecord && _start == _end
+            ? _compressed.CurrentDigest
+            : throw new InvalidOperationException("the record's digest is known only once all of it has been read");
 
     /// <summary>Makes <see cref="ThrowIfChanged"/> require the record to have <paramref name="digest"/>, the <see cref="ReadDigest"/> of the record surveyed.</summary>
     public void Expect(LayerDigest digest) => _expected = digest;
 
     /// <summary>Throws when the record read, to its end, is not the one <see cref="Expect"/> names: what was made from it is not of the surveyed state.</summary>
     /// <exception cref="LayerChangedException">The record file's bytes are not those surveyed.</exception>
-    public void ThrowIfChanged(CancellationToken cancellationToken)
+    public void ThrowIfChanged()
     {
-        if (_expected is { } expected && ReadDigest(cancellationToken) != expected)
+        if (_expected is { } expected && ReadDigest() != expected)
         {
             throw new LayerChangedException("the tar-split record is no longer the one surveyed: it was rewritten or replaced");
         }

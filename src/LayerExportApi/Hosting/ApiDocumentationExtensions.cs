@@ -58,7 +58,7 @@ internal static class ApiDocumentationExtensions
         return app;
     }
 
-    // What the pipeline in front of every endpoint adds to its operation.
+    // The middleware in front of the endpoints answers too (421, HEAD); the generator sees only the endpoints.
     private static void DescribeForEveryEndpoint(OpenApiOperation operation, OpenApiOperationTransformerContext context)
     {
         // Every endpoint answers GET and HEAD under one name; operation IDs must be unique in the document.

@@ -1,6 +1,4 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
+using LayerExport.Core;
 using LayerExportApi.Layers;
 using Serilog;
 using Serilog.Core;
@@ -74,21 +72,18 @@ internal static class LoggingExtensions
     }
 
     // The request path, the layer ID of the route and whatever else a request puts into a property would otherwise
-    // reach the sinks raw: a decoded %0A in a path could start a forged log line.
+    // reach the sinks raw: a decoded %0A in a path could start a forged log line. Exception messages of our own
+    // escape what they quote (LayerExportException, MetadataText).
     private sealed class ControlCharacterEscaper : ILogEventEnricher
     {
-        // C0 and C1 controls, DEL, and the Unicode line and paragraph separators some viewers break lines at.
-        private static readonly SearchValues<char> Escaped = SearchValues.Create(
-            [.. Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7f, 0x21)).Append(0x2028).Append(0x2029).Select(static c => (char)c)]);
-
         public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
         {
             List<LogEventProperty>? escaped = null;
             foreach (var (name, value) in logEvent.Properties)
             {
-                if (value is ScalarValue { Value: string text } && text.AsSpan().ContainsAny(Escaped))
+                if (value is ScalarValue { Value: string text } && MessageText.Escape(text) is var safe && !ReferenceEquals(safe, text))
                 {
-                    (escaped ??= []).Add(new LogEventProperty(name, new ScalarValue(Escape(text))));
+                    (escaped ??= []).Add(new LogEventProperty(name, new ScalarValue(safe)));
                 }
             }
 
@@ -96,35 +91,6 @@ internal static class LoggingExtensions
             {
                 logEvent.AddOrUpdateProperty(property);
             }
-        }
-
-        private static string Escape(string text)
-        {
-            var escaped = new StringBuilder(text.Length + 16);
-            foreach (var c in text)
-            {
-                var named = c switch
-                {
-                    '\n' => "\\n",
-                    '\r' => "\\r",
-                    '\t' => "\\t",
-                    _ => null,
-                };
-                if (named is not null)
-                {
-                    escaped.Append(named);
-                }
-                else if (Escaped.Contains(c))
-                {
-                    escaped.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
-                }
-                else
-                {
-                    escaped.Append(c);
-                }
-            }
-
-            return escaped.ToString();
         }
     }
 }

@@ -128,6 +128,23 @@ public sealed class RecordedStateTests : IDisposable
         await descriptors.VerifyRecordedAsync(id, survey, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task ATarThatIsNotTheRecordedOneWhileTheLayerMovedIsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        RetimeFirstFileHeader(RecordPath(id));
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var file = Path.Combine(_root.Path, "overlay", id, "diff", "a.txt");
+        var store = new StoreChangingOnSecondWalk(inner, () => Posix.ChangeMode(file, Convert.ToInt32("600", 8)));
+        using var export = new LayerExporter(store).Prepare(id, []);
+        export.Survey(CancellationToken.None);
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+
+        // The walk after the failure finds a file changed: 503 layer-changing, which a retry may get past.
+        Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
+    }
+
     private static LayerSurvey Survey(ILayerStore store, string id)
     {
         using var export = new LayerExporter(store).Prepare(id, []);
@@ -194,6 +211,41 @@ public sealed class RecordedStateTests : IDisposable
         }
 
         throw new InvalidOperationException("the record has no segment");
+    }
+
+    // A layer whose files change just before its second metadata walk: the one that judges a failed export.
+    private sealed class StoreChangingOnSecondWalk(ILayerStore inner, Action change) : ILayerStore
+    {
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public LayerId ParseId(string? text) => inner.ParseId(text);
+
+        public IReadOnlyList<LayerSummary> List() => inner.List();
+
+        public LayerDescription Describe(LayerId id) => inner.Describe(id);
+
+        public ILayerContent Open(LayerId id) => new Content(inner.Open(id), change);
+
+        private sealed class Content(ILayerContent content, Action change) : ILayerContent
+        {
+            private int _walks;
+
+            public RecordedTar? Recorded => content.Recorded;
+
+            public ILayerEntryReader CreateReader() => content.CreateReader();
+
+            public ILayerEntryReader CreateMetadataReader()
+            {
+                if (++_walks == 2)
+                {
+                    change();
+                }
+
+                return content.CreateMetadataReader();
+            }
+
+            public void Dispose() => content.Dispose();
+        }
     }
 
     // A new file renamed over the old one, as stores write: a new inode, whatever the clock's granularity.
