@@ -2,6 +2,7 @@ using System.Net;
 using IntegrationTests.Support;
 using LayerExportApi.Limits;
 using Microsoft.Extensions.DependencyInjection;
+using static IntegrationTests.Support.HeldExportServer;
 
 namespace IntegrationTests;
 
@@ -10,89 +11,69 @@ namespace IntegrationTests;
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class ExportLimitTests : IAsyncLifetime
 {
-    private const string Layer = "held";
-    private const string HeldEntry = "b/held.bin";
-    private const string TarPath = $"/layers/{Layer}/tar";
+    private HeldExportServer? _held;
 
-    private readonly TempLayerStore _store = TempLayerStore.Create()
-        .AddLayer(Layer)
-        .AddFile(Layer, "a/first.txt", "first\n"u8.ToArray())
-        .AddPatternFile(Layer, HeldEntry, 100_000);
-
-    private BlockingLayerStore? _blocking;
-    private ApiServer? _server;
-
-    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
-
-    private BlockingLayerStore Blocking => _blocking ?? throw new InvalidOperationException("store not decorated");
-
-    private ExportGate Gate => Server.Services.GetRequiredService<ExportGate>();
+    private HeldExportServer Held => _held ?? throw new InvalidOperationException("not started");
 
     public Task InitializeAsync()
     {
-        _server = ApiServer.Start(
-            _store.Root,
-            services => services.DecorateLayerStore(inner => _blocking = new BlockingLayerStore(inner, HeldEntry)),
-            settings: new Dictionary<string, string>
-            {
-                ["Limits:ConcurrentExports"] = "2",
-                ["Limits:QueuedExports"] = "1",
-                ["Limits:RetryAfterSeconds"] = "7",
-            });
+        _held = HeldExportServer.Start(new Dictionary<string, string>
+        {
+            ["Limits:ConcurrentExports"] = "2",
+            ["Limits:QueuedExports"] = "1",
+            ["Limits:RetryAfterSeconds"] = "7",
+        });
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        _blocking?.Release();
-        if (_server is not null)
+        if (_held is not null)
         {
-            await _server.DisposeAsync();
+            await _held.DisposeAsync();
         }
-
-        _store.Dispose();
     }
 
     [Fact]
     public async Task BeyondTheSlotsAndTheQueueAnExportIsRefusedWith503AndRetryAfter()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath + "?compression=zstd") };
-        await Blocking.WaitUntilHeldAsync(2);
+        await Held.Blocking.WaitUntilHeldAsync(2);
         var queued = DownloadAsync(client, TarPath);
-        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+        WaitUntil(() => Held.Gate.Queued == 1, "the third export is queued");
 
         using var refused = await client.GetAsync(new Uri(TarPath + "?compression=gzip", UriKind.Relative));
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:layer-export:problem:too-many-exports", problem.GetProperty("type").GetString());
         Assert.Equal(TimeSpan.FromSeconds(7), refused.Headers.RetryAfter?.Delta);
-        Assert.Equal(0, Gate.Available);
+        Assert.Equal(0, Held.Gate.Available);
         Assert.False(queued.IsCompleted);
 
         var scrape = await PrometheusScrape.TakeAsync(client);
         Assert.Equal(1, scrape.Value("layer_export_rejections_total", ("representation", "gzip")));
         Assert.Equal(1, scrape.Value("layer_export_queued"));
 
-        Blocking.Release();
+        Held.Blocking.Release();
         var bodies = await Task.WhenAll([.. running, queued]);
         Assert.All(bodies, b => Assert.Equal(HttpStatusCode.OK, b.Status));
         Assert.Equal(bodies[0].Body, bodies[2].Body);
         Assert.True(bodies[0].Body.Length > 100_000);
-        Assert.Equal(0, Gate.Queued);
+        Assert.Equal(0, Held.Gate.Queued);
 
         // A slot is given back when the server has finished the response, which can be just after the client read its last byte.
-        WaitUntil(() => Gate.Available == 2, "both slots are free again");
+        WaitUntil(() => Held.Gate.Available == 2, "both slots are free again");
     }
 
     [Fact]
     public async Task MetadataAndHealthAreNeverQueued()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath), };
-        await Blocking.WaitUntilHeldAsync(2);
+        await Held.Blocking.WaitUntilHeldAsync(2);
         var queued = DownloadAsync(client, TarPath);
-        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+        WaitUntil(() => Held.Gate.Queued == 1, "the third export is queued");
 
         foreach (var path in (string[])["/layers", $"/layers/{Layer}", "/healthz", "/readyz", "/metrics", "/openapi/v1.json"])
         {
@@ -100,7 +81,7 @@ public sealed class ExportLimitTests : IAsyncLifetime
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} answered {(int)response.StatusCode} while every export slot was taken");
         }
 
-        Blocking.Release();
+        Held.Blocking.Release();
         Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
     }
 
@@ -108,37 +89,37 @@ public sealed class ExportLimitTests : IAsyncLifetime
     public async Task ADescriptorToComputeTakesAnExportSlotToo()
     {
         // Computing a descriptor is a whole export (and a compression); beyond the slots and the queue it is refused.
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath), };
-        await Blocking.WaitUntilHeldAsync(2);
+        await Held.Blocking.WaitUntilHeldAsync(2);
         var queued = DownloadAsync(client, TarPath);
-        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+        WaitUntil(() => Held.Gate.Queued == 1, "the third export is queued");
 
         using var refused = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor?compression=zstd", UriKind.Relative));
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:layer-export:problem:too-many-exports", problem.GetProperty("type").GetString());
-        Blocking.Release();
+        Held.Blocking.Release();
         Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
     }
 
     [Fact]
     public async Task AClientThatGivesUpWhileQueuedFreesItsPlace()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath) };
-        await Blocking.WaitUntilHeldAsync(2);
+        await Held.Blocking.WaitUntilHeldAsync(2);
         using var giveUp = new CancellationTokenSource();
         var abandoned = DownloadAsync(client, TarPath, giveUp.Token);
-        WaitUntil(() => Gate.Queued == 1, "the third export is queued");
+        WaitUntil(() => Held.Gate.Queued == 1, "the third export is queued");
 
         await giveUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
-        WaitUntil(() => Gate.Queued == 0, "the abandoned export left the queue");
+        WaitUntil(() => Held.Gate.Queued == 0, "the abandoned export left the queue");
         var next = DownloadAsync(client, TarPath);
-        WaitUntil(() => Gate.Queued == 1, "the next export is queued, not refused");
+        WaitUntil(() => Held.Gate.Queued == 1, "the next export is queued, not refused");
 
-        Blocking.Release();
+        Held.Blocking.Release();
         Assert.All(await Task.WhenAll([.. running, next]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
     }
 
@@ -147,7 +128,7 @@ public sealed class ExportLimitTests : IAsyncLifetime
     {
         BlockingLayerStore? blocking = null;
         await using var server = ApiServer.Start(
-            _store.Root,
+            Held.StoreRoot,
             services => services.DecorateLayerStore(inner => blocking = new BlockingLayerStore(inner, HeldEntry)),
             settings: new Dictionary<string, string>
             {
@@ -181,13 +162,4 @@ public sealed class ExportLimitTests : IAsyncLifetime
             held.Release();
         }
     }
-
-    private static async Task<(HttpStatusCode Status, byte[] Body)> DownloadAsync(HttpClient client, string path, CancellationToken cancellationToken = default)
-    {
-        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
-        return (response.StatusCode, await response.Content.ReadAsByteArrayAsync(cancellationToken));
-    }
-
-    private static void WaitUntil(Func<bool> condition, string description) =>
-        Assert.True(SpinWait.SpinUntil(condition, CapturedLogs.SafetyTimeout), $"timed out waiting until {description}");
 }

@@ -1,117 +1,98 @@
 using System.Net;
 using IntegrationTests.Support;
-using LayerExportApi.Limits;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog.Events;
+using static IntegrationTests.Support.HeldExportServer;
 
 namespace IntegrationTests;
 
 /// <summary>What becomes of a request waiting for an export slot: the client leaves, the queue is full, the server stops.</summary>
 public sealed class ExportQueueTests : IAsyncLifetime
 {
-    private const string Layer = "held";
-    private const string HeldEntry = "b/held.bin";
-    private const string TarPath = $"/layers/{Layer}/tar";
     private const string DescriptorPath = $"/layers/{Layer}/descriptor";
 
-    private readonly TempLayerStore _store = TempLayerStore.Create()
-        .AddLayer(Layer)
-        .AddFile(Layer, "a/first.txt", "first\n"u8.ToArray())
-        .AddPatternFile(Layer, HeldEntry, 100_000);
+    private HeldExportServer? _held;
 
-    private BlockingLayerStore? _blocking;
-    private ApiServer? _server;
-
-    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
-
-    private BlockingLayerStore Blocking => _blocking ?? throw new InvalidOperationException("store not decorated");
-
-    private ExportGate Gate => Server.Services.GetRequiredService<ExportGate>();
+    private HeldExportServer Held => _held ?? throw new InvalidOperationException("not started");
 
     public Task InitializeAsync()
     {
-        _server = ApiServer.Start(
-            _store.Root,
-            services => services.DecorateLayerStore(inner => _blocking = new BlockingLayerStore(inner, HeldEntry)),
-            settings: new Dictionary<string, string>
-            {
-                ["Limits:ConcurrentExports"] = "1",
-                ["Limits:QueuedExports"] = "1",
-                ["Limits:ShutdownTimeout"] = "00:00:20",
-            });
+        _held = HeldExportServer.Start(new Dictionary<string, string>
+        {
+            ["Limits:ConcurrentExports"] = "1",
+            ["Limits:QueuedExports"] = "1",
+            ["Limits:ShutdownTimeout"] = "00:00:20",
+        });
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        _blocking?.Release();
-        if (_server is not null)
+        if (_held is not null)
         {
-            await _server.DisposeAsync();
+            await _held.DisposeAsync();
         }
-
-        _store.Dispose();
     }
 
     [Fact]
     public async Task AClientThatGivesUpWhileQueuedIsLoggedAs499()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = DownloadAsync(client, TarPath);
-        await Blocking.WaitUntilHeldAsync();
+        await Held.Blocking.WaitUntilHeldAsync();
         using var giveUp = new CancellationTokenSource();
         var abandoned = DownloadAsync(client, DescriptorPath, giveUp.Token);
-        WaitUntil(() => Gate.Queued == 1, "the descriptor request is queued");
+        WaitUntil(() => Held.Gate.Queued == 1, "the descriptor request is queued");
 
         await giveUp.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
-        var logged = await Server.Logs.WaitForRequestLoggedAsync(DescriptorPath);
+        var logged = await Held.Server.Logs.WaitForRequestLoggedAsync(DescriptorPath);
 
         Assert.Equal("499", CapturedLogs.Property(logged, "StatusCode"));
         Assert.Equal(LogEventLevel.Information, logged.Level);
         Assert.Null(logged.Exception);
-        Blocking.Release();
+        Held.Blocking.Release();
         Assert.Equal(HttpStatusCode.OK, (await running).Status);
     }
 
     [Fact]
     public async Task TheFullQueueProblemCountsItsExportsInGoodEnglish()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = DownloadAsync(client, TarPath);
-        await Blocking.WaitUntilHeldAsync();
+        await Held.Blocking.WaitUntilHeldAsync();
         var queued = DownloadAsync(client, TarPath);
-        WaitUntil(() => Gate.Queued == 1, "the second export is queued");
+        WaitUntil(() => Held.Gate.Queued == 1, "the second export is queued");
 
         using var refused = await client.GetAsync(new Uri(TarPath, UriKind.Relative));
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("1 export is running and 1 is waiting; try again later.", problem.GetProperty("detail").GetString());
-        Blocking.Release();
+        Held.Blocking.Release();
         Assert.All(await Task.WhenAll(running, queued), b => Assert.Equal(HttpStatusCode.OK, b.Status));
     }
 
     [Fact]
     public async Task ARequestWaitingForASlotWhenTheStopBeginsIsAServiceStoppingProblemAtOnce()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = DownloadAsync(client, TarPath);
-        await Blocking.WaitUntilHeldAsync();
+        await Held.Blocking.WaitUntilHeldAsync();
         var queued = SendAsync(client, DescriptorPath);
-        WaitUntil(() => Gate.Queued == 1, "the descriptor request is queued");
+        WaitUntil(() => Held.Gate.Queued == 1, "the descriptor request is queued");
 
-        var stop = Server.StopAsync();
+        var stop = Held.Server.StopAsync();
         var first = await Task.WhenAny(queued, stop).WaitAsync(CapturedLogs.SafetyTimeout);
 
         Assert.True(first == queued, "the queued request got no answer before the stop ended");
         using var refused = await queued;
         await AssertServiceStoppingAsync(refused);
         Assert.False(stop.IsCompleted, "the stop did not wait for the running export");
-        Assert.Equal(0, Gate.Queued);
-        Assert.Equal("503", CapturedLogs.Property(await Server.Logs.WaitForRequestLoggedAsync(DescriptorPath), "StatusCode"));
+        Assert.Equal(0, Held.Gate.Queued);
+        Assert.Equal("503", CapturedLogs.Property(await Held.Server.Logs.WaitForRequestLoggedAsync(DescriptorPath), "StatusCode"));
 
-        Blocking.Release();
+        Held.Blocking.Release();
         Assert.Equal(HttpStatusCode.OK, (await running).Status);
         await stop.WaitAsync(CapturedLogs.SafetyTimeout);
     }
@@ -119,24 +100,24 @@ public sealed class ExportQueueTests : IAsyncLifetime
     [Fact]
     public async Task ARequestForASlotOnceTheStopHasBegunIsRefusedWithoutWaiting()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         var running = DownloadAsync(client, TarPath);
-        await Blocking.WaitUntilHeldAsync();
+        await Held.Blocking.WaitUntilHeldAsync();
         var stopSeen = new TaskCompletionSource<(Task<HttpResponseMessage> Request, bool AnsweredInTime)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Server.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() =>
+        Held.Server.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() =>
         {
             // The stopping callbacks run before Kestrel closes its listeners: a request sent now arrives during the stop.
             var request = SendAsync(client, DescriptorPath);
             stopSeen.TrySetResult((request, request.Wait(TimeSpan.FromSeconds(10))));
         });
 
-        var stop = Server.StopAsync();
+        var stop = Held.Server.StopAsync();
         var (duringStop, answeredInTime) = await stopSeen.Task.WaitAsync(CapturedLogs.SafetyTimeout);
 
         Assert.True(answeredInTime, "the request sent during the stop waited for a slot");
         using var refused = await duringStop;
         await AssertServiceStoppingAsync(refused);
-        Blocking.Release();
+        Held.Blocking.Release();
         Assert.Equal(HttpStatusCode.OK, (await running).Status);
         await stop.WaitAsync(CapturedLogs.SafetyTimeout);
     }
@@ -150,13 +131,4 @@ public sealed class ExportQueueTests : IAsyncLifetime
 
     private static Task<HttpResponseMessage> SendAsync(HttpClient client, string path) =>
         client.GetAsync(new Uri(path, UriKind.Relative));
-
-    private static async Task<(HttpStatusCode Status, byte[] Body)> DownloadAsync(HttpClient client, string path, CancellationToken cancellationToken = default)
-    {
-        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
-        return (response.StatusCode, await response.Content.ReadAsByteArrayAsync(cancellationToken));
-    }
-
-    private static void WaitUntil(Func<bool> condition, string description) =>
-        Assert.True(SpinWait.SpinUntil(condition, CapturedLogs.SafetyTimeout), $"timed out waiting until {description}");
 }

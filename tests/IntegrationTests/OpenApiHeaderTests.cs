@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using IntegrationTests.Support;
+using static IntegrationTests.Support.HeldExportServer;
 
 namespace IntegrationTests;
 
@@ -9,66 +10,49 @@ namespace IntegrationTests;
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class OpenApiHeaderTests : IAsyncLifetime
 {
-    private const string Layer = "held";
-    private const string HeldEntry = "b/held.bin";
-    private const string TarPath = $"/layers/{Layer}/tar";
     private const string TarTemplate = "/layers/{id}/tar";
 
     // Added by Kestrel or the transport whatever the endpoint; OpenAPI ignores a documented Content-Type.
     private static readonly string[] TransportHeaders = ["Date", "Server", "Content-Type", "Transfer-Encoding", "Connection", "Keep-Alive"];
 
-    private readonly TempLayerStore _store = TempLayerStore.Create()
-        .AddLayer(Layer)
-        .AddFile(Layer, "a/first.txt", "first\n"u8.ToArray())
-        .AddPatternFile(Layer, HeldEntry, 100_000);
+    private HeldExportServer? _held;
 
-    private BlockingLayerStore? _blocking;
-    private ApiServer? _server;
-
-    private ApiServer Server => _server ?? throw new InvalidOperationException("not started");
-
-    private BlockingLayerStore Blocking => _blocking ?? throw new InvalidOperationException("store not decorated");
+    private HeldExportServer Held => _held ?? throw new InvalidOperationException("not started");
 
     public Task InitializeAsync()
     {
-        _server = ApiServer.Start(
-            _store.Root,
-            services => services.DecorateLayerStore(inner => _blocking = new BlockingLayerStore(inner, HeldEntry)),
-            settings: new Dictionary<string, string>
-            {
-                ["Limits:ConcurrentExports"] = "1",
-                ["Limits:QueuedExports"] = "0",
-            });
+        _held = HeldExportServer.Start(new Dictionary<string, string>
+        {
+            ["Limits:ConcurrentExports"] = "1",
+            ["Limits:QueuedExports"] = "0",
+        });
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
     {
-        _blocking?.Release();
-        if (_server is not null)
+        if (_held is not null)
         {
-            await _server.DisposeAsync();
+            await _held.DisposeAsync();
         }
-
-        _store.Dispose();
     }
 
     [Fact]
     public async Task EachStatusCarriesExactlyTheHeadersDocumentedForIt()
     {
-        using var client = Server.CreateClient();
+        using var client = Held.Server.CreateClient();
         using var documentResponse = await client.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
         using var document = JsonDocument.Parse(await documentResponse.Content.ReadAsStringAsync());
         var sent = new List<Exchange>();
 
         // 503: one download holds the only slot, and there is no queue.
         var holding = client.GetAsync(new Uri(TarPath, UriKind.Relative));
-        await Blocking.WaitUntilHeldAsync();
+        await Held.Blocking.WaitUntilHeldAsync();
         sent.Add(await SendAsync(client, HttpMethod.Get, TarTemplate, TarPath));
         sent.Add(await SendAsync(client, HttpMethod.Head, TarTemplate, TarPath));
         sent.Add(await SendAsync(client, HttpMethod.Get, "/layers/{id}/descriptor", $"/layers/{Layer}/descriptor"));
         sent.Add(await SendAsync(client, HttpMethod.Head, "/layers/{id}/descriptor", $"/layers/{Layer}/descriptor"));
-        Blocking.Release();
+        Held.Blocking.Release();
         using (var held = await holding)
         {
             Assert.Equal(HttpStatusCode.OK, held.StatusCode);
