@@ -141,8 +141,18 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         if (content.Recorded is { } recorded)
         {
             using var record = recorded.OpenRecord();
+            record.Expect(_surveyedRecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
             _reassembled = new TarSplitAssembler(recorded.Files);
             await _reassembled.WriteRangeAsync(record, output, start, end, cancellationToken).ConfigureAwait(false);
+
+            // The range must come from the record surveyed, all of it: an edit made and undone while the range was made
+            // leaves nothing for the walk after it to see.
+            while (record.TryRead(out _))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            record.ThrowIfChanged();
             return;
         }
 

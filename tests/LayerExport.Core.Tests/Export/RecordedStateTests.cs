@@ -145,6 +145,28 @@ public sealed class RecordedStateTests : IDisposable
         Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
     }
 
+    [Fact]
+    public async Task ARangeMadeFromAnotherRecordFailsEvenWhenTheRecordIsBackBeforeTheWalkAfterIt()
+    {
+        var (id, original) = await RecordLayerAsync(withDigest: true);
+        var surveyed = await File.ReadAllBytesAsync(RecordPath(id));
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var store = new StoreChangingOnSecondWalk(inner, () => Replace(RecordPath(id), surveyed));
+        using var export = new LayerExporter(store).Prepare(id, []);
+        export.Survey(CancellationToken.None);
+
+        RetimeFirstFileHeader(RecordPath(id));
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(
+            () => PipeCollector.CollectAsync(async output =>
+            {
+                await export.WriteTarRangeAsync(output, 0, original.Length, CancellationToken.None);
+                return true;
+            }));
+
+        Assert.IsType<LayerChangedException>(failure.InnerException);
+        Assert.True(failure.Collected.Length < original.Length, "the whole range went out");
+    }
+
     private static LayerSurvey Survey(ILayerStore store, string id)
     {
         using var export = new LayerExporter(store).Prepare(id, []);
