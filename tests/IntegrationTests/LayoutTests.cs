@@ -209,6 +209,33 @@ public sealed class LayoutTests : IAsyncLifetime
             Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
             Assert.Contains(diffDigest, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
+
+        // Once found, the state's recorded diffID is announced no more: HEAD names no digest, If-None-Match finds no match.
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"/layers/{id}/tar", UriKind.Relative)));
+        var revalidate = new HttpRequestMessage(HttpMethod.Head, new Uri($"/layers/{id}/tar", UriKind.Relative));
+        revalidate.Headers.TryAddWithoutValidation("If-None-Match", $"\"{diffDigest}\"");
+        using var revalidated = await client.SendAsync(revalidate);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.False(head.Headers.Contains("Docker-Content-Digest"));
+        Assert.Null(head.Headers.ETag);
+        Assert.Equal(HttpStatusCode.OK, revalidated.StatusCode);
+    }
+
+    [Fact]
+    public async Task IfMatchWithTheRecordedDigestChecksTheRecordBeforeTheResponse()
+    {
+        var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+
+        await BreakFirstHeaderMtimeAsync(id);
+        using var client = Server.CreateClient();
+        var conditional = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{id}/tar", UriKind.Relative));
+        conditional.Headers.TryAddWithoutValidation("If-Match", $"\"{diffDigest}\"");
+
+        // README: If-Match is answered against a digest found before the response, so the state's fault comes first.
+        using var response = await client.SendAsync(conditional);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
 
 namespace LayerExport.Core.Export;
 
@@ -21,13 +22,20 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     private int _abandoned;
     private bool _stopping;
     private readonly ConcurrentDictionary<string, LayerSurvey> _lastSurveys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _unbuildable = new(StringComparer.Ordinal);
+
+    // Layer states found not to rebuild their recorded diffID; a store full of them only costs their checks again.
+    private const int MaxUnbuildable = 4096;
     private readonly CancellationTokenSource _shutdown = new();
 
     /// <summary>The descriptor of a representation when it is already known for this layer state.</summary>
-    /// <remarks>A plain tar reassembled from the store's record is always known: its digest is the recorded diffID.</remarks>
+    /// <remarks>
+    /// A plain tar reassembled from the store's record is known before it is made: its digest is the recorded diffID,
+    /// unless this layer state was found not to rebuild it (<see cref="VerifyRecordedAsync"/>).
+    /// </remarks>
     public LayerDescriptor? TryGetKnown(string layerId, LayerSurvey survey, LayerCompression compression)
     {
-        if (compression == LayerCompression.None && survey.RecordedDiffId is { } recorded)
+        if (compression == LayerCompression.None && survey.RecordedDiffId is { } recorded && !_unbuildable.ContainsKey(Key(layerId, survey.Fingerprint, compression)))
         {
             return new LayerDescriptor(LayerMediaType.Tar, recorded, survey.TarSize, recorded);
         }
@@ -94,7 +102,22 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             return;
         }
 
-        await ComputeSharedAsync(key, layerId, LayerCompression.None, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ComputeSharedAsync(key, layerId, LayerCompression.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LayerExportException e) when (e.InnerException is LayerStoreCorruptException)
+        {
+            // Announced no more for this state (HEAD, If-None-Match): no body of it can have the recorded diffID.
+            if (_unbuildable.Count >= MaxUnbuildable)
+            {
+                _unbuildable.Clear();
+            }
+
+            _unbuildable[key] = true;
+            throw;
+        }
+
         if (!cache.TryGet(key, out _))
         {
             throw new LayerChangedException("the layer changed while its tar was checked against the recorded diffID");

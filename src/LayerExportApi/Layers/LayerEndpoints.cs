@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -146,9 +147,11 @@ internal static class LayerEndpoints
             var (export, survey, _) = await preparation.PrepareAsync(id, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
-            if (known is null && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
+            var unverified = chosen == LayerCompression.None && survey.RecordedDiffId is not null;
+            if ((known is null || unverified) && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
             {
-                // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does.
+                // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does;
+                // a recorded diffID is checked first, once per layer state, as the descriptor endpoint checks it.
                 try
                 {
                     known = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);
