@@ -235,6 +235,11 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return Changed(failure);
         }
 
+        if (failure.InnerException is TarSplitRecordException)
+        {
+            return failure;
+        }
+
         return failure.InnerException is TarMismatchException mismatch
             ? new LayerExportException(
                 failure.Path,
@@ -246,10 +251,11 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
                 new LayerStoreCorruptException($"The layer's files and its tar-split record disagree (the layer is not changing): {failure.Message}.", failure));
     }
 
-    // A tar that is not the recorded one says nothing of why; once the layer is known to have moved, it is a change.
+    // A tar that is not the recorded one, or a record that stopped parsing (rewritten in place as it was read), says
+    // nothing of why; once the layer is known to have moved, it is a change, which a retry may get past.
     private static LayerExportException Changed(LayerExportException failure) =>
-        failure.InnerException is TarMismatchException mismatch
-            ? new LayerExportException(failure.Path, failure.Reason, new LayerChangedException($"the layer changed while its tar was made: {mismatch.Message}"))
+        failure.InnerException is TarMismatchException or TarSplitRecordException
+            ? new LayerExportException(failure.Path, failure.Reason, new LayerChangedException($"the layer changed while its tar was made: {failure.InnerException.Message}"))
             : failure;
 
     /// <inheritdoc />
@@ -271,7 +277,8 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
                 var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
                 return (summary.Bytes, summary.Entries, fingerprint);
             }
-            catch (LayerExportException e) when (e.InnerException is LayerChangedException or TarMismatchException or NativeIOException { IsNotFound: true })
+            // A record that was not the one surveyed is a change already, whatever a walk after it finds (an edit undone).
+            catch (LayerExportException e) when (!record.DiffersFromExpected && e.InnerException is LayerChangedException or TarMismatchException or TarSplitRecordException or NativeIOException { IsNotFound: true })
             {
                 throw Judge(e, fingerprint, cancellationToken);
             }

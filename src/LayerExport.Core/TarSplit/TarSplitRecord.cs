@@ -97,6 +97,9 @@ public sealed class TarSplitRecord : IDisposable
             ? _compressed.CurrentDigest
             : throw new InvalidOperationException("the record's digest is known only once all of it has been read");
 
+    /// <summary>True once <see cref="ThrowIfChanged"/> found the record read not to be the one expected.</summary>
+    public bool DiffersFromExpected { get; private set; }
+
     /// <summary>Makes <see cref="ThrowIfChanged"/> require the record to have <paramref name="digest"/>, the <see cref="ReadDigest"/> of the record surveyed.</summary>
     public void Expect(LayerDigest digest) => _expected = digest;
 
@@ -106,6 +109,7 @@ public sealed class TarSplitRecord : IDisposable
     {
         if (_expected is { } expected && ReadDigest() != expected)
         {
+            DiffersFromExpected = true;
             throw new LayerChangedException("the tar-split record is no longer the one surveyed: it was rewritten or replaced");
         }
     }

@@ -167,6 +167,48 @@ public sealed class RecordedStateTests : IDisposable
         Assert.True(failure.Collected.Length < original.Length, "the whole range went out");
     }
 
+    [Fact]
+    public async Task AnExportOfAnotherRecordIsAChangeEvenWhenTheRecordIsBackBeforeTheWalkAfterIt()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        var surveyed = await File.ReadAllBytesAsync(RecordPath(id));
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var store = new StoreChangingOnSecondWalk(inner, () => Replace(RecordPath(id), surveyed));
+        using var export = new LayerExporter(store).Prepare(id, []);
+        export.Survey(CancellationToken.None);
+
+        RetimeFirstFileHeader(RecordPath(id));
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+
+        // 503 layer-changing, not 500 store-inconsistent: the record read was not the one surveyed, whatever is there now.
+        Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
+    }
+
+    [Fact]
+    public async Task ARecordThatStopsParsingBecauseItWasRewrittenIsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = new LayerExporter(store).Prepare(id, []);
+        export.Survey(CancellationToken.None);
+
+        // What a reader sees of a record rewritten in place while it reads: another record's bytes, cut anywhere.
+        using (var compressed = new MemoryStream())
+        {
+            using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+            {
+                gzip.Write("{\"type\":2,\"payload\":\"AAAA\n"u8);
+            }
+
+            Replace(RecordPath(id), compressed.ToArray());
+        }
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+
+        // 503 layer-changing, which a retry gets past once the writer is done, not a 500 that says the layer is broken.
+        Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
+    }
+
     private static LayerSurvey Survey(ILayerStore store, string id)
     {
         using var export = new LayerExporter(store).Prepare(id, []);
