@@ -46,11 +46,10 @@ public sealed class RecordedStateTests : IDisposable
     {
         var (id, _) = await RecordLayerAsync(withDigest: false);
         using var store = new ContainersStorageLayerStore(_root.Path);
-        using var export = new LayerExporter(store).Prepare(id, []);
-        export.Survey(CancellationToken.None);
+        using var export = SurveyedExport(store, id);
 
         RetimeFirstFileHeader(RecordPath(id));
-        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+        var failure = await FailedTarAsync(export);
 
         Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
     }
@@ -61,8 +60,7 @@ public sealed class RecordedStateTests : IDisposable
         var (id, original) = await RecordLayerAsync(withDigest: false);
         using var store = new ContainersStorageLayerStore(_root.Path);
         var before = Survey(store, id);
-        using var export = new LayerExporter(store).Prepare(id, []);
-        export.Survey(CancellationToken.None);
+        using var export = SurveyedExport(store, id);
 
         // What a relabel, a backup restoring times or a store copying its files does: new inode, ctime and mtime, same bytes.
         Replace(RecordPath(id), File.ReadAllBytes(RecordPath(id)));
@@ -136,10 +134,9 @@ public sealed class RecordedStateTests : IDisposable
         using var inner = new ContainersStorageLayerStore(_root.Path);
         var file = Path.Combine(_root.Path, "overlay", id, "diff", "a.txt");
         var store = new StoreChangingOnSecondWalk(inner, () => Posix.ChangeMode(file, Convert.ToInt32("600", 8)));
-        using var export = new LayerExporter(store).Prepare(id, []);
-        export.Survey(CancellationToken.None);
+        using var export = SurveyedExport(store, id);
 
-        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+        var failure = await FailedTarAsync(export);
 
         // The walk after the failure finds a file changed: 503 layer-changing, which a retry may get past.
         Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
@@ -152,8 +149,7 @@ public sealed class RecordedStateTests : IDisposable
         var surveyed = await File.ReadAllBytesAsync(RecordPath(id));
         using var inner = new ContainersStorageLayerStore(_root.Path);
         var store = new StoreChangingOnSecondWalk(inner, () => Replace(RecordPath(id), surveyed));
-        using var export = new LayerExporter(store).Prepare(id, []);
-        export.Survey(CancellationToken.None);
+        using var export = SurveyedExport(store, id);
 
         RetimeFirstFileHeader(RecordPath(id));
         var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(
@@ -174,11 +170,10 @@ public sealed class RecordedStateTests : IDisposable
         var surveyed = await File.ReadAllBytesAsync(RecordPath(id));
         using var inner = new ContainersStorageLayerStore(_root.Path);
         var store = new StoreChangingOnSecondWalk(inner, () => Replace(RecordPath(id), surveyed));
-        using var export = new LayerExporter(store).Prepare(id, []);
-        export.Survey(CancellationToken.None);
+        using var export = SurveyedExport(store, id);
 
         RetimeFirstFileHeader(RecordPath(id));
-        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+        var failure = await FailedTarAsync(export);
 
         // 503 layer-changing, not 500 store-inconsistent: the record read was not the one surveyed, whatever is there now.
         Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
@@ -189,8 +184,7 @@ public sealed class RecordedStateTests : IDisposable
     {
         var (id, _) = await RecordLayerAsync(withDigest: false);
         using var store = new ContainersStorageLayerStore(_root.Path);
-        using var export = new LayerExporter(store).Prepare(id, []);
-        export.Survey(CancellationToken.None);
+        using var export = SurveyedExport(store, id);
 
         // What a reader sees of a record rewritten in place while it reads: another record's bytes, cut anywhere.
         using (var compressed = new MemoryStream())
@@ -203,11 +197,22 @@ public sealed class RecordedStateTests : IDisposable
             Replace(RecordPath(id), compressed.ToArray());
         }
 
-        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
+        var failure = await FailedTarAsync(export);
 
         // 503 layer-changing, which a retry gets past once the writer is done, not a 500 that says the layer is broken.
         Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
     }
+
+    // An export that has taken its survey, as the tar endpoint's does before the body starts.
+    private static PreparedExport SurveyedExport(ILayerStore store, string id)
+    {
+        var export = new LayerExporter(store).Prepare(id, []);
+        export.Survey(CancellationToken.None);
+        return export;
+    }
+
+    private static Task<PipeCollector.CollectedException> FailedTarAsync(PreparedExport export) =>
+        Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None)));
 
     private static LayerSurvey Survey(ILayerStore store, string id)
     {
