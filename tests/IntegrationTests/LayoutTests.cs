@@ -3,6 +3,8 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using IntegrationTests.Support;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
 
 namespace IntegrationTests;
 
@@ -256,6 +258,30 @@ public sealed class LayoutTests : IAsyncLifetime
         Assert.Equal("urn:layer-export:problem:malformed-range", problem.GetProperty("type").GetString());
     }
 
+    [Fact]
+    public async Task ASurveyThatMeetsARecordBeingRewrittenIsALayerChangingThatTheNextRequestGetsPast()
+    {
+        var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+        var record = Path.Combine(Buildah.Root, "vfs-layers", id + ".tar-split.gz");
+        var whole = await File.ReadAllBytesAsync(record);
+
+        // What the survey reads of a record rewritten in place: the first half; the writer is done by the second look.
+        await File.WriteAllBytesAsync(record, whole[..(whole.Length / 2)]);
+        await using var server = ApiServer.Start(
+            Buildah.Root,
+            services => services.DecorateLayerStore(store => new StoreChangingOnSecondWalk(store, () => File.WriteAllBytes(record, whole))),
+            settings: new Dictionary<string, string> { ["LayerStore:Layout"] = "containers-storage", ["LayerStore:Access:RetryAttempts"] = "0" });
+        using var client = server.CreateClient();
+
+        using var changing = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
+        var body = await client.GetByteArrayAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
+
+        // README: 503 layer-changing, not a 500 that says the layer is broken.
+        var problem = await ProblemAssert.IsProblemAsync(changing, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:layer-changing", problem.GetProperty("type").GetString());
+        Assert.Equal(diffDigest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)));
+    }
+
     // One byte of the first header's mtime: the record rebuilds a tar of the same length that is not the recorded one.
     private Task BreakFirstHeaderMtimeAsync(string id) => EditRecordAsync(id, static entries =>
     {
@@ -286,5 +312,40 @@ public sealed class LayoutTests : IAsyncLifetime
         var layers = JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsArray();
         edit(layers.Single(l => (string?)l!["id"] == id)!.AsObject());
         await File.WriteAllTextAsync(path, layers.ToJsonString());
+    }
+
+    // A layer whose store changes just before an opened layer's second metadata walk: the one that judges a failed survey.
+    private sealed class StoreChangingOnSecondWalk(ILayerStore inner, Action change) : ILayerStore
+    {
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public LayerId ParseId(string? text) => inner.ParseId(text);
+
+        public IReadOnlyList<LayerSummary> List() => inner.List();
+
+        public LayerDescription Describe(LayerId id) => inner.Describe(id);
+
+        public ILayerContent Open(LayerId id) => new Content(inner.Open(id), change);
+
+        private sealed class Content(ILayerContent content, Action change) : ILayerContent
+        {
+            private int _walks;
+
+            public RecordedTar? Recorded => content.Recorded;
+
+            public ILayerEntryReader CreateReader() => content.CreateReader();
+
+            public ILayerEntryReader CreateMetadataReader()
+            {
+                if (++_walks == 2)
+                {
+                    change();
+                }
+
+                return content.CreateMetadataReader();
+            }
+
+            public void Dispose() => content.Dispose();
+        }
     }
 }

@@ -177,27 +177,60 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
-    public LayerSurvey Survey(CancellationToken cancellationToken) => _survey = TakeSurvey(out _surveyedRecordDigest, cancellationToken);
+    /// <exception cref="LayerChangedException">The tar-split record could not be read, and a second look found the layer or the record moved.</exception>
+    public LayerSurvey Survey(CancellationToken cancellationToken)
+    {
+        string? seen = null;
+        try
+        {
+            return _survey = TakeSurvey(out _surveyedRecordDigest, ref seen, cancellationToken);
+        }
+        // A record read while it is rewritten in place stops parsing, or rebuilds a tar cut short, just as a broken
+        // one does; only a second look tells the change a retry gets past from the store's fault.
+        catch (Exception e) when (seen is not null && e is TarSplitRecordException or LayerStoreCorruptException or NativeIOException { IsNotFound: true })
+        {
+            if (Moved(seen, cancellationToken))
+            {
+                throw new LayerChangedException($"the layer changed while it was surveyed: {e.Message}");
+            }
 
-    private LayerSurvey TakeSurvey(CancellationToken cancellationToken) => TakeSurvey(out _, cancellationToken);
+            throw;
+        }
+    }
 
-    // record: the digest of the tar-split record the survey measured, if any.
-    private LayerSurvey TakeSurvey(out LayerDigest? record, CancellationToken cancellationToken)
+    private LayerSurvey TakeSurvey(CancellationToken cancellationToken)
+    {
+        string? seen = null;
+        return TakeSurvey(out _, ref seen, cancellationToken);
+    }
+
+    // record: the digest of the tar-split record the survey measured, if any. seen: what the survey saw, as far as it
+    // got: the fingerprint once it is whole, else the walk's and the record's bytes as read (null until the walk is).
+    private LayerSurvey TakeSurvey(out LayerDigest? record, ref string? seen, CancellationToken cancellationToken)
     {
         record = null;
         using var reader = content.CreateMetadataReader();
         var walked = LayerSurvey.Take(reader, cancellationToken);
         if (content.Recorded is not { } recorded)
         {
+            seen = walked.Fingerprint;
             return walked;
         }
 
+        seen = $"{walked.Fingerprint}\nno record";
         LayerDigest measured;
         long length;
         using (var opened = recorded.OpenRecord())
         {
-            length = TarSplitAssembler.MeasureTarLength(opened, cancellationToken);
-            measured = opened.ReadDigest();
+            try
+            {
+                length = TarSplitAssembler.MeasureTarLength(opened, cancellationToken);
+                measured = opened.ReadDigest();
+            }
+            finally
+            {
+                seen = $"{walked.Fingerprint}\n{opened.BytesReadDigest}";
+            }
         }
 
         // tar-split rebuilds some tars longer than they were (GNU sparse files come back expanded): never announce or
@@ -213,7 +246,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         // The reassembled tar depends on the record as much as on the files: both go into the fingerprint, the record
         // by its content (an edit that keeps the tar's length is another state; a chmod of the record is not).
         record = measured;
-        var fingerprint = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+        var fingerprint = seen = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"recorded\n{recorded.DiffId}\n{length}\n{measured}\n{walked.Fingerprint}")));
         return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
     }
@@ -223,14 +256,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     // files and record disagree, and every retry would fail the same way. Only a walk after the failure can tell.
     private LayerExportException Judge(LayerExportException failure, string surveyed, CancellationToken cancellationToken)
     {
-        try
-        {
-            if (TakeSurvey(cancellationToken).Fingerprint != surveyed)
-            {
-                return Changed(failure);
-            }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
+        if (Moved(surveyed, cancellationToken))
         {
             return Changed(failure);
         }
@@ -249,6 +275,23 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
                 failure.Path,
                 "the file and the tar-split record disagree, and the layer is not changing",
                 new LayerStoreCorruptException($"The layer's files and its tar-split record disagree (the layer is not changing): {failure.Message}.", failure));
+    }
+
+    // Whether a second look at the layer sees other than seen (a survey's fingerprint, or what a failed one saw); a
+    // look that fails where the first did not has seen a change too.
+    private bool Moved(string seen, CancellationToken cancellationToken)
+    {
+        string? again = null;
+        try
+        {
+            TakeSurvey(out _, ref again, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // What it saw before it failed is the answer.
+        }
+
+        return again != seen;
     }
 
     // A tar that is not the recorded one, or a record that stopped parsing (rewritten in place as it was read), says

@@ -97,6 +97,9 @@ public sealed class TarSplitRecord : IDisposable
             ? _compressed.CurrentDigest
             : throw new InvalidOperationException("the record's digest is known only once all of it has been read");
 
+    /// <summary>The sha256 of the stored bytes read so far, however far their entries parsed: a record that fails alike on the same bytes is the same record.</summary>
+    internal LayerDigest BytesReadDigest => _compressed.CurrentDigest;
+
     /// <summary>True once <see cref="ThrowIfChanged"/> found the record read not to be the one expected.</summary>
     public bool DiffersFromExpected { get; private set; }
 

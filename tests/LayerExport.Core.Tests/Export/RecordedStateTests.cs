@@ -8,6 +8,7 @@ using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
+using LayerExport.Core.TarSplit;
 using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Export;
@@ -203,6 +204,45 @@ public sealed class RecordedStateTests : IDisposable
         Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
     }
 
+    [Fact]
+    public async Task ASurveyThatMeetsARecordBeingRewrittenIsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        var whole = await File.ReadAllBytesAsync(RecordPath(id));
+        Replace(RecordPath(id), Gzip("{\"type\":2,\"payload\":\"AAAA\n"u8));
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var store = new StoreChangingOnSecondWalk(inner, () => Replace(RecordPath(id), whole));
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        // The writer is done by the second look: 503 layer-changing, which the next walk gets past.
+        Assert.Throws<LayerChangedException>(() => export.Survey(CancellationToken.None));
+        Assert.Equal(Survey(inner, id).Fingerprint, export.Survey(CancellationToken.None).Fingerprint);
+    }
+
+    [Fact]
+    public async Task ASurveyThatMeetsARecordStillBeingWrittenOnItsSecondLookIsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        Replace(RecordPath(id), Gzip("{\"type\":2,\"payload\":\"AAAA\n"u8));
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var store = new StoreChangingOnSecondWalk(inner, () => Replace(RecordPath(id), Gzip("{\"type\":2,\"payload\":\"AAAAAAAA\n"u8)));
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        Assert.Throws<LayerChangedException>(() => export.Survey(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ASurveyOfARecordThatDoesNotParseTwiceAlikeIsNoChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        Replace(RecordPath(id), Gzip("{\"type\":2,\"payload\":\"AAAA\n"u8));
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        // A retry would fail the same way: 500 layer-unreadable, as before any judgement.
+        Assert.Throws<TarSplitRecordException>(() => export.Survey(CancellationToken.None));
+    }
+
     // An export that has taken its survey, as the tar endpoint's does before the body starts.
     private static PreparedExport SurveyedExport(ILayerStore store, string id)
     {
@@ -322,6 +362,17 @@ public sealed class RecordedStateTests : IDisposable
     {
         File.WriteAllBytes(path + ".new", content);
         File.Move(path + ".new", path, overwrite: true);
+    }
+
+    private static byte[] Gzip(ReadOnlySpan<byte> text)
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(text);
+        }
+
+        return compressed.ToArray();
     }
 
     private static byte[] Decompress(byte[] gzip)
