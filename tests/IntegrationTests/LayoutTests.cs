@@ -274,11 +274,11 @@ public sealed class LayoutTests : IAsyncLifetime
         using var client = server.CreateClient();
 
         using var changing = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
-        var body = await client.GetByteArrayAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
 
-        // README: 503 layer-changing, not a 500 that says the layer is broken.
+        // README: 503 layer-changing, not a 500 that says the layer is broken; the next request gets the recorded tar.
         var problem = await ProblemAssert.IsProblemAsync(changing, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:layer-export:problem:layer-changing", problem.GetProperty("type").GetString());
+        var body = await client.GetByteArrayAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
         Assert.Equal(diffDigest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)));
     }
 
