@@ -224,6 +224,29 @@ public sealed class LayoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AWholeDownloadOfASmallLayerWhoseRecordRebuildsAnotherTarIsAProblemNotAReset()
+    {
+        var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+
+        await BreakFirstHeaderMtimeAsync(id);
+        using var client = Server.CreateClient();
+
+        // The whole tar is smaller than the first flush: when its digest is found wrong, nothing has left yet.
+        using var response = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
+        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "-w", "\n%{http_code}", Server.Url($"/layers/{id}/tar")]);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+        Assert.Contains(diffDigest, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains("Docker-Content-Digest"));
+        Assert.Null(response.Headers.ETag);
+        Assert.Null(response.Content.Headers.ContentDisposition);
+        Assert.True(curl.ExitCode == 0, $"curl saw a failed transfer, not a status: {curl.Describe()}");
+        Assert.EndsWith("\n500", curl.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("store-inconsistent", curl.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task IfMatchWithTheRecordedDigestChecksTheRecordBeforeTheResponse()
     {
         var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);

@@ -66,13 +66,11 @@ public sealed class MetricsTests : IDisposable
 
         await server.Logs.WaitForExportOutcomeAsync("big", "cancelled");
 
-        // The read error comes before the first flush, so the client may see the reset even before a status line.
-        var failure = await Record.ExceptionAsync(async () =>
+        // zstd has emitted nothing of its first job when the read error comes: the client gets a status instead.
+        using (var failed = await client.GetAsync(new Uri($"/layers/{Layer}/tar?compression=zstd", UriKind.Relative)))
         {
-            using var response = await client.GetAsync(new Uri($"/layers/{Layer}/tar?compression=zstd", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
-            await (await response.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null);
-        });
-        Assert.NotNull(failure);
+            await ProblemAssert.IsProblemAsync(failed, HttpStatusCode.InternalServerError);
+        }
 
         await server.Logs.WaitForExportOutcomeAsync(Layer, "failed");
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Pipelines;
 using LayerExport.Core;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
@@ -10,22 +11,24 @@ namespace LayerExportApi.Layers;
 
 /// <summary>One export's body on its way to the client: the minimum read rate, the metrics, the log line, and what a failure does to the connection.</summary>
 /// <remarks>
-/// The bytes go straight into <see cref="HttpResponse.BodyWriter"/>, with the request's abort token on every
-/// read and write, so a client that hangs up stops the export at once. A failure after the status line ends
-/// the transfer short of its announced length, so the client sees a failed transfer, never a short body that
-/// looks complete. A whole plain tar over HTTP/1.x that failed between entries also gets
-/// <see cref="IncompleteArchiveMarker"/> before the connection is closed, so that a tar reader fed by a pipe
-/// (<c>curl | tar -x</c>) fails too; everything else is aborted.
+/// The bytes go into <see cref="HttpResponse.BodyWriter"/> through a <see cref="HeldBodyWriter"/>, with the
+/// request's abort token on every read and write, so a client that hangs up stops the export at once. A failure
+/// while the held writer still has everything (before the first flush, within its first 64 KiB) is answered with
+/// the problem response and its status, as a failure before the body is. A failure after that ends the transfer
+/// short of its announced length, so the client sees a failed transfer, never a short body that looks complete.
+/// A whole plain tar over HTTP/1.x that failed between entries also gets <see cref="IncompleteArchiveMarker"/>
+/// before the connection is closed, so that a tar reader fed by a pipe (<c>curl | tar -x</c>) fails too;
+/// everything else is aborted.
 /// </remarks>
 internal sealed class BodyTransfer(PreparedExport export, LayerCompression compression, LayerDescriptors descriptors, ILogger logger)
 {
-    /// <summary>Runs <paramref name="write"/>, the body; any failure once it may have started aborts the connection and is logged with the entry path.</summary>
+    /// <summary>Runs <paramref name="write"/>, the body; a failure is logged with the entry path and answered with a problem while nothing has reached the server, else it aborts the connection.</summary>
     /// <param name="httpContext">The request whose response <paramref name="write"/> fills.</param>
     /// <param name="tarBytes">Tar bytes of the body made so far, for the metrics.</param>
     /// <param name="markIncomplete">Whether a failure between entries may end the body with <see cref="IncompleteArchiveMarker"/>: a whole plain tar.</param>
-    /// <param name="write">Writes the body and returns what logs its completion, given the elapsed milliseconds.</param>
+    /// <param name="write">Writes the body into the writer it is given and returns what logs its completion, given the elapsed milliseconds.</param>
     /// <remarks>Each outcome is counted in the metrics just before its log line, so whoever reads the log sees the count.</remarks>
-    public async Task RunAsync(HttpContext httpContext, Func<long> tarBytes, bool markIncomplete, Func<CancellationToken, Task<Action<long>>> write)
+    public async Task RunAsync(HttpContext httpContext, Func<long> tarBytes, bool markIncomplete, Func<PipeWriter, CancellationToken, Task<Action<long>>> write)
     {
         var aborted = httpContext.RequestAborted;
         var metrics = httpContext.RequestServices.GetRequiredService<ExportMetrics>();
@@ -33,11 +36,12 @@ internal sealed class BodyTransfer(PreparedExport export, LayerCompression compr
         var layerId = export.Layer.Id;
         var limits = httpContext.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
         using var rateGuard = ResponseRateGuard.Install(httpContext, limits.MinResponseBytesPerSecond, limits.MinResponseGracePeriod);
+        using var body = new HeldBodyWriter(httpContext.Response.BodyWriter);
         var clock = Stopwatch.StartNew();
         metrics.Started(compression);
         try
         {
-            var logCompleted = await write(aborted);
+            var logCompleted = await write(body, aborted);
             Ended(ExportOutcome.Completed);
             logCompleted(clock.ElapsedMilliseconds);
         }
@@ -69,6 +73,16 @@ internal sealed class BodyTransfer(PreparedExport export, LayerCompression compr
             descriptors.ForgetSurvey(layerId);
             var path = (e as LayerExportException)?.Path ?? "(none)";
             Ended(ExportOutcome.Failed);
+            if (!body.HandedOver && !httpContext.Response.HasStarted)
+            {
+                // What the export wrote is still held here: the response can be what it would have been before the body.
+                var problem = LayerProblems.TryMap(e, out var mapped) ? mapped : TypedResults.Problem(statusCode: StatusCodes.Status500InternalServerError);
+                ExportLog.FailedBeforeBody(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds, problem.StatusCode);
+                httpContext.Response.Headers.Clear();
+                await problem.ExecuteAsync(httpContext);
+                return;
+            }
+
             ExportLog.Failed(logger, e, layerId, compression, path, export.Progress.BytesWritten, export.Progress.EntriesWritten, clock.ElapsedMilliseconds);
             if (!markIncomplete || !await TryMarkIncompleteAsync(httpContext))
             {

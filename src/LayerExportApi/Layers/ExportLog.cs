@@ -22,4 +22,7 @@ internal static partial class ExportLog
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Export of layer {LayerId} ({Compression}) failed at entry {EntryPath} after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms; the transfer ends short")]
     public static partial void Failed(ILogger logger, Exception exception, string layerId, LayerCompression compression, string entryPath, long bytes, long entries, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Export of layer {LayerId} ({Compression}) failed at entry {EntryPath} after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms, before any byte of the body was sent; answered {ProblemStatus}")]
+    public static partial void FailedBeforeBody(ILogger logger, Exception exception, string layerId, LayerCompression compression, string entryPath, long bytes, long entries, long elapsedMs, int problemStatus);
 }

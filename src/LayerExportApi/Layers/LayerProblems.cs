@@ -27,7 +27,7 @@ internal static class LayerProblems
         _ => Problem(StatusCodes.Status500InternalServerError, "Layer store is inconsistent", "store-inconsistent", exception),
     };
 
-    /// <summary>Maps any failure of the pre-stream phase that has a problem response; false for real bugs.</summary>
+    /// <summary>Maps any failure before the body left (the pre-stream phase, or an export that sent nothing yet) that has a problem response; false for real bugs.</summary>
     public static bool TryMap(Exception exception, [NotNullWhen(true)] out ProblemHttpResult? problem)
     {
         problem = exception switch
@@ -36,7 +36,9 @@ internal static class LayerProblems
             LayerExportException { InnerException: LayerStoreException store } => For(store),
             ServiceStoppingException => Problem(StatusCodes.Status503ServiceUnavailable, "Service stopping", "service-stopping", exception),
             TimeoutRejectedException => Problem(StatusCodes.Status503ServiceUnavailable, "Layer store too slow", "store-timeout", exception),
-            _ when ExportPreparation.IsChanging(exception) => Problem(StatusCodes.Status503ServiceUnavailable, "Layer changing", "layer-changing", exception),
+            // A tar found not to be the one announced, and not judged the store's fault (a generated tar), is of
+            // files that changed since they were surveyed or their digest was announced.
+            _ when ExportPreparation.IsChanging(exception) || exception is LayerExportException { InnerException: TarMismatchException } => Problem(StatusCodes.Status503ServiceUnavailable, "Layer changing", "layer-changing", exception),
             LayerExportException or IOException => Unreadable(exception),
             _ => null,
         };

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Reflection;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
@@ -11,7 +12,8 @@ namespace LayerExportApi.Layers;
 /// <remarks>
 /// What is known before the body starts is announced: the exact length of the plain tar always, the digest
 /// (as <c>Docker-Content-Digest</c> and a strong ETag) when this layer state was exported before. The body goes
-/// out through <see cref="BodyTransfer"/>, which makes any failure a failed transfer.
+/// out through <see cref="BodyTransfer"/>, which answers a failure with a problem while nothing of the body has
+/// left, and makes it a failed transfer after that.
 /// </remarks>
 internal sealed class LayerTarResult(
     PreparedExport export,
@@ -124,9 +126,9 @@ internal sealed class LayerTarResult(
                 httpContext,
                 () => compression == LayerCompression.None ? Math.Clamp(export.Progress.BytesWritten - tarFrom, 0, range.Length) : Math.Max(0, export.Progress.BytesWritten - tarFrom),
                 markIncomplete: false,
-                async aborted =>
+                async (body, aborted) =>
                 {
-                    await WriteRangeAsync(response, range.Start, range.End + 1, gzipIndex, aborted);
+                    await WriteRangeAsync(response, body, range.Start, range.End + 1, gzipIndex, aborted);
                     return elapsed => ExportLog.RangeCompleted(logger, layerId, compression, range.Start, range.End, elapsed);
                 });
             return;
@@ -142,9 +144,9 @@ internal sealed class LayerTarResult(
             httpContext,
             () => export.Progress.BytesWritten,
             markIncomplete: compression == LayerCompression.None,
-            async aborted =>
+            async (body, aborted) =>
             {
-                var summary = await export.WriteAsync(compression, response.BodyWriter, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
+                var summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
                 descriptors.Record(layerId, compression, summary);
                 if (survey.RecordedDiffId is null && summary.Fingerprint != survey.Fingerprint)
                 {
@@ -163,17 +165,17 @@ internal sealed class LayerTarResult(
 
     // Bytes start to end (exclusive) of this representation: the plain tar from the entry that holds the start, an
     // indexed gzip body from the block that holds it, any other compressed body from its own start.
-    private async Task WriteRangeAsync(HttpResponse response, long start, long end, GzipBlockIndex? gzipIndex, CancellationToken aborted)
+    private async Task WriteRangeAsync(HttpResponse response, PipeWriter body, long start, long end, GzipBlockIndex? gzipIndex, CancellationToken aborted)
     {
         if (compression == LayerCompression.None)
         {
-            await export.WriteTarRangeAsync(response.BodyWriter, start, end, aborted);
+            await export.WriteTarRangeAsync(body, start, end, aborted);
             return;
         }
 
         if (gzipIndex is not null)
         {
-            await export.WriteGzipRangeAsync(response.BodyWriter, gzipIndex, start, end, aborted);
+            await export.WriteGzipRangeAsync(body, gzipIndex, start, end, aborted);
             return;
         }
 
@@ -182,8 +184,8 @@ internal sealed class LayerTarResult(
         // Nothing of the range exists until the body before it is made again: the headers go first, so a client
         // that waits for them is not kept waiting that long.
         await response.StartAsync(aborted);
-        await response.BodyWriter.FlushAsync(aborted);
-        await export.WriteCompressedRangeAsync(compression, response.BodyWriter, descriptor, new ExpectedTar(survey.TarSize, descriptor.DiffId), start, end, aborted);
+        await body.FlushAsync(aborted);
+        await export.WriteCompressedRangeAsync(compression, body, descriptor, new ExpectedTar(survey.TarSize, descriptor.DiffId), start, end, aborted);
     }
 
     // The headers already set describe the tar, not the problem; they are cleared first.
