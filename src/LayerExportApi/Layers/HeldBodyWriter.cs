@@ -70,14 +70,9 @@ internal sealed class HeldBodyWriter(PipeWriter inner) : PipeWriter, IDisposable
     public override void CancelPendingFlush() => inner.CancelPendingFlush();
 
     /// <inheritdoc />
-    /// <remarks>A body completed with an error keeps what it held: the failure may still get its status.</remarks>
     public override void Complete(Exception? exception = null)
     {
-        if (exception is null)
-        {
-            HandOver();
-        }
-
+        HandOver();
         inner.Complete(exception);
     }
 
