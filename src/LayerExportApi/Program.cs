@@ -60,6 +60,9 @@ try
     // The digest cache too: a directory made unsafe later then costs only its entries, never a request.
     app.OpenDigestCache();
 
+    // zstd: the native libzstd shipped with the server where it emits the managed port's bytes; the log says which.
+    app.ReportZstdImplementation();
+
     // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
     app.CheckOpaqueMarksVisible();
 

@@ -38,6 +38,34 @@ public sealed class ServerProcessTests : IDisposable
         Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Auto", "zstd compresses with native libzstd 1.5.7 (")]
+    [InlineData("Managed", "zstd compresses with managed ZstdSharp.Port (zstd 1.5.7)")]
+    public async Task TheLogSaysWhichZstdImplementationCompresses(string library, string message)
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["Export__Zstd__Library"] = library },
+            "--urls", "http://127.0.0.1:0");
+
+        await server.WaitUntilListeningAsync();
+
+        Assert.Contains(message, server.Output, StringComparison.Ordinal);
+        await server.KillAsync();
+    }
+
+    [Fact]
+    public async Task AnUnknownZstdLibraryStopsStartUp()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["Export__Zstd__Library"] = "7" },
+            "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(1, await server.WaitForExitAsync());
+        Assert.Contains("Export:Zstd:Library must be Auto, Native or Managed.", server.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StartsOnTheGivenAddressServesLayersAndIsKilledByItsPid()
     {

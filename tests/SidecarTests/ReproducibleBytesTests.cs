@@ -73,4 +73,21 @@ public sealed class ReproducibleBytesTests
         await ArchiveTools.TestIntegrityAsync(representation, file);
         Assert.True((await ArchiveTools.DecompressAsync(representation, file)).AsSpan().SequenceEqual(plainTar));
     }
+
+    [Fact]
+    public async Task ZstdBytesAreTheSameFromTheNativeLibraryAndTheManagedPort()
+    {
+        using var work = new TemporaryDirectory("sidecar-zstd-library");
+        var store = new NativeStoreBuilder(work.Combine("store"));
+        store.AddMixedLayer(LayerId);
+        using var native = await ApiServerProcess.StartAsync(store.Root, work.Combine("digests-native"), new Dictionary<string, string> { ["Export:Zstd:Library"] = "Native" });
+        using var managed = await ApiServerProcess.StartAsync(store.Root, work.Combine("digests-managed"), new Dictionary<string, string> { ["Export:Zstd:Library"] = "Managed" });
+        using var nativeClient = native.CreateClient();
+        using var managedClient = managed.CreateClient();
+
+        var fromNative = await nativeClient.GetOkBytesAsync(Representation.Named("zstd").TarPath(LayerId));
+        var fromManaged = await managedClient.GetOkBytesAsync(Representation.Named("zstd").TarPath(LayerId));
+
+        Assert.True(fromNative.AsSpan().SequenceEqual(fromManaged), $"native libzstd gave {Digests.Sha256(fromNative)} ({fromNative.Length} bytes), the managed port {Digests.Sha256(fromManaged)} ({fromManaged.Length} bytes)");
+    }
 }

@@ -1,5 +1,4 @@
-using ZstdSharp;
-using ZstdSharp.Unsafe;
+using System.Buffers;
 
 namespace LayerExport.Core.Compression;
 
@@ -12,18 +11,20 @@ namespace LayerExport.Core.Compression;
 /// </remarks>
 internal sealed class ZstdStage : CompressionStage
 {
-    private readonly DetachableStream _output;
-    private readonly CompressionStream _zstd;
-    private readonly FlushIgnoringStream _input;
-    private bool _finished;
+    // zstd's own advice for a streaming output buffer (ZSTD_CStreamOutSize) is one block, 128 KiB.
+    private const int OutputBufferSize = 128 * 1024;
+
+    private readonly Stream _output;
+    private readonly ZstdEncoder _encoder;
+    private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent(OutputBufferSize);
+    private readonly StageInput _input;
+    private bool _disposed;
 
     public ZstdStage(Stream output, CompressionOptions options)
     {
-        _output = new DetachableStream(output);
-        _zstd = new CompressionStream(_output, options.Zstd.Level, leaveOpen: true);
-        _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_nbWorkers, options.EffectiveThreads);
-        _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
-        _input = new FlushIgnoringStream(_zstd);
+        _output = output;
+        _encoder = ZstdEncoder.Create(ZstdImplementation.Resolve(options.Zstd).Library, options.Zstd.Level, options.EffectiveThreads);
+        _input = new StageInput(this);
     }
 
     public override Stream Input => _input;
@@ -31,21 +32,89 @@ internal sealed class ZstdStage : CompressionStage
     public override async Task FinishAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        _finished = true;
-        await _zstd.DisposeAsync().ConfigureAwait(false);
+        bool done;
+        do
+        {
+            var written = _encoder.Compress([], _buffer, end: true, out _, out done);
+            await _output.WriteAsync(_buffer.AsMemory(0, written), CancellationToken.None).ConfigureAwait(false);
+        }
+        while (!done);
 
-        // Disposing wrote the epilogue, and a pipe's stream sends what it is given: the body may be complete and
-        // its client gone already, which must not make a finished body a cancelled one.
+        // The epilogue is written, and a pipe's stream sends what it is given: the body may be complete and its client
+        // gone already, which must not make a finished body a cancelled one.
         await _output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
-    public override async ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
-        if (!_finished)
+        if (_disposed)
         {
-            // Disposing a zstd stream writes its epilogue; a failed export must not look finished.
-            _output.Detach();
-            await _zstd.DisposeAsync().ConfigureAwait(false);
+            return ValueTask.CompletedTask;
         }
+
+        // Without FinishAsync no epilogue was written: a failed export must not look finished.
+        _disposed = true;
+        _encoder.Dispose();
+        ArrayPool<byte>.Shared.Return(_buffer);
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask CompressAsync(ReadOnlyMemory<byte> tar, CancellationToken cancellationToken)
+    {
+        while (!tar.IsEmpty)
+        {
+            var written = _encoder.Compress(tar.Span, _buffer, end: false, out var consumed, out _);
+            tar = tar[consumed..];
+            if (written > 0)
+            {
+                await _output.WriteAsync(_buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void Compress(ReadOnlySpan<byte> tar)
+    {
+        while (!tar.IsEmpty)
+        {
+            var written = _encoder.Compress(tar, _buffer, end: false, out var consumed, out _);
+            tar = tar[consumed..];
+            _output.Write(_buffer, 0, written);
+        }
+    }
+
+    /// <summary>The tar's way in: writes compress, flushes do nothing (see the stage's remarks).</summary>
+    private sealed class StageInput(ZstdStage stage) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            stage.CompressAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            stage.CompressAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => stage.Compress(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer) => stage.Compress(buffer);
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
