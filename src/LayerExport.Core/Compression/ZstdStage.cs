@@ -36,7 +36,10 @@ internal sealed class ZstdStage : CompressionStage
         do
         {
             var written = _encoder.Compress([], _buffer, end: true, out _, out done);
-            await _output.WriteAsync(_buffer.AsMemory(0, written), CancellationToken.None).ConfigureAwait(false);
+            if (written > 0)
+            {
+                await _output.WriteAsync(_buffer.AsMemory(0, written), CancellationToken.None).ConfigureAwait(false);
+            }
         }
         while (!done);
 
