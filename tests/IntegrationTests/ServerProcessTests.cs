@@ -54,6 +54,23 @@ public sealed class ServerProcessTests : IDisposable
         await server.KillAsync();
     }
 
+    // A preloaded libzstd would stand in for the shipped library's internal calls: another version inside ours.
+    [Fact]
+    public async Task APreloadedLibzstdLeavesZstdToTheManagedPort()
+    {
+        // Debian's libzstd1, which the zstd command the tests install depends on, in its multiarch directory.
+        var preloaded = Directory.GetDirectories("/usr/lib").Select(directory => Path.Combine(directory, "libzstd.so.1")).First(File.Exists);
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["LD_PRELOAD"] = preloaded },
+            "--urls", "http://127.0.0.1:0");
+
+        await server.WaitUntilListeningAsync();
+
+        Assert.Contains("zstd compresses with managed ZstdSharp.Port (zstd 1.5.7), the same bytes more slowly: another libzstd is already loaded", server.Output, StringComparison.Ordinal);
+        await server.KillAsync();
+    }
+
     [Fact]
     public async Task AnUnknownZstdLibraryStopsStartUp()
     {

@@ -10,10 +10,18 @@ internal sealed unsafe class ManagedZstdEncoder : ZstdEncoder
 
     public ManagedZstdEncoder(int level, int workers)
     {
-        var context = (ZSTD_CCtx_s*)_context.DangerousGetHandle();
-        Check(Methods.ZSTD_CCtx_setParameter(context, ZSTD_cParameter.ZSTD_c_compressionLevel, level));
-        Check(Methods.ZSTD_CCtx_setParameter(context, ZSTD_cParameter.ZSTD_c_checksumFlag, 1));
-        Check(Methods.ZSTD_CCtx_setParameter(context, ZSTD_cParameter.ZSTD_c_nbWorkers, workers));
+        try
+        {
+            var context = (ZSTD_CCtx_s*)_context.DangerousGetHandle();
+            Check(Methods.ZSTD_CCtx_setParameter(context, ZSTD_cParameter.ZSTD_c_compressionLevel, level));
+            Check(Methods.ZSTD_CCtx_setParameter(context, ZSTD_cParameter.ZSTD_c_checksumFlag, 1));
+            Check(Methods.ZSTD_CCtx_setParameter(context, ZSTD_cParameter.ZSTD_c_nbWorkers, workers));
+        }
+        catch
+        {
+            _context.Dispose();
+            throw;
+        }
     }
 
     public override int Compress(ReadOnlySpan<byte> input, Span<byte> output, bool end, out int consumed, out bool done)

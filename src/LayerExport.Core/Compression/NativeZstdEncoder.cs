@@ -10,10 +10,18 @@ internal sealed unsafe class NativeZstdEncoder : ZstdEncoder
 
     public NativeZstdEncoder(int level, int workers)
     {
-        var context = _context.DangerousGetHandle();
-        LibZstd.SetParameter(context, LibZstd.CompressionLevel, level);
-        LibZstd.SetParameter(context, LibZstd.ChecksumFlag, 1);
-        LibZstd.SetParameter(context, LibZstd.NbWorkers, workers);
+        try
+        {
+            var context = _context.DangerousGetHandle();
+            LibZstd.SetParameter(context, LibZstd.CompressionLevel, level);
+            LibZstd.SetParameter(context, LibZstd.ChecksumFlag, 1);
+            LibZstd.SetParameter(context, LibZstd.NbWorkers, workers);
+        }
+        catch
+        {
+            _context.Dispose();
+            throw;
+        }
     }
 
     public override int Compress(ReadOnlySpan<byte> input, Span<byte> output, bool end, out int consumed, out bool done)

@@ -9,7 +9,7 @@ namespace LayerExport.Core.Compression;
 /// <param name="NativeUnavailable">Why the native libzstd cannot be used; null when it can.</param>
 public sealed record ZstdImplementation(ZstdLibrary Library, string? NativeUnavailable)
 {
-    private static readonly ConcurrentDictionary<int, string?> NativeMismatchByLevel = new();
+    private static readonly ConcurrentDictionary<int, string?> NativeUnusableByLevel = new();
 
     /// <summary>How the log names it.</summary>
     public string Description => Library == ZstdLibrary.Native
@@ -29,11 +29,34 @@ public sealed record ZstdImplementation(ZstdLibrary Library, string? NativeUnava
             return new ZstdImplementation(ZstdLibrary.Managed, null);
         }
 
-        var unavailable = NativeMismatchByLevel.GetOrAdd(options.Level, NativeMismatch);
+        var unavailable = NativeUnusableByLevel.GetOrAdd(options.Level, NativeUnusable);
         return new ZstdImplementation(unavailable is null ? ZstdLibrary.Native : ZstdLibrary.Managed, unavailable);
     }
 
-    private static string? NativeMismatch(int level)
+    /// <summary>The sample's bytes from <paramref name="library"/>, fed as <see cref="ZstdStage"/> feeds it: the data first, its size unknown (so through the workers), then the end.</summary>
+    internal static byte[] CompressSample(ZstdLibrary library, int level)
+    {
+        using var encoder = ZstdEncoder.Create(library, level, workers: 1);
+        var output = new MemoryStream();
+        var buffer = new byte[ZstdStage.OutputBufferSize];
+        var rest = Sample().AsSpan();
+        while (!rest.IsEmpty)
+        {
+            output.Write(buffer, 0, encoder.Compress(rest, buffer, end: false, out var consumed, out _));
+            rest = rest[consumed..];
+        }
+
+        bool done;
+        do
+        {
+            output.Write(buffer, 0, encoder.Compress([], buffer, end: true, out _, out done));
+        }
+        while (!done);
+
+        return output.ToArray();
+    }
+
+    private static string? NativeUnusable(int level)
     {
         if (LibZstd.Unavailable is { } unavailable)
         {
@@ -46,31 +69,21 @@ public sealed record ZstdImplementation(ZstdLibrary Library, string? NativeUnava
             return $"{LibZstd.Path} is zstd {Version(LibZstd.VersionNumber)}, the managed port zstd {Version(managedVersion)}: their bytes may differ";
         }
 
-        var sample = Sample();
-        return Compress(ZstdLibrary.Native, sample, level).AsSpan().SequenceEqual(Compress(ZstdLibrary.Managed, sample, level))
-            ? null
-            : $"{LibZstd.Path} compresses a sample at level {level} to other bytes than the managed port";
-    }
-
-    private static byte[] Compress(ZstdLibrary library, byte[] input, int level)
-    {
-        using var encoder = ZstdEncoder.Create(library, level, workers: 1);
-        var output = new byte[input.Length + (64 * 1024)];
-        var written = 0;
-        var consumed = 0;
-        bool done;
-        do
+        try
         {
-            written += encoder.Compress(input.AsSpan(consumed), output.AsSpan(written), end: true, out var taken, out done);
-            consumed += taken;
+            return CompressSample(ZstdLibrary.Native, level).AsSpan().SequenceEqual(CompressSample(ZstdLibrary.Managed, level))
+                ? null
+                : $"{LibZstd.Path} compresses a sample at level {level} to other bytes than the managed port";
         }
-        while (!done);
-
-        return output[..written];
+        catch (InvalidOperationException e)
+        {
+            // A build without workers refuses nbWorkers, for one.
+            return $"{LibZstd.Path} failed to compress a sample at level {level}: {e.Message}";
+        }
     }
 
-    // Text-like lines, then bytes that do not compress: both the match finder and the raw-block path.
-    private static byte[] Sample()
+    /// <summary>The start-up check's input: text-like lines, then bytes that do not compress (the match finder and the raw-block path).</summary>
+    internal static byte[] Sample()
     {
         var text = new StringBuilder();
         for (var i = 0; text.Length < 192 * 1024; i++)

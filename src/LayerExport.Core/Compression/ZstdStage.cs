@@ -11,12 +11,12 @@ namespace LayerExport.Core.Compression;
 /// </remarks>
 internal sealed class ZstdStage : CompressionStage
 {
-    // zstd's own advice for a streaming output buffer (ZSTD_CStreamOutSize) is one block, 128 KiB.
-    private const int OutputBufferSize = 128 * 1024;
+    /// <summary>Bytes of output taken from the encoder at a time: zstd's own advice (<c>ZSTD_CStreamOutSize</c>) is one block, 128 KiB.</summary>
+    internal const int OutputBufferSize = 128 * 1024;
 
     private readonly Stream _output;
     private readonly ZstdEncoder _encoder;
-    private readonly byte[] _buffer = ArrayPool<byte>.Shared.Rent(OutputBufferSize);
+    private readonly byte[] _buffer;
     private readonly StageInput _input;
     private bool _disposed;
 
@@ -24,6 +24,7 @@ internal sealed class ZstdStage : CompressionStage
     {
         _output = output;
         _encoder = ZstdEncoder.Create(ZstdImplementation.Resolve(options.Zstd).Library, options.Zstd.Level, options.EffectiveThreads);
+        _buffer = ArrayPool<byte>.Shared.Rent(OutputBufferSize);
         _input = new StageInput(this);
     }
 
@@ -75,16 +76,6 @@ internal sealed class ZstdStage : CompressionStage
         }
     }
 
-    private void Compress(ReadOnlySpan<byte> tar)
-    {
-        while (!tar.IsEmpty)
-        {
-            var written = _encoder.Compress(tar, _buffer, end: false, out var consumed, out _);
-            tar = tar[consumed..];
-            _output.Write(_buffer, 0, written);
-        }
-    }
-
     /// <summary>The tar's way in: writes compress, flushes do nothing (see the stage's remarks).</summary>
     private sealed class StageInput(ZstdStage stage) : Stream
     {
@@ -104,9 +95,8 @@ internal sealed class ZstdStage : CompressionStage
         public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             stage.CompressAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override void Write(byte[] buffer, int offset, int count) => stage.Compress(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer) => stage.Compress(buffer);
+        // Written to synchronously, the response body would block a thread on the client.
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException("The zstd stage is written asynchronously.");
 
         public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

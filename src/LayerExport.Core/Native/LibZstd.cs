@@ -5,8 +5,9 @@ namespace LayerExport.Core.Native;
 /// <summary>The libzstd shipped with the application, loaded by path; <see cref="Unavailable"/> says why it cannot be used.</summary>
 /// <remarks>
 /// The ZstdNet package carries a pinned libzstd build for each runtime identifier. It is looked for only in the
-/// application's own native directories, never by name, so a distribution's libzstd (another version, other bytes)
-/// is never picked up; and it is used only when it is the zstd version that the managed port carries.
+/// directories the host lists for native assets, never by name, so a distribution's libzstd (another version, other
+/// bytes) is not loaded in its place; and it is used only when it is the zstd version that the managed port carries
+/// and no other libzstd in the process could stand in for its functions.
 /// </remarks>
 internal static unsafe class LibZstd
 {
@@ -25,52 +26,33 @@ internal static unsafe class LibZstd
     /// <summary><c>ZSTD_e_end</c>.</summary>
     public const int End = 2;
 
-    private static readonly delegate* unmanaged<nint> s_createCCtx;
-    private static readonly delegate* unmanaged<nint, nuint> s_freeCCtx;
-    private static readonly delegate* unmanaged<nint, int, int, nuint> s_setParameter;
-    private static readonly delegate* unmanaged<nint, Buffer*, Buffer*, int, nuint> s_compressStream2;
-    private static readonly delegate* unmanaged<nuint, uint> s_isError;
-    private static readonly delegate* unmanaged<nuint, byte*> s_getErrorName;
+    private static delegate* unmanaged[Cdecl]<nint> s_createCCtx;
+    private static delegate* unmanaged[Cdecl]<nint, nuint> s_freeCCtx;
+    private static delegate* unmanaged[Cdecl]<nint, int, int, nuint> s_setParameter;
+    private static delegate* unmanaged[Cdecl]<nint, Buffer*, Buffer*, int, nuint> s_compressStream2;
+    private static delegate* unmanaged[Cdecl]<nuint, uint> s_isError;
+    private static delegate* unmanaged[Cdecl]<nuint, byte*> s_getErrorName;
 
     static LibZstd()
     {
-        var fileName = OperatingSystem.IsWindows() ? "libzstd.dll" : OperatingSystem.IsMacOS() ? "libzstd.dylib" : "libzstd.so";
-        Path = NativeDirectories().Select(directory => System.IO.Path.Combine(directory, fileName)).FirstOrDefault(File.Exists);
-        if (Path is null)
+        try
         {
-            Unavailable = $"{fileName} is not among the application's native libraries (no build of the ZstdNet package for {RuntimeInformation.RuntimeIdentifier})";
-            return;
+            Unavailable = Load();
         }
-
-        if (!NativeLibrary.TryLoad(Path, out var library))
+        catch (Exception e)
         {
-            Unavailable = $"{Path} does not load on this system";
-            return;
+            Unavailable = $"{Path} cannot be used: {e.Message}";
         }
-
-        if (!NativeLibrary.TryGetExport(library, "ZSTD_versionNumber", out var versionNumber))
-        {
-            Unavailable = $"{Path} is not a libzstd";
-            return;
-        }
-
-        VersionNumber = ((delegate* unmanaged<uint>)versionNumber)();
-        s_createCCtx = (delegate* unmanaged<nint>)NativeLibrary.GetExport(library, "ZSTD_createCCtx");
-        s_freeCCtx = (delegate* unmanaged<nint, nuint>)NativeLibrary.GetExport(library, "ZSTD_freeCCtx");
-        s_setParameter = (delegate* unmanaged<nint, int, int, nuint>)NativeLibrary.GetExport(library, "ZSTD_CCtx_setParameter");
-        s_compressStream2 = (delegate* unmanaged<nint, Buffer*, Buffer*, int, nuint>)NativeLibrary.GetExport(library, "ZSTD_compressStream2");
-        s_isError = (delegate* unmanaged<nuint, uint>)NativeLibrary.GetExport(library, "ZSTD_isError");
-        s_getErrorName = (delegate* unmanaged<nuint, byte*>)NativeLibrary.GetExport(library, "ZSTD_getErrorName");
     }
 
     /// <summary>Where the library was found, if it was.</summary>
-    public static string? Path { get; }
+    public static string? Path { get; private set; }
 
     /// <summary>Why the library cannot be called, or null when it loaded.</summary>
     public static string? Unavailable { get; }
 
     /// <summary><c>ZSTD_versionNumber()</c>, e.g. 10507 for 1.5.7; 0 when the library did not load.</summary>
-    public static uint VersionNumber { get; }
+    public static uint VersionNumber { get; private set; }
 
     /// <summary><c>ZSTD_createCCtx</c>.</summary>
     public static nint CreateContext() => s_createCCtx();
@@ -88,9 +70,52 @@ internal static unsafe class LibZstd
     private static nuint Check(nuint code) =>
         s_isError(code) != 0 ? throw new InvalidOperationException($"libzstd: {Marshal.PtrToStringUTF8((nint)s_getErrorName(code))}") : code;
 
+    // Returns why the library cannot be used, or null once it is bound.
+    private static string? Load()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return "the native libzstd is used on Linux only";
+        }
+
+        // The shipped library calls its own functions through the dynamic linker: a libzstd already in the process's
+        // global scope (LD_PRELOAD, or a host program that exports one) would stand in for them, another version inside
+        // ours.
+        if (NativeLibrary.TryGetExport(NativeLibrary.GetMainProgramHandle(), "ZSTD_compressStream2", out _))
+        {
+            return "another libzstd is already loaded into the process (LD_PRELOAD?) and would take the place of the shipped library's own functions";
+        }
+
+        Path = NativeDirectories().Select(directory => System.IO.Path.Combine(directory, "libzstd.so")).FirstOrDefault(File.Exists);
+        if (Path is null)
+        {
+            return $"libzstd.so is not among the application's native libraries (no build of the ZstdNet package for {RuntimeInformation.RuntimeIdentifier})";
+        }
+
+        if (!NativeLibrary.TryLoad(Path, out var library))
+        {
+            return $"{Path} does not load on this system";
+        }
+
+        if (!NativeLibrary.TryGetExport(library, "ZSTD_versionNumber", out var versionNumber))
+        {
+            return $"{Path} is not a libzstd";
+        }
+
+        VersionNumber = ((delegate* unmanaged[Cdecl]<uint>)versionNumber)();
+        s_createCCtx = (delegate* unmanaged[Cdecl]<nint>)NativeLibrary.GetExport(library, "ZSTD_createCCtx");
+        s_freeCCtx = (delegate* unmanaged[Cdecl]<nint, nuint>)NativeLibrary.GetExport(library, "ZSTD_freeCCtx");
+        s_setParameter = (delegate* unmanaged[Cdecl]<nint, int, int, nuint>)NativeLibrary.GetExport(library, "ZSTD_CCtx_setParameter");
+        s_compressStream2 = (delegate* unmanaged[Cdecl]<nint, Buffer*, Buffer*, int, nuint>)NativeLibrary.GetExport(library, "ZSTD_compressStream2");
+        s_isError = (delegate* unmanaged[Cdecl]<nuint, uint>)NativeLibrary.GetExport(library, "ZSTD_isError");
+        s_getErrorName = (delegate* unmanaged[Cdecl]<nuint, byte*>)NativeLibrary.GetExport(library, "ZSTD_getErrorName");
+        return null;
+    }
+
     private static IEnumerable<string> NativeDirectories()
     {
-        // The host lists the directories of the native assets it resolved from the application's deps.json.
+        // The host lists the directories of the native assets it resolved from the application's deps.json (and the
+        // shared framework's, which holds no libzstd).
         var listed = AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") as string ?? "";
         return listed.Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Append(AppContext.BaseDirectory);
     }

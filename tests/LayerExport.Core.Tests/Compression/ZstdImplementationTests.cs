@@ -29,6 +29,20 @@ public class ZstdImplementationTests
         Assert.Null(implementation.NativeUnavailable);
     }
 
+    // A check that compressed the sample in one call would tell zstd its size: one thread, settings cut to fit, other
+    // bytes than any download's.
+    [Theory]
+    [InlineData(ZstdLibrary.Native)]
+    [InlineData(ZstdLibrary.Managed)]
+    public async Task TheStartUpCheckCompressesItsSampleAsTheStageDoes(ZstdLibrary library)
+    {
+        var checkedBytes = ZstdImplementation.CompressSample(library, level: 3);
+
+        var staged = await CompressAsync(ZstdImplementation.Sample(), library, level: 3, workers: 1);
+
+        Assert.Equal(staged, checkedBytes);
+    }
+
     // Level 3 cuts 8 MiB jobs and level 1 2 MiB ones: 20 MiB gives each several jobs for the workers to share.
     [Theory]
     [InlineData(1, 1)]
