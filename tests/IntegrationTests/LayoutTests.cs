@@ -3,8 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using IntegrationTests.Support;
-using LayerExport.Core.Reader;
-using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
 
 namespace IntegrationTests;
 
@@ -335,40 +334,5 @@ public sealed class LayoutTests : IAsyncLifetime
         var layers = JsonNode.Parse(await File.ReadAllTextAsync(path))!.AsArray();
         edit(layers.Single(l => (string?)l!["id"] == id)!.AsObject());
         await File.WriteAllTextAsync(path, layers.ToJsonString());
-    }
-
-    // A layer whose store changes just before an opened layer's second metadata walk: the one that judges a failed survey.
-    private sealed class StoreChangingOnSecondWalk(ILayerStore inner, Action change) : ILayerStore
-    {
-        public LayerStoreLayout Layout => inner.Layout;
-
-        public LayerId ParseId(string? text) => inner.ParseId(text);
-
-        public IReadOnlyList<LayerSummary> List() => inner.List();
-
-        public LayerDescription Describe(LayerId id) => inner.Describe(id);
-
-        public ILayerContent Open(LayerId id) => new Content(inner.Open(id), change);
-
-        private sealed class Content(ILayerContent content, Action change) : ILayerContent
-        {
-            private int _walks;
-
-            public RecordedTar? Recorded => content.Recorded;
-
-            public ILayerEntryReader CreateReader() => content.CreateReader();
-
-            public ILayerEntryReader CreateMetadataReader()
-            {
-                if (++_walks == 2)
-                {
-                    change();
-                }
-
-                return content.CreateMetadataReader();
-            }
-
-            public void Dispose() => content.Dispose();
-        }
     }
 }

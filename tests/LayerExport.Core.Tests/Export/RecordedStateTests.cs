@@ -322,40 +322,6 @@ public sealed class RecordedStateTests : IDisposable
         throw new InvalidOperationException("the record has no segment");
     }
 
-    // A layer whose files change just before its second metadata walk: the one that judges a failed export.
-    private sealed class StoreChangingOnSecondWalk(ILayerStore inner, Action change) : ILayerStore
-    {
-        public LayerStoreLayout Layout => inner.Layout;
-
-        public LayerId ParseId(string? text) => inner.ParseId(text);
-
-        public IReadOnlyList<LayerSummary> List() => inner.List();
-
-        public LayerDescription Describe(LayerId id) => inner.Describe(id);
-
-        public ILayerContent Open(LayerId id) => new Content(inner.Open(id), change);
-
-        private sealed class Content(ILayerContent content, Action change) : ILayerContent
-        {
-            private int _walks;
-
-            public RecordedTar? Recorded => content.Recorded;
-
-            public ILayerEntryReader CreateReader() => content.CreateReader();
-
-            public ILayerEntryReader CreateMetadataReader()
-            {
-                if (++_walks == 2)
-                {
-                    change();
-                }
-
-                return content.CreateMetadataReader();
-            }
-
-            public void Dispose() => content.Dispose();
-        }
-    }
 
     // A new file renamed over the old one, as stores write: a new inode, whatever the clock's granularity.
     private static void Replace(string path, byte[] content)
