@@ -1,5 +1,6 @@
 using System.Net;
 using IntegrationTests.Support;
+using Serilog.Events;
 using LayerExport.Core.Tar;
 
 namespace IntegrationTests;
@@ -74,6 +75,9 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
         Assert.Null(changed.Content.Headers.ContentDisposition);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.NotEqual(first, await after.Content.ReadAsByteArrayAsync());
+        var failed = (await Server.Logs.WaitForExportOutcomesAsync(Small, 2))[1];
+        Assert.Equal("503", CapturedLogs.Property(failed, "ProblemStatus"));
+        Assert.Equal(LogEventLevel.Warning, failed.Level);
     }
 
     [Fact]
@@ -89,6 +93,7 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
         var failed = await Server.Logs.WaitForExportOutcomeAsync(Failing, "failed");
         Assert.Equal(FailingEntry, CapturedLogs.Property(failed, "EntryPath"));
         Assert.Equal("500", CapturedLogs.Property(failed, "ProblemStatus"));
+        Assert.Equal(LogEventLevel.Error, failed.Level);
     }
 
     [Fact]

@@ -23,6 +23,10 @@ internal static partial class ExportLog
     [LoggerMessage(Level = LogLevel.Error, Message = "Export of layer {LayerId} ({Compression}) failed at entry {EntryPath} after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms; the transfer ends short")]
     public static partial void Failed(ILogger logger, Exception exception, string layerId, LayerCompression compression, string entryPath, long bytes, long entries, long elapsedMs);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Export of layer {LayerId} ({Compression}) failed at entry {EntryPath} after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms, before any byte of the body was sent; answered {ProblemStatus}")]
-    public static partial void FailedBeforeBody(ILogger logger, Exception exception, string layerId, LayerCompression compression, string entryPath, long bytes, long entries, long elapsedMs, int problemStatus);
+    /// <summary>A failure answered with a problem; a 503 (the layer changing, the service stopping) is a warning, as a retry may get past it.</summary>
+    public static void FailedBeforeBody(ILogger logger, Exception exception, string layerId, LayerCompression compression, string entryPath, long bytes, long entries, long elapsedMs, int problemStatus) =>
+        FailedBeforeBody(logger, problemStatus == StatusCodes.Status503ServiceUnavailable ? LogLevel.Warning : LogLevel.Error, exception, layerId, compression, entryPath, bytes, entries, elapsedMs, problemStatus);
+
+    [LoggerMessage(Message = "Export of layer {LayerId} ({Compression}) failed at entry {EntryPath} after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms, before any byte of the body was sent; answered {ProblemStatus}")]
+    private static partial void FailedBeforeBody(ILogger logger, LogLevel level, Exception exception, string layerId, LayerCompression compression, string entryPath, long bytes, long entries, long elapsedMs, int problemStatus);
 }
