@@ -2,6 +2,7 @@ using System.Net;
 using IntegrationTests.Support;
 using LayerExport.Core.Native;
 using LayerExport.Core.Store;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IntegrationTests;
 
@@ -49,10 +50,22 @@ public sealed class StoreAccessSettingsTests : IDisposable
     [Fact]
     public async Task AStoreSlowerThanThePrepareTimeoutIsAStoreTimeoutThatNamesTheSettingAndTheLimit()
     {
-        await using var server = Start(failures: 0, new() { ["LayerStore:Access:PrepareTimeout"] = "00:00:01" }, describeDelay: TimeSpan.FromSeconds(1.5));
+        var clock = new HeldClock();
+        using var describing = new SemaphoreSlim(0);
+        using var finishDescribe = new ManualResetEventSlim();
+        await using var server = ApiServer.Start(
+            _store.Root,
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(inner => new SlowStore(inner, describing, finishDescribe)),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01" });
         using var client = server.CreateClient();
 
-        using var response = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor", UriKind.Relative));
+        var request = client.GetAsync(new Uri($"/layers/{Layer}/descriptor", UriKind.Relative));
+        Assert.True(await describing.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked to describe the layer");
+        clock.FireTimers();
+        finishDescribe.Set();
+        using var response = await request;
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:layer-export:problem:store-timeout", problem.GetProperty("type").GetString());
@@ -63,13 +76,13 @@ public sealed class StoreAccessSettingsTests : IDisposable
 
     private FlakyStore Flaky => _flaky ?? throw new InvalidOperationException("store not decorated");
 
-    private ApiServer Start(int failures, Dictionary<string, string> settings, TimeSpan describeDelay = default) => ApiServer.Start(
+    private ApiServer Start(int failures, Dictionary<string, string> settings) => ApiServer.Start(
         _store.Root,
-        services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures, describeDelay)),
+        services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures)),
         settings: settings);
 
-    /// <summary>Takes <c>describeDelay</c> for each Describe, fails it with EIO the first <c>failures</c> times, then behaves like the real store.</summary>
-    private sealed class FlakyStore(ILayerStore inner, int failures, TimeSpan describeDelay) : ILayerStore
+    /// <summary>Fails Describe with EIO the first <c>failures</c> times, then behaves like the real store.</summary>
+    private sealed class FlakyStore(ILayerStore inner, int failures) : ILayerStore
     {
         private int _calls;
 
@@ -79,12 +92,81 @@ public sealed class StoreAccessSettingsTests : IDisposable
 
         public IReadOnlyList<LayerSummary> List() => inner.List();
 
+        public LayerDescription Describe(LayerId id) =>
+            Interlocked.Increment(ref _calls) <= failures ? throw new NativeIOException(EIO, id.Value) : inner.Describe(id);
+
+        public ILayerContent Open(LayerId id) => inner.Open(id);
+    }
+
+    /// <summary>A store whose Describe says it started, then returns only when the test lets it: slower than any time limit.</summary>
+    private sealed class SlowStore(ILayerStore inner, SemaphoreSlim describing, ManualResetEventSlim finish) : ILayerStore
+    {
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public IReadOnlyList<LayerSummary> List() => inner.List();
+
         public LayerDescription Describe(LayerId id)
         {
-            Thread.Sleep(describeDelay);
-            return Interlocked.Increment(ref _calls) <= failures ? throw new NativeIOException(EIO, id.Value) : inner.Describe(id);
+            describing.Release();
+            Assert.True(finish.Wait(CapturedLogs.SafetyTimeout), "the test never let Describe finish");
+            return inner.Describe(id);
         }
 
         public ILayerContent Open(LayerId id) => inner.Open(id);
+    }
+
+    /// <summary>The system clock, except that its timers fire only when the test says: a time limit that has run out, on demand.</summary>
+    private sealed class HeldClock : TimeProvider
+    {
+        private readonly List<HeldTimer> _timers = [];
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new HeldTimer(callback, state);
+            lock (_timers)
+            {
+                _timers.Add(timer);
+            }
+
+            return timer;
+        }
+
+        public void FireTimers()
+        {
+            HeldTimer[] timers;
+            lock (_timers)
+            {
+                timers = [.. _timers];
+            }
+
+            Assert.NotEmpty(timers);
+            foreach (var timer in timers)
+            {
+                timer.Fire();
+            }
+        }
+
+        private sealed class HeldTimer(TimerCallback callback, object? state) : ITimer
+        {
+            private bool _disposed;
+
+            public void Fire()
+            {
+                if (!Volatile.Read(ref _disposed))
+                {
+                    callback(state);
+                }
+            }
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => !Volatile.Read(ref _disposed);
+
+            public void Dispose() => Volatile.Write(ref _disposed, true);
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
     }
 }

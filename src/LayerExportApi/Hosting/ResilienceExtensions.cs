@@ -19,7 +19,9 @@ internal static class ResilienceExtensions
         builder.Services.AddSingleton(static services =>
         {
             var options = services.GetRequiredService<IOptions<StoreAccessOptions>>().Value;
-            var pipeline = new ResiliencePipelineBuilder().AddTimeout(options.PrepareTimeout);
+            // The time limit runs on the host's clock where it registers one: a test holds it instead of sleeping past it.
+            var pipeline = new ResiliencePipelineBuilder { TimeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System }
+                .AddTimeout(options.PrepareTimeout);
 
             // RetryAttempts = 0 means no retries; Polly's retry strategy refuses fewer than one attempt.
             if (options.RetryAttempts > 0)
