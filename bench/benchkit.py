@@ -283,6 +283,18 @@ def median(values):
     return statistics.median(values)
 
 
+def sha256_bytes_per_second(megabytes=256, rounds=3):
+    """This machine's single-stream SHA-256 speed (hashlib is OpenSSL's, as the server's is): best of `rounds`."""
+    import hashlib
+    data = os.urandom(1 << 20) * megabytes
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        hashlib.sha256(data).digest()
+        best = min(best, time.perf_counter() - start)
+    return len(data) / best
+
+
 def tool_versions(**extra):
     """First line of each tool's version output; `extra` maps more names to their version commands."""
 
