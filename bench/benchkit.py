@@ -1,4 +1,5 @@
 """Shared pieces of the benchmarks: the server under test, a static-file nginx, timed shell pipelines, medians, tables."""
+import hashlib
 import json
 import os
 import re
@@ -285,7 +286,6 @@ def median(values):
 
 def sha256_bytes_per_second(megabytes=256, rounds=3):
     """This machine's single-stream SHA-256 speed (hashlib is OpenSSL's, as the server's is): best of `rounds`."""
-    import hashlib
     data = os.urandom(1 << 20) * megabytes
     best = float("inf")
     for _ in range(rounds):
