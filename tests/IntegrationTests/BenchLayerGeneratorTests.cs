@@ -51,9 +51,9 @@ public sealed class BenchLayerGeneratorTests : IDisposable
         var again = await GenerateAsync("again", Seed, "overlay", AllShapes);
         var other = await GenerateAsync("other", Seed + 1, "overlay", "small-files,large-files");
 
-        var firstDigests = await TarDigestsAsync(first, AllShapes);
-        var againDigests = await TarDigestsAsync(again, AllShapes);
-        var otherDigests = await TarDigestsAsync(other, "small-files,large-files");
+        var firstDigests = Digests(await ExportAsync(first, AllShapes));
+        var againDigests = Digests(await ExportAsync(again, AllShapes));
+        var otherDigests = Digests(await ExportAsync(other, "small-files,large-files"));
 
         Assert.Equal(firstDigests, againDigests);
         Assert.NotEqual(firstDigests["small-files"], otherDigests["small-files"]);
@@ -65,12 +65,9 @@ public sealed class BenchLayerGeneratorTests : IDisposable
     {
         var overlay = await GenerateAsync("overlay", Seed, "overlay", "mixed");
         var oci = await GenerateAsync("oci", Seed, "oci", "mixed");
+        var exported = await ExportAsync(overlay, "mixed");
         var tar = Path.Combine(_work.FullName, "mixed.tar");
-        await using (var server = ApiServer.Start(overlay))
-        using (var client = server.CreateClient())
-        {
-            await File.WriteAllBytesAsync(tar, await client.GetByteArrayAsync(new Uri("/layers/mixed/tar", UriKind.Relative)));
-        }
+        await File.WriteAllBytesAsync(tar, exported["mixed"]);
 
         var counted = await RunPythonAsync("-c", CountScript, tar, Path.Combine(overlay, "mixed", "diff"));
         var counts = JsonSerializer.Deserialize<Dictionary<string, int>>(counted) ?? throw new InvalidOperationException("python3 printed no counts");
@@ -82,7 +79,7 @@ public sealed class BenchLayerGeneratorTests : IDisposable
         Assert.Equal(5, counts["opaqueMarks"]);
         Assert.Equal(300, counts["whiteoutDevices"]);
         Assert.Equal(5, counts["opaqueDirectories"]);
-        Assert.Equal(await TarDigestsAsync(overlay, "mixed"), await TarDigestsAsync(oci, "mixed"));
+        Assert.Equal(Digests(exported), Digests(await ExportAsync(oci, "mixed")));
     }
 
     private async Task<string> GenerateAsync(string name, int seed, string format, string shapes)
@@ -105,17 +102,19 @@ public sealed class BenchLayerGeneratorTests : IDisposable
         return result.StandardOutput;
     }
 
-    private static async Task<Dictionary<string, string>> TarDigestsAsync(string store, string shapes)
+    private static async Task<Dictionary<string, byte[]>> ExportAsync(string store, string shapes)
     {
         await using var server = ApiServer.Start(store);
         using var client = server.CreateClient();
-        var digests = new Dictionary<string, string>();
+        var tars = new Dictionary<string, byte[]>();
         foreach (var shape in shapes.Split(','))
         {
-            var tar = await client.GetByteArrayAsync(new Uri($"/layers/{shape}/tar", UriKind.Relative));
-            digests[shape] = Convert.ToHexStringLower(SHA256.HashData(tar));
+            tars[shape] = await client.GetByteArrayAsync(new Uri($"/layers/{shape}/tar", UriKind.Relative));
         }
 
-        return digests;
+        return tars;
     }
+
+    private static Dictionary<string, string> Digests(Dictionary<string, byte[]> tars) =>
+        tars.ToDictionary(tar => tar.Key, tar => Convert.ToHexStringLower(SHA256.HashData(tar.Value)));
 }
