@@ -156,7 +156,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return;
         }
 
-        using var reader = content.CreateReader();
+        using var reader = content.CreateReader(cancellationToken);
         await _generated.WriteRangeAsync(reader, output, start, end, cancellationToken).ConfigureAwait(false);
     }
 
@@ -209,7 +209,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     private LayerSurvey TakeSurvey(out LayerDigest? record, ref string? seen, CancellationToken cancellationToken)
     {
         record = null;
-        using var reader = content.CreateMetadataReader();
+        using var reader = content.CreateMetadataReader(cancellationToken);
         var walked = LayerSurvey.Take(reader, cancellationToken);
         if (content.Recorded is not { } recorded)
         {
@@ -327,7 +327,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             }
         }
 
-        using var reader = new PrefetchingEntryReader(content.CreateReader());
+        using var reader = new PrefetchingEntryReader(content.CreateReader);
         return await _generated.WriteAsync(reader, tar, expected is null ? null : (toCome, token) => expected.VerifyAsync(tar, toCome, "tar", token), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -7,13 +7,18 @@ namespace LayerExport.Core.Reader;
 /// <summary>The depth-first loop shared by the walks of a layer's directories: one frame per open directory.</summary>
 /// <remarks>
 /// Entries a walk queues while it enters a directory (an opaque marker, whiteouts) come out before that
-/// directory's children; a child that yields no entry is passed over. A failure names the child's path.
+/// directory's children; a child that yields no entry is passed over, so one read may pass over many children:
+/// the walk looks at its cancellation before each one. A failure names the child's path.
 /// </remarks>
 /// <typeparam name="TFrame">What the walk keeps per open directory.</typeparam>
 /// <typeparam name="TChild">One listed child of a directory.</typeparam>
-internal abstract class DirectoryWalk<TFrame, TChild> : ILayerEntryReader
+/// <param name="cancellationToken">Stops the walk: its owner cancels it to end a read that is under way.</param>
+internal abstract class DirectoryWalk<TFrame, TChild>(CancellationToken cancellationToken) : ILayerEntryReader
     where TFrame : DirectoryWalk<TFrame, TChild>.Frame
 {
+    /// <summary>Stops the walk; long work inside one child (a listing, a comparison) looks at it too.</summary>
+    protected CancellationToken Cancellation { get; } = cancellationToken;
+
     /// <summary>The open directories, innermost on top.</summary>
     protected Stack<TFrame> Frames { get; } = new();
 
@@ -30,6 +35,7 @@ internal abstract class DirectoryWalk<TFrame, TChild> : ILayerEntryReader
 
         while (Frames.TryPeek(out var frame))
         {
+            Cancellation.ThrowIfCancellationRequested();
             if (frame.Next >= frame.Children.Count)
             {
                 Frames.Pop().Dispose();
@@ -42,7 +48,7 @@ internal abstract class DirectoryWalk<TFrame, TChild> : ILayerEntryReader
             {
                 entry = ReadChild(frame, child, path);
             }
-            catch (Exception e) when (e is not LayerExportException)
+            catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
             {
                 // An error about the entry's own name is told without it: the entry path comes first already.
                 var reason = e is NativeIOException native && native.Name == Encoding.UTF8.GetString(NameOf(child)) ? Libc.Describe(native.Errno) : e.Message;

@@ -17,7 +17,9 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
     /// <summary>Starts a walk of <paramref name="diff"/>; the caller keeps ownership of the descriptor.</summary>
     /// <param name="diff">The layer's diff directory.</param>
     /// <param name="openContent">False for a metadata walk: regular files are described but never opened.</param>
-    public OverlayDiffReader(FileDescriptor diff, bool openContent)
+    /// <param name="cancellationToken">Stops the walk, between children and while a directory is listed.</param>
+    public OverlayDiffReader(FileDescriptor diff, bool openContent, CancellationToken cancellationToken)
+        : base(cancellationToken)
     {
         _entries = new DiskEntryReader(openContent);
         try
@@ -74,6 +76,7 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
         var children = new List<DirectoryEntry>();
         foreach (var child in ownsDirectory ? directory.ReadDirectoryOnce() : directory.ReadDirectory())
         {
+            Cancellation.ThrowIfCancellationRequested();
             var (name, type, _) = child;
             switch (WhiteoutName.Classify(name, out var deletedName))
             {

@@ -32,6 +32,8 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     private readonly Queue<Item> _queue = new();
     private readonly object _gate = new();
     private readonly Thread _thread;
+    // Cancelled on dispose: the inner reader may be deep in one read (a comparison, a listing) that the queue never sees.
+    private readonly CancellationTokenSource _stop = new();
     // Taken at the first small file: a layer of large files never needs it.
     private ReadAheadRing? _ring;
     private long _held;
@@ -42,10 +44,11 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     private TaskCompletionSource? _writerWaits;
     private bool _disposed;
 
-    /// <summary>Starts reading <paramref name="inner"/> ahead; this reader owns it from now on.</summary>
-    public PrefetchingEntryReader(ILayerEntryReader inner)
+    /// <summary>Starts reading ahead from the reader <paramref name="open"/> makes; this reader owns it from now on.</summary>
+    /// <param name="open">Makes the inner reader, with the token that stops it when this reader is disposed.</param>
+    public PrefetchingEntryReader(Func<CancellationToken, ILayerEntryReader> open)
     {
-        _inner = inner;
+        _inner = open(_stop.Token);
         _thread = new Thread(Run) { IsBackground = true, Name = "layer-prefetch" };
         _thread.Start();
     }
@@ -117,8 +120,10 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
             Monitor.PulseAll(_gate);
         }
 
-        // The inner reader belongs to the thread until it ends; an entry it is reading is at most one system call.
+        // The inner reader belongs to the thread until it ends, which is at its next look at the token.
+        _stop.Cancel();
         _thread.Join();
+        _stop.Dispose();
         while (_queue.TryDequeue(out var item))
         {
             item.Entry?.Dispose();

@@ -24,7 +24,9 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
     /// <param name="tree">The layer's full root file system.</param>
     /// <param name="parentTree">The parent layer's full root file system, or null for a base layer (everything is added).</param>
     /// <param name="openContent">False for a metadata walk: emitted regular files are described but not opened.</param>
-    public TreeDiffReader(FileDescriptor tree, FileDescriptor? parentTree, bool openContent)
+    /// <param name="cancellationToken">Stops the walk, between children and during a comparison of two files' bytes.</param>
+    public TreeDiffReader(FileDescriptor tree, FileDescriptor? parentTree, bool openContent, CancellationToken cancellationToken)
+        : base(cancellationToken)
     {
         _entries = new DiskEntryReader(openContent);
         try
@@ -62,7 +64,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
             return ChangedDirectory(frame, name, path, listed, parentListed);
         }
 
-        return Unchanged(frame.Directory, frame.Parent, name, path, listed, parentListed) ? null : Emitted(frame.Directory, name, path, listed, out _);
+        return Unchanged(frame.Directory, frame.Parent, name, path, listed, parentListed, Cancellation) ? null : Emitted(frame.Directory, name, path, listed, out _);
     }
 
     private LayerEntry? Added(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed)
@@ -110,7 +112,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         return _entries.Read(directory, name, path, listed, out opened);
     }
 
-    private static bool Unchanged(FileDescriptor directory, FileDescriptor parent, byte[] name, byte[] path, in FileStatus listed, in FileStatus parentListed)
+    private static bool Unchanged(FileDescriptor directory, FileDescriptor parent, byte[] name, byte[] path, in FileStatus listed, in FileStatus parentListed, CancellationToken cancellationToken)
     {
         if (listed.IsSameFile(parentListed))
         {
@@ -135,7 +137,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
             return false;
         }
 
-        return !regular || listed.MtimeNanoseconds != 0 || listed.Size == 0 || SameContent(directory, parent, name, listed, parentListed);
+        return !regular || listed.MtimeNanoseconds != 0 || listed.Size == 0 || SameContent(directory, parent, name, listed, parentListed, cancellationToken);
     }
 
     private static bool SameHeader(TarEntryHeader a, TarEntryHeader b)
@@ -158,7 +160,8 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         return true;
     }
 
-    private static bool SameContent(FileDescriptor directory, FileDescriptor parent, byte[] name, in FileStatus listed, in FileStatus parentListed)
+    // Two copies of a large file take long to compare: a cancellation is looked at between chunks.
+    private static bool SameContent(FileDescriptor directory, FileDescriptor parent, byte[] name, in FileStatus listed, in FileStatus parentListed, CancellationToken cancellationToken)
     {
         using var file = OpenListedFile(directory, name, listed);
         using var parentFile = OpenListedFile(parent, name, parentListed);
@@ -169,6 +172,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
             var theirs = buffer.AsSpan(CompareChunk, CompareChunk);
             for (long offset = 0; ; offset += CompareChunk)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var n = ReadFully(file, mine, offset);
                 if (n != ReadFully(parentFile, theirs, offset) || !mine[..n].SequenceEqual(theirs[..n]))
                 {

@@ -10,10 +10,10 @@ internal sealed class OverlayDiffContent(FileDescriptor diff, RecordedTar? recor
     public RecordedTar? Recorded => recorded;
 
     /// <inheritdoc />
-    public ILayerEntryReader CreateReader() => new OverlayDiffReader(diff, openContent: true);
+    public ILayerEntryReader CreateReader(CancellationToken cancellationToken) => new OverlayDiffReader(diff, openContent: true, cancellationToken);
 
     /// <inheritdoc />
-    public ILayerEntryReader CreateMetadataReader() => new OverlayDiffReader(diff, openContent: false);
+    public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken) => new OverlayDiffReader(diff, openContent: false, cancellationToken);
 
     /// <inheritdoc />
     public void Dispose()

@@ -7,10 +7,10 @@ namespace LayerExport.Core.Store;
 internal sealed class TreeDiffContent(FileDescriptor tree, FileDescriptor? parentTree) : ILayerContent
 {
     /// <inheritdoc />
-    public ILayerEntryReader CreateReader() => new TreeDiffReader(tree, parentTree, openContent: true);
+    public ILayerEntryReader CreateReader(CancellationToken cancellationToken) => new TreeDiffReader(tree, parentTree, openContent: true, cancellationToken);
 
     /// <inheritdoc />
-    public ILayerEntryReader CreateMetadataReader() => new TreeDiffReader(tree, parentTree, openContent: false);
+    public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken) => new TreeDiffReader(tree, parentTree, openContent: false, cancellationToken);
 
     /// <inheritdoc />
     public void Dispose()

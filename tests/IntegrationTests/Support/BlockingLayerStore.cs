@@ -55,9 +55,9 @@ internal sealed class BlockingLayerStore(ILayerStore inner, string blockedEntry,
 
     private sealed class Content(ILayerContent content, BlockingLayerStore store) : ILayerContent
     {
-        public ILayerEntryReader CreateReader() => new Reader(content.CreateReader(), store);
+        public ILayerEntryReader CreateReader(CancellationToken cancellationToken) => new Reader(content.CreateReader(cancellationToken), store);
 
-        public ILayerEntryReader CreateMetadataReader() => content.CreateMetadataReader();
+        public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken) => content.CreateMetadataReader(cancellationToken);
 
         public void Dispose() => content.Dispose();
     }

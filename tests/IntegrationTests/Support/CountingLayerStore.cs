@@ -25,16 +25,16 @@ internal sealed class CountingLayerStore(ILayerStore inner) : ILayerStore
 
     private sealed class CountingContent(ILayerContent content, CountingLayerStore store) : ILayerContent
     {
-        public ILayerEntryReader CreateReader()
+        public ILayerEntryReader CreateReader(CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref store._readersCreated);
-            return content.CreateReader();
+            return content.CreateReader(cancellationToken);
         }
 
-        public ILayerEntryReader CreateMetadataReader()
+        public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref store._metadataReadersCreated);
-            return content.CreateMetadataReader();
+            return content.CreateMetadataReader(cancellationToken);
         }
 
         public void Dispose() => content.Dispose();

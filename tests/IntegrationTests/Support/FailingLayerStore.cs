@@ -21,9 +21,9 @@ internal sealed class FailingLayerStore(ILayerStore inner, string failingEntry) 
 
     private sealed class Content(ILayerContent content, string failingEntry) : ILayerContent
     {
-        public ILayerEntryReader CreateReader() => new Reader(content.CreateReader(), failingEntry);
+        public ILayerEntryReader CreateReader(CancellationToken cancellationToken) => new Reader(content.CreateReader(cancellationToken), failingEntry);
 
-        public ILayerEntryReader CreateMetadataReader() => content.CreateMetadataReader();
+        public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken) => content.CreateMetadataReader(cancellationToken);
 
         public void Dispose() => content.Dispose();
     }

@@ -25,7 +25,7 @@ public sealed class PrefetchTests : IDisposable
 
         using var store = new NativeLayerStore(_store.Root);
         using var content = store.Open(LayerId.Parse("many"));
-        using var reader = new PrefetchingEntryReader(content.CreateReader());
+        using var reader = new PrefetchingEntryReader(content.CreateReader);
 
         // 200 files of 100 kB are 20 MB; the reader must stop near its 1 MiB budget and wait there.
         Assert.True(SpinWait.SpinUntil(() => reader.HeldBytes > PrefetchingEntryReader.Budget - 100_001, TimeSpan.FromSeconds(30)), $"held {reader.HeldBytes}");
@@ -57,7 +57,7 @@ public sealed class PrefetchTests : IDisposable
         var diff = Path.Combine(_store.Root, "large", "diff");
         using (var content = store.Open(LayerId.Parse("large")))
         {
-            using var reader = new PrefetchingEntryReader(content.CreateReader());
+            using var reader = new PrefetchingEntryReader(content.CreateReader);
             Assert.True(reader.TryRead(out var first));
             first.Dispose();
             Assert.True(SpinWait.SpinUntil(() => OpenFileDescriptors.Under(diff).Count > 2, TimeSpan.FromSeconds(30)));
@@ -70,7 +70,7 @@ public sealed class PrefetchTests : IDisposable
     public async Task AFailureArrivesAfterTheEntriesReadBeforeIt()
     {
         var failure = new LayerExportException("c", "unreadable");
-        using var reader = new PrefetchingEntryReader(new ScriptedReader([File("a", "1"), File("b", "22")], failure));
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("a", "1"), File("b", "22")], failure));
 
         Assert.Equal("a", (await reader.ReadAsync(CancellationToken.None))!.DisplayPath);
         Assert.Equal("b", (await reader.ReadAsync(CancellationToken.None))!.DisplayPath);
@@ -83,7 +83,7 @@ public sealed class PrefetchTests : IDisposable
         var grown = new LayerEntry(
             new TarEntryHeader { Name = "grown"u8.ToArray(), Type = TarEntryType.RegularFile, Size = 3 },
             new BytesContent("four"u8.ToArray()));
-        using var reader = new PrefetchingEntryReader(new ScriptedReader([grown], null));
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([grown], null));
         var pipe = new Pipe();
 
         var failure = await Assert.ThrowsAsync<LayerExportException>(() => new LayerTarExport().WriteAsync(reader, pipe.Writer, null, CancellationToken.None));

@@ -23,16 +23,16 @@ internal sealed class StoreChangingOnSecondWalk(ILayerStore inner, Action change
 
         public RecordedTar? Recorded => content.Recorded;
 
-        public ILayerEntryReader CreateReader() => content.CreateReader();
+        public ILayerEntryReader CreateReader(CancellationToken cancellationToken) => content.CreateReader(cancellationToken);
 
-        public ILayerEntryReader CreateMetadataReader()
+        public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken)
         {
             if (++_walks == 2)
             {
                 change();
             }
 
-            return content.CreateMetadataReader();
+            return content.CreateMetadataReader(cancellationToken);
         }
 
         public void Dispose() => content.Dispose();

@@ -7,10 +7,10 @@ namespace LayerExport.Core.Reader.Windows;
 internal sealed class WindowsLayerContent(FileDescriptor layer, WindowsLayerKind kind, TombstoneList tombstones) : ILayerContent
 {
     /// <inheritdoc />
-    public ILayerEntryReader CreateReader() => new WindowsLayerReader(layer, kind, tombstones, openContent: true);
+    public ILayerEntryReader CreateReader(CancellationToken cancellationToken) => new WindowsLayerReader(layer, kind, tombstones, openContent: true, cancellationToken);
 
     /// <inheritdoc />
-    public ILayerEntryReader CreateMetadataReader() => new WindowsLayerReader(layer, kind, tombstones, openContent: false);
+    public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken) => new WindowsLayerReader(layer, kind, tombstones, openContent: false, cancellationToken);
 
     /// <inheritdoc />
     public void Dispose() => layer.Dispose();

@@ -44,6 +44,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
     private readonly Stack<Frame> _frames = new();
     private readonly Queue<LayerEntry> _pending = new();
     private readonly HardLinkTracker _links = new();
+    private readonly CancellationToken _cancellationToken;
     private long? _systemDeltaTicks;
 
     /// <summary>Starts a walk of <paramref name="layer"/>; the caller keeps ownership of the descriptor.</summary>
@@ -51,9 +52,11 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
     /// <param name="kind">Base layer or transport directory.</param>
     /// <param name="tombstones">The transport directory's deletions; empty for a base layer.</param>
     /// <param name="openContent">False for a metadata walk: entries carry no content (backup streams are still parsed).</param>
-    public WindowsLayerReader(FileDescriptor layer, WindowsLayerKind kind, TombstoneList tombstones, bool openContent)
+    /// <param name="cancellationToken">Stops the walk between children: one read may pass over many that yield nothing.</param>
+    public WindowsLayerReader(FileDescriptor layer, WindowsLayerKind kind, TombstoneList tombstones, bool openContent, CancellationToken cancellationToken)
     {
         _layer = layer;
+        _cancellationToken = cancellationToken;
         _kind = kind;
         _tombstones = tombstones;
         _openContent = openContent;
@@ -82,6 +85,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
                 return false;
             }
 
+            _cancellationToken.ThrowIfCancellationRequested();
             if (frame.Next >= frame.Children.Count)
             {
                 _frames.Pop().Dispose();

@@ -1,0 +1,140 @@
+using System.IO.Pipelines;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Export;
+
+/// <summary>A cancellation stops a walk that is passing over unchanged files, not only one that emits entries.</summary>
+/// <remarks>
+/// A snapshot child layer copied from its parent, with the whole-second mtimes every tree unpacked from a tar has,
+/// has each unchanged file compared byte by byte with the parent's, all inside one read of the walk. The tests cancel
+/// once the first comparison has opened its file and judge by the bytes the process read afterwards, not by time:
+/// the comparisons left would read 32 GiB of holes.
+/// </remarks>
+[Collection(SerialTests.Name)]
+public sealed class WalkCancellationTests : IDisposable
+{
+    private const int Files = 16;
+    private const long FileLength = 1L << 30;
+
+    // The comparisons of all files read both copies; a walk that stops reads a few chunks past the cancellation.
+    private const long AllComparisons = 2 * Files * FileLength;
+
+    private readonly TestSnapshotStore _store = new();
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task CancellingTheSurveyStopsTheComparisonsUnderWay()
+    {
+        var firstCompared = MakeChildOfUnchangedParent();
+        using var store = new SnapshotLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("child", []);
+        using var cancellation = new CancellationTokenSource();
+        var before = ReadBytes();
+
+        var surveying = Task.Run(() => export.Survey(cancellation.Token));
+        CancelOnceOpen(firstCompared, cancellation, surveying);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => surveying);
+        Assert.InRange(ReadBytes() - before, 0, AllComparisons / 4);
+    }
+
+    [Fact]
+    public async Task CancellingAnExportStopsTheReadAheadsComparisonsUnderWay()
+    {
+        var firstCompared = MakeChildOfUnchangedParent();
+        using var store = new SnapshotLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("child", []);
+        using var cancellation = new CancellationTokenSource();
+        var pipe = new Pipe();
+        var draining = DrainAsync(pipe.Reader);
+        var before = ReadBytes();
+
+        // The comparisons run on the read-ahead thread; the writer sees the cancellation at once and then waits for it.
+        var writing = Task.Run(() => export.WriteTarAsync(pipe.Writer, cancellation.Token));
+        CancelOnceOpen(firstCompared, cancellation, writing);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => writing);
+        await pipe.Writer.CompleteAsync();
+        await draining;
+        Assert.InRange(ReadBytes() - before, 0, AllComparisons / 4);
+    }
+
+    // Returns the parent's copy of the first file the walk compares.
+    private string MakeChildOfUnchangedParent()
+    {
+        var parent = _store.AddLayer("base");
+        for (var i = 0; i < Files; i++)
+        {
+            parent.SparseFile($"f{i:D2}", FileLength);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(parent.Root))
+        {
+            File.SetLastWriteTimeUtc(file, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        }
+
+        var child = _store.CopyLayerAsync("base", "child").GetAwaiter().GetResult();
+        child.File("a.txt", "the one change\n");
+        return Path.Combine(parent.Root, "f00");
+    }
+
+    private static void CancelOnceOpen(string path, CancellationTokenSource cancellation, Task work)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!work.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            if (IsOpen(path))
+            {
+                cancellation.Cancel();
+                return;
+            }
+
+            Thread.Yield();
+        }
+
+        Assert.Fail($"{path} was never seen open for comparison before the work ended");
+    }
+
+    private static bool IsOpen(string path)
+    {
+        foreach (var link in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(link).LinkTarget == path)
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+                // Closed while listed.
+            }
+        }
+
+        return false;
+    }
+
+    // Bytes the process's read calls returned so far, every thread included: holes count as they are read.
+    private static long ReadBytes()
+    {
+        var line = File.ReadLines("/proc/self/io").First(l => l.StartsWith("rchar:", StringComparison.Ordinal));
+        return long.Parse(line["rchar:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task DrainAsync(PipeReader reader)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync();
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+}
