@@ -23,16 +23,13 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     private FileDescriptor(int fd)
         : base(ownsHandle: true) => SetHandle(fd);
 
-    /// <summary>The raw descriptor number.</summary>
-    public int Fd => (int)handle;
-
     /// <summary>Opens a directory by absolute path (used once, for the configured store root).</summary>
     public static FileDescriptor OpenDirectory(string path)
     {
         var bytes = NulTerminated(Encoding.UTF8.GetBytes(path));
         fixed (byte* p = bytes)
         {
-            var fd = Libc.OpenAt(Libc.AT_FDCWD, p, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
+            var fd = Libc.OpenAtWorkingDirectory(Libc.AT_FDCWD, p, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0);
             return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), path);
         }
     }
@@ -92,7 +89,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             // EAGAIN: a rename or mount raced the resolution of '..'; a few tries, then the caller's slower way.
             for (var attempt = 0; attempt < 8; attempt++)
             {
-                var fd = Libc.OpenAt2(Fd, p, &how);
+                var fd = Libc.OpenAt2(this, p, &how);
                 if (fd >= 0)
                 {
                     return new FileDescriptor(fd);
@@ -126,7 +123,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             int fd;
             do
             {
-                fd = Libc.OpenAt(Fd, p, flags, 0);
+                fd = Libc.OpenAt(this, p, flags, 0);
             }
             while (fd < 0 && Marshal.GetLastPInvokeError() == Libc.EINTR);
             return fd;
@@ -140,7 +137,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         var z = ToCString(name, buffer);
         fixed (byte* p = z)
         {
-            if (Libc.MkdirAt(Fd, p, mode) == 0)
+            if (Libc.MkdirAt(this, p, mode) == 0)
             {
                 return true;
             }
@@ -157,7 +154,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         var z = ToCString(name, buffer);
         fixed (byte* p = z)
         {
-            var fd = Libc.OpenAt(Fd, p, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_NOCTTY | Libc.O_CLOEXEC, mode);
+            var fd = Libc.OpenAt(this, p, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_EXCL | Libc.O_NOFOLLOW | Libc.O_NOCTTY | Libc.O_CLOEXEC, mode);
             return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), name);
         }
     }
@@ -169,7 +166,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         {
             for (var written = 0; written < source.Length;)
             {
-                var n = Libc.PWrite(Fd, p + written, (nuint)(source.Length - written), written);
+                var n = Libc.PWrite(this, p + written, (nuint)(source.Length - written), written);
                 if (n >= 0)
                 {
                     written += (int)n;
@@ -195,7 +192,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         fixed (byte* f = fromZ)
         fixed (byte* t = toZ)
         {
-            if (Libc.RenameAt(Fd, f, Fd, t) != 0)
+            if (Libc.RenameAt(this, f, this, t) != 0)
             {
                 throw Error(Marshal.GetLastPInvokeError(), from);
             }
@@ -209,7 +206,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         var z = ToCString(name, buffer);
         fixed (byte* p = z)
         {
-            if (Libc.UnlinkAt(Fd, p, 0) != 0 && Marshal.GetLastPInvokeError() is var errno && errno != Libc.ENOENT)
+            if (Libc.UnlinkAt(this, p, 0) != 0 && Marshal.GetLastPInvokeError() is var errno && errno != Libc.ENOENT)
             {
                 throw Error(errno, name);
             }
@@ -221,7 +218,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     {
         StatxBuffer buffer;
         byte empty = 0;
-        if (Libc.Statx(Fd, &empty, Libc.AT_EMPTY_PATH, StatusMask, &buffer) != 0)
+        if (Libc.Statx(this, &empty, Libc.AT_EMPTY_PATH, StatusMask, &buffer) != 0)
         {
             throw Error(Marshal.GetLastPInvokeError(), "(open file)"u8);
         }
@@ -237,7 +234,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         StatxBuffer buffer;
         fixed (byte* p = z)
         {
-            if (Libc.Statx(Fd, p, Libc.AT_SYMLINK_NOFOLLOW, StatusMask, &buffer) != 0)
+            if (Libc.Statx(this, p, Libc.AT_SYMLINK_NOFOLLOW, StatusMask, &buffer) != 0)
             {
                 throw Error(Marshal.GetLastPInvokeError(), name);
             }
@@ -259,7 +256,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             fixed (byte* p = z)
             fixed (byte* t = target)
             {
-                n = Libc.ReadLinkAt(Fd, p, t, (nuint)target.Length);
+                n = Libc.ReadLinkAt(this, p, t, (nuint)target.Length);
             }
 
             if (n < 0)
@@ -283,7 +280,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         {
             while (true)
             {
-                var n = Libc.PRead(Fd, p, (nuint)destination.Length, offset);
+                var n = Libc.PRead(this, p, (nuint)destination.Length, offset);
                 if (n >= 0)
                 {
                     return (int)n;
@@ -322,7 +319,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             {
                 while (true)
                 {
-                    var n = Libc.GetDents64(Fd, b, (nuint)buffer.Length);
+                    var n = Libc.GetDents64(this, b, (nuint)buffer.Length);
                     if (n < 0)
                     {
                         var errno = Marshal.GetLastPInvokeError();
@@ -376,9 +373,21 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     public byte[]? GetXattrAt(ReadOnlySpan<byte> child, ReadOnlySpan<byte> name) => GetXattr(child.ToArray(), name);
 
     // Before Linux 6.13 there is no *xattrat; /proc/self/fd/N then resolves to this very directory, so the child
-    // is still looked up in it, not by path, only at the price of a walk through procfs.
-    private byte[] ProcPath(ReadOnlySpan<byte> child) =>
-        [.. Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd}/"), .. child, 0];
+    // is still looked up in it, not by path, only at the price of a walk through procfs. The number in the path is
+    // no handle a call holds open: the descriptor is held until ReleaseProcPath, so its number stays this directory's.
+    private byte[] HoldProcPath(ReadOnlySpan<byte> child)
+    {
+        var held = false;
+        DangerousAddRef(ref held);
+        return [.. Encoding.ASCII.GetBytes($"/proc/self/fd/{(int)handle}/"), .. child, 0];
+    }
+
+    private void ReleaseProcPath()
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        DangerousRelease();
+        Marshal.SetLastPInvokeError(errno);
+    }
 
     // child null: this descriptor itself.
     private List<byte[]> ListXattrs(byte[]? child, ReadOnlySpan<byte> displayName)
@@ -418,14 +427,14 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         {
             if (childZ is null)
             {
-                return Libc.FListXattr(Fd, l, (nuint)list.Length);
+                return Libc.FListXattr(this, l, (nuint)list.Length);
             }
 
             if (!s_noXattrAt)
             {
                 fixed (byte* c = childZ)
                 {
-                    var n = Libc.ListXattrAt(Fd, c, Libc.AT_SYMLINK_NOFOLLOW, l, (nuint)list.Length);
+                    var n = Libc.ListXattrAt(this, c, Libc.AT_SYMLINK_NOFOLLOW, l, (nuint)list.Length);
                     if (n >= 0 || !XattrAtMissing(Marshal.GetLastPInvokeError()))
                     {
                         return n;
@@ -433,9 +442,17 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
                 }
             }
 
-            fixed (byte* p = ProcPath(childZ.AsSpan(0, childZ.Length - 1)))
+            var path = HoldProcPath(childZ.AsSpan(0, childZ.Length - 1));
+            try
             {
-                return Libc.LListXattr(p, l, (nuint)list.Length);
+                fixed (byte* p = path)
+                {
+                    return Libc.LListXattr(p, l, (nuint)list.Length);
+                }
+            }
+            finally
+            {
+                ReleaseProcPath();
             }
         }
     }
@@ -490,7 +507,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         {
             if (childZ is null)
             {
-                return Libc.FGetXattr(Fd, a, v, (nuint)value.Length);
+                return Libc.FGetXattr(this, a, v, (nuint)value.Length);
             }
 
             if (!s_noXattrAt)
@@ -498,7 +515,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
                 fixed (byte* c = childZ)
                 {
                     var args = new XattrArgs { Value = (ulong)v, Size = (uint)value.Length };
-                    var n = Libc.GetXattrAt(Fd, c, Libc.AT_SYMLINK_NOFOLLOW, a, &args);
+                    var n = Libc.GetXattrAt(this, c, Libc.AT_SYMLINK_NOFOLLOW, a, &args);
                     if (n >= 0 || !XattrAtMissing(Marshal.GetLastPInvokeError()))
                     {
                         return n;
@@ -506,9 +523,17 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
                 }
             }
 
-            fixed (byte* p = ProcPath(childZ.AsSpan(0, childZ.Length - 1)))
+            var path = HoldProcPath(childZ.AsSpan(0, childZ.Length - 1));
+            try
             {
-                return Libc.LGetXattr(p, a, v, (nuint)value.Length);
+                fixed (byte* p = path)
+                {
+                    return Libc.LGetXattr(p, a, v, (nuint)value.Length);
+                }
+            }
+            finally
+            {
+                ReleaseProcPath();
             }
         }
     }

@@ -6,7 +6,9 @@ namespace LayerExport.Core.Native;
 /// <remarks>
 /// .NET's file APIs resolve whole paths and follow symlinks in every component but the last, so a
 /// concurrent rename could steer them outside the layer. Everything here works relative to an already
-/// opened directory descriptor, which is what keeps reading inside the layer.
+/// opened directory descriptor, which is what keeps reading inside the layer. Descriptors pass as
+/// <see cref="SafeHandle"/>s, so a descriptor disposed on another thread during a call is closed only after it:
+/// its number cannot be reused for another file while a call still looks through it.
 /// </remarks>
 internal static unsafe partial class Libc
 {
@@ -68,19 +70,23 @@ internal static unsafe partial class Libc
     public static int O_NOFOLLOW => IsArm ? 0x8000 : 0x20000;
 
     [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
-    public static partial int OpenAt(int dirfd, byte* path, int flags, int mode);
+    public static partial int OpenAt(SafeHandle dirfd, byte* path, int flags, int mode);
+
+    /// <summary><c>openat(2)</c> for <see cref="AT_FDCWD"/>, the one descriptor that is not a handle.</summary>
+    [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
+    public static partial int OpenAtWorkingDirectory(int atFdcwd, byte* path, int flags, int mode);
 
     [LibraryImport(Library, EntryPoint = "mkdirat", SetLastError = true)]
-    public static partial int MkdirAt(int dirfd, byte* path, uint mode);
+    public static partial int MkdirAt(SafeHandle dirfd, byte* path, uint mode);
 
     [LibraryImport(Library, EntryPoint = "renameat", SetLastError = true)]
-    public static partial int RenameAt(int olddirfd, byte* oldpath, int newdirfd, byte* newpath);
+    public static partial int RenameAt(SafeHandle olddirfd, byte* oldpath, SafeHandle newdirfd, byte* newpath);
 
     [LibraryImport(Library, EntryPoint = "unlinkat", SetLastError = true)]
-    public static partial int UnlinkAt(int dirfd, byte* path, int flags);
+    public static partial int UnlinkAt(SafeHandle dirfd, byte* path, int flags);
 
     [LibraryImport(Library, EntryPoint = "pwrite", SetLastError = true)]
-    public static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
+    public static partial nint PWrite(SafeHandle fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint GetEffectiveUserId();
@@ -96,22 +102,26 @@ internal static unsafe partial class Libc
     public static partial nint GetGroupByName(byte* name);
 
     [LibraryImport(Library, EntryPoint = "statx", SetLastError = true)]
-    public static partial int Statx(int dirfd, byte* path, int flags, uint mask, StatxBuffer* buffer);
+    public static partial int Statx(SafeHandle dirfd, byte* path, int flags, uint mask, StatxBuffer* buffer);
+
+    /// <summary><c>statx(2)</c> for <see cref="AT_FDCWD"/>, the one descriptor that is not a handle.</summary>
+    [LibraryImport(Library, EntryPoint = "statx", SetLastError = true)]
+    public static partial int StatxWorkingDirectory(int atFdcwd, byte* path, int flags, uint mask, StatxBuffer* buffer);
 
     [LibraryImport(Library, EntryPoint = "getdents64", SetLastError = true)]
-    public static partial nint GetDents64(int fd, byte* buffer, nuint count);
+    public static partial nint GetDents64(SafeHandle fd, byte* buffer, nuint count);
 
     [LibraryImport(Library, EntryPoint = "readlinkat", SetLastError = true)]
-    public static partial nint ReadLinkAt(int dirfd, byte* path, byte* buffer, nuint size);
+    public static partial nint ReadLinkAt(SafeHandle dirfd, byte* path, byte* buffer, nuint size);
 
     [LibraryImport(Library, EntryPoint = "pread", SetLastError = true)]
-    public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+    public static partial nint PRead(SafeHandle fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport(Library, EntryPoint = "flistxattr", SetLastError = true)]
-    public static partial nint FListXattr(int fd, byte* list, nuint size);
+    public static partial nint FListXattr(SafeHandle fd, byte* list, nuint size);
 
     [LibraryImport(Library, EntryPoint = "fgetxattr", SetLastError = true)]
-    public static partial nint FGetXattr(int fd, byte* name, byte* value, nuint size);
+    public static partial nint FGetXattr(SafeHandle fd, byte* name, byte* value, nuint size);
 
     [LibraryImport(Library, EntryPoint = "llistxattr", SetLastError = true)]
     public static partial nint LListXattr(byte* path, byte* list, nuint size);
@@ -124,11 +134,11 @@ internal static unsafe partial class Libc
     private const nint SysListXattrAt = 465;
 
     /// <summary><c>listxattrat(2)</c>; ENOSYS (or EPERM under a seccomp filter) before Linux 6.13.</summary>
-    public static nint ListXattrAt(int dirfd, byte* path, uint atFlags, byte* list, nuint size) =>
+    public static nint ListXattrAt(SafeHandle dirfd, byte* path, uint atFlags, byte* list, nuint size) =>
         Syscall5(SysListXattrAt, dirfd, path, atFlags, list, size);
 
     /// <summary><c>getxattrat(2)</c>; ENOSYS (or EPERM under a seccomp filter) before Linux 6.13.</summary>
-    public static nint GetXattrAt(int dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args) =>
+    public static nint GetXattrAt(SafeHandle dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args) =>
         Syscall6(SysGetXattrAt, dirfd, path, atFlags, name, args, (nuint)sizeof(XattrArgs));
 
     // openat2 has the same number on every architecture (Linux 5.6).
@@ -139,17 +149,17 @@ internal static unsafe partial class Libc
     public const ulong RESOLVE_IN_ROOT = 0x10;
 
     /// <summary><c>openat2(2)</c>; ENOSYS (or EPERM under a seccomp filter) before Linux 5.6.</summary>
-    public static int OpenAt2(int dirfd, byte* path, OpenHow* how) =>
+    public static int OpenAt2(SafeHandle dirfd, byte* path, OpenHow* how) =>
         (int)Syscall4(SysOpenAt2, dirfd, path, how, (nuint)sizeof(OpenHow));
 
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
-    private static partial nint Syscall4(nint number, int dirfd, byte* path, OpenHow* how, nuint size);
+    private static partial nint Syscall4(nint number, SafeHandle dirfd, byte* path, OpenHow* how, nuint size);
 
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
-    private static partial nint Syscall5(nint number, int dirfd, byte* path, uint atFlags, byte* list, nuint size);
+    private static partial nint Syscall5(nint number, SafeHandle dirfd, byte* path, uint atFlags, byte* list, nuint size);
 
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
-    private static partial nint Syscall6(nint number, int dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args, nuint size);
+    private static partial nint Syscall6(nint number, SafeHandle dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args, nuint size);
 
     [LibraryImport(Library, EntryPoint = "strerror")]
     private static partial nint StrError(int errno);

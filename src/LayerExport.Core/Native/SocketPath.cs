@@ -13,7 +13,7 @@ public static unsafe class SocketPath
         StatxBuffer buffer;
         fixed (byte* p = bytes)
         {
-            if (Libc.Statx(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buffer) != 0)
+            if (Libc.StatxWorkingDirectory(Libc.AT_FDCWD, p, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, &buffer) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 return errno == Libc.ENOENT ? SocketPathKind.Nothing : throw new NativeIOException(errno, path);
