@@ -172,8 +172,23 @@ public sealed class BlockGzipStream : Stream
             _finished = true;
             foreach (var pending in _inFlight)
             {
-                // Completed or not, a pending block only owns pooled memory; let it finish and return it.
-                pending.ContinueWith(static t => t.Result.Return(), TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously);
+                // Completed or not, a pending block only owns pooled memory; let it finish and return it. A failure
+                // is observed here: the export has already ended for its own reason.
+                pending.ContinueWith(
+                    static t =>
+                    {
+                        if (t.IsCompletedSuccessfully)
+                        {
+                            t.Result.Return();
+                        }
+                        else
+                        {
+                            _ = t.Exception;
+                        }
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
             }
 
             _inFlight.Clear();
@@ -205,7 +220,8 @@ public sealed class BlockGzipStream : Stream
         var input = _block;
         var length = _blockLength;
         var level = _level;
-        _inFlight.Enqueue(Task.Run(() => CompressedBlock.Deflate(input, length, level, final), cancellationToken));
+        // Not cancellable once queued: the block owns the pooled input, which only the compression returns.
+        _inFlight.Enqueue(Task.Run(() => CompressedBlock.Deflate(input, length, level, final), CancellationToken.None));
         _block = final ? [] : ArrayPool<byte>.Shared.Rent(_blockSize);
         _blockLength = 0;
     }
