@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Net.Http.Headers;
@@ -22,15 +23,12 @@ internal readonly partial record struct ByteRangeRequest(ByteRangeKind Kind, lon
             return new(ByteRangeKind.Whole, 0, size - 1);
         }
 
-        // A range unit other than bytes must be ignored (RFC 9110, section 14.2).
-        var value = header.ToString();
-        var equals = value.IndexOf('=', StringComparison.Ordinal);
-        if (equals < 0 || !"bytes".Equals(value[..equals].Trim(), StringComparison.OrdinalIgnoreCase))
+        if (!IsBytesUnit(header.ToString()))
         {
             return new(ByteRangeKind.Whole, 0, size - 1);
         }
 
-        if (!RangeHeaderValue.TryParse(Saturated(value), out var range) || !"bytes".Equals(range.Unit.Value, StringComparison.OrdinalIgnoreCase))
+        if (!TryParseBytes(header.ToString(), out var range))
         {
             return new(ByteRangeKind.Malformed, 0, 0);
         }
@@ -66,6 +64,23 @@ internal readonly partial record struct ByteRangeRequest(ByteRangeKind Kind, lon
             ? new(ByteRangeKind.Unsatisfiable, 0, 0)
             : new(ByteRangeKind.Partial, start, end);
     }
+
+    /// <summary>Whether the request asks for one well-formed byte range with no <c>If-Range</c>: what a body of any length answers with 206 or 416.</summary>
+    public static bool AsksForOneRange(HttpRequest request)
+    {
+        var value = request.Headers.Range.ToString();
+        return request.Headers.IfRange.Count == 0 && IsBytesUnit(value) && TryParseBytes(value, out var range) && range.Ranges.Count == 1;
+    }
+
+    // A range unit other than bytes must be ignored (RFC 9110, section 14.2).
+    private static bool IsBytesUnit(string value)
+    {
+        var equals = value.IndexOf('=', StringComparison.Ordinal);
+        return equals >= 0 && "bytes".Equals(value[..equals].Trim(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool TryParseBytes(string value, [NotNullWhen(true)] out RangeHeaderValue? range) =>
+        RangeHeaderValue.TryParse(Saturated(value), out range) && "bytes".Equals(range.Unit.Value, StringComparison.OrdinalIgnoreCase);
 
     // RFC 9110 puts no bound on a position's digits: one past any 64-bit length means "beyond any body" (a last-pos
     // or suffix that large covers the rest, a first-pos that large is unsatisfiable), so it saturates, not refused.

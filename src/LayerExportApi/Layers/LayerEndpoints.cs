@@ -44,8 +44,8 @@ internal static class LayerEndpoints
             .WithDescription(
                 "Streams the layer's changes as an OCI layer tar, plain or compressed (whiteouts for deletions, hard links, "
                 + "PAX headers where ustar cannot hold a field). The same layer always gives the same bytes. "
-                + "HEAD answers the headers only. Range and If-Range work on the plain tar, and on the gzip and zstd bodies "
-                + "once their digest is known. A failure after the first byte ends the transfer short of its length.")
+                + "HEAD answers the headers only. Range and If-Range work on every representation; for gzip and zstd the "
+                + "body's digest is computed first when not known. A failure after the first byte ends the transfer short of its length.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -148,10 +148,14 @@ internal static class LayerEndpoints
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
             var unverified = chosen == LayerCompression.None && survey.RecordedDiffId is not null;
-            if ((known is null || unverified) && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any)))
+            var ifMatch = (known is null || unverified) && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any));
+            var compressedRange = known is null && chosen != LayerCompression.None && HttpMethods.IsGet(request.Method) && ByteRangeRequest.AsksForOneRange(request);
+            if (ifMatch || compressedRange)
             {
-                // If-Match can only be answered against the digest, so it is computed first, as the descriptor endpoint does;
-                // a recorded diffID is checked first, once per layer state, as the descriptor endpoint checks it.
+                // If-Match can only be answered against the digest, and a range of a compressed body only against its
+                // length, so the descriptor is computed first, as the descriptor endpoint does: a download cut before
+                // any export of this state was complete still resumes. A recorded diffID is checked first, once per
+                // layer state, as the descriptor endpoint checks it.
                 try
                 {
                     known = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);

@@ -41,8 +41,9 @@ internal sealed class LayerTarResult(
         response.Headers.Vary = HeaderNames.Accept;
         EntityTagHeaderValue? etag = null;
 
-        // A compressed body can be resumed once a complete export of this layer state left its descriptor: a gzip
-        // body with a block index is compressed again from the block that holds the start, any other from its start.
+        // A compressed body is served in ranges against its descriptor, which the endpoint computes first for a range
+        // when no complete export of this layer state left it: a gzip body with a block index is compressed again from
+        // the block that holds the start, any other from its start.
         var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size ? index : null;
         var ranges = compression == LayerCompression.None || known is not null;
         var rangeable = compression == LayerCompression.None ? survey.TarSize : known?.Size ?? 0;
@@ -51,10 +52,8 @@ internal sealed class LayerTarResult(
             response.ContentLength = survey.TarSize;
         }
 
-        if (ranges)
-        {
-            response.Headers.AcceptRanges = "bytes";
-        }
+        // Every representation honours a single range (a compressed one computes its descriptor first when needed).
+        response.Headers.AcceptRanges = "bytes";
 
         if (known is not null)
         {

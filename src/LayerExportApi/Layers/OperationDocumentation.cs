@@ -10,13 +10,13 @@ internal static class OperationDocumentation
 {
     private static readonly (string Name, string Description)[] TarRequestHeaders =
     [
-        ("Range", "One byte range, e.g. 'bytes=0-1023': 206 (plain tar; gzip and zstd once their digest is known)."),
+        ("Range", "One byte range, e.g. 'bytes=0-1023': 206 (for gzip and zstd the body's digest is computed first when not known)."),
         ("If-Range", "The strong ETag the range is of; another one gets the whole body with 200."),
         ("If-None-Match", "ETags (or '*') of a copy the client holds: 304 when one is this body's."),
         ("If-Match", "ETags (or '*') this body must have: 412 otherwise (the digest is computed first when not known)."),
     ];
 
-    private static readonly (string Name, string Description) AcceptRanges = ("Accept-Ranges", "'bytes' where ranges are honoured: the plain tar, and the gzip and zstd bodies once their digest is known.");
+    private static readonly (string Name, string Description) AcceptRanges = ("Accept-Ranges", "'bytes': every representation honours one byte range.");
     private static readonly (string Name, string Description) Digest = ("Docker-Content-Digest", "sha256 digest of the body, when known before it starts.");
     private static readonly (string Name, string Description) ETag = ("ETag", "The same digest, quoted: a strong entity tag, when known.");
     private static readonly (string Name, string Description) Disposition = ("Content-Disposition", "attachment, with the file name <id>.tar, .tar.gz or .tar.zst.");
