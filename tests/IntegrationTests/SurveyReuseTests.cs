@@ -88,6 +88,26 @@ public sealed class SurveyReuseTests : IDisposable
     }
 
     [Fact]
+    public async Task ATarThatGrewPastTheAnnouncedLengthFailsAsTheLayerChangingNotAsAFramingError()
+    {
+        _store.AddPatternFile("app", "data/later.bin", 1024 * 1024);
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        await client.GetByteArrayAsync(new Uri("/layers/app/tar", UriKind.Relative));
+
+        // Early in the tar, and beyond what is held before the first flush: the overrun comes mid-transfer.
+        await File.AppendAllBytesAsync(Path.Combine(_store.Root, "app", "diff", "data", "blob.bin"), new byte[4096]);
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(new Uri("/layers/app/tar", UriKind.Relative)));
+        var outcomes = await server.Logs.WaitForExportOutcomesAsync("app", 2);
+
+        Assert.Contains(" failed", outcomes[1].MessageTemplate.Text, StringComparison.Ordinal);
+        Assert.Contains("runs past the announced", outcomes[1].Exception?.Message, StringComparison.Ordinal);
+        Assert.Contains("the layer changed on disk", outcomes[1].Exception?.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Logs.Events, static e => e.Exception?.Message.Contains("Content-Length mismatch", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
     public async Task AFileRewrittenWithItsOldLengthFailsTheDownloadThatAnnouncedTheOldDigestAndTheNextCarriesTheNewOne()
     {
         await using var server = ApiServer.Start(_store.Root);

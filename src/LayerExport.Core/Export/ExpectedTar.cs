@@ -19,15 +19,16 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId)
         var total = tar.Length + toCome.Length;
         if (Length is { } length && total != length)
         {
-            throw Mismatch($"the {what} is {total} bytes, not the announced {length}");
+            throw Mismatch("(end of archive)", $"the {what} is {total} bytes, not the announced {length}");
         }
 
         if (DiffId is { } diffId && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
         {
-            throw Mismatch($"the {what}'s digest {actual} is not the announced {diffId}");
+            throw Mismatch("(end of archive)", $"the {what}'s digest {actual} is not the announced {diffId}");
         }
     }
 
-    private static LayerExportException Mismatch(string fact) =>
-        new("(end of archive)", $"{fact}: the layer changed on disk", new TarMismatchException(fact));
+    /// <summary>The failure of a tar that is not the one announced, at <paramref name="where"/> in it.</summary>
+    internal static LayerExportException Mismatch(string where, string fact) =>
+        new(where, $"{fact}: the layer changed on disk", new TarMismatchException(fact));
 }

@@ -52,7 +52,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         if (compression == LayerCompression.None)
         {
-            using var tar = new HashingPipeWriter(output);
+            using var tar = new HashingPipeWriter(AnnouncedLengthWriter.Around(output, expected));
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
 
             // Every byte has left: a client that has them all may hang up now, yet the digest, at most a few blocks
@@ -100,7 +100,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         await using var sent = new HashingStream(body);
         await using var stage = CompressionStage.Create(compression, sent, compressionOptions);
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
-        using (var tar = new HashingPipeWriter(compressorInput))
+        using (var tar = new HashingPipeWriter(AnnouncedLengthWriter.Around(compressorInput, expected)))
         {
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);
