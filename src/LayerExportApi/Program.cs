@@ -95,6 +95,11 @@ catch (LayerStoreException e)
     Log.Fatal("LayerExport cannot start: LayerStore:Root is not a store of the configured LayerStore:Layout. {Reason}", e.Message);
     return 1;
 }
+catch (Exception e) when (ConfigurationValueError.Describe(e) is { } reason)
+{
+    Log.Fatal("LayerExport cannot start: {Reason}", reason);
+    return 1;
+}
 catch (StartupCheckException e)
 {
     Log.Fatal("LayerExport cannot start: {Reason}", e.Message);

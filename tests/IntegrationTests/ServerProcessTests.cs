@@ -83,6 +83,28 @@ public sealed class ServerProcessTests : IDisposable
         Assert.Contains("Export:Zstd:Library must be Auto, Native or Managed.", server.Output, StringComparison.Ordinal);
     }
 
+    // Each in one line, naming the setting, without a stack trace.
+    [Theory]
+    [InlineData("Export__Zstd__Library", "Foo", "Export:Zstd:Library: 'Foo' is not one of Auto, Native, Managed.")]
+    [InlineData("LayerStore__Access__RetryDelay", "abc", "LayerStore:Access:RetryDelay: 'abc' is not a time span such as 00:00:30.")]
+    [InlineData("Limits__ConcurrentExports", "many", "Limits:ConcurrentExports: 'many' is not a whole number.")]
+    [InlineData("Listen__UnixSocketMode", "999", "Listen:UnixSocketMode must be octal permission bits such as 0660.")]
+    [InlineData("Listen__UnixSocketPath", "/nonexistent-layer-export/api.sock", "Listen:UnixSocketPath '/nonexistent-layer-export/api.sock': its directory /nonexistent-layer-export does not exist; create it first.")]
+    public async Task AMistypedSettingStopsStartUpWithOneLineThatNamesIt(string variable, string value, string message)
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+        var fatal = server.Output.Split('\n').Where(line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+        Assert.Contains(message, Assert.Single(fatal), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StartsOnTheGivenAddressServesLayersAndIsKilledByItsPid()
     {

@@ -70,7 +70,7 @@ internal sealed partial class ListenerSetup(
                 SocketPath.SetGroup(path, groupId);
             }
 
-            File.SetUnixFileMode(path, _options.Mode);
+            File.SetUnixFileMode(path, _options.PermissionBits());
             Log.SocketReady(logger, path, _options.UnixSocketMode, string.IsNullOrWhiteSpace(_options.UnixSocketGroup) ? "(the server's)" : _options.UnixSocketGroup);
         }
 
@@ -113,6 +113,8 @@ internal sealed partial class ListenerSetup(
     {
         switch (SocketPath.Inspect(path))
         {
+            case SocketPathKind.Nothing when !Directory.Exists(Path.GetDirectoryName(path)):
+                throw new StartupCheckException($"Listen:UnixSocketPath '{path}': its directory {Path.GetDirectoryName(path)} does not exist; create it first.");
             case SocketPathKind.Nothing:
                 return;
             case SocketPathKind.Other:

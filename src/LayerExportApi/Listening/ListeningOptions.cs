@@ -28,6 +28,7 @@ internal sealed class ListeningOptions
     /// <summary>The configured socket path, or null.</summary>
     public string? SocketPath => string.IsNullOrWhiteSpace(UnixSocketPath) ? null : UnixSocketPath;
 
-    /// <summary>The mode as permission bits.</summary>
-    public UnixFileMode Mode => (UnixFileMode)Convert.ToInt32(UnixSocketMode, 8);
+    /// <summary>The mode as permission bits; only once <see cref="UnixSocketMode"/> has passed validation.</summary>
+    /// <remarks>A method, not a property: validation reads every property, and this would throw before the mode's own message.</remarks>
+    public UnixFileMode PermissionBits() => (UnixFileMode)Convert.ToInt32(UnixSocketMode, 8);
 }
