@@ -62,6 +62,7 @@ internal static unsafe partial class Libc
     public const byte DT_CHR = 2;
     public const byte DT_DIR = 4;
     public const byte DT_REG = 8;
+    public const byte DT_LNK = 10;
 
     private static readonly bool IsArm = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
 

@@ -35,7 +35,8 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
         var layers = new List<LayerSummary>();
         foreach (var (name, type, _) in StoreListing.Read(Root, "the root directory"))
         {
-            if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
+            // A symlink is listed too: opening it as a layer is refused, and its row says so, as a request would.
+            if (type is not (Libc.DT_DIR or Libc.DT_UNKNOWN or Libc.DT_LNK) || !LayerId.TryParse(Encoding.UTF8.GetString(name), out var id))
             {
                 continue;
             }

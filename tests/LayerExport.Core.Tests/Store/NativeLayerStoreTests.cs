@@ -33,6 +33,21 @@ public sealed class NativeLayerStoreTests : IDisposable
         Assert.Null(layers[1].Problem);
     }
 
+    // GET /layers/linked is refused (403); the list says so in its row instead of leaving the name out.
+    [Fact]
+    public void ASymlinkedLayerIsListedAsRefused()
+    {
+        Layer("good", "{}");
+        Directory.CreateSymbolicLink(System.IO.Path.Combine(_root.Path, "linked"), System.IO.Path.Combine(_root.Path, "good"));
+        using var store = new NativeLayerStore(_root.Path);
+
+        var layers = store.List();
+        var refused = Assert.Throws<LayerRefusedException>(() => store.Describe(LayerId.Parse("linked")));
+
+        Assert.Equal(["good", "linked"], layers.Select(l => l.Id));
+        Assert.Equal([null, refused.Message], layers.Select(l => l.Problem));
+    }
+
     [Fact]
     public void AMissingParentAndACycleAreStoreErrorsNamingTheLayers()
     {
