@@ -65,6 +65,24 @@ public sealed class NegotiationTests : IDisposable
     }
 
     [Fact]
+    public async Task CompressionGivenTwiceIsA400ProblemThatSaysSo()
+    {
+        var response = await _client.FetchAsync($"/layers/{LayerId}/tar?compression=gzip&compression=zstd");
+        AssertProblem(response, HttpStatusCode.BadRequest, "urn:layer-export:problem:unknown-compression");
+        Assert.Contains("compression is given more than once ('gzip,zstd')", System.Text.Encoding.UTF8.GetString(response.Body), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("application/vnd.oci.image.layer.v1.tar+gzip;q=abc")]
+    [InlineData("application/vnd.oci.image.layer.v1.tar+gzip;q=2")]
+    [InlineData("*/*;q=-1")]
+    public async Task AnAcceptWeightThatIsNoQvalueIsA400Problem(string accept)
+    {
+        var response = await _client.FetchAsync($"/layers/{LayerId}/tar", r => r.Headers.TryAddWithoutValidation("Accept", accept));
+        AssertProblem(response, HttpStatusCode.BadRequest, "urn:layer-export:problem:malformed-accept");
+    }
+
+    [Fact]
     public async Task UnknownCompressionOfADescriptorIsA400Problem()
     {
         var response = await _client.FetchAsync($"/layers/{LayerId}/descriptor?compression=brotli");

@@ -34,8 +34,13 @@ internal static class RepresentationNegotiation
     /// </remarks>
     public static IList<MediaTypeHeaderValue>? ParseAccept(StringValues accept) =>
         StringValues.IsNullOrEmpty(accept) ? []
-        : MediaTypeHeaderValue.TryParseList(accept, out var parsed) ? parsed
+        : MediaTypeHeaderValue.TryParseList(accept, out var parsed) && parsed.All(HasValidWeight) ? parsed
         : null;
+
+    // The parser keeps "q=abc" as a parameter and reports no quality, which would count as 1: RFC 9110's qvalue
+    // grammar makes such a weight, or one outside 0-1, a malformed header instead.
+    private static bool HasValidWeight(MediaTypeHeaderValue range) =>
+        !range.Parameters.Any(static p => p.Name.Equals("q", StringComparison.OrdinalIgnoreCase)) || range.Quality is >= 0 and <= 1;
 
     /// <summary>The chosen compression, or the problem that refuses the request.</summary>
     public static LayerCompression? Choose(string? compression, IList<MediaTypeHeaderValue> accept, out ProblemHttpResult? problem)
@@ -54,7 +59,9 @@ internal static class RepresentationNegotiation
             if (fromQuery is null)
             {
                 problem = TypedResults.Problem(
-                    detail: $"compression '{compression}' is not one of none, gzip, zstd.",
+                    detail: compression.Contains(',', StringComparison.Ordinal)
+                        ? $"compression is given more than once ('{compression}'); give one of none, gzip, zstd."
+                        : $"compression '{compression}' is not one of none, gzip, zstd.",
                     statusCode: StatusCodes.Status400BadRequest,
                     title: "Unknown compression",
                     type: "urn:layer-export:problem:unknown-compression");
