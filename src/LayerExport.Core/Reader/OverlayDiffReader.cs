@@ -26,7 +26,7 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
         {
             Enter(diff, diff.ListXattrs(), diff.Stat().Device, [], ownsDirectory: false);
         }
-        catch (Exception e) when (e is not LayerExportException)
+        catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
         {
             throw new LayerExportException("(layer root)", e.Message, e);
         }

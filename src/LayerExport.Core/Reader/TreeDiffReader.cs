@@ -33,7 +33,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         {
             Enter(tree, parentTree, [], ownsDirectories: false);
         }
-        catch (Exception e) when (e is not LayerExportException)
+        catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
         {
             throw new LayerExportException("(layer root)", e.Message, e);
         }

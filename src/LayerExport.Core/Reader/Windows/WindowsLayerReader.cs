@@ -64,7 +64,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
         {
             _frames.Push(new Frame(layer, [], RootChildren(), ownsDirectory: false));
         }
-        catch (Exception e) when (e is not LayerExportException)
+        catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
         {
             throw new LayerExportException("(layer root)", e.Message, e);
         }
@@ -99,7 +99,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
             {
                 entry = ReadChild(frame.Directory, name, components, path);
             }
-            catch (Exception e) when (e is not LayerExportException)
+            catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
             {
                 throw new LayerExportException(Encoding.UTF8.GetString(path), e.Message, e);
             }
