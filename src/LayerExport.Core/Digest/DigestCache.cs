@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -17,6 +18,10 @@ namespace LayerExport.Core.Digest;
 /// again each time it is opened to read or write an entry (only on a miss in memory, or for a new digest), and
 /// every file is reached through the opened directory without following symlinks. Files are written under an
 /// unpredictable temporary name created with <c>O_EXCL</c> and renamed, so a crash never leaves a half-written entry.
+/// Every change of a layer makes new entries, so both places are bounded: memory keeps the latest
+/// <see cref="DefaultMaxInMemory"/> (an older one is read from the directory again), and the directory, looked at
+/// every few hundred new entries, loses its oldest-written entries once it holds more than
+/// <see cref="DefaultMaxOnDisk"/>: a pruned entry costs one computation of its digest again.
 /// </remarks>
 public sealed class DigestCache
 {
@@ -27,17 +32,39 @@ public sealed class DigestCache
     private const int MaxEntryBytes = 16 * 1024 * 1024;
     private const int EntryMode = 0b110_000_000;
 
+    private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
+
+    /// <summary>Descriptors kept in memory at most.</summary>
+    public const int DefaultMaxInMemory = 8192;
+
+    /// <summary>Entries the directory keeps at most.</summary>
+    public const int DefaultMaxOnDisk = 65_536;
+
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _memoryOrder = new();
     private readonly string? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
     private readonly Action<string>? _writeFailed;
+    private readonly int _maxInMemory;
+    private readonly int _maxOnDisk;
+    private readonly int _pruneEvery;
+    private int _writtenSincePrune;
 
     /// <summary>A cache kept in <paramref name="directory"/>, or in memory only when it is null.</summary>
     /// <param name="directory">The directory, or null for memory only.</param>
     /// <param name="writeFailed">Told why an entry could not be stored on disk (it is kept in memory all the same).</param>
     /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
     public DigestCache(string? directory, Action<string>? writeFailed = null)
+        : this(directory, writeFailed, DefaultMaxInMemory, DefaultMaxOnDisk)
     {
+    }
+
+    /// <summary>A cache with other bounds than the defaults: for tests.</summary>
+    internal DigestCache(string? directory, Action<string>? writeFailed, int maxInMemory, int maxOnDisk)
+    {
+        _maxInMemory = maxInMemory;
+        _maxOnDisk = maxOnDisk;
+        _pruneEvery = Math.Max(1, maxOnDisk / 64);
         _writeFailed = writeFailed;
         if (directory is not null)
         {
@@ -78,10 +105,11 @@ public sealed class DigestCache
                 return false;
             }
 
-            descriptor = _memory.GetOrAdd(key, new LayerDescriptor(stored.MediaType, new LayerDigest(stored.Digest), stored.Size, new LayerDigest(stored.DiffId))
+            descriptor = new LayerDescriptor(stored.MediaType, new LayerDigest(stored.Digest), stored.Size, new LayerDigest(stored.DiffId))
             {
                 GzipIndex = stored.GzipIndex is { } index ? new GzipBlockIndex(index.BlockSize, index.CompressedLengths, index.Crc32, index.TarLength) : null,
-            });
+            };
+            Remember(key, descriptor);
             return true;
         }
         catch (JsonException)
@@ -94,7 +122,7 @@ public sealed class DigestCache
     /// <summary>Stores a descriptor; a directory that cannot be written keeps it in memory only.</summary>
     public void Put(string key, LayerDescriptor descriptor)
     {
-        _memory[key] = descriptor;
+        Remember(key, descriptor);
         if (_directory is null)
         {
             return;
@@ -130,6 +158,10 @@ public sealed class DigestCache
                 }
 
                 directory.RenameAt(temporary, EntryName(key));
+                if (Interlocked.Increment(ref _writtenSincePrune) % _pruneEvery == 0)
+                {
+                    Prune(directory);
+                }
             }
             catch (NativeIOException e)
             {
@@ -140,6 +172,58 @@ public sealed class DigestCache
     }
 
     private static byte[] EntryName(string key) => Encoding.ASCII.GetBytes(key + ".json");
+
+    // Oldest in, first out: a key's order is that of its first arrival since it was last let go.
+    private void Remember(string key, LayerDescriptor descriptor)
+    {
+        if (!_memory.TryAdd(key, descriptor))
+        {
+            _memory[key] = descriptor;
+            return;
+        }
+
+        _memoryOrder.Enqueue(key);
+        while (_memory.Count > _maxInMemory && _memoryOrder.TryDequeue(out var oldest))
+        {
+            _memory.TryRemove(oldest, out _);
+        }
+    }
+
+    // Down to nine tenths of the bound, oldest-written entries first; anything else in the directory is left alone.
+    private void Prune(FileDescriptor directory)
+    {
+        var entries = new List<(byte[] Name, long Seconds, uint Nanoseconds)>();
+        foreach (var (name, type, _) in directory.ReadDirectory())
+        {
+            if (type is Libc.DT_REG or Libc.DT_UNKNOWN && IsEntryName(name))
+            {
+                try
+                {
+                    var status = directory.StatAt(name);
+                    entries.Add((name, status.MtimeSeconds, status.MtimeNanoseconds));
+                }
+                catch (NativeIOException)
+                {
+                    // Gone since the listing: one fewer to prune.
+                }
+            }
+        }
+
+        if (entries.Count <= _maxOnDisk)
+        {
+            return;
+        }
+
+        entries.Sort(static (a, b) => a.Seconds != b.Seconds ? a.Seconds.CompareTo(b.Seconds) : a.Nanoseconds.CompareTo(b.Nanoseconds));
+        foreach (var (name, _, _) in entries.Take(entries.Count - (_maxOnDisk - (_maxOnDisk / 10))))
+        {
+            RemoveQuietly(directory, name);
+        }
+    }
+
+    // <64 lowercase hex digits>.json, as EntryName makes them.
+    private static bool IsEntryName(ReadOnlySpan<byte> name) =>
+        name.Length == 64 + 5 && name.EndsWith(".json"u8) && !name[..64].ContainsAnyExcept(LowerHex);
 
     // Only a regular file of this user is an entry: nothing else can stand in the directory unless someone with
     // the user's rights (or root) put it there, and then it is ignored rather than followed or trusted.

@@ -24,6 +24,51 @@ public sealed class DigestCacheTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
+    public void MemoryKeepsOnlyTheLatestDescriptors()
+    {
+        var cache = new DigestCache(null, null, maxInMemory: 4, maxOnDisk: DigestCache.DefaultMaxOnDisk);
+        for (var i = 0; i < 6; i++)
+        {
+            cache.Put(Key(i), Descriptor);
+        }
+
+        Assert.Equal([false, false, true, true, true, true], Enumerable.Range(0, 6).Select(i => cache.TryGet(Key(i), out _)));
+    }
+
+    [Fact]
+    public void ADescriptorLetGoFromMemoryIsReadFromTheDirectoryAgain()
+    {
+        var cache = new DigestCache(_temp.Combine("digests"), null, maxInMemory: 2, maxOnDisk: DigestCache.DefaultMaxOnDisk);
+        for (var i = 0; i < 6; i++)
+        {
+            cache.Put(Key(i), Descriptor);
+        }
+
+        Assert.True(cache.TryGet(Key(0), out var first));
+        Assert.Equal(Descriptor.Digest, first.Digest);
+    }
+
+    [Fact]
+    public void TheDirectoryLosesItsOldestEntriesPastItsBoundAndNothingElse()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 64);
+        File.WriteAllText(_temp.Combine("digests/not-an-entry.json"), "{}");
+        for (var i = 0; i < 100; i++)
+        {
+            cache.Put(Key(i), Descriptor);
+        }
+
+        var entries = Directory.GetFiles(directory, "*.json").Select(Path.GetFileName).ToList();
+        var fresh = new DigestCache(directory);
+
+        Assert.InRange(entries.Count - 1, 64 - 6, 64);
+        Assert.Contains("not-an-entry.json", entries);
+        Assert.False(fresh.TryGet(Key(0), out _));
+        Assert.True(fresh.TryGet(Key(99), out _));
+    }
+
+    [Fact]
     public void EveryDirectoryItCreatesIsPrivate()
     {
         _ = new DigestCache(_temp.Combine("layer-export/cache/digests"));
@@ -134,4 +179,6 @@ public sealed class DigestCacheTests : IDisposable
         Assert.True(new DigestCache(directory).TryGet(key, out var stored));
         Assert.Equal(Descriptor, stored);
     }
+
+    private static string Key(int i) => DigestCache.Key("layer", $"fingerprint {i}", "none");
 }
