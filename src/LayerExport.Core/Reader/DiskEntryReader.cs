@@ -310,6 +310,7 @@ internal sealed class DiskEntryReader(bool openContent)
     private static (List<Xattr> Xattrs, ContainersOverrideStat? Override) SelectXattrs(List<byte[]> names, Func<byte[], byte[]?> read)
     {
         var xattrs = new List<Xattr>();
+        var exported = 0L;
         ContainersOverrideStat? overridden = null;
         var overrideRank = int.MaxValue;
         names.Sort(ByteOrder.Instance);
@@ -330,6 +331,13 @@ internal sealed class DiskEntryReader(bool openContent)
             }
             else if (ExportedXattrs.IsExported(name) && read(name) is { } value)
             {
+                // A file system may hold far more than a PAX header can carry; the entry fails here, before it is all in memory.
+                exported += name.Length + value.Length;
+                if (exported > TarHeaderEncoder.MaxPaxDataLength)
+                {
+                    throw new InvalidDataException($"its exported extended attributes take more than the {TarHeaderEncoder.MaxPaxDataLength} bytes a PAX header holds here");
+                }
+
                 xattrs.Add(new Xattr(name, value));
             }
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
+using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Reader;
 
@@ -11,14 +12,15 @@ namespace LayerExport.Core.Reader;
 /// read whole (one byte past the end too, so a file that grew is still caught by the writer) into slots of one
 /// <see cref="ReadAheadRing"/> per export; larger ones are only opened and are read by the writer straight into
 /// the output. What is held ahead is bounded by a byte budget, a large file counting as
-/// <see cref="SmallFileLimit"/> bytes, which also bounds open descriptors.
+/// <see cref="SmallFileLimit"/> bytes, which also bounds open descriptors, and every entry's extended attributes
+/// counting as their bytes.
 /// </remarks>
 internal sealed class PrefetchingEntryReader : ILayerEntryReader
 {
     /// <summary>Files up to this size are read ahead in full.</summary>
     public const int SmallFileLimit = 256 * 1024;
 
-    /// <summary>Bytes of content (and large files' stand-in cost) held ahead of the writer at most.</summary>
+    /// <summary>Bytes of content (and large files' stand-in cost, and extended attributes) held ahead of the writer at most.</summary>
     public const int Budget = 1024 * 1024;
 
     private const int MaxEntriesAhead = 512;
@@ -53,7 +55,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         _thread.Start();
     }
 
-    /// <summary>Bytes of content (and large files' stand-in cost) held ahead right now.</summary>
+    /// <summary>Bytes of content (and large files' stand-in cost, and extended attributes) held ahead right now.</summary>
     public long HeldBytes
     {
         get
@@ -82,7 +84,8 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
             {
                 if (_queue.TryDequeue(out var item))
                 {
-                    if (_readingThreadWaits && _queue.Count <= MaxEntriesAhead / 2)
+                    _held -= item.Metadata;
+                    if (_readingThreadWaits && (_queue.Count <= MaxEntriesAhead / 2 || (item.Metadata > 0 && _held <= Budget / 2)))
                     {
                         Monitor.Pulse(_gate);
                     }
@@ -161,20 +164,27 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
 
     private Item Prepare(LayerEntry entry)
     {
+        // Extended attributes can be large (XFS keeps up to 64 KiB a value): they count until the writer takes the entry.
+        var metadata = XattrBytes(entry.Header);
         if (entry.Content is null)
         {
-            return new Item(entry, null);
+            if (metadata > 0)
+            {
+                Reserve(0, metadata, inRing: false);
+            }
+
+            return new Item(entry, null, metadata);
         }
 
         var size = entry.Header.Size;
         var cost = (int)Math.Min(size + 1, SmallFileLimit);
         if (size >= SmallFileLimit)
         {
-            Reserve(cost, inRing: false);
-            return new Item(new LayerEntry(entry.Header, new HeldContent(entry.Content, this, cost)) { Identity = entry.Identity }, null);
+            Reserve(cost, metadata, inRing: false);
+            return new Item(new LayerEntry(entry.Header, new HeldContent(entry.Content, this, cost)) { Identity = entry.Identity }, null, metadata);
         }
 
-        if (Reserve(cost, inRing: true) is not { } slot)
+        if (Reserve(cost, metadata, inRing: true) is not { } slot)
         {
             entry.Dispose();
             throw new OperationCanceledException("The read-ahead was stopped.");
@@ -191,12 +201,12 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
 
             var buffered = new LayerEntry(entry.Header, new BufferedContent(slot, length, this, cost)) { Identity = entry.Identity };
             entry.Dispose();
-            return new Item(buffered, null);
+            return new Item(buffered, null, metadata);
         }
         catch (Exception e) when (e is not LayerExportException)
         {
             entry.Dispose();
-            Release(cost, slot);
+            Release(cost + metadata, slot);
             throw new LayerExportException(entry.DisplayPath, e.Message, e);
         }
     }
@@ -259,14 +269,15 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         }
     }
 
-    // Waits until the budget has room, and for a small file until the ring has a slot; one item may always be held,
-    // however large, so the walk never stalls (an empty ring fits any small file). Null only when stopping.
-    private ReadAheadRing.Slot? Reserve(int cost, bool inRing)
+    // Waits until the budget has room for the content's cost and the entry's metadata, and for a small file until the
+    // ring has a slot for its content; one item may always be held, however large, so the walk never stalls (an
+    // empty ring fits any small file). Null only when stopping.
+    private ReadAheadRing.Slot? Reserve(int cost, int metadata, bool inRing)
     {
         lock (_gate)
         {
             ReadAheadRing.Slot slot = default;
-            while (!_stopping && ((_held > 0 && _held + cost > Budget) || (inRing && !(_ring ??= new ReadAheadRing(Budget)).TryTake(cost, out slot))))
+            while (!_stopping && ((_held > 0 && _held + cost + metadata > Budget) || (inRing && !(_ring ??= new ReadAheadRing(Budget)).TryTake(cost, out slot))))
             {
                 WaitForRoom();
             }
@@ -276,9 +287,20 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
                 return null;
             }
 
-            _held += cost;
+            _held += cost + metadata;
             return slot;
         }
+    }
+
+    private static int XattrBytes(TarEntryHeader header)
+    {
+        var bytes = 0;
+        foreach (var xattr in header.Xattrs)
+        {
+            bytes += xattr.Name.Length + xattr.Value.Length;
+        }
+
+        return bytes;
     }
 
     private void Release(int cost, ReadAheadRing.Slot? slot)
@@ -317,7 +339,8 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         }
     }
 
-    private readonly record struct Item(LayerEntry? Entry, ExceptionDispatchInfo? Failure);
+    // Metadata: the bytes of the entry's extended attributes, held in the budget until the writer takes the entry.
+    private readonly record struct Item(LayerEntry? Entry, ExceptionDispatchInfo? Failure, int Metadata = 0);
 
     // A small file read ahead: served from its ring slot; a slot one byte longer than the header's size tells growth.
     private sealed class BufferedContent(ReadAheadRing.Slot slot, int length, PrefetchingEntryReader owner, int cost) : IEntryContent

@@ -30,7 +30,8 @@ public static class TarHeaderEncoder
     private const long GoZeroTime = -62_135_596_800;
 
     // The largest PAX header Go's writer accepts.
-    private const int MaxPaxDataLength = 1 << 20;
+    /// <summary>The largest PAX extended header's data this encoder writes; an entry needing more fails.</summary>
+    internal const int MaxPaxDataLength = 1 << 20;
 
     private static readonly byte[] PaxDirectory = "PaxHeaders.0"u8.ToArray();
     private static readonly byte[] XattrPrefix = "SCHILY.xattr."u8.ToArray();

@@ -45,6 +45,38 @@ public sealed class PrefetchTests : IDisposable
     }
 
     [Fact]
+    public void ExtendedAttributesCountInTheBudget()
+    {
+        var tree = _store.AddLayer("xattrs");
+        var value = new byte[3000];
+        for (var i = 0; i < 600; i++)
+        {
+            tree.File($"files/f{i:D3}", []);
+            Posix.SetXattr(Path.Combine(tree.Root, $"files/f{i:D3}"), "user.big", value);
+        }
+
+        using var store = new NativeLayerStore(_store.Root);
+        using var content = store.Open(LayerId.Parse("xattrs"));
+        using var reader = new PrefetchingEntryReader(content.CreateReader);
+
+        // 600 entries of 3,000 bytes of xattrs are 1.8 MB: the reader must stop at its budget, not at its 512 entries.
+        Assert.True(SpinWait.SpinUntil(() => reader.HeldBytes > PrefetchingEntryReader.Budget - 8_000, TimeSpan.FromSeconds(30)), $"held {reader.HeldBytes}");
+        Assert.InRange(reader.HeldBytes, 0, PrefetchingEntryReader.Budget);
+        var read = 0;
+        while (reader.TryRead(out var entry))
+        {
+            using (entry)
+            {
+                Assert.InRange(reader.HeldBytes, 0, PrefetchingEntryReader.Budget);
+                read++;
+            }
+        }
+
+        Assert.Equal(601, read);
+        Assert.Equal(0, reader.HeldBytes);
+    }
+
+    [Fact]
     public void DisposingHalfwayClosesEveryFileAndDirectoryItOpened()
     {
         var tree = _store.AddLayer("large");
