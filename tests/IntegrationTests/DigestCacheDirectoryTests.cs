@@ -105,4 +105,23 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         Assert.Contains("Digests are kept in memory only", server.Output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(home, ".cache")), "a directory was made under another user's home");
     }
+
+    [Fact]
+    public async Task AHomeThatDoesNotExistIsNeverMadeAndDigestsStayInMemory()
+    {
+        // Debian's nobody has HOME=/nonexistent; a server running as root must not make it.
+        var home = Path.Combine(_scratch, "nonexistent");
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = "" },
+            "--urls", "http://127.0.0.1:0");
+        var address = await server.WaitUntilListeningAsync();
+        using var client = new HttpClient { BaseAddress = address };
+
+        using var response = await client.GetAsync(new Uri("/layers/base/descriptor", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"Digests are kept in memory only: the default DigestCache:Directory {home}/.cache/layer-export/digests cannot be used (HOME {home} does not exist)", server.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(home), "the missing home was made");
+    }
 }

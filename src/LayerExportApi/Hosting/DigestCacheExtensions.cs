@@ -29,6 +29,13 @@ internal static partial class DigestCacheExtensions
             // Unset, the user's cache directory is only a preference: a container user whose HOME is '/' or belongs
             // to another uid still starts, keeping digests in memory. A directory configured on purpose must work.
             var preferred = DigestCacheOptions.UserCacheDirectory();
+            if (DigestCacheOptions.MissingHome(preferred) is { } home)
+            {
+                // Debian gives users without a home HOME=/nonexistent: a home is never made, only directories below one.
+                DigestsInMemoryOnly(logger, preferred, $"HOME {home} does not exist");
+                return new DigestCache(null);
+            }
+
             try
             {
                 return new DigestCache(string.IsNullOrWhiteSpace(preferred) ? null : preferred, WriteFailed);

@@ -20,4 +20,11 @@ internal sealed class DigestCacheOptions
             : Environment.GetEnvironmentVariable("HOME") is { } home && Path.IsPathFullyQualified(home)
                 ? Path.Combine(home, ".cache", "layer-export", "digests")
                 : "";
+
+    /// <summary>The home directory <paramref name="userCacheDirectory"/> lies in when that home does not exist, else null.</summary>
+    public static string? MissingHome(string userCacheDirectory) =>
+        Environment.GetEnvironmentVariable("HOME") is { } home && Path.IsPathFullyQualified(home)
+            && userCacheDirectory.StartsWith(Path.Combine(home, ".cache") + "/", StringComparison.Ordinal) && !System.IO.Directory.Exists(home)
+            ? home
+            : null;
 }
