@@ -68,16 +68,7 @@ public sealed class DigestCacheDirectoryTests : IDisposable
     {
         var home = Path.Combine(_scratch, "home");
         Directory.CreateDirectory(home);
-        await using var server = ServerProcess.Start(
-            AppContext.BaseDirectory,
-            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = "" },
-            "--urls", "http://127.0.0.1:0");
-        var address = await server.WaitUntilListeningAsync();
-        using var client = new HttpClient { BaseAddress = address };
-
-        using var response = await client.GetAsync(new Uri("/layers/base/descriptor", UriKind.Relative));
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await DescribeWithDefaultCacheAsync(home);
         var digests = Path.Combine(home, ".cache", "layer-export", "digests");
         Assert.NotEmpty(Directory.GetFiles(digests, "*.json"));
         var mode = await ProcessRunner.RunAsync("stat", ["-c", "%a", digests]);
@@ -92,17 +83,8 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         Directory.CreateDirectory(home);
         var chown = await ProcessRunner.RunAsync("chown", [$"{Nobody}:{Nobody}", home]);
         Assert.True(chown.ExitCode == 0, chown.Describe());
-        await using var server = ServerProcess.Start(
-            AppContext.BaseDirectory,
-            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = "" },
-            "--urls", "http://127.0.0.1:0");
-        var address = await server.WaitUntilListeningAsync();
-        using var client = new HttpClient { BaseAddress = address };
-
-        using var response = await client.GetAsync(new Uri("/layers/base/descriptor", UriKind.Relative));
-
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains("Digests are kept in memory only", server.Output, StringComparison.Ordinal);
+        var output = await DescribeWithDefaultCacheAsync(home);
+        Assert.Contains("Digests are kept in memory only", output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(home, ".cache")), "a directory was made under another user's home");
     }
 
@@ -111,6 +93,14 @@ public sealed class DigestCacheDirectoryTests : IDisposable
     {
         // Debian's nobody has HOME=/nonexistent; a server running as root must not make it.
         var home = Path.Combine(_scratch, "nonexistent");
+        var output = await DescribeWithDefaultCacheAsync(home);
+        Assert.Contains($"Digests are kept in memory only: the default DigestCache:Directory {home}/.cache/layer-export/digests cannot be used (HOME {home} does not exist)", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(home), "the missing home was made");
+    }
+
+    // A server whose DigestCache:Directory is left unset, with this HOME; one descriptor asked of it; its output.
+    private async Task<string> DescribeWithDefaultCacheAsync(string home)
+    {
         await using var server = ServerProcess.Start(
             AppContext.BaseDirectory,
             new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = "" },
@@ -121,7 +111,6 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         using var response = await client.GetAsync(new Uri("/layers/base/descriptor", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Contains($"Digests are kept in memory only: the default DigestCache:Directory {home}/.cache/layer-export/digests cannot be used (HOME {home} does not exist)", server.Output, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(home), "the missing home was made");
+        return server.Output;
     }
 }
