@@ -25,17 +25,9 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("", "LayerStore:Root is required: the directory that holds the layers.")]
     public async Task AnUnusableStoreRootStopsStartUpWithExitCode1AndSaysWhy(string root, string message)
     {
-        await using var server = ServerProcess.Start(
-            AppContext.BaseDirectory,
-            new Dictionary<string, string> { ["LayerStore__Root"] = root },
-            "--urls", "http://127.0.0.1:0");
+        var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = root }, message);
 
-        var exitCode = await server.WaitForExitAsync();
-
-        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
-        var fatal = server.Output.Split('\n').Where(line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
-        Assert.Contains(message, Assert.Single(fatal), StringComparison.Ordinal);
-        Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Now listening on", output, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -92,17 +84,9 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Listen__UnixSocketPath", "/nonexistent-layer-export/api.sock", "Listen:UnixSocketPath '/nonexistent-layer-export/api.sock': its directory /nonexistent-layer-export does not exist; create it first.")]
     public async Task AMistypedSettingStopsStartUpWithOneLineThatNamesIt(string variable, string value, string message)
     {
-        await using var server = ServerProcess.Start(
-            AppContext.BaseDirectory,
-            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value },
-            "--urls", "http://127.0.0.1:0");
+        var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
 
-        var exitCode = await server.WaitForExitAsync();
-
-        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
-        var fatal = server.Output.Split('\n').Where(line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
-        Assert.Contains(message, Assert.Single(fatal), StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -162,5 +146,18 @@ public sealed class ServerProcessTests : IDisposable
         using var client = new HttpClient { BaseAddress = server };
         var listing = await client.GetStringAsync(new Uri("/layers", UriKind.Relative));
         return [.. JsonDocument.Parse(listing).RootElement.EnumerateArray().Select(e => e.GetProperty("id").GetString())];
+    }
+
+    // The server run with these settings exits with 1 and one "cannot start" line that holds the message; its output.
+    private static async Task<string> StartUpFailureAsync(Dictionary<string, string> settings, string message)
+    {
+        await using var server = ServerProcess.Start(AppContext.BaseDirectory, settings, "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+        var fatal = server.Output.Split('\n').Where(line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+        Assert.Contains(message, Assert.Single(fatal), StringComparison.Ordinal);
+        return server.Output;
     }
 }
