@@ -80,6 +80,7 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Export__Zstd__Library", "Foo", "Export:Zstd:Library: 'Foo' is not one of Auto, Native, Managed.")]
     [InlineData("LayerStore__Access__RetryDelay", "abc", "LayerStore:Access:RetryDelay: 'abc' is not a time span such as 00:00:30.")]
     [InlineData("Limits__ConcurrentExports", "many", "Limits:ConcurrentExports: 'many' is not a whole number.")]
+    [InlineData("Limits__MinResponseBytesPerSecond", "fast", "Limits:MinResponseBytesPerSecond: 'fast' is not a number.")]
     [InlineData("Listen__UnixSocketMode", "999", "Listen:UnixSocketMode must be octal permission bits such as 0660.")]
     [InlineData("Listen__UnixSocketPath", "/nonexistent-layer-export/api.sock", "Listen:UnixSocketPath '/nonexistent-layer-export/api.sock': its directory /nonexistent-layer-export does not exist; create it first.")]
     public async Task AMistypedSettingStopsStartUpWithOneLineThatNamesIt(string variable, string value, string message)

@@ -65,11 +65,11 @@ public sealed class NegotiationTests : IDisposable
     }
 
     [Fact]
-    public async Task CompressionGivenTwiceIsA400ProblemThatSaysSo()
+    public async Task CompressionGivenTwiceIsA400ProblemThatAsksForOneValue()
     {
         var response = await _client.FetchAsync($"/layers/{LayerId}/tar?compression=gzip&compression=zstd");
         AssertProblem(response, HttpStatusCode.BadRequest, "urn:layer-export:problem:unknown-compression");
-        Assert.Contains("compression is given more than once ('gzip,zstd')", System.Text.Encoding.UTF8.GetString(response.Body), StringComparison.Ordinal);
+        Assert.Contains("compression 'gzip,zstd' is not one of none, gzip, zstd: give it once, as one of them.", System.Text.Encoding.UTF8.GetString(response.Body), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -41,14 +41,17 @@ public sealed class DigestCache
     public const int DefaultMaxOnDisk = 65_536;
 
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _memoryOrder = new();
+    private readonly Queue<string> _memoryOrder = new();
+    private readonly Lock _memoryGate = new();
     private readonly string? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
     private readonly Action<string>? _writeFailed;
     private readonly int _maxInMemory;
     private readonly int _maxOnDisk;
     private readonly int _pruneEvery;
-    private int _writtenSincePrune;
+    private readonly Lock _pruneGate = new();
+    private int _written;
+    private Task _pruning = Task.CompletedTask;
 
     /// <summary>A cache kept in <paramref name="directory"/>, or in memory only when it is null.</summary>
     /// <param name="directory">The directory, or null for memory only.</param>
@@ -158,9 +161,10 @@ public sealed class DigestCache
                 }
 
                 directory.RenameAt(temporary, EntryName(key));
-                if (Interlocked.Increment(ref _writtenSincePrune) % _pruneEvery == 0)
+                // The first entry a process writes looks too: a server restarted before every interval still prunes.
+                if ((Interlocked.Increment(ref _written) - 1) % _pruneEvery == 0)
                 {
-                    Prune(directory);
+                    PruneSoon();
                 }
             }
             catch (NativeIOException e)
@@ -173,19 +177,60 @@ public sealed class DigestCache
 
     private static byte[] EntryName(string key) => Encoding.ASCII.GetBytes(key + ".json");
 
-    // Oldest in, first out: a key's order is that of its first arrival since it was last let go.
+    /// <summary>The prune under way or last run: for tests, which wait for it.</summary>
+    internal Task Pruning
+    {
+        get
+        {
+            lock (_pruneGate)
+            {
+                return _pruning;
+            }
+        }
+    }
+
+    // Oldest in, first out: a key's order is that of its first arrival since it was last let go. Under one lock, so
+    // a key stored again while it is let go is either kept in the order or not kept at all.
     private void Remember(string key, LayerDescriptor descriptor)
     {
-        if (!_memory.TryAdd(key, descriptor))
+        lock (_memoryGate)
         {
-            _memory[key] = descriptor;
-            return;
-        }
+            if (!_memory.TryAdd(key, descriptor))
+            {
+                _memory[key] = descriptor;
+                return;
+            }
 
-        _memoryOrder.Enqueue(key);
-        while (_memory.Count > _maxInMemory && _memoryOrder.TryDequeue(out var oldest))
+            _memoryOrder.Enqueue(key);
+            while (_memory.Count > _maxInMemory && _memoryOrder.TryDequeue(out var oldest))
+            {
+                _memory.TryRemove(oldest, out _);
+            }
+        }
+    }
+
+    // Off the request that wrote the entry, one at a time: a listing of tens of thousands of entries is no export's business.
+    private void PruneSoon()
+    {
+        lock (_pruneGate)
         {
-            _memory.TryRemove(oldest, out _);
+            if (!_pruning.IsCompleted)
+            {
+                return;
+            }
+
+            _pruning = Task.Run(() =>
+            {
+                try
+                {
+                    using var directory = PrivateDirectory.OpenOrCreate(_directory!);
+                    Prune(directory);
+                }
+                catch (IOException)
+                {
+                    // The directory is not there or not safe now: writing an entry says so; the next interval tries again.
+                }
+            });
         }
     }
 

@@ -28,9 +28,10 @@ internal static partial class ConfigurationValueError
     private static string Expected(Type? type, string typeName) => type switch
     {
         { IsEnum: true } => $"one of {string.Join(", ", Enum.GetNames(type))}",
-        _ when type == typeof(int) || type == typeof(long) => "a whole number",
-        _ when type == typeof(bool) => "true or false",
-        _ when type == typeof(TimeSpan) => "a time span such as 00:00:30",
+        _ when type == typeof(int) || type == typeof(long) || type == typeof(int?) || type == typeof(long?) => "a whole number",
+        _ when type == typeof(double) || type == typeof(double?) => "a number",
+        _ when type == typeof(bool) || type == typeof(bool?) => "true or false",
+        _ when type == typeof(TimeSpan) || type == typeof(TimeSpan?) => "a time span such as 00:00:30",
         _ => $"a value of type {typeName}",
     };
 

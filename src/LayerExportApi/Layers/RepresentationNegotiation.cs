@@ -59,8 +59,9 @@ internal static class RepresentationNegotiation
             if (fromQuery is null)
             {
                 problem = TypedResults.Problem(
+                    // Two compression parameters arrive joined by a comma, as one value with a comma would.
                     detail: compression.Contains(',', StringComparison.Ordinal)
-                        ? $"compression is given more than once ('{compression}'); give one of none, gzip, zstd."
+                        ? $"compression '{compression}' is not one of none, gzip, zstd: give it once, as one of them."
                         : $"compression '{compression}' is not one of none, gzip, zstd.",
                     statusCode: StatusCodes.Status400BadRequest,
                     title: "Unknown compression",

@@ -35,6 +35,48 @@ public sealed class DigestCacheTests : IDisposable
         Assert.Equal([false, false, true, true, true, true], Enumerable.Range(0, 6).Select(i => cache.TryGet(Key(i), out _)));
     }
 
+    // Keys stored again while they are let go, from many threads: afterwards the bound still holds and the newest stay.
+    [Fact]
+    public void MemoryStaysBoundedWhenTheSameKeysAreStoredFromManyThreads()
+    {
+        var cache = new DigestCache(null, null, maxInMemory: 8, maxOnDisk: DigestCache.DefaultMaxOnDisk);
+        Parallel.For(0, 4, thread =>
+        {
+            var random = new Random(thread);
+            for (var i = 0; i < 200_000; i++)
+            {
+                cache.Put(Key(random.Next(12)), Descriptor);
+            }
+        });
+
+        for (var i = 100; i < 116; i++)
+        {
+            cache.Put(Key(i), Descriptor);
+        }
+
+        Assert.Equal(0, Enumerable.Range(0, 12).Count(i => cache.TryGet(Key(i), out _)));
+        Assert.Equal(8, Enumerable.Range(100, 16).Count(i => cache.TryGet(Key(i), out _)));
+    }
+
+    // A server restarted before every interval (a sidecar per job) must still keep the directory within its bound.
+    [Fact]
+    public async Task TheDirectoryStaysBoundedAcrossRunsThatEachWriteLessThanAnInterval()
+    {
+        var directory = _temp.Combine("digests");
+        for (var run = 0; run < 100; run++)
+        {
+            var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 640);
+            for (var i = 0; i < 9; i++)
+            {
+                cache.Put(DigestCache.Key("layer", $"run {run} entry {i}", "none"), Descriptor);
+            }
+
+            await cache.Pruning;
+        }
+
+        Assert.InRange(Directory.GetFiles(directory, "*.json").Length, 0, 640 + 9);
+    }
+
     [Fact]
     public void ADescriptorLetGoFromMemoryIsReadFromTheDirectoryAgain()
     {
@@ -49,7 +91,7 @@ public sealed class DigestCacheTests : IDisposable
     }
 
     [Fact]
-    public void TheDirectoryLosesItsOldestEntriesPastItsBoundAndNothingElse()
+    public async Task TheDirectoryLosesItsOldestEntriesPastItsBoundAndNothingElse()
     {
         var directory = _temp.Combine("digests");
         var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 64);
@@ -59,13 +101,17 @@ public sealed class DigestCacheTests : IDisposable
             cache.Put(Key(i), Descriptor);
         }
 
+        // Pruning runs off the writer, one at a time: the one the last entry starts sees every entry.
+        await cache.Pruning;
+        cache.Put(Key(100), Descriptor);
+        await cache.Pruning;
         var entries = Directory.GetFiles(directory, "*.json").Select(Path.GetFileName).ToList();
         var fresh = new DigestCache(directory);
 
         Assert.InRange(entries.Count - 1, 64 - 6, 64);
         Assert.Contains("not-an-entry.json", entries);
         Assert.False(fresh.TryGet(Key(0), out _));
-        Assert.True(fresh.TryGet(Key(99), out _));
+        Assert.True(fresh.TryGet(Key(100), out _));
     }
 
     [Fact]
