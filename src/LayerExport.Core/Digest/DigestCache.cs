@@ -20,7 +20,8 @@ namespace LayerExport.Core.Digest;
 /// unpredictable temporary name created with <c>O_EXCL</c> and renamed, so a crash never leaves a half-written entry.
 /// Every change of a layer makes new entries, so both places are bounded: memory keeps the latest
 /// <see cref="DefaultMaxInMemory"/> (an older one is read from the directory again), and the directory, looked at
-/// every few hundred new entries, loses its oldest-written entries once it holds more than
+/// on a pool thread at the first entry a process writes and every 1,024 after, loses its oldest-written entries
+/// once it holds more than
 /// <see cref="DefaultMaxOnDisk"/>: a pruned entry costs one computation of its digest again.
 /// </remarks>
 public sealed class DigestCache
