@@ -19,10 +19,9 @@ namespace LayerExport.Core.Digest;
 /// every file is reached through the opened directory without following symlinks. Files are written under an
 /// unpredictable temporary name created with <c>O_EXCL</c> and renamed, so a crash never leaves a half-written entry.
 /// Every change of a layer makes new entries, so both places are bounded: memory keeps the latest
-/// <see cref="DefaultMaxInMemory"/> (an older one is read from the directory again), and the directory, looked at
-/// on a pool thread at the first entry a process writes and every 1,024 after, loses its oldest-written entries
-/// once it holds more than
-/// <see cref="DefaultMaxOnDisk"/>: a pruned entry costs one computation of its digest again.
+/// <see cref="DefaultMaxInMemory"/> (an older one is read from the directory again), and the directory loses its
+/// oldest-written entries once it holds more than <see cref="DefaultMaxOnDisk"/>, looked at on a pool thread at the
+/// first entry a process writes and every 1,024 after: a pruned entry costs one computation of its digest again.
 /// </remarks>
 public sealed class DigestCache
 {
@@ -33,13 +32,13 @@ public sealed class DigestCache
     private const int MaxEntryBytes = 16 * 1024 * 1024;
     private const int EntryMode = 0b110_000_000;
 
-    private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
-
     /// <summary>Descriptors kept in memory at most.</summary>
     public const int DefaultMaxInMemory = 8192;
 
     /// <summary>Entries the directory keeps at most.</summary>
     public const int DefaultMaxOnDisk = 65_536;
+
+    private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
 
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
     private readonly Queue<string> _memoryOrder = new();
