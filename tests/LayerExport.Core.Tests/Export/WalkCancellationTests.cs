@@ -28,7 +28,7 @@ public sealed class WalkCancellationTests : IDisposable
     [Fact]
     public async Task CancellingTheSurveyStopsTheComparisonsUnderWay()
     {
-        var firstCompared = MakeChildOfUnchangedParent();
+        var firstCompared = await MakeChildOfUnchangedParentAsync();
         using var store = new SnapshotLayerStore(_store.Root);
         using var export = new LayerExporter(store).Prepare("child", []);
         using var cancellation = new CancellationTokenSource();
@@ -44,7 +44,7 @@ public sealed class WalkCancellationTests : IDisposable
     [Fact]
     public async Task CancellingAnExportStopsTheReadAheadsComparisonsUnderWay()
     {
-        var firstCompared = MakeChildOfUnchangedParent();
+        var firstCompared = await MakeChildOfUnchangedParentAsync();
         using var store = new SnapshotLayerStore(_store.Root);
         using var export = new LayerExporter(store).Prepare("child", []);
         using var cancellation = new CancellationTokenSource();
@@ -63,7 +63,7 @@ public sealed class WalkCancellationTests : IDisposable
     }
 
     // Returns the parent's copy of the first file the walk compares.
-    private string MakeChildOfUnchangedParent()
+    private async Task<string> MakeChildOfUnchangedParentAsync()
     {
         var parent = _store.AddLayer("base");
         for (var i = 0; i < Files; i++)
@@ -76,7 +76,7 @@ public sealed class WalkCancellationTests : IDisposable
             File.SetLastWriteTimeUtc(file, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         }
 
-        var child = _store.CopyLayerAsync("base", "child").GetAwaiter().GetResult();
+        var child = await _store.CopyLayerAsync("base", "child");
         child.File("a.txt", "the one change\n");
         return Path.Combine(parent.Root, "f00");
     }
