@@ -11,6 +11,8 @@ namespace IntegrationTests;
 /// </summary>
 public sealed class SurveyReuseTests : IDisposable
 {
+    private const string Compressible = "zeros";
+
     private readonly TempLayerStore _store = TempLayerStore.Create()
         .AddLayer("app")
         .AddPatternFile("app", "data/blob.bin", 64 * 1024)
@@ -105,6 +107,59 @@ public sealed class SurveyReuseTests : IDisposable
         Assert.Contains("runs past the announced", outcomes[1].Exception?.Message, StringComparison.Ordinal);
         Assert.Contains("the layer changed on disk", outcomes[1].Exception?.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(server.Logs.Events, static e => e.Exception?.Message.Contains("Content-Length mismatch", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task AZstdBodyThatWouldPassItsAnnouncedSizeBeforeAnyByteLeftIsALayerChangingProblem()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var url = await CompressWellThenBadlyAsync(client, "zstd");
+
+        // zstd's first output is already past the old size: nothing has left, so the answer can still be a problem.
+        using var changed = await client.GetAsync(url);
+        var problem = await ProblemAssert.IsProblemAsync(changed, HttpStatusCode.ServiceUnavailable);
+        using var after = await client.GetAsync(url);
+        await after.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal("urn:layer-export:problem:layer-changing", problem.GetProperty("type").GetString());
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        var failed = (await server.Logs.WaitForExportOutcomesAsync(Compressible, 2))[1];
+        Assert.Equal("503", CapturedLogs.Property(failed, "ProblemStatus"));
+        Assert.DoesNotContain(server.Logs.Events, static e => e.Exception?.Message.Contains("Content-Length mismatch", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task AGzipBodyThatRunsPastItsAnnouncedSizeFailsAsTheLayerChangingNotAsAFramingError()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var url = await CompressWellThenBadlyAsync(client, "gzip");
+
+        // The gzip header left with the first block: the transfer fails, under the export's own reason.
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetByteArrayAsync(url));
+        using var after = await client.GetAsync(url);
+        await after.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        var failed = (await server.Logs.WaitForExportOutcomesAsync(Compressible, 2))[1];
+        Assert.Contains(" failed", failed.MessageTemplate.Text, StringComparison.Ordinal);
+        Assert.Contains("runs past the announced", failed.Exception?.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Logs.Events, static e => e.Exception?.Message.Contains("Content-Length mismatch", StringComparison.Ordinal) == true);
+    }
+
+    // Zeros compress to almost nothing, the same length of noise does not: once the zeros' descriptor is known,
+    // a download announces its size and the first compressed bytes of the noise pass it, long before the tar's end.
+    private async Task<Uri> CompressWellThenBadlyAsync(HttpClient client, string compression)
+    {
+        const int length = 32 * 1024 * 1024;
+        _store.AddLayer(Compressible).AddFile(Compressible, "data/zeros.bin", new byte[length]);
+        var url = new Uri($"/layers/{Compressible}/tar?compression={compression}", UriKind.Relative);
+        await client.GetByteArrayAsync(url);
+        var noise = new byte[length];
+        new Random(20261128).NextBytes(noise);
+        await File.WriteAllBytesAsync(Path.Combine(_store.DiffPath(Compressible), "data", "zeros.bin"), noise);
+        return url;
     }
 
     [Fact]

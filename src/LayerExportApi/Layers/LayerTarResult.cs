@@ -145,7 +145,9 @@ internal sealed class LayerTarResult(
             markIncomplete: compression == LayerCompression.None,
             async (body, aborted) =>
             {
-                var summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
+                // The plain tar's length is bounded by the export itself (ExpectedTar); a compressed body's only here.
+                var output = compression != LayerCompression.None && known is not null ? new AnnouncedBodyWriter(body, known.Size, RepresentationName) : body;
+                var summary = await export.WriteAsync(compression, output, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
                 descriptors.Record(layerId, compression, summary);
                 if (survey.RecordedDiffId is null && summary.Fingerprint != survey.Fingerprint)
                 {
