@@ -95,10 +95,16 @@ public sealed class ExportLimitTests : IAsyncLifetime
         var queued = DownloadAsync(client, TarPath);
         WaitUntil(() => Held.Gate.Queued == 1, "the third export is queued");
 
-        using var refused = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor?compression=zstd", UriKind.Relative));
+        // A JSON client's Accept names no layer media type; the descriptor endpoint does not read it.
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{Layer}/descriptor", UriKind.Relative));
+        request.Headers.Accept.ParseAdd("application/json");
+        using var refused = await client.SendAsync(request);
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:layer-export:problem:too-many-exports", problem.GetProperty("type").GetString());
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        Assert.Equal(1, scrape.Value("layer_export_rejections_total", ("representation", "none")));
+        Assert.Equal(0, scrape.Value("layer_export_rejections_total", ("representation", "invalid")));
         Held.Blocking.Release();
         Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
     }

@@ -37,7 +37,7 @@ internal static class LimitsExtensions
         return app;
     }
 
-    /// <summary>Makes requests to this endpoint pass the export gate.</summary>
-    public static TBuilder RequireExportSlot<TBuilder>(this TBuilder builder)
-        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(ExportGateMetadata.Instance);
+    /// <summary>Makes requests to this endpoint pass the export gate; <paramref name="readsAccept"/> says whether it negotiates its representation by <c>Accept</c>.</summary>
+    public static TBuilder RequireExportSlot<TBuilder>(this TBuilder builder, bool readsAccept)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(readsAccept ? ExportGateMetadata.Negotiating : ExportGateMetadata.QueryOnly);
 }

@@ -38,7 +38,7 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
-            .RequireExportSlot()
+            .RequireExportSlot(readsAccept: true)
             .WithName("ExportLayerTar")
             .AddOpenApiOperationTransformer((operation, _, _) => OperationDocumentation.DescribeTar(operation))
             .WithDescription(
@@ -57,7 +57,7 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapMethods("/{id}/descriptor", [HttpMethods.Get, HttpMethods.Head], DescribeRepresentation)
-            .RequireExportSlot()
+            .RequireExportSlot(readsAccept: false)
             .WithName("DescribeLayerRepresentation")
             .AddOpenApiOperationTransformer((operation, _, _) => OperationDocumentation.DescribeCompression(operation))
             .WithDescription(

@@ -24,8 +24,10 @@ internal static class RepresentationNegotiation
     };
 
     /// <summary>The representation a request asks for, as a metrics tag; <c>invalid</c> when it asks for none that exists.</summary>
-    public static string TagOf(HttpRequest request) =>
-        ParseAccept(request.Headers.Accept) is { } accept && Choose(request.Query["compression"], accept, out _) is { } chosen ? Tag(chosen) : "invalid";
+    /// <param name="request">The request.</param>
+    /// <param name="readsAccept">Whether its endpoint negotiates by <c>Accept</c>; the descriptor endpoint does not, so a JSON client's <c>Accept</c> chooses nothing there.</param>
+    public static string TagOf(HttpRequest request, bool readsAccept) =>
+        (readsAccept ? ParseAccept(request.Headers.Accept) : []) is { } accept && Choose(request.Query["compression"], accept, out _) is { } chosen ? Tag(chosen) : "invalid";
 
     /// <summary>The media ranges of <c>Accept</c>; empty when there is none, null when it does not parse.</summary>
     /// <remarks>

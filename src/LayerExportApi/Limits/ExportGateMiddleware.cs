@@ -20,7 +20,7 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
     /// <summary>Runs the request.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<ExportGateMetadata>() is null)
+        if (context.GetEndpoint()?.Metadata.GetMetadata<ExportGateMetadata>() is not { } gated)
         {
             await next(context);
             return;
@@ -49,7 +49,7 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
             }
             catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
             {
-                await RefuseAsync(context, $"no export slot became free within {limits.QueueTimeout.TotalSeconds:0.###} s; {Running(limits.ConcurrentExports)}; try again later.");
+                await RefuseAsync(context, gated, $"no export slot became free within {limits.QueueTimeout.TotalSeconds:0.###} s; {Running(limits.ConcurrentExports)}; try again later.");
                 return;
             }
         }
@@ -58,7 +58,7 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
         {
             if (!lease.IsAcquired)
             {
-                await RefuseAsync(context, $"{Running(limits.ConcurrentExports)} and {Waiting(limits.QueuedExports)}; try again later.");
+                await RefuseAsync(context, gated, $"{Running(limits.ConcurrentExports)} and {Waiting(limits.QueuedExports)}; try again later.");
             }
             else if (stopping.IsCancellationRequested)
             {
@@ -76,9 +76,9 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
 
     private static string Waiting(int exports) => exports == 1 ? "1 is waiting" : $"{exports} are waiting";
 
-    private async Task RefuseAsync(HttpContext context, string detail)
+    private async Task RefuseAsync(HttpContext context, ExportGateMetadata gated, string detail)
     {
-        metrics.Rejected(RepresentationNegotiation.TagOf(context.Request));
+        metrics.Rejected(RepresentationNegotiation.TagOf(context.Request, gated.ReadsAccept));
         context.Response.Headers.RetryAfter = options.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         await TypedResults.Problem(
             detail: detail,
