@@ -26,6 +26,9 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
 
     // Layer states found not to rebuild their recorded diffID; a store full of them only costs their checks again.
     private const int MaxUnbuildable = 4096;
+
+    /// <summary>Layers whose last survey is kept; beyond them all are forgotten, which only costs each its next walk.</summary>
+    internal const int MaxLastSurveys = 8192;
     private readonly CancellationTokenSource _shutdown = new();
 
     /// <summary>The descriptor of a representation when it is already known for this layer state.</summary>
@@ -51,7 +54,16 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     public LayerSurvey? LastSurvey(string layerId) => _lastSurveys.TryGetValue(layerId, out var survey) ? survey : null;
 
     /// <summary>Remembers a survey just taken, or what a completed generated export found.</summary>
-    public void RememberSurvey(string layerId, LayerSurvey survey) => _lastSurveys[layerId] = survey;
+    /// <remarks>Layers come and go in a store: one kept for every layer ever exported would grow without end.</remarks>
+    public void RememberSurvey(string layerId, LayerSurvey survey)
+    {
+        if (_lastSurveys.Count >= MaxLastSurveys && !_lastSurveys.ContainsKey(layerId))
+        {
+            _lastSurveys.Clear();
+        }
+
+        _lastSurveys[layerId] = survey;
+    }
 
     /// <summary>Forgets a layer's last survey, after an export found the layer different from it.</summary>
     public void ForgetSurvey(string layerId) => _lastSurveys.TryRemove(layerId, out _);

@@ -1,0 +1,32 @@
+using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Export;
+
+/// <summary>The last survey of each layer, which whole downloads announce, is kept for a bounded number of layers.</summary>
+public sealed class LastSurveyTests : IDisposable
+{
+    private readonly TestLayerStore _store = new();
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public void OnceMoreLayersThanTheBoundWereSurveyedTheEarlierOnesAreForgottenAndTheLatestKept()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        var survey = new LayerSurvey(1024, 0, "fingerprint");
+
+        // A store whose layers come and go (a build host) would otherwise leave one entry behind per layer ever exported.
+        for (var i = 0; i <= LayerDescriptors.MaxLastSurveys; i++)
+        {
+            descriptors.RememberSurvey($"layer-{i}", survey);
+        }
+
+        Assert.Null(descriptors.LastSurvey("layer-0"));
+        Assert.Equal(survey, descriptors.LastSurvey($"layer-{LayerDescriptors.MaxLastSurveys}"));
+    }
+}
