@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using IntegrationTests.Support;
+using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,16 @@ public sealed class SlowClientTests : IDisposable
         .AddPatternFile("big", "data/blob.bin", BlobSize);
 
     public void Dispose() => _store.Dispose();
+
+    [Theory]
+    [InlineData(1.0, 10L * 1024 * 1024 * 1024)]
+    [InlineData(0.001, 16L * 1024 * 1024)]
+    public void ADownloadAheadOfALowRateIsNotBehindHoweverManyBytesItSent(double bytesPerSecond, long flushed)
+    {
+        // Bytes over the rate, counted in stopwatch ticks, pass a long's range after some 9 GB at 1 byte/s.
+        Assert.False(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(1), flushed, bytesPerSecond, TimeSpan.FromSeconds(10)));
+        Assert.True(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(11 + (flushed / bytesPerSecond)), flushed, bytesPerSecond, TimeSpan.FromSeconds(10)));
+    }
 
     [Fact]
     public async Task AStalledClientIsDroppedAndTheServerNeverGetsFarAheadOfIt()

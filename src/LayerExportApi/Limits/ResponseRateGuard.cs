@@ -21,7 +21,7 @@ internal sealed class ResponseRateGuard : IDisposable
 
     private readonly HttpContext _httpContext;
     private readonly double _bytesPerSecond;
-    private readonly long _graceTicks;
+    private readonly TimeSpan _grace;
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly ITimer _timer;
     private long _written;
@@ -32,7 +32,7 @@ internal sealed class ResponseRateGuard : IDisposable
     {
         _httpContext = httpContext;
         _bytesPerSecond = bytesPerSecond;
-        _graceTicks = (long)(grace.TotalSeconds * Stopwatch.Frequency);
+        _grace = grace;
         _timer = TimeProvider.System.CreateTimer(static state => ((ResponseRateGuard)state!).Check(), this, CheckEvery, CheckEvery);
     }
 
@@ -68,13 +68,17 @@ internal sealed class ResponseRateGuard : IDisposable
             return;
         }
 
-        var allowed = _graceTicks + (long)(Volatile.Read(ref _flushed) / _bytesPerSecond * Stopwatch.Frequency);
-        if (Stopwatch.GetTimestamp() - _started > allowed)
+        if (IsBehind(Stopwatch.GetElapsedTime(_started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
         {
             Tripped = true;
             _httpContext.Abort();
         }
     }
+
+    /// <summary>Whether a download <paramref name="elapsed"/> old, with <paramref name="flushed"/> bytes handed over, is past its deadline.</summary>
+    /// <remarks>In seconds, as doubles: in stopwatch ticks, bytes over a low rate pass a long's range (after some 9 GB at 1 byte/s) and wrapped to a deadline long gone.</remarks>
+    internal static bool IsBehind(TimeSpan elapsed, long flushed, double bytesPerSecond, TimeSpan grace) =>
+        elapsed.TotalSeconds > grace.TotalSeconds + (flushed / bytesPerSecond);
 
     // Counts what the export writes; a flush makes it count toward the deadline and is pending until it completes.
     private sealed class CountingWriter(PipeWriter inner, ResponseRateGuard guard) : PipeWriter
