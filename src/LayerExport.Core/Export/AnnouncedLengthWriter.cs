@@ -2,27 +2,33 @@ using System.IO.Pipelines;
 
 namespace LayerExport.Core.Export;
 
-/// <summary>Passes a tar through, failing the export as soon as it would run past the length announced for it.</summary>
+/// <summary>Passes a tar, or the compressed body carrying it, through, failing the export as soon as it would run past the length announced for it.</summary>
 /// <remarks>
-/// A layer that grew since its survey makes a longer tar than the <c>Content-Length</c> sent. Stopped here, before
-/// the excess reaches the response, that is the export's own "the layer changed" failure; let through, the
-/// server's framing would stop it instead, with a message that names no layer and no cause.
+/// A layer that grew since its survey makes a longer tar than the <c>Content-Length</c> sent, and a layer changed
+/// since its descriptor can compress worse and pass the body's announced size long before its tar ends. Stopped
+/// here, before the excess reaches the response, that is the export's own "the layer changed" failure (a problem
+/// while nothing has left); let through, the server's framing would stop it instead, with a message that names no
+/// layer and no cause, and, when it refuses the first write, with no response at all.
 /// </remarks>
-internal sealed class AnnouncedLengthWriter(PipeWriter inner, long announced) : PipeWriter
+internal sealed class AnnouncedLengthWriter(PipeWriter inner, long announced, string what) : PipeWriter
 {
     private long _written;
 
     /// <summary>The writer to hand the tar to: <paramref name="output"/> itself when no length was announced.</summary>
-    public static PipeWriter Around(PipeWriter output, ExpectedTar? expected) =>
-        expected?.Length is { } length ? new AnnouncedLengthWriter(output, length) : output;
+    public static PipeWriter AroundTar(PipeWriter output, ExpectedTar? expected) =>
+        expected?.Length is { } length ? new AnnouncedLengthWriter(output, length, "tar") : output;
+
+    /// <summary>The writer to hand the compressed body to: <paramref name="output"/> itself when no size was announced.</summary>
+    public static PipeWriter AroundBody(PipeWriter output, ExpectedTar? expected) =>
+        expected?.BodySize is { } size ? new AnnouncedLengthWriter(output, size, "compressed body") : output;
 
     /// <inheritdoc />
-    /// <exception cref="LayerExportException">The tar would pass the announced length: the layer changed on disk.</exception>
+    /// <exception cref="LayerExportException">The bytes would pass the announced length: the layer changed on disk.</exception>
     public override void Advance(int bytes)
     {
         if (_written + bytes > announced)
         {
-            throw ExpectedTar.Mismatch("(tar length)", $"the tar runs past the announced {announced} bytes");
+            throw ExpectedTar.Mismatch($"({what} length)", $"the {what} runs past the announced {announced} bytes");
         }
 
         _written += bytes;

@@ -5,7 +5,8 @@ namespace LayerExport.Core.Export;
 /// <summary>What a response already promised about the tar before its body started.</summary>
 /// <param name="Length">The announced length of the uncompressed tar, if any.</param>
 /// <param name="DiffId">The announced diffID, if any.</param>
-public sealed record ExpectedTar(long? Length, LayerDigest? DiffId)
+/// <param name="BodySize">The announced size of the compressed body carrying the tar, if any.</param>
+public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySize = null)
 {
     /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>

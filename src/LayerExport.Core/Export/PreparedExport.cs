@@ -38,8 +38,9 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// <param name="compression">The representation.</param>
     /// <param name="output">Where its bytes go.</param>
     /// <param name="expected">
-    /// What was already announced about the tar (its length, its diffID); when the tar turns out different, the
-    /// export fails before its last bytes leave, so a client never gets a complete body that contradicts a header.
+    /// What was already announced about the tar (its length, its diffID, the compressed body's size); when the tar
+    /// turns out different, the export fails before its last bytes leave, so a client never gets a complete body that
+    /// contradicts a header.
     /// </param>
     /// <param name="cancellationToken">Stops the export.</param>
     public async Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, ExpectedTar? expected, CancellationToken cancellationToken)
@@ -47,12 +48,12 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         if (content.Recorded is { } recorded)
         {
             // The store's own diffID is always checked, whatever the caller announced.
-            expected = new ExpectedTar(expected?.Length, expected?.DiffId ?? recorded.DiffId);
+            expected = (expected ?? new ExpectedTar(null, null)) with { DiffId = expected?.DiffId ?? recorded.DiffId };
         }
 
         if (compression == LayerCompression.None)
         {
-            using var tar = new HashingPipeWriter(AnnouncedLengthWriter.Around(output, expected));
+            using var tar = new HashingPipeWriter(AnnouncedLengthWriter.AroundTar(output, expected));
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
 
             // Every byte has left: a client that has them all may hang up now, yet the digest, at most a few blocks
@@ -61,7 +62,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return new ExportSummary(written.Bytes, written.Entries, diffId, diffId, tar.Length, written.Fingerprint);
         }
 
-        await using var body = output.AsStream(leaveOpen: true);
+        await using var body = AnnouncedLengthWriter.AroundBody(output, expected).AsStream(leaveOpen: true);
         return await WriteCompressedAsync(compression, body, expected, cancellationToken).ConfigureAwait(false);
     }
 
@@ -100,7 +101,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         await using var sent = new HashingStream(body);
         await using var stage = CompressionStage.Create(compression, sent, compressionOptions);
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
-        using (var tar = new HashingPipeWriter(AnnouncedLengthWriter.Around(compressorInput, expected)))
+        using (var tar = new HashingPipeWriter(AnnouncedLengthWriter.AroundTar(compressorInput, expected)))
         {
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);

@@ -145,9 +145,7 @@ internal sealed class LayerTarResult(
             markIncomplete: compression == LayerCompression.None,
             async (body, aborted) =>
             {
-                // The plain tar's length is bounded by the export itself (ExpectedTar); a compressed body's only here.
-                var output = compression != LayerCompression.None && known is not null ? new AnnouncedBodyWriter(body, known.Size, RepresentationName) : body;
-                var summary = await export.WriteAsync(compression, output, new ExpectedTar(survey.TarSize, known?.DiffId), aborted);
+                var summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId, known?.Size), aborted);
                 descriptors.Record(layerId, compression, summary);
                 if (survey.RecordedDiffId is null && summary.Fingerprint != survey.Fingerprint)
                 {
