@@ -8,11 +8,16 @@ namespace LayerExport.Core.Export;
 /// since its descriptor can compress worse and pass the body's announced size long before its tar ends. Stopped
 /// here, before the excess reaches the response, that is the export's own "the layer changed" failure (a problem
 /// while nothing has left); let through, the server's framing would stop it instead, with a message that names no
-/// layer and no cause, and, when it refuses the first write, with no response at all.
+/// layer and no cause, and, when it refuses the first write, with no response at all. The last announced byte is
+/// held until <see cref="ReleaseAsync"/>: a changed layer whose entries alone fill the announced length (a new small
+/// file adds what the end-of-archive blocks take) must not give the client a body of full length before the export
+/// finds it wrong, which a reader would take for a complete tar.
 /// </remarks>
 internal sealed class AnnouncedLengthWriter(PipeWriter inner, long announced, string what) : PipeWriter
 {
     private long _written;
+    private Memory<byte> _handedOut;
+    private byte? _held;
 
     /// <summary>The writer to hand the tar to: <paramref name="output"/> itself when no length was announced.</summary>
     public static PipeWriter AroundTar(PipeWriter output, ExpectedTar? expected) =>
@@ -32,14 +37,35 @@ internal sealed class AnnouncedLengthWriter(PipeWriter inner, long announced, st
         }
 
         _written += bytes;
+        if (_written == announced && bytes > 0)
+        {
+            _held = _handedOut.Span[bytes - 1];
+            bytes--;
+        }
+
         inner.Advance(bytes);
     }
 
-    /// <inheritdoc />
-    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+    /// <summary>Sends the last byte <paramref name="writer"/> holds, if it is one of these, once the export has written and checked everything.</summary>
+    public static ValueTask ReleaseAsync(PipeWriter writer, CancellationToken cancellationToken) =>
+        writer is AnnouncedLengthWriter announced ? announced.SendHeldAsync(cancellationToken) : ValueTask.CompletedTask;
 
     /// <inheritdoc />
-    public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0) => _handedOut = inner.GetMemory(sizeHint);
+
+    /// <inheritdoc />
+    public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+    private async ValueTask SendHeldAsync(CancellationToken cancellationToken)
+    {
+        if (_held is { } last)
+        {
+            inner.GetSpan(1)[0] = last;
+            inner.Advance(1);
+            _held = null;
+            await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <inheritdoc />
     public override void CancelPendingFlush() => inner.CancelPendingFlush();

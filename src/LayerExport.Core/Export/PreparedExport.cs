@@ -53,8 +53,10 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         if (compression == LayerCompression.None)
         {
-            using var tar = new HashingPipeWriter(AnnouncedLengthWriter.AroundTar(output, expected));
+            var announced = AnnouncedLengthWriter.AroundTar(output, expected);
+            using var tar = new HashingPipeWriter(announced);
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
+            await AnnouncedLengthWriter.ReleaseAsync(announced, cancellationToken).ConfigureAwait(false);
 
             // Every byte has left: a client that has them all may hang up now, yet the digest, at most a few blocks
             // behind, is still worth recording for the next request.
@@ -62,8 +64,11 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return new ExportSummary(written.Bytes, written.Entries, diffId, diffId, tar.Length, written.Fingerprint);
         }
 
-        await using var body = AnnouncedLengthWriter.AroundBody(output, expected).AsStream(leaveOpen: true);
-        return await WriteCompressedAsync(compression, body, expected, cancellationToken).ConfigureAwait(false);
+        var announcedBody = AnnouncedLengthWriter.AroundBody(output, expected);
+        await using var body = announcedBody.AsStream(leaveOpen: true);
+        var summary = await WriteCompressedAsync(compression, body, expected, cancellationToken).ConfigureAwait(false);
+        await AnnouncedLengthWriter.ReleaseAsync(announcedBody, cancellationToken).ConfigureAwait(false);
+        return summary;
     }
 
     /// <summary>Writes bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the compressed body <paramref name="known"/> describes, by compressing the whole tar again.</summary>

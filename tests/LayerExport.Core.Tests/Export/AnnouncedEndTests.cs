@@ -1,0 +1,50 @@
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using LayerExport.Core.Compression;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Export;
+
+/// <summary>The last byte of an announced length leaves only once the export has found the body to be the one announced.</summary>
+public sealed class AnnouncedEndTests : IDisposable
+{
+    private readonly TestLayerStore _store = new();
+    private readonly LayerTree _layer;
+
+    // The last entry passes the flush threshold, so everything written before the end-of-archive blocks is sent.
+    public AnnouncedEndTests() => _layer = _store.AddLayer("layer").File("etc/config", "a=1\n").File("zz-last.bin", RandomNumberGenerator.GetBytes(256 * 1024));
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task ATarWhoseEntriesAloneFillTheAnnouncedLengthNeverDeliversThatLength()
+    {
+        var announced = (await _store.ExportAsync("layer")).Length;
+
+        // A new small file adds a header and one data block: exactly the end-of-archive blocks' length.
+        _layer.File("etc/added", "x");
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(announced, null))));
+
+        Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.Equal(announced - 1, failure.Collected.Length);
+    }
+
+    [Fact]
+    public async Task AnUnchangedTarDeliversEveryAnnouncedByte()
+    {
+        var whole = await _store.ExportAsync("layer");
+
+        var (sent, _) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(whole.Length, null)));
+
+        Assert.Equal(whole, sent);
+    }
+
+    private async Task<ExportSummary> ExportAsync(PipeWriter writer, ExpectedTar expected)
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("layer", []);
+        return await export.WriteAsync(LayerCompression.None, writer, expected, CancellationToken.None);
+    }
+}
