@@ -1,8 +1,11 @@
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text;
 using IntegrationTests.Support;
 using LayerExportApi.Limits;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -31,6 +34,29 @@ public sealed class SlowClientTests : IDisposable
         // Bytes over the rate, counted in stopwatch ticks, pass a long's range after some 9 GB at 1 byte/s.
         Assert.False(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(1), flushed, bytesPerSecond, TimeSpan.FromSeconds(10)));
         Assert.True(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(11 + (flushed / bytesPerSecond)), flushed, bytesPerSecond, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task AGuardDisposedWithAFlushStillPendingNeverAbortsTheContextAgain()
+    {
+        var aborts = new CountingLifetime();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
+        var unread = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(unread.Writer.AsStream()));
+        var guard = ResponseRateGuard.Install(context, 1e12, TimeSpan.Zero)!;
+        var writer = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
+        writer.GetSpan(2)[..2].Clear();
+        writer.Advance(2);
+        var pending = writer.FlushAsync();
+
+        // Kestrel may give the context to the connection's next request once this one is over.
+        guard.Dispose();
+        guard.Check();
+
+        Assert.False(pending.IsCompleted, "the flush completed: the check had nothing pending to judge");
+        Assert.Equal(0, aborts.Aborted);
+        await unread.Reader.CompleteAsync();
     }
 
     [Fact]
@@ -116,5 +142,14 @@ public sealed class SlowClientTests : IDisposable
         }
 
         return total;
+    }
+
+    private sealed class CountingLifetime : IHttpRequestLifetimeFeature
+    {
+        public int Aborted { get; private set; }
+
+        public CancellationToken RequestAborted { get; set; }
+
+        public void Abort() => Aborted++;
     }
 }

@@ -24,6 +24,8 @@ internal sealed class ResponseRateGuard : IDisposable
     private readonly TimeSpan _grace;
     private readonly long _started = Stopwatch.GetTimestamp();
     private readonly ITimer _timer;
+    private readonly Lock _checking = new();
+    private bool _disposed;
     private long _written;
     private long _flushed;
     private int _flushesPending;
@@ -59,19 +61,31 @@ internal sealed class ResponseRateGuard : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _timer.Dispose();
-
-    private void Check()
+    /// <remarks>Waits for a check under way: once the request is over, Kestrel may hand its context to the connection's next request.</remarks>
+    public void Dispose()
     {
-        if (Volatile.Read(ref _flushesPending) == 0 || Tripped)
+        _timer.Dispose();
+        lock (_checking)
         {
-            return;
+            _disposed = true;
         }
+    }
 
-        if (IsBehind(Stopwatch.GetElapsedTime(_started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
+    /// <summary>Drops the download if it is behind its deadline; the timer's work, every second.</summary>
+    internal void Check()
+    {
+        lock (_checking)
         {
-            Tripped = true;
-            _httpContext.Abort();
+            if (_disposed || Volatile.Read(ref _flushesPending) == 0 || Tripped)
+            {
+                return;
+            }
+
+            if (IsBehind(Stopwatch.GetElapsedTime(_started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
+            {
+                Tripped = true;
+                _httpContext.Abort();
+            }
         }
     }
 
