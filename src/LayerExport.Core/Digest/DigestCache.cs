@@ -175,6 +175,30 @@ public sealed class DigestCache
         }
     }
 
+    /// <summary>Drops a descriptor from memory and from the directory: one an export found its layer state not to make.</summary>
+    public void Forget(string key)
+    {
+        lock (_memoryGate)
+        {
+            _memory.TryRemove(key, out _);
+        }
+
+        if (_directory is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            RemoveQuietly(directory, EntryName(key));
+        }
+        catch (IOException)
+        {
+            // A directory that is not there or not safe now holds nothing that is read back either.
+        }
+    }
+
     private static byte[] EntryName(string key) => Encoding.ASCII.GetBytes(key + ".json");
 
     /// <summary>The prune under way or last run: for tests, which wait for it.</summary>

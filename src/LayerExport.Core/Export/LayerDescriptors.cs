@@ -68,6 +68,20 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     /// <summary>Forgets a layer's last survey, after an export found the layer different from it.</summary>
     public void ForgetSurvey(string layerId) => _lastSurveys.TryRemove(layerId, out _);
 
+    /// <summary>Forgets every representation's descriptor of a layer state, after an export announced under one found its tar different.</summary>
+    /// <remarks>
+    /// Usually the layer changed and the state is gone; but an entry damaged on disk, or a file written through a shared
+    /// mapping without moving its ctime, leaves a state whose cached digest it does not make, and kept, that digest would
+    /// fail every download of the state. Forgotten, the next download is announced without it and records the true one.
+    /// </remarks>
+    public void ForgetKnown(string layerId, string fingerprint)
+    {
+        foreach (var compression in Enum.GetValues<LayerCompression>())
+        {
+            cache.Forget(Key(layerId, fingerprint, compression));
+        }
+    }
+
     /// <summary>Remembers what a completed export produced, under the fingerprint of what it actually read.</summary>
     public LayerDescriptor Record(string layerId, LayerCompression compression, ExportSummary summary)
     {

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Reflection;
+using LayerExport.Core;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
@@ -145,7 +146,17 @@ internal sealed class LayerTarResult(
             markIncomplete: compression == LayerCompression.None,
             async (body, aborted) =>
             {
-                var summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId, known?.Size), aborted);
+                ExportSummary summary;
+                try
+                {
+                    summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId, known?.Size), aborted);
+                }
+                catch (LayerExportException e) when (known is not null && e.InnerException is TarMismatchException)
+                {
+                    descriptors.ForgetKnown(layerId, survey.Fingerprint);
+                    throw;
+                }
+
                 descriptors.Record(layerId, compression, summary);
                 if (survey.RecordedDiffId is null && summary.Fingerprint != survey.Fingerprint)
                 {
