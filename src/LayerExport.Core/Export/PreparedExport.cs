@@ -106,9 +106,11 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         await using var sent = new HashingStream(body);
         await using var stage = CompressionStage.Create(compression, sent, compressionOptions);
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
-        using (var tar = new HashingPipeWriter(AnnouncedLengthWriter.AroundTar(compressorInput, expected)))
+        var announcedTar = AnnouncedLengthWriter.AroundTar(compressorInput, expected);
+        using (var tar = new HashingPipeWriter(announcedTar))
         {
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
+            await AnnouncedLengthWriter.ReleaseAsync(announcedTar, cancellationToken).ConfigureAwait(false);
             await compressorInput.CompleteAsync().ConfigureAwait(false);
             await stage.FinishAsync(cancellationToken).ConfigureAwait(false);
             var diffId = await tar.GetDigestAsync(CancellationToken.None).ConfigureAwait(false);

@@ -41,10 +41,23 @@ public sealed class AnnouncedEndTests : IDisposable
         Assert.Equal(whole, sent);
     }
 
-    private async Task<ExportSummary> ExportAsync(PipeWriter writer, ExpectedTar expected)
+    [Fact]
+    public async Task AnAnnouncedTarLengthLeavesTheCompressedTarWhole()
+    {
+        var whole = await _store.ExportAsync("layer");
+
+        var (sent, _) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(whole.Length, null), LayerCompression.Gzip));
+        using var gunzip = new System.IO.Compression.GZipStream(new MemoryStream(sent), System.IO.Compression.CompressionMode.Decompress);
+        using var tar = new MemoryStream();
+        await gunzip.CopyToAsync(tar);
+
+        Assert.Equal(whole, tar.ToArray());
+    }
+
+    private async Task<ExportSummary> ExportAsync(PipeWriter writer, ExpectedTar expected, LayerCompression compression = LayerCompression.None)
     {
         using var store = new NativeLayerStore(_store.Root);
         using var export = new LayerExporter(store).Prepare("layer", []);
-        return await export.WriteAsync(LayerCompression.None, writer, expected, CancellationToken.None);
+        return await export.WriteAsync(compression, writer, expected, CancellationToken.None);
     }
 }
