@@ -1,3 +1,4 @@
+using System.Buffers;
 using LayerExport.Core.Compression;
 
 namespace LayerExport.Core.Tests.Compression;
@@ -41,6 +42,51 @@ public sealed class GzipRangeTests
 
         Assert.Equal(((long)third * BlockSize, tar.Length), asked);
         Assert.True(third >= 2, $"the middle of the body is in block {third}");
+    }
+
+    [Fact]
+    public async Task ARangeEndingAtABlocksEndAsksForNoTarAfterThatBlock()
+    {
+        var tar = Tar((5 * BlockSize) + 100);
+        var (body, index) = await CompressAsync(tar);
+        var secondStart = GzipBlockIndex.HeaderLength + index.CompressedLengths[0];
+        var secondEnd = secondStart + index.CompressedLengths[1];
+
+        var (range, asked) = await RangeAsync(tar, index, secondStart + 5, secondEnd);
+
+        Assert.Equal(((long)BlockSize, 2L * BlockSize), asked);
+        Assert.True(body.AsSpan(secondStart + 5, secondEnd - secondStart - 5).SequenceEqual(range));
+    }
+
+    [Fact]
+    public async Task TarBytesTheWriterLeftUnflushedAreCompressedToo()
+    {
+        var tar = Tar((2 * BlockSize) + 100);
+        var (body, index) = await CompressAsync(tar);
+        using var output = new MemoryStream();
+
+        // The tar writer's last bytes may still sit in the pipe when it returns; completing the pipe sends them on.
+        await GzipRange.WriteAsync(output, index, Options, 0, body.Length, (pipe, from, to, _) =>
+        {
+            pipe.Write(tar.AsSpan((int)from, (int)(to - from)));
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+
+        Assert.Equal(body, output.ToArray());
+    }
+
+    [Theory]
+    [InlineData(100, 100)]
+    [InlineData(100, 99)]
+    [InlineData(0, -1)]
+    public async Task ARangeThatIsEmptyOrEndsPastTheBodyIsRefused(int start, int endFromBodyEnd)
+    {
+        var tar = Tar(2 * BlockSize);
+        var (body, index) = await CompressAsync(tar);
+        var end = endFromBodyEnd < 0 ? body.Length - endFromBodyEnd : endFromBodyEnd;
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => RangeAsync(tar, index, start, end));
+        Assert.Throws<ArgumentOutOfRangeException>(() => index.Locate(-1));
     }
 
     [Fact]

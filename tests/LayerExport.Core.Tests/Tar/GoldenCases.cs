@@ -78,6 +78,7 @@ public static class GoldenCases
         ["xattr on a directory"] = [E(Node("etc/", TarEntryType.Directory, 0x1ed) with { Xattrs = [X("user.comment", "config")] })],
         ["xattrs with a non-ASCII splittable long name"] =
             [E(Reg("splittable/" + new string('s', 50) + "/" + new string('t', 60) + "/ünï") with { Xattrs = [X("user.a", "1")] }, "z"u8.ToArray())],
+        ["non-ASCII splittable long name"] = [E(Reg("splittable/" + new string('s', 50) + "/" + new string('t', 60) + "/ünï"), "z"u8.ToArray())],
         ["xattrs with an ASCII splittable long name"] = [E(Reg(Path(150)) with { Xattrs = [X("user.a", "1")] })],
         ["PAX record length crossing 99 to 101"] = [E(Reg("f") with { Xattrs = [X("user.x", new string('v', 76))] })],
         ["PAX record length crossing 999 to 1001"] = [E(Reg("f") with { Xattrs = [X("user.x", new string('v', 975))] })],

@@ -88,6 +88,36 @@ public sealed class IncompleteArchiveMarkerTests(GoTarFixture go) : IClassFixtur
     }
 
     [Fact]
+    public void AMarkerThatWouldEndExactlyAtTheAnnouncedLengthIsNotSent()
+    {
+        // That body would be as long as announced, so an HTTP client would take the failed export for a whole one.
+        var entryEnd = 9_000 + 216;
+
+        Assert.Null(IncompleteArchiveMarker.After(written: 9_000, paddingToEntryEnd: 216, announced: entryEnd + IncompleteArchiveMarker.Length));
+
+        var marker = IncompleteArchiveMarker.After(written: 9_000, paddingToEntryEnd: 216, announced: entryEnd + IncompleteArchiveMarker.Length + 1)!;
+        Assert.Equal(216 + IncompleteArchiveMarker.Length, marker.Length);
+        Assert.True(marker.AsSpan(0, 216).IndexOfAnyExcept((byte)0) < 0, "the marker does not start with the padding that ends the last entry");
+    }
+
+    [Theory]
+    [InlineData(10_240L)]
+    [InlineData(100L << 30)]
+    public void TheMarkersRecordsReachPastTheAnnouncedEndInOneHeaderBlock(long announced)
+    {
+        // Up to the octal limit of the size field; beyond it, Go's encoding would need a PAX header for the PAX header.
+        const long Written = 9_000, Padding = 216;
+
+        var marker = IncompleteArchiveMarker.After(Written, Padding, announced)!;
+
+        Assert.Equal(Padding + IncompleteArchiveMarker.Length, marker.Length);
+        var header = marker.AsSpan((int)Padding, TarHeaderEncoder.BlockSize);
+        Assert.Equal((byte)'x', header[156]);
+        var size = Convert.ToInt64(System.Text.Encoding.ASCII.GetString(header.Slice(124, 11)), 8);
+        Assert.Equal(Math.Min(announced - (Written + Padding), (8L << 30) - 1), size);
+    }
+
+    [Fact]
     public void TheMarkersRecordDeclaresItsOwnLength()
     {
         var marker = IncompleteArchiveMarker.After(written: 0, paddingToEntryEnd: 0, announced: 1 << 20)!;

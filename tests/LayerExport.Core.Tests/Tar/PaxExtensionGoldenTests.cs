@@ -75,10 +75,14 @@ public sealed class PaxExtensionGoldenTests(GoTarFixture go) : IClassFixture<GoT
         Assert.Equal("Files/PaxHeaders.0/dir", Encoding.ASCII.GetString(output.WrittenSpan[..22]));
     }
 
-    [Fact]
-    public async Task AnExtraKeyWithAnEqualsSignIsRefusedLikeGoRefusesIt()
+    [Theory]
+    [InlineData("a=b")]
+    [InlineData("=b")]
+    [InlineData("\0b")]
+    public async Task AnExtraKeyWithAnEqualsSignOrNulIsRefusedLikeGoRefusesIt(string key)
     {
-        var header = Reg("f") with { PaxRecords = [R("a=b", "v")] };
+        // At the key's first byte too: a record "=b=v" would read as the key "" and the value "b=v".
+        var header = Reg("f") with { PaxRecords = [R(key, "v")] };
 
         var reference = await go.WriteAsync([new GoldenEntry(header)]);
 
