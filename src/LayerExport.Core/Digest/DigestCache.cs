@@ -178,6 +178,7 @@ public sealed class DigestCache
     /// <summary>Drops a descriptor from memory and from the directory: one an export found its layer state not to make.</summary>
     public void Forget(string key)
     {
+        // The key keeps its place in the order: stored again, it may be let go sooner, which costs one read of its file.
         lock (_memoryGate)
         {
             _memory.TryRemove(key, out _);
