@@ -1,4 +1,5 @@
 using System.Text;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Native;
 using LayerExport.Core.Tests.Support;
@@ -112,6 +113,62 @@ public sealed class DigestCacheTests : IDisposable
         Assert.Contains("not-an-entry.json", entries);
         Assert.False(fresh.TryGet(Key(0), out _));
         Assert.True(fresh.TryGet(Key(100), out _));
+    }
+
+    [Fact]
+    public void AForgottenDescriptorIsNeitherInMemoryNorInTheDirectory()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = new DigestCache(directory);
+        cache.Put(Key(0), Descriptor);
+        cache.Put(Key(1), Descriptor);
+
+        cache.Forget(Key(0));
+
+        Assert.False(cache.TryGet(Key(0), out _));
+        Assert.False(new DigestCache(directory).TryGet(Key(0), out _));
+        Assert.True(new DigestCache(directory).TryGet(Key(1), out _));
+    }
+
+    [Fact]
+    public void StoringAKeyAgainReplacesItsDescriptor()
+    {
+        var cache = new DigestCache(null);
+        var replacement = Descriptor with { Size = 2048 };
+        cache.Put(Key(0), Descriptor);
+
+        cache.Put(Key(0), replacement);
+
+        Assert.True(cache.TryGet(Key(0), out var stored));
+        Assert.Equal(2048, stored.Size);
+    }
+
+    [Fact]
+    public void AGzipIndexIsReadFromTheDirectoryAgain()
+    {
+        var directory = _temp.Combine("digests");
+        var index = new GzipBlockIndex(65536, [100, 200, 37], 0xDEADBEEF, 131_000);
+        new DigestCache(directory).Put(Key(0), Descriptor with { GzipIndex = index });
+
+        Assert.True(new DigestCache(directory).TryGet(Key(0), out var stored));
+        Assert.NotNull(stored.GzipIndex);
+        Assert.Equal((index.BlockSize, index.Crc32, index.TarLength), (stored.GzipIndex.BlockSize, stored.GzipIndex.Crc32, stored.GzipIndex.TarLength));
+        Assert.Equal(index.CompressedLengths, stored.GzipIndex.CompressedLengths);
+    }
+
+    // The bound is what the directory may hold: reaching it is no reason to lose a tenth of the entries.
+    [Fact]
+    public async Task ADirectoryHoldingExactlyItsBoundLosesNothing()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 64);
+        for (var i = 0; i < 64; i++)
+        {
+            cache.Put(Key(i), Descriptor);
+            await cache.Pruning;
+        }
+
+        Assert.Equal(64, Directory.GetFiles(directory, "*.json").Length);
     }
 
     [Fact]
