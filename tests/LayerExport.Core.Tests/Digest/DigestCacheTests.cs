@@ -171,6 +171,68 @@ public sealed class DigestCacheTests : IDisposable
         Assert.Equal(64, Directory.GetFiles(directory, "*.json").Length);
     }
 
+    // 700 entries and a bound of 640 (an interval of 10): the one entry this process writes is the first, and looks.
+    [Fact]
+    public async Task AProcessThatWritesOneEntryPrunesTheDirectory()
+    {
+        var directory = _temp.Combine("digests");
+        var filler = new DigestCache(directory);
+        for (var i = 0; i < 700; i++)
+        {
+            filler.Put(Key(i), Descriptor);
+        }
+
+        await filler.Pruning;
+        var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 640);
+        cache.Put(Key(700), Descriptor);
+        await cache.Pruning;
+
+        Assert.InRange(Directory.GetFiles(directory, "*.json").Length, 0, 640);
+    }
+
+    // Four entries in one second, told apart by their fraction, then eight in later seconds at a smaller fraction:
+    // pruning twelve down to nine drops the three oldest of the four, whichever order the directory lists them in.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PruningDropsTheOldestWrittenByTheirFullTime(bool reversed)
+    {
+        var directory = _temp.Combine("digests");
+        var writer = new DigestCache(directory);
+        var start = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        for (var i = 0; i < 11; i++)
+        {
+            writer.Put(Key(i), Descriptor);
+            var written = i < 4 ? start.AddTicks(1000 * (reversed ? 4 - i : i + 1)) : start.AddSeconds(i - 3);
+            File.SetLastWriteTimeUtc(Path.Combine(directory, Key(i) + ".json"), written);
+        }
+
+        await writer.Pruning;
+        var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 10);
+        cache.Put(Key(11), Descriptor);
+        await cache.Pruning;
+        var fresh = new DigestCache(directory);
+
+        int[] dropped = reversed ? [1, 2, 3] : [0, 1, 2];
+        Assert.Equal(
+            Enumerable.Range(0, 12).Select(i => !dropped.Contains(i)),
+            Enumerable.Range(0, 12).Select(i => fresh.TryGet(Key(i), out _)));
+    }
+
+    [Fact]
+    public void ADescriptorReadFromTheDirectoryIsKeptInMemory()
+    {
+        var directory = _temp.Combine("digests");
+        new DigestCache(directory).Put(Key(0), Descriptor);
+        var cache = new DigestCache(directory);
+        Assert.True(cache.TryGet(Key(0), out _));
+
+        File.Delete(Path.Combine(directory, Key(0) + ".json"));
+
+        Assert.True(cache.TryGet(Key(0), out var kept));
+        Assert.Equal(Descriptor, kept);
+    }
+
     [Fact]
     public void EveryDirectoryItCreatesIsPrivate()
     {
