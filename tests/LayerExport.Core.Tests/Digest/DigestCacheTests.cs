@@ -233,6 +233,49 @@ public sealed class DigestCacheTests : IDisposable
         Assert.Equal(Descriptor, kept);
     }
 
+    [Theory]
+    [InlineData("null")]
+    [InlineData("{\"MediaType\":")]
+    public void AnUnreadableEntryIsAMiss(string content)
+    {
+        var directory = _temp.Combine("digests");
+        new DigestCache(directory).Put(Key(0), Descriptor);
+        File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), content);
+
+        Assert.False(new DigestCache(directory).TryGet(Key(0), out _));
+    }
+
+    // Something that is no file where the entry goes: the write fails, is told, and leaves no temporary file.
+    [Fact]
+    public void AnEntryThatCannotBeStoredIsToldAndKeptInMemoryOnly()
+    {
+        var directory = _temp.Combine("digests");
+        var failures = new List<string>();
+        var cache = new DigestCache(directory, failures.Add);
+        Directory.CreateDirectory(Path.Combine(directory, Key(0) + ".json"));
+
+        cache.Put(Key(0), Descriptor);
+
+        Assert.Single(failures);
+        Assert.True(cache.TryGet(Key(0), out _));
+        Assert.Equal([Key(0) + ".json"], Directory.GetFileSystemEntries(directory).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void ADirectoryMadeUnsafeSinceTheStartIsToldAndNotWritten()
+    {
+        var directory = _temp.Combine("digests");
+        var failures = new List<string>();
+        var cache = new DigestCache(directory, failures.Add);
+        Posix.ChangeMode(directory, Convert.ToInt32("777", 8));
+
+        cache.Put(Key(0), Descriptor);
+
+        Assert.Single(failures);
+        Assert.True(cache.TryGet(Key(0), out _));
+        Assert.Empty(Directory.GetFileSystemEntries(directory));
+    }
+
     [Fact]
     public void EveryDirectoryItCreatesIsPrivate()
     {
