@@ -1,4 +1,5 @@
 using System.Text;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Native;
 using LayerExport.Core.Tests.Support;
@@ -6,7 +7,7 @@ using LayerExport.Core.Tests.Support;
 namespace LayerExport.Core.Tests.Digest;
 
 /// <summary>Whoever can write the cache directory chooses the digests announced, so only the server's user may, and nothing in it is followed.</summary>
-public sealed class DigestCacheTests : IDisposable
+public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
 {
     private const uint Nobody = 65534;
 
@@ -17,16 +18,22 @@ public sealed class DigestCacheTests : IDisposable
         new LayerDigest("sha256:" + new string('a', 64)));
 
     private readonly TempDirectory _temp = new();
+    private readonly List<DigestCache> _caches = [];
 
     // Under a umask that lets the group write, the scratch directory itself would be refused as an ancestor.
     public DigestCacheTests() => Posix.ChangeMode(_temp.Path, Convert.ToInt32("755", 8));
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // Before Dispose: a prune still running would open (and so create) the directory again after it is deleted.
+    public Task DisposeAsync() => Task.WhenAll(_caches.Select(cache => cache.Pruning));
 
     public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void MemoryKeepsOnlyTheLatestDescriptors()
     {
-        var cache = new DigestCache(null, null, maxInMemory: 4, maxOnDisk: DigestCache.DefaultMaxOnDisk);
+        var cache = Cache(null, maxInMemory: 4, maxOnDisk: DigestCache.DefaultMaxOnDisk);
         for (var i = 0; i < 6; i++)
         {
             cache.Put(Key(i), Descriptor);
@@ -39,7 +46,7 @@ public sealed class DigestCacheTests : IDisposable
     [Fact]
     public void MemoryStaysBoundedWhenTheSameKeysAreStoredFromManyThreads()
     {
-        var cache = new DigestCache(null, null, maxInMemory: 8, maxOnDisk: DigestCache.DefaultMaxOnDisk);
+        var cache = Cache(null, maxInMemory: 8, maxOnDisk: DigestCache.DefaultMaxOnDisk);
         Parallel.For(0, 4, thread =>
         {
             var random = new Random(thread);
@@ -65,7 +72,7 @@ public sealed class DigestCacheTests : IDisposable
         var directory = _temp.Combine("digests");
         for (var run = 0; run < 100; run++)
         {
-            var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 640);
+            var cache = Cache(directory, null, maxInMemory: 4, maxOnDisk: 640);
             for (var i = 0; i < 9; i++)
             {
                 cache.Put(DigestCache.Key("layer", $"run {run} entry {i}", "none"), Descriptor);
@@ -80,7 +87,7 @@ public sealed class DigestCacheTests : IDisposable
     [Fact]
     public void ADescriptorLetGoFromMemoryIsReadFromTheDirectoryAgain()
     {
-        var cache = new DigestCache(_temp.Combine("digests"), null, maxInMemory: 2, maxOnDisk: DigestCache.DefaultMaxOnDisk);
+        var cache = Cache(_temp.Combine("digests"), null, maxInMemory: 2, maxOnDisk: DigestCache.DefaultMaxOnDisk);
         for (var i = 0; i < 6; i++)
         {
             cache.Put(Key(i), Descriptor);
@@ -94,7 +101,7 @@ public sealed class DigestCacheTests : IDisposable
     public async Task TheDirectoryLosesItsOldestEntriesPastItsBoundAndNothingElse()
     {
         var directory = _temp.Combine("digests");
-        var cache = new DigestCache(directory, null, maxInMemory: 4, maxOnDisk: 64);
+        var cache = Cache(directory, null, maxInMemory: 4, maxOnDisk: 64);
         File.WriteAllText(_temp.Combine("digests/not-an-entry.json"), "{}");
         for (var i = 0; i < 100; i++)
         {
@@ -106,7 +113,7 @@ public sealed class DigestCacheTests : IDisposable
         cache.Put(Key(100), Descriptor);
         await cache.Pruning;
         var entries = Directory.GetFiles(directory, "*.json").Select(Path.GetFileName).ToList();
-        var fresh = new DigestCache(directory);
+        var fresh = Cache(directory);
 
         Assert.InRange(entries.Count - 1, 64 - 6, 64);
         Assert.Contains("not-an-entry.json", entries);
@@ -115,9 +122,170 @@ public sealed class DigestCacheTests : IDisposable
     }
 
     [Fact]
+    public void AForgottenDescriptorIsNeitherInMemoryNorInTheDirectory()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = Cache(directory);
+        cache.Put(Key(0), Descriptor);
+        cache.Put(Key(1), Descriptor);
+
+        cache.Forget(Key(0));
+
+        Assert.False(cache.TryGet(Key(0), out _));
+        Assert.False(Cache(directory).TryGet(Key(0), out _));
+        Assert.True(Cache(directory).TryGet(Key(1), out _));
+    }
+
+    [Fact]
+    public void StoringAKeyAgainReplacesItsDescriptor()
+    {
+        var cache = Cache(null);
+        var replacement = Descriptor with { Size = 2048 };
+        cache.Put(Key(0), Descriptor);
+
+        cache.Put(Key(0), replacement);
+
+        Assert.True(cache.TryGet(Key(0), out var stored));
+        Assert.Equal(2048, stored.Size);
+    }
+
+    [Fact]
+    public void AGzipIndexIsReadFromTheDirectoryAgain()
+    {
+        var directory = _temp.Combine("digests");
+        var index = new GzipBlockIndex(65536, [100, 200, 37], 0xDEADBEEF, 131_000);
+        Cache(directory).Put(Key(0), Descriptor with { GzipIndex = index });
+
+        Assert.True(Cache(directory).TryGet(Key(0), out var stored));
+        Assert.NotNull(stored.GzipIndex);
+        Assert.Equal((index.BlockSize, index.Crc32, index.TarLength), (stored.GzipIndex.BlockSize, stored.GzipIndex.Crc32, stored.GzipIndex.TarLength));
+        Assert.Equal(index.CompressedLengths, stored.GzipIndex.CompressedLengths);
+    }
+
+    // The bound is what the directory may hold: reaching it is no reason to lose a tenth of the entries.
+    [Fact]
+    public async Task ADirectoryHoldingExactlyItsBoundLosesNothing()
+    {
+        var directory = _temp.Combine("digests");
+        var cache = Cache(directory, null, maxInMemory: 4, maxOnDisk: 64);
+        for (var i = 0; i < 64; i++)
+        {
+            cache.Put(Key(i), Descriptor);
+            await cache.Pruning;
+        }
+
+        Assert.Equal(64, Directory.GetFiles(directory, "*.json").Length);
+    }
+
+    // 700 entries and a bound of 640 (an interval of 10): the one entry this process writes is the first, and looks.
+    [Fact]
+    public async Task AProcessThatWritesOneEntryPrunesTheDirectory()
+    {
+        var directory = _temp.Combine("digests");
+        var filler = Cache(directory);
+        for (var i = 0; i < 700; i++)
+        {
+            filler.Put(Key(i), Descriptor);
+        }
+
+        await filler.Pruning;
+        var cache = Cache(directory, null, maxInMemory: 4, maxOnDisk: 640);
+        cache.Put(Key(700), Descriptor);
+        await cache.Pruning;
+
+        Assert.InRange(Directory.GetFiles(directory, "*.json").Length, 0, 640);
+    }
+
+    // Four entries in one second, told apart by their fraction, then eight in later seconds at a smaller fraction:
+    // pruning twelve down to nine drops the three oldest of the four, whichever order the directory lists them in.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PruningDropsTheOldestWrittenByTheirFullTime(bool reversed)
+    {
+        var directory = _temp.Combine("digests");
+        var writer = Cache(directory);
+        var start = new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        for (var i = 0; i < 11; i++)
+        {
+            writer.Put(Key(i), Descriptor);
+            var written = i < 4 ? start.AddTicks(1000 * (reversed ? 4 - i : i + 1)) : start.AddSeconds(i - 3);
+            File.SetLastWriteTimeUtc(Path.Combine(directory, Key(i) + ".json"), written);
+        }
+
+        await writer.Pruning;
+        var cache = Cache(directory, null, maxInMemory: 4, maxOnDisk: 10);
+        cache.Put(Key(11), Descriptor);
+        await cache.Pruning;
+        var fresh = Cache(directory);
+
+        int[] dropped = reversed ? [1, 2, 3] : [0, 1, 2];
+        Assert.Equal(
+            Enumerable.Range(0, 12).Select(i => !dropped.Contains(i)),
+            Enumerable.Range(0, 12).Select(i => fresh.TryGet(Key(i), out _)));
+    }
+
+    [Fact]
+    public void ADescriptorReadFromTheDirectoryIsKeptInMemory()
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        var cache = Cache(directory);
+        Assert.True(cache.TryGet(Key(0), out _));
+
+        File.Delete(Path.Combine(directory, Key(0) + ".json"));
+
+        Assert.True(cache.TryGet(Key(0), out var kept));
+        Assert.Equal(Descriptor, kept);
+    }
+
+    [Theory]
+    [InlineData("null")]
+    [InlineData("{\"MediaType\":")]
+    public void AnUnreadableEntryIsAMiss(string content)
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), content);
+
+        Assert.False(Cache(directory).TryGet(Key(0), out _));
+    }
+
+    // Something that is no file where the entry goes: the write fails, is told, and leaves no temporary file.
+    [Fact]
+    public void AnEntryThatCannotBeStoredIsToldAndKeptInMemoryOnly()
+    {
+        var directory = _temp.Combine("digests");
+        var failures = new List<string>();
+        var cache = Cache(directory, failures.Add);
+        Directory.CreateDirectory(Path.Combine(directory, Key(0) + ".json"));
+
+        cache.Put(Key(0), Descriptor);
+
+        Assert.Single(failures);
+        Assert.True(cache.TryGet(Key(0), out _));
+        Assert.Equal([Key(0) + ".json"], Directory.GetFileSystemEntries(directory).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void ADirectoryMadeUnsafeSinceTheStartIsToldAndNotWritten()
+    {
+        var directory = _temp.Combine("digests");
+        var failures = new List<string>();
+        var cache = Cache(directory, failures.Add);
+        Posix.ChangeMode(directory, Convert.ToInt32("777", 8));
+
+        cache.Put(Key(0), Descriptor);
+
+        Assert.Single(failures);
+        Assert.True(cache.TryGet(Key(0), out _));
+        Assert.Empty(Directory.GetFileSystemEntries(directory));
+    }
+
+    [Fact]
     public void EveryDirectoryItCreatesIsPrivate()
     {
-        _ = new DigestCache(_temp.Combine("layer-export/cache/digests"));
+        _ = Cache(_temp.Combine("layer-export/cache/digests"));
 
         Assert.All(
             ["layer-export", "layer-export/cache", "layer-export/cache/digests"],
@@ -131,7 +299,7 @@ public sealed class DigestCacheTests : IDisposable
         Directory.CreateDirectory(_temp.Combine("layer-export"));
         Posix.ChangeOwner(_temp.Combine("layer-export"), Nobody, Nobody);
 
-        var refusal = Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("layer-export/digests")));
+        var refusal = Assert.Throws<UnsafeDirectoryException>(() => Cache(_temp.Combine("layer-export/digests")));
 
         Assert.Contains($"'{_temp.Combine("layer-export")}' belongs to uid {Nobody}", refusal.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_temp.Combine("layer-export/digests")));
@@ -143,7 +311,7 @@ public sealed class DigestCacheTests : IDisposable
         Directory.CreateDirectory(_temp.Combine("digests"));
         Posix.ChangeOwner(_temp.Combine("digests"), Nobody, Nobody);
 
-        var refusal = Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("digests")));
+        var refusal = Assert.Throws<UnsafeDirectoryException>(() => Cache(_temp.Combine("digests")));
 
         Assert.Contains("must belong to this process's user", refusal.Message, StringComparison.Ordinal);
     }
@@ -157,7 +325,7 @@ public sealed class DigestCacheTests : IDisposable
         Directory.CreateDirectory(_temp.Combine("digests"));
         Posix.ChangeMode(_temp.Combine("digests"), Convert.ToInt32(mode, 8));
 
-        Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("digests")));
+        Assert.Throws<UnsafeDirectoryException>(() => Cache(_temp.Combine("digests")));
     }
 
     [Fact]
@@ -166,7 +334,7 @@ public sealed class DigestCacheTests : IDisposable
         Directory.CreateDirectory(_temp.Combine("elsewhere"));
         File.CreateSymbolicLink(_temp.Combine("link"), _temp.Combine("elsewhere"));
 
-        var refusal = Assert.Throws<UnsafeDirectoryException>(() => new DigestCache(_temp.Combine("link/digests")));
+        var refusal = Assert.Throws<UnsafeDirectoryException>(() => Cache(_temp.Combine("link/digests")));
 
         Assert.Contains($"'{_temp.Combine("link")}' is a symlink", refusal.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(_temp.Combine("elsewhere/digests")));
@@ -178,12 +346,12 @@ public sealed class DigestCacheTests : IDisposable
         var directory = _temp.Combine("digests");
         var key = DigestCache.Key("layer", "fingerprint", "tar");
         var planted = _temp.Combine("planted.json");
-        new DigestCache(directory).Put(key, Descriptor);
+        Cache(directory).Put(key, Descriptor);
         File.Copy(Path.Combine(directory, key + ".json"), planted);
         File.Delete(Path.Combine(directory, key + ".json"));
         File.CreateSymbolicLink(Path.Combine(directory, key + ".json"), planted);
 
-        Assert.False(new DigestCache(directory).TryGet(key, out _));
+        Assert.False(Cache(directory).TryGet(key, out _));
     }
 
     [Fact]
@@ -191,19 +359,19 @@ public sealed class DigestCacheTests : IDisposable
     {
         var directory = _temp.Combine("digests");
         var key = DigestCache.Key("layer", "fingerprint", "tar");
-        new DigestCache(directory).Put(key, Descriptor);
+        Cache(directory).Put(key, Descriptor);
         Posix.ChangeOwner(Path.Combine(directory, key + ".json"), Nobody, Nobody);
 
-        Assert.False(new DigestCache(directory).TryGet(key, out _));
+        Assert.False(Cache(directory).TryGet(key, out _));
     }
 
     [Fact]
     public void ADirectoryOthersCanWriteSinceTheStartIsNoLongerRead()
     {
         var directory = _temp.Combine("digests");
-        var cache = new DigestCache(directory);
+        var cache = Cache(directory);
         var key = DigestCache.Key("layer", "fingerprint", "tar");
-        new DigestCache(directory).Put(key, Descriptor);
+        Cache(directory).Put(key, Descriptor);
         Posix.ChangeMode(directory, Convert.ToInt32("777", 8));
 
         Assert.False(cache.TryGet(key, out _));
@@ -213,7 +381,7 @@ public sealed class DigestCacheTests : IDisposable
     public void ASymlinkAtTheOldTemporaryNameIsNotFollowed()
     {
         var directory = _temp.Combine("digests");
-        var cache = new DigestCache(directory);
+        var cache = Cache(directory);
         var key = DigestCache.Key("layer", "fingerprint", "tar");
         var victim = _temp.Combine("victim");
         File.WriteAllText(victim, "untouched");
@@ -222,8 +390,15 @@ public sealed class DigestCacheTests : IDisposable
         cache.Put(key, Descriptor);
 
         Assert.Equal("untouched", File.ReadAllText(victim, Encoding.UTF8));
-        Assert.True(new DigestCache(directory).TryGet(key, out var stored));
+        Assert.True(Cache(directory).TryGet(key, out var stored));
         Assert.Equal(Descriptor, stored);
+    }
+
+    private DigestCache Cache(string? directory, Action<string>? writeFailed = null, int maxInMemory = DigestCache.DefaultMaxInMemory, int maxOnDisk = DigestCache.DefaultMaxOnDisk)
+    {
+        var cache = new DigestCache(directory, writeFailed, maxInMemory, maxOnDisk);
+        _caches.Add(cache);
+        return cache;
     }
 
     private static string Key(int i) => DigestCache.Key("layer", $"fingerprint {i}", "none");

@@ -31,6 +31,32 @@ public sealed class AnnouncedEndTests : IDisposable
         Assert.Equal(announced - 1, failure.Collected.Length);
     }
 
+    // The new file's data passes the announced length long before the end of the archive is checked.
+    [Fact]
+    public async Task ATarThatGrowsPastTheAnnouncedLengthStopsBeforeReachingIt()
+    {
+        var announced = (await _store.ExportAsync("layer")).Length;
+
+        _layer.File("etc/grown", RandomNumberGenerator.GetBytes(64 * 1024));
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(announced, null))));
+
+        Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.InRange(failure.Collected.Length, 0, announced - 1);
+    }
+
+    [Fact]
+    public async Task ACompressedBodyThatGrowsPastItsAnnouncedSizeStopsBeforeReachingIt()
+    {
+        var (body, _) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), LayerCompression.Gzip));
+
+        _layer.File("etc/grown", RandomNumberGenerator.GetBytes(64 * 1024));
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(
+            () => PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null, body.Length), LayerCompression.Gzip)));
+
+        Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.InRange(failure.Collected.Length, 0, body.Length - 1);
+    }
+
     [Fact]
     public async Task AnUnchangedTarDeliversEveryAnnouncedByte()
     {
