@@ -50,4 +50,48 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Equal(tar, body);
         Assert.Contains("sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar)), await descriptor.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    // Values no export writes would reach a header or a gzip resume as they are: each is a miss, recomputed at once.
+    [Theory]
+    [InlineData("none", "\"Size\":\\d+", "\"Size\":-1")]
+    [InlineData("none", "\"Digest\":\"[^\"]+\"", "\"Digest\":\"sha256:\\\"\"")]
+    [InlineData("none", "\"DiffId\":\"[^\"]+\"", "\"DiffId\":\"md5:0\"")]
+    [InlineData("gzip", "\"MediaType\":\"[^\"]+\"", "\"MediaType\":\"text/html\"")]
+    [InlineData("gzip", "\"MediaType\":\"[^\"]+\"", "\"MediaType\":\"application/vnd.oci.image.layer.v1.tar\"")]
+    [InlineData("gzip", "\"BlockSize\":\\d+", "\"BlockSize\":512")]
+    [InlineData("gzip", "\"CompressedLengths\":\\[[^\\]]*\\]", "\"CompressedLengths\":null")]
+    public async Task AnEntryHoldingWhatNoExportWritesIsRecomputedAtOnce(string compression, string pattern, string replacement)
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests };
+        var url = new Uri($"/layers/base/tar?compression={compression}", UriKind.Relative);
+        var descriptorUrl = new Uri($"/layers/base/descriptor?compression={compression}", UriKind.Relative);
+        byte[] body;
+        string descriptor;
+        await using (var first = ApiServer.Start(_store.Root, settings: settings))
+        {
+            using var client = first.CreateClient();
+            body = await client.GetByteArrayAsync(url);
+            descriptor = await client.GetStringAsync(descriptorUrl);
+        }
+
+        var changed = 0;
+        foreach (var entry in Directory.GetFiles(_digests, "*.json"))
+        {
+            var text = await File.ReadAllTextAsync(entry);
+            var damaged = Regex.Replace(text, pattern, replacement);
+            changed += damaged == text ? 0 : 1;
+            await File.WriteAllTextAsync(entry, damaged);
+        }
+
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(1, null);
+        using var resumed = await http.SendAsync(request);
+
+        Assert.True(changed > 0, $"no entry matched {pattern}");
+        Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
+        Assert.Equal(body[1..], await resumed.Content.ReadAsByteArrayAsync());
+        Assert.Equal(descriptor, await http.GetStringAsync(descriptorUrl));
+    }
 }

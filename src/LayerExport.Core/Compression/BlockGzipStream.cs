@@ -16,6 +16,9 @@ namespace LayerExport.Core.Compression;
 /// </remarks>
 public sealed class BlockGzipStream : Stream
 {
+    /// <summary>The smallest block size the stream accepts.</summary>
+    internal const int MinBlockSize = 64 * 1024;
+
     private static ReadOnlySpan<byte> Header => [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
 
     private readonly Stream _inner;
@@ -38,7 +41,7 @@ public sealed class BlockGzipStream : Stream
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(level, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(level, 9);
-        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 64 * 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, MinBlockSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         _inner = inner;
         _level = level;

@@ -102,16 +102,12 @@ public sealed class DigestCache
 
         try
         {
-            var stored = JsonSerializer.Deserialize(bytes, DigestCacheJson.Default.StoredDescriptor);
-            if (stored is null)
+            if (JsonSerializer.Deserialize(bytes, DigestCacheJson.Default.StoredDescriptor)?.ToDescriptor() is not { } stored)
             {
                 return false;
             }
 
-            descriptor = new LayerDescriptor(stored.MediaType, new LayerDigest(stored.Digest), stored.Size, new LayerDigest(stored.DiffId))
-            {
-                GzipIndex = stored.GzipIndex is { } index ? new GzipBlockIndex(index.BlockSize, index.CompressedLengths, index.Crc32, index.TarLength) : null,
-            };
+            descriptor = stored;
             Remember(key, descriptor);
             return true;
         }
@@ -341,10 +337,41 @@ public sealed class DigestCache
 }
 
 /// <summary>One cache file's content.</summary>
-internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null);
+internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null)
+{
+    /// <summary>The descriptor, or null when a value could not have been written by this server.</summary>
+    /// <remarks>
+    /// Well-formed JSON can still hold what no export makes (a damaged file, a hand edit): such a value would reach a
+    /// response header or a gzip resume as it is and fail every request of its layer state, so it is only a miss.
+    /// </remarks>
+    public LayerDescriptor? ToDescriptor()
+    {
+        if (MediaType is not (LayerMediaType.Tar or LayerMediaType.TarGzip or LayerMediaType.TarZstd)
+            || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size < 0)
+        {
+            return null;
+        }
+
+        var index = GzipIndex?.ToIndex();
+        if (GzipIndex is not null && (index is null || index.Size != Size))
+        {
+            return null;
+        }
+
+        return new LayerDescriptor(MediaType, new LayerDigest(Digest), Size, new LayerDigest(DiffId)) { GzipIndex = index };
+    }
+}
 
 /// <summary>A gzip body's block index as a cache file keeps it.</summary>
-internal sealed record StoredGzipIndex(int BlockSize, int[] CompressedLengths, uint Crc32, long TarLength);
+internal sealed record StoredGzipIndex(int BlockSize, int[] CompressedLengths, uint Crc32, long TarLength)
+{
+    /// <summary>The index, or null when its lengths do not describe blocks of its tar.</summary>
+    public GzipBlockIndex? ToIndex() =>
+        BlockSize >= BlockGzipStream.MinBlockSize && TarLength >= 0 && CompressedLengths is { } lengths
+            && lengths.Length == TarLength / BlockSize + 1 && lengths.All(static length => length > 0)
+            ? new GzipBlockIndex(BlockSize, lengths, Crc32, TarLength)
+            : null;
+}
 
 /// <summary>Source-generated JSON for cache files.</summary>
 [JsonSerializable(typeof(StoredDescriptor))]

@@ -43,7 +43,11 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             return new LayerDescriptor(LayerMediaType.Tar, recorded, survey.TarSize, recorded);
         }
 
-        return cache.TryGet(Key(layerId, survey.Fingerprint, compression), out var known) ? known : null;
+        // The key names the representation; an entry of another one (a damaged or hand-made file) is a miss too.
+        return cache.TryGet(Key(layerId, survey.Fingerprint, compression), out var known) && known.MediaType == LayerMediaType.For(compression)
+            && (known.GzipIndex is null || known.GzipIndex.BlockSize == options.Gzip.BlockSize)
+            ? known
+            : null;
     }
 
     /// <summary>The last survey seen for a layer, or null: what a plain download may announce without walking the layer again.</summary>

@@ -153,8 +153,8 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
     public void AGzipIndexIsReadFromTheDirectoryAgain()
     {
         var directory = _temp.Combine("digests");
-        var index = new GzipBlockIndex(65536, [100, 200, 37], 0xDEADBEEF, 131_000);
-        Cache(directory).Put(Key(0), Descriptor with { GzipIndex = index });
+        var index = new GzipBlockIndex(65536, [100, 200, 37], 0xDEADBEEF, 140_000);
+        Cache(directory).Put(Key(0), Descriptor with { MediaType = LayerMediaType.TarGzip, Size = index.Size, GzipIndex = index });
 
         Assert.True(Cache(directory).TryGet(Key(0), out var stored));
         Assert.NotNull(stored.GzipIndex);
@@ -249,6 +249,42 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
         File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), content);
 
         Assert.False(Cache(directory).TryGet(Key(0), out _));
+    }
+
+    // Each is well-formed JSON that no export writes: a header could not carry it, or a gzip resume would fail on it.
+    [Theory]
+    [InlineData("\"MediaType\":\"text/html\"")]
+    [InlineData("\"MediaType\":null")]
+    [InlineData("\"Digest\":\"sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"")]
+    [InlineData("\"Digest\":\"sha512:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"")]
+    [InlineData("\"Digest\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0\"")]
+    [InlineData("\"DiffId\":\"sha256:\\\"\"")]
+    [InlineData("\"DiffId\":null")]
+    [InlineData("\"Size\":-1")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":512,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":0}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":null,\"Crc32\":0,\"TarLength\":0}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[0,337],\"Crc32\":0,\"TarLength\":65536}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[100,237],\"Crc32\":0,\"TarLength\":1024}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":-1}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[338],\"Crc32\":0,\"TarLength\":1024}")]
+    public void AnEntryHoldingWhatNoExportWritesIsAMiss(string damage)
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), GzipEntry(damage));
+
+        Assert.False(Cache(directory).TryGet(Key(0), out _));
+    }
+
+    [Fact]
+    public void AnEntryAsAnExportWritesItIsAHit()
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), GzipEntry(""));
+
+        Assert.True(Cache(directory).TryGet(Key(0), out var stored));
+        Assert.Equal((LayerMediaType.TarGzip, 355L, 1), (stored.MediaType, stored.Size, stored.GzipIndex?.CompressedLengths.Count));
     }
 
     // Something that is no file where the entry goes: the write fails, is told, and leaves no temporary file.
@@ -402,4 +438,23 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
     }
 
     private static string Key(int i) => DigestCache.Key("layer", $"fingerprint {i}", "none");
+
+    // A consistent gzip entry (one block of a 1 KiB tar: 10 + 337 + 8 bytes) with one member replaced by damage.
+    private static string GzipEntry(string damage)
+    {
+        var members = new Dictionary<string, string>
+        {
+            ["MediaType"] = "\"MediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\"",
+            ["Digest"] = "\"Digest\":\"sha256:" + new string('a', 64) + "\"",
+            ["Size"] = "\"Size\":355",
+            ["DiffId"] = "\"DiffId\":\"sha256:" + new string('b', 64) + "\"",
+            ["GzipIndex"] = "\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":1024}",
+        };
+        if (damage.Length > 0)
+        {
+            members[damage[1..damage.IndexOf('"', 1)]] = damage;
+        }
+
+        return "{" + string.Join(",", members.Values) + "}";
+    }
 }
