@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using IntegrationTests.Support;
 
@@ -93,5 +94,64 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
         Assert.Equal(body[1..], await resumed.Content.ReadAsByteArrayAsync());
         Assert.Equal(descriptor, await http.GetStringAsync(descriptorUrl));
+    }
+
+    // A resume is a range: one that finds its descriptor wrong must not leave it to fail every resume after it.
+    [Theory]
+    [InlineData("zstd", "Digest")]
+    [InlineData("zstd", "DiffId")]
+    [InlineData("gzip", "CompressedLengths")]
+    public async Task AWrongCachedDescriptorFailsOneResumeAndTheNextResumeSucceeds(string compression, string damaged)
+    {
+        // Several gzip blocks, so lengths can be wrong and still add up to the size.
+        _store.AddPatternFile("base", "data/blob.bin", 200 * 1024);
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["Export:Gzip:BlockSize"] = "65536" };
+        var url = new Uri($"/layers/base/tar?compression={compression}", UriKind.Relative);
+        byte[] body;
+        await using (var first = ApiServer.Start(_store.Root, settings: settings))
+        {
+            using var client = first.CreateClient();
+            body = await client.GetByteArrayAsync(url);
+        }
+
+        var changed = 0;
+        foreach (var entry in Directory.GetFiles(_digests, "*.json"))
+        {
+            var json = JsonNode.Parse(await File.ReadAllTextAsync(entry))!.AsObject();
+            if (json["MediaType"]!.GetValue<string>().EndsWith(compression == "gzip" ? "+gzip" : "+zstd", StringComparison.Ordinal))
+            {
+                if (damaged == "CompressedLengths")
+                {
+                    var lengths = json["GzipIndex"]!["CompressedLengths"]!.AsArray();
+                    Assert.True(lengths.Count > 1);
+                    lengths[0] = lengths[0]!.GetValue<int>() + 1;
+                    lengths[^1] = lengths[^1]!.GetValue<int>() - 1;
+                }
+                else
+                {
+                    json[damaged] = "sha256:" + new string('0', 64);
+                }
+
+                changed++;
+                await File.WriteAllTextAsync(entry, json.ToJsonString());
+            }
+        }
+
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => ResumeAsync(http, url));
+        var resumed = await ResumeAsync(http, url);
+
+        Assert.Equal(1, changed);
+        Assert.Equal(body[1..], resumed);
+    }
+
+    private static async Task<byte[]> ResumeAsync(HttpClient http, Uri url)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(1, null);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        return await response.Content.ReadAsByteArrayAsync();
     }
 }

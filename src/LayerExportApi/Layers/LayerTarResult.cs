@@ -128,7 +128,17 @@ internal sealed class LayerTarResult(
                 markIncomplete: false,
                 async (body, aborted) =>
                 {
-                    await WriteRangeAsync(response, body, range.Start, range.End + 1, gzipIndex, aborted);
+                    try
+                    {
+                        await WriteRangeAsync(response, body, range.Start, range.End + 1, gzipIndex, aborted);
+                    }
+                    catch (Exception e) when (compression != LayerCompression.None && IsNotTheKnownBody(e))
+                    {
+                        // As for a whole download: kept, a descriptor this state does not make would fail every resume.
+                        descriptors.ForgetKnown(layerId, survey.Fingerprint);
+                        throw;
+                    }
+
                     return elapsed => ExportLog.RangeCompleted(logger, layerId, compression, range.Start, range.End, elapsed);
                 });
             return;
@@ -197,6 +207,10 @@ internal sealed class LayerTarResult(
         await body.FlushAsync(aborted);
         await export.WriteCompressedRangeAsync(compression, body, descriptor, new ExpectedTar(survey.TarSize, descriptor.DiffId), start, end, aborted);
     }
+
+    // A compressed range found the body unlike its descriptor: another tar, block or digest than the one known.
+    private static bool IsNotTheKnownBody(Exception exception) =>
+        exception is TarMismatchException or InvalidDataException || exception.InnerException is TarMismatchException or InvalidDataException;
 
     // The headers already set describe the tar, not the problem; they are cleared first.
     private static async Task WriteProblemAsync(HttpContext httpContext, int status, string title, string type, string detail)
