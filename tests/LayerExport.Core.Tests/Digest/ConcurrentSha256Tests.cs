@@ -61,6 +61,19 @@ public sealed class ConcurrentSha256Tests
     }
 
     [Fact]
+    public async Task TwoWaitsAtOnceBothEndOnceTheHashHasCaughtUp()
+    {
+        using var sha = new ConcurrentSha256();
+        sha.Append(RandomBytes(8 * ConcurrentSha256.BlockSize, seed: 7));
+
+        var first = sha.WaitForBacklogAsync(0, CancellationToken.None).AsTask();
+        await sha.WaitForBacklogAsync(0, CancellationToken.None);
+
+        // Both wait for the same moment; the second must not leave the first waiting forever.
+        Assert.True(first.IsCompletedSuccessfully);
+    }
+
+    [Fact]
     public void DisposingWhileBlocksAreQueuedIsSafeOnceAndFinal()
     {
         var sha = new ConcurrentSha256();

@@ -50,6 +50,57 @@ public class TarStreamWriterWindowTests
         Assert.All(entries.Where(e => e.Name != "a.txt"), e => Assert.Equal(0, e.BytesRead));
     }
 
+    [Fact]
+    public async Task AFileEndingWhereTheWindowStartsIsNotEvenProbed()
+    {
+        var entries = Layer();
+        var whole = await WriteAsync(Layer(), 0, long.MaxValue);
+
+        // The window starts at last.txt's header, right after big.bin's padding.
+        await WriteAsync(entries, whole.Bytes.Length - 1024 - 512 - 1024, whole.Bytes.Length);
+
+        Assert.All(entries.Where(e => e.Name != "last.txt"), e => Assert.Empty(e.Reads));
+    }
+
+    [Fact]
+    public async Task AWindowEndingInsideAFileReadsNothingOfItPastTheWindow()
+    {
+        var entries = Layer();
+
+        // big.bin's data starts at 4096: a.txt takes 1024 bytes, dir/ 512, the long name's PAX header and entry 2048, big.bin's header 512.
+        await WriteAsync(entries, 0, 4096 + 1000);
+
+        var big = entries.Single(e => e.Name == "big.bin");
+        Assert.NotEmpty(big.Reads);
+        Assert.All(big.Reads, read => Assert.True(read.Offset + read.Length <= 1000, $"a read of {read.Length} bytes at {read.Offset}"));
+    }
+
+    [Fact]
+    public async Task AWindowEndingAtAnEntrysEndIsFilledThere()
+    {
+        var tar = new TarStreamWriter(new Pipe().Writer, 0, 1024);
+
+        await tar.WriteEntryAsync(Layer()[0].ToEntry(), CancellationToken.None);
+
+        // Filled, the walk takes no further entry from the layer.
+        Assert.True(tar.WindowFilled);
+    }
+
+    [Fact]
+    public async Task EndBlocksPastTheWindowAreCountedButNotWritten()
+    {
+        var pipe = new Pipe();
+        var tar = new TarStreamWriter(pipe.Writer, 0, 100);
+        await tar.WriteEntryAsync(Layer()[0].ToEntry(), CancellationToken.None);
+
+        await tar.FinishAsync(beforeEnd: null, CancellationToken.None);
+        await pipe.Writer.CompleteAsync();
+
+        // The offset is the tar's, as it is for entries the window leaves out.
+        Assert.Equal(100, (await ReadAllAsync(pipe.Reader)).Length);
+        Assert.Equal(1024 + 1024, tar.BytesWritten);
+    }
+
     private static async Task<(byte[] Bytes, long Logical)> WriteAsync(List<FakeEntry> entries, long start, long end)
     {
         var pipe = new Pipe();
@@ -82,6 +133,8 @@ public class TarStreamWriterWindowTests
 
         public long BytesRead { get; set; }
 
+        public List<(long Offset, int Length)> Reads { get; } = [];
+
         public LayerEntry ToEntry()
         {
             var header = new TarEntryHeader
@@ -99,6 +152,7 @@ public class TarStreamWriterWindowTests
         {
             public int Read(Span<byte> destination, long offset)
             {
+                owner.Reads.Add((offset, destination.Length));
                 var n = (int)Math.Max(0, Math.Min(destination.Length, data.Length - offset));
                 data.AsSpan((int)offset, n).CopyTo(destination);
                 owner.BytesRead += n;
