@@ -1,0 +1,16 @@
+using LayerExport.Core.Compression;
+
+namespace LayerExport.Core.Tests.Compression;
+
+/// <summary>The index locates body offsets in blocks and gives back the trailer a resumed body ends with.</summary>
+public sealed class GzipBlockIndexTests
+{
+    [Fact]
+    public void TheTrailerIsTheCrcThenTheTarLengthModulo2To32LittleEndian()
+    {
+        // A tar past 4 GiB: RFC 1952's ISIZE keeps only the low 32 bits.
+        var index = new GzipBlockIndex(1024, [5, 7], 0x04030201, (1L << 32) + 0x08070605);
+
+        Assert.Equal([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08], index.Trailer());
+    }
+}
