@@ -1,4 +1,5 @@
 using LayerExport.Core.Compression;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Compression;
 
@@ -144,17 +145,5 @@ public sealed class BlockGzipStreamTests
         var bytes = new byte[length];
         new Random(length).NextBytes(bytes);
         return bytes;
-    }
-
-    // Remembers how much had been written when it was last flushed.
-    private sealed class FlushRecordingStream : MemoryStream
-    {
-        public long LengthAtLastFlush { get; private set; } = -1;
-
-        public override Task FlushAsync(CancellationToken cancellationToken)
-        {
-            LengthAtLastFlush = Length;
-            return Task.CompletedTask;
-        }
     }
 }

@@ -1,4 +1,5 @@
 using LayerExport.Core.Compression;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Compression;
 
@@ -82,7 +83,7 @@ public sealed class WindowStreamTests
     [Fact]
     public async Task TheReleaseFlushesSoTheLastByteReachesTheClient()
     {
-        var output = new FlushCountingStream();
+        var output = new FlushRecordingStream();
         var window = new WindowStream(output, 0, 3, holdLastByte: true);
         await window.WriteAsync(Body.AsMemory(0, 3));
 
@@ -118,7 +119,7 @@ public sealed class WindowStreamTests
     [Fact]
     public void FlushesReachTheInnerStream()
     {
-        var output = new FlushCountingStream();
+        var output = new FlushRecordingStream();
         var window = new WindowStream(output, 0, 3);
 
         window.Flush();
@@ -129,7 +130,7 @@ public sealed class WindowStreamTests
     [Fact]
     public async Task AsynchronousFlushesReachTheInnerStream()
     {
-        var output = new FlushCountingStream();
+        var output = new FlushRecordingStream();
         var window = new WindowStream(output, 0, 3);
 
         await window.FlushAsync(CancellationToken.None);
@@ -145,18 +146,5 @@ public sealed class WindowStreamTests
         Assert.True(window.CanWrite);
         Assert.False(window.CanRead);
         Assert.False(window.CanSeek);
-    }
-
-    private sealed class FlushCountingStream : MemoryStream
-    {
-        public int Flushes { get; private set; }
-
-        public override void Flush() => Flushes++;
-
-        public override Task FlushAsync(CancellationToken cancellationToken)
-        {
-            Flushes++;
-            return Task.CompletedTask;
-        }
     }
 }

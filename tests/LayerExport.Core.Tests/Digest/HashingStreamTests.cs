@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using LayerExport.Core.Digest;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Digest;
 
@@ -11,7 +12,7 @@ public sealed class HashingStreamTests
     {
         var data = new byte[10_000];
         new Random(9).NextBytes(data);
-        var inner = new FlushCountingStream();
+        var inner = new FlushRecordingStream();
         await using var hashing = new HashingStream(inner);
 
         hashing.Write(data, 0, 1000);
@@ -26,7 +27,7 @@ public sealed class HashingStreamTests
     [Fact]
     public async Task FlushesReachTheInnerStream()
     {
-        var inner = new FlushCountingStream();
+        var inner = new FlushRecordingStream();
         await using var hashing = new HashingStream(inner);
 
         hashing.Flush();
@@ -43,18 +44,5 @@ public sealed class HashingStreamTests
         Assert.False(hashing.CanRead);
         Assert.False(hashing.CanSeek);
         Assert.True(hashing.CanWrite);
-    }
-
-    private sealed class FlushCountingStream : MemoryStream
-    {
-        public int Flushes { get; private set; }
-
-        public override void Flush() => Flushes++;
-
-        public override Task FlushAsync(CancellationToken cancellationToken)
-        {
-            Flushes++;
-            return Task.CompletedTask;
-        }
     }
 }
