@@ -108,6 +108,47 @@ public sealed class ShutdownTests : IDisposable
     }
 
     [Fact]
+    public async Task ADescriptorStillComputedWhenTheTimeoutRunsOutIsLoggedAsTheServersAbortNotAsAClientThatLeft()
+    {
+        BlockingLayerStore? blocking = null;
+        await using var server = Start("00:00:01", inner => blocking = new BlockingLayerStore(inner, HeldEntry));
+        using var client = server.CreateClient();
+        var asking = client.GetAsync(new Uri($"/layers/{Layer}/descriptor", UriKind.Relative));
+        await blocking!.WaitUntilHeldAsync();
+
+        var stop = server.StopAsync();
+        await Assert.ThrowsAsync<HttpRequestException>(() => asking);
+        var logged = await server.Logs.WaitForRequestLoggedAsync($"/layers/{Layer}/descriptor");
+        blocking.Release();
+        await stop.WaitAsync(CapturedLogs.SafetyTimeout);
+
+        Assert.Equal("503", CapturedLogs.Property(logged, "StatusCode"));
+        Assert.Equal("aborted", CapturedLogs.Property(logged, "ExportOutcome"));
+        Assert.Equal(Serilog.Events.LogEventLevel.Warning, logged.Level);
+        Assert.Null(logged.Exception);
+    }
+
+    [Fact]
+    public async Task ABodyCutByTheTimeoutIsAWarningInTheRequestLog()
+    {
+        BlockingLayerStore? blocking = null;
+        await using var server = Start("00:00:01", inner => blocking = new BlockingLayerStore(inner, HeldEntry));
+        using var client = server.CreateClient();
+        using var response = await client.GetAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStreamAsync();
+        await blocking!.WaitUntilHeldAsync();
+
+        var stop = server.StopAsync();
+        await Assert.ThrowsAnyAsync<IOException>(() => body.CopyToAsync(Stream.Null));
+        blocking.Release();
+        await stop.WaitAsync(CapturedLogs.SafetyTimeout);
+        var logged = await server.Logs.WaitForRequestLoggedAsync($"/layers/{Layer}/tar");
+
+        Assert.Equal("aborted", CapturedLogs.Property(logged, "ExportOutcome"));
+        Assert.Equal(Serilog.Events.LogEventLevel.Warning, logged.Level);
+    }
+
+    [Fact]
     public async Task ADescriptorThatWouldNeedANewComputationWhileTheServiceStopsIsAServiceStoppingProblem()
     {
         await using var server = ApiServer.Start(_store.Root);

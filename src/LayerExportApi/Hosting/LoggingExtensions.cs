@@ -46,18 +46,22 @@ internal static class LoggingExtensions
                 }
             };
 
-            // A 200 whose body was aborted is a failure, whatever its status line said. Passing health probes,
-            // polled every few seconds, only show at Verbose.
+            // A 200 whose body was aborted is a failure, whatever its status line said; one cut by a stop is the
+            // operator's doing, as the export's own line says. Passing health probes, polled every few seconds, only
+            // show at Verbose.
             options.GetLevel = static (http, _, exception) =>
                 exception is not null || http.Items[ExportOutcome.Item] is ExportOutcome.Failed ? LogEventLevel.Error
+                : http.Items[ExportOutcome.Item] is ExportOutcome.Aborted ? LogEventLevel.Warning
                 : http.Response.StatusCode >= 500 ? LogEventLevel.Error
                 : http.Response.StatusCode == StatusCodes.Status200OK && HealthExtensions.IsProbe(http.Request.Path) ? LogEventLevel.Verbose
                 : LogEventLevel.Information;
         });
 
         // A client that hangs up while the answer is being worked out (a descriptor computed, a layer surveyed) is
-        // not a server error: it is logged as 499, as ASP.NET Core names it, not as a 500 with a stack trace.
-        app.Use(static async (context, next) =>
+        // not a server error: it is logged as 499, as ASP.NET Core names it, not as a 500 with a stack trace. During a
+        // stop the abort is the server's (the shutdown timeout ran out first), logged as the export's would be.
+        var stopping = app.Lifetime.ApplicationStopping;
+        app.Use(async (context, next) =>
         {
             try
             {
@@ -65,7 +69,15 @@ internal static class LoggingExtensions
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
             {
-                context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+                if (stopping.IsCancellationRequested)
+                {
+                    context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                    context.Items[ExportOutcome.Item] = ExportOutcome.Aborted;
+                }
+                else
+                {
+                    context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+                }
             }
         });
         return app;
