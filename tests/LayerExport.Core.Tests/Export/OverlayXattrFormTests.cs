@@ -27,6 +27,28 @@ public sealed class OverlayXattrFormTests : IDisposable
     }
 
     [Fact]
+    public async Task TheWhiteoutXattrDeletesOnlyAsAZeroSizeFileInAnXMarkedDirectory()
+    {
+        // Outside an "x" directory, or on a file with content, the xattr is not a deletion: the file is kept as is.
+        _store.AddLayer("layer")
+            .Directory("marked")
+            .Xattr("marked", "trusted.overlay.opaque", "x")
+            .File("marked/gone", "")
+            .Xattr("marked/gone", "trusted.overlay.whiteout", "")
+            .File("marked/full", "content\n")
+            .Xattr("marked/full", "trusted.overlay.whiteout", "")
+            .Directory("plain")
+            .File("plain/empty", "")
+            .Xattr("plain/empty", "trusted.overlay.whiteout", "");
+
+        var members = await PythonTarfile.ListAsync(await _store.ExportToFileAsync("layer"));
+
+        Assert.Equal(
+            [("marked", '5', 0L), ("marked/.wh.gone", '0', 0L), ("marked/full", '0', 8L), ("plain", '5', 0L), ("plain/empty", '0', 0L)],
+            members.Select(m => (m.Name, m.Type, m.Size)));
+    }
+
+    [Fact]
     public async Task TheSameDeletionInAllThreeOnDiskFormsExportsToTheSameBytes()
     {
         _store.AddLayer("device").Directory("dir").OverlayWhiteout("dir/gone").File("dir/kept", "k\n");

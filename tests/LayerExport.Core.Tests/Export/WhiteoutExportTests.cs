@@ -107,6 +107,23 @@ public sealed class WhiteoutExportTests : IDisposable
     }
 
     [Fact]
+    public async Task OnlyACharacterDeviceZeroZeroIsAWhiteout()
+    {
+        // overlayfs deletes with 0:0 alone; a device with only one number zero (5:0 is /dev/tty) is a real device.
+        _store.AddLayer("devices")
+            .Directory("dev")
+            .OverlayWhiteout("dev/gone")
+            .CharacterDevice("dev/major-zero", 0, 5)
+            .CharacterDevice("dev/minor-zero", 5, 0);
+
+        var members = await PythonTarfile.ListAsync(await _store.ExportToFileAsync("devices"));
+
+        Assert.Equal(
+            [("dev", '5', 0L, 0L), ("dev/.wh.gone", '0', 0L, 0L), ("dev/major-zero", '3', 0L, 5L), ("dev/minor-zero", '3', 5L, 0L)],
+            members.Select(m => (m.Name, m.Type, m.DevMajor, m.DevMinor)));
+    }
+
+    [Fact]
     public async Task BothOnDiskFormsExportToIdenticalBytes()
     {
         var overlay = await _store.ExportAsync("overlay");
