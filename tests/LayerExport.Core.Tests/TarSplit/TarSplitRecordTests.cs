@@ -44,6 +44,27 @@ public class TarSplitRecordTests
         Assert.Equal(6, record.LineNumber);
     }
 
+    [Fact]
+    public void NullFieldsTakeTheirZeroValueAsGoDecodesThem()
+    {
+        // Go's decoder leaves a field at its zero value for null; a record that spells that out is still valid.
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(
+        [
+            """{"type":1,"name":null,"name_raw":null,"size":null,"payload":null,"position":null}""",
+            """{"type":2,"payload":null,"position":null}""",
+        ]));
+
+        Assert.True(record.TryRead(out var file));
+        Assert.Equal(TarSplitEntryType.File, file.Type);
+        Assert.True(file.Name.IsEmpty);
+        Assert.Equal(0, file.Size);
+        Assert.Equal(0, file.Position);
+        Assert.True(record.TryRead(out var segment));
+        Assert.Equal(TarSplitEntryType.Segment, segment.Type);
+        Assert.Equal(0, segment.Size);
+        Assert.False(record.TryRead(out _));
+    }
+
     [Theory]
     [InlineData("""{"type":2,"payload":"AAAA","position":1""", "malformed JSON")]
     [InlineData("""not json at all""", "malformed JSON")]
@@ -54,6 +75,8 @@ public class TarSplitRecordTests
     [InlineData("""{"type":"2","payload":"AAAA","position":1}""", "'type' is not a 64-bit integer")]
     [InlineData("""{"type":2,"payload":"AA*A","position":1}""", "'payload' is not valid base64")]
     [InlineData("""{"type":2,"payload":"AAA","position":1}""", "'payload' is not valid base64")]
+    [InlineData("""{"type":1,"name":"./f","name_raw":"Li9m*","size":0,"position":1}""", "'name_raw' is not valid base64")]
+    [InlineData("""{"type":2,"payload":"AAAA","position":"1"}""", "'position' is not a 64-bit integer")]
     [InlineData("""{"type":1,"name":"./f","size":-1,"payload":"YUmYEAAAAAA=","position":1}""", "negative file size -1")]
     [InlineData("""{"type":1,"name":"./f","size":3,"payload":"YUmYEA==","position":1}""", "checksum is 4 bytes, not 8")]
     [InlineData("""{"type":1,"size":3,"payload":"YUmYEAAAAAA=","position":1}""", "has no name")]
