@@ -61,6 +61,25 @@ public sealed class StorePathTests : IDisposable
         Assert.Empty(OpenFileDescriptors.Under(_outside.Path));
     }
 
+    [Theory]
+    [InlineData("../../../{outside}")]
+    [InlineData("..")]
+    [InlineData("diff/./..")]
+    [InlineData("diff//")]
+    [InlineData("diff/")]
+    public void APathThatCouldLeaveTheStartIsRefusedBeforeAnythingIsOpened(string form)
+    {
+        // Each caller checks the names it builds a path from; this holds should one not. The first form reaches a
+        // directory outside the store from overlay/abc when nothing refuses it.
+        var path = form.Replace("{outside}", Path.GetFileName(_outside.Path), StringComparison.Ordinal);
+        using var start = FileDescriptor.OpenDirectory(_root.Combine("overlay/abc"));
+
+        var error = Assert.Throws<LayerRefusedException>(() => StorePath.Open(start, path, LayerId.Parse("app")));
+
+        Assert.Equal($"Layer 'app': {path} is not a path below the store; refused.", error.Message);
+        Assert.Equal([_root.Combine("overlay/abc")], OpenFileDescriptors.Under(_root.Path));
+    }
+
     [Fact]
     public void AFileInPlaceOfADirectoryIsRefused()
     {
