@@ -33,11 +33,12 @@ internal static class MetadataText
         var message = error.Message;
         var internals = message.IndexOf(" Path: ", StringComparison.Ordinal) is var path and >= 0 ? path : message.IndexOf(" LineNumber: ", StringComparison.Ordinal);
         var what = (internals >= 0 ? message[..internals] : message).TrimEnd();
-        return (error.LineNumber, error.BytePositionInLine) switch
+        var where = (error.LineNumber, error.BytePositionInLine) switch
         {
-            (0, { } position) => $"byte {position + 1}: {what}",
-            ({ } line, { } position) => $"line {line + 1}, byte {position + 1}: {what}",
-            _ => what,
+            (0, { } position) => $"byte {position + 1}",
+            ({ } line, { } position) => $"line {line + 1}, byte {position + 1}",
+            _ => null,
         };
+        return where is null ? what : what.Length == 0 ? where : $"{where}: {what}";
     }
 }
