@@ -105,6 +105,22 @@ public sealed class OverlayXattrFormTests : IDisposable
         Assert.Equal(-1, bytes.AsSpan().IndexOf("override_stat"u8));
     }
 
+    // Rootless containers/storage keeps FIFOs and block devices as empty regular files too.
+    [Fact]
+    public async Task ContainersOverrideStatTurnsAnEmptyFileIntoAFifoOrABlockDevice()
+    {
+        _store.AddLayer("layer")
+            .File("fifo", "", "600")
+            .Xattr("fifo", "user.containers.override_stat", "0:0:0640:pipe")
+            .File("disk", "", "600")
+            .Xattr("disk", "user.containers.override_stat", "0:6:0660:block-8-1");
+
+        var listing = await GnuTar.ListVerboseAsync(await _store.ExportToFileAsync("layer"));
+
+        Assert.Contains(listing, line => Matches(line, "prw-r-----", "0/0", " fifo"));
+        Assert.Contains(listing, line => Matches(line, "brw-rw----", "0/6", " disk") && line.Contains(" 8,1 ", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task FuseOverlayfsOverrideStatGivesTheTrueOwnerAndModeAndIsNotExported()
     {

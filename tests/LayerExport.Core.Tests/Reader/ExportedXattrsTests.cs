@@ -40,4 +40,13 @@ public sealed class ExportedXattrsTests
 
         Assert.Equal(["trusted.overlay.opaque", "user.overlay.opaque"], markers);
     }
+
+    // Rootless overlay (userxattr) keeps the same redirect and metacopy under user.*: either form needs the lowers.
+    [Theory]
+    [InlineData("trusted.overlay.redirect")]
+    [InlineData("user.overlay.redirect")]
+    [InlineData("trusted.overlay.metacopy")]
+    [InlineData("user.overlay.metacopy")]
+    public void RedirectAndMetacopyInEitherNamespaceNeedTheLowerLayers(string name) =>
+        Assert.True(ExportedXattrs.NeedsLowerLayers(Encoding.UTF8.GetBytes(name)));
 }

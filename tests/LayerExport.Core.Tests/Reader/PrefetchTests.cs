@@ -90,9 +90,116 @@ public sealed class PrefetchTests : IDisposable
         Assert.Contains("grew", failure.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ASmallFileChangedWhileItWasReadAheadFailsTheExport()
+    {
+        var changed = new LayerChangedException("file was changed while being read");
+        var content = new BytesContent("abc"u8.ToArray()) { Changed = changed };
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("changed", content, size: 3)], null));
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => reader.ReadAsync(CancellationToken.None).AsTask());
+
+        Assert.Equal("changed", failure.Path);
+        Assert.Same(changed, failure.InnerException);
+    }
+
+    // A file of exactly the limit is not read ahead: a slot of its size could not hold the byte that shows growth.
+    [Fact]
+    public async Task AFileOfExactlyTheSmallFileLimitThatGrewFailsTheExportAsGrown()
+    {
+        var content = new BytesContent(new byte[PrefetchingEntryReader.SmallFileLimit + 1]);
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("grown", content, size: PrefetchingEntryReader.SmallFileLimit)], null));
+
+        var collected = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => new LayerTarExport().WriteAsync(reader, writer, null, CancellationToken.None)));
+
+        var failure = Assert.IsType<LayerExportException>(collected.InnerException);
+        Assert.Equal("grown", failure.Path);
+        Assert.Contains("grew", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AReadAheadThatFailsNamesTheFileAndGivesBackWhatItHeld()
+    {
+        var content = new BytesContent(new byte[1000]) { ReadFailure = new IOException("Input/output error") };
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("unreadable", content, size: 1000)], null));
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => reader.ReadAsync(CancellationToken.None).AsTask());
+
+        Assert.Equal("unreadable", failure.Path);
+        Assert.IsType<IOException>(failure.InnerException);
+        Assert.Equal(0, reader.HeldBytes);
+        Assert.True(content.Disposed);
+    }
+
+    // Content that may read short anywhere (not a file on disk) is read until it says it has ended.
+    [Fact]
+    public async Task ContentThatReadsInPiecesIsReadAheadWhole()
+    {
+        var bytes = Enumerable.Range(0, 1000).Select(i => (byte)i).ToArray();
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("pieces", new BytesContent(bytes) { Piece = 100 }, size: 1000)], null));
+
+        using var entry = (await reader.ReadAsync(CancellationToken.None))!;
+
+        var read = new byte[1001];
+        Assert.Equal(1000, entry.Content!.Read(read, 0));
+        Assert.Equal(bytes, read[..1000]);
+    }
+
+    // A file on disk reads short only at its end: one read (of one byte more than its size) tells it all.
+    [Fact]
+    public async Task AFileThatReadsShortOnlyAtItsEndIsReadAheadInOneRead()
+    {
+        var content = new BytesContent(new byte[1000]) { ShortOnlyAtEnd = true };
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("disk", content, size: 1000)], null));
+
+        using var entry = (await reader.ReadAsync(CancellationToken.None))!;
+
+        Assert.Equal(1, content.Reads);
+    }
+
+    // The queue holds 512 entries ahead; the reading thread, stopped at it, must be woken as the writer takes them.
+    [Fact]
+    public async Task MoreEntriesWithoutContentThanTheQueueHoldsAllArriveInOrder()
+    {
+        const int Count = 1500;
+        var entries = Enumerable.Range(0, Count).Select(i => Directory($"d{i:D4}")).ToList();
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader(entries, null));
+
+        for (var i = 0; i < Count; i++)
+        {
+            var entry = await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal($"d{i:D4}/", entry!.DisplayPath);
+        }
+
+        Assert.Null(await reader.ReadAsync(CancellationToken.None));
+    }
+
+    // A wake-up costs more than reading a small file, so the writer is woken once a batch is queued; but then it
+    // is, even while the walk is still busy with the next entry.
+    [Fact]
+    public async Task AWaitingWriterIsWokenOnceABatchIsQueuedWhileTheWalkGoesOn()
+    {
+        GatedReader? inner = null;
+        using var reader = new PrefetchingEntryReader(stop => inner = new GatedReader(i => Directory($"d{i:D2}"), 100, [0, 32], stop));
+        Assert.True(inner!.WaitUntilPaused());
+        var next = reader.ReadAsync(CancellationToken.None).AsTask();
+
+        inner.Resume();
+        Assert.True(inner.WaitUntilPaused());
+
+        Assert.Equal("d00/", (await next.WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
+    }
+
     private static LayerEntry File(string name, string content) => new(
         new TarEntryHeader { Name = System.Text.Encoding.UTF8.GetBytes(name), Type = TarEntryType.RegularFile, Size = content.Length },
         new BytesContent(System.Text.Encoding.UTF8.GetBytes(content)));
+
+    private static LayerEntry File(string name, IEntryContent content, long size) => new(
+        new TarEntryHeader { Name = System.Text.Encoding.UTF8.GetBytes(name), Type = TarEntryType.RegularFile, Size = size },
+        content);
+
+    private static LayerEntry Directory(string name) =>
+        new(new TarEntryHeader { Name = System.Text.Encoding.UTF8.GetBytes(name + "/"), Type = TarEntryType.Directory });
 
     // Nobody reads at first: the read-ahead fills its budget to within one item of it, then every entry comes out
     // with the budget never passed, and nothing is held once all are read.
@@ -139,17 +246,73 @@ public sealed class PrefetchTests : IDisposable
         }
     }
 
-    private sealed class BytesContent(byte[] bytes) : IEntryContent
+    // Hands out entries, stopping before each index in pauses until the test lets it go on.
+    private sealed class GatedReader(Func<int, LayerEntry> entryAt, int count, int[] pauses, CancellationToken stop) : ILayerEntryReader
     {
-        public int Read(Span<byte> destination, long offset)
+        private readonly SemaphoreSlim _paused = new(0);
+        private readonly SemaphoreSlim _resume = new(0);
+        private int _next;
+
+        public bool WaitUntilPaused() => _paused.Wait(TimeSpan.FromSeconds(30));
+
+        public void Resume() => _resume.Release();
+
+        public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerEntry? entry)
         {
-            var n = (int)Math.Max(0, Math.Min(destination.Length, bytes.Length - offset));
-            bytes.AsSpan((int)Math.Min(offset, bytes.Length), n).CopyTo(destination);
-            return n;
+            if (pauses.Contains(_next))
+            {
+                _paused.Release();
+                _resume.Wait(stop);
+            }
+
+            entry = _next < count ? entryAt(_next++) : null;
+            return entry is not null;
         }
 
         public void Dispose()
         {
+            _paused.Dispose();
+            _resume.Dispose();
         }
+    }
+
+    private sealed class BytesContent(byte[] bytes) : IEntryContent
+    {
+        public int Piece { get; init; } = int.MaxValue;
+
+        public bool ShortOnlyAtEnd { get; init; }
+
+        public Exception? ReadFailure { get; init; }
+
+        public Exception? Changed { get; init; }
+
+        public int Reads { get; private set; }
+
+        public bool Disposed { get; private set; }
+
+        public bool ReadsShortOnlyAtEnd => ShortOnlyAtEnd;
+
+        public int Read(Span<byte> destination, long offset)
+        {
+            Reads++;
+            if (ReadFailure is not null)
+            {
+                throw ReadFailure;
+            }
+
+            var n = (int)Math.Max(0, Math.Min(Math.Min(destination.Length, Piece), bytes.Length - offset));
+            bytes.AsSpan((int)Math.Min(offset, bytes.Length), n).CopyTo(destination);
+            return n;
+        }
+
+        public void EnsureUnchanged()
+        {
+            if (Changed is not null)
+            {
+                throw Changed;
+            }
+        }
+
+        public void Dispose() => Disposed = true;
     }
 }

@@ -85,6 +85,52 @@ public sealed class ReadAheadRingTests
         Assert.False(after.Memory.Span.Overlaps(wrapped.Memory.Span), "a new slot overlaps a live one");
     }
 
+    [Fact]
+    public void AFreeGapBetweenAWrappedSlotAndTheTailIsUsedToTheLastByte()
+    {
+        using var ring = new ReadAheadRing(Capacity);
+        var quarter = RingSize(ring) / 4;
+        Assert.True(ring.TryTake(quarter, out var a));
+        Assert.True(ring.TryTake(3 * quarter, out _));
+        ring.Free(a);
+        Assert.True(ring.TryTake(quarter / 2, out _));
+
+        // What is left before the tail is exactly the rest of the first quarter.
+        Assert.True(ring.TryTake(quarter - (quarter / 2), out var gap));
+        Assert.True(gap.Memory.Span.Overlaps(a.Memory.Span), "the gap was not taken from the freed first quarter");
+        Assert.False(ring.TryTake(1, out _));
+    }
+
+    // A slot larger than the whole ring would never fit, so waiting for it to be freed would wait for ever.
+    [Fact]
+    public void ASlotLargerThanTheRingIsAnErrorNotAWait()
+    {
+        using var ring = new ReadAheadRing(Capacity);
+        var size = RingSize(ring);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => ring.TryTake(size + 1, out _));
+    }
+
+    [Fact]
+    public void ADisposedRingRefusesToLendItsBuffer()
+    {
+        var ring = new ReadAheadRing(Capacity);
+        ring.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => ring.TryTake(1, out _));
+    }
+
+    // The read-ahead's writer may dispose an entry after the reader, and so the ring, is gone.
+    [Fact]
+    public void FreeingASlotAfterTheRingIsDisposedDoesNothing()
+    {
+        var ring = new ReadAheadRing(Capacity);
+        Assert.True(ring.TryTake(16, out var slot));
+        ring.Dispose();
+
+        Assert.Null(Record.Exception(() => ring.Free(slot)));
+    }
+
     // The ring may be larger than asked (a pooled array): fill it with one-byte slots, count, free them all.
     private static int RingSize(ReadAheadRing ring)
     {

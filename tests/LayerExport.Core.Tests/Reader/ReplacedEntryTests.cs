@@ -19,6 +19,7 @@ public sealed class ReplacedEntryTests : IDisposable
 
     [Theory]
     [InlineData(Libc.DT_REG, "a symlink")]
+    [InlineData(Libc.DT_REG, "a directory")]
     [InlineData(Libc.DT_DIR, "a symlink")]
     [InlineData(Libc.DT_DIR, "a regular file")]
     public void ANameListedAsAFileOrDirectoryThatIsNowSomethingElseWasReplaced(byte listedType, string now)
@@ -59,12 +60,58 @@ public sealed class ReplacedEntryTests : IDisposable
         Assert.Equal("/elsewhere"u8.ToArray(), header!.LinkName);
     }
 
+    [Fact]
+    public void ADirectoryRenamedOverTheListedOneWasReplaced()
+    {
+        Directory.CreateDirectory(_root.Combine("entry"));
+        Directory.CreateDirectory(_root.Combine("other"));
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        Directory.Delete(_root.Combine("entry"));
+        Directory.Move(_root.Combine("other"), _root.Combine("entry"));
+
+        var error = Record.Exception(() => DiskEntryReader.OpenDirectory(directory, Name, listed));
+
+        Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFileRenamedOverTheListedOneWasReplaced()
+    {
+        MakeEntry("a regular file");
+        File.WriteAllText(_root.Combine("other"), "another file");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        File.Move(_root.Combine("other"), _root.Combine("entry"), overwrite: true);
+
+        var error = Record.Exception(() => new DiskEntryReader(openContent: true).Read(directory, Name, Name, listed, out _));
+
+        Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+    }
+
+    // Where a listing's inode is not st_ino (overlayfs without xino), the name is looked at again instead.
+    [Fact]
+    public void TheControlAFileListedWithAnotherInodeThatIsStillTheSameFileIsRead()
+    {
+        MakeEntry("a regular file");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = new DirectoryEntry(Name, Libc.DT_REG, Inode: directory.StatAt(Name).Inode + 1);
+
+        using var entry = new DiskEntryReader(openContent: true).Read(directory, listed, Name, directory.Stat().Device, out _);
+
+        Assert.Equal("entry", entry!.DisplayPath);
+    }
+
     private void MakeEntry(string kind)
     {
         var path = _root.Combine("entry");
         if (kind == "a symlink")
         {
             File.CreateSymbolicLink(path, "/elsewhere");
+        }
+        else if (kind == "a directory")
+        {
+            Directory.CreateDirectory(path);
         }
         else
         {
