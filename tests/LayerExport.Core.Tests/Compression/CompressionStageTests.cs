@@ -110,6 +110,16 @@ public class CompressionStageTests
         Assert.False(small.AsSpan().SequenceEqual(large));
     }
 
+    [Fact]
+    public void AnUncompressedRepresentationHasNoStage()
+    {
+        // The plain tar is written by the export itself; asking for its stage is a caller's mistake, named as such.
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(() => CompressionStage.Create(LayerCompression.None, Stream.Null, Options(1)));
+
+        Assert.Equal("compression", refused.ParamName);
+        Assert.StartsWith("Not a compressed representation.", refused.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<byte[]> CompressAsync(LayerCompression compression, CompressionOptions options, bool finish)
     {
         using var output = new MemoryStream();

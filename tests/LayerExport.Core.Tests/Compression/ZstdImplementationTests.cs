@@ -27,6 +27,24 @@ public class ZstdImplementationTests
 
         Assert.Equal(ZstdLibrary.Managed, implementation.Library);
         Assert.Null(implementation.NativeUnavailable);
+        Assert.Contains("managed ZstdSharp.Port (zstd 1.5.7)", implementation.Description, StringComparison.Ordinal);
+    }
+
+    // The check compares the two implementations only where the sample takes them: the match finder over text, and
+    // the raw blocks of bytes that do not compress.
+    [Fact]
+    public void TheStartUpSampleIsTextLinesThenBytesThatDoNotCompress()
+    {
+        var sample = ZstdImplementation.Sample();
+        var text = sample.AsSpan(0, sample.Length - (64 * 1024));
+        var noise = sample.AsSpan(text.Length);
+        using var compressor = new Compressor(3);
+
+        Assert.True(text.Length >= 192 * 1024, $"{text.Length} bytes of text");
+        Assert.Equal((byte)'\n', text[^1]);
+        Assert.DoesNotContain(text.ToArray(), b => b is not ((byte)'\n' or (>= 0x20 and < 0x7f)));
+        Assert.True(compressor.Wrap(text).Length < text.Length / 4, "the text does not compress");
+        Assert.True(compressor.Wrap(noise).Length > noise.Length, "the noise compresses");
     }
 
     // A check that compressed the sample in one call would tell zstd its size: one thread, settings cut to fit, other

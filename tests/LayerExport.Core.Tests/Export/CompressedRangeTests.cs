@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
@@ -79,6 +80,26 @@ public sealed class CompressedRangeTests : IDisposable
 
         Assert.IsType<InvalidDataException>(error);
         Assert.Equal(50, range.Length);
+    }
+
+    // Refused before anything is compressed: the caller has checked the range against the body, so these are its mistakes.
+    [Theory]
+    [InlineData(0, 1, "known")]
+    [InlineData(0, long.MaxValue, "end")]
+    [InlineData(5, 5, "start")]
+    public async Task ARangeThatIsNotWithinTheBodyIsRefused(long start, long end, string parameter)
+    {
+        var known = new LayerDescriptor(LayerMediaType.For(LayerCompression.Zstd), new LayerDigest("sha256:" + new string('c', 64)), 1000, new LayerDigest("sha256:" + new string('d', 64)));
+        using var store = new NativeLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare(LayerId, []);
+
+        var output = new Pipe();
+
+        var refused = await Assert.ThrowsAnyAsync<ArgumentException>(
+            () => export.WriteCompressedRangeAsync(LayerCompression.Zstd, output.Writer, parameter == "known" ? null! : known, new ExpectedTar(null, known.DiffId), start, end, CancellationToken.None));
+
+        Assert.Equal(parameter == "known" ? typeof(ArgumentNullException) : typeof(ArgumentOutOfRangeException), refused.GetType());
+        Assert.Equal(parameter, refused.ParamName);
     }
 
     private async Task<(byte[] Body, LayerDescriptor Known)> WholeBodyAsync(LayerCompression compression)

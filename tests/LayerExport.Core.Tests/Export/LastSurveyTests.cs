@@ -29,4 +29,17 @@ public sealed class LastSurveyTests : IDisposable
         Assert.Null(descriptors.LastSurvey("layer-0"));
         Assert.Equal(survey, descriptors.LastSurvey($"layer-{LayerDescriptors.MaxLastSurveys}"));
     }
+
+    [Fact]
+    public void ALastSurveyIsAssumedOnlyWhileTheLayerHasItsRecordedDiffId()
+    {
+        _store.AddLayer("generated").File("a.txt", "a\n"u8.ToArray());
+        using var store = new NativeLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("generated", []);
+
+        // A layer without a record: a survey taken of its record is of another layer state.
+        Assert.True(export.MayAssume(new LayerSurvey(1024, 0, "fingerprint")));
+        Assert.False(export.MayAssume(new LayerSurvey(1024, 0, "fingerprint") { RecordedDiffId = new LayerDigest("sha256:" + new string('d', 64)) }));
+        Assert.Throws<ArgumentNullException>(() => export.MayAssume(null!));
+    }
 }

@@ -55,6 +55,24 @@ public sealed class LayerDescriptorsTests : IDisposable
     }
 
     [Fact]
+    public async Task AnAbandonedComputationJoinedAgainFreesItsPlaceInTheAllowanceOnceDone()
+    {
+        _store.AddLayer("other").File("big.bin", RandomNumberGenerator.GetBytes(64 * 1024 * 1024));
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store, maxAbandoned: 1);
+        var survey = Survey(store);
+        var otherSurvey = Survey(store, "other");
+        await AbandonAsync(descriptors, LayerId, survey, LayerCompression.Zstd);
+        await descriptors.GetAsync(LayerId, survey, LayerCompression.Zstd, CancellationToken.None);
+
+        // Counted once while abandoned and no more once taken up again: the next abandoned one goes on, the one after it does not.
+        await AbandonAsync(descriptors, LayerId, survey, LayerCompression.Gzip);
+        Assert.Equal(1, descriptors.RunningCount);
+        await AbandonAsync(descriptors, "other", otherSurvey, LayerCompression.Zstd);
+        Assert.Equal(1, descriptors.RunningCount);
+    }
+
+    [Fact]
     public async Task AWaiterThatLeavesDoesNotStopTheComputationForTheOthers()
     {
         using var store = new NativeLayerStore(_store.Root);
@@ -118,9 +136,18 @@ public sealed class LayerDescriptorsTests : IDisposable
     private static LayerDescriptors Descriptors(ILayerStore store, int maxAbandoned) =>
         new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions()) { MaxAbandoned = maxAbandoned };
 
-    private static LayerSurvey Survey(ILayerStore store)
+    private static LayerSurvey Survey(ILayerStore store, string layerId = LayerId)
     {
-        using var export = new LayerExporter(store).Prepare(LayerId, []);
+        using var export = new LayerExporter(store).Prepare(layerId, []);
         return export.Survey(CancellationToken.None);
+    }
+
+    // Asks for a descriptor, then leaves as a client that timed out does.
+    private static async Task AbandonAsync(LayerDescriptors descriptors, string layerId, LayerSurvey survey, LayerCompression compression)
+    {
+        using var leaving = new CancellationTokenSource();
+        var asking = descriptors.GetAsync(layerId, survey, compression, leaving.Token);
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => asking);
     }
 }

@@ -75,6 +75,14 @@ public sealed class LayerSurveyTests
         Assert.Equal("big", Assert.Throws<LayerExportException>(() => LayerSurvey.Take(overflows, CancellationToken.None)).Path);
     }
 
+    [Fact]
+    public void ACancelledSurveyStopsAtTheNextEntry()
+    {
+        using var reader = new ListReader(File("a", 10), File("b", 10));
+
+        Assert.Throws<OperationCanceledException>(() => LayerSurvey.Take(reader, new CancellationToken(canceled: true)));
+    }
+
     private static LayerEntry File(string name, long size) =>
         new(new TarEntryHeader { Name = System.Text.Encoding.ASCII.GetBytes(name), Type = TarEntryType.RegularFile, Size = size });
 

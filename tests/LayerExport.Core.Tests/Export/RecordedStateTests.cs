@@ -102,6 +102,26 @@ public sealed class RecordedStateTests : IDisposable
     }
 
     [Fact]
+    public async Task EachStateFoundNotToRebuildItsRecordedDiffIdIsNoLongerAnnouncedUnderIt()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        RetimeFirstFileHeader(RecordPath(id));
+        var first = Survey(store, id);
+        await Assert.ThrowsAsync<LayerExportException>(() => descriptors.VerifyRecordedAsync(id, first, CancellationToken.None));
+
+        // A second such state must not push the first out while there is room for both.
+        RetimeFirstFileHeader(RecordPath(id));
+        var second = Survey(store, id);
+        await Assert.ThrowsAsync<LayerExportException>(() => descriptors.VerifyRecordedAsync(id, second, CancellationToken.None));
+
+        Assert.NotEqual(first.Fingerprint, second.Fingerprint);
+        Assert.Null(descriptors.TryGetKnown(id, first, LayerCompression.None));
+        Assert.Null(descriptors.TryGetKnown(id, second, LayerCompression.None));
+    }
+
+    [Fact]
     public async Task ThePlainDescriptorOfAnIntactRecordIsTheRecordedDiffId()
     {
         var (id, tar) = await RecordLayerAsync(withDigest: true);
