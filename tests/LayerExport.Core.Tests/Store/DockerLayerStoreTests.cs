@@ -213,6 +213,7 @@ public sealed class DockerLayerStoreTests : IDisposable
         var chain = AddEntry("base", parent: null);
         AddEntry("stray", parent: null, name: "stray");
         AddEntry("upper", parent: null, name: ChainId("upper").ToUpperInvariant());
+        AddEntry("longer", parent: null, name: ChainId("longer") + "0");
         using var store = new DockerLayerStore(_root.Path);
 
         Assert.Equal([chain], store.List().Select(static l => l.Id));
