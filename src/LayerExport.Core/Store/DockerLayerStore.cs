@@ -87,6 +87,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     public ILayerContent Open(LayerId id)
     {
         var layer = OpenLayer(id);
+        FileDescriptor? diff = null;
         try
         {
             var cacheId = MetadataFile.ReadText(id, layer, "cache-id")
@@ -96,7 +97,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
                 throw new LayerStoreCorruptException($"Layer '{id}': cache-id '{MetadataText.Quote(cacheId)}' is not a directory name.");
             }
 
-            var diff = StorePath.Open(_overlay2, $"{cacheId}/diff", id);
+            diff = StorePath.Open(_overlay2, $"{cacheId}/diff", id);
             var diffId = MetadataFile.ReadText(id, layer, "diff") is { } recorded ? ParseDigest(id, recorded) : (LayerDigest?)null;
             var record = RecordOf(id, layer);
             var tar = record ? new RecordedTar(diff, () => TarSplitRecord.OpenAt(layer, "tar-split.json.gz"u8), diffId) : null;
@@ -104,6 +105,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         }
         catch
         {
+            diff?.Dispose();
             layer.Dispose();
             throw;
         }

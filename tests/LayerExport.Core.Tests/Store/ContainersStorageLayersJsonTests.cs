@@ -96,7 +96,7 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
 
         var error = Assert.Throws<LayerStoreCorruptException>(() => store.ParseId("shared"));
 
-        Assert.Contains("'shared' to 2 layers", error.Message, StringComparison.Ordinal);
+        Assert.Equal($"layers.json gives the name 'shared' to 2 layers ({Id("a")}, {Id("b")}); names are unique.", error.Message);
         Assert.Equal(Id("b"), store.ParseId("own").Value);
     }
 
@@ -194,6 +194,195 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
 
         Assert.Null(Assert.Single(store.List()).Problem);
         Assert.Equal(bytes, await TarExport.ToBytesAsync(store, id, CancellationToken.None));
+    }
+
+    [Fact]
+    public void AnIdIsNeverTakenForANameOfAnotherLayer()
+    {
+        // A name that has the form of an ID must not redirect requests for that ID to another layer.
+        Write(new { id = Id("real") }, new { id = Id("other"), names = new List<string> { Id("real") } });
+        using var store = Open();
+
+        Assert.Equal(Id("real"), store.ParseId(Id("real")).Value);
+    }
+
+    [Fact]
+    public void LayersAreListedInTheOrdinalOrderOfTheirIdsAndDescribedWithTheDriver()
+    {
+        Write(new { id = Id("b") }, new { id = Id("a"), parent = Id("b") }, new { id = Id("c") });
+        using var store = Open();
+
+        var description = store.Describe(LayerId.Parse(Id("a")));
+
+        Assert.Equal([.. new[] { Id("a"), Id("b"), Id("c") }.Order(StringComparer.Ordinal)], store.List().Select(static l => l.Id));
+        Assert.Equal([Id("b")], description.Chain);
+        Assert.Equal("containers-storage/overlay", description.Layout);
+    }
+
+    [Fact]
+    public void AParentNotInLayersJsonAndALoopAreNamedByTheLayers()
+    {
+        Write(
+            new { id = Id("orphan"), parent = Id("gone") },
+            new { id = Id("a"), parent = Id("b") },
+            new { id = Id("b"), parent = Id("a") });
+        using var store = Open();
+
+        var missing = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("orphan"))));
+        var loop = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("a"))));
+
+        Assert.Equal($"Layer '{Id("orphan")}' names parent '{Id("gone")}', which is not in layers.json.", missing.Message);
+        Assert.Equal($"The parent chain of layer '{Id("a")}' loops back to '{Id("a")}'.", loop.Message);
+    }
+
+    [Fact]
+    public void ALayerWhoseIdIsNoDirectoryNameIsNeverOpened()
+    {
+        // layers.json decides which directory is read; only an ID of 64 hex digits names one.
+        Write(new { id = "short" });
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse("short")));
+
+        Assert.Equal("Layer 'short': its ID is not a directory name.", error.Message);
+    }
+
+    [Fact]
+    public async Task AnOverlayLayerWithoutARecordIsExportedFromItsFiles()
+    {
+        Write(new { id = Id("layer") });
+        await File.WriteAllTextAsync(_root.Combine($"overlay/{Id("layer")}/diff/file.txt"), "content\n");
+        using var store = Open();
+
+        using (var content = store.Open(LayerId.Parse(Id("layer"))))
+        {
+            Assert.Null(content.Recorded);
+        }
+
+        var tar = _root.Combine("layer.tar");
+        await File.WriteAllBytesAsync(tar, await TarExport.ToBytesAsync(store, Id("layer"), CancellationToken.None));
+        Assert.Equal(["file.txt"], await GnuTar.ListNamesAsync(tar));
+    }
+
+    [Fact]
+    public void ARecordThatIsNoFileIsRefusedAndLeavesNoDescriptorOpen()
+    {
+        Write(new { id = Id("layer") });
+        File.CreateSymbolicLink(_root.Combine($"overlay-layers/{Id("layer")}.tar-split.gz"), "/etc/passwd");
+        var store = Open();
+
+        var refused = Assert.Throws<LayerRefusedException>(() => store.Open(LayerId.Parse(Id("layer"))));
+        var afterRefusal = OpenFileDescriptors.Under(_root.Path);
+        store.Dispose();
+
+        Assert.Equal($"Layer '{Id("layer")}': its tar-split record is not a regular file; refused.", refused.Message);
+        Assert.Equal([_root.Path, _root.Combine("overlay-layers")], afterRefusal);
+        Assert.Empty(OpenFileDescriptors.Under(_root.Path));
+    }
+
+    [Fact]
+    public void ARootWithoutALayersDirectoryIsNoStoreAndLeavesNoDescriptorOpen()
+    {
+        Directory.CreateDirectory(_root.Combine("overlay"));
+
+        var error = Assert.Throws<LayerStoreCorruptException>(Open);
+
+        Assert.Equal($"{_root.Path} holds neither overlay-layers/ nor vfs-layers/: not a containers/storage root.", error.Message);
+        Assert.Empty(OpenFileDescriptors.Under(_root.Path));
+    }
+
+    [Fact]
+    public void AMissingOrUnreadableLayersJsonIsInconsistent()
+    {
+        Directory.CreateDirectory(_root.Combine("overlay-layers"));
+        using var store = Open();
+
+        var missing = Assert.Throws<LayerStoreCorruptException>(store.List);
+        Directory.CreateDirectory(_root.Combine("overlay-layers/layers.json"));
+        var directory = Assert.Throws<LayerStoreCorruptException>(store.List);
+        Directory.Delete(_root.Combine("overlay-layers/layers.json"));
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json"), "[{");
+        var malformed = Assert.Throws<LayerStoreCorruptException>(store.List);
+
+        Assert.Equal("overlay-layers/layers.json is missing.", missing.Message);
+        Assert.Equal("Layer 'layers.json': layers.json is not a regular file of at most 67108864 bytes.", directory.Message);
+        Assert.StartsWith("overlay-layers/layers.json cannot be read (", malformed.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALayerWithoutAnIdMakesLayersJsonUnreadable()
+    {
+        Write(new { id = Id("layer") });
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json"), "[{\"id\":null}]");
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(store.List);
+
+        Assert.Equal("layers.json has a layer without an ID.", error.Message);
+    }
+
+    [Fact]
+    public void ANamesValueThatIsNoArrayGivesNoNames()
+    {
+        Write(new { id = Id("layer"), names = "solo" });
+        using var store = Open();
+
+        Assert.Null(Assert.Single(store.List()).Problem);
+        Assert.Throws<InvalidLayerIdException>(() => store.ParseId("solo!"));
+        Assert.Equal("solo", store.ParseId("solo").Value);
+    }
+
+    [Fact]
+    public void ADiffDigestOfAnotherAlgorithmIsNoFaultAndNoPromise()
+    {
+        Write(new Dictionary<string, object> { ["id"] = Id("layer"), ["diff-digest"] = "sha512:" + Id("x") + Id("y") });
+        using var store = Open();
+
+        using var content = store.Open(LayerId.Parse(Id("layer")));
+
+        Assert.Null(Assert.Single(store.List()).Problem);
+        Assert.Null(content.Recorded);
+    }
+
+    [Fact]
+    public void ADiffDigestThatIsNoStringIsInconsistentAndAParentThatIsNoneIsNamedFirst()
+    {
+        Write(
+            new Dictionary<string, object> { ["id"] = Id("digest"), ["diff-digest"] = 12 },
+            new Dictionary<string, object> { ["id"] = Id("both"), ["diff-digest"] = 12, ["parent"] = 12 });
+        using var store = Open();
+
+        var problems = store.List().ToDictionary(static l => l.Id, static l => l.Problem);
+
+        Assert.Equal($"Layer '{Id("digest")}': its diff-digest in layers.json is not a string", problems[Id("digest")]);
+        Assert.Equal($"Layer '{Id("both")}': its parent in layers.json is not a string", problems[Id("both")]);
+    }
+
+    [Fact]
+    public void AnEmptyParentIsABaseLayerAndADiffSizeThatIsNoNumberIsNoFault()
+    {
+        Write(new Dictionary<string, object> { ["id"] = Id("layer"), ["parent"] = "", ["diff-size"] = "12" });
+        using var store = Open();
+
+        var listed = Assert.Single(store.List());
+
+        Assert.Null(listed.Problem);
+        Assert.Null(listed.Parent);
+        Assert.Empty(store.Describe(LayerId.Parse(Id("layer"))).Chain);
+    }
+
+    [Fact]
+    public void AVfsParentThatIsNoDirectoryNameIsNeverOpened()
+    {
+        // Without a record a vfs layer is compared with its parent's tree, whose directory layers.json names.
+        Directory.CreateDirectory(_root.Combine("vfs-layers"));
+        Directory.CreateDirectory(_root.Combine($"vfs/dir/{Id("child")}"));
+        File.WriteAllText(_root.Combine("vfs-layers/layers.json"), JsonSerializer.Serialize(new[] { new { id = Id("child"), parent = "../../../etc" } }));
+        using var store = Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(Id("child"))));
+
+        Assert.Equal($"Layer '{Id("child")}' names parent '../../../etc', which is not a directory name.", error.Message);
     }
 
     // A layer made of one 4 MiB file of holes around the word "middle", with the tar-split record of its tar.

@@ -129,64 +129,185 @@ public sealed class DockerLayerStoreTests : IDisposable
         File.CreateSymbolicLink(record, _root.Combine("elsewhere.json.gz"));
         using var store = new DockerLayerStore(_root.Path);
 
-        Assert.Throws<LayerRefusedException>(() => new LayerExporter(store).Prepare(chain, []));
+        var refused = Assert.Throws<LayerRefusedException>(() => new LayerExporter(store).Prepare(chain, []));
+
+        Assert.Equal($"Layer '{chain}': tar-split.json.gz is a symbolic link; refused.", refused.Message);
     }
 
     [Fact]
-    public async Task GzipRangesOfAReassembledLayerAreSlicesOfItsWholeGzipBody()
+    public async Task ARecordThatIsNoFileIsInconsistent()
     {
         var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
-        using var store = new DockerLayerStore(_root.Path);
-        var exporter = new LayerExporter(store, new CompressionOptions { Gzip = { BlockSize = 64 * 1024 } });
-        var whole = new MemoryStream();
-        GzipBlockIndex index;
-        using (var export = exporter.Prepare(chain, []))
-        {
-            var writer = PipeWriter.Create(whole);
-            index = (await export.WriteAsync(LayerCompression.Gzip, writer, expected: null, CancellationToken.None)).GzipIndex!;
-            await writer.CompleteAsync();
-        }
-
-        var body = whole.ToArray();
-        Assert.Equal(body.Length, index.Size);
-        Assert.True(index.CompressedLengths.Count >= 2, "the layer's tar fits in one gzip block");
-        foreach (var start in new long[] { 0, 11, index.Locate(body.Length / 2).BlockStart + 5, body.Length - 3 })
-        {
-            using var export = exporter.Prepare(chain, []);
-            var range = await CollectAsync(output => export.WriteGzipRangeAsync(output, index, start, body.Length, CancellationToken.None));
-            Assert.Equal(body[(int)start..], range);
-        }
-    }
-
-    [Fact]
-    public async Task AParentFileThatCannotBeOpenedIsThatLayersInconsistencyOnly()
-    {
-        var (baseChain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
-        var (appChain, _) = await AddLayerAsync("app", parent: baseChain, "--format=gnu");
-        var parent = _root.Combine($"image/overlay2/layerdb/sha256/{appChain}/parent");
-        File.Delete(parent);
-        Posix.MakeNode(parent, Posix.SocketType, 0, 0);
-        using var store = new DockerLayerStore(_root.Path);
-
-        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(appChain)));
-        var layers = store.List().ToDictionary(l => l.Id);
-
-        Assert.Equal($"Layer '{appChain}': parent cannot be opened (No such device or address).", error.Message);
-        Assert.Equal(error.Message, layers[appChain].Problem);
-        Assert.Null(layers[baseChain].Problem);
-    }
-
-    [Fact]
-    public async Task AMetadataValueThatIsNotOneIsQuotedOnlyAsFarAsAValidOneGoes()
-    {
-        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
-        var content = new string('s', 60_000);
-        await File.WriteAllTextAsync(_root.Combine($"image/overlay2/layerdb/sha256/{chain}/cache-id"), content);
+        var record = _root.Combine($"image/overlay2/layerdb/sha256/{chain}/tar-split.json.gz");
+        File.Delete(record);
+        Directory.CreateDirectory(record);
         using var store = new DockerLayerStore(_root.Path);
 
         var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(chain)));
 
-        Assert.Equal($"Layer '{chain}': cache-id '{content[..160]}... (59840 more characters)' is not a directory name.", error.Message);
+        Assert.Equal($"Layer '{chain}': tar-split.json.gz is not a regular file.", error.Message);
+    }
+
+    [Fact]
+    public async Task ALayerWhoseRecordIsGoneIsExportedFromItsFiles()
+    {
+        var (chain, tar) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        File.Delete(_root.Combine($"image/overlay2/layerdb/sha256/{chain}/tar-split.json.gz"));
+        using var store = new DockerLayerStore(_root.Path);
+
+        using var export = new LayerExporter(store).Prepare(chain, []);
+        var survey = export.Survey(CancellationToken.None);
+        var generated = _root.Combine("generated.tar");
+        await File.WriteAllBytesAsync(generated, await TarExport.ToBytesAsync(store, chain, CancellationToken.None));
+
+        Assert.Null(survey.RecordedDiffId);
+        Assert.Contains("etc/config.txt", await GnuTar.ListNamesAsync(generated));
+        Assert.NotEqual(Sha256(tar), Sha256(await File.ReadAllBytesAsync(generated)));
+    }
+
+    [Fact]
+    public async Task ADiffThatIsNoSha256DigestIsInconsistent()
+    {
+        // Seven characters that are not "sha256:" before 64 hex digits: neither half of the check may pass alone.
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var digest = "sha512:" + ChainId("other");
+        await File.WriteAllTextAsync(_root.Combine($"image/overlay2/layerdb/sha256/{chain}/diff"), digest);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(chain)));
+
+        Assert.Equal($"Layer '{chain}': diff '{digest}' is not a sha256 digest.", error.Message);
+    }
+
+    [Fact]
+    public void ALayerWithoutACacheIdIsInconsistent()
+    {
+        var chain = AddEntry("base", parent: null);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(chain)));
+
+        Assert.Equal($"Layer '{chain}' has no cache-id.", error.Message);
+    }
+
+    [Theory]
+    [InlineData("../../../etc")]
+    [InlineData("{0}/../../../etc")]
+    [InlineData("{0}-mount")]
+    [InlineData("{0}-init-x")]
+    public void ACacheIdThatIsNoDirectoryNameOfTheStoreIsInconsistent(string template)
+    {
+        var chain = AddEntry("base", parent: null);
+        var cacheId = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, CacheId("base"));
+        File.WriteAllText(_root.Combine($"image/overlay2/layerdb/sha256/{chain}/cache-id"), cacheId);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(chain)));
+
+        Assert.EndsWith("is not a directory name.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ANameInTheLayerDatabaseThatIsNoChainIdIsNotALayer()
+    {
+        var chain = AddEntry("base", parent: null);
+        AddEntry("stray", parent: null, name: "stray");
+        AddEntry("upper", parent: null, name: ChainId("upper").ToUpperInvariant());
+        AddEntry("longer", parent: null, name: ChainId("longer") + "0");
+        using var store = new DockerLayerStore(_root.Path);
+
+        Assert.Equal([chain], store.List().Select(static l => l.Id));
+    }
+
+    [Fact]
+    public void ADescriptionNamesEveryParentAndAMissingOneByTheLayerThatNamesIt()
+    {
+        var base_ = AddEntry("base", parent: null);
+        var mid = AddEntry("mid", parent: base_);
+        var top = AddEntry("top", parent: mid);
+        var orphan = AddEntry("orphan", parent: ChainId("gone"));
+        var stranded = AddEntry("stranded", parent: orphan);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var chain = store.Describe(LayerId.Parse(top)).Chain;
+        var direct = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(orphan)));
+        var further = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(stranded)));
+
+        Assert.Equal([mid, base_], chain);
+        Assert.Equal($"Layer '{orphan}' names parent '{ChainId("gone")}', which is not in the layer database.", direct.Message);
+        Assert.Equal(direct.Message, further.Message);
+    }
+
+    [Fact]
+    public void AParentChainThatLoopsIsInconsistentAndNamesTheFirstLayerSeenAgain()
+    {
+        var a = ChainId("a");
+        var b = AddEntry("b", parent: a);
+        AddEntry("a", parent: b);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(a)));
+
+        Assert.Equal($"The parent chain of layer '{a}' loops back to '{a}'.", error.Message);
+    }
+
+    [Fact]
+    public void AParentThatIsNoChainIdIsInconsistent()
+    {
+        var chain = AddEntry("child", parent: "../../../etc");
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(chain)));
+
+        Assert.Equal($"Layer '{chain}': parent 'sha256:../../../etc' is not a chain ID.", error.Message);
+    }
+
+    [Fact]
+    public void ASymlinkedLayerDatabaseEntryIsRefused()
+    {
+        var chain = AddEntry("base", parent: null);
+        var linked = ChainId("linked");
+        Directory.CreateSymbolicLink(_root.Combine($"image/overlay2/layerdb/sha256/{linked}"), _root.Combine($"image/overlay2/layerdb/sha256/{chain}"));
+        using var store = new DockerLayerStore(_root.Path);
+
+        var refused = Assert.Throws<LayerRefusedException>(() => store.Open(LayerId.Parse(linked)));
+
+        Assert.Equal($"Layer '{linked}': its layerdb entry is a symbolic link or not a directory; refused.", refused.Message);
+    }
+
+    [Fact]
+    public void AnUnknownLayerIsNotFoundAndADeletedLayerDatabaseMakesTheStoreUnavailable()
+    {
+        AddEntry("base", parent: null);
+        using var store = new DockerLayerStore(_root.Path);
+        Assert.Throws<LayerNotFoundException>(() => store.Open(LayerId.Parse(ChainId("unknown"))));
+        Directory.Delete(_root.Path, recursive: true);
+        Directory.CreateDirectory(_root.Path);
+
+        var opening = Assert.Throws<LayerStoreUnavailableException>(() => store.Open(LayerId.Parse(ChainId("unknown"))));
+        var listing = Assert.Throws<LayerStoreUnavailableException>(store.List);
+
+        Assert.Equal("The layer store cannot be read: image/overlay2/layerdb/sha256 was deleted; restart the server once the store is back.", opening.Message);
+        Assert.Equal("The layer store cannot be listed: image/overlay2/layerdb/sha256 was deleted; restart the server once the store is back.", listing.Message);
+    }
+
+    [Fact]
+    public async Task AFailedOpenAndADisposedStoreLeaveNoDescriptorOpen()
+    {
+        // Each request for a broken layer would otherwise keep a descriptor until the server runs out of them.
+        var (badCacheId, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var (badDiff, _) = await AddLayerAsync("app", parent: badCacheId, "--format=gnu");
+        await File.WriteAllTextAsync(_root.Combine($"image/overlay2/layerdb/sha256/{badCacheId}/cache-id"), "..");
+        await File.WriteAllTextAsync(_root.Combine($"image/overlay2/layerdb/sha256/{badDiff}/diff"), "not a digest");
+        var store = new DockerLayerStore(_root.Path);
+
+        Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(badCacheId)));
+        Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(badDiff)));
+        var afterFailures = OpenFileDescriptors.Under(_root.Path);
+        store.Dispose();
+
+        Assert.Equal([_root.Combine("image/overlay2/layerdb/sha256"), _root.Combine("overlay2")], afterFailures);
+        Assert.Empty(OpenFileDescriptors.Under(_root.Path));
     }
 
     public void Dispose() => _root.Dispose();
@@ -240,6 +361,20 @@ public sealed class DockerLayerStoreTests : IDisposable
         }
 
         return (chain, tar);
+    }
+
+    // A layer database entry without files: enough to list and describe it, not to export it.
+    private string AddEntry(string label, string? parent, string? name = null)
+    {
+        var entry = name ?? ChainId(label);
+        var layerDb = Directory.CreateDirectory(_root.Combine($"image/overlay2/layerdb/sha256/{entry}")).FullName;
+        if (parent is not null)
+        {
+            File.WriteAllText(Path.Combine(layerDb, "parent"), "sha256:" + parent);
+        }
+
+        Directory.CreateDirectory(_root.Combine("overlay2"));
+        return entry;
     }
 
     private static string ChainId(string name) => Sha256(System.Text.Encoding.UTF8.GetBytes("chain:" + name));

@@ -17,6 +17,7 @@ public sealed class NativeLayerStoreTests : IDisposable
         var description = store.Describe(LayerId.Parse("child"));
 
         Assert.Equal(["base"], description.Chain);
+        Assert.Equal("native", description.Layout);
     }
 
     [Fact]
@@ -45,22 +46,73 @@ public sealed class NativeLayerStoreTests : IDisposable
         var refused = Assert.Throws<LayerRefusedException>(() => store.Describe(LayerId.Parse("linked")));
 
         Assert.Equal(["good", "linked"], layers.Select(l => l.Id));
-        Assert.Equal([null, refused.Message], layers.Select(l => l.Problem));
+        Assert.Equal([null, "Layer 'linked' is a symbolic link in the store; refused."], layers.Select(l => l.Problem));
+        Assert.Equal(layers[1].Problem, refused.Message);
     }
 
     [Fact]
     public void AMissingParentAndACycleAreStoreErrorsNamingTheLayers()
     {
         Layer("orphan", "{\"parent\": \"gone\"}");
+        Layer("stranded", "{\"parent\": \"orphan\"}");
         Layer("a", "{\"parent\": \"b\"}");
         Layer("b", "{\"parent\": \"a\"}");
         using var store = new NativeLayerStore(_root.Path);
 
         var missing = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("orphan")));
+        var further = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("stranded")));
         var cycle = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("a")));
 
-        Assert.Contains("'gone'", missing.Message);
-        Assert.Contains("loops", cycle.Message);
+        Assert.Equal("Layer 'orphan' names parent 'gone', which is not in the store.", missing.Message);
+        Assert.Equal(missing.Message, further.Message);
+        Assert.Equal("The parent chain of layer 'a' loops back to 'a'.", cycle.Message);
+    }
+
+    [Fact]
+    public void ALayerWithoutADiffDirectoryIsInconsistentAndASymlinkedOneIsRefused()
+    {
+        Layer("linked", "{}");
+        Directory.Delete(System.IO.Path.Combine(_root.Path, "linked", "diff"));
+        Directory.CreateSymbolicLink(System.IO.Path.Combine(_root.Path, "linked", "diff"), _root.Path);
+        Directory.CreateDirectory(System.IO.Path.Combine(_root.Path, "bare"));
+        File.WriteAllText(System.IO.Path.Combine(_root.Path, "bare", "layer.json"), "{}");
+        using var store = new NativeLayerStore(_root.Path);
+
+        var refused = Assert.Throws<LayerRefusedException>(() => store.Open(LayerId.Parse("linked")));
+        var missing = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse("bare")));
+
+        Assert.Equal("Layer 'linked': diff/ is a symbolic link or not a directory; refused.", refused.Message);
+        Assert.Equal("Layer 'bare' has no diff/ directory.", missing.Message);
+    }
+
+    [Fact]
+    public void TheListIsInTheOrdinalOrderOfTheIds()
+    {
+        // Enough names that the directory's own order is very unlikely to be the sorted one by chance.
+        var ids = Enumerable.Range(0, 40).Select(static i => $"layer-{(i * 7919) % 1000:D3}-{i}").ToList();
+        foreach (var id in ids)
+        {
+            Layer(id, "{}");
+        }
+
+        Layer("Upper", "{}");
+        using var store = new NativeLayerStore(_root.Path);
+
+        Assert.Equal([.. ids.Append("Upper").Order(StringComparer.Ordinal)], store.List().Select(static l => l.Id));
+    }
+
+    [Fact]
+    public void ADisposedStoreHoldsNoDescriptor()
+    {
+        Layer("base", "{}");
+        var store = new NativeLayerStore(_root.Path);
+        store.Open(LayerId.Parse("base")).Dispose();
+        var open = OpenFileDescriptors.Under(_root.Path);
+
+        store.Dispose();
+
+        Assert.Equal([_root.Path], open);
+        Assert.Empty(OpenFileDescriptors.Under(_root.Path));
     }
 
     [Fact]
@@ -134,8 +186,10 @@ public sealed class NativeLayerStoreTests : IDisposable
         Directory.CreateDirectory(_root.Path);
 
         var error = Assert.Throws<LayerStoreUnavailableException>(store.List);
+        var opening = Assert.Throws<LayerStoreUnavailableException>(() => store.Describe(LayerId.Parse("base")));
 
         Assert.Equal("The layer store cannot be listed: the root directory was deleted; restart the server once the store is back.", error.Message);
+        Assert.Equal("The layer store cannot be read: the root directory was deleted; restart the server once the store is back.", opening.Message);
     }
 
     public void Dispose() => _root.Dispose();

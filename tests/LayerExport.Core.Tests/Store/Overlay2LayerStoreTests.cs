@@ -87,14 +87,19 @@ public sealed class Overlay2LayerStoreTests : IDisposable
     public void AShortNameClaimedByTwoLayersIsAStoreErrorNotEitherOfThem()
     {
         BuildThreeLayers();
-        var impostor = Path.Combine(_root, Id("impostor"));
-        Directory.CreateDirectory(Path.Combine(impostor, "diff"));
-        File.WriteAllText(Path.Combine(impostor, "link"), ShortName("base"));
+        string[] impostors = ["impostor", "second", "third", "fourth"];
+        foreach (var name in impostors)
+        {
+            var impostor = Path.Combine(_root, Id(name));
+            Directory.CreateDirectory(Path.Combine(impostor, "diff"));
+            File.WriteAllText(Path.Combine(impostor, "link"), ShortName("base"));
+        }
+
         using var store = new Overlay2LayerStore(_root);
 
         var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("mid"))));
 
-        var owners = new[] { Id("base"), Id("impostor") }.Order(StringComparer.Ordinal);
+        var owners = impostors.Append("base").Select(Id).Order(StringComparer.Ordinal);
         Assert.Equal($"Layer '{Id("mid")}': its parent l/{ShortName("base")} is the link of more than one layer ({string.Join(", ", owners)}).", error.Message);
         Assert.Equal(error.Message, store.List().Single(l => l.Id == Id("mid")).Problem);
     }
@@ -111,6 +116,35 @@ public sealed class Overlay2LayerStoreTests : IDisposable
 
         Assert.DoesNotContain(shortName, error.Message, StringComparison.Ordinal);
         Assert.True(error.Message.Length < 400, $"the message is {error.Message.Length} characters long");
+    }
+
+    [Theory]
+    [InlineData("../{0}")]
+    [InlineData("l/")]
+    [InlineData("l/{0}/../../etc")]
+    [InlineData("{0}")]
+    public void ALowerThatIsNotAnLShortNameIsInconsistent(string template)
+    {
+        // Only "l/<short name>" is resolved, through the link files; anything else is refused by its form.
+        BuildThreeLayers();
+        var nearest = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, ShortName("base"));
+        File.WriteAllText(Path.Combine(_root, Id("mid"), "lower"), nearest);
+        using var store = new Overlay2LayerStore(_root);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("mid"))));
+
+        Assert.Equal($"Layer '{Id("mid")}': lower names '{nearest}', not l/<short name>.", error.Message);
+    }
+
+    [Fact]
+    public void ALinkFileEndingInANewlineStillNamesItsLayer()
+    {
+        // Written by hand or by another tool, a link file may end in a newline; the short name is the same.
+        BuildThreeLayers();
+        File.WriteAllText(Path.Combine(_root, Id("base"), "link"), ShortName("base") + "\n");
+        using var store = new Overlay2LayerStore(_root);
+
+        Assert.Equal([Id("base")], store.Describe(LayerId.Parse(Id("mid"))).Chain);
     }
 
     [Fact]
