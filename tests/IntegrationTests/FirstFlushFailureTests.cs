@@ -14,6 +14,7 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
     private const string Small = "small";
     private const string Failing = "failing";
     private const string FailsLate = "fails-late";
+    private const string FailsLarge = "fails-large";
     private const string FailingEntry = "z/fails.bin";
     private const string EditedFile = "etc/config";
 
@@ -25,7 +26,9 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
         .AddFile(Failing, "a/first.txt", "first\n"u8.ToArray())
         .AddPatternFile(Failing, FailingEntry, 8192)
         .AddLayer(FailsLate)
-        .AddPatternFile(FailsLate, FailingEntry, 8192);
+        .AddPatternFile(FailsLate, FailingEntry, 8192)
+        .AddLayer(FailsLarge)
+        .AddPatternFile(FailsLarge, FailingEntry, 512 * 1024);
 
     private ApiServer? _server;
 
@@ -108,6 +111,20 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
         Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
         Assert.Null(response.Content.Headers.ContentRange);
+    }
+
+    [Fact]
+    public async Task AFailingFileLargerThanTheHeldWindowBreaksTheConnectionRatherThanAnswerAProblemAfterTarBytes()
+    {
+        using var client = Server.CreateClient();
+
+        // A file too large to be read ahead is read straight into the body: the room asked for its first read handed
+        // the header to the server, which cannot take it back, and a problem now would follow those bytes.
+        var failure = await Record.ExceptionAsync(async () => (await client.GetAsync(new Uri($"/layers/{FailsLarge}/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead)).Dispose());
+
+        Assert.IsType<HttpRequestException>(failure);
+        var failed = await Server.Logs.WaitForExportOutcomeAsync(FailsLarge, "failed");
+        Assert.Null(CapturedLogs.Property(failed, "ProblemStatus"));
     }
 
     [Fact]

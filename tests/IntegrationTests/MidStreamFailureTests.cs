@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using IntegrationTests.Support;
 using Serilog.Events;
 
@@ -9,12 +10,16 @@ public sealed class MidStreamFailureTests : IAsyncLifetime
 {
     private const string FailingEntry = "c/fails.bin";
     private const int FirstFileSize = 256 * 1024;
+    private const string Noisy = "noisy";
 
     private readonly TempLayerStore _store = TempLayerStore.Create()
         .AddLayer("broken")
         .AddPatternFile("broken", "a/first.bin", FirstFileSize)
         .AddFile("broken", "b/second.txt", "second\n"u8.ToArray())
-        .AddPatternFile("broken", FailingEntry, 8192);
+        .AddPatternFile("broken", FailingEntry, 8192)
+        .AddLayer(Noisy)
+        .AddFile(Noisy, "a/first.bin", RandomNumberGenerator.GetBytes(1024 * 1024))
+        .AddPatternFile(Noisy, FailingEntry, 8192);
 
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("failure-");
 
@@ -52,6 +57,28 @@ public sealed class MidStreamFailureTests : IAsyncLifetime
         Assert.IsAssignableFrom<IOException>(failure);
         Assert.True(received.Length > 64 * 1024, $"only {received.Length} bytes arrived before the failure");
         Assert.False(EndsWithEndOfArchive(received.ToArray()), "the truncated stream ends like a complete tar");
+    }
+
+    [Fact]
+    public async Task AGzipBodyThatFailsAfterItsFirstFlushIsAFailedTransferNotAShortCompleteOne()
+    {
+        // Small blocks, few at a time: most of the random megabyte has left, compressed, when the failing entry comes.
+        await using var server = ApiServer.Start(
+            _store.Root,
+            services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, FailingEntry)),
+            settings: new Dictionary<string, string> { ["Export:Threads"] = "1", ["Export:Gzip:BlockSize"] = "65536" });
+        using var client = server.CreateClient();
+        using var response = await client.GetAsync(new Uri($"/layers/{Noisy}/tar?compression=gzip", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Content.Headers.ContentLength);
+        using var received = new MemoryStream();
+
+        // A chunked body has no length to fall short of: only a broken connection, never a last chunk, says it failed.
+        var failure = await Record.ExceptionAsync(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received));
+
+        Assert.IsAssignableFrom<IOException>(failure);
+        Assert.True(received.Length > 64 * 1024, $"only {received.Length} bytes arrived before the failure");
+        await server.Logs.WaitForExportOutcomeAsync(Noisy, "failed");
     }
 
     [Fact]

@@ -87,6 +87,12 @@ public sealed class SlowClientTests : IDisposable
         Assert.True(produced < BufferedAtMost, $"the server produced {produced} bytes for a client that read none");
         var rest = await ReadToEndOrFailureAsync(stream);
         Assert.True(rest < BlobSize, $"the dropped client still got {rest} bytes");
+
+        // The operator reads why the client was dropped, and the drop counts as a cancelled export.
+        Assert.Contains("read slower than", cancelled.MessageTemplate.Text, StringComparison.Ordinal);
+        using var client = server.CreateClient();
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        Assert.Equal(1, scrape.Value("layer_export_exports_total", ("representation", "none"), ("outcome", "cancelled")));
     }
 
     [Fact]
