@@ -31,6 +31,10 @@ public sealed class Http2TrailerTests : IDisposable
 
         Assert.Equal(HttpVersion.Version20, response.Version);
         Assert.False(response.Headers.Contains("Docker-Content-Digest"));
+
+        // Declared in the head (RFC 9110, section 6.6.2), so a client knows to wait for it.
+        Assert.True(response.Headers.TryGetValues("Trailer", out var declared), "the trailer was not declared");
+        Assert.Equal("Docker-Content-Digest", Assert.Single(declared));
         Assert.True(response.TrailingHeaders.TryGetValues("Docker-Content-Digest", out var trailer), "no digest trailer");
         Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)), Assert.Single(trailer));
     }

@@ -46,6 +46,23 @@ public sealed class LayerTarDownloadTests : IDisposable
     }
 
     [Fact]
+    public async Task TheFirstPlainTarAnnouncesItsExactLengthBeforeItsDigestIsKnown()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+
+        // Read from the head, not computed from a buffered body: a chunked tar would leave a cut one undetectable.
+        using var response = await client.GetAsync(new Uri("/layers/app/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        var announced = response.Content.Headers.ContentLength;
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("Docker-Content-Digest"));
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        Assert.Equal(body.LongLength, announced);
+    }
+
+    [Fact]
     public async Task CurlSavesTheTarUnderTheContentDispositionName()
     {
         await using var server = ApiServer.Start(_store.Root);
