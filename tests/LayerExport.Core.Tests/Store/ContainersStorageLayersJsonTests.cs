@@ -235,16 +235,20 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
         Assert.Equal($"The parent chain of layer '{Id("a")}' loops back to '{Id("a")}'.", loop.Message);
     }
 
-    [Fact]
-    public void ALayerWhoseIdIsNoDirectoryNameIsNeverOpened()
+    [Theory]
+    [InlineData("short")]
+    [InlineData("{0}0")]
+    [InlineData("{1}")]
+    public void ALayerWhoseIdIsNoDirectoryNameIsNeverOpened(string template)
     {
-        // layers.json decides which directory is read; only an ID of 64 hex digits names one.
-        Write(new { id = "short" });
+        // layers.json decides which directory is read; only an ID of 64 lowercase hex digits names one.
+        var id = string.Format(System.Globalization.CultureInfo.InvariantCulture, template, Id("layer"), Id("layer").ToUpperInvariant());
+        Write(new { id });
         using var store = Open();
 
-        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse("short")));
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(id)));
 
-        Assert.Equal("Layer 'short': its ID is not a directory name.", error.Message);
+        Assert.Equal($"Layer '{id}': its ID is not a directory name.", error.Message);
     }
 
     [Fact]

@@ -310,6 +310,63 @@ public sealed class DockerLayerStoreTests : IDisposable
         Assert.Empty(OpenFileDescriptors.Under(_root.Path));
     }
 
+    [Fact]
+    public async Task GzipRangesOfAReassembledLayerAreSlicesOfItsWholeGzipBody()
+    {
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        using var store = new DockerLayerStore(_root.Path);
+        var exporter = new LayerExporter(store, new CompressionOptions { Gzip = { BlockSize = 64 * 1024 } });
+        var whole = new MemoryStream();
+        GzipBlockIndex index;
+        using (var export = exporter.Prepare(chain, []))
+        {
+            var writer = PipeWriter.Create(whole);
+            index = (await export.WriteAsync(LayerCompression.Gzip, writer, expected: null, CancellationToken.None)).GzipIndex!;
+            await writer.CompleteAsync();
+        }
+
+        var body = whole.ToArray();
+        Assert.Equal(body.Length, index.Size);
+        Assert.True(index.CompressedLengths.Count >= 2, "the layer's tar fits in one gzip block");
+        foreach (var start in new long[] { 0, 11, index.Locate(body.Length / 2).BlockStart + 5, body.Length - 3 })
+        {
+            using var export = exporter.Prepare(chain, []);
+            var range = await CollectAsync(output => export.WriteGzipRangeAsync(output, index, start, body.Length, CancellationToken.None));
+            Assert.Equal(body[(int)start..], range);
+        }
+    }
+
+    [Fact]
+    public async Task AParentFileThatCannotBeOpenedIsThatLayersInconsistencyOnly()
+    {
+        var (baseChain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var (appChain, _) = await AddLayerAsync("app", parent: baseChain, "--format=gnu");
+        var parent = _root.Combine($"image/overlay2/layerdb/sha256/{appChain}/parent");
+        File.Delete(parent);
+        Posix.MakeNode(parent, Posix.SocketType, 0, 0);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(appChain)));
+        var layers = store.List().ToDictionary(l => l.Id);
+
+        Assert.Equal($"Layer '{appChain}': parent cannot be opened (No such device or address).", error.Message);
+        Assert.Equal(error.Message, layers[appChain].Problem);
+        Assert.Null(layers[baseChain].Problem);
+    }
+
+    [Fact]
+    public async Task AMetadataValueThatIsNotOneIsQuotedOnlyAsFarAsAValidOneGoes()
+    {
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var content = new string('s', 60_000);
+        await File.WriteAllTextAsync(_root.Combine($"image/overlay2/layerdb/sha256/{chain}/cache-id"), content);
+        using var store = new DockerLayerStore(_root.Path);
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(chain)));
+
+        Assert.Equal($"Layer '{chain}': cache-id '{content[..160]}... (59840 more characters)' is not a directory name.", error.Message);
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static async Task<byte[]> RangeAsync(DockerLayerStore store, string id, long start, long end)
