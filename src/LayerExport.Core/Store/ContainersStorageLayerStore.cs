@@ -217,8 +217,9 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             foreach (var element in document.RootElement.EnumerateArray())
             {
                 var id = element.GetProperty("id").GetString() ?? throw new LayerStoreCorruptException("layers.json has a layer without an ID.");
+                // A null or undecodable name names nothing: as "" it would answer an empty ID or parent in a request.
                 var names = element.TryGetProperty("names", out var n) && n.ValueKind == JsonValueKind.Array
-                    ? n.EnumerateArray().Select(static x => (x.ValueKind == JsonValueKind.String ? TextOf(x) : x.GetString()) ?? "").ToHashSet(StringComparer.Ordinal)
+                    ? n.EnumerateArray().Select(static x => x.ValueKind == JsonValueKind.String ? TextOf(x) : x.GetString()).OfType<string>().Where(static name => name.Length > 0).ToHashSet(StringComparer.Ordinal)
                     : [];
                 var (parent, parentProblem) = OptionalString(element, "parent");
                 var (digestText, digestProblem) = OptionalString(element, "diff-digest");

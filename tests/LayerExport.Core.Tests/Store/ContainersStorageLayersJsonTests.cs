@@ -337,6 +337,19 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
     }
 
     [Fact]
+    public void ANullOrUndecodableNameIsNoNameAndAnEmptyRequestStaysInvalid()
+    {
+        // Go leaves a null element of []string as "", which names nothing a request can ask for: an empty ID or parent
+        // must stay a client error, not resolve to whichever layer has such a name.
+        Write(new { id = Id("layer") });
+        File.WriteAllText(_root.Combine("overlay-layers/layers.json"), $$"""[{"id":"{{Id("layer")}}","names":[null,"\ud800","friendly"]}]""");
+        using var store = Open();
+
+        Assert.Throws<InvalidLayerIdException>(() => store.ParseId(""));
+        Assert.Equal(Id("layer"), store.ParseId("friendly").Value);
+    }
+
+    [Fact]
     public void ADiffDigestOfAnotherAlgorithmIsNoFaultAndNoPromise()
     {
         Write(new Dictionary<string, object> { ["id"] = Id("layer"), ["diff-digest"] = "sha512:" + Id("x") + Id("y") });
