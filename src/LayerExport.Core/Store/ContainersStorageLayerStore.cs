@@ -217,7 +217,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             foreach (var element in document.RootElement.EnumerateArray())
             {
                 var id = element.GetProperty("id").GetString() ?? throw new LayerStoreCorruptException("layers.json has a layer without an ID.");
-                // A null or undecodable name names nothing: as "" it would answer an empty ID or parent in a request.
+                // An empty, null or undecodable name names nothing: as "" it would answer an empty ID or parent in a request.
                 var names = element.TryGetProperty("names", out var n) && n.ValueKind == JsonValueKind.Array
                     ? n.EnumerateArray().Select(static x => x.ValueKind == JsonValueKind.String ? TextOf(x) : x.GetString()).OfType<string>().Where(static name => name.Length > 0).ToHashSet(StringComparer.Ordinal)
                     : [];

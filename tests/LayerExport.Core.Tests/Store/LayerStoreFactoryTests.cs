@@ -3,6 +3,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Store;
 
+/// <summary>The configured layout name picks the store class; an unknown one is a configuration error.</summary>
 public sealed class LayerStoreFactoryTests : IDisposable
 {
     private readonly TempDirectory _root = new();
