@@ -90,6 +90,18 @@ public sealed class ServerProcessTests : IDisposable
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
+    // Serilog's own refusals, which came with its stack trace.
+    [Theory]
+    [InlineData("Serilog__MinimumLevel__Default", "Loud", "the Serilog section cannot be applied: The value Loud is not a valid Serilog level.")]
+    [InlineData("Serilog__WriteTo__0__Args__restrictedToMinimumLevel", "Loud", "the Serilog section cannot be applied: Requested value 'Loud' was not found.")]
+    [InlineData("Serilog__Using__0", "Serilog.Sinks.Missing", "the Serilog section cannot be applied: Could not load file or assembly 'Serilog.Sinks.Missing")]
+    public async Task ALoggingSettingSerilogRefusesStopsStartUpWithOneLine(string variable, string value, string message)
+    {
+        var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
+
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StartsOnTheGivenAddressServesLayersAndIsKilledByItsPid()
     {

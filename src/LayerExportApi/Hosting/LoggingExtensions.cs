@@ -15,8 +15,7 @@ internal static class LoggingExtensions
         // preserveStaticLogger keeps each host's logger its own, so tests can start several hosts in one process.
         builder.Services.AddSingleton<IntendedShortBodies>();
         builder.Services.AddSerilog(
-            (services, logger) => logger
-                .ReadFrom.Configuration(builder.Configuration)
+            (services, logger) => ReadSettings(logger, builder.Configuration)
                 .ReadFrom.Services(services)
                 .Enrich.FromLogContext()
                 .Enrich.With<ControlCharacterEscaper>()
@@ -81,6 +80,20 @@ internal static class LoggingExtensions
             }
         });
         return app;
+    }
+
+    // Serilog refuses a bad setting (an unknown level, an assembly it cannot load) by an exception whose stack trace
+    // tells an operator nothing; its message names the value, which is all that is needed.
+    private static LoggerConfiguration ReadSettings(LoggerConfiguration logger, IConfiguration configuration)
+    {
+        try
+        {
+            return logger.ReadFrom.Configuration(configuration);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or IOException)
+        {
+            throw new StartupCheckException($"the Serilog section cannot be applied: {e.Message.TrimEnd()}");
+        }
     }
 
     // The request path, the layer ID of the route and whatever else a request puts into a property would otherwise
