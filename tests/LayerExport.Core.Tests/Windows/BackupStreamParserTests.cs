@@ -44,8 +44,8 @@ public sealed class BackupStreamParserTests : IDisposable
     [Fact]
     public void ANameRunningPastTheEndIsATruncatedStreamNotAnEarlyEnd()
     {
-        // The name of a data stream is never read, so only the bounds check can find it cut short.
-        var bytes = new BackupStreamBuilder().Append(Header(BackupStreamBuilder.Data, size: 0, nameSize: 100)).Append(new byte[10]).ToArray();
+        // The name of a data stream is never read, so only the bounds check finds it cut short: 40 bytes where 10 are left.
+        var bytes = new BackupStreamBuilder().Append(Header(BackupStreamBuilder.Data, size: 0, nameSize: 40)).Append(new byte[10]).ToArray();
 
         var error = Assert.Throws<InvalidDataException>(() => Parse(bytes));
 
