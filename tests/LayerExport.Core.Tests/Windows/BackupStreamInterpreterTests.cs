@@ -41,6 +41,14 @@ public sealed class BackupStreamInterpreterTests : IDisposable
         Assert.Equal(junction, content.IsMountPoint);
     }
 
+    [Fact]
+    public void AMetadataStreamOfExactlyTheBoundIsRead()
+    {
+        var content = Read(new BackupStreamBuilder().SecurityDescriptor(new byte[1 << 20]).DataStream("x"u8.ToArray()).ToArray());
+
+        Assert.Equal(1 << 20, content.SecurityDescriptor?.Length);
+    }
+
     private BackupStreamContent Read(byte[] bytes)
     {
         File.WriteAllBytes(_directory.Combine("stream"), bytes);
