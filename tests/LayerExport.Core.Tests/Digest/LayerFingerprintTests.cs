@@ -25,13 +25,15 @@ public sealed class LayerFingerprintTests
         Xattrs = [new Xattr("user.a"u8.ToArray(), "1"u8.ToArray())],
     };
 
+    private const string PlainFingerprint = "5f8f8cf03ef44a37cba1bd7ff320c6b430e8992bf66e98add15b3ef1940453b8";
+
     private static readonly EntryIdentity Identity = new(Device: 1, Inode: 2, LinkCount: 3, ChangeTimeNanoseconds: 4, ModificationTimeNanoseconds: 5);
 
     public static TheoryData<string> Changes =>
     [
         "name", "link name", "type", "mode", "uid", "gid", "size", "mtime", "device major", "device minor",
         "xattr name", "xattr value", "xattr added", "identity device", "identity inode", "identity link count",
-        "identity ctime", "identity mtime", "no identity",
+        "identity ctime", "identity mtime", "no identity", "mtime nanoseconds", "atime", "ctime", "pax record",
     ];
 
     [Theory]
@@ -58,11 +60,47 @@ public sealed class LayerFingerprintTests
             "identity link count" => (Header, Identity with { LinkCount = 9 }),
             "identity ctime" => (Header, Identity with { ChangeTimeNanoseconds = 9 }),
             "identity mtime" => (Header, Identity with { ModificationTimeNanoseconds = 9 }),
+            "mtime nanoseconds" => (Header with { ModificationTimeNanoseconds = 1 }, Identity),
+            "atime" => (Header with { AccessTime = new PaxTime(0, 0) }, Identity),
+            "ctime" => (Header with { ChangeTime = new PaxTime(0, 0) }, Identity),
+            "pax record" => (Header with { PaxRecords = [new PaxRecord("a"u8.ToArray(), [])] }, Identity),
             _ => (Header, (EntryIdentity?)null),
         };
 
         Assert.NotEqual(Fingerprint((Header, Identity)), Fingerprint((header, identity)));
         Assert.Equal(Fingerprint((Header, Identity)), Fingerprint((Header with { }, Identity with { })));
+    }
+
+    [Fact]
+    public void AnEntryWithoutPaxFieldsKeepsTheFingerprintItAlwaysHad()
+    {
+        // Cache entries on disk are keyed by it: only entries with sub-second, access or change times or further records may add to it.
+        Assert.Equal(PlainFingerprint, Fingerprint((Header, Identity)));
+    }
+
+    [Theory]
+    [InlineData("atime seconds")]
+    [InlineData("atime nanoseconds")]
+    [InlineData("ctime seconds")]
+    [InlineData("ctime nanoseconds")]
+    [InlineData("pax record key")]
+    [InlineData("pax record value")]
+    [InlineData("pax record bytes moved")]
+    public void EachPaxFieldChangesTheFingerprintOfAnEntryThatHasThem(string change)
+    {
+        var first = Header with { AccessTime = new PaxTime(1, 1), ChangeTime = new PaxTime(1, 1), PaxRecords = [new PaxRecord("a"u8.ToArray(), "v"u8.ToArray())] };
+        var second = change switch
+        {
+            "atime seconds" => first with { AccessTime = new PaxTime(2, 1) },
+            "atime nanoseconds" => first with { AccessTime = new PaxTime(1, 2) },
+            "ctime seconds" => first with { ChangeTime = new PaxTime(2, 1) },
+            "ctime nanoseconds" => first with { ChangeTime = new PaxTime(1, 2) },
+            "pax record key" => first with { PaxRecords = [new PaxRecord("b"u8.ToArray(), "v"u8.ToArray())] },
+            "pax record value" => first with { PaxRecords = [new PaxRecord("a"u8.ToArray(), "w"u8.ToArray())] },
+            _ => first with { PaxRecords = [new PaxRecord("av"u8.ToArray(), [])] },
+        };
+
+        Assert.NotEqual(Fingerprint((first, Identity)), Fingerprint((second, Identity)));
     }
 
     [Fact]

@@ -11,6 +11,17 @@ internal static unsafe partial class Posix
     private const int AtSymlinkNoFollow = 0x100;
     private const uint StatxBasicStats = 0x7ff;
 
+    private const int PrSetNoNewPrivileges = 38;
+    private const int PrSetSeccomp = 22;
+    private const nuint SeccompModeFilter = 2;
+    private const ushort BpfLoadWordAbsolute = 0x20;
+    private const ushort BpfJumpIfEqual = 0x15;
+    private const ushort BpfReturn = 0x06;
+    private const uint Openat2SyscallNumber = 437;
+    private const uint SeccompReturnErrno = 0x0005_0000;
+    private const uint SeccompReturnAllow = 0x7fff_0000;
+    private const uint Enosys = 38;
+
     public const int CharacterDeviceType = 0x2000;
     public const int BlockDeviceType = 0x6000;
     public const int SocketType = 0xC000;
@@ -108,6 +119,25 @@ internal static unsafe partial class Posix
             Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
     }
 
+    /// <summary>
+    /// From now on openat2(2) fails with ENOSYS on the calling thread, as on Linux before 5.6. Other threads keep it;
+    /// threads this one starts would inherit the filter, so it is meant for a thread that starts none.
+    /// </summary>
+    public static void RefuseOpenat2OnThisThread()
+    {
+        // A seccomp filter binds only the thread that installs it (no SECCOMP_FILTER_FLAG_TSYNC).
+        var program = stackalloc SocketFilter[4]
+        {
+            new(BpfLoadWordAbsolute, 0, 0, 0),
+            new(BpfJumpIfEqual, 0, 1, Openat2SyscallNumber),
+            new(BpfReturn, 0, 0, SeccompReturnErrno | Enosys),
+            new(BpfReturn, 0, 0, SeccompReturnAllow),
+        };
+        var filter = new SocketFilterProgram { Length = 4, Filter = program };
+        Check(PrCtl(PrSetNoNewPrivileges, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS");
+        Check(PrCtl(PrSetSeccomp, SeccompModeFilter, (nuint)(&filter), 0, 0), "PR_SET_SECCOMP");
+    }
+
     // glibc's makedev: 12 bits of major and 20 of minor in the classic positions, the rest above.
     private static ulong MakeDevice(uint major, uint minor) =>
         (minor & 0xffUL) | ((major & 0xfffUL) << 8) | ((minor & ~0xffUL) << 12) | ((major & ~0xfffUL) << 32);
@@ -127,6 +157,9 @@ internal static unsafe partial class Posix
         var errno = Marshal.GetLastPInvokeError();
         return new IOException($"{what}: {new Win32Exception(errno).Message} (errno {errno})");
     }
+
+    [LibraryImport(Library, EntryPoint = "prctl", SetLastError = true)]
+    private static partial int PrCtl(int option, nuint argument2, nuint argument3, nuint argument4, nuint argument5);
 
     [LibraryImport(Library, EntryPoint = "mknod", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int MkNod(string path, uint mode, ulong device);
@@ -160,4 +193,20 @@ internal static unsafe partial class Posix
 
     [LibraryImport(Library, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct SocketFilter(ushort code, byte jumpIfTrue, byte jumpIfFalse, uint operand)
+    {
+        public readonly ushort Code = code;
+        public readonly byte JumpIfTrue = jumpIfTrue;
+        public readonly byte JumpIfFalse = jumpIfFalse;
+        public readonly uint Operand = operand;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct SocketFilterProgram
+    {
+        public ushort Length;
+        public SocketFilter* Filter;
+    }
 }

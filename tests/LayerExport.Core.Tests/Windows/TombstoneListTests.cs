@@ -31,6 +31,18 @@ public sealed class TombstoneListTests
     }
 
     [Fact]
+    public void ALineThatCleansToFilesOrAboveItNamesNoDirectoryButCounts()
+    {
+        // hcsshim drops such a deletion: its parent is the transport directory or above, which the walk never yields.
+        var list = Parse("\\\n\\..\n\\a\\..\n");
+
+        Assert.Equal(3, list.Count);
+        Assert.Empty(Names(list, ""));
+        Assert.Empty(Names(list, "Files"));
+        Assert.Empty(Names(list, ".."));
+    }
+
+    [Fact]
     public void AHeaderWithoutFurtherLinesListsNothing()
     {
         Assert.Equal(0, Parse("").Count);

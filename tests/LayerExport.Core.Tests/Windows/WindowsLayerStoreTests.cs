@@ -1,5 +1,6 @@
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
 using static LayerExport.Core.Tests.Windows.WindowsTestStore;
 
 namespace LayerExport.Core.Tests.Windows;
@@ -169,6 +170,117 @@ public sealed class WindowsLayerStoreTests : IDisposable
         using var store = _store.Open();
 
         Assert.Throws<LayerRefusedException>(() => store.Open(LayerId.Parse("top")));
+    }
+
+    [Theory]
+    [InlineData("loop", "loop")]
+    [InlineData("twice", "self", "self")]
+    public void AChainThatNamesALayerTwiceOrTheLayerItselfSaysSo(string id, params string[] chain)
+    {
+        // 'self' records itself as its parent, so 'twice' agrees with it and only the second 'self' is wrong.
+        _store.AddLayer("self", "self");
+        _store.AddLayer(id, chain);
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(id)));
+
+        Assert.Equal($"The parent chain of layer '{id}' names '{chain[^1]}' twice or loops back to the layer.", error.Message);
+    }
+
+    [Fact]
+    public void AChainThatDisagreesWithItsParentListsBothChainsInFull()
+    {
+        AddChain();
+        _store.AddLayer("base1");
+        _store.AddLayer("upper", "base0", "base1");
+        _store.AddLayer("liar", "upper", "base1", "base0");
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("liar")));
+
+        Assert.Equal("Layer 'liar' records [base1, base0] below 'upper', but 'upper' records [base0, base1].", error.Message);
+    }
+
+    [Theory]
+    [InlineData("\uFEFF[\"base0\"]", new[] { "base0" })]
+    [InlineData("null", new string[0])]
+    public void ALayerchainWithAByteOrderMarkOrNullIsRead(string content, string[] chain)
+    {
+        AddChain();
+        _store.AddLayer("marked");
+        _store.Write("marked/layerchain.json", System.Text.Encoding.UTF8.GetBytes(content));
+        using var store = _store.Open();
+
+        Assert.Equal(chain, store.Describe(LayerId.Parse("marked")).Chain);
+    }
+
+    [Fact]
+    public void ALayerchainElementThatIsNoStringIsNamedAsWritten()
+    {
+        _store.AddLayer("numbered");
+        _store.Write("numbered/layerchain.json", "[5]"u8.ToArray());
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("numbered")));
+
+        Assert.Equal("Layer 'numbered': layerchain.json names '5', whose last path element is not a layer ID.", error.Message);
+    }
+
+    [Fact]
+    public void ARegularFileInPlaceOfALayerDirectoryIsNoLayer()
+    {
+        _store.Write("plain", "not a layer"u8.ToArray());
+        using var store = _store.Open();
+
+        Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse("plain")));
+    }
+
+    [Fact]
+    public void RefusalsNameTheLayerAndWhatIsLinked()
+    {
+        AddChain();
+        File.CreateSymbolicLink(_store.Path("linked"), _store.Path("middle"));
+        Directory.CreateDirectory(_store.Path("sneaky"));
+        File.CreateSymbolicLink(_store.Path("sneaky", "Files"), "/etc");
+        using var store = _store.Open();
+
+        Assert.Equal("Layer 'linked' is a symbolic link in the store; refused.", Assert.Throws<LayerRefusedException>(() => store.Describe(LayerId.Parse("linked"))).Message);
+        Assert.Equal("Layer 'sneaky': Files is a symbolic link; refused.", Assert.Throws<LayerRefusedException>(() => store.Describe(LayerId.Parse("sneaky"))).Message);
+    }
+
+    [Fact]
+    public void LayersThatCannotBeOpenedLeaveNoDescriptorOpen()
+    {
+        // The store keeps its root open, and nothing below it once a lookup has failed.
+        AddChain();
+        File.Delete(_store.Path("top", "tombstones.txt"));
+        Directory.CreateDirectory(_store.Path("scratch"));
+        Directory.CreateDirectory(_store.Path("sneaky"));
+        File.CreateSymbolicLink(_store.Path("sneaky", "Files"), "/etc");
+        using var store = _store.Open();
+
+        Assert.Throws<WindowsLayerFormatException>(() => store.Open(LayerId.Parse("top")));
+        Assert.Throws<LayerNotFoundException>(() => store.Describe(LayerId.Parse("scratch")));
+        Assert.Throws<LayerRefusedException>(() => store.Describe(LayerId.Parse("sneaky")));
+
+        Assert.Equal([_store.Root], OpenFileDescriptors.Under(_store.Root));
+    }
+
+    [Fact]
+    public void ARootDeletedSinceTheStoreWasOpenedMakesTheStoreUnavailable()
+    {
+        using var store = _store.Open();
+        Directory.Delete(_store.Root, recursive: true);
+        try
+        {
+            var error = Assert.Throws<LayerStoreUnavailableException>(() => store.Describe(LayerId.Parse("gone")));
+
+            Assert.Equal("The layer store cannot be read: the root directory was deleted; restart the server once the store is back.", error.Message);
+        }
+        finally
+        {
+            Directory.CreateDirectory(_store.Root);
+        }
     }
 
     // base0 <- middle <- top, with moby-style paths in one chain and bare IDs in the other.

@@ -207,6 +207,71 @@ public sealed class WindowsMalformedTests : IDisposable
     }
 
     [Fact]
+    public void ADirectoryWhoseTwinHoldsDataIsAMismatchAsInBackuptar()
+    {
+        // A directory's size is 0 whatever its streams say, so any data is more than it holds.
+        _store.EncodedDirectory(Layer + "/Files/dir", DirectoryAttribute, new BackupStreamBuilder().DataStream("abc"u8.ToArray()).ToArray(), Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/dir", error.Path);
+        Assert.EndsWith("mismatch between file size 0 and header size 3", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ADirectoryWhoseTwinHoldsSparseDataIsAMismatch()
+    {
+        _store.EncodedDirectory(Layer + "/Files/dir", DirectoryAttribute, new BackupStreamBuilder().SparseDataStream().Block(0, "ab"u8.ToArray()).Block(5, []).ToArray(), Time, Time);
+
+        var error = SurveyFails();
+
+        Assert.Equal("Files/dir", error.Path);
+        Assert.EndsWith("mismatch between file size 0 and sparse data of 5 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASparseBlockThatStartsBeforeTheEndOfThePreviousOneIsReported()
+    {
+        // Overlapping blocks would write some bytes twice and leave the tar shorter than its announced size.
+        var stream = new BackupStreamBuilder().SparseDataStream().Block(0, "ab"u8.ToArray()).Block(1, "c"u8.ToArray()).Block(4, []).ToArray();
+        _store.Encoded(Layer + "/Files/overlap.bin", ArchiveAttribute, stream, Time, Time);
+
+        Assert.EndsWith("cannot seek back from 2 to 1", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnotherStreamAmongTheSparseBlocksIsReported()
+    {
+        var stream = new BackupStreamBuilder().SparseDataStream().Block(0, "a"u8.ToArray()).Stream(BackupStreamBuilder.Link, []).Block(2, []).ToArray();
+        _store.Encoded(Layer + "/Files/mixed.bin", ArchiveAttribute, stream, Time, Time);
+
+        Assert.EndsWith("unexpected stream 5 among the sparse blocks", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASparseBlockBeforeTheDataOfABaseLayerFileIsAnUnknownStreamAsInBackuptar()
+    {
+        // go-winio#375: the one-pass reader takes a sparse block for an unknown stream; the two-pass one accepts it.
+        _store.Encoded("base0/Files/early.bin", ArchiveAttribute, new BackupStreamBuilder().Block(0, []).DataStream("x"u8.ToArray()).ToArray(), Time, Time);
+        using var store = _store.Open();
+        using var export = new LayerExporter(store).Prepare("base0", []);
+
+        var error = Assert.Throws<LayerExportException>(() => export.Survey(CancellationToken.None));
+
+        Assert.Equal("Files/early.bin", error.Path);
+        Assert.EndsWith("unknown stream ID 9", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AMetadataStreamLargerThanATarHeaderCanHoldIsReported()
+    {
+        var stream = new BackupStreamBuilder().SecurityDescriptor(new byte[(1 << 20) + 1]).DataStream("x"u8.ToArray()).ToArray();
+        _store.Encoded(Layer + "/Files/big-sd.txt", ArchiveAttribute, stream, Time, Time);
+
+        Assert.EndsWith("stream 3 of 1048577 bytes is too large for a tar header", SurveyFails().Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ADirectoryWithoutItsTwinIsReported()
     {
         Directory.CreateDirectory(_store.Path(Layer, "Files", "bare"));
@@ -263,6 +328,44 @@ public sealed class WindowsMalformedTests : IDisposable
         var error = Assert.Throws<WindowsLayerFormatException>(() => new LayerExporter(store).Prepare(Layer, []));
 
         Assert.Equal("Layer 't' has no Hives/System_Delta, whose times Files and Hives take.", error.Message);
+    }
+
+    [Fact]
+    public void ASymlinkedHivesDirectoryIsRefusedWhenTheLayerIsOpened()
+    {
+        Directory.Delete(_store.Path(Layer, "Hives"), recursive: true);
+        _store.Write("elsewhere/System_Delta", "regf"u8.ToArray());
+        File.CreateSymbolicLink(_store.Path(Layer, "Hives"), _store.Path("elsewhere"));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerRefusedException>(() => new LayerExporter(store).Prepare(Layer, []));
+
+        Assert.Equal("Layer 't': Hives is a symbolic link or not a directory; refused.", error.Message);
+    }
+
+    [Fact]
+    public void ASymlinkedSystemDeltaIsRefusedWhenTheLayerIsOpened()
+    {
+        File.Delete(_store.Path(Layer, "Hives", "System_Delta"));
+        _store.Write("elsewhere/System_Delta", "regf"u8.ToArray());
+        File.CreateSymbolicLink(_store.Path(Layer, "Hives", "System_Delta"), _store.Path("elsewhere", "System_Delta"));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<LayerRefusedException>(() => new LayerExporter(store).Prepare(Layer, []));
+
+        Assert.Equal("Layer 't': Hives/System_Delta is a symbolic link; refused.", error.Message);
+    }
+
+    [Fact]
+    public void ASystemDeltaThatIsNoRegularFileIsAProblemWhenTheLayerIsOpened()
+    {
+        File.Delete(_store.Path(Layer, "Hives", "System_Delta"));
+        Directory.CreateDirectory(_store.Path(Layer, "Hives", "System_Delta"));
+        using var store = _store.Open();
+
+        var error = Assert.Throws<WindowsLayerFormatException>(() => new LayerExporter(store).Prepare(Layer, []));
+
+        Assert.Equal("Layer 't': Hives/System_Delta is not a regular file.", error.Message);
     }
 
     [Fact]
