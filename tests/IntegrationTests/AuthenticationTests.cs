@@ -282,6 +282,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         var scheme = document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
         Assert.Equal("http", scheme.GetProperty("type").GetString());
         Assert.Equal("bearer", scheme.GetProperty("scheme").GetString());
+        Assert.Contains("Authentication:TokenSha256Hashes", scheme.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -297,6 +298,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
             .SelectMany(path => path.Value.EnumerateObject().Select(o => (Path: path.Name, Method: o.Name, Operation: o.Value)))
             .ToList();
         Assert.Contains(operations, o => o.Path == "/healthz");
+        Assert.True(document.RootElement.GetProperty("components").GetProperty("schemas").TryGetProperty("ProblemDetails", out _), "the schema every 401 refers to is not in the document");
         foreach (var (path, method, operation) in operations)
         {
             var responses = operation.GetProperty("responses");
@@ -312,8 +314,14 @@ public sealed class AuthenticationTests : IAsyncLifetime
 
             var requirement = Assert.Single(operation.GetProperty("security").EnumerateArray());
             Assert.Equal(0, requirement.GetProperty("Bearer").GetArrayLength());
+            Assert.True(responses.EnumerateObject().Any(r => r.Name.StartsWith('2')), $"{method} {path} lost its success responses to the 401");
             var unauthorized = responses.GetProperty("401");
-            Assert.Equal(challenge, unauthorized.GetProperty("headers").EnumerateObject().Select(h => h.Name).Order(StringComparer.Ordinal));
+            Assert.Contains("bearer token", unauthorized.GetProperty("description").GetString(), StringComparison.Ordinal);
+            var headers = unauthorized.GetProperty("headers");
+            Assert.Equal(challenge, headers.EnumerateObject().Select(h => h.Name).Order(StringComparer.Ordinal));
+            Assert.All(headers.EnumerateObject(), h => Assert.Equal("string", h.Value.GetProperty("schema").GetProperty("type").GetString()));
+            Assert.Contains("realm=\"layer-export\"", headers.GetProperty("WWW-Authenticate").GetProperty("description").GetString(), StringComparison.Ordinal);
+            Assert.Equal("no-store", headers.GetProperty("Cache-Control").GetProperty("description").GetString());
             Assert.Equal(method != "head", unauthorized.TryGetProperty("content", out var content) && content.TryGetProperty(ProblemAssert.MediaType, out _));
         }
     }
