@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using IntegrationTests.Support;
+using LayerExportApi.Security;
 
 namespace IntegrationTests;
 
@@ -53,6 +54,22 @@ public sealed class AuthenticationConfigurationTests : IDisposable
         Assert.Contains("LayerExport cannot start: Authentication:TokenSha256Hashes holds an entry that is not a SHA-256 hash", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(hash, server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true)]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", true)]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", false)]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", false)]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg", false)]
+    [InlineData("g123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false)]
+    [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\u0663", false)]
+    [InlineData("", false)]
+    [InlineData(null, false)]
+    public void OnlySixtyFourHexDigitsAreAHash(string? entry, bool isHash)
+    {
+        // Start-up validation's own check, run in this process: the tests above see only its outcome, from another process.
+        Assert.Equal(isHash, TokenHashes.IsHexHash(entry));
     }
 
     [Fact]

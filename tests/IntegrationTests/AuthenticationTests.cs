@@ -70,6 +70,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
 
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} answered {(int)response.StatusCode} without a token");
             Assert.Equal("Bearer realm=\"layer-export\"", Assert.Single(response.Headers.WwwAuthenticate).ToString());
+            Assert.True(response.Headers.CacheControl?.NoStore, $"{method} {path} let a cache keep its 401");
             if (method != HttpMethod.Head)
             {
                 var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
@@ -149,19 +150,47 @@ public sealed class AuthenticationTests : IAsyncLifetime
 
             Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} answered {(int)response.StatusCode} to '{authorization[..Math.Min(20, authorization.Length)]}'");
             Assert.Equal("Bearer realm=\"layer-export\", error=\"invalid_token\"", Assert.Single(response.Headers.WwwAuthenticate).ToString());
+            Assert.True(response.Headers.CacheControl?.NoStore, $"{method} {path} let a cache keep its 401");
+            if (method != HttpMethod.Head)
+            {
+                var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+                Assert.Equal("urn:layer-export:problem:invalid-token", problem.GetProperty("type").GetString());
+                Assert.Equal("Invalid token", problem.GetProperty("title").GetString());
+            }
         }
     }
 
-    [Fact]
-    public async Task TwoAuthorizationHeadersAreRefusedEvenWhenOneIsValid()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TwoAuthorizationHeadersAreRefusedEvenWhenOneIsValid(bool validFirst)
     {
+        // As two header lines, which HttpClient would join into one; whichever comes first, neither is taken.
+        (string, string)[] headers = [("Authorization", "Bearer " + _unknownToken), ("Authorization", "Bearer " + _token)];
+
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers", validFirst ? headers.Reverse() : headers);
+
+        using var message = response.ToMessage();
+        var problem = await ProblemAssert.IsProblemAsync(message, HttpStatusCode.Unauthorized);
+        Assert.Equal("urn:layer-export:problem:invalid-token", problem.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task OnlyARefusedBearerTokenIsLoggedAsAFailedAuthentication()
+    {
+        // The log says why a token was refused; a credential of another scheme is no token, so nothing failed.
         using var client = Server.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/layers");
-        Assert.True(request.Headers.TryAddWithoutValidation("Authorization", ["Bearer " + _unknownToken, "Bearer " + _token]));
+        foreach (var (path, authorization) in ((string, string)[])[("/layers", "Basic dXNlcjpwYXNz"), ($"/layers/{Layer}", "Bearer " + _unknownToken)])
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            Assert.True(request.Headers.TryAddWithoutValidation("Authorization", authorization));
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            await Server.Logs.WaitForRequestLoggedAsync(path);
+        }
 
-        using var response = await client.SendAsync(request);
-
-        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Unauthorized);
+        var failure = Assert.Single(Server.Logs.Events, e => e.Properties.ContainsKey("FailureMessage"));
+        Assert.Equal("The Authorization header does not hold an accepted bearer token.", CapturedLogs.Property(failure, "FailureMessage"));
     }
 
     [Fact]
@@ -193,6 +222,17 @@ public sealed class AuthenticationTests : IAsyncLifetime
 
         Assert.Equal(matching >= 0, accepted);
         Assert.Equal([(32, 32), (32, 32), (32, 32)], compared);
+    }
+
+    [Fact]
+    public void AHashConfiguredTwiceStillAcceptsItsToken()
+    {
+        // An operator may list a hash in two places, or once in each letter case: both name the same token.
+        var token = BearerTokens.NewToken();
+        var hash = BearerTokens.Sha256Hex(token);
+
+        Assert.True(new TokenHashes([hash, hash]).Accepts(token));
+        Assert.True(new TokenHashes([hash, hash.ToUpperInvariant(), BearerTokens.Sha256Hex(_token)]).Accepts(token));
     }
 
     [Fact]
@@ -242,6 +282,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
         var scheme = document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
         Assert.Equal("http", scheme.GetProperty("type").GetString());
         Assert.Equal("bearer", scheme.GetProperty("scheme").GetString());
+        Assert.Contains("Authentication:TokenSha256Hashes", scheme.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -257,6 +298,7 @@ public sealed class AuthenticationTests : IAsyncLifetime
             .SelectMany(path => path.Value.EnumerateObject().Select(o => (Path: path.Name, Method: o.Name, Operation: o.Value)))
             .ToList();
         Assert.Contains(operations, o => o.Path == "/healthz");
+        Assert.True(document.RootElement.GetProperty("components").GetProperty("schemas").TryGetProperty("ProblemDetails", out _), "the schema every 401 refers to is not in the document");
         foreach (var (path, method, operation) in operations)
         {
             var responses = operation.GetProperty("responses");
@@ -272,8 +314,14 @@ public sealed class AuthenticationTests : IAsyncLifetime
 
             var requirement = Assert.Single(operation.GetProperty("security").EnumerateArray());
             Assert.Equal(0, requirement.GetProperty("Bearer").GetArrayLength());
+            Assert.True(responses.EnumerateObject().Any(r => r.Name.StartsWith('2')), $"{method} {path} lost its success responses to the 401");
             var unauthorized = responses.GetProperty("401");
-            Assert.Equal(challenge, unauthorized.GetProperty("headers").EnumerateObject().Select(h => h.Name).Order(StringComparer.Ordinal));
+            Assert.Contains("bearer token", unauthorized.GetProperty("description").GetString(), StringComparison.Ordinal);
+            var headers = unauthorized.GetProperty("headers");
+            Assert.Equal(challenge, headers.EnumerateObject().Select(h => h.Name).Order(StringComparer.Ordinal));
+            Assert.All(headers.EnumerateObject(), h => Assert.Equal("string", h.Value.GetProperty("schema").GetProperty("type").GetString()));
+            Assert.Contains("realm=\"layer-export\"", headers.GetProperty("WWW-Authenticate").GetProperty("description").GetString(), StringComparison.Ordinal);
+            Assert.Equal("no-store", headers.GetProperty("Cache-Control").GetProperty("description").GetString());
             Assert.Equal(method != "head", unauthorized.TryGetProperty("content", out var content) && content.TryGetProperty(ProblemAssert.MediaType, out _));
         }
     }

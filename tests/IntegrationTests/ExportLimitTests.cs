@@ -47,6 +47,7 @@ public sealed class ExportLimitTests : IAsyncLifetime
 
         var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("urn:layer-export:problem:too-many-exports", problem.GetProperty("type").GetString());
+        Assert.Equal("2 exports are running and 1 is waiting; try again later.", problem.GetProperty("detail").GetString());
         Assert.Equal(TimeSpan.FromSeconds(7), refused.Headers.RetryAfter?.Delta);
         Assert.Equal(0, Held.Gate.Available);
         Assert.False(queued.IsCompleted);

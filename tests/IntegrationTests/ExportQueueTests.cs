@@ -74,6 +74,28 @@ public sealed class ExportQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheFullQueueProblemCountsSeveralWaitingExportsInGoodEnglishToo()
+    {
+        await using var held = HeldExportServer.Start(new Dictionary<string, string>
+        {
+            ["Limits:ConcurrentExports"] = "1",
+            ["Limits:QueuedExports"] = "2",
+        });
+        using var client = held.Server.CreateClient();
+        var running = DownloadAsync(client, TarPath);
+        await held.Blocking.WaitUntilHeldAsync();
+        var queued = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath) };
+        WaitUntil(() => held.Gate.Queued == 2, "two exports are queued");
+
+        using var refused = await client.GetAsync(new Uri(TarPath, UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("1 export is running and 2 are waiting; try again later.", problem.GetProperty("detail").GetString());
+        held.Blocking.Release();
+        Assert.All(await Task.WhenAll([running, .. queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
+    [Fact]
     public async Task ARequestWaitingForASlotWhenTheStopBeginsIsAServiceStoppingProblemAtOnce()
     {
         using var client = Held.Server.CreateClient();

@@ -32,6 +32,21 @@ public sealed class HeadRequestTests : IDisposable
     }
 
     [Fact]
+    public async Task HeadWithARangeIsAnsweredAsTheWholeGet()
+    {
+        // A range is defined for GET only (RFC 9110, section 14.2): a HEAD tells the whole length, not a part's.
+        await using var server = ApiServer.Start(_store.Root);
+
+        var whole = await RawHttp.SendAsync(server.BaseAddress, "HEAD", "/layers/app/tar");
+        var ranged = await RawHttp.SendAsync(server.BaseAddress, "HEAD", "/layers/app/tar", [("Range", "bytes=0-9")]);
+
+        Assert.Equal(200, ranged.Status);
+        Assert.Equal(whole.Headers["Content-Length"], ranged.Headers["Content-Length"]);
+        Assert.False(ranged.Headers.ContainsKey("Content-Range"));
+        Assert.Empty(ranged.WireBody);
+    }
+
+    [Fact]
     public async Task HeadDoesNotReadTheLayer()
     {
         await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new CountingLayerStore(inner)));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using IntegrationTests.Support;
 using LayerExportApi.Limits;
@@ -34,6 +35,63 @@ public sealed class SlowClientTests : IDisposable
         // Bytes over the rate, counted in stopwatch ticks, pass a long's range after some 9 GB at 1 byte/s.
         Assert.False(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(1), flushed, bytesPerSecond, TimeSpan.FromSeconds(10)));
         Assert.True(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(11 + (flushed / bytesPerSecond)), flushed, bytesPerSecond, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public void ADownloadExactlyAtItsDeadlineIsNotYetBehind()
+    {
+        Assert.False(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(12), 2048, 1024, TimeSpan.FromSeconds(10)));
+        Assert.True(ResponseRateGuard.IsBehind(TimeSpan.FromSeconds(12.5), 2048, 1024, TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task AClientThatHasReadEveryFlushIsNotDroppedWhileTheExportIsSlowToWriteMore()
+    {
+        // Only a flush the client has not taken yet is its delay; the export's own pace is not held against it.
+        var aborts = new CountingLifetime();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
+        var client = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(client.Writer.AsStream()));
+        using var guard = ResponseRateGuard.Install(context, 1e12, TimeSpan.Zero)!;
+        var writer = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
+        writer.GetSpan(2)[..2].Clear();
+        writer.Advance(2);
+        var flush = writer.FlushAsync();
+        Assert.False(flush.IsCompleted, "the flush completed before the client read: nothing was pending");
+
+        var read = await client.Reader.ReadAsync();
+        client.Reader.AdvanceTo(read.Buffer.End);
+        await flush;
+        guard.Check();
+
+        Assert.Equal(0, aborts.Aborted);
+        Assert.False(guard.Tripped);
+        await client.Reader.CompleteAsync();
+    }
+
+    [Fact]
+    public void AGuardDisposedLeavesNoTimerHoldingTheRequest()
+    {
+        // A timer left running would keep every finished download's context alive, one more each download.
+        var request = GuardedAndDisposedRequest();
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.False(request.IsAlive, "the request's context outlived its disposed guard");
+    }
+
+    [Fact]
+    public async Task ByDefaultAClientMustReadAtLeast16KiBPerSecond()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+
+        var rate = server.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MinResponseDataRate;
+
+        Assert.Equal(16 * 1024, rate?.BytesPerSecond);
+        Assert.Equal(TimeSpan.FromSeconds(10), rate?.GracePeriod);
     }
 
     [Fact]
@@ -148,6 +206,15 @@ public sealed class SlowClientTests : IDisposable
         }
 
         return total;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference GuardedAndDisposedRequest()
+    {
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
+        ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10))!.Dispose();
+        return new WeakReference(context);
     }
 
     private sealed class CountingLifetime : IHttpRequestLifetimeFeature

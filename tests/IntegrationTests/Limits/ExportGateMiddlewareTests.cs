@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Text;
+using LayerExportApi.Layers;
+using LayerExportApi.Limits;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace IntegrationTests.Limits;
+
+/// <summary>The export gate's middleware alone, where the order of a slot coming free and a stop beginning can be chosen.</summary>
+public sealed class ExportGateMiddlewareTests
+{
+    [Fact]
+    public async Task ASlotThatComesFreeAsTheStopBeginsStartsNoExport()
+    {
+        // An export begun once the stop has started would only be cut at the shutdown timeout.
+        using var services = new ServiceCollection().AddLogging().AddMetrics().BuildServiceProvider();
+        var limits = Options.Create(new LimitsOptions { ConcurrentExports = 1, QueuedExports = 1 });
+        using var gate = new ExportGate(limits);
+        using var lifetime = new StoppableLifetime();
+        var exported = false;
+        var middleware = new ExportGateMiddleware(
+            _ =>
+            {
+                exported = true;
+                return Task.CompletedTask;
+            },
+            gate,
+            new ExportMetrics(services.GetRequiredService<IMeterFactory>(), gate),
+            limits,
+            lifetime);
+        var context = new DefaultHttpContext { RequestServices = services };
+        context.SetEndpoint(new Endpoint(null, new EndpointMetadataCollection(ExportGateMetadata.QueryOnly), "export"));
+        using var body = new MemoryStream();
+        context.Response.Body = body;
+        var running = await gate.EnterAsync(CancellationToken.None);
+        Assert.True(running.IsAcquired);
+
+        // The queued request's continuation waits in this context until the slot is free and the stop has begun.
+        var held = new HeldContinuations();
+        var queued = held.Run(() => middleware.InvokeAsync(context));
+        Assert.Equal(1, gate.Queued);
+        running.Dispose();
+        await lifetime.StopAsync();
+        held.RunUntilCompleted(queued);
+        await queued;
+
+        Assert.False(exported, "the export started after the stop had begun");
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, context.Response.StatusCode);
+        Assert.Contains("urn:layer-export:problem:service-stopping", Encoding.UTF8.GetString(body.ToArray()), StringComparison.Ordinal);
+        Assert.Equal(1, gate.Available);
+    }
+
+    private sealed class StoppableLifetime : IHostApplicationLifetime, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new();
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => _stopping.Token;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public Task StopAsync() => _stopping.CancelAsync();
+
+        public void StopApplication() => _stopping.Cancel();
+
+        public void Dispose() => _stopping.Dispose();
+    }
+
+    // Keeps what is posted to it until the test runs it, on the test's thread.
+    private sealed class HeldContinuations : SynchronizationContext
+    {
+        private readonly ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _posted = new();
+
+        public override void Post(SendOrPostCallback d, object? state) => _posted.Enqueue((d, state));
+
+        public Task Run(Func<Task> start)
+        {
+            var previous = Current;
+            SetSynchronizationContext(this);
+            try
+            {
+                return start();
+            }
+            finally
+            {
+                SetSynchronizationContext(previous);
+            }
+        }
+
+        public void RunUntilCompleted(Task task)
+        {
+            while (!task.IsCompleted)
+            {
+                Assert.True(_posted.TryDequeue(out var posted), "the task waits for something that was never posted");
+                Run(() =>
+                {
+                    posted.Callback(posted.State);
+                    return Task.CompletedTask;
+                });
+            }
+        }
+    }
+}
