@@ -209,8 +209,6 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    // Not inlined, so no local of the caller's frame can keep the context alive.
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference GuardedAndDisposedRequest()
     {
         var context = new DefaultHttpContext();
