@@ -33,5 +33,11 @@ public sealed class RangeLogTests : IDisposable
         var line = await server.Logs.WaitForAsync(e => e.MessageTemplate.Text.Contains("bytes {Start}-{End} completed", StringComparison.Ordinal), "the range's completion line");
         Assert.Equal(logged, CapturedLogs.Property(line, "Compression"));
         Assert.Equal($"Export of layer \"ranged\" ({logged}) bytes 10-99", line.RenderMessage()[..(line.RenderMessage().IndexOf(" completed", StringComparison.Ordinal))]);
+
+        // The range's request line is written once its endpoint has returned; a whole export run after the range
+        // into the finished response would have logged its own line by then.
+        var requests = 0;
+        await server.Logs.WaitForAsync(e => CapturedLogs.Property(e, "RequestPath") == "/layers/ranged/tar" && e.Properties.ContainsKey("StatusCode") && ++requests == 2, "the range's request line");
+        Assert.Equal(2, server.Logs.Events.Count(e => e.MessageTemplate.Text.StartsWith("Export of layer", StringComparison.Ordinal)));
     }
 }
