@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
@@ -100,6 +101,24 @@ public sealed class CompressedBodyRangeTests : IDisposable
         Assert.Equal($"bytes {first}-{last}/{size}", partial.ContentRange);
         Assert.Equal(representation.MediaType, partial.MediaType);
         Assert.Equal(full[(int)first..(int)(last + 1)], partial.Body);
+    }
+
+    // A resume past the end must learn the compressed body's length, not the tar's it is made from.
+    [Theory]
+    [MemberData(nameof(Compressed))]
+    public async Task ARangeBeyondTheBodyIs416WithTheBodysSize(string compression)
+    {
+        var representation = Representation.Named(compression);
+        var size = (await FullBodyAsync(representation)).Length;
+
+        var refused = await _client.FetchAsync(representation.TarPath(LayerId), r => r.Headers.TryAddWithoutValidation("Range", $"bytes={size}-"));
+
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, refused.Status);
+        Assert.Equal($"bytes */{size}", refused.ContentRange);
+        Assert.Equal("application/problem+json", refused.MediaType);
+        using var problem = JsonDocument.Parse(refused.Body);
+        Assert.Equal("urn:layer-export:problem:range-not-satisfiable", problem.RootElement.GetProperty("type").GetString());
+        Assert.Equal($"The {compression} body is {size} bytes long.", problem.RootElement.GetProperty("detail").GetString());
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
 
@@ -84,6 +85,8 @@ public sealed class RangeTests : IDisposable
 
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, refused.Status);
         Assert.Equal($"bytes */{size}", refused.ContentRange);
+        using var problem = JsonDocument.Parse(refused.Body);
+        Assert.Equal($"The tar is {size} bytes long.", problem.RootElement.GetProperty("detail").GetString());
     }
 
     [Fact]
