@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Store;
@@ -52,6 +54,39 @@ public sealed class SnapshotContentComparisonTests : IDisposable
         Assert.Equal(new byte[1024], await _store.ExportAsync("child"));
     }
 
+    // The file is listed before its bytes are compared; a copy of the parent's renamed over it in between would make
+    // a changed file look unchanged, so the layer is reported as changing instead.
+    [Fact]
+    public async Task AFileReplacedByTheParentsBytesBeforeItIsComparedCountsAsAChange()
+    {
+        var content = RandomNumberGenerator.GetBytes(Length);
+        _store.AddLayer("base").File("file", content).ModificationTime("file", Seconds);
+        var child = await _store.CopyLayerAsync("base", "child");
+        await File.WriteAllBytesAsync(child.PathOf("file"), RandomNumberGenerator.GetBytes(Length));
+        child.ModificationTime("file", Seconds);
+        var parentsBytes = _store.Outputs.Combine("copy");
+        await File.WriteAllBytesAsync(parentsBytes, content);
+        Posix.SetModificationTime(parentsBytes, Seconds, 0);
+        using var store = new SnapshotLayerStore(_store.Root);
+        using var layer = store.Open(LayerId.Parse("child"));
+        var swapped = false;
+
+        var error = Record.Exception(() => OpenRace.Run(
+            () => ReadAll(layer),
+            name =>
+            {
+                if (name == "file" && !swapped)
+                {
+                    swapped = true;
+                    File.Move(parentsBytes, child.PathOf("file"), overwrite: true);
+                }
+            }));
+
+        Assert.True(swapped);
+        var changed = Assert.IsType<LayerChangedException>(Assert.IsType<LayerExportException>(error).InnerException);
+        Assert.Equal("file was replaced while being read", changed.Message);
+    }
+
     [Fact]
     public async Task EntriesThatAreNotRegularFilesAreNeverComparedByContent()
     {
@@ -61,5 +96,18 @@ public sealed class SnapshotContentComparisonTests : IDisposable
         (await _store.CopyLayerAsync("base", "child")).SetAllTimes(Seconds);
 
         Assert.Equal(new byte[1024], await _store.ExportAsync("child"));
+    }
+
+    private static int ReadAll(ILayerContent layer)
+    {
+        using var reader = layer.CreateReader(CancellationToken.None);
+        var entries = 0;
+        while (reader.TryRead(out var entry))
+        {
+            entry.Dispose();
+            entries++;
+        }
+
+        return entries;
     }
 }

@@ -12,15 +12,18 @@ internal static unsafe partial class Posix
     private const uint StatxBasicStats = 0x7ff;
 
     private const int PrSetNoNewPrivileges = 38;
-    private const int PrSetSeccomp = 22;
-    private const nuint SeccompModeFilter = 2;
     private const ushort BpfLoadWordAbsolute = 0x20;
     private const ushort BpfJumpIfEqual = 0x15;
     private const ushort BpfReturn = 0x06;
     private const uint Openat2SyscallNumber = 437;
     private const uint SeccompReturnErrno = 0x0005_0000;
+    private const uint SeccompReturnNotify = 0x7fc0_0000;
     private const uint SeccompReturnAllow = 0x7fff_0000;
+    private const uint SeccompSetModeFilter = 1;
     private const uint Enosys = 38;
+
+    /// <summary>SECCOMP_FILTER_FLAG_NEW_LISTENER: the filter's notifications go to a descriptor the call returns.</summary>
+    public const uint SeccompNewListener = 8;
 
     public const int CharacterDeviceType = 0x2000;
     public const int BlockDeviceType = 0x6000;
@@ -119,23 +122,45 @@ internal static unsafe partial class Posix
             Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
     }
 
+    /// <summary>openat(2)'s number on this machine's architecture.</summary>
+    public static uint OpenatSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 56u : 257u;
+
+    private static long SeccompSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 277 : 317;
+
     /// <summary>
     /// From now on openat2(2) fails with ENOSYS on the calling thread, as on Linux before 5.6. Other threads keep it;
     /// threads this one starts would inherit the filter, so it is meant for a thread that starts none.
     /// </summary>
-    public static void RefuseOpenat2OnThisThread()
+    public static void RefuseOpenat2OnThisThread() =>
+        InstallSeccompFilter(
+            [
+                new(BpfLoadWordAbsolute, 0, 0, 0),
+                new(BpfJumpIfEqual, 0, 1, Openat2SyscallNumber),
+                new(BpfReturn, 0, 0, SeccompReturnErrno | Enosys),
+                new(BpfReturn, 0, 0, SeccompReturnAllow),
+            ],
+            flags: 0);
+
+    /// <summary>A filter program that hands the system call <paramref name="syscallNumber"/> to a listener and allows every other.</summary>
+    public static SocketFilter[] NotifyOn(uint syscallNumber) =>
+    [
+        new(BpfLoadWordAbsolute, 0, 0, 0),
+        new(BpfJumpIfEqual, 0, 1, syscallNumber),
+        new(BpfReturn, 0, 0, SeccompReturnNotify),
+        new(BpfReturn, 0, 0, SeccompReturnAllow),
+    ];
+
+    /// <summary>Installs a seccomp filter on the calling thread only; returns what seccomp(2) returns (a listener's descriptor when one is asked for).</summary>
+    public static int InstallSeccompFilter(SocketFilter[] program, uint flags)
     {
         // A seccomp filter binds only the thread that installs it (no SECCOMP_FILTER_FLAG_TSYNC).
-        var program = stackalloc SocketFilter[4]
+        fixed (SocketFilter* instructions = program)
         {
-            new(BpfLoadWordAbsolute, 0, 0, 0),
-            new(BpfJumpIfEqual, 0, 1, Openat2SyscallNumber),
-            new(BpfReturn, 0, 0, SeccompReturnErrno | Enosys),
-            new(BpfReturn, 0, 0, SeccompReturnAllow),
-        };
-        var filter = new SocketFilterProgram { Length = 4, Filter = program };
-        Check(PrCtl(PrSetNoNewPrivileges, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS");
-        Check(PrCtl(PrSetSeccomp, SeccompModeFilter, (nuint)(&filter), 0, 0), "PR_SET_SECCOMP");
+            var filter = new SocketFilterProgram { Length = (ushort)program.Length, Filter = instructions };
+            Check(PrCtl(PrSetNoNewPrivileges, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS");
+            var result = (int)Syscall(SeccompSyscallNumber, SeccompSetModeFilter, flags, &filter);
+            return result >= 0 ? result : throw LastError("seccomp");
+        }
     }
 
     // glibc's makedev: 12 bits of major and 20 of minor in the classic positions, the rest above.
@@ -157,6 +182,9 @@ internal static unsafe partial class Posix
         var errno = Marshal.GetLastPInvokeError();
         return new IOException($"{what}: {new Win32Exception(errno).Message} (errno {errno})");
     }
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, nuint argument1, nuint argument2, void* argument3);
 
     [LibraryImport(Library, EntryPoint = "prctl", SetLastError = true)]
     private static partial int PrCtl(int option, nuint argument2, nuint argument3, nuint argument4, nuint argument5);
@@ -194,8 +222,9 @@ internal static unsafe partial class Posix
     [LibraryImport(Library, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
+    /// <summary>One classic BPF instruction (<c>struct sock_filter</c>).</summary>
     [StructLayout(LayoutKind.Sequential)]
-    private readonly struct SocketFilter(ushort code, byte jumpIfTrue, byte jumpIfFalse, uint operand)
+    internal readonly struct SocketFilter(ushort code, byte jumpIfTrue, byte jumpIfFalse, uint operand)
     {
         public readonly ushort Code = code;
         public readonly byte JumpIfTrue = jumpIfTrue;

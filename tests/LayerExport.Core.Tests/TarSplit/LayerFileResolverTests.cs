@@ -135,6 +135,45 @@ public sealed class LayerFileResolverTests : IDisposable
         Assert.Equal([Root], OpenFileDescriptors.Under(Root));
     }
 
+    // The name's status is taken before it is opened; whatever is renamed over it in between must not be read.
+    [Theory]
+    [InlineData("a hard link to a file outside the layer")]
+    [InlineData("a FIFO")]
+    public void AFileReplacedBetweenItsStatusAndItsOpenIsRefused(string replacement)
+    {
+        var swap = Root + "/a/swap";
+        if (replacement == "a FIFO")
+        {
+            Posix.MakeFifo(swap);
+        }
+        else
+        {
+            File.WriteAllText(_directory.Combine("secret"), "outside the layer\n");
+            Posix.HardLink(_directory.Combine("secret"), swap);
+        }
+
+        using var root = FileDescriptor.OpenDirectory(Root);
+        var opened = new List<string>();
+
+        var error = Record.Exception(() => OpenRace.Run(
+            () => LayerFileResolver.OpenRegularFile(root, "a/x"u8, "./a/x"),
+            name =>
+            {
+                opened.Add(name);
+                if (name == "x")
+                {
+                    File.Move(swap, Root + "/a/x", overwrite: true);
+                }
+            }));
+
+        Assert.Single(opened, static name => name == "x");
+        var refused = Assert.IsType<LayerExportException>(error);
+        Assert.Equal("./a/x", refused.Path);
+        Assert.Equal("was replaced on disk while being opened", refused.Reason);
+        Assert.Equal("./a/x: replaced while being opened", Assert.IsType<LayerChangedException>(refused.InnerException).Message);
+        Assert.Equal([Root], OpenFileDescriptors.Under(Root));
+    }
+
     private static byte[] Read(FileDescriptor file)
     {
         var buffer = new byte[64];

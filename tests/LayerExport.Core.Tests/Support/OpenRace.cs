@@ -1,0 +1,174 @@
+using System.ComponentModel;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+
+namespace LayerExport.Core.Tests.Support;
+
+/// <summary>
+/// Runs code on a thread of its own and lets a test act at the moment that thread calls openat(2), before the kernel
+/// looks the name up: a race put in one known place instead of being hoped for.
+/// </summary>
+/// <remarks>
+/// A seccomp filter on that thread alone hands each of its openat calls to a listener (SECCOMP_RET_USER_NOTIF), which
+/// runs the test's action and then lets the call go on unchanged (SECCOMP_USER_NOTIF_FLAG_CONTINUE, Linux 5.5). The
+/// opener is a thread of this process, so the name it passes is read straight from its pointer.
+/// </remarks>
+internal static unsafe partial class OpenRace
+{
+    private const string Library = "libc";
+    private const ulong NotificationReceive = 0xC050_2100;
+    private const ulong NotificationSend = 0xC018_2101;
+    private const int NotificationSize = 80;
+    private const int NameArgumentOffset = 40;
+    private const uint ContinueFlag = 1;
+    private const short PollIn = 0x1;
+    private const int EventCloseOnExec = 0x80000;
+    private const int Eintr = 4;
+    private const int Enoent = 2;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on a new thread; every openat it makes first waits for
+    /// <paramref name="beforeOpen"/> to run with the name it opens. The body's exception is rethrown here.
+    /// </summary>
+    public static T Run<T>(Func<T> body, Action<string> beforeOpen)
+    {
+        using var finished = new EventDescriptor();
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        T result = default!;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                listening.SetResult(Posix.InstallSeccompFilter(Posix.NotifyOn(Posix.OpenatSyscallNumber), Posix.SeccompNewListener));
+                result = body();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+                listening.TrySetException(e);
+            }
+            finally
+            {
+                finished.Signal();
+            }
+        });
+        thread.Start();
+        var listener = listening.Task.GetAwaiter().GetResult();
+        try
+        {
+            Serve(listener, finished.Descriptor, beforeOpen);
+        }
+        finally
+        {
+            // Closing the listener fails any open still waiting, so the thread always ends.
+            _ = Close(listener);
+            thread.Join();
+        }
+
+        failure?.Throw();
+        return result;
+    }
+
+    private static void Serve(int listener, int finished, Action<string> beforeOpen)
+    {
+        var descriptors = stackalloc PollDescriptor[2];
+        while (true)
+        {
+            descriptors[0] = new PollDescriptor { Descriptor = listener, Events = PollIn };
+            descriptors[1] = new PollDescriptor { Descriptor = finished, Events = PollIn };
+            if (Poll(descriptors, 2, -1) < 0)
+            {
+                Check(Marshal.GetLastPInvokeError() == Eintr, "poll");
+                continue;
+            }
+
+            if ((descriptors[0].ReturnedEvents & PollIn) != 0)
+            {
+                Answer(listener, beforeOpen);
+            }
+            else if (descriptors[1].ReturnedEvents != 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private static void Answer(int listener, Action<string> beforeOpen)
+    {
+        var notification = stackalloc byte[NotificationSize];
+        new Span<byte>(notification, NotificationSize).Clear();
+        if (Ioctl(listener, NotificationReceive, notification) != 0)
+        {
+            // An opener interrupted by a signal withdraws its call and makes it again.
+            var errno = Marshal.GetLastPInvokeError();
+            Check(errno is Eintr or Enoent, "SECCOMP_IOCTL_NOTIF_RECV");
+            return;
+        }
+
+        var response = stackalloc ulong[3] { *(ulong*)notification, 0, (ulong)ContinueFlag << 32 };
+        try
+        {
+            beforeOpen(Marshal.PtrToStringUTF8(*(nint*)(notification + NameArgumentOffset)) ?? string.Empty);
+        }
+        finally
+        {
+            if (Ioctl(listener, NotificationSend, response) != 0)
+            {
+                Check(Marshal.GetLastPInvokeError() == Enoent, "SECCOMP_IOCTL_NOTIF_SEND");
+            }
+        }
+    }
+
+    private static void Check(bool expected, string what)
+    {
+        if (!expected)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"{what}: {new Win32Exception(errno).Message} (errno {errno})");
+        }
+    }
+
+    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
+    private static partial int Ioctl(int descriptor, ulong request, void* argument);
+
+    [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
+    private static partial int Poll(PollDescriptor* descriptors, ulong count, int timeout);
+
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    private static partial int EventFd(uint initial, int flags);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    private static partial nint Write(int descriptor, void* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int descriptor);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollDescriptor
+    {
+        public int Descriptor;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
+    // Tells the listener the body has ended, so it stops waiting without a timeout.
+    private sealed class EventDescriptor : IDisposable
+    {
+        public EventDescriptor()
+        {
+            Descriptor = EventFd(0, EventCloseOnExec);
+            Check(Descriptor >= 0, "eventfd");
+        }
+
+        public int Descriptor { get; }
+
+        public void Signal()
+        {
+            var one = 1UL;
+            Check(Write(Descriptor, &one, sizeof(ulong)) == sizeof(ulong), "write to eventfd");
+        }
+
+        public void Dispose() => _ = Close(Descriptor);
+    }
+}
