@@ -347,7 +347,7 @@ internal sealed record StoredDescriptor(string MediaType, string Digest, long Si
     public LayerDescriptor? ToDescriptor()
     {
         if (MediaType is not (LayerMediaType.Tar or LayerMediaType.TarGzip or LayerMediaType.TarZstd)
-            || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size < 0)
+            || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size <= 0)
         {
             return null;
         }
@@ -367,7 +367,7 @@ internal sealed record StoredGzipIndex(int BlockSize, int[] CompressedLengths, u
 {
     /// <summary>The index, or null when its lengths do not describe blocks of its tar.</summary>
     public GzipBlockIndex? ToIndex() =>
-        BlockSize >= BlockGzipStream.MinBlockSize && TarLength >= 0 && CompressedLengths is { } lengths
+        BlockSize >= BlockGzipStream.MinBlockSize && TarLength > 0 && CompressedLengths is { } lengths
             && lengths.Length == TarLength / BlockSize + 1 && lengths.All(static length => length > 0)
             ? new GzipBlockIndex(BlockSize, lengths, Crc32, TarLength)
             : null;

@@ -261,11 +261,12 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
     [InlineData("\"DiffId\":\"sha256:\\\"\"")]
     [InlineData("\"DiffId\":null")]
     [InlineData("\"Size\":-1")]
-    [InlineData("\"GzipIndex\":{\"BlockSize\":512,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":0}")]
-    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":null,\"Crc32\":0,\"TarLength\":0}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":512,\"CompressedLengths\":[100,100,137],\"Crc32\":0,\"TarLength\":1024}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":null,\"Crc32\":0,\"TarLength\":1024}")]
     [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[0,337],\"Crc32\":0,\"TarLength\":65536}")]
     [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[100,237],\"Crc32\":0,\"TarLength\":1024}")]
     [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":-1}")]
+    [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":0}")]
     [InlineData("\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[338],\"Crc32\":0,\"TarLength\":1024}")]
     public void AnEntryHoldingWhatNoExportWritesIsAMiss(string damage)
     {
@@ -274,6 +275,59 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
         File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), GzipEntry(damage));
 
         Assert.False(Cache(directory).TryGet(Key(0), out _));
+    }
+
+    // No representation of a layer is empty: a tar holds at least its two end blocks.
+    [Fact]
+    public void AnEntryOfNoBytesIsAMiss()
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        var path = Path.Combine(directory, Key(0) + ".json");
+        var entry = File.ReadAllText(path);
+        File.WriteAllText(path, entry.Replace("\"Size\":1024", "\"Size\":0", StringComparison.Ordinal));
+
+        Assert.Contains("\"Size\":0", File.ReadAllText(path), StringComparison.Ordinal);
+        Assert.False(Cache(directory).TryGet(Key(0), out _));
+    }
+
+    // An entry is read whole into memory: up to 16 MiB, whitespace included, and not a byte more.
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(1, false)]
+    public void AnEntryIsReadUpToSixteenMebibytes(int beyond, bool read)
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        var entry = GzipEntry("");
+        File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), entry.PadRight((16 * 1024 * 1024) + beyond));
+
+        Assert.Equal(read, Cache(directory).TryGet(Key(0), out _));
+    }
+
+    // A file cut short after its size was taken reads short: a miss, not a read that waits for bytes that never come.
+    [Fact]
+    public void AnEntryCutShortWhileItIsReadIsAMiss()
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        var path = Path.Combine(directory, Key(0) + ".json");
+        var cache = Cache(directory);
+        var reads = 0;
+
+        var found = SyscallRace.AtRead(
+            () => cache.TryGet(Key(0), out _),
+            () =>
+            {
+                if (reads++ == 0)
+                {
+                    using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
+                    RandomAccess.SetLength(file, 10);
+                }
+            });
+
+        Assert.False(found);
+        Assert.Equal(2, reads);
     }
 
     [Fact]

@@ -71,7 +71,7 @@ public sealed class SnapshotContentComparisonTests : IDisposable
         using var layer = store.Open(LayerId.Parse("child"));
         var swapped = false;
 
-        var error = Record.Exception(() => OpenRace.Run(
+        var error = Record.Exception(() => SyscallRace.AtOpen(
             () => ReadAll(layer),
             name =>
             {

@@ -125,6 +125,9 @@ internal static unsafe partial class Posix
     /// <summary>openat(2)'s number on this machine's architecture.</summary>
     public static uint OpenatSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 56u : 257u;
 
+    /// <summary>pread64(2)'s number on this machine's architecture.</summary>
+    public static uint Pread64SyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 67u : 17u;
+
     private static long SeccompSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 277 : 317;
 
     /// <summary>

@@ -155,7 +155,7 @@ public sealed class LayerFileResolverTests : IDisposable
         using var root = FileDescriptor.OpenDirectory(Root);
         var opened = new List<string>();
 
-        var error = Record.Exception(() => OpenRace.Run(
+        var error = Record.Exception(() => SyscallRace.AtOpen(
             () => LayerFileResolver.OpenRegularFile(root, "a/x"u8, "./a/x"),
             name =>
             {

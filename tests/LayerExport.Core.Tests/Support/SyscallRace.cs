@@ -5,21 +5,21 @@ using System.Runtime.InteropServices;
 namespace LayerExport.Core.Tests.Support;
 
 /// <summary>
-/// Runs code on a thread of its own and lets a test act at the moment that thread calls openat(2), before the kernel
-/// looks the name up: a race put in one known place instead of being hoped for.
+/// Runs code on a thread of its own and lets a test act at the moment that thread makes one kind of system call,
+/// before the kernel carries it out: a race put in one known place instead of being hoped for.
 /// </summary>
 /// <remarks>
-/// A seccomp filter on that thread alone hands each of its openat calls to a listener (SECCOMP_RET_USER_NOTIF), which
-/// runs the test's action and then lets the call go on unchanged (SECCOMP_USER_NOTIF_FLAG_CONTINUE, Linux 5.5). The
-/// opener is a thread of this process, so the name it passes is read straight from its pointer.
+/// A seccomp filter on that thread alone hands each such call to a listener (SECCOMP_RET_USER_NOTIF), which runs the
+/// test's action and then lets the call go on unchanged (SECCOMP_USER_NOTIF_FLAG_CONTINUE, Linux 5.5). The caller is a
+/// thread of this process, so a name it passes is read straight from its pointer.
 /// </remarks>
-internal static unsafe partial class OpenRace
+internal static unsafe partial class SyscallRace
 {
     private const string Library = "libc";
     private const ulong NotificationReceive = 0xC050_2100;
     private const ulong NotificationSend = 0xC018_2101;
     private const int NotificationSize = 80;
-    private const int NameArgumentOffset = 40;
+    private const int ArgumentsOffset = 32;
     private const uint ContinueFlag = 1;
     private const short PollIn = 0x1;
     private const int EventCloseOnExec = 0x80000;
@@ -30,7 +30,17 @@ internal static unsafe partial class OpenRace
     /// Runs <paramref name="body"/> on a new thread; every openat it makes first waits for
     /// <paramref name="beforeOpen"/> to run with the name it opens. The body's exception is rethrown here.
     /// </summary>
-    public static T Run<T>(Func<T> body, Action<string> beforeOpen)
+    public static T AtOpen<T>(Func<T> body, Action<string> beforeOpen) =>
+        Run(body, Posix.OpenatSyscallNumber, arguments => beforeOpen(Marshal.PtrToStringUTF8((nint)arguments[1]) ?? string.Empty));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on a new thread; every pread64 it makes first waits for <paramref name="beforeRead"/>
+    /// to run. The body's exception is rethrown here.
+    /// </summary>
+    public static T AtRead<T>(Func<T> body, Action beforeRead) =>
+        Run(body, Posix.Pread64SyscallNumber, _ => beforeRead());
+
+    private static T Run<T>(Func<T> body, uint syscallNumber, Action<ulong[]> before)
     {
         using var finished = new EventDescriptor();
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,7 +50,7 @@ internal static unsafe partial class OpenRace
         {
             try
             {
-                listening.SetResult(Posix.InstallSeccompFilter(Posix.NotifyOn(Posix.OpenatSyscallNumber), Posix.SeccompNewListener));
+                listening.SetResult(Posix.InstallSeccompFilter(Posix.NotifyOn(syscallNumber), Posix.SeccompNewListener));
                 result = body();
             }
             catch (Exception e)
@@ -57,7 +67,7 @@ internal static unsafe partial class OpenRace
         var listener = listening.Task.GetAwaiter().GetResult();
         try
         {
-            Serve(listener, finished.Descriptor, beforeOpen);
+            Serve(listener, finished.Descriptor, before);
         }
         finally
         {
@@ -70,7 +80,7 @@ internal static unsafe partial class OpenRace
         return result;
     }
 
-    private static void Serve(int listener, int finished, Action<string> beforeOpen)
+    private static void Serve(int listener, int finished, Action<ulong[]> before)
     {
         var descriptors = stackalloc PollDescriptor[2];
         while (true)
@@ -85,7 +95,7 @@ internal static unsafe partial class OpenRace
 
             if ((descriptors[0].ReturnedEvents & PollIn) != 0)
             {
-                Answer(listener, beforeOpen);
+                Answer(listener, before);
             }
             else if (descriptors[1].ReturnedEvents != 0)
             {
@@ -94,13 +104,13 @@ internal static unsafe partial class OpenRace
         }
     }
 
-    private static void Answer(int listener, Action<string> beforeOpen)
+    private static void Answer(int listener, Action<ulong[]> before)
     {
         var notification = stackalloc byte[NotificationSize];
         new Span<byte>(notification, NotificationSize).Clear();
         if (Ioctl(listener, NotificationReceive, notification) != 0)
         {
-            // An opener interrupted by a signal withdraws its call and makes it again.
+            // A caller interrupted by a signal withdraws its call and makes it again.
             var errno = Marshal.GetLastPInvokeError();
             Check(errno is Eintr or Enoent, "SECCOMP_IOCTL_NOTIF_RECV");
             return;
@@ -109,7 +119,7 @@ internal static unsafe partial class OpenRace
         var response = stackalloc ulong[3] { *(ulong*)notification, 0, (ulong)ContinueFlag << 32 };
         try
         {
-            beforeOpen(Marshal.PtrToStringUTF8(*(nint*)(notification + NameArgumentOffset)) ?? string.Empty);
+            before(new ReadOnlySpan<ulong>(notification + ArgumentsOffset, 6).ToArray());
         }
         finally
         {
