@@ -48,6 +48,8 @@ public static class GoldenCases
         ["long name over 256 bytes, short components"] = [E(Reg(string.Concat(Enumerable.Repeat("abcdefghi/", 30)) + "file"))],
         ["long name cut at a slash in the name field"] = [E(Reg(new string('a', 99) + "/" + new string('b', 101)))],
         ["long name whose prefix would exceed 155 bytes"] = [E(Reg(new string('q', 156) + "/short"))],
+        ["directory name of 156 bytes, split before its trailing slash"] =
+            [E(Node(new string('a', 60) + "/" + new string('b', 94) + "/", TarEntryType.Directory, 0x1ed))],
         ["directory name over 100 bytes"] = [E(Node("var/" + new string('d', 120) + "/", TarEntryType.Directory, 0x1ed))],
         ["directory of 100 bytes with xattrs: PAX name cut at its slash"] =
             [E(Node(new string('d', 99) + "/", TarEntryType.Directory, 0x1ed) with { Xattrs = [X("user.a", "1")] })],
