@@ -107,6 +107,8 @@ public static class GoldenCases
         ["negative mode"] = Reg("f") with { Mode = -1 },
         ["xattr name with '='"] = Reg("f") with { Xattrs = [X("user.a=b", "v")] },
         ["xattr name with NUL"] = Reg("f") with { Xattrs = [new Xattr([.. B("user.a"), 0, (byte)'b'], B("v"))] },
+        ["xattr name starting with '='"] = Reg("f") with { Xattrs = [X("=b", "v")] },
+        ["xattr name starting with NUL"] = Reg("f") with { Xattrs = [new Xattr([0, (byte)'b'], B("v"))] },
         ["name with NUL"] = Reg([(byte)'a', 0, (byte)'b']),
         ["link name with NUL"] = Node("l", TarEntryType.SymbolicLink, 0x1ff) with { LinkName = [(byte)'a', 0, (byte)'b'] },
         ["PAX data of 1 MiB + 1"] = Reg("f") with { Xattrs = [X("user.big", new string('v', 1_048_546))] },
