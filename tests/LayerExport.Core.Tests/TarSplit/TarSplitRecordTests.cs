@@ -177,6 +177,19 @@ public class TarSplitRecordTests
         Assert.False(record.TryRead(out _));
     }
 
+    // A line is held whole in memory, so its length is bounded; past the bound it is refused, not taken for a cut record.
+    [Fact]
+    public void ALineLongerThanTheLimitFailsNamingItsLine()
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Header + "\n" + new string('a', TarSplitRecord.MaxLineLength + 10) + "\n"));
+        Assert.True(record.TryRead(out _));
+
+        var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
+
+        Assert.Equal(2, error.LineNumber);
+        Assert.Contains($"the line is longer than {TarSplitRecord.MaxLineLength} bytes", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AHugeRecordIsStreamedNotLoaded()
     {
