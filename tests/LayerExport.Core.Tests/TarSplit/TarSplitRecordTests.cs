@@ -152,7 +152,22 @@ public class TarSplitRecordTests
 
         var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
 
+        Assert.Equal(1, error.LineNumber);
         Assert.Contains("not valid gzip", error.Message, StringComparison.Ordinal);
+    }
+
+    // Disposing the record is what closes the record file's descriptor.
+    [Fact]
+    public void DisposingTheRecordClosesItsStreamUnlessLeftOpen()
+    {
+        var closed = new MemoryStream(SyntheticRecord.Compress(Header + "\n"));
+        var kept = new MemoryStream(SyntheticRecord.Compress(Header + "\n"));
+
+        new TarSplitRecord(closed, leaveOpen: false).Dispose();
+        new TarSplitRecord(kept, leaveOpen: true).Dispose();
+
+        Assert.False(closed.CanRead);
+        Assert.True(kept.CanRead);
     }
 
     [Fact]
