@@ -75,6 +75,17 @@ public sealed class GzipRangeTests
         Assert.Equal(body, output.ToArray());
     }
 
+    [Fact]
+    public async Task AMissingIndexOptionsOrTarWriterIsRefused()
+    {
+        var (_, index) = await CompressAsync(Tar(BlockSize));
+        Func<System.IO.Pipelines.PipeWriter, long, long, CancellationToken, Task> writeTar = (_, _, _, _) => Task.CompletedTask;
+
+        await Assert.ThrowsAsync<ArgumentNullException>("index", () => GzipRange.WriteAsync(Stream.Null, null!, Options, 0, 1, writeTar, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentNullException>("options", () => GzipRange.WriteAsync(Stream.Null, index, null!, 0, 1, writeTar, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentNullException>("writeTar", () => GzipRange.WriteAsync(Stream.Null, index, Options, 0, 1, null!, CancellationToken.None));
+    }
+
     [Theory]
     [InlineData(100, 100)]
     [InlineData(100, 99)]

@@ -53,6 +53,35 @@ public sealed class AnnouncedLengthWriterTests
         Assert.Equal(Body[..8], Drain(pipe.Reader));
     }
 
+    // A release on every path out of the export must not send the last byte twice, which would lengthen a complete body.
+    [Fact]
+    public async Task TheHeldByteLeavesOnceHoweverOftenItIsReleased()
+    {
+        var pipe = new Pipe();
+        var writer = new AnnouncedLengthWriter(pipe.Writer, Body.Length, "tar");
+
+        Write(writer, Body);
+        await AnnouncedLengthWriter.ReleaseAsync(writer, CancellationToken.None);
+        await AnnouncedLengthWriter.ReleaseAsync(writer, CancellationToken.None);
+        await writer.FlushAsync();
+
+        Assert.Equal(Body, Drain(pipe.Reader));
+    }
+
+    [Fact]
+    public async Task ACancelledFlushAndACompletionReachTheResponse()
+    {
+        var pipe = new Pipe();
+        var writer = new AnnouncedLengthWriter(pipe.Writer, Body.Length, "tar");
+
+        writer.CancelPendingFlush();
+        var flushed = await writer.FlushAsync();
+        writer.Complete(new IOException("the export failed"));
+
+        Assert.True(flushed.IsCanceled);
+        await Assert.ThrowsAsync<IOException>(async () => await pipe.Reader.ReadAsync());
+    }
+
     private static void Write(PipeWriter writer, byte[] bytes)
     {
         bytes.CopyTo(writer.GetSpan(bytes.Length));

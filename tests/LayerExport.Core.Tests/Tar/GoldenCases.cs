@@ -48,6 +48,8 @@ public static class GoldenCases
         ["long name over 256 bytes, short components"] = [E(Reg(string.Concat(Enumerable.Repeat("abcdefghi/", 30)) + "file"))],
         ["long name cut at a slash in the name field"] = [E(Reg(new string('a', 99) + "/" + new string('b', 101)))],
         ["long name whose prefix would exceed 155 bytes"] = [E(Reg(new string('q', 156) + "/short"))],
+        ["directory name of 156 bytes, split before its trailing slash"] =
+            [E(Node(new string('a', 60) + "/" + new string('b', 94) + "/", TarEntryType.Directory, 0x1ed))],
         ["directory name over 100 bytes"] = [E(Node("var/" + new string('d', 120) + "/", TarEntryType.Directory, 0x1ed))],
         ["directory of 100 bytes with xattrs: PAX name cut at its slash"] =
             [E(Node(new string('d', 99) + "/", TarEntryType.Directory, 0x1ed) with { Xattrs = [X("user.a", "1")] })],
@@ -105,6 +107,8 @@ public static class GoldenCases
         ["negative mode"] = Reg("f") with { Mode = -1 },
         ["xattr name with '='"] = Reg("f") with { Xattrs = [X("user.a=b", "v")] },
         ["xattr name with NUL"] = Reg("f") with { Xattrs = [new Xattr([.. B("user.a"), 0, (byte)'b'], B("v"))] },
+        ["xattr name starting with '='"] = Reg("f") with { Xattrs = [X("=b", "v")] },
+        ["xattr name starting with NUL"] = Reg("f") with { Xattrs = [new Xattr([0, (byte)'b'], B("v"))] },
         ["name with NUL"] = Reg([(byte)'a', 0, (byte)'b']),
         ["link name with NUL"] = Node("l", TarEntryType.SymbolicLink, 0x1ff) with { LinkName = [(byte)'a', 0, (byte)'b'] },
         ["PAX data of 1 MiB + 1"] = Reg("f") with { Xattrs = [X("user.big", new string('v', 1_048_546))] },

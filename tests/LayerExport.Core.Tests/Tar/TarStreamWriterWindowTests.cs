@@ -50,6 +50,21 @@ public class TarStreamWriterWindowTests
         Assert.All(entries.Where(e => e.Name != "a.txt"), e => Assert.Equal(0, e.BytesRead));
     }
 
+    // Each entry taken is a file looked at on disk; past the window none of it can reach the range.
+    [Fact]
+    public async Task ARangeTakesNoEntryFromTheLayerOnceItsWindowIsFilled()
+    {
+        var reader = new FakeReader(Layer());
+        var export = new LayerTarExport();
+
+        // a.txt's header and data block end at 1024.
+        var written = await export.WriteRangeAsync(reader, new Pipe().Writer, 0, 1024, CancellationToken.None);
+
+        Assert.Equal(1, reader.Taken);
+        Assert.Equal(1, written.Entries);
+        Assert.Equal(1, export.EntriesWritten);
+    }
+
     [Fact]
     public async Task AFileEndingWhereTheWindowStartsIsNotEvenProbed()
     {
@@ -168,6 +183,8 @@ public class TarStreamWriterWindowTests
     private sealed class FakeReader(List<FakeEntry> entries) : ILayerEntryReader
     {
         private int _next;
+
+        public int Taken => _next;
 
         public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerEntry? entry)
         {

@@ -42,6 +42,18 @@ public sealed class TarSplitRecordDigestTests
         Assert.Throws<InvalidOperationException>(() => record.ReadDigest());
     }
 
+    // Its only line read, the record's end has not been seen yet: bytes after the line may still come.
+    [Fact]
+    public void TheDigestIsNotKnownBeforeTheEndOfARecordOfOneLine()
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(SyntheticRecord.Segment(new byte[512], 0) + "\n"));
+        Assert.True(record.TryRead(out _));
+
+        Assert.Throws<InvalidOperationException>(() => record.ReadDigest());
+        Assert.False(record.TryRead(out _));
+        Assert.NotNull(record.ReadDigest().Value);
+    }
+
     private static string DigestOf(byte[] compressed)
     {
         using var record = SyntheticRecord.Open(compressed);

@@ -152,7 +152,22 @@ public class TarSplitRecordTests
 
         var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
 
+        Assert.Equal(1, error.LineNumber);
         Assert.Contains("not valid gzip", error.Message, StringComparison.Ordinal);
+    }
+
+    // Disposing the record is what closes the record file's descriptor.
+    [Fact]
+    public void DisposingTheRecordClosesItsStreamUnlessLeftOpen()
+    {
+        var closed = new MemoryStream(SyntheticRecord.Compress(Header + "\n"));
+        var kept = new MemoryStream(SyntheticRecord.Compress(Header + "\n"));
+
+        new TarSplitRecord(closed, leaveOpen: false).Dispose();
+        new TarSplitRecord(kept, leaveOpen: true).Dispose();
+
+        Assert.False(closed.CanRead);
+        Assert.True(kept.CanRead);
     }
 
     [Fact]
@@ -175,6 +190,19 @@ public class TarSplitRecordTests
 
         Assert.True(big.AsSpan().SequenceEqual(entry.Bytes.Span));
         Assert.False(record.TryRead(out _));
+    }
+
+    // A line is held whole in memory, so its length is bounded; past the bound it is refused, not taken for a cut record.
+    [Fact]
+    public void ALineLongerThanTheLimitFailsNamingItsLine()
+    {
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Header + "\n" + new string('a', TarSplitRecord.MaxLineLength + 10) + "\n"));
+        Assert.True(record.TryRead(out _));
+
+        var error = Assert.Throws<TarSplitRecordException>(() => record.TryRead(out _));
+
+        Assert.Equal(2, error.LineNumber);
+        Assert.Contains($"the line is longer than {TarSplitRecord.MaxLineLength} bytes", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
