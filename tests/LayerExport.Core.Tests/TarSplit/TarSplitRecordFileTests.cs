@@ -1,5 +1,6 @@
 using LayerExport.Core.Native;
 using LayerExport.Core.TarSplit;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.TarSplit;
 
@@ -43,6 +44,23 @@ public sealed class TarSplitRecordFileTests : IDisposable
         var error = Assert.Throws<TarSplitRecordException>(() => TarSplitRecord.OpenAt(directory, "tar-split.json.gz"u8));
 
         Assert.Contains("not a regular file", error.Message, StringComparison.Ordinal);
+        Assert.Equal([_directory], OpenFileDescriptors.Under(_directory));
+    }
+
+    // One record is opened for every export of a recorded layer: a descriptor left behind each time would pile up.
+    [Fact]
+    public void ADisposedRecordLeavesNoDescriptorOfItsFileOpen()
+    {
+        var path = Path.Combine(_directory, "tar-split.json.gz");
+        File.WriteAllBytes(path, SyntheticRecord.Compress([SyntheticRecord.Segment(new byte[512], 0)]));
+        using var directory = FileDescriptor.OpenDirectory(_directory);
+
+        using (TarSplitRecord.OpenAt(directory, "tar-split.json.gz"u8))
+        {
+            Assert.Equal([_directory, path], OpenFileDescriptors.Under(_directory));
+        }
+
+        Assert.Equal([_directory], OpenFileDescriptors.Under(_directory));
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
