@@ -98,6 +98,13 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         Assert.False(Directory.Exists(home), "the missing home was made");
     }
 
+    [Fact]
+    public async Task WithNeitherHomeNorXdgCacheHomeDigestsStayInMemoryAndItStarts()
+    {
+        // A service started with an empty environment has no user cache directory to prefer.
+        await DescribeWithDefaultCacheAsync("");
+    }
+
     // A server whose DigestCache:Directory is left unset, with this HOME; one descriptor asked of it; its output.
     private async Task<string> DescribeWithDefaultCacheAsync(string home)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using IntegrationTests.Support;
+using LayerExport.Core.Store;
 
 namespace IntegrationTests;
 
@@ -42,7 +43,7 @@ public sealed class HealthTests : IDisposable
             Assert.Equal("urn:layer-export:problem:not-ready", problem.GetProperty("type").GetString());
             Assert.DoesNotContain(_store.Root, problem.GetRawText(), StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
-            await server.Logs.WaitForAsync(e => e.MessageTemplate.Text.StartsWith("Not ready", StringComparison.Ordinal), "the reason logged");
+            Assert.Equal("the store root no longer exists", await NotReadyReasonAsync(server));
         }
         finally
         {
@@ -69,6 +70,7 @@ public sealed class HealthTests : IDisposable
             var problem = await ProblemAssert.IsProblemAsync(notReady, HttpStatusCode.ServiceUnavailable);
             Assert.Contains("replaced", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
             Assert.DoesNotContain(_store.Root, problem.GetRawText(), StringComparison.Ordinal);
+            Assert.Equal("the store root was replaced by another directory; restart to serve it", await NotReadyReasonAsync(server));
         }
         finally
         {
@@ -81,6 +83,20 @@ public sealed class HealthTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadinessFailsWhenTheStoreCannotListItsLayers()
+    {
+        // The root is the one opened, yet every listing would fail: the store's own verdict, not a root check.
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(static store => new UnlistableStore(store)));
+        using var client = server.CreateClient();
+
+        using var notReady = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(notReady, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("The layer store cannot be listed.", problem.GetProperty("detail").GetString());
+        Assert.Equal(UnlistableStore.Reason, await NotReadyReasonAsync(server));
+    }
+
+    [Fact]
     public async Task ProbesNeedNoTokenWhenTokensAreRequired()
     {
         await using var server = ApiServer.Start(_store.Root, settings: BearerTokens.Settings(BearerTokens.NewToken()));
@@ -89,5 +105,22 @@ public sealed class HealthTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
+    }
+
+    // The log has the reason the anonymous answer leaves out.
+    private static async Task<string?> NotReadyReasonAsync(ApiServer server) =>
+        CapturedLogs.Property(await server.Logs.WaitForAsync(e => e.MessageTemplate.Text.StartsWith("Not ready", StringComparison.Ordinal), "the reason logged"), "Reason");
+
+    private sealed class UnlistableStore(ILayerStore inner) : ILayerStore
+    {
+        public const string Reason = "the store's listing is refused";
+
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public IReadOnlyList<LayerSummary> List() => throw new LayerStoreUnavailableException(Reason);
+
+        public LayerDescription Describe(LayerId id) => inner.Describe(id);
+
+        public ILayerContent Open(LayerId id) => inner.Open(id);
     }
 }

@@ -49,6 +49,21 @@ public sealed class MetricsTests : IDisposable
         }
 
         Assert.Equal(0, scrape.Value("layer_export_exports_total", ("representation", "zstd")));
+
+        // Buckets fit for exports of seconds to an hour, not the default ones of milliseconds.
+        Assert.Contains("layer_export_duration_seconds_bucket{otel_scope_name=\"LayerExport\",outcome=\"completed\",representation=\"none\",le=\"0.01\"}", scrape.Text, StringComparison.Ordinal);
+        Assert.Contains("le=\"3600\"}", scrape.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("le=\"7500\"}", scrape.Text, StringComparison.Ordinal);
+        foreach (var help in (string[])[
+            "layer_export_active Exports whose body is being written.",
+            "layer_export_queued Exports waiting for a slot.",
+            "layer_export_exports_total Exports ended, by representation and outcome.",
+            "layer_export_tar_bytes_total Tar bytes produced by ended exports.",
+            "layer_export_entries_total Tar entries written by ended exports.",
+            "layer_export_duration_seconds Time from the first byte to the end of an export."])
+        {
+            Assert.Contains($"# HELP {help}\n", scrape.Text, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -63,6 +63,7 @@ public sealed class ParentChainTests : IAsyncLifetime
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Conflict);
         Assert.Equal(recorded, problem.GetProperty("recordedChain").EnumerateArray().Select(e => e.GetString()));
         Assert.Contains($"'{id}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("urn:layer-export:problem:parent-chain-mismatch", problem.GetProperty("type").GetString());
     }
 
     [Theory]

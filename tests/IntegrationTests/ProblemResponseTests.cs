@@ -58,6 +58,9 @@ public sealed class ProblemResponseTests : IAsyncLifetime
 
         var problem = await ProblemAssert.IsProblemAsync(response.ToMessage(), HttpStatusCode.BadRequest);
         Assert.Contains("is not a layer ID", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // A client tells one problem from another by its type, not by the wording of its title.
+        Assert.Equal("urn:layer-export:problem:invalid-layer-id", problem.GetProperty("type").GetString());
     }
 
     [Fact]
@@ -151,6 +154,7 @@ public sealed class ProblemResponseTests : IAsyncLifetime
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.NotFound);
         Assert.Contains("'missing'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("urn:layer-export:problem:layer-not-found", problem.GetProperty("type").GetString());
     }
 
     [Theory]
@@ -164,6 +168,7 @@ public sealed class ProblemResponseTests : IAsyncLifetime
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.Forbidden);
         Assert.Contains("symbolic link", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("urn:layer-export:problem:layer-refused", problem.GetProperty("type").GetString());
     }
 
     [Theory]

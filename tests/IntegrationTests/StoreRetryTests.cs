@@ -1,6 +1,8 @@
 using System.Net;
+using IntegrationTests.Support;
 using LayerExport.Core;
 using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -89,6 +91,21 @@ public sealed class StoreRetryTests : IDisposable
         Assert.Equal(1 + 2, changing.Calls);
     }
 
+    [Fact]
+    public async Task ASurveyThatFailsGivesBackTheLayerItOpenedAtEveryAttempt()
+    {
+        // Left to the finalizer, each failed attempt would hold the layer's descriptors for an unknown time.
+        var failing = new SurveyFailingStore(new NativeLayerStore(_store));
+        using var factory = Factory(failing);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/layers/layer/tar");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal(1 + 2, failing.Surveys);
+        Assert.Empty(OpenFileDescriptors.Under(Path.Combine(_store, "layer")));
+    }
+
     public void Dispose() => Directory.Delete(_store, recursive: true);
 
     private WebApplicationFactory<Program> Factory(ILayerStore store) =>
@@ -102,6 +119,35 @@ public sealed class StoreRetryTests : IDisposable
     // What the walk throws when an entry it listed is gone when it opens it.
     private static LayerExportException ChangedUnderTheWalk(LayerId id) =>
         new("d/gone.txt", "listed, then gone", new NativeIOException(ENOENT, "d/gone.txt"));
+
+    /// <summary>Opens layers as the real store does; every survey of one fails with EIO.</summary>
+    private sealed class SurveyFailingStore(ILayerStore inner) : ILayerStore
+    {
+        private int _surveys;
+
+        public int Surveys => Volatile.Read(ref _surveys);
+
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public IReadOnlyList<LayerSummary> List() => inner.List();
+
+        public LayerDescription Describe(LayerId id) => inner.Describe(id);
+
+        public ILayerContent Open(LayerId id) => new Content(inner.Open(id), this);
+
+        private sealed class Content(ILayerContent content, SurveyFailingStore store) : ILayerContent
+        {
+            public ILayerEntryReader CreateReader(CancellationToken cancellationToken) => content.CreateReader(cancellationToken);
+
+            public ILayerEntryReader CreateMetadataReader(CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref store._surveys);
+                throw new NativeIOException(EIO, "diff");
+            }
+
+            public void Dispose() => content.Dispose();
+        }
+    }
 
     /// <summary>Fails Describe (with EIO, or <c>failure</c>) the first <c>failures</c> times, then behaves like the real store.</summary>
     private sealed class FlakyStore(ILayerStore inner, int failures, Func<LayerId, Exception>? failure = null) : ILayerStore

@@ -68,7 +68,14 @@ public sealed class TrustedXattrCheckTests : IDisposable
 
         Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
         Assert.Contains("LayerExport cannot start: this process cannot read trusted.* extended attributes (the process lacks CAP_SYS_ADMIN)", server.Output, StringComparison.Ordinal);
-        Assert.Contains("LayerStore:AllowUnreadableTrustedXattrs", server.Output, StringComparison.Ordinal);
+
+        // The rest of the line is the operator's guide: what would go wrong, and the two ways out.
+        Assert.Contains(
+            "where overlayfs marks opaque directories and whiteouts in a native store: such directories would export as ordinary ones, "
+            + "a wrong layer with no error. Run as root (CAP_SYS_ADMIN in the initial user namespace), or set "
+            + "LayerStore:AllowUnreadableTrustedXattrs=true for a store that marks them only with user.overlay.* or .wh..wh..opq.",
+            server.Output,
+            StringComparison.Ordinal);
         Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
     }
 

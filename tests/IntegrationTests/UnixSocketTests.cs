@@ -55,10 +55,12 @@ public sealed class UnixSocketTests : IDisposable
         var target = Path.Combine(_directory.FullName, "layer.tar");
 
         var curl = await ProcessRunner.RunAsync("curl", ["-fsS", "--unix-socket", SocketPath, "-o", target, $"http://localhost/layers/{Layer}/tar"]);
+        var ready = await SocketReadyAsync(server);
 
         Assert.True(curl.ExitCode == 0, curl.Describe());
         using var tcp = server.CreateClient();
         Assert.Equal(await tcp.GetByteArrayAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative)), await File.ReadAllBytesAsync(target));
+        Assert.Equal($"Listening on the Unix domain socket \"{SocketPath}\", mode \"0660\", group \"(the server's)\"", ready.RenderMessage());
     }
 
     [Theory]
@@ -73,6 +75,7 @@ public sealed class UnixSocketTests : IDisposable
 
         Assert.True(owner.ExitCode == 0 && self.ExitCode == 0, owner.Describe() + self.Describe());
         Assert.Equal($"{self.StandardOutput.Trim()} {expectedId}", owner.StandardOutput.Trim());
+        Assert.Equal(group, CapturedLogs.Property(await SocketReadyAsync(server), "Group"));
         using var unix = UnixSocketHttp.CreateClient(SocketPath);
         Assert.Equal(HttpStatusCode.OK, (await unix.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
     }
@@ -161,6 +164,10 @@ public sealed class UnixSocketTests : IDisposable
         Assert.DoesNotContain("Now listening on: http://127.0.0.1", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Now listening on: http://localhost", server.Output, StringComparison.Ordinal);
     }
+
+    // The line an operator reads to learn who may connect.
+    private static Task<Serilog.Events.LogEvent> SocketReadyAsync(ApiServer server) =>
+        server.Logs.WaitForAsync(e => e.MessageTemplate.Text.StartsWith("Listening on the Unix domain socket", StringComparison.Ordinal), "socket ready");
 
     private ApiServer StartInProcess(string mode, string group = "") => ApiServer.Start(
         _store.Root,
