@@ -56,7 +56,7 @@ internal static unsafe partial class SyscallRace
             catch (Exception e)
             {
                 failure = ExceptionDispatchInfo.Capture(e);
-                listening.TrySetException(e);
+                listening.TrySetResult(-1);
             }
             finally
             {
@@ -64,15 +64,24 @@ internal static unsafe partial class SyscallRace
             }
         });
         thread.Start();
+
+        // -1 when the filter could not be installed; the thread is joined all the same before `finished` is closed.
         var listener = listening.Task.GetAwaiter().GetResult();
         try
         {
-            Serve(listener, finished.Descriptor, before);
+            if (listener >= 0)
+            {
+                Serve(listener, finished.Descriptor, before);
+            }
         }
         finally
         {
-            // Closing the listener fails any open still waiting, so the thread always ends.
-            _ = Close(listener);
+            // Closing the listener fails any call still waiting, so the thread always ends.
+            if (listener >= 0)
+            {
+                _ = Close(listener);
+            }
+
             thread.Join();
         }
 
