@@ -99,7 +99,7 @@ public sealed class DigestCacheDirectoryTests : IDisposable
     }
 
     [Fact]
-    public async Task WithNeitherHomeNorXdgCacheHomeDigestsStayInMemoryAndItStarts()
+    public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndDescribesALayer()
     {
         // A service started with an empty environment has no user cache directory to prefer.
         await DescribeWithDefaultCacheAsync("");
