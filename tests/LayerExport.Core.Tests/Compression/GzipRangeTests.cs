@@ -1,5 +1,6 @@
 using System.Buffers;
 using LayerExport.Core.Compression;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Compression;
 
@@ -75,6 +76,31 @@ public sealed class GzipRangeTests
         Assert.Equal(body, output.ToArray());
     }
 
+    // The caller may keep the response open after a range (HTTP/1.1 keep-alive), so a range's last bytes must not wait in a buffer.
+    [Theory]
+    [InlineData(RangePlace.InOneMiddleBlock)]
+    [InlineData(RangePlace.ToTheEnd)]
+    [InlineData(RangePlace.InTheTrailerOnly)]
+    public async Task EveryRangeEndsWithItsBytesFlushed(RangePlace place)
+    {
+        var tar = Tar((3 * BlockSize) + 100);
+        var (body, index) = await CompressAsync(tar);
+        var secondStart = GzipBlockIndex.HeaderLength + index.CompressedLengths[0];
+        var (start, end) = place switch
+        {
+            RangePlace.InOneMiddleBlock => (secondStart + 1, secondStart + 10),
+            RangePlace.ToTheEnd => (secondStart, body.Length),
+            _ => (body.Length - 5, body.Length),
+        };
+        using var output = new FlushRecordingStream();
+
+        await GzipRange.WriteAsync(output, index, Options, start, end, async (pipe, from, to, token) =>
+            await pipe.WriteAsync(tar.AsMemory((int)from, (int)(to - from)), token), CancellationToken.None);
+
+        Assert.Equal(end - start, output.Length);
+        Assert.Equal(output.Length, output.LengthAtLastFlush);
+    }
+
     [Fact]
     public async Task AMissingIndexOptionsOrTarWriterIsRefused()
     {
@@ -110,6 +136,13 @@ public sealed class GzipRangeTests
 
         await Assert.ThrowsAsync<InvalidDataException>(() => RangeAsync(changed, index, 0, body.Length));
         await Assert.ThrowsAsync<InvalidDataException>(() => RangeAsync(tar[..(3 * BlockSize)], index, 0, body.Length));
+    }
+
+    public enum RangePlace
+    {
+        InOneMiddleBlock,
+        ToTheEnd,
+        InTheTrailerOnly,
     }
 
     // Half text, half random, so that blocks compress to different lengths.
