@@ -55,6 +55,7 @@ public sealed class ExportLimitTests : IAsyncLifetime
         var scrape = await PrometheusScrape.TakeAsync(client);
         Assert.Equal(1, scrape.Value("layer_export_rejections_total", ("representation", "gzip")));
         Assert.Equal(1, scrape.Value("layer_export_queued"));
+        Assert.Contains("# HELP layer_export_rejections_total Exports refused with 503 because every slot and queue place was taken.\n", scrape.Text, StringComparison.Ordinal);
 
         Held.Blocking.Release();
         var bodies = await Task.WhenAll([.. running, queued]);
