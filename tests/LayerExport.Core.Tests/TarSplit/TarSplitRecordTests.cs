@@ -112,6 +112,24 @@ public class TarSplitRecordTests
         Assert.Contains("blank line", error.Message, StringComparison.Ordinal);
     }
 
+    // Only the line being read is kept: read lines are dropped, so the line limit bounds one line, not the record.
+    [Fact]
+    public void ARecordOfMoreJsonInAllThanTheLineLimitIsReadToItsEnd()
+    {
+        var lines = (TarSplitRecord.MaxLineLength / (Header.Length + 1)) + 1000;
+        using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Enumerable.Repeat(Header, lines)));
+
+        var read = 0;
+        while (record.TryRead(out var entry))
+        {
+            Assert.Equal(512, entry.Size);
+            read++;
+        }
+
+        Assert.Equal(lines, read);
+        Assert.Equal(lines, record.LineNumber);
+    }
+
     [Fact]
     public void MillionsOfNewlinesFailAtTheFirstInsteadOfBeingReadToTheEnd()
     {
