@@ -63,8 +63,15 @@ public sealed class SurveyReuseTests : IDisposable
             await response.Content.ReadAsByteArrayAsync();
         }
 
+        var ifMatch = new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/app/tar", UriKind.Relative));
+        ifMatch.Headers.TryAddWithoutValidation("If-Match", "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"");
+        using (var response = await client.SendAsync(ifMatch))
+        {
+            Assert.Equal(HttpStatusCode.PreconditionFailed, response.StatusCode);
+        }
+
         // One survey each; the range takes a second one after its bytes, before its last byte leaves.
-        Assert.Equal(5, store.MetadataReadersCreated);
+        Assert.Equal(6, store.MetadataReadersCreated);
     }
 
     [Fact]
