@@ -37,6 +37,28 @@ public sealed class AuthenticationConfigurationTests : IDisposable
         Assert.Contains("Authentication: a bearer token is required", server.Output, StringComparison.Ordinal);
     }
 
+    // Operators paste hashes from sha256sum (lowercase) or other tools (uppercase), one per line in a secret file.
+    [Theory]
+    [InlineData(",")]
+    [InlineData(" ")]
+    [InlineData(";")]
+    [InlineData("\n")]
+    public async Task OneValueMaySeparateItsHashesByCommaSpaceSemicolonOrNewlineInEitherCase(string separator)
+    {
+        string[] tokens = [BearerTokens.NewToken(), BearerTokens.NewToken()];
+        var hashes = $"{BearerTokens.Sha256Hex(tokens[0])}{separator}{BearerTokens.Sha256Hex(tokens[1]).ToUpperInvariant()}";
+        await using var server = ApiServer.Start(_store.Root, settings: new Dictionary<string, string> { ["Authentication:TokenSha256Hashes"] = hashes });
+        using var client = server.CreateClient();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/layers", UriKind.Relative))).StatusCode);
+        foreach (var token in tokens)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/layers");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(request)).StatusCode);
+        }
+    }
+
     [Theory]
     [InlineData("not-a-hash")]
     [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde")]
