@@ -31,6 +31,26 @@ public sealed class RequestLoggingTests : IDisposable
         Assert.Single(server.Logs.Events, e => CapturedLogs.Property(e, "RequestPath") == "/layers/base");
     }
 
+    // Orchestrators poll the probes every few seconds; at Information they would bury the requests that matter.
+    [Fact]
+    public async Task PassingHealthProbesAreLoggedAtVerboseOnly()
+    {
+        await using var server = ApiServer.Start(_store.Root, settings: new Dictionary<string, string> { ["Serilog:MinimumLevel:Default"] = "Verbose" });
+        using var client = server.CreateClient();
+
+        foreach (var probe in (string[])["/healthz", "/readyz"])
+        {
+            using var response = await client.GetAsync(new Uri(probe, UriKind.Relative));
+            var logged = await server.Logs.WaitForRequestLoggedAsync(probe);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(LogEventLevel.Verbose, logged.Level);
+        }
+
+        using var layers = await client.GetAsync(new Uri("/layers", UriKind.Relative));
+        Assert.Equal(LogEventLevel.Information, (await server.Logs.WaitForRequestLoggedAsync("/layers")).Level);
+    }
+
     [Fact]
     public async Task AClientThatLeavesWhileItsDescriptorIsComputedIsA499NotAServerError()
     {
