@@ -15,7 +15,12 @@ internal static unsafe partial class Posix
     private const ushort BpfLoadWordAbsolute = 0x20;
     private const ushort BpfJumpIfEqual = 0x15;
     private const ushort BpfReturn = 0x06;
-    private const uint Openat2SyscallNumber = 437;
+    private const ushort BpfJumpIfAnySet = 0x45;
+
+    // struct seccomp_data: nr, arch, instruction pointer, then six 8-byte arguments; openat's flags are the third (low word first).
+    private const uint FlagsArgumentOffset = 16 + (2 * 8);
+    private const uint NoAccessTimeFlag = 0x40000;
+    private const uint Eperm = 1;
     private const uint SeccompReturnErrno = 0x0005_0000;
     private const uint SeccompReturnNotify = 0x7fc0_0000;
     private const uint SeccompReturnAllow = 0x7fff_0000;
@@ -24,6 +29,15 @@ internal static unsafe partial class Posix
 
     /// <summary>SECCOMP_FILTER_FLAG_NEW_LISTENER: the filter's notifications go to a descriptor the call returns.</summary>
     public const uint SeccompNewListener = 8;
+
+    /// <summary>openat2(2)'s number, the same on every architecture.</summary>
+    public const uint Openat2SyscallNumber = 437;
+
+    /// <summary>getxattrat(2)'s number (Linux 6.13), the same on every architecture.</summary>
+    public const uint GetxattratSyscallNumber = 464;
+
+    /// <summary>listxattrat(2)'s number (Linux 6.13), the same on every architecture.</summary>
+    public const uint ListxattratSyscallNumber = 465;
 
     public const int CharacterDeviceType = 0x2000;
     public const int BlockDeviceType = 0x6000;
@@ -128,18 +142,71 @@ internal static unsafe partial class Posix
     /// <summary>pread64(2)'s number on this machine's architecture.</summary>
     public static uint Pread64SyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 67u : 17u;
 
+    /// <summary>statx(2)'s number on this machine's architecture.</summary>
+    public static uint StatxSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 291u : 332u;
+
+    /// <summary>lgetxattr(2)'s number on this machine's architecture.</summary>
+    public static uint LgetxattrSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 9u : 192u;
+
+    /// <summary>llistxattr(2)'s number on this machine's architecture.</summary>
+    public static uint LlistxattrSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 12u : 195u;
+
+    /// <summary>flistxattr(2)'s number on this machine's architecture.</summary>
+    public static uint FlistxattrSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 13u : 196u;
+
+    private static long SetresuidSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 147 : 117;
+
     private static long SeccompSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 277 : 317;
 
     /// <summary>
     /// From now on openat2(2) fails with ENOSYS on the calling thread, as on Linux before 5.6. Other threads keep it;
     /// threads this one starts would inherit the filter, so it is meant for a thread that starts none.
     /// </summary>
-    public static void RefuseOpenat2OnThisThread() =>
+    public static void RefuseOpenat2OnThisThread() => FailOnThisThread(Openat2SyscallNumber, (int)Enosys);
+
+    /// <summary>
+    /// From now on the system call <paramref name="syscallNumber"/> fails with <paramref name="errno"/> on the calling
+    /// thread alone, as <see cref="RefuseOpenat2OnThisThread"/> does for openat2.
+    /// </summary>
+    public static void FailOnThisThread(uint syscallNumber, int errno) => FailOnThisThread([syscallNumber], errno);
+
+    /// <summary>From now on each of <paramref name="syscallNumbers"/> fails with <paramref name="errno"/> on the calling thread alone.</summary>
+    public static void FailOnThisThread(uint[] syscallNumbers, int errno)
+    {
+        var program = new List<SocketFilter> { new(BpfLoadWordAbsolute, 0, 0, 0) };
+        foreach (var number in syscallNumbers)
+        {
+            program.Add(new(BpfJumpIfEqual, 0, 1, number));
+            program.Add(new(BpfReturn, 0, 0, SeccompReturnErrno | (uint)errno));
+        }
+
+        program.Add(new(BpfReturn, 0, 0, SeccompReturnAllow));
+        InstallSeccompFilter([.. program], flags: 0);
+    }
+
+    /// <summary>
+    /// Sets the effective user of the calling thread alone (the raw setresuid(2), not glibc's, which would change every
+    /// thread); the saved user stays, so a thread of a root process can switch back.
+    /// </summary>
+    public static void SetEffectiveUserOfThisThread(uint uid)
+    {
+        var unchanged = (nuint)uint.MaxValue;
+        var result = Syscall(SetresuidSyscallNumber, unchanged, uid, (void*)unchanged);
+        if (result != 0)
+        {
+            throw LastError("setresuid");
+        }
+    }
+
+    /// <summary>From now on an openat with <c>O_NOATIME</c> fails with EPERM on the calling thread, as for a file of another user without CAP_FOWNER.</summary>
+    public static void RefuseNoAccessTimeOpensOnThisThread() =>
         InstallSeccompFilter(
             [
                 new(BpfLoadWordAbsolute, 0, 0, 0),
-                new(BpfJumpIfEqual, 0, 1, Openat2SyscallNumber),
-                new(BpfReturn, 0, 0, SeccompReturnErrno | Enosys),
+                new(BpfJumpIfEqual, 0, 3, OpenatSyscallNumber),
+                new(BpfLoadWordAbsolute, 0, 0, FlagsArgumentOffset),
+                new(BpfJumpIfAnySet, 0, 1, NoAccessTimeFlag),
+                new(BpfReturn, 0, 0, SeccompReturnErrno | Eperm),
                 new(BpfReturn, 0, 0, SeccompReturnAllow),
             ],
             flags: 0);
