@@ -324,11 +324,13 @@ public sealed class WindowsLayerReaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Files/a.txt")]
+    [InlineData("Files/dir/a.txt")]
     [InlineData("Hives/Software_Delta")]
     public void AFileReplacedByOneOfTheSameSizeAndTimesChangesTheFingerprint(string path)
     {
-        // Only the file's identity tells the two apart: an unchanged fingerprint would serve the old digest.
+        // Only the file's identity tells the two apart: an unchanged fingerprint would serve the old digest. Files/dir
+        // takes its identity from its twin, which the rename leaves alone.
+        _store.EncodedDirectory(Layer + "/Files/dir", DirectoryAttribute, [], Time, Time);
         var full = Layer + "/" + path;
         byte[] Bytes(string data) => path.StartsWith("Files/", StringComparison.Ordinal)
             ? [0x20, 0, 0, 0, .. new BackupStreamBuilder().DataStream(Encoding.ASCII.GetBytes(data)).ToArray()]
