@@ -14,6 +14,7 @@ internal static unsafe partial class Posix
     private const int PrSetNoNewPrivileges = 38;
     private const ushort BpfLoadWordAbsolute = 0x20;
     private const ushort BpfJumpIfEqual = 0x15;
+    private const ushort BpfJumpIfSet = 0x45;
     private const ushort BpfReturn = 0x06;
     private const ushort BpfJumpIfAnySet = 0x45;
 
@@ -24,6 +25,9 @@ internal static unsafe partial class Posix
     private const uint SeccompReturnErrno = 0x0005_0000;
     private const uint SeccompReturnNotify = 0x7fc0_0000;
     private const uint SeccompReturnAllow = 0x7fff_0000;
+
+    // struct seccomp_data: nr, arch, instruction pointer, then the six 64-bit arguments; the low word comes first.
+    private const uint ThirdArgumentOffset = 32;
     private const uint SeccompSetModeFilter = 1;
     private const uint Enosys = 38;
 
@@ -216,6 +220,20 @@ internal static unsafe partial class Posix
     [
         new(BpfLoadWordAbsolute, 0, 0, 0),
         new(BpfJumpIfEqual, 0, 1, syscallNumber),
+        new(BpfReturn, 0, 0, SeccompReturnNotify),
+        new(BpfReturn, 0, 0, SeccompReturnAllow),
+    ];
+
+    /// <summary>
+    /// Like <see cref="NotifyOn(uint)"/>, but only the calls whose third argument (openat's flags) has
+    /// <paramref name="bit"/> set go to the listener; the others are allowed.
+    /// </summary>
+    public static SocketFilter[] NotifyOnWhenThirdArgumentHas(uint syscallNumber, uint bit) =>
+    [
+        new(BpfLoadWordAbsolute, 0, 0, 0),
+        new(BpfJumpIfEqual, 0, 3, syscallNumber),
+        new(BpfLoadWordAbsolute, 0, 0, ThirdArgumentOffset),
+        new(BpfJumpIfSet, 0, 1, bit),
         new(BpfReturn, 0, 0, SeccompReturnNotify),
         new(BpfReturn, 0, 0, SeccompReturnAllow),
     ];

@@ -23,24 +23,34 @@ internal static unsafe partial class SyscallRace
     private const uint ContinueFlag = 1;
     private const short PollIn = 0x1;
     private const int EventCloseOnExec = 0x80000;
+    private const uint OpenCloseOnExec = 0x80000;
     private const int Eintr = 4;
     private const int Enoent = 2;
 
     /// <summary>
-    /// Runs <paramref name="body"/> on a new thread; every openat it makes first waits for
-    /// <paramref name="beforeOpen"/> to run with the name it opens. The body's exception is rethrown here.
+    /// Runs <paramref name="body"/> on a new thread; every openat it makes with O_CLOEXEC (as every open of
+    /// <c>FileDescriptor</c> does) first waits for <paramref name="beforeOpen"/> to run with the name it opens. The
+    /// body's exception is rethrown here.
     /// </summary>
+    /// <remarks>
+    /// The runtime's own opens go on unseen: a garbage collection started on that thread reads /proc/meminfo while
+    /// every other managed thread, the listener's too, waits for it to end, so handing that open to the listener
+    /// would hang both.
+    /// </remarks>
     public static T AtOpen<T>(Func<T> body, Action<string> beforeOpen) =>
-        Run(body, Posix.OpenatSyscallNumber, arguments => beforeOpen(Marshal.PtrToStringUTF8((nint)arguments[1]) ?? string.Empty));
+        Run(
+            body,
+            Posix.NotifyOnWhenThirdArgumentHas(Posix.OpenatSyscallNumber, OpenCloseOnExec),
+            arguments => beforeOpen(Marshal.PtrToStringUTF8((nint)arguments[1]) ?? string.Empty));
 
     /// <summary>
     /// Runs <paramref name="body"/> on a new thread; every pread64 it makes first waits for <paramref name="beforeRead"/>
     /// to run. The body's exception is rethrown here.
     /// </summary>
     public static T AtRead<T>(Func<T> body, Action beforeRead) =>
-        Run(body, Posix.Pread64SyscallNumber, _ => beforeRead());
+        Run(body, Posix.NotifyOn(Posix.Pread64SyscallNumber), _ => beforeRead());
 
-    private static T Run<T>(Func<T> body, uint syscallNumber, Action<ulong[]> before)
+    private static T Run<T>(Func<T> body, Posix.SocketFilter[] filter, Action<ulong[]> before)
     {
         using var finished = new EventDescriptor();
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -50,7 +60,7 @@ internal static unsafe partial class SyscallRace
         {
             try
             {
-                listening.SetResult(Posix.InstallSeccompFilter(Posix.NotifyOn(syscallNumber), Posix.SeccompNewListener));
+                listening.SetResult(Posix.InstallSeccompFilter(filter, Posix.SeccompNewListener));
                 result = body();
             }
             catch (Exception e)
