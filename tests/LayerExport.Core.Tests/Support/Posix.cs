@@ -16,7 +16,6 @@ internal static unsafe partial class Posix
     private const ushort BpfJumpIfEqual = 0x15;
     private const ushort BpfJumpIfSet = 0x45;
     private const ushort BpfReturn = 0x06;
-    private const ushort BpfJumpIfAnySet = 0x45;
 
     // struct seccomp_data: nr, arch, instruction pointer, then six 8-byte arguments; openat's flags are the third (low word first).
     private const uint FlagsArgumentOffset = 16 + (2 * 8);
@@ -25,9 +24,6 @@ internal static unsafe partial class Posix
     private const uint SeccompReturnErrno = 0x0005_0000;
     private const uint SeccompReturnNotify = 0x7fc0_0000;
     private const uint SeccompReturnAllow = 0x7fff_0000;
-
-    // struct seccomp_data: nr, arch, instruction pointer, then the six 64-bit arguments; the low word comes first.
-    private const uint ThirdArgumentOffset = 32;
     private const uint SeccompSetModeFilter = 1;
     private const uint Enosys = 38;
 
@@ -204,16 +200,7 @@ internal static unsafe partial class Posix
 
     /// <summary>From now on an openat with <c>O_NOATIME</c> fails with EPERM on the calling thread, as for a file of another user without CAP_FOWNER.</summary>
     public static void RefuseNoAccessTimeOpensOnThisThread() =>
-        InstallSeccompFilter(
-            [
-                new(BpfLoadWordAbsolute, 0, 0, 0),
-                new(BpfJumpIfEqual, 0, 3, OpenatSyscallNumber),
-                new(BpfLoadWordAbsolute, 0, 0, FlagsArgumentOffset),
-                new(BpfJumpIfAnySet, 0, 1, NoAccessTimeFlag),
-                new(BpfReturn, 0, 0, SeccompReturnErrno | Eperm),
-                new(BpfReturn, 0, 0, SeccompReturnAllow),
-            ],
-            flags: 0);
+        InstallSeccompFilter(WhenThirdArgumentHas(OpenatSyscallNumber, NoAccessTimeFlag, SeccompReturnErrno | Eperm), flags: 0);
 
     /// <summary>A filter program that hands the system call <paramref name="syscallNumber"/> to a listener and allows every other.</summary>
     public static SocketFilter[] NotifyOn(uint syscallNumber) =>
@@ -229,12 +216,16 @@ internal static unsafe partial class Posix
     /// <paramref name="bit"/> set go to the listener; the others are allowed.
     /// </summary>
     public static SocketFilter[] NotifyOnWhenThirdArgumentHas(uint syscallNumber, uint bit) =>
+        WhenThirdArgumentHas(syscallNumber, bit, SeccompReturnNotify);
+
+    // The system call with the bit set in its third argument gets the action; every other call is allowed.
+    private static SocketFilter[] WhenThirdArgumentHas(uint syscallNumber, uint bit, uint action) =>
     [
         new(BpfLoadWordAbsolute, 0, 0, 0),
         new(BpfJumpIfEqual, 0, 3, syscallNumber),
-        new(BpfLoadWordAbsolute, 0, 0, ThirdArgumentOffset),
+        new(BpfLoadWordAbsolute, 0, 0, FlagsArgumentOffset),
         new(BpfJumpIfSet, 0, 1, bit),
-        new(BpfReturn, 0, 0, SeccompReturnNotify),
+        new(BpfReturn, 0, 0, action),
         new(BpfReturn, 0, 0, SeccompReturnAllow),
     ];
 
