@@ -267,7 +267,7 @@ public sealed class FileDescriptorTests : IDisposable
         File.WriteAllText(_root.Combine("file"), "content");
         using var directory = FileDescriptor.OpenDirectory(_root.Path);
 
-        var content = OnThread(
+        var content = OwnThread.Run(
             () =>
             {
                 Posix.RefuseNoAccessTimeOpensOnThisThread();
@@ -383,30 +383,9 @@ public sealed class FileDescriptorTests : IDisposable
     }
 
     private static T OnThreadFailing<T>(uint syscallNumber, int errno, Func<T> body) =>
-        OnThread(() =>
+        OwnThread.Run(() =>
         {
             Posix.FailOnThisThread(syscallNumber, errno);
             return body();
         });
-
-    // A seccomp filter binds its thread for good: each one gets a thread of its own.
-    private static T OnThread<T>(Func<T> body)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = body();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        return failure is null ? result : throw failure;
-    }
 }

@@ -156,34 +156,15 @@ public sealed class PrivateDirectoryTests : IDisposable
         Posix.ChangeOwner(_root.Path, server, server);
         Directory.CreateDirectory(_root.Combine("mine"));
         Posix.ChangeOwner(_root.Combine("mine"), server, server);
-        FileStatus? opened = null;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Posix.SetEffectiveUserOfThisThread(server);
-                try
-                {
-                    using var directory = PrivateDirectory.OpenOrCreate(_root.Combine("mine/cache"));
-                    opened = directory.Stat();
-                }
-                finally
-                {
-                    Posix.SetEffectiveUserOfThisThread(0);
-                }
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
 
-        Assert.Null(failure);
-        Assert.Equal(server, opened!.Value.Uid);
-        Assert.Equal(Convert.ToInt32("700", 8), opened.Value.Mode & 0xFFF);
+        var opened = AsUser(server, () =>
+        {
+            using var directory = PrivateDirectory.OpenOrCreate(_root.Combine("mine/cache"));
+            return directory.Stat();
+        });
+
+        Assert.Equal(server, opened.Uid);
+        Assert.Equal(Convert.ToInt32("700", 8), opened.Mode & 0xFFF);
     }
 
     [Fact]
@@ -191,28 +172,30 @@ public sealed class PrivateDirectoryTests : IDisposable
     {
         const uint server = 4321;
         Directory.CreateDirectory(_root.Combine("roots"));
-        Exception? failure = null;
-        var thread = new Thread(() =>
+
+        var failure = Assert.Throws<UnsafeDirectoryException>(() => AsUser(server, () =>
         {
-            Posix.SetEffectiveUserOfThisThread(server);
+            PrivateDirectory.OpenOrCreate(_root.Combine("roots")).Dispose();
+            return true;
+        }));
+
+        Assert.Contains($"belongs to uid 0 with mode 755; it must belong to this process's user (uid {server})", failure.Message, StringComparison.Ordinal);
+    }
+
+    // The effective user is set for one thread alone, made for the body, and set back before it ends.
+    private static T AsUser<T>(uint user, Func<T> body) =>
+        OwnThread.Run(() =>
+        {
+            Posix.SetEffectiveUserOfThisThread(user);
             try
             {
-                PrivateDirectory.OpenOrCreate(_root.Combine("roots")).Dispose();
-            }
-            catch (Exception e)
-            {
-                failure = e;
+                return body();
             }
             finally
             {
                 Posix.SetEffectiveUserOfThisThread(0);
             }
         });
-        thread.Start();
-        thread.Join();
-
-        Assert.Contains($"belongs to uid 0 with mode 755; it must belong to this process's user (uid {server})", Assert.IsType<UnsafeDirectoryException>(failure).Message, StringComparison.Ordinal);
-    }
 
     private static FileStatus StatusOf(string path)
     {

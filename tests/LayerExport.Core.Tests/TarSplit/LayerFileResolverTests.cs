@@ -181,29 +181,17 @@ public sealed class LayerFileResolverTests : IDisposable
     }
 
     // The resolution runs on a thread of its own, the only one whose openat2 calls fail.
-    private static (FileDescriptor? File, LayerExportException? Error) OpenWithoutOpenat2(FileDescriptor root, string path)
-    {
-        (FileDescriptor?, LayerExportException?) result = default;
-        Exception? unexpected = null;
-        var thread = new Thread(() =>
+    private static (FileDescriptor? File, LayerExportException? Error) OpenWithoutOpenat2(FileDescriptor root, string path) =>
+        OwnThread.Run<(FileDescriptor?, LayerExportException?)>(() =>
         {
+            Posix.RefuseOpenat2OnThisThread();
             try
             {
-                Posix.RefuseOpenat2OnThisThread();
-                result = (LayerFileResolver.OpenRegularFile(root, Encoding.UTF8.GetBytes(path), path), null);
+                return (LayerFileResolver.OpenRegularFile(root, Encoding.UTF8.GetBytes(path), path), null);
             }
             catch (LayerExportException e)
             {
-                result = (null, e);
-            }
-            catch (Exception e)
-            {
-                unexpected = e;
+                return (null, e);
             }
         });
-        thread.Start();
-        thread.Join();
-        Assert.Null(unexpected);
-        return result;
-    }
 }
