@@ -102,6 +102,33 @@ public sealed class ReplacedEntryTests : IDisposable
         Assert.Equal("entry", entry!.DisplayPath);
     }
 
+    // The second look, taken only where the listing's inode is not st_ino, catches a file renamed over the name
+    // after the open: what was opened is then no longer what the name stands for.
+    [Fact]
+    public void AFileRenamedOverTheNameBetweenItsOpenAndItsSecondLookWasReplaced()
+    {
+        MakeEntry("a regular file");
+        File.WriteAllText(_root.Combine("other"), "another file");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = new DirectoryEntry(Name, Libc.DT_REG, Inode: directory.StatAt(Name).Inode + 1);
+        var device = directory.Stat().Device;
+        var renamed = false;
+
+        var error = Record.Exception(() => SyscallRace.AtStatusOfAName(
+            () => new DiskEntryReader(openContent: true).Read(directory, listed, Name, device, out _),
+            name =>
+            {
+                if (name == "entry" && !renamed)
+                {
+                    File.Move(_root.Combine("other"), _root.Combine("entry"), overwrite: true);
+                    renamed = true;
+                }
+            }));
+
+        Assert.True(renamed, "the name was never looked at again");
+        Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+    }
+
     private void MakeEntry(string kind)
     {
         var path = _root.Combine("entry");

@@ -24,6 +24,7 @@ internal static unsafe partial class SyscallRace
     private const short PollIn = 0x1;
     private const int EventCloseOnExec = 0x80000;
     private const uint OpenCloseOnExec = 0x80000;
+    private const uint SymlinkNoFollow = 0x100;
     private const int Eintr = 4;
     private const int Enoent = 2;
 
@@ -42,6 +43,17 @@ internal static unsafe partial class SyscallRace
             body,
             Posix.NotifyOnWhenThirdArgumentHas(Posix.OpenatSyscallNumber, OpenCloseOnExec),
             arguments => beforeOpen(Marshal.PtrToStringUTF8((nint)arguments[1]) ?? string.Empty));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on a new thread; every statx of a name it makes without following a symlink (as
+    /// <c>FileDescriptor.StatAt</c> does) first waits for <paramref name="beforeStatus"/> to run with that name. The
+    /// status of an opened descriptor (an empty name) goes on unseen. The body's exception is rethrown here.
+    /// </summary>
+    public static T AtStatusOfAName<T>(Func<T> body, Action<string> beforeStatus) =>
+        Run(
+            body,
+            Posix.NotifyOnWhenThirdArgumentHas(Posix.StatxSyscallNumber, SymlinkNoFollow),
+            arguments => beforeStatus(Marshal.PtrToStringUTF8((nint)arguments[1]) ?? string.Empty));
 
     /// <summary>
     /// Runs <paramref name="body"/> on a new thread; every pread64 it makes first waits for <paramref name="beforeRead"/>
