@@ -7,7 +7,7 @@ internal sealed class TokenAuthenticationOptions
     public const string SectionName = "Authentication";
 
     /// <summary>
-    /// Lowercase hex SHA-256 of each accepted token (<c>printf %s "$TOKEN" | sha256sum</c>); none configured
+    /// Hex SHA-256, in either case, of each accepted token (<c>printf %s "$TOKEN" | sha256sum</c>); none configured
     /// turns authentication off.
     /// </summary>
     public string[] TokenSha256Hashes { get; set; } = [];
