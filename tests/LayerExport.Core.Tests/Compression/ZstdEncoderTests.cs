@@ -29,6 +29,5 @@ public sealed class ZstdEncoderTests
 
         Assert.False(fastest.AsSpan().SequenceEqual(standard));
         Assert.False(smallest.AsSpan().SequenceEqual(standard));
-        Assert.Equal(ZstdImplementation.CompressSample(ZstdLibrary.Managed, 19), smallest);
     }
 }
