@@ -129,6 +129,34 @@ public sealed class ReplacedEntryTests : IDisposable
         Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
     }
 
+    // A rootless store keeps a symlink as a file holding its target; a directory put in its place just before that
+    // file is opened to read the target is not a symlink's target to read.
+    [Fact]
+    public void AFileKeptForASymlinkThatIsADirectoryWhenItsTargetIsReadWasReplaced()
+    {
+        MakeEntry("a regular file");
+        Posix.SetXattr(_root.Combine("entry"), "user.containers.override_stat", "0:0:0777:symlink"u8);
+        Directory.CreateDirectory(_root.Combine("other"));
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        var swapped = false;
+
+        var error = Record.Exception(() => SyscallRace.AtOpen(
+            () => DiskEntryReader.Describe(directory, Name, Name, listed),
+            name =>
+            {
+                if (name == "entry" && !swapped)
+                {
+                    File.Delete(_root.Combine("entry"));
+                    Directory.Move(_root.Combine("other"), _root.Combine("entry"));
+                    swapped = true;
+                }
+            }));
+
+        Assert.True(swapped, "the file was never opened");
+        Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+    }
+
     private void MakeEntry(string kind)
     {
         var path = _root.Combine("entry");
