@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Tests.Tar;
@@ -16,5 +17,22 @@ public sealed class TarHeaderEncoderTests
 
         Assert.Equal(TarHeaderEncoder.BlockSize - 1, written);
         Assert.Equal(new byte[TarHeaderEncoder.BlockSize - 1], output.WrittenSpan.ToArray());
+    }
+
+    // The same holds for every header block: a plain one, and the PAX block and the header after it.
+    [Theory]
+    [InlineData("etc/hostname")]
+    [InlineData("usr/share/doc/café/naïve.txt")]
+    public void AHeaderIsTheSameWhateverTheOutputsMemoryHeld(string name)
+    {
+        var header = new TarEntryHeader { Name = Encoding.UTF8.GetBytes(name), Type = TarEntryType.RegularFile, Mode = 0x1a4, Size = 3 };
+        var clean = new ArrayBufferWriter<byte>();
+        var dirty = new ArrayBufferWriter<byte>(4 * TarHeaderEncoder.BlockSize);
+        dirty.GetSpan(4 * TarHeaderEncoder.BlockSize).Fill(0xff);
+
+        TarHeaderEncoder.Write(header, clean);
+        TarHeaderEncoder.Write(header, dirty);
+
+        Assert.Equal(clean.WrittenSpan.ToArray(), dirty.WrittenSpan.ToArray());
     }
 }
