@@ -45,6 +45,20 @@ public sealed class DiskEntryDescriptorTests : IDisposable
         Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
     }
 
+    [Fact]
+    public void ADirectoryRefusedForItsAttributesKeepsNoDescriptorOpen()
+    {
+        Directory.CreateDirectory(_root.Combine("upper"));
+        Posix.SetXattr(_root.Combine("upper"), "user.overlay.redirect", "/lower"u8);
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt("upper"u8);
+
+        var error = Record.Exception(() => new DiskEntryReader(openContent: true).Read(directory, "upper"u8.ToArray(), "upper"u8.ToArray(), listed, out _));
+
+        Assert.Contains("user.overlay.redirect", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
+    }
+
     private static LayerEntry? Read(DiskEntryReader reader, FileDescriptor directory, string name)
     {
         var bytes = Encoding.UTF8.GetBytes(name);

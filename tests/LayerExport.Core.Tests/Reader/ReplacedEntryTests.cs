@@ -73,6 +73,7 @@ public sealed class ReplacedEntryTests : IDisposable
         var error = Record.Exception(() => DiskEntryReader.OpenDirectory(directory, Name, listed));
 
         Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
     }
 
     [Fact]
@@ -87,6 +88,7 @@ public sealed class ReplacedEntryTests : IDisposable
         var error = Record.Exception(() => new DiskEntryReader(openContent: true).Read(directory, Name, Name, listed, out _));
 
         Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
     }
 
     // Where a listing's inode is not st_ino (overlayfs without xino), the name is looked at again instead.
