@@ -32,6 +32,7 @@ public sealed class ExportFingerprintTests : IDisposable
         var survey = export.Survey(CancellationToken.None);
         var summary = await TarExport.WriteAsync(export, PipeWriter.Create(Stream.Null), CancellationToken.None);
 
+        Assert.Equal((survey.TarSize, survey.Entries), (summary.Bytes, summary.Entries));
         Assert.Equal(survey.Fingerprint, summary.Fingerprint);
     }
 }
