@@ -144,6 +144,31 @@ public sealed class DiskEntryReaderTests : IDisposable
         Assert.Equal(["user.a", "user.b"], header!.Xattrs.Select(x => Encoding.ASCII.GetString(x.Name)));
     }
 
+    // The snapshot layout hands over names it stat'ed itself, with no device of its own to compare: the kernel's
+    // mark of a mount's root is what keeps another file system mounted inside the layer out of it.
+    [Fact]
+    public async Task AListedMountRootIsRefusedWithoutBeingEntered()
+    {
+        Directory.CreateDirectory(_root.Combine("mnt"));
+        await ExternalTool.RunCheckedAsync("mount", "-t", "tmpfs", "-o", "size=1m", "layer-export-test", _root.Combine("mnt"));
+        FileDescriptor? opened = null;
+        try
+        {
+            using var directory = FileDescriptor.OpenDirectory(_root.Path);
+            var listed = directory.StatAt("mnt"u8);
+
+            var error = Record.Exception(() => new DiskEntryReader(openContent: true).Read(directory, "mnt"u8.ToArray(), "mnt"u8.ToArray(), listed, out opened));
+
+            Assert.Contains("mount point", Assert.IsType<InvalidDataException>(error).Message, StringComparison.Ordinal);
+            Assert.Null(opened);
+        }
+        finally
+        {
+            opened?.Dispose();
+            await ExternalTool.RunCheckedAsync("umount", _root.Combine("mnt"));
+        }
+    }
+
     private static LayerEntry? Read(DiskEntryReader reader, FileDescriptor directory, string name)
     {
         var bytes = Encoding.UTF8.GetBytes(name);
