@@ -73,6 +73,7 @@ public sealed class ReplacedEntryTests : IDisposable
         var error = Record.Exception(() => DiskEntryReader.OpenDirectory(directory, Name, listed));
 
         Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
     }
 
     [Fact]
@@ -87,6 +88,7 @@ public sealed class ReplacedEntryTests : IDisposable
         var error = Record.Exception(() => new DiskEntryReader(openContent: true).Read(directory, Name, Name, listed, out _));
 
         Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
     }
 
     // Where a listing's inode is not st_ino (overlayfs without xino), the name is looked at again instead.
@@ -126,6 +128,34 @@ public sealed class ReplacedEntryTests : IDisposable
             }));
 
         Assert.True(renamed, "the name was never looked at again");
+        Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+    }
+
+    // A rootless store keeps a symlink as a file holding its target; a directory put in its place just before that
+    // file is opened to read the target is not a symlink's target to read.
+    [Fact]
+    public void AFileKeptForASymlinkThatIsADirectoryWhenItsTargetIsReadWasReplaced()
+    {
+        MakeEntry("a regular file");
+        Posix.SetXattr(_root.Combine("entry"), "user.containers.override_stat", "0:0:0777:symlink"u8);
+        Directory.CreateDirectory(_root.Combine("other"));
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        var swapped = false;
+
+        var error = Record.Exception(() => SyscallRace.AtOpen(
+            () => DiskEntryReader.Describe(directory, Name, Name, listed),
+            name =>
+            {
+                if (name == "entry" && !swapped)
+                {
+                    File.Delete(_root.Combine("entry"));
+                    Directory.Move(_root.Combine("other"), _root.Combine("entry"));
+                    swapped = true;
+                }
+            }));
+
+        Assert.True(swapped, "the file was never opened");
         Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Tests.Tar;
@@ -43,8 +44,11 @@ public sealed class GoldenBytesTests(GoTarFixture go) : IClassFixture<GoTarFixtu
 
         Assert.True(reference.ExitCode != 0, $"Go accepted '{name}', so the encoder should too");
         Assert.Contains("gotar: entry 0:", reference.Error, StringComparison.Ordinal);
-        Assert.Throws<TarEncodingException>(() => TarHeaderEncoder.Write(header, new ArrayBufferWriter<byte>()));
+        var error = Assert.Throws<TarEncodingException>(() => TarHeaderEncoder.Write(header, new ArrayBufferWriter<byte>()));
         Assert.Throws<TarEncodingException>(() => TarHeaderEncoder.EncodedLength(header));
+
+        // The export's failure names the entry whose header could not be written.
+        Assert.StartsWith(Encoding.UTF8.GetString(header.Name) + ": ", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -108,7 +108,8 @@ public sealed class PaxExtensionGoldenTests(GoTarFixture go) : IClassFixture<GoT
     {
         var header = Reg("f") with { PaxRecords = [R(key, "1")] };
 
-        Assert.Throws<TarEncodingException>(() => TarHeaderEncoder.Write(header, new ArrayBufferWriter<byte>()));
+        var error = Assert.Throws<TarEncodingException>(() => TarHeaderEncoder.Write(header, new ArrayBufferWriter<byte>()));
+        Assert.StartsWith($"f: '{key}' ", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

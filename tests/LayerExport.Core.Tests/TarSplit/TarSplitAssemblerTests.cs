@@ -31,6 +31,9 @@ public class TarSplitAssemblerTests
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(tar)), result.Sha256);
         Assert.Equal(new TarSplitSummary(tar.Length, LineCount(layer), digest), result.Summary);
         Assert.Equal(tar.Length, layer.MeasureTarLength());
+
+        // Flushed, not only written: the caller completes the output and may not flush it first.
+        Assert.Equal(tar.Length, result.Flushed);
     }
 
     [Fact]

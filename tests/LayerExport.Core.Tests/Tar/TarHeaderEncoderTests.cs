@@ -1,0 +1,38 @@
+using System.Buffers;
+using System.Text;
+using LayerExport.Core.Tar;
+
+namespace LayerExport.Core.Tests.Tar;
+
+public sealed class TarHeaderEncoderTests
+{
+    // A pipe hands out pooled memory holding whatever its last user left there; the padding must still be zeros.
+    [Fact]
+    public void PaddingIsZeroBytesWhateverTheOutputsMemoryHeld()
+    {
+        var output = new ArrayBufferWriter<byte>(TarHeaderEncoder.BlockSize);
+        output.GetSpan(TarHeaderEncoder.BlockSize).Fill(0xff);
+
+        var written = TarHeaderEncoder.WritePadding(1, output);
+
+        Assert.Equal(TarHeaderEncoder.BlockSize - 1, written);
+        Assert.Equal(new byte[TarHeaderEncoder.BlockSize - 1], output.WrittenSpan.ToArray());
+    }
+
+    // The same holds for every header block: a plain one, and the PAX block and the header after it.
+    [Theory]
+    [InlineData("etc/hostname")]
+    [InlineData("usr/share/doc/café/naïve.txt")]
+    public void AHeaderIsTheSameWhateverTheOutputsMemoryHeld(string name)
+    {
+        var header = new TarEntryHeader { Name = Encoding.UTF8.GetBytes(name), Type = TarEntryType.RegularFile, Mode = 0x1a4, Size = 3 };
+        var clean = new ArrayBufferWriter<byte>();
+        var dirty = new ArrayBufferWriter<byte>(4 * TarHeaderEncoder.BlockSize);
+        dirty.GetSpan(4 * TarHeaderEncoder.BlockSize).Fill(0xff);
+
+        TarHeaderEncoder.Write(header, clean);
+        TarHeaderEncoder.Write(header, dirty);
+
+        Assert.Equal(clean.WrittenSpan.ToArray(), dirty.WrittenSpan.ToArray());
+    }
+}
