@@ -4,6 +4,7 @@ using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Tests.Tar;
 
+/// <summary>Every block the encoder writes is wholly its own: nothing of what the output's memory held before shows through.</summary>
 public sealed class TarHeaderEncoderTests
 {
     // A pipe hands out pooled memory holding whatever its last user left there; the padding must still be zeros.
