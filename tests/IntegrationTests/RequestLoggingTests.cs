@@ -47,6 +47,20 @@ public sealed class RequestLoggingTests : IDisposable
         Assert.Equal(LogEventLevel.Error, logged.Level);
     }
 
+    // An exception no handler expected leaves the status at 200 when the request line is written: only the exception says it failed.
+    [Fact]
+    public async Task ARequestThatFailsWithAnUnexpectedExceptionIsLoggedAsAnError()
+    {
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new ExplodingLayerStore(inner)));
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/base/tar", UriKind.Relative));
+        var logged = await server.Logs.WaitForRequestLoggedAsync("/layers/base/tar");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal(LogEventLevel.Error, logged.Level);
+    }
+
     // Orchestrators poll the probes every few seconds; at Information they would bury the requests that matter.
     [Fact]
     public async Task PassingHealthProbesAreLoggedAtVerboseOnly()
