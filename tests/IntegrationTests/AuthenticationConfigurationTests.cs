@@ -78,6 +78,26 @@ public sealed class AuthenticationConfigurationTests : IDisposable
         Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
     }
 
+    // A hash mistyped beside good ones would lock its client out with nothing in the log to say why.
+    [Fact]
+    public async Task OneBadEntryAmongGoodHashesStillStopsStartUp()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["Authentication__TokenSha256Hashes__0"] = BearerTokens.Sha256Hex(BearerTokens.NewToken()),
+                ["Authentication__TokenSha256Hashes__1"] = "not-a-hash",
+            },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {server.Output}");
+        Assert.Contains("LayerExport cannot start: Authentication:TokenSha256Hashes holds an entry that is not a SHA-256 hash", server.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", true)]
     [InlineData("0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", true)]

@@ -112,6 +112,28 @@ public sealed class ExportLimitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARefusedDownloadIsCountedUnderTheRepresentationItsAcceptAskedFor()
+    {
+        // A registry client asks by Accept, not by ?compression=; the refusals of zstd pulls show up under zstd.
+        using var client = Held.Server.CreateClient();
+        var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath) };
+        await Held.Blocking.WaitUntilHeldAsync(2);
+        var queued = DownloadAsync(client, TarPath);
+        WaitUntil(() => Held.Gate.Queued == 1, "the third export is queued");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(TarPath, UriKind.Relative));
+        request.Headers.Accept.ParseAdd("application/vnd.oci.image.layer.v1.tar+zstd");
+        using var refused = await client.SendAsync(request);
+
+        await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        Assert.Equal(1, scrape.Value("layer_export_rejections_total", ("representation", "zstd")));
+        Assert.Equal(0, scrape.Value("layer_export_rejections_total", ("representation", "none")));
+        Held.Blocking.Release();
+        Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
+    [Fact]
     public async Task AClientThatGivesUpWhileQueuedFreesItsPlace()
     {
         using var client = Held.Server.CreateClient();

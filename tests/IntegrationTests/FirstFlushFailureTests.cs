@@ -100,6 +100,26 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADescriptorThatFailsBeforeAConditionalDownloadGivesBackTheLayerItOpened()
+    {
+        CountingLayerStore? counting = null;
+        await using var server = ApiServer.Start(
+            _store.Root,
+            services => services.DecorateLayerStore(inner => counting = new CountingLayerStore(new FailingLayerStore(inner, FailingEntry))));
+        using var client = server.CreateClient();
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{Failing}/tar?compression=gzip", UriKind.Relative));
+        request.Headers.TryAddWithoutValidation("If-Match", "\"sha256:" + new string('0', 64) + "\"");
+
+        // If-Match on a body whose digest is unknown computes the descriptor first; its failure must not keep the
+        // layer open until a finalizer runs, as every such request would hold the layer's files meanwhile.
+        using var response = await client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.Equal(0, counting!.OpenLayers);
+    }
+
+    [Fact]
     public async Task ARangeThatFailsBeforeTheFirstFlushIsAProblemNotAPartialBody()
     {
         using var client = Server.CreateClient();

@@ -263,6 +263,24 @@ public sealed class LayoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AHeadWithIfMatchChecksTheRecordAsItsGetWould()
+    {
+        var (id, _, diffDigest) = Buildah.CommittedLayers.Single(static l => l.Parent is null);
+
+        await BreakFirstHeaderMtimeAsync(id);
+        using var client = Server.CreateClient();
+        var conditional = new HttpRequestMessage(HttpMethod.Head, new Uri($"/layers/{id}/tar", UriKind.Relative));
+        conditional.Headers.TryAddWithoutValidation("If-Match", $"\"{diffDigest}\"");
+
+        // No body follows a HEAD, so no export would find the fault later: only the check before the answer can.
+        using var response = await client.SendAsync(conditional);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.False(response.Headers.Contains("Docker-Content-Digest"));
+        Assert.Null(response.Headers.ETag);
+    }
+
+    [Fact]
     public async Task ARangeHeaderThatAsksForNoRangeIsAnsweredWithoutCheckingTheRecordFirst()
     {
         var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is null);

@@ -72,6 +72,25 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.Equal("Download a layer as an OCI layer tar.", tar.GetProperty("summary").GetString());
     }
 
+    // Generated clients name their methods after the operation IDs: renaming one breaks every client built before.
+    [Fact]
+    public async Task EachOperationKeepsItsOperationId()
+    {
+        var document = await DocumentAsync();
+
+        var ids = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Where(o => o.Name is not "parameters").Select(o => $"{o.Name} {path.Name} {o.Value.GetProperty("operationId").GetString()}"))
+            .Where(o => o.Contains(" /layers", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal);
+        Assert.Equal(
+            [
+                "get /layers ListLayers", "get /layers/{id} DescribeLayer", "get /layers/{id}/descriptor DescribeLayerRepresentation",
+                "get /layers/{id}/tar ExportLayerTar", "head /layers ListLayersHead", "head /layers/{id} DescribeLayerHead",
+                "head /layers/{id}/descriptor DescribeLayerRepresentationHead", "head /layers/{id}/tar ExportLayerTarHead",
+            ],
+            ids);
+    }
+
     [Theory]
     [MemberData(nameof(Operations))]
     public async Task EveryOperationHasASummaryAndItsProblemResponses(string path, string method, int[] problemStatuses)

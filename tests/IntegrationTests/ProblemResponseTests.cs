@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using IntegrationTests.Support;
-using LayerExport.Core.Store;
 
 namespace IntegrationTests;
 
@@ -257,19 +256,5 @@ public sealed class ProblemResponseTests : IAsyncLifetime
         var body = await response.Content.ReadAsStringAsync();
         await ProblemAssert.IsProblemWithoutDetailAsync(response, HttpStatusCode.InternalServerError);
         Assert.DoesNotContain(ExplodingLayerStore.Secret, body, StringComparison.Ordinal);
-    }
-
-    /// <summary>A store whose Describe fails with something no handler expects.</summary>
-    private sealed class ExplodingLayerStore(ILayerStore inner) : ILayerStore
-    {
-        public const string Secret = "internal detail /srv/secret";
-
-        public LayerStoreLayout Layout => inner.Layout;
-
-        public IReadOnlyList<LayerSummary> List() => inner.List();
-
-        public LayerDescription Describe(LayerId id) => throw new InvalidOperationException(Secret);
-
-        public ILayerContent Open(LayerId id) => inner.Open(id);
     }
 }

@@ -31,6 +31,36 @@ public sealed class RequestLoggingTests : IDisposable
         Assert.Single(server.Logs.Events, e => CapturedLogs.Property(e, "RequestPath") == "/layers/base");
     }
 
+    // Alerts on the request log watch Error: a store the server cannot make sense of is the operator's to fix.
+    [Fact]
+    public async Task ARequestAnsweredWithA500IsLoggedAsAnError()
+    {
+        using var store = TempLayerStore.Create().AddLayer("orphan", parent: "ghost");
+        await using var server = ApiServer.Start(store.Root);
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/orphan", UriKind.Relative));
+        var logged = await server.Logs.WaitForRequestLoggedAsync("/layers/orphan");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("500", CapturedLogs.Property(logged, "StatusCode"));
+        Assert.Equal(LogEventLevel.Error, logged.Level);
+    }
+
+    // An exception no handler expected leaves the status at 200 when the request line is written: only the exception says it failed.
+    [Fact]
+    public async Task ARequestThatFailsWithAnUnexpectedExceptionIsLoggedAsAnError()
+    {
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new ExplodingLayerStore(inner)));
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/base/tar", UriKind.Relative));
+        var logged = await server.Logs.WaitForRequestLoggedAsync("/layers/base/tar");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal(LogEventLevel.Error, logged.Level);
+    }
+
     // Orchestrators poll the probes every few seconds; at Information they would bury the requests that matter.
     [Fact]
     public async Task PassingHealthProbesAreLoggedAtVerboseOnly()

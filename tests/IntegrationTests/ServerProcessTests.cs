@@ -90,6 +90,38 @@ public sealed class ServerProcessTests : IDisposable
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
+    // The codec settings are part of what makes the bytes: a level the codec would clamp or refuse mid-export is refused up front.
+    [Theory]
+    [InlineData("Export__Gzip__Level", "0", "Export:Gzip:Level must be 1 to 9.")]
+    [InlineData("Export__Gzip__Level", "10", "Export:Gzip:Level must be 1 to 9.")]
+    [InlineData("Export__Gzip__BlockSize", "65535", "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")]
+    [InlineData("Export__Gzip__BlockSize", "67108865", "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")]
+    [InlineData("Export__Zstd__Level", "0", "Export:Zstd:Level must be 1 to 19.")]
+    [InlineData("Export__Zstd__Level", "20", "Export:Zstd:Level must be 1 to 19.")]
+    public async Task ACodecSettingOutsideItsRangeStopsStartUp(string variable, string value, string message)
+    {
+        await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
+    }
+
+    [Theory]
+    [InlineData("Export__Gzip__Level", "1")]
+    [InlineData("Export__Gzip__Level", "9")]
+    [InlineData("Export__Gzip__BlockSize", "65536")]
+    [InlineData("Export__Gzip__BlockSize", "67108864")]
+    [InlineData("Export__Zstd__Level", "1")]
+    [InlineData("Export__Zstd__Level", "19")]
+    public async Task ACodecSettingAtTheEdgeOfItsRangeIsAccepted(string variable, string value)
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value },
+            "--urls", "http://127.0.0.1:0");
+
+        var address = await server.WaitUntilListeningAsync();
+
+        Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(address));
+    }
+
     // Serilog's own refusals, which came with its stack trace.
     [Theory]
     [InlineData("Serilog__MinimumLevel__Default", "Loud", "the Serilog section cannot be applied: The value Loud is not a valid Serilog level.")]

@@ -39,6 +39,45 @@ public sealed class SurveyReuseTests : IDisposable
     }
 
     [Fact]
+    public async Task AWholeDownloadAfterADescriptorRequestTakesTheSurveyThatRequestMade()
+    {
+        // A registry push asks for the descriptor, then downloads the blob: the layer is walked once before the body.
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new CountingLayerStore(inner)));
+        var store = (CountingLayerStore)server.Services.GetRequiredService<ILayerStore>();
+        using var client = server.CreateClient();
+
+        using var descriptor = await client.GetAsync(new Uri("/layers/app/descriptor?compression=gzip", UriKind.Relative));
+        var walksAfterDescriptor = store.MetadataReadersCreated;
+        using var download = await client.GetAsync(new Uri("/layers/app/tar?compression=gzip", UriKind.Relative));
+        await download.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, descriptor.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal(1, walksAfterDescriptor);
+        Assert.Equal(1, store.MetadataReadersCreated);
+    }
+
+    [Fact]
+    public async Task ARangeOfThePlainTarIsReadWithoutAWholeExportFirst()
+    {
+        // Resuming a large layer's download must not wait for its whole tar to be read and hashed again.
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new CountingLayerStore(inner)));
+        var store = (CountingLayerStore)server.Services.GetRequiredService<ILayerStore>();
+        using var client = server.CreateClient();
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/app/tar", UriKind.Relative));
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, 511);
+
+        using var response = await client.SendAsync(ranged);
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal(512, body.Length);
+        Assert.Equal(1, store.ReadersCreated);
+        Assert.False(response.Headers.Contains("Docker-Content-Digest"));
+        Assert.Null(response.Headers.ETag);
+    }
+
+    [Fact]
     public async Task HeadRangeAndConditionalRequestsAlwaysSurveyAfresh()
     {
         await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new CountingLayerStore(inner)));

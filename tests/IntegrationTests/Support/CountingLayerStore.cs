@@ -8,6 +8,7 @@ internal sealed class CountingLayerStore(ILayerStore inner) : ILayerStore
 {
     private int _readersCreated;
     private int _metadataReadersCreated;
+    private int _openLayers;
 
     /// <summary>How many times <see cref="ILayerContent.CreateReader"/> was called on any opened layer.</summary>
     public int ReadersCreated => Volatile.Read(ref _readersCreated);
@@ -15,13 +16,21 @@ internal sealed class CountingLayerStore(ILayerStore inner) : ILayerStore
     /// <summary>How many metadata walks (surveys) were started on any opened layer.</summary>
     public int MetadataReadersCreated => Volatile.Read(ref _metadataReadersCreated);
 
+    /// <summary>How many opened layers are not disposed yet.</summary>
+    public int OpenLayers => Volatile.Read(ref _openLayers);
+
     public LayerStoreLayout Layout => inner.Layout;
 
     public IReadOnlyList<LayerSummary> List() => inner.List();
 
     public LayerDescription Describe(LayerId id) => inner.Describe(id);
 
-    public ILayerContent Open(LayerId id) => new CountingContent(inner.Open(id), this);
+    public ILayerContent Open(LayerId id)
+    {
+        var content = new CountingContent(inner.Open(id), this);
+        Interlocked.Increment(ref _openLayers);
+        return content;
+    }
 
     private sealed class CountingContent(ILayerContent content, CountingLayerStore store) : ILayerContent
     {
@@ -37,6 +46,16 @@ internal sealed class CountingLayerStore(ILayerStore inner) : ILayerStore
             return content.CreateMetadataReader(cancellationToken);
         }
 
-        public void Dispose() => content.Dispose();
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref store._openLayers);
+            }
+
+            content.Dispose();
+        }
     }
 }

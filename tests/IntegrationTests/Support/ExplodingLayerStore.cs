@@ -1,0 +1,17 @@
+using LayerExport.Core.Store;
+
+namespace IntegrationTests.Support;
+
+/// <summary>A store whose Describe fails with something no handler expects.</summary>
+internal sealed class ExplodingLayerStore(ILayerStore inner) : ILayerStore
+{
+    public const string Secret = "internal detail /srv/secret";
+
+    public LayerStoreLayout Layout => inner.Layout;
+
+    public IReadOnlyList<LayerSummary> List() => inner.List();
+
+    public LayerDescription Describe(LayerId id) => throw new InvalidOperationException(Secret);
+
+    public ILayerContent Open(LayerId id) => inner.Open(id);
+}
