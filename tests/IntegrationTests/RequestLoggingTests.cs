@@ -61,6 +61,23 @@ public sealed class RequestLoggingTests : IDisposable
         Assert.Equal(LogEventLevel.Error, logged.Level);
     }
 
+    // Only a cancellation the client caused is a 499: one from anywhere else, its client still waiting, is a failure.
+    [Fact]
+    public async Task ACancellationTheClientDidNotCauseIsAServerErrorNotA499()
+    {
+        await using var server = ApiServer.Start(
+            _store.Root,
+            services => services.DecorateLayerStore(inner => new ExplodingLayerStore(inner, static () => new OperationCanceledException("not the request's token"))));
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/layers/base/tar", UriKind.Relative));
+        var logged = await server.Logs.WaitForRequestLoggedAsync("/layers/base/tar");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("500", CapturedLogs.Property(logged, "StatusCode"));
+        Assert.Equal(LogEventLevel.Error, logged.Level);
+    }
+
     // Orchestrators poll the probes every few seconds; at Information they would bury the requests that matter.
     [Fact]
     public async Task PassingHealthProbesAreLoggedAtVerboseOnly()

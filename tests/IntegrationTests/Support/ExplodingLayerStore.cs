@@ -2,8 +2,8 @@ using LayerExport.Core.Store;
 
 namespace IntegrationTests.Support;
 
-/// <summary>A store whose Describe fails with something no handler expects.</summary>
-internal sealed class ExplodingLayerStore(ILayerStore inner) : ILayerStore
+/// <summary>A store whose Describe fails with something no handler expects: by default an <see cref="InvalidOperationException"/> naming <see cref="Secret"/>.</summary>
+internal sealed class ExplodingLayerStore(ILayerStore inner, Func<Exception>? failure = null) : ILayerStore
 {
     public const string Secret = "internal detail /srv/secret";
 
@@ -11,7 +11,7 @@ internal sealed class ExplodingLayerStore(ILayerStore inner) : ILayerStore
 
     public IReadOnlyList<LayerSummary> List() => inner.List();
 
-    public LayerDescription Describe(LayerId id) => throw new InvalidOperationException(Secret);
+    public LayerDescription Describe(LayerId id) => throw (failure?.Invoke() ?? new InvalidOperationException(Secret));
 
     public ILayerContent Open(LayerId id) => inner.Open(id);
 }
