@@ -47,5 +47,10 @@ dotnet test LayerExport.sln -c Release --no-build --logger "console;verbosity=no
 # One closing line over all test projects.
 passed=$(awk '/^ +Passed: +[0-9]+$/ {n += $2} END {print n + 0}' "$log")
 failed=$(awk '/^ +Failed: +[0-9]+$/ {n += $2} END {print n + 0}' "$log")
+# CI shows only the output's tail, so the failures are repeated here, each with the start of its message.
+if [ "$failed" -gt 0 ]; then
+  echo "Failed tests:"
+  awk '/^ +Failed [A-Za-z_][A-Za-z0-9_.]*/ {n = 25} n > 0 {print; n--}' "$log"
+fi
 echo "${passed} passed, ${failed} failed"
 exit "$status"
