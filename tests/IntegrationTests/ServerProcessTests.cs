@@ -186,6 +186,19 @@ public sealed class ServerProcessTests : IDisposable
         Assert.Contains("Authentication is off", server.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ARelativeStoreRootIsTakenFromTheContentRootNotTheWorkingDirectory()
+    {
+        // A service unit starts the server from wherever; only the content root it is given says where the store is.
+        var contentRoot = Path.GetDirectoryName(_store.Root)!;
+        await using var server = ServerProcess.Start(
+            _contentRoot.FullName,
+            new Dictionary<string, string> { ["LayerStore__Root"] = Path.GetFileName(_store.Root) },
+            "--contentRoot", contentRoot, "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(await server.WaitUntilListeningAsync()));
+    }
+
     private static async Task<List<string?>> LayerIdsAsync(Uri server)
     {
         using var client = new HttpClient { BaseAddress = server };
