@@ -23,6 +23,7 @@ public sealed class ServerProcessTests : IDisposable
     [Theory]
     [InlineData("/nonexistent", "LayerStore:Root does not name an existing directory: /nonexistent.")]
     [InlineData("", "LayerStore:Root is required: the directory that holds the layers.")]
+    [InlineData("   ", "LayerStore:Root is required: the directory that holds the layers.")]
     public async Task AnUnusableStoreRootStopsStartUpWithExitCode1AndSaysWhy(string root, string message)
     {
         var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = root }, message);
