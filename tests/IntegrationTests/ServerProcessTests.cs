@@ -23,6 +23,7 @@ public sealed class ServerProcessTests : IDisposable
     [Theory]
     [InlineData("/nonexistent", "LayerStore:Root does not name an existing directory: /nonexistent.")]
     [InlineData("", "LayerStore:Root is required: the directory that holds the layers.")]
+    [InlineData("   ", "LayerStore:Root is required: the directory that holds the layers.")]
     public async Task AnUnusableStoreRootStopsStartUpWithExitCode1AndSaysWhy(string root, string message)
     {
         var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = root }, message);
@@ -184,6 +185,19 @@ public sealed class ServerProcessTests : IDisposable
         var address = await server.WaitUntilListeningAsync();
         Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(address));
         Assert.Contains("Authentication is off", server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ARelativeStoreRootIsTakenFromTheContentRootNotTheWorkingDirectory()
+    {
+        // A service unit starts the server from wherever; only the content root it is given says where the store is.
+        var contentRoot = Path.GetDirectoryName(_store.Root)!;
+        await using var server = ServerProcess.Start(
+            _contentRoot.FullName,
+            new Dictionary<string, string> { ["LayerStore__Root"] = Path.GetFileName(_store.Root) },
+            "--contentRoot", contentRoot, "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(await server.WaitUntilListeningAsync()));
     }
 
     private static async Task<List<string?>> LayerIdsAsync(Uri server)

@@ -154,6 +154,21 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [Fact]
+    public async Task AMinimumRateOfZeroTurnsKestrelsCheckOffAndDownloadsStillComplete()
+    {
+        // 0 is the documented way to turn the check off; a zero rate handed to Kestrel would be a check of its own.
+        await using var server = ApiServer.Start(_store.Root, settings: new Dictionary<string, string>
+        {
+            ["Limits:MinResponseBytesPerSecond"] = "0",
+        });
+
+        Assert.Null(server.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MinResponseDataRate);
+        using var client = server.CreateClient();
+        var tar = await client.GetByteArrayAsync(new Uri("/layers/big/tar", UriKind.Relative));
+        Assert.True(tar.LongLength > BlobSize, $"the download ended after {tar.LongLength} bytes");
+    }
+
+    [Fact]
     public async Task AClientReadingAtFourTimesTheMinimumRateIsKeptThoughSingleFlushesWaitLongerThanTheGracePeriod()
     {
         // Megabytes sit in the socket buffers within the first second, and the sender is woken only when a large part
