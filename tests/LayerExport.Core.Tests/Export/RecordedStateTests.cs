@@ -257,6 +257,20 @@ public sealed class RecordedStateTests : IDisposable
     }
 
     [Fact]
+    public async Task ASurveyThatFindsTheRecordGoneUntilItsSecondLookIsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        var whole = await File.ReadAllBytesAsync(RecordPath(id));
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var store = new StoreChangingOnSecondWalk(inner, () => File.WriteAllBytes(RecordPath(id), whole));
+        using var export = new LayerExporter(store).Prepare(id, []);
+        File.Delete(RecordPath(id));
+
+        // Back by the second look: 503 layer-changing, which a retry gets past, not a 500 for a missing file.
+        Assert.Throws<LayerChangedException>(() => export.Survey(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ASurveyThatMeetsARecordStillBeingWrittenOnItsSecondLookIsAChange()
     {
         var (id, _) = await RecordLayerAsync(withDigest: false);
