@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
@@ -55,6 +56,19 @@ public sealed class AnnouncedEndTests : IDisposable
 
         Assert.IsType<LayerExportException>(failure.InnerException);
         Assert.InRange(failure.Collected.Length, 0, body.Length - 1);
+    }
+
+    // A file rewritten in place to the same size and times: only the announced diffID can tell.
+    [Fact]
+    public async Task ATarOfTheAnnouncedLengthWithAnotherDiffIdNeverDeliversThatLength()
+    {
+        var whole = await _store.ExportAsync("layer");
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(whole.Length, other))));
+
+        Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.InRange(failure.Collected.Length, 0, whole.Length - 1);
     }
 
     [Fact]

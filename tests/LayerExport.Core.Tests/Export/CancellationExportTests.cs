@@ -1,3 +1,8 @@
+using System.IO.Pipelines;
+using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Export;
@@ -46,6 +51,36 @@ public sealed class CancellationExportTests : IDisposable
         Assert.Empty(OpenFileDescriptors.Under(_store.Root));
         // Descriptors other code opened may have closed meanwhile; none may have been left open.
         Assert.Empty(OpenFileDescriptors.Snapshot().Except(descriptors));
+    }
+
+    // The caller completes the output with the failure: were it completed already, its reader would take the bytes
+    // sent so far for a whole body.
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("gzip body range")]
+    [InlineData("tar range")]
+    [InlineData("gzip range")]
+    public async Task ACancelledExportLeavesItsOutputForTheCallerToFail(string kind)
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("deep", []);
+        var (_, gzipped) = await PipeCollector.CollectAsync(output => export.WriteAsync(LayerCompression.Gzip, output, expected: null, CancellationToken.None));
+        var known = new LayerDescriptor(LayerMediaType.For(LayerCompression.Gzip), gzipped.Digest, gzipped.Size, gzipped.DiffId);
+        export.Survey(CancellationToken.None);
+        using var cancellation = new CancellationTokenSource();
+        await cancellation.CancelAsync();
+        var pipe = new Pipe();
+
+        var failure = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => kind switch
+        {
+            "gzip" => export.WriteAsync(LayerCompression.Gzip, pipe.Writer, expected: null, cancellation.Token),
+            "gzip body range" => export.WriteCompressedRangeAsync(LayerCompression.Gzip, pipe.Writer, known, new ExpectedTar(null, known.DiffId), 0, 10, cancellation.Token),
+            "tar range" => export.WriteTarRangeAsync(pipe.Writer, 0, 10, cancellation.Token),
+            _ => export.WriteGzipRangeAsync(pipe.Writer, gzipped.GzipIndex!, 0, 10, cancellation.Token),
+        });
+        await pipe.Writer.CompleteAsync(failure);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await pipe.Reader.ReadAsync());
     }
 
     [Fact]

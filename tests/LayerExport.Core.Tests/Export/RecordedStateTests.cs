@@ -73,6 +73,21 @@ public sealed class RecordedStateTests : IDisposable
         Assert.Equal(original, tar);
     }
 
+    // What the log of an aborted export reports: the reassembler's count, not the unused generator's.
+    [Fact]
+    public async Task TheProgressOfAReassembledExportIsItsBytesAndEntries()
+    {
+        var (id, original) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = SurveyedExport(store, id);
+
+        var (_, summary) = await PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None));
+
+        Assert.Equal(original.Length, export.Progress.BytesWritten);
+        Assert.Equal(summary.Entries, export.Progress.EntriesWritten);
+        Assert.NotEqual(0, summary.Entries);
+    }
+
     [Fact]
     public async Task ARecordThatNoLongerRebuildsTheRecordedDiffIdIsCaughtBeforeARangeIsServedUnderIt()
     {
@@ -185,6 +200,37 @@ public sealed class RecordedStateTests : IDisposable
     }
 
     [Fact]
+    public async Task AFileOfTheRecordMissingSinceBeforeTheSurveyIsAnInconsistentStore()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        File.Delete(Path.Combine(_root.Path, "overlay", id, "diff", "a.txt"));
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = SurveyedExport(store, id);
+
+        var failure = await FailedTarAsync(export);
+
+        // The layer is not changing, so every retry would fail alike: the store's fault, not a change.
+        Assert.IsType<LayerStoreCorruptException>(failure.InnerException?.InnerException);
+    }
+
+    // The store's diffID stands in only for an announcement the caller did not make.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AReassembledTarIsCheckedAgainstWhatItsCallerAnnounced(bool length)
+    {
+        var (id, tar) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = SurveyedExport(store, id);
+        var announced = length ? new ExpectedTar(tar.Length + 512, null) : new ExpectedTar(null, new LayerDigest("sha256:" + new string('e', 64)));
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(
+            () => PipeCollector.CollectAsync(output => export.WriteAsync(LayerCompression.None, output, announced, CancellationToken.None)));
+
+        Assert.IsType<LayerExportException>(failure.InnerException);
+    }
+
+    [Fact]
     public async Task AnExportOfAnotherRecordIsAChangeEvenWhenTheRecordIsBackBeforeTheWalkAfterIt()
     {
         var (id, _) = await RecordLayerAsync(withDigest: false);
@@ -237,6 +283,34 @@ public sealed class RecordedStateTests : IDisposable
         // The writer is done by the second look: 503 layer-changing, which the next walk gets past.
         Assert.Throws<LayerChangedException>(() => export.Survey(CancellationToken.None));
         Assert.Equal(Survey(inner, id).Fingerprint, export.Survey(CancellationToken.None).Fingerprint);
+    }
+
+    [Fact]
+    public async Task ASurveyThatFindsTheRecordGoneUntilItsSecondLookIsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        var whole = await File.ReadAllBytesAsync(RecordPath(id));
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var store = new StoreChangingOnSecondWalk(inner, () => File.WriteAllBytes(RecordPath(id), whole));
+        using var export = new LayerExporter(store).Prepare(id, []);
+        File.Delete(RecordPath(id));
+
+        // Back by the second look: 503 layer-changing, which a retry gets past, not a 500 for a missing file.
+        Assert.Throws<LayerChangedException>(() => export.Survey(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ASurveyThatFindsTheRecordGoneOnBothLooksWhileAFileChangesIsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        using var inner = new ContainersStorageLayerStore(_root.Path);
+        var file = Path.Combine(_root.Path, "overlay", id, "diff", "a.txt");
+        var store = new StoreChangingOnSecondWalk(inner, () => Posix.ChangeMode(file, Convert.ToInt32("600", 8)));
+        using var export = new LayerExporter(store).Prepare(id, []);
+        File.Delete(RecordPath(id));
+
+        // What a layer being removed looks like: the walk, not the missing record, tells the second look from the first.
+        Assert.Throws<LayerChangedException>(() => export.Survey(CancellationToken.None));
     }
 
     [Fact]
