@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace LayerExport.Core.Tests.Support;
+namespace LayerExport.TestSupport;
 
 /// <summary>Gives the test process umask 022, whatever umask the shell that started it had.</summary>
 /// <remarks>
