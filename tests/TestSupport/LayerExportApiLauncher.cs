@@ -26,9 +26,14 @@ public static partial class LayerExportApiLauncher
         var dll = Path.Combine(directory, "LayerExportApi.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project must reference src/LayerExportApi.");
         string[] server = [ExternalTool.Require("dotnet"), dll, "--urls", "http://127.0.0.1:0"];
+
+        // The server is killed, not stopped, when the test ends: without the runtime's diagnostics IPC it leaves no
+        // debugger pipes or diagnostics socket behind in /tmp.
+        var settings = new Dictionary<string, string>(environment);
+        settings.TryAdd("DOTNET_EnableDiagnostics", "0");
         var process = launcher.Count == 0
-            ? LoggedProcess.Start(server[0], server[1..], directory, environment)
-            : LoggedProcess.Start(ExternalTool.Require(launcher[0]), [.. launcher.Skip(1), .. server], directory, environment);
+            ? LoggedProcess.Start(server[0], server[1..], directory, settings)
+            : LoggedProcess.Start(ExternalTool.Require(launcher[0]), [.. launcher.Skip(1), .. server], directory, settings);
         try
         {
             var listening = await process.WaitForLineAsync(ListeningLine(), StartDeadline);

@@ -79,6 +79,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             }
         }
 
+        // Killed, not stopped, when the test ends: without the runtime's diagnostics IPC it leaves no debugger pipes
+        // or diagnostics socket behind in /tmp.
+        startInfo.Environment["DOTNET_EnableDiagnostics"] = "0";
         foreach (var (name, value) in environment)
         {
             startInfo.Environment[name] = value;
