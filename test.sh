@@ -51,6 +51,9 @@ failed=$(awk '/^ +Failed: +[0-9]+$/ {n += $2} END {print n + 0}' "$log")
 if [ "$failed" -gt 0 ]; then
   echo "Failed tests:"
   awk '/^ +Failed [A-Za-z_][A-Za-z0-9_.]*/ {n = 25} n > 0 {print; n--}' "$log"
+elif [ "$status" -ne 0 ]; then
+  echo "dotnet test failed (exit $status) without a failed test; what it said of aborted or crashed test hosts:"
+  grep -iE "aborted|crashed" "$log" | tail -n 20 || true
 fi
 echo "${passed} passed, ${failed} failed"
 exit "$status"
