@@ -67,4 +67,32 @@ public sealed class TarSplitCancellationTests : IDisposable
         Assert.Equal(SyntheticLayer.AStart, assembler.BytesWritten);
         Assert.Equal(1, assembler.EntriesWritten);
     }
+
+    [Fact]
+    public void ARangeCancelledWhileAFileIsOpenedReadsNoneOfItAndEndsCancelled()
+    {
+        using var root = FileDescriptor.OpenDirectory(_layer.Root);
+        using var record = SyntheticLayer.OpenRecord(SyntheticLayer.Lines);
+        using var cancellation = new CancellationTokenSource();
+        var assembler = new TarSplitAssembler(root);
+
+        // A cancellation inside a file's copy stays a cancellation: it is not reported as that file's failure.
+        var error = Record.Exception(() => SyscallRace.AtOpen(
+            () =>
+            {
+                assembler.WriteRangeAsync(record, PipeWriter.Create(new MemoryStream()), 0, SyntheticLayer.Tar.Length, cancellation.Token).GetAwaiter().GetResult();
+                return 0;
+            },
+            name =>
+            {
+                if (name == "a.txt")
+                {
+                    cancellation.Cancel();
+                }
+            }));
+
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+        Assert.Equal(SyntheticLayer.AStart, assembler.BytesWritten);
+        Assert.Equal(1, assembler.EntriesWritten);
+    }
 }

@@ -1,3 +1,8 @@
+using System.IO.Pipelines;
+using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
+using LayerExport.Core.TarSplit;
+
 namespace LayerExport.Core.Tests.TarSplit;
 
 /// <summary>A byte range of a reassembled layer: exactly that slice of the whole tar, reading only the files it covers.</summary>
@@ -64,5 +69,33 @@ public sealed class TarSplitRangeTests : IDisposable
 
         Assert.Equal("b.bin", error.Path);
         Assert.Contains("is 699 bytes on disk, the tar-split record says 700", error.Message, StringComparison.Ordinal);
+        Assert.IsType<LayerChangedException>(error.InnerException);
+    }
+
+    [Theory]
+    [InlineData(0, 0, 0)]
+    [InlineData(0, SyntheticLayer.AStart, 1)] // ends with a.txt's header
+    [InlineData(0, SyntheticLayer.AStart + 6, 2)] // ends with a.txt
+    [InlineData(0, SyntheticLayer.AStart + 7, 3)] // one byte into the segment after a.txt
+    public async Task ARangeCountsTheEntriesUpToItsEndAndNoneAfter(int start, int end, int entries)
+    {
+        using var root = FileDescriptor.OpenDirectory(_layer.Root);
+        using var record = SyntheticLayer.OpenRecord(SyntheticLayer.Lines);
+        var assembler = new TarSplitAssembler(root);
+
+        await assembler.WriteRangeAsync(record, PipeWriter.Create(new MemoryStream()), start, end, CancellationToken.None);
+
+        // The count goes to the export's log and metrics; the entry that starts where the range ends is not in it.
+        Assert.Equal(entries, assembler.EntriesWritten);
+        Assert.Equal(end - start, assembler.BytesWritten);
+    }
+
+    [Fact]
+    public async Task ARangePastTheTarsEndEndsWithTheTar()
+    {
+        // A record describing less than the range asked of it ends the range with its last byte, not with a missing entry.
+        var range = await _layer.RangeAsync(1000, SyntheticLayer.Tar.Length + 100);
+
+        Assert.Equal(SyntheticLayer.Tar[1000..], range);
     }
 }
