@@ -1,10 +1,13 @@
 using System.IO.Compression;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
+using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
 using LayerExport.Core.Tar;
 using LayerExport.Core.TarSplit;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.TarSplit;
 
@@ -253,6 +256,35 @@ public class TarSplitAssemblerTests
         var error = Assert.IsType<LayerExportException>(result.Error);
         Assert.Equal("(tar-split record)", error.Path);
         Assert.Equal(5, Assert.IsType<TarSplitRecordException>(error.InnerException).LineNumber);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFileThatCannotBeReadFailsTheReassemblyNamingIt(bool range)
+    {
+        using var layer = new SyntheticLayer();
+        using var root = FileDescriptor.OpenDirectory(layer.Root);
+        using var record = SyntheticLayer.OpenRecord(SyntheticLayer.Lines);
+        var assembler = new TarSplitAssembler(root);
+        var output = PipeWriter.Create(new MemoryStream());
+
+        // Every read of a file's content fails as a failing disk's would. Writing into memory never waits, so the
+        // whole reassembly runs on the thread that has the fault.
+        var error = Record.Exception(() => OwnThread.Run(() =>
+        {
+            Posix.FailOnThisThread(Posix.Pread64SyscallNumber, Libc.EIO);
+            var writing = range
+                ? assembler.WriteRangeAsync(record, output, 0, SyntheticLayer.Tar.Length, CancellationToken.None)
+                : assembler.WriteAsync(record, output, null, CancellationToken.None);
+            writing.GetAwaiter().GetResult();
+            return 0;
+        }));
+
+        var failure = Assert.IsType<LayerExportException>(error);
+        Assert.Equal("a.txt", failure.Path);
+        Assert.Equal(Libc.EIO, Assert.IsType<NativeIOException>(failure.InnerException).Errno);
+        Assert.Equal(SyntheticLayer.AStart, assembler.BytesWritten);
     }
 
     private static long LineCount(TarSplitLayer layer) => ReadLines(layer).Count;
