@@ -287,6 +287,29 @@ public class TarSplitAssemblerTests
         Assert.Equal(SyntheticLayer.AStart, assembler.BytesWritten);
     }
 
+    [Fact]
+    public async Task ARecordOtherThanTheOneSurveyedFailsBeforeTheLastBytesLeave()
+    {
+        using var layer = new SyntheticLayer();
+
+        var result = await Reassembly.RunAsync(
+            layer.Root,
+            () =>
+            {
+                var record = SyntheticLayer.OpenRecord(SyntheticLayer.Lines);
+                record.Expect(LayerDigest.FromHash(new byte[32]));
+                return record;
+            },
+            expected: null,
+            onFirstData: null);
+
+        var error = Assert.IsType<LayerExportException>(result.Error);
+        Assert.Equal("(tar-split record)", error.Path);
+        Assert.IsType<LayerChangedException>(error.InnerException);
+        Assert.Equal(SyntheticLayer.Tar.Length, result.BytesWritten);
+        Assert.True(result.Flushed < SyntheticLayer.Tar.Length, $"{result.Flushed} of {SyntheticLayer.Tar.Length} bytes were flushed before the check");
+    }
+
     private static long LineCount(TarSplitLayer layer) => ReadLines(layer).Count;
 
     private static List<string> ReadLines(TarSplitLayer layer)
