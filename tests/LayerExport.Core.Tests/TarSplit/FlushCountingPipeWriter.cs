@@ -9,9 +9,13 @@ internal sealed class FlushCountingPipeWriter(PipeWriter inner) : PipeWriter
 
     public long Flushed { get; private set; }
 
+    /// <summary>The most bytes ever written and not yet flushed: what was held back from the client at once.</summary>
+    public long MostUnflushed { get; private set; }
+
     public override void Advance(int bytes)
     {
         _advanced += bytes;
+        MostUnflushed = Math.Max(MostUnflushed, _advanced - Flushed);
         inner.Advance(bytes);
     }
 

@@ -310,6 +310,33 @@ public class TarSplitAssemblerTests
         Assert.True(result.Flushed < SyntheticLayer.Tar.Length, $"{result.Flushed} of {SyntheticLayer.Tar.Length} bytes were flushed before the check");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheHeadersOfManyEmptyEntriesLeaveInBatches(bool range)
+    {
+        // A layer of many directories is all headers: with no file content to flush after, only the segments' own
+        // flushes keep the pipe from holding all of them at once.
+        var header = Enumerable.Repeat((byte)'h', 512).ToArray();
+        string[] lines = [.. Enumerable.Range(0, 1000).Select(i => SyntheticRecord.Segment(header, i)), SyntheticRecord.Segment(new byte[1024], 1000)];
+        using var layer = new SyntheticLayer();
+        using var root = FileDescriptor.OpenDirectory(layer.Root);
+        using var record = SyntheticLayer.OpenRecord(lines);
+        var output = new FlushCountingPipeWriter(PipeWriter.Create(new MemoryStream()));
+        var assembler = new TarSplitAssembler(root);
+
+        if (range)
+        {
+            await assembler.WriteRangeAsync(record, output, 100, 1001 * 512, CancellationToken.None);
+        }
+        else
+        {
+            await assembler.WriteAsync(record, output, null, CancellationToken.None);
+        }
+
+        Assert.InRange(output.MostUnflushed, 1, TarStreamWriter.FlushThreshold + 512);
+    }
+
     private static long LineCount(TarSplitLayer layer) => ReadLines(layer).Count;
 
     private static List<string> ReadLines(TarSplitLayer layer)
