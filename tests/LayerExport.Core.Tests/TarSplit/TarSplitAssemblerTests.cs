@@ -86,7 +86,7 @@ public class TarSplitAssemblerTests
         var result = await layer.AssembleAsync(new ExpectedTar(tar.Length + 1, null));
 
         var error = Assert.IsType<LayerExportException>(result.Error);
-        Assert.Contains($"not the announced {tar.Length + 1}", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"the reassembled tar is {tar.Length} bytes, not the announced {tar.Length + 1}", error.Message, StringComparison.Ordinal);
         Assert.True(result.Flushed < tar.Length);
     }
 
@@ -335,6 +335,19 @@ public class TarSplitAssemblerTests
         }
 
         Assert.InRange(output.MostUnflushed, 1, TarStreamWriter.FlushThreshold + 512);
+    }
+
+    [Fact]
+    public async Task ANullRecordIsRefusedByName()
+    {
+        using var layer = new SyntheticLayer();
+        using var root = FileDescriptor.OpenDirectory(layer.Root);
+        var assembler = new TarSplitAssembler(root);
+        var output = PipeWriter.Create(new MemoryStream());
+
+        Assert.Equal("record", Assert.Throws<ArgumentNullException>(() => TarSplitAssembler.MeasureTarLength(null!, CancellationToken.None)).ParamName);
+        Assert.Equal("record", (await Assert.ThrowsAsync<ArgumentNullException>(() => assembler.WriteAsync(null!, output, null, CancellationToken.None))).ParamName);
+        Assert.Equal("record", (await Assert.ThrowsAsync<ArgumentNullException>(() => assembler.WriteRangeAsync(null!, output, 0, 1, CancellationToken.None))).ParamName);
     }
 
     private static long LineCount(TarSplitLayer layer) => ReadLines(layer).Count;

@@ -36,15 +36,16 @@ public class TarSplitEndOfArchiveTests
 
     // As a record written whole but short of its last lines: the gzip stream is fine, only the tar it describes can tell.
     [Theory]
-    [InlineData(0)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void ARecordWithoutItsLastLinesIsInconsistent(int linesKept)
+    [InlineData(0, 0)]
+    [InlineData(2, 515)]
+    [InlineData(3, 1024)]
+    public void ARecordWithoutItsLastLinesIsInconsistent(int linesKept, long length)
     {
         using var record = SyntheticRecord.Open(SyntheticRecord.Compress(Lines.Take(linesKept)));
 
         var error = Assert.Throws<LayerStoreCorruptException>(() => TarSplitAssembler.MeasureTarLength(record, CancellationToken.None));
 
+        Assert.Contains($"describes a tar of {length} bytes that does not end with the two zero blocks", error.Message, StringComparison.Ordinal);
         Assert.Contains("cut short", error.Message, StringComparison.Ordinal);
     }
 
