@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 using System.Net;
 using System.Security.Cryptography;
@@ -46,6 +47,22 @@ public sealed class LayoutTests : IAsyncLifetime
         var body = await response.Content.ReadAsByteArrayAsync();
         Assert.Equal(diffDigest, "sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)));
         Assert.Equal(body.LongLength, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task TheCompletionLineOfARecordedLayerCountsTheTarsMembersNotTheRecordsLines()
+    {
+        var (id, _, _) = Buildah.CommittedLayers.Single(static l => l.Parent is not null);
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
+        var archive = Path.Combine(Path.GetDirectoryName(Buildah.Root)!, "body.tar");
+        await File.WriteAllBytesAsync(archive, await response.Content.ReadAsByteArrayAsync());
+        var completed = await Server.Logs.WaitForExportOutcomeAsync(id, "completed");
+
+        // A record holds a header segment besides each member's file entry: counting its lines about doubles the figure.
+        var members = await GnuTar.ListNamesAsync(archive);
+        Assert.Equal(members.Count.ToString(CultureInfo.InvariantCulture), CapturedLogs.Property(completed, "Entries"));
     }
 
     [Fact]

@@ -31,7 +31,8 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <summary>Bytes of tar written so far; readable after a failure.</summary>
     public long BytesWritten => _tar?.Length ?? 0;
 
-    /// <summary>Record entries written so far; readable after a failure.</summary>
+    /// <summary>Tar entries written so far (the record's file entries, one for each tar header, whatever its type); readable after a failure.</summary>
+    /// <remarks>Not the record's lines: the log and the metrics count tar entries, as for a generated tar.</remarks>
     public long EntriesWritten { get; private set; }
 
     /// <summary>Zero bytes that complete the last entry: 0 before the first segment, the padding once a file's last byte is written, else null.</summary>
@@ -128,7 +129,10 @@ public sealed class TarSplitAssembler : IExportProgress
                 }
             }
 
-            EntriesWritten++;
+            if (entry.Type == TarSplitEntryType.File)
+            {
+                EntriesWritten++;
+            }
         }
 
         // The last bytes stay back until the record is known to be the one whose tar this was.
@@ -192,7 +196,10 @@ public sealed class TarSplitAssembler : IExportProgress
             }
 
             position += entry.Size;
-            EntriesWritten++;
+            if (entry.Type == TarSplitEntryType.File)
+            {
+                EntriesWritten++;
+            }
         }
 
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);

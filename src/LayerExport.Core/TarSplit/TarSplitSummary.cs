@@ -4,6 +4,6 @@ namespace LayerExport.Core.TarSplit;
 
 /// <summary>What reassembling a tar from its tar-split record produced.</summary>
 /// <param name="Bytes">Length of the tar.</param>
-/// <param name="Entries">Record entries processed (segments and files).</param>
+/// <param name="Entries">Tar entries written (the record's file entries).</param>
 /// <param name="DiffId">The sha256 of the tar.</param>
 public sealed record TarSplitSummary(long Bytes, long Entries, LayerDigest DiffId);

@@ -74,9 +74,9 @@ public sealed class TarSplitRangeTests : IDisposable
 
     [Theory]
     [InlineData(0, 0, 0)]
-    [InlineData(0, SyntheticLayer.AStart, 1)] // ends with a.txt's header
-    [InlineData(0, SyntheticLayer.AStart + 6, 2)] // ends with a.txt
-    [InlineData(0, SyntheticLayer.AStart + 7, 3)] // one byte into the segment after a.txt
+    [InlineData(0, SyntheticLayer.AStart, 0)] // ends with a.txt's header, before its content
+    [InlineData(0, SyntheticLayer.AStart + 6, 1)] // ends with a.txt
+    [InlineData(0, SyntheticLayer.AStart + 7, 1)] // one byte into the segment after a.txt: a header is no entry of its own
     public async Task ARangeCountsTheEntriesUpToItsEndAndNoneAfter(int start, int end, int entries)
     {
         using var root = FileDescriptor.OpenDirectory(_layer.Root);
