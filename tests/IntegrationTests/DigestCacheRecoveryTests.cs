@@ -108,6 +108,9 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         await using var server = ApiServer.Start(_store.Root, settings: settings);
         using var http = server.CreateClient();
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => ResumeAsync(http, url));
+
+        // The operator sees the broken resume as failed, not as a range completed.
+        await server.Logs.WaitForExportOutcomeAsync("base", "failed");
         var resumed = await ResumeAsync(http, url);
 
         Assert.Equal(1, changed);
