@@ -69,7 +69,6 @@ public sealed class CompressedRangeStartTests : IDisposable
         await server.Logs.WaitForExportOutcomesAsync(Layer, 2);
         using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
 
-        Assert.Contains(" cancelled", server.Logs.Events.Last(e => e.MessageTemplate.Text.StartsWith("Export of layer", StringComparison.Ordinal)).MessageTemplate.Text, StringComparison.Ordinal);
         Assert.Equal(digest, Assert.Single(head.Headers.GetValues("Docker-Content-Digest")));
     }
 }

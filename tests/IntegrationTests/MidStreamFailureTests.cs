@@ -95,8 +95,8 @@ public sealed class MidStreamFailureTests : IAsyncLifetime
 
         var failure = await Record.ExceptionAsync(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received));
 
+        // How much arrives varies (an aborted connection drops what was still unsent); a marker would arrive whole.
         Assert.IsAssignableFrom<IOException>(failure);
-        Assert.True(received.Length > FirstFileSize, $"only {received.Length} bytes arrived before the failure");
         Assert.True(received.ToArray().AsSpan().IndexOf("LAYER-EXPORT-FAILED"u8) < 0, "the range carries the incomplete-archive marker");
     }
 
