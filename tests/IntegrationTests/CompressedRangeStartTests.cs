@@ -45,4 +45,30 @@ public sealed class CompressedRangeStartTests : IDisposable
         Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
         Assert.Equal(full[start..], await response.Content.ReadAsByteArrayAsync());
     }
+
+    [Fact]
+    public async Task AZstdRangeTheClientLeavesKeepsTheDigestKnown()
+    {
+        BlockingLayerStore? blocking = null;
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => blocking = new BlockingLayerStore(inner, HeldEntry, passFirst: 1)));
+        using var client = server.CreateClient();
+        var path = new Uri($"/layers/{Layer}/tar?compression=zstd", UriKind.Relative);
+        var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(await client.GetByteArrayAsync(path)));
+
+        // Only a body unlike the descriptor may make the server forget it: a client that hangs up says nothing of it.
+        using (var leaving = server.CreateClient())
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Range = new RangeHeaderValue(1000, null);
+            using var response = await leaving.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            await blocking!.WaitUntilHeldAsync();
+        }
+
+        blocking.Release();
+        await server.Logs.WaitForExportOutcomesAsync(Layer, 2);
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+        Assert.Equal(digest, Assert.Single(head.Headers.GetValues("Docker-Content-Digest")));
+    }
 }

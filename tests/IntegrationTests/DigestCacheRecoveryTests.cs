@@ -44,6 +44,23 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Contains("sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar)), await descriptor.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AReadErrorInADownloadKeepsTheCachedDigest()
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests };
+        var url = new Uri("/layers/base/tar", UriKind.Relative);
+        var (tar, _) = await RecordAsync(settings, url);
+
+        // A disk error says nothing against the descriptor: only a tar unlike it may make the server forget it.
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, "etc/hostname")), settings: settings);
+        using var http = server.CreateClient();
+        using var failed = await http.GetAsync(url);
+        await ProblemAssert.IsProblemAsync(failed, HttpStatusCode.InternalServerError);
+        using var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, url));
+
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar)), Assert.Single(head.Headers.GetValues("Docker-Content-Digest")));
+    }
+
     // Values no export writes would reach a header or a gzip resume as they are: each is a miss, recomputed at once.
     [Theory]
     [InlineData("none", "\"Size\":\\d+", "\"Size\":-1")]
@@ -108,6 +125,9 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         await using var server = ApiServer.Start(_store.Root, settings: settings);
         using var http = server.CreateClient();
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => ResumeAsync(http, url));
+
+        // The operator sees the broken resume as failed, not as a range completed.
+        await server.Logs.WaitForExportOutcomeAsync("base", "failed");
         var resumed = await ResumeAsync(http, url);
 
         Assert.Equal(1, changed);

@@ -19,7 +19,9 @@ public sealed class MetricsTests : IDisposable
         .AddFile(Layer, "etc/hostname", "base\n"u8.ToArray())
         .AddPatternFile(Layer, "data/blob.bin", 300_000)
         .AddLayer("big")
-        .AddPatternFile("big", "data/blob.bin", 64L * 1024 * 1024);
+        .AddPatternFile("big", "data/blob.bin", 64L * 1024 * 1024)
+        .AddLayer("ranged")
+        .AddPatternFile("ranged", "data/blob.bin", 3L * 1024 * 1024);
 
     public void Dispose() => _store.Dispose();
 
@@ -98,6 +100,53 @@ public sealed class MetricsTests : IDisposable
     }
 
     [Fact]
+    public async Task ARangeCountsTheTarBytesMadeForItNotTheWholeLayers()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var tar = await client.GetByteArrayAsync(new Uri("/layers/ranged/tar", UriKind.Relative));
+        var gzip = await client.GetByteArrayAsync(new Uri("/layers/ranged/tar?compression=gzip", UriKind.Relative));
+        await client.GetByteArrayAsync(new Uri("/layers/ranged/tar?compression=zstd", UriKind.Relative));
+        await server.Logs.WaitForExportOutcomesAsync("ranged", 3);
+        var before = await PrometheusScrape.TakeAsync(client);
+
+        await RangeAsync(client, "none", 10, 99);
+        await RangeAsync(client, "gzip", gzip.Length - 10, gzip.Length - 1);
+        await RangeAsync(client, "zstd", 10, 99);
+        await server.Logs.WaitForExportOutcomesAsync("ranged", 6);
+
+        var scrape = await PrometheusScrape.TakeAsync(client);
+        double Made(string representation) =>
+            scrape.Value("layer_export_tar_bytes_total", ("representation", representation), ("outcome", "completed"))
+            - before.Value("layer_export_tar_bytes_total", ("representation", representation), ("outcome", "completed"));
+
+        // A plain range makes only its own bytes, however far the tar was read to end its last chunk.
+        Assert.Equal(90, Made("none"));
+
+        // The gzip body's last bytes come from compressing its last block again: the tar from that block's start.
+        var gzipMade = Made("gzip");
+        Assert.InRange(gzipMade, 1, tar.Length - 1);
+        Assert.Equal(0, (tar.Length - gzipMade) % (1024 * 1024));
+
+        // A zstd range is made again from the tar's start, whatever bytes of the body it asks for.
+        Assert.Equal(tar.Length, Made("zstd"));
+    }
+
+    [Fact]
+    public async Task AFailedRangeCountsTheTarBytesFromItsStart()
+    {
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, "etc/hostname")));
+        using var client = server.CreateClient();
+
+        // Both ranges end where the entry's read fails: the later one made that much less.
+        var fromStart = await FailedRangeMadeAsync(server, client, 0, 1);
+        var fromLater = await FailedRangeMadeAsync(server, client, 1000, 2) - fromStart;
+
+        Assert.True(fromLater > 0, "the failed range counted no tar bytes");
+        Assert.Equal(1000, fromStart - fromLater);
+    }
+
+    [Fact]
     public async Task TheRuntimesOwnSeriesComeAlong()
     {
         await using var server = ApiServer.Start(_store.Root);
@@ -121,5 +170,29 @@ public sealed class MetricsTests : IDisposable
 
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
         Assert.Contains("layer_export_queued", (await PrometheusScrape.TakeAsync(client)).Text, StringComparison.Ordinal);
+    }
+
+    private static async Task RangeAsync(HttpClient client, string compression, long from, long to)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/ranged/tar?compression={compression}", UriKind.Relative));
+        request.Headers.Range = new RangeHeaderValue(from, to);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal(to - from + 1, (await response.Content.ReadAsByteArrayAsync()).Length);
+    }
+
+    // The failed-outcome tar bytes of the plain tar once a range of the base layer from start has failed.
+    private static async Task<double> FailedRangeMadeAsync(ApiServer server, HttpClient client, long start, int failures)
+    {
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/{Layer}/tar", UriKind.Relative)))
+        {
+            request.Headers.Range = new RangeHeaderValue(start, null);
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => response.Content.ReadAsByteArrayAsync());
+        }
+
+        await server.Logs.WaitForExportOutcomesAsync(Layer, failures);
+        return (await PrometheusScrape.TakeAsync(client)).Value("layer_export_tar_bytes_total", ("representation", "none"), ("outcome", "failed"));
     }
 }

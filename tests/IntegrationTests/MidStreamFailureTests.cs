@@ -82,6 +82,25 @@ public sealed class MidStreamFailureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARangeThatFailsBetweenEntriesBreaksWithoutTheIncompleteArchiveMarker()
+    {
+        // A range's bytes are stored at their place in the tar (curl --continue-at): a marker there would be kept as tar bytes.
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, FailingEntry, beforeEntry: true)));
+        using var client = server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/broken/tar", UriKind.Relative));
+        request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(0, null);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        using var received = new MemoryStream();
+
+        var failure = await Record.ExceptionAsync(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(received));
+
+        // How much arrives varies (an aborted connection drops what was still unsent); a marker would arrive whole.
+        Assert.IsAssignableFrom<IOException>(failure);
+        Assert.True(received.ToArray().AsSpan().IndexOf("LAYER-EXPORT-FAILED"u8) < 0, "the range carries the incomplete-archive marker");
+    }
+
+    [Fact]
     public async Task CurlExitsWithAnError()
     {
         var curl = await ProcessRunner.RunAsync("curl", ["-fsS", "-o", "broken.tar", Server.Url("/layers/broken/tar")], _work.FullName);

@@ -234,4 +234,22 @@ public sealed class SurveyReuseTests : IDisposable
         Assert.False(after.Headers.Contains("Docker-Content-Digest"));
         Assert.Equal("a=2\n", await GnuTar.ReadMemberAsync(archive, "etc/config"));
     }
+
+    [Fact]
+    public async Task ADownloadThatReadTheLayerChangedAtItsOldLengthLetsTheNextOneAnnounceTheDigestOfWhatItSent()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        await client.GetByteArrayAsync(new Uri("/layers/app/tar?compression=gzip", UriKind.Relative));
+        await File.WriteAllTextAsync(Path.Combine(_store.Root, "app", "diff", "etc", "config"), "a=2\n");
+
+        // The zstd download takes the gzip download's survey, of the layer before the change; no zstd digest is known
+        // to announce and check, so it completes, with the changed file.
+        var changed = await client.GetByteArrayAsync(new Uri("/layers/app/tar?compression=zstd", UriKind.Relative));
+        using var next = await client.GetAsync(new Uri("/layers/app/tar?compression=zstd", UriKind.Relative));
+        var body = await next.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(changed, body);
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body)), Assert.Single(next.Headers.GetValues("Docker-Content-Digest")));
+    }
 }

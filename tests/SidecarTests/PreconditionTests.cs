@@ -43,15 +43,21 @@ public sealed class PreconditionTests : IDisposable
     }
 
     [Theory]
-    [InlineData("none")]
-    [InlineData("gzip")]
-    public async Task IfMatchWithAnotherTagIsA412Problem(string compression)
+    [InlineData("none", "tar")]
+    [InlineData("gzip", "gzip body")]
+    public async Task IfMatchWithAnotherTagIsA412ProblemThatNamesTheCurrentTag(string compression, string name)
     {
         var response = await _client.FetchAsync(Representation.Named(compression).TarPath(LayerId), r => r.Headers.TryAddWithoutValidation("If-Match", OtherTag));
 
         Assert.Equal(HttpStatusCode.PreconditionFailed, response.Status);
         Assert.Equal("application/problem+json", response.MediaType);
-        Assert.Contains("precondition-failed", System.Text.Encoding.UTF8.GetString(response.Body), StringComparison.Ordinal);
+        using var problem = System.Text.Json.JsonDocument.Parse(response.Body);
+        Assert.Equal("urn:layer-export:problem:precondition-failed", problem.RootElement.GetProperty("type").GetString());
+        Assert.Equal("Precondition failed", problem.RootElement.GetProperty("title").GetString());
+
+        // The client learns the tag that would have matched (computed for the If-Match) without another request.
+        var descriptor = await DescriptorDigestAsync(compression);
+        Assert.Equal($"If-Match names no entity tag of this {name}; its ETag is \"{descriptor}\".", problem.RootElement.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -86,6 +86,8 @@ public sealed class RangeTests : IDisposable
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, refused.Status);
         Assert.Equal($"bytes */{size}", refused.ContentRange);
         using var problem = JsonDocument.Parse(refused.Body);
+        Assert.Equal("urn:layer-export:problem:range-not-satisfiable", problem.RootElement.GetProperty("type").GetString());
+        Assert.Equal("Range not satisfiable", problem.RootElement.GetProperty("title").GetString());
         Assert.Equal($"The tar is {size} bytes long.", problem.RootElement.GetProperty("detail").GetString());
     }
 
@@ -139,6 +141,12 @@ public sealed class RangeTests : IDisposable
         var response = await _client.FetchAsync(TarPath, r => r.Headers.TryAddWithoutValidation("Range", "bytes=abc"));
         Assert.Equal(HttpStatusCode.BadRequest, response.Status);
         Assert.Equal("application/problem+json", response.MediaType);
+        using var problem = JsonDocument.Parse(response.Body);
+        Assert.Equal("urn:layer-export:problem:malformed-range", problem.RootElement.GetProperty("type").GetString());
+        Assert.Equal("Malformed Range header", problem.RootElement.GetProperty("title").GetString());
+
+        // What to send instead, for whoever reads the problem.
+        Assert.Equal("The Range header is not a byte range such as 'bytes=0-1023'.", problem.RootElement.GetProperty("detail").GetString());
     }
 
     public void Dispose()
