@@ -133,6 +133,34 @@ public sealed class MetricsTests : IDisposable
     }
 
     [Fact]
+    public async Task ARangeOfARecordedLayerCountsItsOwnTarBytes()
+    {
+        using var buildah = await BuildahStore.CreateAsync();
+        var (id, _, _) = buildah.CommittedLayers.Single(static l => l.Parent is not null);
+        await using var server = ApiServer.Start(buildah.Root, settings: new Dictionary<string, string> { ["LayerStore:Layout"] = "containers-storage" });
+        using var client = server.CreateClient();
+        var path = new Uri($"/layers/{id}/tar", UriKind.Relative);
+        var tar = await client.GetByteArrayAsync(path);
+        await server.Logs.WaitForExportOutcomesAsync(id, 1);
+        var before = await PrometheusScrape.TakeAsync(client);
+
+        // Rebuilt from the record, not generated: the range's bytes are counted as for a generated tar.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, path))
+        {
+            request.Headers.Range = new RangeHeaderValue(512, tar.Length - 1);
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal(tar[512..], await response.Content.ReadAsByteArrayAsync());
+        }
+
+        await server.Logs.WaitForExportOutcomesAsync(id, 2);
+        var after = await PrometheusScrape.TakeAsync(client);
+        (string, string)[] tags = [("representation", "none"), ("outcome", "completed")];
+
+        Assert.Equal(tar.Length - 512, after.Value("layer_export_tar_bytes_total", tags) - before.Value("layer_export_tar_bytes_total", tags));
+    }
+
+    [Fact]
     public async Task AFailedRangeCountsTheTarBytesFromItsStart()
     {
         await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(inner => new FailingLayerStore(inner, "etc/hostname")));

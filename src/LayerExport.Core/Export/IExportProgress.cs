@@ -3,7 +3,7 @@ namespace LayerExport.Core.Export;
 /// <summary>How far a running export got; readable after it fails, for the log.</summary>
 public interface IExportProgress
 {
-    /// <summary>Bytes of tar written so far.</summary>
+    /// <summary>Tar offset reached so far: bytes written, plus for a byte range the tar bytes before it.</summary>
     long BytesWritten { get; }
 
     /// <summary>Entries written so far.</summary>

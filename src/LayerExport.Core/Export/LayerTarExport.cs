@@ -15,7 +15,7 @@ public sealed class LayerTarExport : IExportProgress
 {
     private TarStreamWriter? _tar;
 
-    /// <summary>Bytes of tar written so far.</summary>
+    /// <summary>Tar offset reached so far: bytes written, plus for a byte range the tar bytes before it.</summary>
     public long BytesWritten => _tar?.BytesWritten ?? 0;
 
     /// <summary>Entries written so far.</summary>

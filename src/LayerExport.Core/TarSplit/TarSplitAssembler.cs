@@ -24,12 +24,14 @@ public sealed class TarSplitAssembler : IExportProgress
 {
     private readonly FileDescriptor _root;
     private HashingPipeWriter? _tar;
+    private long _windowStart;
 
     /// <summary>An assembler reading files under <paramref name="layerRoot"/> (not owned; e.g. an overlay2 <c>diff/</c>).</summary>
     internal TarSplitAssembler(FileDescriptor layerRoot) => _root = layerRoot;
 
-    /// <summary>Bytes of tar written so far; readable after a failure.</summary>
-    public long BytesWritten => _tar?.Length ?? 0;
+    /// <summary>Tar offset reached so far (bytes written, plus for a range those before it); readable after a failure.</summary>
+    /// <remarks>As a generated tar counts, so that the log and the metrics take a range's own bytes alike from both.</remarks>
+    public long BytesWritten => _tar is null ? 0 : _windowStart + _tar.Length;
 
     /// <summary>Tar entries written so far (the record's file entries, one for each tar header, whatever its type); readable after a failure.</summary>
     /// <remarks>Not the record's lines: the log and the metrics count tar entries, as for a generated tar.</remarks>
@@ -166,6 +168,7 @@ public sealed class TarSplitAssembler : IExportProgress
         ArgumentNullException.ThrowIfNull(record);
         using var tar = new HashingPipeWriter(output);
         _tar = tar;
+        _windowStart = start;
         var flush = new BatchedFlush(tar);
         for (long position = 0; position < end;)
         {
