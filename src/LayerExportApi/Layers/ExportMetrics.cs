@@ -9,7 +9,9 @@ namespace LayerExportApi.Layers;
 /// <remarks>
 /// Recorded at the same points as the completion log line: one ended export is one count, whatever its outcome
 /// (<c>completed</c>, <c>cancelled</c> by the client, <c>failed</c> on a read error, <c>aborted</c> by a shutdown).
-/// Bytes are tar bytes produced (for a byte range, the range), known for every outcome; entries are tar entries.
+/// Bytes are tar bytes produced, known for every outcome: for a byte range, those made for it (the range of a plain
+/// tar, a gzip body's tar from the block that holds it, a zstd body's whole tar). Entries are tar entries, whatever the
+/// layer's store keeps.
 /// </remarks>
 internal sealed class ExportMetrics
 {
