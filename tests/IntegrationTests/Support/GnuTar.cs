@@ -13,9 +13,9 @@ internal static class GnuTar
     public static async Task<IReadOnlyList<string>> ListBlocksAsync(string archive) =>
         Lines(await RunCleanAsync("-tvRf", archive));
 
-    /// <summary>The entry names of <paramref name="archive"/> in archive order (<c>tar -tf</c>).</summary>
-    public static async Task<IReadOnlyList<string>> ListNamesAsync(string archive) =>
-        Lines(await RunCleanAsync("-tf", archive));
+    /// <summary>The entry names of <paramref name="archive"/> in archive order (<c>tar -tf</c>), with any further <paramref name="options"/>.</summary>
+    public static async Task<IReadOnlyList<string>> ListNamesAsync(string archive, params string[] options) =>
+        Lines(await RunCleanAsync([.. options, "-tf", archive]));
 
     /// <summary>The content of one member (<c>tar -xOf</c>).</summary>
     public static async Task<string> ReadMemberAsync(string archive, string member) =>
