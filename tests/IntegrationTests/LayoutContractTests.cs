@@ -3,10 +3,11 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
 using IntegrationTests.Support;
+using LayerExport.Core.Tests.Support;
 
 namespace IntegrationTests;
 
-/// <summary>What a registry push and an operator rely on holds for a non-base layer of every layout, checked against GNU tar, SHA-256 and the bodies themselves.</summary>
+/// <summary>What a registry push and an operator rely on holds for a non-base layer of each layout, checked against GNU tar, SHA-256 and the bodies themselves.</summary>
 /// <remarks>The metrics are read as differences around each download: these tests run alone (see <see cref="MetricsTests"/>).</remarks>
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class LayoutContractTests
@@ -16,6 +17,7 @@ public sealed class LayoutContractTests
     [Theory]
     [InlineData("native")]
     [InlineData("containers-storage")]
+    [InlineData("docker")]
     [InlineData("snapshots")]
     [InlineData("windows")]
     public async Task DescriptorsHeadersRangesCompletionLinesAndMetricsAgreeWithTheBodiesSent(string layout)
@@ -166,6 +168,11 @@ public sealed class LayoutContractTests
                     var buildah = await BuildahStore.CreateAsync();
                     _owned.Add(buildah);
                     (Root, Id) = (buildah.Root, buildah.CommittedLayers.Single(static l => l.Parent is not null).Id);
+                    break;
+                case "docker":
+                    Root = Directory.CreateDirectory(Path.Combine(Scratch, "store")).FullName;
+                    var (baseChain, _) = await DockerDataRoot.AddLayerAsync(Root, "base", parent: null, "--format=gnu");
+                    (Id, _) = await DockerDataRoot.AddLayerAsync(Root, "app", baseChain, "--format=posix");
                     break;
                 case "snapshots":
                     Root = Directory.CreateDirectory(Path.Combine(Scratch, "store")).FullName;
