@@ -18,6 +18,7 @@ public sealed class LayoutContractTests
     [InlineData("native")]
     [InlineData("containers-storage")]
     [InlineData("docker")]
+    [InlineData("overlay2")]
     [InlineData("snapshots")]
     [InlineData("windows")]
     public async Task DescriptorsHeadersRangesCompletionLinesAndMetricsAgreeWithTheBodiesSent(string layout)
@@ -173,6 +174,15 @@ public sealed class LayoutContractTests
                     Root = Directory.CreateDirectory(Path.Combine(Scratch, "store")).FullName;
                     var (baseChain, _) = await DockerDataRoot.AddLayerAsync(Root, "base", parent: null, "--format=gnu");
                     (Id, _) = await DockerDataRoot.AddLayerAsync(Root, "app", baseChain, "--format=posix");
+                    break;
+                case "overlay2":
+                    Root = Directory.CreateDirectory(Path.Combine(Scratch, "store")).FullName;
+                    File.WriteAllText(Path.Combine(Overlay2Directory.AddLayer(Root, "base", lower: []), "hostname"), "base\n");
+                    var app = Overlay2Directory.AddLayer(Root, "app", lower: ["base"]);
+                    Directory.CreateDirectory(Path.Combine(app, "etc"));
+                    File.WriteAllText(Path.Combine(app, "etc", "app.conf"), "a=1\n");
+                    File.WriteAllBytes(Path.Combine(app, "app.bin"), RandomNumberGenerator.GetBytes(70_000));
+                    Id = Overlay2Directory.Id("app");
                     break;
                 case "snapshots":
                     Root = Directory.CreateDirectory(Path.Combine(Scratch, "store")).FullName;
