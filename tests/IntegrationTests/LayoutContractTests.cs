@@ -13,6 +13,9 @@ namespace IntegrationTests;
 [Collection(nameof(ProcessWideMeasurements))]
 public sealed class LayoutContractTests
 {
+    // Small enough that the larger layers' gzip bodies have several blocks.
+    private const int GzipBlockSize = 64 * 1024;
+
     private static readonly string[] Compressions = ["none", "gzip", "zstd"];
 
     [Theory]
@@ -25,7 +28,11 @@ public sealed class LayoutContractTests
     public async Task DescriptorsHeadersRangesCompletionLinesAndMetricsAgreeWithTheBodiesSent(string layout)
     {
         using var store = await LayoutStore.CreateAsync(layout);
-        await using var server = ApiServer.Start(store.Root, settings: new Dictionary<string, string> { ["LayerStore:Layout"] = layout });
+        await using var server = ApiServer.Start(store.Root, settings: new Dictionary<string, string>
+        {
+            ["LayerStore:Layout"] = layout,
+            ["Export:Gzip:BlockSize"] = GzipBlockSize.ToString(CultureInfo.InvariantCulture),
+        });
         using var client = server.CreateClient();
         var exports = 0;
         var bodies = new Dictionary<string, byte[]>();
@@ -93,9 +100,19 @@ public sealed class LayoutContractTests
         // The last bytes of a tar rebuilt from a record are held back until the record is checked: a range may end there.
         Assert.Equal(tar[^700..], await RangeAsync(client, Url(store.Id, "tar", "none"), tar.Length - 700, tar.Length - 1));
 
+        // A gzip range compresses the tar again from the start of the block holding its first byte, a zstd one from the tar's start.
         var gzip = bodies["gzip"];
-        var (gzipStart, gzipEnd) = (gzip.Length / 2, gzip.Length - 2);
+        var (gzipStart, gzipEnd) = (gzip.Length - 100, gzip.Length - 2);
+        var beforeCompressed = await PrometheusScrape.TakeAsync(client);
         Assert.Equal(gzip[gzipStart..(gzipEnd + 1)], await RangeAsync(client, Url(store.Id, "tar", "gzip"), gzipStart, gzipEnd));
+        var zstd = bodies["zstd"];
+        Assert.Equal(zstd[10..^10], await RangeAsync(client, Url(store.Id, "tar", "zstd"), 10, zstd.Length - 11));
+        await server.Logs.WaitForExportOutcomesAsync(store.Id, exports += 3);
+        var afterCompressed = await PrometheusScrape.TakeAsync(client);
+        var gzipMade = Made(beforeCompressed, afterCompressed, "layer_export_tar_bytes_total", ("representation", "gzip"), ("outcome", "completed"));
+        Assert.InRange(gzipMade, 1, tar.Length);
+        Assert.Equal(0, (tar.Length - gzipMade) % GzipBlockSize);
+        Assert.Equal(tar.Length, Made(beforeCompressed, afterCompressed, "layer_export_tar_bytes_total", ("representation", "zstd"), ("outcome", "completed")));
     }
 
     private static Uri Url(string id, string resource, string compression) =>
