@@ -100,9 +100,10 @@ public sealed class LayoutContractTests
         // The last bytes of a tar rebuilt from a record are held back until the record is checked: a range may end there.
         Assert.Equal(tar[^700..], await RangeAsync(client, Url(store.Id, "tar", "none"), tar.Length - 700, tar.Length - 1));
 
-        // A gzip range compresses the tar again from the start of the block holding its first byte, a zstd one from the tar's start.
+        // A gzip range compresses the tar again from the start of the block holding its first byte (the trailer's is the
+        // last block), a zstd one from the tar's start.
         var gzip = bodies["gzip"];
-        var (gzipStart, gzipEnd) = (gzip.Length - 100, gzip.Length - 2);
+        var (gzipStart, gzipEnd) = (gzip.Length - 10, gzip.Length - 2);
         var beforeCompressed = await PrometheusScrape.TakeAsync(client);
         Assert.Equal(gzip[gzipStart..(gzipEnd + 1)], await RangeAsync(client, Url(store.Id, "tar", "gzip"), gzipStart, gzipEnd));
         var zstd = bodies["zstd"];
@@ -110,8 +111,7 @@ public sealed class LayoutContractTests
         await server.Logs.WaitForExportOutcomesAsync(store.Id, exports += 3);
         var afterCompressed = await PrometheusScrape.TakeAsync(client);
         var gzipMade = Made(beforeCompressed, afterCompressed, "layer_export_tar_bytes_total", ("representation", "gzip"), ("outcome", "completed"));
-        Assert.InRange(gzipMade, 1, tar.Length);
-        Assert.Equal(0, (tar.Length - gzipMade) % GzipBlockSize);
+        Assert.Equal(tar.Length - ((tar.Length - 1) / GzipBlockSize * GzipBlockSize), gzipMade);
         Assert.Equal(tar.Length, Made(beforeCompressed, afterCompressed, "layer_export_tar_bytes_total", ("representation", "zstd"), ("outcome", "completed")));
     }
 
