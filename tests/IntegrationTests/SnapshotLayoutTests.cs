@@ -13,17 +13,7 @@ public sealed class SnapshotLayoutTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var baseTree = Tree("base", parent: null);
-        Directory.CreateDirectory(Path.Combine(baseTree, "etc"));
-        await File.WriteAllTextAsync(Path.Combine(baseTree, "etc", "hostname"), "base\n");
-        await File.WriteAllTextAsync(Path.Combine(baseTree, "etc", "removed"), "gone in child\n");
-
-        var childTree = Tree("child", parent: "base");
-        Directory.Delete(childTree);
-        var copy = await ProcessRunner.RunAsync("cp", ["-a", baseTree, childTree]);
-        Assert.True(copy.ExitCode == 0, copy.Describe());
-        File.Delete(Path.Combine(childTree, "etc", "removed"));
-        await File.WriteAllTextAsync(Path.Combine(childTree, "added"), "new in child\n");
+        await SnapshotTrees.AddBaseAndChildAsync(_root.FullName);
 
         _server = ApiServer.Start(_root.FullName, settings: new Dictionary<string, string> { ["LayerStore:Layout"] = "snapshots" });
     }
@@ -63,13 +53,5 @@ public sealed class SnapshotLayoutTests : IAsyncLifetime
 
         Assert.Contains("\"id\":\"child\",\"parent\":\"base\"", listed, StringComparison.Ordinal);
         await ProblemAssert.IsProblemAsync(wrong, HttpStatusCode.Conflict);
-    }
-
-    private string Tree(string id, string? parent)
-    {
-        var tree = Path.Combine(_root.FullName, id, "fs");
-        Directory.CreateDirectory(tree);
-        File.WriteAllText(Path.Combine(_root.FullName, id, "layer.json"), parent is null ? "{}" : $"{{\"parent\":\"{parent}\"}}");
-        return tree;
     }
 }

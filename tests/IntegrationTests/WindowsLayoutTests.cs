@@ -8,7 +8,7 @@ namespace IntegrationTests;
 /// <summary>The API serves a <c>windows</c> store through the same endpoints: listing, chains, parent validation, tars, problems.</summary>
 public sealed class WindowsLayoutTests : IAsyncLifetime
 {
-    private static readonly byte[] SecurityDescriptor = [0x01, 0x00, 0x04, 0x80, 0x14, 0x00];
+    private static readonly byte[] SecurityDescriptor = WindowsLayerFiles.SampleSecurityDescriptor;
 
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("windows-store-");
     private ApiServer? _server;
@@ -18,12 +18,7 @@ public sealed class WindowsLayoutTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         var root = _root.FullName;
-        var baseLayer = WindowsLayerFiles.AddLayer(root, "base0");
-        WindowsLayerFiles.AddEncoded(Path.Combine(baseLayer, "Files.$wcidirs$"), WindowsLayerFiles.DirectoryAttribute, SecurityDescriptor, null);
-
-        var layer = WindowsLayerFiles.AddLayer(root, "app", @"C:\ProgramData\docker\windowsfilter\base0");
-        WindowsLayerFiles.AddTransportFiles(layer, "\\old.txt\n");
-        WindowsLayerFiles.AddEncoded(Path.Combine(layer, "Files", "app.exe"), WindowsLayerFiles.ArchiveAttribute, SecurityDescriptor, "MZ-app"u8.ToArray());
+        WindowsLayerFiles.AddBaseAndApp(root);
 
         var malformed = WindowsLayerFiles.AddLayer(root, "bad-tombstones", "base0");
         WindowsLayerFiles.AddTransportFiles(malformed, "");

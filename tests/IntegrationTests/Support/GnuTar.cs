@@ -9,9 +9,9 @@ internal static class GnuTar
     public static async Task<IReadOnlyList<string>> ListVerboseAsync(string archive) =>
         Lines(await RunCleanAsync("-tvf", archive));
 
-    /// <summary>Lists <paramref name="archive"/> with the block each entry starts at (<c>tar -tvRf</c>); the last line tells how the archive ended.</summary>
-    public static async Task<IReadOnlyList<string>> ListBlocksAsync(string archive) =>
-        Lines(await RunCleanAsync("-tvRf", archive));
+    /// <summary>Lists <paramref name="archive"/> with the block each entry starts at (<c>tar -tvRf</c>), with any further <paramref name="options"/>; the last line tells how the archive ended.</summary>
+    public static async Task<IReadOnlyList<string>> ListBlocksAsync(string archive, params string[] options) =>
+        Lines(await RunCleanAsync([.. options, "-tvRf", archive]));
 
     /// <summary>The entry names of <paramref name="archive"/> in archive order (<c>tar -tf</c>).</summary>
     public static async Task<IReadOnlyList<string>> ListNamesAsync(string archive) =>

@@ -12,6 +12,23 @@ internal static class WindowsLayerFiles
     // STREAM_SPARSE_ATTRIBUTE of a WIN32_STREAM_ID.
     private const uint SparseStreamAttribute = 8;
 
+    /// <summary>The security descriptor <see cref="AddBaseAndApp"/> gives its files.</summary>
+    public static readonly byte[] SampleSecurityDescriptor = [0x01, 0x00, 0x04, 0x80, 0x14, 0x00];
+
+    /// <summary>
+    /// <c>base0</c>, holding only the <c>Files</c> directory's record, and <c>app</c> on it (chained by a Docker
+    /// path), which deletes <c>old.txt</c> and adds <c>app.exe</c> ("MZ-app").
+    /// </summary>
+    public static void AddBaseAndApp(string root)
+    {
+        var baseLayer = AddLayer(root, "base0");
+        AddEncoded(Path.Combine(baseLayer, "Files.$wcidirs$"), DirectoryAttribute, SampleSecurityDescriptor, null);
+
+        var layer = AddLayer(root, "app", @"C:\ProgramData\docker\windowsfilter\base0");
+        AddTransportFiles(layer, "\\old.txt\n");
+        AddEncoded(Path.Combine(layer, "Files", "app.exe"), ArchiveAttribute, SampleSecurityDescriptor, "MZ-app"u8.ToArray());
+    }
+
     /// <summary>A layer directory with <c>Files/</c> and, for a layer with parents, <c>layerchain.json</c>.</summary>
     public static string AddLayer(string root, string id, params string[] chain)
     {

@@ -390,35 +390,8 @@ public sealed class DockerLayerStoreTests : IDisposable
         return await reading;
     }
 
-    // Builds one layer: a source tree, GNU tar's archive of it, tar-split's record and the unpacked files.
-    private async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string name, string? parent, string format)
-    {
-        var source = Directory.CreateDirectory(_root.Combine($"src-{name}")).FullName;
-        Directory.CreateDirectory(Path.Combine(source, "etc"));
-        await File.WriteAllTextAsync(Path.Combine(source, "etc", "config.txt"), $"layer {name}\n");
-        await File.WriteAllBytesAsync(Path.Combine(source, name + ".bin"), RandomNumberGenerator.GetBytes(70_000));
-        Directory.CreateDirectory(Path.Combine(source, "deep", new string('d', 120)));
-        await File.WriteAllTextAsync(Path.Combine(source, "deep", new string('d', 120), new string('f', 110)), "long names\n");
-        File.CreateSymbolicLink(Path.Combine(source, "link"), "etc/config.txt");
-
-        var tarPath = _root.Combine($"{name}.tar");
-        await ExternalTool.RunCheckedAsync("tar", "-cf", tarPath, format, "-C", source, ".");
-        var tar = await File.ReadAllBytesAsync(tarPath);
-
-        var chain = ChainId(name);
-        var layerDb = Directory.CreateDirectory(_root.Combine($"image/overlay2/layerdb/sha256/{chain}")).FullName;
-        var diff = Directory.CreateDirectory(_root.Combine($"overlay2/{CacheId(name)}/diff")).FullName;
-        await ExternalTool.RunCheckedAsync("tar-split", "disasm", "--output", Path.Combine(layerDb, "tar-split.json.gz"), tarPath);
-        await ExternalTool.RunCheckedAsync("tar", "-xf", tarPath, "-C", diff);
-        await File.WriteAllTextAsync(Path.Combine(layerDb, "cache-id"), CacheId(name));
-        await File.WriteAllTextAsync(Path.Combine(layerDb, "diff"), "sha256:" + Sha256(tar));
-        if (parent is not null)
-        {
-            await File.WriteAllTextAsync(Path.Combine(layerDb, "parent"), "sha256:" + parent);
-        }
-
-        return (chain, tar);
-    }
+    private Task<(string ChainId, byte[] Tar)> AddLayerAsync(string name, string? parent, string format) =>
+        DockerDataRoot.AddLayerAsync(_root.Path, name, parent, format);
 
     // A layer database entry without files: enough to list and describe it, not to export it.
     private string AddEntry(string label, string? parent, string? name = null)
@@ -434,9 +407,9 @@ public sealed class DockerLayerStoreTests : IDisposable
         return entry;
     }
 
-    private static string ChainId(string name) => Sha256(System.Text.Encoding.UTF8.GetBytes("chain:" + name));
+    private static string ChainId(string name) => DockerDataRoot.ChainId(name);
 
-    private static string CacheId(string name) => Sha256(System.Text.Encoding.UTF8.GetBytes("cache:" + name));
+    private static string CacheId(string name) => DockerDataRoot.CacheId(name);
 
     private static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

@@ -1,6 +1,4 @@
 using System.IO.Pipelines;
-using System.Security.Cryptography;
-using System.Text;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
@@ -198,26 +196,11 @@ public sealed class Overlay2LayerStoreTests : IDisposable
         File.WriteAllText(Path.Combine(topDiff, "top.txt"), "top\n");
     }
 
-    // Docker writes link without a newline and lower as l/<short>:l/<short>..., nearest first; a base has no lower.
-    private string AddLayer(string name, IReadOnlyList<string> lower)
-    {
-        var layer = Path.Combine(_root, Id(name));
-        var diff = Directory.CreateDirectory(Path.Combine(layer, "diff")).FullName;
-        File.WriteAllText(Path.Combine(layer, "link"), ShortName(name));
-        if (lower.Count > 0)
-        {
-            File.WriteAllText(Path.Combine(layer, "lower"), string.Join(':', lower.Select(l => "l/" + ShortName(l))));
-        }
+    private string AddLayer(string name, IReadOnlyList<string> lower) => Overlay2Directory.AddLayer(_root, name, lower);
 
-        Directory.CreateDirectory(Path.Combine(_root, "l"));
-        File.CreateSymbolicLink(Path.Combine(_root, "l", ShortName(name)), $"../{Id(name)}/diff");
-        return diff;
-    }
+    private static string Id(string name) => Overlay2Directory.Id(name);
 
-    private static string Id(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("layer:" + name)));
-
-    // 26 characters of [A-Z0-9], like Docker's generated short names.
-    private static string ShortName(string name) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes("short:" + name)))[..26];
+    private static string ShortName(string name) => Overlay2Directory.ShortName(name);
 
     private static async Task<byte[]> ExportAsync(Overlay2LayerStore store, string id, IReadOnlyList<string> parents)
     {
