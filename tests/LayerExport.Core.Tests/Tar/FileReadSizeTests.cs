@@ -8,8 +8,10 @@ public sealed class FileReadSizeTests
     [InlineData(1, FileReadSize.Large)]
     [InlineData(FileReadSize.LargeReadsAtOnce, FileReadSize.Large)]
     [InlineData(FileReadSize.LargeReadsAtOnce + 1, FileReadSize.Small)]
-    [InlineData(64, FileReadSize.Small)]
-    public void LargeReadsOnlyWhileFewLargeFilesAreRead(int largeFilesBeingRead, int expected) =>
+    [InlineData(FileReadSize.SmallReadsAtOnce, FileReadSize.Small)]
+    [InlineData(FileReadSize.SmallReadsAtOnce + 1, FileReadSize.Crowded)]
+    [InlineData(64, FileReadSize.Crowded)]
+    public void ReadsShrinkAsMoreLargeFilesAreRead(int largeFilesBeingRead, int expected) =>
         Assert.Equal(expected, FileReadSize.ChunkWhile(largeFilesBeingRead));
 
     [Theory]
@@ -23,17 +25,34 @@ public sealed class FileReadSizeTests
     }
 
     [Fact]
-    public void ManyLargeFilesReadAtOnceAllTakeSmallReads()
+    public void SeveralLargeFilesReadAtOnceNeverTakeLargeReads()
     {
         // Other tests may read large files meanwhile; they only add to the count, so this holds whatever they do.
-        var reads = Enumerable.Range(0, FileReadSize.LargeReadsAtOnce + 1).Select(_ => FileReadSize.Begin(FileReadSize.Small + 1)).ToList();
+        var reads = BeginLargeFiles(FileReadSize.LargeReadsAtOnce + 1);
         try
         {
-            Assert.All(reads, read => Assert.Equal(FileReadSize.Small, read.Chunk));
+            Assert.All(reads, read => Assert.InRange(read.Chunk, FileReadSize.Crowded, FileReadSize.Small));
         }
         finally
         {
             reads.ForEach(read => read.Dispose());
         }
     }
+
+    [Fact]
+    public void ManyLargeFilesReadAtOnceAllTakeCrowdedReads()
+    {
+        var reads = BeginLargeFiles(FileReadSize.SmallReadsAtOnce + 1);
+        try
+        {
+            Assert.All(reads, read => Assert.Equal(FileReadSize.Crowded, read.Chunk));
+        }
+        finally
+        {
+            reads.ForEach(read => read.Dispose());
+        }
+    }
+
+    private static List<FileReadSize> BeginLargeFiles(int count) =>
+        Enumerable.Range(0, count).Select(_ => FileReadSize.Begin(FileReadSize.Small + 1)).ToList();
 }
