@@ -134,6 +134,26 @@ public sealed class TarStreamWriterTests
         Assert.All(seen, chunk => Assert.Equal(FileReadSize.Large, chunk));
     }
 
+    [Fact]
+    public async Task AFileReadWhileManyLargeFilesAreReadTakesCrowdedReads()
+    {
+        // Other large downloads at once: the process's memory is what the smaller reads keep down.
+        var others = Enumerable.Range(0, FileReadSize.SmallReadsAtOnce).Select(_ => FileReadSize.Begin(FileReadSize.Small + 1)).ToList();
+        const long size = (3L * FileReadSize.Crowded) + 100;
+        var content = new Content(size);
+        try
+        {
+            await new TarStreamWriter(new ExactPipeWriter()).WriteEntryAsync(File(content), CancellationToken.None);
+        }
+        finally
+        {
+            others.ForEach(other => other.Dispose());
+        }
+
+        Assert.Equal([0, FileReadSize.Crowded, 2L * FileReadSize.Crowded, 3L * FileReadSize.Crowded], content.Reads.Select(read => read.Offset));
+        Assert.All(content.Reads, read => Assert.InRange(read.Length, 1, FileReadSize.Crowded));
+    }
+
     private static LayerEntry File(Content content) =>
         new(new TarEntryHeader { Name = "file"u8.ToArray(), Type = TarEntryType.RegularFile, Mode = 0x1A4, Size = content.Size }, content);
 
