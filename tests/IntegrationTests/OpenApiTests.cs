@@ -209,6 +209,23 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.Equal(["Retry-After"], Headers(responses.GetProperty("503")));
     }
 
+    [Theory]
+    [MemberData(nameof(PathsWithHead))]
+    public async Task OnlyTheLayerIdIsARequiredParameter(string path)
+    {
+        var document = await DocumentAsync();
+
+        // Swagger UI's "Try it out" will not send a request without every required parameter filled in.
+        foreach (var method in (string[])["get", "head"])
+        {
+            var operation = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+            var required = operation.TryGetProperty("parameters", out var parameters)
+                ? parameters.EnumerateArray().Where(p => p.TryGetProperty("required", out var r) && r.GetBoolean()).Select(p => $"{p.GetProperty("in").GetString()} {p.GetProperty("name").GetString()}").ToList()
+                : [];
+            Assert.Equal(path.Contains("{id}", StringComparison.Ordinal) ? ["path id"] : [], required);
+        }
+    }
+
     [Fact]
     public async Task TheDescriptorSizeIsAnInteger()
     {

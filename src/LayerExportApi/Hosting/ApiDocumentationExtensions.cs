@@ -1,7 +1,10 @@
 using System.Globalization;
+using System.Reflection;
 using LayerExportApi.Layers;
 using LayerExportApi.Limits;
 using LayerExportApi.Security;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Net.Http.Headers;
 using Microsoft.OpenApi;
@@ -67,6 +70,8 @@ internal static class ApiDocumentationExtensions
             operation.OperationId = $"{id}Head";
         }
 
+        DescribeNullableQueryParametersOptional(operation, context);
+
         // LoopbackHostCheck answers 421 only while no tokens are configured.
         if (context.ApplicationServices.GetRequiredService<TokenHashes>().Enabled)
         {
@@ -82,6 +87,23 @@ internal static class ApiDocumentationExtensions
                 HeaderNames.RetryAfter,
                 "Seconds to wait (Limits:RetryAfterSeconds); sent with too-many-exports, not with store-timeout or service-stopping.",
                 JsonSchemaType.Integer);
+        }
+    }
+
+    // The request delegates generated at build time bind an absent nullable array (`parent`) to null, as the runtime's
+    // own do, yet describe it as required, and Swagger UI then refuses to send a request without it.
+    private static void DescribeNullableQueryParametersOptional(OpenApiOperation operation, OpenApiOperationTransformerContext context)
+    {
+        var nullability = new NullabilityInfoContext();
+        foreach (var description in context.Description.ParameterDescriptions)
+        {
+            if (description.Source == BindingSource.Query
+                && description.ParameterDescriptor is IParameterInfoParameterDescriptor { ParameterInfo: var info }
+                && nullability.Create(info).ReadState == NullabilityState.Nullable
+                && operation.Parameters?.OfType<OpenApiParameter>().FirstOrDefault(p => p.In == ParameterLocation.Query && p.Name == description.Name) is { } parameter)
+            {
+                parameter.Required = false;
+            }
         }
     }
 
