@@ -2,7 +2,7 @@ using System.IO.Pipelines;
 
 namespace LayerExport.Core.Tests.TarSplit;
 
-/// <summary>Passes writes through and remembers how many bytes had been flushed, i.e. had left towards a client.</summary>
+/// <summary>Passes writes through and remembers how many bytes had been flushed, i.e. had left towards a client, and the largest request for memory.</summary>
 internal sealed class FlushCountingPipeWriter(PipeWriter inner) : PipeWriter
 {
     private long _advanced;
@@ -19,9 +19,16 @@ internal sealed class FlushCountingPipeWriter(PipeWriter inner) : PipeWriter
         inner.Advance(bytes);
     }
 
-    public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+    /// <summary>The most memory asked for at once: the largest read of a file into the pipe.</summary>
+    public int LargestRequest { get; private set; }
 
-    public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        LargestRequest = Math.Max(LargestRequest, sizeHint);
+        return inner.GetMemory(sizeHint);
+    }
+
+    public override Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
     public override void CancelPendingFlush() => inner.CancelPendingFlush();
 

@@ -340,6 +340,29 @@ public class TarSplitAssemblerTests
     }
 
     [Fact]
+    public async Task AFileRebuiltWhileManyLargeFilesAreReadTakesCrowdedReads()
+    {
+        using var layer = await TarSplitLayer.CreateAsync("--format=gnu", ".", longNames: false);
+        using var root = FileDescriptor.OpenDirectory(layer.Unpacked);
+        using var record = layer.OpenRecord();
+        var output = new FlushCountingPipeWriter(PipeWriter.Create(Stream.Null));
+
+        // Other large downloads at once (tests running beside this one can only add to them).
+        var others = Enumerable.Range(0, FileReadSize.SmallReadsAtOnce).Select(_ => FileReadSize.Begin(FileReadSize.Small + 1)).ToList();
+        try
+        {
+            await new TarSplitAssembler(root).WriteAsync(record, output, null, CancellationToken.None);
+        }
+        finally
+        {
+            others.ForEach(other => other.Dispose());
+        }
+
+        // The fixture's 3 MB file is read in crowded reads, and nothing else asks for more.
+        Assert.Equal(FileReadSize.Crowded, output.LargestRequest);
+    }
+
+    [Fact]
     public async Task ANullRecordIsRefusedByName()
     {
         using var layer = new SyntheticLayer();
