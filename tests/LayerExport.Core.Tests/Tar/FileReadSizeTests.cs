@@ -1,4 +1,5 @@
 using LayerExport.Core.Tar;
+using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Tar;
 
@@ -28,31 +29,16 @@ public sealed class FileReadSizeTests
     public void SeveralLargeFilesReadAtOnceNeverTakeLargeReads()
     {
         // Other tests may read large files meanwhile; they only add to the count, so this holds whatever they do.
-        var reads = BeginLargeFiles(FileReadSize.LargeReadsAtOnce + 1);
-        try
-        {
-            Assert.All(reads, read => Assert.InRange(read.Chunk, FileReadSize.Crowded, FileReadSize.Small));
-        }
-        finally
-        {
-            reads.ForEach(read => read.Dispose());
-        }
+        using var reads = LargeFileReads.Begin(FileReadSize.LargeReadsAtOnce + 1);
+
+        Assert.All(reads.Reads, read => Assert.InRange(read.Chunk, FileReadSize.Crowded, FileReadSize.Small));
     }
 
     [Fact]
     public void ManyLargeFilesReadAtOnceAllTakeCrowdedReads()
     {
-        var reads = BeginLargeFiles(FileReadSize.SmallReadsAtOnce + 1);
-        try
-        {
-            Assert.All(reads, read => Assert.Equal(FileReadSize.Crowded, read.Chunk));
-        }
-        finally
-        {
-            reads.ForEach(read => read.Dispose());
-        }
-    }
+        using var reads = LargeFileReads.Begin(FileReadSize.SmallReadsAtOnce + 1);
 
-    private static List<FileReadSize> BeginLargeFiles(int count) =>
-        Enumerable.Range(0, count).Select(_ => FileReadSize.Begin(FileReadSize.Small + 1)).ToList();
+        Assert.All(reads.Reads, read => Assert.Equal(FileReadSize.Crowded, read.Chunk));
+    }
 }

@@ -137,17 +137,13 @@ public sealed class TarStreamWriterTests
     [Fact]
     public async Task AFileReadWhileManyLargeFilesAreReadTakesCrowdedReads()
     {
-        // Other large downloads at once: the process's memory is what the smaller reads keep down.
-        var others = Enumerable.Range(0, FileReadSize.SmallReadsAtOnce).Select(_ => FileReadSize.Begin(FileReadSize.Small + 1)).ToList();
         const long size = (3L * FileReadSize.Crowded) + 100;
         var content = new Content(size);
-        try
+
+        // Other large downloads at once: the process's memory is what the smaller reads keep down.
+        using (LargeFileReads.Begin(FileReadSize.SmallReadsAtOnce))
         {
             await new TarStreamWriter(new ExactPipeWriter()).WriteEntryAsync(File(content), CancellationToken.None);
-        }
-        finally
-        {
-            others.ForEach(other => other.Dispose());
         }
 
         Assert.Equal([0, FileReadSize.Crowded, 2L * FileReadSize.Crowded, 3L * FileReadSize.Crowded], content.Reads.Select(read => read.Offset));

@@ -348,14 +348,9 @@ public class TarSplitAssemblerTests
         var output = new FlushCountingPipeWriter(PipeWriter.Create(Stream.Null));
 
         // Other large downloads at once (tests running beside this one can only add to them).
-        var others = Enumerable.Range(0, FileReadSize.SmallReadsAtOnce).Select(_ => FileReadSize.Begin(FileReadSize.Small + 1)).ToList();
-        try
+        using (LargeFileReads.Begin(FileReadSize.SmallReadsAtOnce))
         {
             await new TarSplitAssembler(root).WriteAsync(record, output, null, CancellationToken.None);
-        }
-        finally
-        {
-            others.ForEach(other => other.Dispose());
         }
 
         // The fixture's 3 MB file is read in crowded reads, and nothing else asks for more.
