@@ -8,7 +8,7 @@ namespace LayerExport.Core.Tar;
 /// at most <see cref="LargeReadsAtOnce"/> files above <see cref="Small"/> are being read at once do reads take
 /// <see cref="Large"/>; up to <see cref="SmallReadsAtOnce"/>, <see cref="Small"/>; beyond that the two cores are
 /// already saturated, larger reads buy no speed, and <see cref="Crowded"/> reads keep what each download holds
-/// small (16 downloads of large files peaked 12 MB lower, at the same speed). The count is process-wide on
+/// small (16 downloads of large files peaked about 10 MB lower, at the same speed). The count is process-wide on
 /// purpose: memory is.
 /// </remarks>
 internal readonly struct FileReadSize : IDisposable
