@@ -131,6 +131,30 @@ public sealed class UnixSocketTests : IDisposable
         Assert.True(UnixSocketHttp.Accepts(SocketPath), "the other process's socket was taken away");
     }
 
+    // Kestrel's bind would fail with a stack trace on a path whose characters fit but whose bytes do not.
+    [Fact]
+    public async Task ASocketPathTooLongInBytesStopsStartUpWithOneLine()
+    {
+        var path = Listening.ListeningOptionsTests.PathOfBytes(108, _directory.FullName);
+
+        var (exitCode, output) = await RunServerProcessAsync(path);
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {output}");
+        Assert.Contains("LayerExport cannot start: Listen:UnixSocketPath must be at most 107 bytes in UTF-8", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASocketPathOfTheMostBytesAnAddressHoldsIsListenedOn()
+    {
+        var path = Listening.ListeningOptionsTests.PathOfBytes(107, _directory.FullName);
+
+        await using var server = StartInProcess("0660", path: path);
+
+        Assert.Contains($"http://unix:{path}", server.Addresses);
+        Assert.Equal(SocketPathKind.Socket, LayerExport.Core.Native.SocketPath.Inspect(path));
+    }
+
     [Fact]
     public async Task AFileThatIsNotASocketStopsStartUpAndIsLeftAlone()
     {
@@ -169,22 +193,22 @@ public sealed class UnixSocketTests : IDisposable
     private static Task<Serilog.Events.LogEvent> SocketReadyAsync(ApiServer server) =>
         server.Logs.WaitForAsync(e => e.MessageTemplate.Text.StartsWith("Listening on the Unix domain socket", StringComparison.Ordinal), "socket ready");
 
-    private ApiServer StartInProcess(string mode, string group = "") => ApiServer.Start(
+    private ApiServer StartInProcess(string mode, string group = "", string? path = null) => ApiServer.Start(
         _store.Root,
         settings: new Dictionary<string, string>
         {
             ["urls"] = "http://127.0.0.1:0",
-            ["Listen:UnixSocketPath"] = SocketPath,
+            ["Listen:UnixSocketPath"] = path ?? SocketPath,
             ["Listen:UnixSocketMode"] = mode,
             ["Listen:UnixSocketGroup"] = group,
         },
         listenInCode: false);
 
-    private async Task<(int ExitCode, string Output)> RunServerProcessAsync()
+    private async Task<(int ExitCode, string Output)> RunServerProcessAsync(string? path = null)
     {
         await using var server = ServerProcess.Start(
             AppContext.BaseDirectory,
-            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["Listen__UnixSocketPath"] = SocketPath },
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["Listen__UnixSocketPath"] = path ?? SocketPath },
             "--urls", "http://127.0.0.1:0");
         return (await server.WaitForExitAsync(), server.Output);
     }

@@ -12,6 +12,7 @@ internal static class ListeningExtensions
             .BindConfiguration(ListeningOptions.SectionName)
             .ValidateDataAnnotations()
             .Validate(static o => o.SocketPath is null || Path.IsPathFullyQualified(o.SocketPath), "Listen:UnixSocketPath must be an absolute path.")
+            .Validate(static o => o.SocketPathFitsAnAddress(), $"Listen:UnixSocketPath must be at most {ListeningOptions.MaxSocketPathBytes} bytes in UTF-8, without a NUL, to fit a socket address.")
             .Validate(static o => !o.UnixSocketOnly || o.SocketPath is not null, "Listen:UnixSocketOnly needs Listen:UnixSocketPath.")
             .ValidateOnStart();
         builder.Services.AddHostedService<ListenerSetup>();

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text;
 
 namespace LayerExportApi.Listening;
 
@@ -11,8 +12,10 @@ internal sealed class ListeningOptions
     /// <summary>The TCP address when neither <c>--urls</c> nor <c>Kestrel:Endpoints</c> names one.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5000";
 
+    /// <summary>Most bytes of a path a Unix domain socket's address holds on Linux, besides its terminating NUL.</summary>
+    public const int MaxSocketPathBytes = 107;
+
     /// <summary>Absolute path of a Unix domain socket to listen on as well; none when empty.</summary>
-    [MaxLength(107, ErrorMessage = "Listen:UnixSocketPath is longer than a socket address holds (107 bytes).")]
     public string? UnixSocketPath { get; set; }
 
     /// <summary>Permission bits of the socket file, in octal; connecting needs write permission.</summary>
@@ -27,6 +30,15 @@ internal sealed class ListeningOptions
 
     /// <summary>The configured socket path, or null.</summary>
     public string? SocketPath => string.IsNullOrWhiteSpace(UnixSocketPath) ? null : UnixSocketPath;
+
+    /// <summary>Whether <see cref="SocketPath"/>, if any, fits a socket address as it is written.</summary>
+    /// <remarks>
+    /// Counted in UTF-8 bytes, as the address holds it: a path of few characters but many bytes would otherwise fail
+    /// in Kestrel's bind with a stack trace. A NUL would end the path early, so another file than the one named would be
+    /// bound (and a stale socket there removed).
+    /// </remarks>
+    public bool SocketPathFitsAnAddress() =>
+        SocketPath is not { } path || (Encoding.UTF8.GetByteCount(path) <= MaxSocketPathBytes && !path.Contains('\0', StringComparison.Ordinal));
 
     /// <summary>The mode as permission bits; only once <see cref="UnixSocketMode"/> has passed validation.</summary>
     /// <remarks>A method, not a property: validation reads every property, and this would throw before the mode's own message.</remarks>
