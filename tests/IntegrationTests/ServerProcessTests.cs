@@ -91,6 +91,25 @@ public sealed class ServerProcessTests : IDisposable
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
+    // Just outside each range: the line names the setting as it is configured, not the options class's member.
+    [Theory]
+    [InlineData("Export__Threads", "257", "Export:Threads must be 0 (one per core) to 256.")]
+    [InlineData("LayerStore__Access__RetryAttempts", "11", "LayerStore:Access:RetryAttempts must be 0 to 10.")]
+    [InlineData("LayerStore__Access__RetryDelay", "00:00:10.001", "LayerStore:Access:RetryDelay must be 00:00:00 to 00:00:10.")]
+    [InlineData("LayerStore__Access__PrepareTimeout", "00:00:00.999", "LayerStore:Access:PrepareTimeout must be 00:00:01 to 01:00:00.")]
+    [InlineData("Limits__ConcurrentExports", "0", "Limits:ConcurrentExports must be 1 to 100000.")]
+    [InlineData("Limits__QueuedExports", "-1", "Limits:QueuedExports must be 0 to 1000000.")]
+    [InlineData("Limits__QueueTimeout", "00:00:00", "Limits:QueueTimeout must be 00:00:00.001 to 01:00:00.")]
+    [InlineData("Limits__RetryAfterSeconds", "86401", "Limits:RetryAfterSeconds must be 1 to 86400.")]
+    [InlineData("Limits__MinResponseBytesPerSecond", "Infinity", "Limits:MinResponseBytesPerSecond must be a finite number of bytes per second, 0 or more (0 turns the check off).")]
+    [InlineData("Limits__MinResponseGracePeriod", "00:00:01", "Limits:MinResponseGracePeriod must be more than 00:00:01 and at most 01:00:00.")]
+    [InlineData("Limits__ShutdownTimeout", "1.00:00:01", "Limits:ShutdownTimeout must be 00:00:00 to 1.00:00:00 (a day).")]
+    [InlineData("Listen__UnixSocketMode", "", "Listen:UnixSocketMode must be octal permission bits such as 0660.")]
+    public async Task ASettingOutsideItsRangeStopsStartUpNamingTheSetting(string variable, string value, string message)
+    {
+        await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
+    }
+
     // The codec settings are part of what makes the bytes: a level the codec would clamp or refuse mid-export is refused up front.
     [Theory]
     [InlineData("Export__Gzip__Level", "0", "Export:Gzip:Level must be 1 to 9.")]

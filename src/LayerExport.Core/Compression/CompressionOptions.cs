@@ -16,7 +16,7 @@ public sealed class CompressionOptions
     public ZstdOptions Zstd { get; set; } = new();
 
     /// <summary>Compression threads; 0 means one per core.</summary>
-    [Range(0, 256)]
+    [Range(0, 256, ErrorMessage = "Export:Threads must be 0 (one per core) to 256.")]
     public int Threads { get; set; }
 
     /// <summary>The thread count actually used.</summary>

@@ -9,15 +9,15 @@ internal sealed class StoreAccessOptions
     public const string SectionName = "LayerStore:Access";
 
     /// <summary>Extra attempts after a transient error (EIO, EAGAIN, EBUSY, ESTALE, descriptor exhaustion).</summary>
-    [Range(0, 10)]
+    [Range(0, 10, ErrorMessage = "LayerStore:Access:RetryAttempts must be 0 to 10.")]
     public int RetryAttempts { get; set; } = 3;
 
     /// <summary>Delay before the first retry; it doubles after each.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10", ErrorMessage = "LayerStore:Access:RetryDelay must be 00:00:00 to 00:00:10.")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Time limit for validating, opening and surveying a layer (the whole pre-stream phase).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "LayerStore:Access:PrepareTimeout must be 00:00:01 to 01:00:00.")]
     public TimeSpan PrepareTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>

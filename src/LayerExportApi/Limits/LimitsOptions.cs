@@ -9,19 +9,19 @@ internal sealed class LimitsOptions
     public const string SectionName = "Limits";
 
     /// <summary>Tar downloads (GET and HEAD of <c>/layers/{id}/tar</c>) served at once.</summary>
-    [Range(1, 100_000)]
+    [Range(1, 100_000, ErrorMessage = "Limits:ConcurrentExports must be 1 to 100000.")]
     public int ConcurrentExports { get; set; } = 64;
 
     /// <summary>Tar downloads that may wait for a slot, oldest first; beyond them 503 with Retry-After.</summary>
-    [Range(0, 1_000_000)]
+    [Range(0, 1_000_000, ErrorMessage = "Limits:QueuedExports must be 0 to 1000000.")]
     public int QueuedExports { get; set; } = 256;
 
     /// <summary>How long a download may wait in the queue for a slot; then 503 with Retry-After, like a full queue.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "Limits:QueueTimeout must be 00:00:00.001 to 01:00:00.")]
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Seconds a refused client is told to wait (<c>Retry-After</c>).</summary>
-    [Range(1, 86_400)]
+    [Range(1, 86_400, ErrorMessage = "Limits:RetryAfterSeconds must be 1 to 86400.")]
     public int RetryAfterSeconds { get; set; } = 10;
 
     /// <summary>
@@ -30,14 +30,14 @@ internal sealed class LimitsOptions
     /// reader that stops with the socket buffers full (a few MiB) is dropped after about buffered bytes / rate:
     /// some 5 minutes at the default 16 KiB/s.
     /// </summary>
-    [Range(0, double.MaxValue)]
+    [Range(0, double.MaxValue, ErrorMessage = "Limits:MinResponseBytesPerSecond must be a finite number of bytes per second, 0 or more (0 turns the check off).")]
     public double MinResponseBytesPerSecond { get; set; } = 16 * 1024;
 
     /// <summary>Time a download is given on top of its bytes over the rate (more than 1 second).</summary>
-    [Range(typeof(TimeSpan), "00:00:01.001", "01:00:00")]
+    [Range(typeof(TimeSpan), "00:00:01.001", "01:00:00", ErrorMessage = "Limits:MinResponseGracePeriod must be more than 00:00:01 and at most 01:00:00.")]
     public TimeSpan MinResponseGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long running exports may go on after a stop was asked for; then they are aborted.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "24:00:00")]
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Limits:ShutdownTimeout must be 00:00:00 to 1.00:00:00 (a day).")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

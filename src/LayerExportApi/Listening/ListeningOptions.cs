@@ -12,6 +12,9 @@ internal sealed class ListeningOptions
     /// <summary>The TCP address when neither <c>--urls</c> nor <c>Kestrel:Endpoints</c> names one.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5000";
 
+    // An empty value passes a regular expression attribute, and would fail only once the socket is bound.
+    private const string ModeMessage = "Listen:UnixSocketMode must be octal permission bits such as 0660.";
+
     /// <summary>Most bytes of a path a Unix domain socket's address holds on Linux, besides its terminating NUL.</summary>
     public const int MaxSocketPathBytes = 107;
 
@@ -19,7 +22,8 @@ internal sealed class ListeningOptions
     public string? UnixSocketPath { get; set; }
 
     /// <summary>Permission bits of the socket file, in octal; connecting needs write permission.</summary>
-    [RegularExpression("^0?[0-7]{3}$", ErrorMessage = "Listen:UnixSocketMode must be octal permission bits such as 0660.")]
+    [Required(ErrorMessage = ModeMessage)]
+    [RegularExpression("^0?[0-7]{3}$", ErrorMessage = ModeMessage)]
     public string UnixSocketMode { get; set; } = "0660";
 
     /// <summary>The group that owns the socket file, by name or number, so that its members may connect; the server's own group when empty.</summary>
