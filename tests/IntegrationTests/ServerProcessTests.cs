@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using IntegrationTests.Support;
@@ -108,6 +109,48 @@ public sealed class ServerProcessTests : IDisposable
     public async Task ASettingOutsideItsRangeStopsStartUpNamingTheSetting(string variable, string value, string message)
     {
         await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
+    }
+
+    // Kestrel throws these from deep in its bind; they are the operator's to mend, so one line says which address.
+    [Theory]
+    [InlineData("not a url", "the server cannot listen: Invalid url: 'not a url' (addresses: not a url)")]
+    [InlineData("http://192.0.2.1:80", "(addresses: http://192.0.2.1:80)")]
+    public async Task AnAddressTheServerCannotListenOnStopsStartUpWithOneLine(string urls, string message)
+    {
+        var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root }, message, urls);
+
+        Assert.Contains("LayerExport cannot start: the server cannot listen: ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAddressInUseStopsStartUpWithOneLine()
+    {
+        using var other = new TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)other.LocalEndpoint).Port}";
+
+        var output = await StartUpFailureAsync(
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            $"the server cannot listen: Failed to bind to address {url}: address already in use.",
+            url);
+
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AKestrelEndpointItCannotServeStopsStartUpWithOneLine()
+    {
+        var output = await StartUpFailureAsync(
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["Kestrel__Endpoints__Quic__Url"] = "http://127.0.0.1:0",
+                ["Kestrel__Endpoints__Quic__Protocols"] = "Http3",
+            },
+            "the server cannot listen: HTTP/3 requires HTTPS.");
+
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
     // The codec settings are part of what makes the bytes: a level the codec would clamp or refuse mid-export is refused up front.
@@ -227,9 +270,9 @@ public sealed class ServerProcessTests : IDisposable
     }
 
     // The server run with these settings exits with 1 and one "cannot start" line that holds the message; its output.
-    private static async Task<string> StartUpFailureAsync(Dictionary<string, string> settings, string message)
+    private static async Task<string> StartUpFailureAsync(Dictionary<string, string> settings, string message, string urls = "http://127.0.0.1:0")
     {
-        await using var server = ServerProcess.Start(AppContext.BaseDirectory, settings, "--urls", "http://127.0.0.1:0");
+        await using var server = ServerProcess.Start(AppContext.BaseDirectory, settings, "--urls", urls);
 
         var exitCode = await server.WaitForExitAsync();
 

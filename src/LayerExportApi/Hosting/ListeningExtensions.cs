@@ -5,7 +5,7 @@ namespace LayerExportApi.Hosting;
 /// <summary>Where the server listens: loopback TCP by default, optionally a Unix domain socket.</summary>
 internal static class ListeningExtensions
 {
-    /// <summary>Binds <c>Listen</c>, validates it at start and registers the address setup.</summary>
+    /// <summary>Binds <c>Listen</c>, validates it at start, registers the address setup and reports a failed bind in one line.</summary>
     public static WebApplicationBuilder AddListeners(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ListeningOptions>()
@@ -16,6 +16,7 @@ internal static class ListeningExtensions
             .Validate(static o => !o.UnixSocketOnly || o.SocketPath is not null, "Listen:UnixSocketOnly needs Listen:UnixSocketPath.")
             .ValidateOnStart();
         builder.Services.AddHostedService<ListenerSetup>();
+        ListeningServer.Wrap(builder.Services);
         return builder;
     }
 }
