@@ -87,13 +87,18 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Listen__UnixSocketPath", "/nonexistent-layer-export/api.sock", "Listen:UnixSocketPath '/nonexistent-layer-export/api.sock': its directory /nonexistent-layer-export does not exist; create it first.")]
     public async Task AMistypedSettingStopsStartUpWithOneLineThatNamesIt(string variable, string value, string message)
     {
-        var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
-
-        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
     }
 
-    // Just outside each range: the line names the setting as it is configured, not the options class's member.
+    // Just outside each range: the line names the setting as it is configured, not the options class's member. The
+    // codec settings are part of what makes the bytes: a level the codec would clamp or refuse mid-export is refused up front.
     [Theory]
+    [InlineData("Export__Gzip__Level", "0", "Export:Gzip:Level must be 1 to 9.")]
+    [InlineData("Export__Gzip__Level", "10", "Export:Gzip:Level must be 1 to 9.")]
+    [InlineData("Export__Gzip__BlockSize", "65535", "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")]
+    [InlineData("Export__Gzip__BlockSize", "67108865", "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")]
+    [InlineData("Export__Zstd__Level", "0", "Export:Zstd:Level must be 1 to 19.")]
+    [InlineData("Export__Zstd__Level", "20", "Export:Zstd:Level must be 1 to 19.")]
     [InlineData("Export__Threads", "257", "Export:Threads must be 0 (one per core) to 256.")]
     [InlineData("LayerStore__Access__RetryAttempts", "11", "LayerStore:Access:RetryAttempts must be 0 to 10.")]
     [InlineData("LayerStore__Access__RetryDelay", "00:00:10.001", "LayerStore:Access:RetryDelay must be 00:00:00 to 00:00:10.")]
@@ -114,13 +119,12 @@ public sealed class ServerProcessTests : IDisposable
     // Kestrel throws these from deep in its bind; they are the operator's to mend, so one line says which address.
     [Theory]
     [InlineData("not a url", "the server cannot listen: Invalid url: 'not a url' (addresses: not a url)")]
-    [InlineData("http://192.0.2.1:80", "(addresses: http://192.0.2.1:80)")]
+    [InlineData("http://192.0.2.1:80", "the server cannot listen: ")]
     public async Task AnAddressTheServerCannotListenOnStopsStartUpWithOneLine(string urls, string message)
     {
         var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root }, message, urls);
 
-        Assert.Contains("LayerExport cannot start: the server cannot listen: ", output, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.Contains($"(addresses: {urls})", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -130,40 +134,23 @@ public sealed class ServerProcessTests : IDisposable
         other.Start();
         var url = $"http://127.0.0.1:{((IPEndPoint)other.LocalEndpoint).Port}";
 
-        var output = await StartUpFailureAsync(
+        await StartUpFailureAsync(
             new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
             $"the server cannot listen: Failed to bind to address {url}: address already in use.",
             url);
-
-        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task AKestrelEndpointItCannotServeStopsStartUpWithOneLine()
     {
-        var output = await StartUpFailureAsync(
-            new Dictionary<string, string>
-            {
-                ["LayerStore__Root"] = _store.Root,
-                ["Kestrel__Endpoints__Quic__Url"] = "http://127.0.0.1:0",
-                ["Kestrel__Endpoints__Quic__Protocols"] = "Http3",
-            },
-            "the server cannot listen: HTTP/3 requires HTTPS.");
+        var settings = new Dictionary<string, string>
+        {
+            ["LayerStore__Root"] = _store.Root,
+            ["Kestrel__Endpoints__Quic__Url"] = "http://127.0.0.1:0",
+            ["Kestrel__Endpoints__Quic__Protocols"] = "Http3",
+        };
 
-        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
-    }
-
-    // The codec settings are part of what makes the bytes: a level the codec would clamp or refuse mid-export is refused up front.
-    [Theory]
-    [InlineData("Export__Gzip__Level", "0", "Export:Gzip:Level must be 1 to 9.")]
-    [InlineData("Export__Gzip__Level", "10", "Export:Gzip:Level must be 1 to 9.")]
-    [InlineData("Export__Gzip__BlockSize", "65535", "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")]
-    [InlineData("Export__Gzip__BlockSize", "67108865", "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")]
-    [InlineData("Export__Zstd__Level", "0", "Export:Zstd:Level must be 1 to 19.")]
-    [InlineData("Export__Zstd__Level", "20", "Export:Zstd:Level must be 1 to 19.")]
-    public async Task ACodecSettingOutsideItsRangeStopsStartUp(string variable, string value, string message)
-    {
-        await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
+        await StartUpFailureAsync(settings, "the server cannot listen: HTTP/3 requires HTTPS.");
     }
 
     [Theory]
@@ -192,9 +179,7 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Serilog__Using__0", "Serilog.Sinks.Missing", "the Serilog section cannot be applied: Could not load file or assembly 'Serilog.Sinks.Missing")]
     public async Task ALoggingSettingSerilogRefusesStopsStartUpWithOneLine(string variable, string value, string message)
     {
-        var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
-
-        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, [variable] = value }, message);
     }
 
     [Fact]
@@ -270,6 +255,7 @@ public sealed class ServerProcessTests : IDisposable
     }
 
     // The server run with these settings exits with 1 and one "cannot start" line that holds the message; its output.
+    // Every refusal at start-up is one line that says why, with no stack trace.
     private static async Task<string> StartUpFailureAsync(Dictionary<string, string> settings, string message, string urls = "http://127.0.0.1:0")
     {
         await using var server = ServerProcess.Start(AppContext.BaseDirectory, settings, "--urls", urls);
@@ -279,6 +265,7 @@ public sealed class ServerProcessTests : IDisposable
         Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
         var fatal = server.Output.Split('\n').Where(line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
         Assert.Contains(message, Assert.Single(fatal), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
         return server.Output;
     }
 }
