@@ -165,7 +165,6 @@ public sealed class SwaggerUiBrowser : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = ApiServer.Start(Store.Root);
         var chromium = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(directory => Path.Combine(directory, "chromium"))
             .FirstOrDefault(File.Exists)
@@ -178,6 +177,7 @@ public sealed class SwaggerUiBrowser : IAsyncLifetime
             Args = Environment.IsPrivilegedProcess ? ["--no-sandbox"] : [],
             Timeout = TimeoutMilliseconds,
         });
+        _server = ApiServer.Start(Store.Root);
     }
 
     public async Task DisposeAsync()
