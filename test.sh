@@ -4,6 +4,7 @@
 # (gzip, zstd, curl), as a real registry for blob uploads (docker-registry) and as the client that pulls a pushed
 # image from it (skopeo), and as the file systems one layer is built on to compare exports (e2fsprogs, xfsprogs,
 # btrfs-progs) when they are missing; needs root (or sudo) only then.
+# chromium is the browser the Swagger UI tests drive (headless, through PuppeteerSharp); it is installed the same way.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,6 +22,7 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v buildah >/dev/null || need+=(buildah)
 command -v umoci >/dev/null || need+=(umoci)
 command -v skopeo >/dev/null || need+=(skopeo)
+command -v chromium >/dev/null || need+=(chromium)
 # The mkfs tools live in sbin, which a sudo user's PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
