@@ -81,12 +81,6 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar", "If-None-Match", "W/\"x\", *, garbage", 400, RefusedBy.App },
         { "/layers/app/tar", "If-Match", "unquoted", 400, RefusedBy.App },
 
-        // Quoted, but a space (or a quote) is no entity-tag character (RFC 9110, section 8.8.3), as a pasted placeholder has.
-        { "/layers/app/tar", "If-None-Match", "\"sha256:<digest from the ETag header>\"", 400, RefusedBy.App },
-        { "/layers/app/tar", "If-Match", "\"a b\"", 400, RefusedBy.App },
-        { "/layers/app/tar", "If-None-Match", "\"a\\\"b\"", 400, RefusedBy.App },
-        { "/layers/app/tar", "If-Match", "\"a\u007fb\"", 400, RefusedBy.App },
-
         // Accept.
         { "/layers/app/tar", "Accept", "/", 400, RefusedBy.App },
         { "/layers/app/tar", "Accept", ";;;", 400, RefusedBy.App },
@@ -145,12 +139,10 @@ public sealed class RequestValidationTests : IAsyncLifetime
         Assert.True(response.Status == 200, $"expected 200, got {response.Status}: {System.Text.Encoding.UTF8.GetString(response.Body)}");
     }
 
-    [Theory]
-    [InlineData("garbage")]
-    [InlineData("\"a b\"")]
-    public async Task AMalformedIfRangeWithARangeIsAClientError(string ifRange)
+    [Fact]
+    public async Task AMalformedIfRangeWithARangeIsAClientError()
     {
-        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/app/tar", [("Authorization", "Bearer " + _token), ("Range", "bytes=0-9"), ("If-Range", ifRange)]);
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/app/tar", [("Authorization", "Bearer " + _token), ("Range", "bytes=0-9"), ("If-Range", "garbage")]);
 
         Assert.Equal(400, response.Status);
         await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), HttpStatusCode.BadRequest);
