@@ -19,7 +19,7 @@ public sealed class MissingAcceptHeaderTests : IDisposable
     ];
 
     private readonly WebApplicationFactory<Program> _factory = new WebApplicationFactory<Program>()
-        .WithWebHostBuilder(builder => builder.UseSetting("LayerStore:Root", SampleStore()));
+        .WithWebHostBuilder(builder => builder.UseSetting("LayerStore:Root", RepositoryFiles.SampleStore));
 
     private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("missing-accept-");
 
@@ -61,18 +61,5 @@ public sealed class MissingAcceptHeaderTests : IDisposable
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(new MediaTypeHeaderValue("application/problem+json"), response.Content.Headers.ContentType);
         Assert.Contains("urn:layer-export:problem:malformed-accept", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    private static string SampleStore()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "LayerExport.sln")))
-            {
-                return Path.Combine(directory.FullName, "samples", "layer-store");
-            }
-        }
-
-        throw new InvalidOperationException($"No LayerExport.sln above {AppContext.BaseDirectory}.");
     }
 }

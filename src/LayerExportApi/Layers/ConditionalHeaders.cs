@@ -11,13 +11,13 @@ internal static class ConditionalHeaders
     public static ProblemHttpResult? Malformed(HttpRequest request)
     {
         var ifMatch = request.Headers.IfMatch;
-        if (!StringValues.IsNullOrEmpty(ifMatch) && !EntityTagHeaderValue.TryParseStrictList(ifMatch, out _))
+        if (!StringValues.IsNullOrEmpty(ifMatch) && !IsEntityTagList(ifMatch))
         {
             return Problem("If-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
         }
 
         var ifNoneMatch = request.Headers.IfNoneMatch;
-        if (!StringValues.IsNullOrEmpty(ifNoneMatch) && !EntityTagHeaderValue.TryParseStrictList(ifNoneMatch, out _))
+        if (!StringValues.IsNullOrEmpty(ifNoneMatch) && !IsEntityTagList(ifNoneMatch))
         {
             return Problem("If-None-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
         }
@@ -26,7 +26,7 @@ internal static class ConditionalHeaders
         // Range it means nothing and is ignored (RFC 9110, section 13.1.5).
         var ifRange = request.Headers.IfRange;
         if (!StringValues.IsNullOrEmpty(ifRange) && !StringValues.IsNullOrEmpty(request.Headers.Range)
-            && (ifRange.Count != 1 || (!EntityTagHeaderValue.TryParse(ifRange[0], out _) && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
+            && (ifRange.Count != 1 || (!(EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && IsEntityTag(tag)) && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
         {
             return Problem("If-Range", "one entity tag or an HTTP-date");
         }
@@ -43,6 +43,22 @@ internal static class ConditionalHeaders
     {
         var ifMatch = request.GetTypedHeaders().IfMatch;
         return ifMatch.Count == 0 || ifMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: true)));
+    }
+
+    private static bool IsEntityTagList(StringValues values) =>
+        EntityTagHeaderValue.TryParseStrictList(values, out var tags) && tags.All(IsEntityTag);
+
+    // The parser takes any quoted string, but an entity-tag's characters are %x21 / %x23-7E / obs-text (RFC 9110,
+    // section 8.8.3): a tag with a space or a quote in it, such as an unpasted placeholder, is malformed.
+    private static bool IsEntityTag(EntityTagHeaderValue tag)
+    {
+        if (tag.Equals(EntityTagHeaderValue.Any))
+        {
+            return true;
+        }
+
+        var opaque = tag.Tag.Subsegment(1, tag.Tag.Length - 2).AsSpan();
+        return !opaque.ContainsAnyInRange('\u0000', '\u0020') && !opaque.Contains('"') && !opaque.Contains('\u007f');
     }
 
     private static ProblemHttpResult Problem(string header, string expected) => TypedResults.Problem(

@@ -28,6 +28,13 @@ public sealed class ConditionalHeadersTests
     [InlineData("If-Match", "\"a\", garbage", "malformed-if-match")]
     [InlineData("If-None-Match", "unquoted", "malformed-if-none-match")]
     [InlineData("If-None-Match", "W/\"x\", *, garbage", "malformed-if-none-match")]
+
+    // Quoted, but with what no entity-tag holds (RFC 9110, section 8.8.3), such as an unpasted placeholder's spaces.
+    [InlineData("If-None-Match", "\"sha256:<digest from the ETag header>\"", "malformed-if-none-match")]
+    [InlineData("If-Match", "\"a b\"", "malformed-if-match")]
+    [InlineData("If-Match", "\"a\\\"b\"", "malformed-if-match")]
+    [InlineData("If-None-Match", "W/\"a\u007fb\"", "malformed-if-none-match")]
+    [InlineData("If-None-Match", "\"a\", \"b\tc\"", "malformed-if-none-match")]
     public void AMalformedEntityTagListIsABadRequestNamingItsHeader(string header, string value, string problem) =>
         AssertProblem(problem, header, "entity tag", ConditionalHeaders.Malformed(Request((header, value))));
 
@@ -46,6 +53,7 @@ public sealed class ConditionalHeadersTests
     [InlineData("garbage")]
     [InlineData("\"a\", \"b\"")]
     [InlineData("\"a\" \"b\"")]
+    [InlineData("\"a b\"")]
     public void AnIfRangeThatIsNeitherATagNorADateWithARangeIsABadRequest(string ifRange) =>
         AssertProblem("malformed-if-range", "If-Range", "HTTP-date", ConditionalHeaders.Malformed(Request(("Range", "bytes=0-9"), ("If-Range", ifRange))));
 
