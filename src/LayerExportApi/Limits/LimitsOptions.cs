@@ -8,11 +8,11 @@ internal sealed class LimitsOptions
     /// <summary>The section name.</summary>
     public const string SectionName = "Limits";
 
-    /// <summary>Tar downloads (GET and HEAD of <c>/layers/{id}/tar</c>) served at once.</summary>
+    /// <summary>Tar downloads and descriptor requests (GET and HEAD of <c>/layers/{id}/tar</c> and <c>/descriptor</c>) served at once.</summary>
     [Range(1, 100_000, ErrorMessage = "Limits:ConcurrentExports must be 1 to 100000.")]
     public int ConcurrentExports { get; set; } = 64;
 
-    /// <summary>Tar downloads that may wait for a slot, oldest first; beyond them 503 with Retry-After.</summary>
+    /// <summary>Tar downloads and descriptor requests that may wait for a slot, oldest first; beyond them 503 with Retry-After.</summary>
     [Range(0, 1_000_000, ErrorMessage = "Limits:QueuedExports must be 0 to 1000000.")]
     public int QueuedExports { get; set; } = 256;
 
