@@ -99,10 +99,12 @@ public sealed class DigestCacheDirectoryTests : IDisposable
     }
 
     [Fact]
-    public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndDescribesALayer()
+    public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndSaysDigestsAreKeptInMemoryOnly()
     {
-        // A service started with an empty environment has no user cache directory to prefer.
-        await DescribeWithDefaultCacheAsync("");
+        // A service started with an empty environment has no user cache directory to prefer; its operator must
+        // learn that digests will not survive a restart, as with every other unusable default.
+        var output = await DescribeWithDefaultCacheAsync("");
+        Assert.Contains("Digests are kept in memory only: neither XDG_CACHE_HOME nor HOME names an absolute directory to keep them in; set DigestCache:Directory to keep them across restarts", output, StringComparison.Ordinal);
     }
 
     // A server whose DigestCache:Directory is left unset, with this HOME; one descriptor asked of it; its output.
