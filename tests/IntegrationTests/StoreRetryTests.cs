@@ -69,8 +69,9 @@ public sealed class StoreRetryTests : IDisposable
 
         using var response = await client.GetAsync("/layers/layer/tar");
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Contains("urn:layer-export:problem:out-of-file-descriptors", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:out-of-file-descriptors", problem.GetProperty("type").GetString());
+        Assert.Equal("Server out of file descriptors", problem.GetProperty("title").GetString());
         Assert.Equal(1 + 2, exhausted.Calls);
     }
 
