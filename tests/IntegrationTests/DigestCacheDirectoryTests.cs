@@ -99,18 +99,54 @@ public sealed class DigestCacheDirectoryTests : IDisposable
     }
 
     [Fact]
-    public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndDescribesALayer()
+    public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndSaysDigestsAreKeptInMemoryOnly()
     {
-        // A service started with an empty environment has no user cache directory to prefer.
-        await DescribeWithDefaultCacheAsync("");
+        // A service started with an empty environment has no user cache directory to prefer; its operator must
+        // learn that digests will not survive a restart, as with every other unusable default.
+        var output = await DescribeWithDefaultCacheAsync("");
+        Assert.Contains("Digests are kept in memory only: neither XDG_CACHE_HOME nor HOME names an absolute directory to keep them in; set DigestCache:Directory to keep them across restarts", output, StringComparison.Ordinal);
     }
 
-    // A server whose DigestCache:Directory is left unset, with this HOME; one descriptor asked of it; its output.
-    private async Task<string> DescribeWithDefaultCacheAsync(string home)
+    [Fact]
+    public async Task AnAbsoluteXdgCacheHomeIsPreferredToHome()
+    {
+        var home = Path.Combine(_scratch, "home");
+        Directory.CreateDirectory(home);
+        var xdg = Path.Combine(_scratch, "xdg");
+        await DescribeWithDefaultCacheAsync(home, xdg);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(xdg, "layer-export", "digests"), "*.json"));
+        Assert.False(Directory.Exists(Path.Combine(home, ".cache")), "HOME's cache directory was used");
+    }
+
+    // The XDG base directory specification: a relative path is invalid and ignored. Used, it would be taken from
+    // whatever directory the server was started in.
+    [Fact]
+    public async Task ARelativeXdgCacheHomeIsIgnoredForHome()
+    {
+        var home = Path.Combine(_scratch, "home");
+        Directory.CreateDirectory(home);
+        var relative = $"xdg-relative-{Guid.NewGuid():N}";
+        try
+        {
+            await DescribeWithDefaultCacheAsync(home, relative);
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(home, ".cache", "layer-export", "digests"), "*.json"));
+            Assert.False(Directory.Exists(Path.Combine(AppContext.BaseDirectory, relative)), "the relative XDG_CACHE_HOME was used");
+        }
+        finally
+        {
+            if (Directory.Exists(Path.Combine(AppContext.BaseDirectory, relative)))
+            {
+                Directory.Delete(Path.Combine(AppContext.BaseDirectory, relative), recursive: true);
+            }
+        }
+    }
+
+    // A server whose DigestCache:Directory is left unset, with this HOME (and XDG_CACHE_HOME); one descriptor asked of it; its output.
+    private async Task<string> DescribeWithDefaultCacheAsync(string home, string xdgCacheHome = "")
     {
         await using var server = ServerProcess.Start(
             AppContext.BaseDirectory,
-            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = "" },
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["HOME"] = home, ["XDG_CACHE_HOME"] = xdgCacheHome },
             "--urls", "http://127.0.0.1:0");
         var address = await server.WaitUntilListeningAsync();
         using var client = new HttpClient { BaseAddress = address };

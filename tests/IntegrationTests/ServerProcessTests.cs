@@ -32,6 +32,18 @@ public sealed class ServerProcessTests : IDisposable
         Assert.DoesNotContain("Now listening on", output, StringComparison.Ordinal);
     }
 
+    // The root exists for a user who may not enter it, so only opening it tells; that was a stack trace.
+    [Fact]
+    public async Task AStoreRootTheServersUserCannotOpenStopsStartUpWithOneLine()
+    {
+        var chmod = await ProcessRunner.RunAsync("chmod", ["700", _store.Root]);
+        Assert.True(chmod.ExitCode == 0, chmod.Describe());
+        await StartUpFailureAsync(
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["LayerStore__AllowUnreadableTrustedXattrs"] = "true", ["DigestCache__Directory"] = "" },
+            $"LayerStore:Root cannot be opened by this process: {_store.Root}: Permission denied.",
+            wrapper: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+    }
+
     [Theory]
     [InlineData("Auto", "zstd compresses with native libzstd 1.5.7 (")]
     [InlineData("Managed", "zstd compresses with managed ZstdSharp.Port (zstd 1.5.7)")]
@@ -256,9 +268,9 @@ public sealed class ServerProcessTests : IDisposable
 
     // The server run with these settings exits with 1 and one "cannot start" line that holds the message; its output.
     // Every refusal at start-up is one line that says why, with no stack trace.
-    private static async Task<string> StartUpFailureAsync(Dictionary<string, string> settings, string message, string urls = "http://127.0.0.1:0")
+    private static async Task<string> StartUpFailureAsync(Dictionary<string, string> settings, string message, string urls = "http://127.0.0.1:0", string[]? wrapper = null)
     {
-        await using var server = ServerProcess.Start(AppContext.BaseDirectory, settings, "--urls", urls);
+        await using var server = ServerProcess.StartUnder(wrapper ?? [], AppContext.BaseDirectory, settings, "--urls", urls);
 
         var exitCode = await server.WaitForExitAsync();
 

@@ -15,6 +15,8 @@ public sealed class StoreRetryTests : IDisposable
 {
     private const int EIO = 5;
     private const int ENOENT = 2;
+    private const int ENFILE = 23;
+    private const int EMFILE = 24;
     private readonly string _store = Directory.CreateTempSubdirectory("layerexport-retry-").FullName;
 
     public StoreRetryTests()
@@ -49,6 +51,28 @@ public sealed class StoreRetryTests : IDisposable
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(1 + 2, broken.Calls);
+    }
+
+    // Without descriptors left the server is short, not the layer: a 500 "layer unreadable" would tell a client to give up.
+    [Theory]
+    [InlineData(EMFILE, false)]
+    [InlineData(ENFILE, false)]
+    [InlineData(EMFILE, true)]
+    public async Task RunningOutOfFileDescriptorsIsA503NotAnUnreadableLayer(int errno, bool atAnEntry)
+    {
+        var exhausted = new FlakyStore(
+            new NativeLayerStore(_store),
+            failures: int.MaxValue,
+            failure: id => atAnEntry ? new LayerExportException("d/file.txt", "cannot be opened", new NativeIOException(errno, "file.txt")) : new NativeIOException(errno, id.Value));
+        using var factory = Factory(exhausted);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync("/layers/layer/tar");
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:out-of-file-descriptors", problem.GetProperty("type").GetString());
+        Assert.Equal("Server out of file descriptors", problem.GetProperty("title").GetString());
+        Assert.Equal(1 + 2, exhausted.Calls);
     }
 
     [Fact]

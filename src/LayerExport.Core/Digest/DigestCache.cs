@@ -51,11 +51,12 @@ public sealed class DigestCache
     private readonly int _pruneEvery;
     private readonly Lock _pruneGate = new();
     private int _written;
+    private int _writesFailing;
     private Task _pruning = Task.CompletedTask;
 
     /// <summary>A cache kept in <paramref name="directory"/>, or in memory only when it is null.</summary>
     /// <param name="directory">The directory, or null for memory only.</param>
-    /// <param name="writeFailed">Told why an entry could not be stored on disk (it is kept in memory all the same).</param>
+    /// <param name="writeFailed">Told why an entry could not be stored on disk (it is kept in memory all the same): once, until an entry is stored there again.</param>
     /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
     public DigestCache(string? directory, Action<string>? writeFailed = null)
         : this(directory, writeFailed, DefaultMaxInMemory, DefaultMaxOnDisk)
@@ -143,7 +144,7 @@ public sealed class DigestCache
         }
         catch (IOException e)
         {
-            _writeFailed?.Invoke(e.Message);
+            WriteFailed(e.Message);
             return;
         }
 
@@ -157,6 +158,7 @@ public sealed class DigestCache
                 }
 
                 directory.RenameAt(temporary, EntryName(key));
+                Volatile.Write(ref _writesFailing, 0);
                 // The first entry a process writes looks too: a server restarted before every interval still prunes.
                 if ((Interlocked.Increment(ref _written) - 1) % _pruneEvery == 0)
                 {
@@ -166,7 +168,7 @@ public sealed class DigestCache
             catch (NativeIOException e)
             {
                 RemoveQuietly(directory, temporary);
-                _writeFailed?.Invoke(e.Message);
+                WriteFailed(e.Message);
             }
         }
     }
@@ -193,6 +195,15 @@ public sealed class DigestCache
         catch (IOException)
         {
             // A directory that is not there or not safe now holds nothing that is read back either.
+        }
+    }
+
+    // A full disk fails every new digest alike: the first failure is told, the next ones only after an entry was stored again.
+    private void WriteFailed(string reason)
+    {
+        if (Interlocked.Exchange(ref _writesFailing, 1) == 0)
+        {
+            _writeFailed?.Invoke(reason);
         }
     }
 

@@ -19,6 +19,9 @@ public sealed class NativeIOException : IOException
     /// <summary>True for errors that may pass when tried again: I/O errors, busy or stale network files, descriptor exhaustion.</summary>
     public bool IsTransient => Errno is Libc.EIO or Libc.EAGAIN or Libc.EBUSY or Libc.ENFILE or Libc.EMFILE or Libc.ETIMEDOUT or Libc.ESTALE;
 
+    /// <summary>True when the process or the system had no file descriptor left: the server is short, not the file at fault.</summary>
+    public bool IsOutOfFileDescriptors => Errno is Libc.EMFILE or Libc.ENFILE;
+
     /// <summary>True when a symlink stood where a real file or directory was required.</summary>
     public bool IsSymlinkRefused => Errno is Libc.ELOOP or Libc.ENOTDIR;
 }

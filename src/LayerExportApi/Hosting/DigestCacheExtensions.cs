@@ -29,6 +29,13 @@ internal static partial class DigestCacheExtensions
             // Unset, the user's cache directory is only a preference: a container user whose HOME is '/' or belongs
             // to another uid still starts, keeping digests in memory. A directory configured on purpose must work.
             var preferred = DigestCacheOptions.UserCacheDirectory();
+            if (preferred.Length == 0)
+            {
+                // A service started with an empty environment (systemd gives root's services no HOME) names no directory.
+                DigestsInMemoryOnlyWithoutHome(logger);
+                return new DigestCache(null);
+            }
+
             if (DigestCacheOptions.MissingHome(preferred) is { } home)
             {
                 // Debian gives users without a home HOME=/nonexistent: a home is never made, only directories below one.
@@ -38,7 +45,7 @@ internal static partial class DigestCacheExtensions
 
             try
             {
-                return new DigestCache(string.IsNullOrWhiteSpace(preferred) ? null : preferred, WriteFailed);
+                return new DigestCache(preferred, WriteFailed);
             }
             catch (Exception e) when (e is UnsafeDirectoryException or NativeIOException)
             {
@@ -67,9 +74,12 @@ internal static partial class DigestCacheExtensions
         return app;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A digest was kept in memory only, not in DigestCache:Directory: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A digest was kept in memory only, not in DigestCache:Directory: {Reason}; others that fail likewise are not logged until one is stored there again")]
     private static partial void DigestNotStored(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Digests are kept in memory only: the default DigestCache:Directory {Directory} cannot be used ({Reason}); set DigestCache:Directory to keep them across restarts")]
     private static partial void DigestsInMemoryOnly(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Digests are kept in memory only: neither XDG_CACHE_HOME nor HOME names an absolute directory to keep them in; set DigestCache:Directory to keep them across restarts")]
+    private static partial void DigestsInMemoryOnlyWithoutHome(ILogger logger);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using LayerExport.Core;
 using LayerExport.Core.Export;
+using LayerExport.Core.Native;
 using LayerExport.Core.Store;
 using Polly.Timeout;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -39,11 +40,20 @@ internal static class LayerProblems
             // A tar found not to be the one announced, and not judged the store's fault (a generated tar), is of
             // files that changed since they were surveyed or their digest was announced.
             _ when ExportPreparation.IsChanging(exception) || exception is LayerExportException { InnerException: TarMismatchException } => Problem(StatusCodes.Status503ServiceUnavailable, "Layer changing", "layer-changing", exception),
+            // Still so after the retries, the server ran out of descriptors: nothing about the layer, and another try may pass.
+            _ when OutOfFileDescriptors(exception) => Problem(StatusCodes.Status503ServiceUnavailable, "Server out of file descriptors", "out-of-file-descriptors", exception),
             LayerExportException or IOException => Unreadable(exception),
             _ => null,
         };
         return problem is not null;
     }
+
+    private static bool OutOfFileDescriptors(Exception exception) => exception switch
+    {
+        NativeIOException native => native.IsOutOfFileDescriptors,
+        LayerExportException { InnerException: { } inner } => OutOfFileDescriptors(inner),
+        _ => false,
+    };
 
     /// <summary>The problem response for a layer that could not be read before the body started.</summary>
     public static ProblemHttpResult Unreadable(Exception exception) =>

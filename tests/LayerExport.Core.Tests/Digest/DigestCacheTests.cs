@@ -372,6 +372,29 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(directory));
     }
 
+    // A full disk fails every new digest alike: a warning each would flood the log with one line per layer.
+    [Fact]
+    public void EntriesThatCannotBeStoredAreToldOnceUntilOneIsStoredAgain()
+    {
+        var directory = _temp.Combine("digests");
+        var failures = new List<string>();
+        var cache = Cache(directory, failures.Add);
+        Posix.ChangeMode(directory, Convert.ToInt32("777", 8));
+        cache.Put(Key(0), Descriptor);
+        Posix.ChangeMode(directory, Convert.ToInt32("700", 8));
+        Directory.CreateDirectory(Path.Combine(directory, Key(1) + ".json"));
+        cache.Put(Key(1), Descriptor);
+
+        Assert.Single(failures);
+
+        cache.Put(Key(2), Descriptor);
+        Directory.CreateDirectory(Path.Combine(directory, Key(3) + ".json"));
+        cache.Put(Key(3), Descriptor);
+
+        Assert.Equal(2, failures.Count);
+        Assert.True(Cache(directory).TryGet(Key(2), out _));
+    }
+
     [Fact]
     public void EveryDirectoryItCreatesIsPrivate()
     {
