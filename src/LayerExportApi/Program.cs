@@ -52,7 +52,8 @@ try
     // API documentation: OpenAPI document (with the bearer scheme when tokens are configured) and Swagger UI.
     builder.AddApiDocumentation();
 
-    var app = builder.Build();
+    // Disposed on every way out, so that the log lines still queued for the console are written.
+    await using var app = builder.Build();
 
     // The store is opened now, so a root that does not hold the configured layout stops start-up.
     app.OpenLayerStore();

@@ -63,11 +63,11 @@ public sealed class LogInjectionTests : IDisposable
     private static bool IsRequestLine(LogEvent logEvent) =>
         logEvent.Properties.ContainsKey("StatusCode") && CapturedLogs.Property(logEvent, "RequestPath")?.StartsWith("/layers/x", StringComparison.Ordinal) == true;
 
-    // Through the console sink's template as shipped in appsettings.json, as an operator reads the log.
+    // Through the console sink's template as shipped in appsettings.json (inside the asynchronous wrapper), as an operator reads the log.
     private static string Render(LogEvent logEvent)
     {
         var settings = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "appsettings.json")))!;
-        var template = settings["Serilog"]!["WriteTo"]![0]!["Args"]!["outputTemplate"]!.GetValue<string>();
+        var template = settings["Serilog"]!["WriteTo"]![0]!["Args"]!["configure"]![0]!["Args"]!["outputTemplate"]!.GetValue<string>();
         using var text = new StringWriter();
         new MessageTemplateTextFormatter(template).Format(logEvent, text);
         return text.ToString();

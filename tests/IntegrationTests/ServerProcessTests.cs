@@ -187,7 +187,7 @@ public sealed class ServerProcessTests : IDisposable
     // Serilog's own refusals, which came with its stack trace.
     [Theory]
     [InlineData("Serilog__MinimumLevel__Default", "Loud", "the Serilog section cannot be applied: The value Loud is not a valid Serilog level.")]
-    [InlineData("Serilog__WriteTo__0__Args__restrictedToMinimumLevel", "Loud", "the Serilog section cannot be applied: Requested value 'Loud' was not found.")]
+    [InlineData("Serilog__WriteTo__0__Args__configure__0__Args__restrictedToMinimumLevel", "Loud", "the Serilog section cannot be applied: Requested value 'Loud' was not found.")]
     [InlineData("Serilog__Using__0", "Serilog.Sinks.Missing", "the Serilog section cannot be applied: Could not load file or assembly 'Serilog.Sinks.Missing")]
     public async Task ALoggingSettingSerilogRefusesStopsStartUpWithOneLine(string variable, string value, string message)
     {
@@ -257,6 +257,25 @@ public sealed class ServerProcessTests : IDisposable
             "--contentRoot", contentRoot, "--urls", "http://127.0.0.1:0");
 
         Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(await server.WaitUntilListeningAsync()));
+    }
+
+    // A log pipe a supervisor stopped reading: the console sink must not hold requests, and their export slots, on it.
+    [Fact]
+    public async Task AServerWhoseLogNobodyReadsKeepsServing()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            "--urls", "http://127.0.0.1:0");
+        using var client = new HttpClient { BaseAddress = await server.WaitUntilListeningAsync(), Timeout = CapturedLogs.SafetyTimeout };
+        server.StopReadingOutput();
+
+        // Each request logs a line of about 90 bytes: 2,000 of them are three times what a pipe holds.
+        for (var request = 0; request < 2_000; request++)
+        {
+            using var response = await client.GetAsync(new Uri("/layers/env-child", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
     }
 
     private static async Task<List<string?>> LayerIdsAsync(Uri server)

@@ -1,3 +1,4 @@
+using System.Reflection;
 using LayerExport.Core;
 using LayerExportApi.Layers;
 using Serilog;
@@ -83,18 +84,26 @@ internal static class LoggingExtensions
     }
 
     // Serilog refuses a bad setting (an unknown level, an assembly it cannot load) by an exception whose stack trace
-    // tells an operator nothing; its message names the value, which is all that is needed.
+    // tells an operator nothing; its message names the value, which is all that is needed. A setting of a sink inside
+    // a wrapper (the shipped console inside Async) is applied by reflection, which wraps the refusal once more.
     private static LoggerConfiguration ReadSettings(LoggerConfiguration logger, IConfiguration configuration)
     {
         try
         {
             return logger.ReadFrom.Configuration(configuration);
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or IOException)
+        catch (Exception e) when (Refusal(e) is { } refusal)
         {
-            throw new StartupCheckException($"the Serilog section cannot be applied: {e.Message.TrimEnd()}");
+            throw new StartupCheckException($"the Serilog section cannot be applied: {refusal.Message.TrimEnd()}");
         }
     }
+
+    private static Exception? Refusal(Exception e) => e switch
+    {
+        InvalidOperationException or ArgumentException or FormatException or IOException => e,
+        TargetInvocationException { InnerException: { } inner } => Refusal(inner),
+        _ => null,
+    };
 
     // The request path, the layer ID of the route and whatever else a request puts into a property would otherwise
     // reach the sinks raw: a decoded %0A in a path could start a forged log line. Exception messages of our own

@@ -12,6 +12,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _openStreams = 2;
+    private volatile bool _readingOutput = true;
 
     private ServerProcess(Process process) => _process = process;
 
@@ -122,6 +123,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Stops reading the process's stdout after its next line, so that it fills as a log pipe nobody drains would.</summary>
+    public void StopReadingOutput() => _readingOutput = false;
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
@@ -133,10 +137,20 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     private void Attach()
     {
-        _process.OutputDataReceived += (_, e) => OnLine(e.Data);
         _process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
+
+        // Not BeginOutputReadLine: its reads go on after CancelOutputRead, and a test must be able to stop them.
+        _ = Task.Run(async () =>
+        {
+            string? line;
+            do
+            {
+                line = await _process.StandardOutput.ReadLineAsync();
+                OnLine(line);
+            }
+            while (line is not null && _readingOutput);
+        });
     }
 
     private void OnLine(string? line)
