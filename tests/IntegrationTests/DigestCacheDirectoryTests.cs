@@ -98,6 +98,18 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         Assert.False(Directory.Exists(home), "the missing home was made");
     }
 
+    // Docker's HOME for a user without a home of its own: the server, run as root, would make /.cache at the root.
+    [Fact]
+    public async Task AHomeOfTheRootKeepsDigestsInMemory()
+    {
+        Assert.False(Directory.Exists("/.cache/layer-export"), "a /.cache/layer-export from elsewhere is in the way of this test");
+
+        var output = await DescribeWithDefaultCacheAsync("/");
+
+        Assert.Contains("Digests are kept in memory only: the default DigestCache:Directory /.cache/layer-export/digests cannot be used (HOME is /, the file system's root)", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists("/.cache/layer-export"), "a cache was made at the file system's root");
+    }
+
     [Fact]
     public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndSaysDigestsAreKeptInMemoryOnly()
     {

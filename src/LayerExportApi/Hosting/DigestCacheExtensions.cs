@@ -36,6 +36,12 @@ internal static partial class DigestCacheExtensions
                 return new DigestCache(null);
             }
 
+            if (DigestCacheOptions.IsInRootHome(preferred))
+            {
+                DigestsInMemoryOnly(logger, preferred, "HOME is /, the file system's root");
+                return new DigestCache(null);
+            }
+
             if (DigestCacheOptions.MissingHome(preferred) is { } home)
             {
                 // Debian gives users without a home HOME=/nonexistent: a home is never made, only directories below one.

@@ -21,6 +21,11 @@ internal sealed class DigestCacheOptions
                 ? Path.Combine(home, ".cache", "layer-export", "digests")
                 : "";
 
+    /// <summary>Whether <paramref name="userCacheDirectory"/> lies in a home of <c>/</c>, the file system's root.</summary>
+    /// <remarks>Docker gives a user without a home of its own <c>HOME=/</c>; run as root, a cache there would be made at the root.</remarks>
+    public static bool IsInRootHome(string userCacheDirectory) =>
+        Environment.GetEnvironmentVariable("HOME") == "/" && userCacheDirectory.StartsWith("/.cache/", StringComparison.Ordinal);
+
     /// <summary>The home directory <paramref name="userCacheDirectory"/> lies in when that home does not exist, else null.</summary>
     public static string? MissingHome(string userCacheDirectory) =>
         Environment.GetEnvironmentVariable("HOME") is { } home && Path.IsPathFullyQualified(home)
