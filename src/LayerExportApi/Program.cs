@@ -64,6 +64,9 @@ try
     // zstd: the native libzstd shipped with the server where it emits the managed port's bytes; the log says which.
     app.ReportZstdImplementation();
 
+    // A descriptor limit near what the idle server holds: said once now, since under load the runtime may abort.
+    app.WarnOfALowDescriptorLimit();
+
     // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
     app.CheckOpaqueMarksVisible();
 

@@ -259,6 +259,23 @@ public sealed class ServerProcessTests : IDisposable
         Assert.Equal(["env-base", "env-child"], await LayerIdsAsync(await server.WaitUntilListeningAsync()));
     }
 
+    // Near what the idle server holds, the runtime may abort under load, where nothing can report it: told at start.
+    [Theory]
+    [InlineData(2048, true)]
+    [InlineData(4096, false)]
+    public async Task ALowDescriptorLimitIsWarnedOfAtStart(int limit, bool warned)
+    {
+        await using var server = ServerProcess.StartUnder(
+            ["prlimit", $"--nofile={limit}:{limit}", "--"],
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            "--urls", "http://127.0.0.1:0");
+
+        await server.WaitUntilListeningAsync();
+
+        Assert.Equal(warned, server.Output.Contains($"The file descriptor limit is {limit}: ", StringComparison.Ordinal));
+    }
+
     // A log pipe a supervisor stopped reading: the console sink must not hold requests, and their export slots, on it.
     [Fact]
     public async Task AServerWhoseLogNobodyReadsKeepsServing()

@@ -1,3 +1,4 @@
+using LayerExport.Core.Native;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -5,8 +6,10 @@ using Microsoft.Extensions.Options;
 namespace LayerExportApi.Hosting;
 
 /// <summary>Limits from <c>Limits</c>: concurrent exports, the minimum rate a client must read at, the shutdown grace.</summary>
-internal static class LimitsExtensions
+internal static partial class LimitsExtensions
 {
+    private const ulong RecommendedDescriptorLimit = 4096;
+
     /// <summary>Binds <c>Limits</c>, validates it at start and applies it to the gate, Kestrel and the host.</summary>
     public static WebApplicationBuilder AddLimits(this WebApplicationBuilder builder)
     {
@@ -30,6 +33,21 @@ internal static class LimitsExtensions
         return builder;
     }
 
+    /// <summary>Warns at start when the descriptor limit leaves little room beyond what the idle server holds.</summary>
+    /// <remarks>
+    /// The server holds about 285 descriptors idle and a few for each export and connection; near the limit an export
+    /// is refused (503), and the runtime itself may abort when it cannot make a thread. Nothing catches that later.
+    /// </remarks>
+    public static WebApplication WarnOfALowDescriptorLimit(this WebApplication app)
+    {
+        if (DescriptorLimit.Current() is { } limit && limit < RecommendedDescriptorLimit)
+        {
+            LowDescriptorLimit(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LimitsExtensions)), limit, RecommendedDescriptorLimit);
+        }
+
+        return app;
+    }
+
     /// <summary>Puts the export gate into the pipeline, after authentication so that refused callers take no slot.</summary>
     public static WebApplication UseExportGate(this WebApplication app)
     {
@@ -40,4 +58,7 @@ internal static class LimitsExtensions
     /// <summary>Makes requests to this endpoint pass the export gate; <paramref name="readsAccept"/> says whether it negotiates its representation by <c>Accept</c>.</summary>
     public static TBuilder RequireExportSlot<TBuilder>(this TBuilder builder, bool readsAccept)
         where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(readsAccept ? ExportGateMetadata.Negotiating : ExportGateMetadata.QueryOnly);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The file descriptor limit is {Limit}: under load exports may be refused or the runtime may abort; raise it to at least {Recommended} (ulimit -n, systemd LimitNOFILE=)")]
+    private static partial void LowDescriptorLimit(ILogger logger, ulong limit, ulong recommended);
 }
