@@ -24,6 +24,7 @@ internal static unsafe partial class Libc
     public const int ETIMEDOUT = 110;
     public const int ESTALE = 116;
     public const int EPERM = 1;
+    public const int EACCES = 13;
     public const int EEXIST = 17;
     public const int ENOTDIR = 20;
     public const int EXDEV = 18;

@@ -163,7 +163,27 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e) when (!e.IsTransient)
         {
+            // A root the server may no longer search fails every layer alike, as the listing does: the store is unreadable.
+            if (e.Errno == Libc.EACCES && !RootSearchable(name))
+            {
+                throw new LayerStoreUnavailableException($"The layer store cannot be read: the root directory ({Libc.Describe(e.Errno)}).", e);
+            }
+
             throw new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
+        }
+    }
+
+    // Looking a name up needs search permission on the root only, where opening it needs read permission on the layer too.
+    private bool RootSearchable(byte[] name)
+    {
+        try
+        {
+            Root.StatAt(name);
+            return true;
+        }
+        catch (NativeIOException e)
+        {
+            return e.Errno != Libc.EACCES;
         }
     }
 
