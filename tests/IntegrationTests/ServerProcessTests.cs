@@ -41,7 +41,7 @@ public sealed class ServerProcessTests : IDisposable
         await StartUpFailureAsync(
             new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["LayerStore__AllowUnreadableTrustedXattrs"] = "true", ["DigestCache__Directory"] = "" },
             $"LayerStore:Root cannot be opened by this process: {_store.Root}: Permission denied.",
-            wrapper: ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
+            wrapper: ServerProcess.AsNobody);
     }
 
     [Theory]

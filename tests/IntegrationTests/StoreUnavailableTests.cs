@@ -51,7 +51,7 @@ public sealed class StoreUnavailableTests : IDisposable
         // A temporary directory is made private (0700); the server first gets to read it.
         Assert.Equal(0, (await ProcessRunner.RunAsync("chmod", ["755", _store.Root])).ExitCode);
         await using var server = ServerProcess.StartUnder(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"],
+            ServerProcess.AsNobody,
             AppContext.BaseDirectory,
             new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["LayerStore__AllowUnreadableTrustedXattrs"] = "true", ["DigestCache__Directory"] = "" },
             "--urls", "http://127.0.0.1:0");

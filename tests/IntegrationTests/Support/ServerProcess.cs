@@ -21,6 +21,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>A wrapper for <see cref="StartUnder"/> that runs the server as nobody (65534), whom file modes bind as they do not bind root.</summary>
+    public static string[] AsNobody => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
     public string Output
     {
@@ -42,7 +45,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// Like <see cref="Start"/>, but through <paramref name="wrapper"/> (a program and its arguments that runs the
-    /// rest of its command line, such as <c>setpriv --reuid=65534 --</c>).
+    /// rest of its command line, such as <see cref="AsNobody"/>).
     /// </summary>
     public static ServerProcess StartUnder(string[] wrapper, string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
