@@ -22,7 +22,7 @@ try
     // Authentication: optional bearer tokens known by their SHA-256 ("Authentication"); health and API documentation stay open.
     builder.AddTokenAuthentication();
 
-    // Limits ("Limits"): concurrent exports with a bounded queue, minimum client read rate, shutdown grace.
+    // Limits ("Limits"): connections, concurrent exports with a bounded queue, minimum client read rate, shutdown grace.
     builder.AddLimits();
 
     // The layer store: options from "LayerStore", validated at start; one class per on-disk layout.
@@ -66,6 +66,9 @@ try
 
     // A descriptor limit near what the idle server holds: said once now, since under load the runtime may abort.
     app.WarnOfALowDescriptorLimit();
+
+    // Connections: bounded by the descriptor limit unless configured, so idle ones cannot starve exports or the runtime.
+    app.ReportConnectionLimit();
 
     // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
     app.CheckOpaqueMarksVisible();

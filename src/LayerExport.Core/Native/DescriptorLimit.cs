@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LayerExport.Core.Native;
 
-/// <summary>How many file descriptors this process may hold open (its soft <c>RLIMIT_NOFILE</c>).</summary>
+/// <summary>How many file descriptors this process may hold open (its soft <c>RLIMIT_NOFILE</c>), and holds.</summary>
 public static unsafe partial class DescriptorLimit
 {
     private const int RlimitNofile = 7;
@@ -13,6 +13,20 @@ public static unsafe partial class DescriptorLimit
     {
         ResourceLimit limit;
         return GetResourceLimit(RlimitNofile, &limit) == 0 ? limit.Current : null;
+    }
+
+    /// <summary>How many descriptors this process holds open now, or null when <c>/proc</c> cannot tell.</summary>
+    public static int? Held()
+    {
+        try
+        {
+            // The listing's own descriptor is among the entries; it is closed again by the time anyone uses the count.
+            return Directory.EnumerateFileSystemEntries("/proc/self/fd").Count() - 1;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Hosting;
 
-/// <summary>Limits from <c>Limits</c>: concurrent exports, the minimum rate a client must read at, the shutdown grace.</summary>
+/// <summary>Limits from <c>Limits</c>: connections, concurrent exports, the minimum rate a client must read at, the shutdown grace.</summary>
 internal static partial class LimitsExtensions
 {
     private const ulong RecommendedDescriptorLimit = 4096;
@@ -25,6 +25,8 @@ internal static partial class LimitsExtensions
             var rate = limits.Value.MinResponseBytesPerSecond;
             kestrel.Limits.MinResponseDataRate = rate > 0 ? new MinDataRate(rate, limits.Value.MinResponseGracePeriod) : null;
             kestrel.Limits.MaxResponseBufferSize = 64 * 1024;
+            kestrel.Limits.MaxConcurrentConnections = limits.Value.Connections
+                ?? ConnectionLimit.Default(DescriptorLimit.Current(), DescriptorLimit.Held());
         });
 
         // On a stop, Kestrel stops accepting, lets running responses finish within this time, then aborts them.
@@ -48,6 +50,21 @@ internal static partial class LimitsExtensions
         return app;
     }
 
+    /// <summary>Says at start how many connections are accepted at once when the limit follows the descriptor limit.</summary>
+    public static WebApplication ReportConnectionLimit(this WebApplication app)
+    {
+        var limits = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        if (limits.Connections is null
+            && app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections is { } connections)
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LimitsExtensions));
+            var limit = DescriptorLimit.Current();
+            ConnectionsFollowDescriptorLimit(logger, connections, limit);
+        }
+
+        return app;
+    }
+
     /// <summary>Puts the export gate into the pipeline, after authentication so that refused callers take no slot.</summary>
     public static WebApplication UseExportGate(this WebApplication app)
     {
@@ -61,4 +78,7 @@ internal static partial class LimitsExtensions
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The file descriptor limit is {Limit}: under load exports may be refused or the runtime may abort; raise it to at least {Recommended} (ulimit -n, systemd LimitNOFILE=)")]
     private static partial void LowDescriptorLimit(ILogger logger, ulong limit, ulong recommended);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Accepting at most {Connections} connections at once: half the file descriptors the limit of {Limit} leaves free (Limits:Connections sets it)")]
+    private static partial void ConnectionsFollowDescriptorLimit(ILogger logger, long connections, ulong? limit);
 }

@@ -8,6 +8,11 @@ internal sealed class LimitsOptions
     /// <summary>The section name.</summary>
     public const string SectionName = "Limits";
 
+    /// <summary>Client connections open at once, over every listener; null: half the file descriptors the server leaves free at start.</summary>
+    /// <remarks>Beyond it Kestrel closes a new connection at once: idle connections must not take the descriptors exports and the runtime need.</remarks>
+    [Range(1, int.MaxValue, ErrorMessage = "Limits:Connections must be 1 to 2147483647, or unset to follow the file descriptor limit.")]
+    public int? Connections { get; set; }
+
     /// <summary>Tar downloads and descriptor requests (GET and HEAD of <c>/layers/{id}/tar</c> and <c>/descriptor</c>) served at once.</summary>
     [Range(1, 100_000, ErrorMessage = "Limits:ConcurrentExports must be 1 to 100000.")]
     public int ConcurrentExports { get; set; } = 64;
