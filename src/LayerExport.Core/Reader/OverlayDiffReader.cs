@@ -119,7 +119,7 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
             Pending.Enqueue(DiskEntryReader.Whiteout([.. prefix, .. WhiteoutName.For(name)]));
         }
 
-        Frames.Push(new DiffFrame(directory, device, prefix, children, ownsDirectory));
+        Push(new DiffFrame(directory, device, prefix, children, ownsDirectory));
     }
 
     private static bool IsOverlayWhiteout(in FileStatus status) =>
@@ -160,18 +160,10 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
     }
 
     internal sealed class DiffFrame(FileDescriptor directory, ulong device, byte[] prefix, List<DirectoryEntry> children, bool ownsDirectory)
-        : Frame(prefix, children)
+        : Frame(prefix, children, new ParkedDirectory(directory, ownsDirectory))
     {
-        public FileDescriptor Directory { get; } = directory;
+        public FileDescriptor Directory => Directories[0]!.Descriptor;
 
         public ulong Device { get; } = device;
-
-        public override void Dispose()
-        {
-            if (ownsDirectory)
-            {
-                Directory.Dispose();
-            }
-        }
     }
 }

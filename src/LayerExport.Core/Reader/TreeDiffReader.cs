@@ -271,7 +271,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
             }
         }
 
-        Frames.Push(new PairFrame(directory, parent, prefix, children, ownsDirectories));
+        Push(new PairFrame(directory, parent, prefix, children, ownsDirectories));
     }
 
     // Directories this walk opened itself are listed through their own descriptor; shared ones through a fresh one.
@@ -283,19 +283,10 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
     }
 
     internal sealed class PairFrame(FileDescriptor directory, FileDescriptor? parent, byte[] prefix, List<(byte[] Name, bool InParent)> children, bool ownsDirectories)
-        : Frame(prefix, children)
+        : Frame(prefix, children, new ParkedDirectory(directory, ownsDirectories), parent is null ? null : new ParkedDirectory(parent, ownsDirectories))
     {
-        public FileDescriptor Directory { get; } = directory;
+        public FileDescriptor Directory => Directories[0]!.Descriptor;
 
-        public FileDescriptor? Parent { get; } = parent;
-
-        public override void Dispose()
-        {
-            if (ownsDirectories)
-            {
-                Directory.Dispose();
-                Parent?.Dispose();
-            }
-        }
+        public FileDescriptor? Parent => Directories[1]?.Descriptor;
     }
 }

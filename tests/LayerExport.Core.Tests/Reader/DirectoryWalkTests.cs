@@ -8,7 +8,8 @@ namespace LayerExport.Core.Tests.Reader;
 /// <summary>
 /// The loop both layer walks share, driven by a scripted walk: queued entries come before the next child, a child
 /// that yields nothing is passed over, the cancellation is looked at before every child, a failure names the
-/// child's path, and whatever is still open or queued is closed on dispose.
+/// child's path, whatever is still open or queued is closed on dispose, and only the innermost frames keep their
+/// directories open.
 /// </summary>
 public sealed class DirectoryWalkTests
 {
@@ -129,6 +130,85 @@ public sealed class DirectoryWalkTests
         Assert.Equal(["sub/", "", "queued1", "queued2"], _closed);
     }
 
+    // A layer may nest thousands of directories: one open descriptor each would use up the process's limit.
+    [Fact]
+    public void OnlyTheInnermostFramesStayOpenAndEachIsOpenedAgainThroughTheOneItReturnsFrom()
+    {
+        const int Depth = 40;
+        var parked = 0;
+        var mostOpen = 0;
+        using var walk = new ScriptedWalk(this, (w, child) => Nested(w, child, Depth));
+        walk.Enter("", "d", "f");
+
+        var names = new List<string>();
+        while (walk.TryRead(out var entry))
+        {
+            names.Add(entry.DisplayPath);
+            parked = Math.Max(parked, walk.Events.Count(e => e.StartsWith("park ", StringComparison.Ordinal)));
+            mostOpen = Math.Max(mostOpen, walk.OpenFrames);
+            if (entry.DisplayPath.Split('/').Length == Depth)
+            {
+                break;
+            }
+        }
+
+        // The root is its caller's and never closed; the walk's own open frames are at most the bound.
+        Assert.Equal(DirectoryWalk<ScriptedFrame, string>.OpenFramesAtMost, mostOpen);
+        Assert.Equal(Depth - DirectoryWalk<ScriptedFrame, string>.OpenFramesAtMost - 1, parked);
+        Assert.Equal("park d/", walk.Events[0]);
+
+        walk.Events.Clear();
+        names.AddRange(ReadAll(walk));
+
+        // Going back up, each parked frame is opened through the one just finished below it, before its next child.
+        var resumed = walk.Events.Where(e => e.StartsWith("resume ", StringComparison.Ordinal)).ToList();
+        var outermostParked = Enumerable.Range(1, parked).Select(level => string.Concat(Enumerable.Repeat("d/", level)));
+        Assert.Equal(outermostParked.Reverse().Select(prefix => $"resume {prefix} through {prefix}d/"), resumed);
+        Assert.Equal(ExpectedNames(Depth), names);
+    }
+
+    [Fact]
+    public void AFrameThatCannotBeOpenedAgainFailsNamingItsDirectoryAndClosesTheFrameBelow()
+    {
+        const int Depth = 40;
+        using var walk = new ScriptedWalk(this, (w, child) => Nested(w, child, Depth));
+        walk.RefuseResumeOf = "d/d/";
+        walk.Enter("", "d", "f");
+
+        var failure = Assert.Throws<LayerExportException>(() => ReadAll(walk));
+
+        Assert.Equal("d/d/", failure.Path);
+        Assert.Equal("directory was moved while being read", failure.Reason);
+        Assert.Contains("d/d/d/", _closed);
+    }
+
+    // Directories "d" nested to the depth, each but the innermost also holding a file "f" that sorts after "d".
+    private static LayerEntry Nested(ScriptedWalk walk, string child, int depth)
+    {
+        if (child.EndsWith('d') && child.Split('/').Length < depth)
+        {
+            walk.Enter(child + "/", "d", "f");
+        }
+
+        return Entry(child);
+    }
+
+    private static List<string> ExpectedNames(int depth)
+    {
+        var names = new List<string>();
+        for (var level = 1; level <= depth; level++)
+        {
+            names.Add(string.Join('/', Enumerable.Repeat("d", level)));
+        }
+
+        for (var level = depth - 1; level >= 0; level--)
+        {
+            names.Add(string.Join('/', Enumerable.Repeat("d", level).Append("f")));
+        }
+
+        return names;
+    }
+
     private static List<string> ReadAll(ScriptedWalk walk)
     {
         var names = new List<string>();
@@ -151,16 +231,57 @@ public sealed class DirectoryWalkTests
         public void Dispose() => closed.Add(name);
     }
 
-    private sealed class ScriptedFrame(List<string> closed, string prefix, List<string> children)
-        : DirectoryWalk<ScriptedFrame, string>.Frame(Encoding.UTF8.GetBytes(prefix), children)
+    // A frame that records what the walk does with it; the root ("") is its caller's and stays open, as in the readers.
+    private sealed class ScriptedFrame(ScriptedWalk walk, List<string> closed, string prefix, List<string> children)
+        : DirectoryWalk<ScriptedFrame, string>.Frame(Encoding.UTF8.GetBytes(prefix), children, [])
     {
-        public override void Dispose() => closed.Add(prefix);
+        public string Name => prefix;
+
+        public override void Park(ScriptedFrame inner)
+        {
+            if (prefix.Length > 0)
+            {
+                walk.Events.Add($"park {prefix}");
+                Parked = true;
+            }
+        }
+
+        public override void Resume(ScriptedFrame inner)
+        {
+            walk.Events.Add($"resume {prefix} through {inner.Name}");
+            if (prefix == walk.RefuseResumeOf)
+            {
+                throw new LayerChangedException("directory was moved while being read");
+            }
+
+            Parked = false;
+        }
+
+        public override void Dispose()
+        {
+            closed.Add(prefix);
+            base.Dispose();
+        }
     }
 
     private sealed class ScriptedWalk(DirectoryWalkTests test, Func<ScriptedWalk, string, LayerEntry?> read, CancellationToken cancellationToken = default)
         : DirectoryWalk<ScriptedFrame, string>(cancellationToken)
     {
-        public void Enter(string prefix, params string[] children) => Frames.Push(new ScriptedFrame(test._closed, prefix, [.. children]));
+        private readonly List<ScriptedFrame> _entered = [];
+
+        public List<string> Events { get; } = [];
+
+        public string? RefuseResumeOf { get; set; }
+
+        // Frames entered and not closed that the walk did not park, the caller's root left out.
+        public int OpenFrames => _entered.Count(f => f.Name.Length > 0 && !f.Parked && !test._closed.Contains(f.Name));
+
+        public void Enter(string prefix, params string[] children)
+        {
+            var frame = new ScriptedFrame(this, test._closed, prefix, [.. children]);
+            _entered.Add(frame);
+            Push(frame);
+        }
 
         // Queues entries whose content records its closing; returns no entry, as a directory with whiteouts may.
         public LayerEntry? Queue(params string[] names)

@@ -2,6 +2,7 @@ using System.Text;
 using LayerExport.Core.Export;
 using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
+using LayerExport.Core.Reader.Windows;
 using LayerExport.Core.Store;
 using LayerExport.Core.Tar;
 using LayerExport.Core.Tests.Support;
@@ -31,6 +32,38 @@ public sealed class WindowsLayerReaderTests : IDisposable
     }
 
     public void Dispose() => _store.Dispose();
+
+    // Only the innermost directories stay open: a layer may nest more directories than the process has descriptors.
+    [Fact]
+    public void ADeepTransportLayerIsReadWholeHoldingABoundedNumberOfDirectoriesOpen()
+    {
+        var chain = new List<string>();
+        var path = "Hives";
+        for (var level = 0; level < 100; level++)
+        {
+            path += "/d";
+            chain.Add(path);
+            _store.PlainDirectory(Layer + "/" + path, Time);
+        }
+
+        _store.Plain(Layer + "/" + path + "/f", "deep"u8.ToArray(), Time);
+        chain.Add(path + "/f");
+        using var store = _store.Open();
+        using var layer = store.Open(LayerId.Parse(Layer));
+        using var reader = layer.CreateReader(CancellationToken.None);
+
+        var names = new List<string>();
+        var mostOpen = 0;
+        while (reader.TryRead(out var entry))
+        {
+            names.Add(entry.DisplayPath);
+            entry.Dispose();
+            mostOpen = Math.Max(mostOpen, OpenFileDescriptors.Under(_store.Path(Layer, "Hives")).Count);
+        }
+
+        Assert.Equal(chain, names.Where(name => name.StartsWith("Hives/d", StringComparison.Ordinal)));
+        Assert.InRange(mostOpen, 1, DirectoryWalk<WindowsLayerReader.WindowsFrame, byte[]>.OpenFramesAtMost);
+    }
 
     [Fact]
     public void ASymlinkedUtilityVmOfABaseLayerIsRefusedAtTheLayerRoot()

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using LayerExport.Core.Native;
@@ -28,7 +27,7 @@ namespace LayerExport.Core.Reader.Windows;
 /// <c>Hives/System_Delta</c>'s, as hcsshim does.
 /// </para>
 /// </remarks>
-internal sealed class WindowsLayerReader : ILayerEntryReader
+internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.WindowsFrame, byte[]>
 {
     private const uint DirectoryAttribute = 0x10;
     private const uint ArchiveAttribute = 0x20;
@@ -41,10 +40,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
     private readonly WindowsLayerKind _kind;
     private readonly TombstoneList _tombstones;
     private readonly bool _openContent;
-    private readonly Stack<Frame> _frames = new();
-    private readonly Queue<LayerEntry> _pending = new();
     private readonly HardLinkTracker _links = new();
-    private readonly CancellationToken _cancellationToken;
     private long? _systemDeltaTicks;
 
     /// <summary>Starts a walk of <paramref name="layer"/>; the caller keeps ownership of the descriptor.</summary>
@@ -54,15 +50,15 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
     /// <param name="openContent">False for a metadata walk: entries carry no content (backup streams are still parsed).</param>
     /// <param name="cancellationToken">Stops the walk between children: one read may pass over many that yield nothing.</param>
     public WindowsLayerReader(FileDescriptor layer, WindowsLayerKind kind, TombstoneList tombstones, bool openContent, CancellationToken cancellationToken)
+        : base(cancellationToken)
     {
         _layer = layer;
-        _cancellationToken = cancellationToken;
         _kind = kind;
         _tombstones = tombstones;
         _openContent = openContent;
         try
         {
-            _frames.Push(new Frame(layer, [], RootChildren(), ownsDirectory: false));
+            Push(new WindowsFrame(layer, [], RootChildren(), ownsDirectory: false));
         }
         catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
         {
@@ -71,59 +67,11 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
     }
 
     /// <inheritdoc />
-    public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
-    {
-        while (true)
-        {
-            if (_pending.TryDequeue(out entry))
-            {
-                return true;
-            }
-
-            if (!_frames.TryPeek(out var frame))
-            {
-                return false;
-            }
-
-            _cancellationToken.ThrowIfCancellationRequested();
-            if (frame.Next >= frame.Children.Count)
-            {
-                _frames.Pop().Dispose();
-                continue;
-            }
-
-            var name = frame.Children[frame.Next++];
-            List<byte[]> components = [.. frame.Components, name];
-            var path = Join(components);
-            try
-            {
-                entry = ReadChild(frame.Directory, name, components, path);
-            }
-            catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
-            {
-                throw new LayerExportException(Encoding.UTF8.GetString(path), e.Message, e);
-            }
-
-            if (entry is not null)
-            {
-                return true;
-            }
-        }
-    }
+    protected override byte[] NameOf(byte[] child) => child;
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        while (_frames.TryPop(out var frame))
-        {
-            frame.Dispose();
-        }
-
-        while (_pending.TryDequeue(out var entry))
-        {
-            entry.Dispose();
-        }
-    }
+    protected override LayerEntry? ReadChild(WindowsFrame frame, byte[] child, byte[] path) =>
+        ReadChild(frame.Directory, child, [.. frame.Components, child], path);
 
     // Transport: every top-level name but the deletions list and the store's chain file. Base: Files, then
     // UtilityVM only when it has Files (hcsshim ignores a UtilityVM without it).
@@ -211,7 +159,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
             {
                 foreach (var deleted in _tombstones.For(path))
                 {
-                    _pending.Enqueue(new LayerEntry(new TarEntryHeader { Name = [.. path, (byte)'/', .. WindowsNames.WhiteoutPrefix, .. deleted], Type = TarEntryType.RegularFile }));
+                    Pending.Enqueue(new LayerEntry(new TarEntryHeader { Name = [.. path, (byte)'/', .. WindowsNames.WhiteoutPrefix, .. deleted], Type = TarEntryType.RegularFile }));
                 }
 
                 Enter(directory, name, listed, components);
@@ -239,7 +187,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
             // In a base layer only UtilityVM/Files is exported from UtilityVM.
             var onlyFiles = _kind == WindowsLayerKind.Base && components.Count == 1 && components[0].AsSpan().SequenceEqual(WindowsNames.UtilityVM);
             var children = SortedNames(directory, onlyFiles ? static n => n.SequenceEqual(WindowsNames.Files) : static _ => true);
-            _frames.Push(new Frame(directory, components, children, ownsDirectory: true));
+            Push(new WindowsFrame(directory, components, children, ownsDirectory: true));
         }
         catch
         {
@@ -315,7 +263,7 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
                     AccessTime = header.AccessTime,
                     ChangeTime = header.ChangeTime,
                 };
-                _pending.Enqueue(new LayerEntry(streamHeader, ContentOf(file, [new ContentSegment(stream.Size, stream.FileOffset)], stream.Size)) { Identity = identity });
+                Pending.Enqueue(new LayerEntry(streamHeader, ContentOf(file, [new ContentSegment(stream.Size, stream.FileOffset)], stream.Size)) { Identity = identity });
             }
         }
         catch
@@ -521,22 +469,11 @@ internal sealed class WindowsLayerReader : ILayerEntryReader
     /// <summary>The four FILETIMEs of an entry.</summary>
     private readonly record struct EntryTimes(long LastWrite, long LastAccess, long Creation, long Change);
 
-    private sealed class Frame(FileDescriptor directory, List<byte[]> components, List<byte[]> children, bool ownsDirectory) : IDisposable
+    internal sealed class WindowsFrame(FileDescriptor directory, List<byte[]> components, List<byte[]> children, bool ownsDirectory)
+        : Frame(components.Count == 0 ? [] : [.. Join(components), (byte)'/'], children, new ParkedDirectory(directory, ownsDirectory))
     {
-        public FileDescriptor Directory { get; } = directory;
+        public FileDescriptor Directory => Directories[0]!.Descriptor;
 
         public List<byte[]> Components { get; } = components;
-
-        public List<byte[]> Children { get; } = children;
-
-        public int Next { get; set; }
-
-        public void Dispose()
-        {
-            if (ownsDirectory)
-            {
-                Directory.Dispose();
-            }
-        }
     }
 }
