@@ -14,7 +14,7 @@ namespace LayerExport.Core.Reader;
 /// closes its directories and opens them again as <c>..</c> of the frame above it once the walk returns to it,
 /// refusing anything but the very directories it closed, as a walk holding them open would have read them.
 /// </remarks>
-/// <typeparam name="TFrame">What the walk keeps per open directory.</typeparam>
+/// <typeparam name="TFrame">What the walk keeps per directory entered.</typeparam>
 /// <typeparam name="TChild">One listed child of a directory.</typeparam>
 /// <param name="cancellationToken">Stops the walk: its owner cancels it to end a read that is under way.</param>
 internal abstract class DirectoryWalk<TFrame, TChild>(CancellationToken cancellationToken) : ILayerEntryReader
@@ -23,7 +23,7 @@ internal abstract class DirectoryWalk<TFrame, TChild>(CancellationToken cancella
     /// <summary>Frames, innermost first, whose directories stay open.</summary>
     internal const int OpenFramesAtMost = 32;
 
-    // The entered directories, innermost last; every parkable frame below _openFrom has closed its directories.
+    // The entered directories, innermost last; the frames below _openFrom have closed what they could.
     private readonly List<TFrame> _frames = [];
     private int _openFrom;
 
