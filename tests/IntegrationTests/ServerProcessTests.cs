@@ -111,6 +111,24 @@ public sealed class ServerProcessTests : IDisposable
         await server.KillAsync();
     }
 
+    // The application's own directory is only the last place looked in: a libzstd.so dropped there (a distribution's,
+    // other bytes) does not take the shipped library's place.
+    [Fact]
+    public async Task ALibzstdBesideTheServerDoesNotTakeTheShippedOnesPlace()
+    {
+        var build = _contentRoot.FullName;
+        ServerProcess.CopyBuild(build);
+        File.WriteAllText(Path.Combine(build, "libzstd.so"), "not an ELF file");
+        var shipped = Path.Combine(build, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", "libzstd.so");
+
+        await using var server = ServerProcess.StartCopy(build, build, new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root }, "--urls", "http://127.0.0.1:0");
+
+        await server.WaitUntilListeningAsync();
+
+        Assert.Contains($"zstd compresses with native libzstd 1.5.7 ({shipped})", server.Output, StringComparison.Ordinal);
+        await server.KillAsync();
+    }
+
     [Fact]
     public async Task AnUnknownZstdLibraryStopsStartUp()
     {
