@@ -7,7 +7,7 @@ namespace LayerExport.Core.Tests.Compression;
 [Collection(SerialTests.Name)]
 public sealed class ZstdEncoderMemoryTests
 {
-    // With workers libzstd holds job buffers of several MiB a context until it is freed: an export per request that
+    // With workers libzstd holds job buffers, some 50 MB a context at level 3, until it is freed: an export that
     // left them to a finalizer, or never freed them, would grow the server by that much per zstd download.
     [Fact]
     public void ADisposedNativeEncoderFreesItsContext()

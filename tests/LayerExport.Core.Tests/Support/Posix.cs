@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace LayerExport.Core.Tests.Support;
 
-/// <summary>The libc calls the tests need to build special files and read back their metadata.</summary>
+/// <summary>The libc calls the tests need to build special files, read back their metadata and measure the C heap.</summary>
 internal static unsafe partial class Posix
 {
     private const string Library = "libc";
