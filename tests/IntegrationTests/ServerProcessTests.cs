@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using IntegrationTests.Support;
@@ -74,6 +76,56 @@ public sealed class ServerProcessTests : IDisposable
         await server.WaitUntilListeningAsync();
 
         Assert.Contains("zstd compresses with managed ZstdSharp.Port (zstd 1.5.7), the same bytes more slowly: another libzstd is already loaded", server.Output, StringComparison.Ordinal);
+        await server.KillAsync();
+    }
+
+    // The shipped libzstd is looked for by path in the build's own directories only; one that is gone or cannot serve
+    // leaves zstd to the managed port, and the log line says which file and why.
+    [Theory]
+    [InlineData("missing", "libzstd.so is not among the application's native libraries (no build of the ZstdNet package for ")]
+    [InlineData("not a library", "{0} does not load on this system")]
+    [InlineData("another library", "{0} is not a libzstd")]
+    public async Task AShippedLibzstdThatCannotServeLeavesZstdToTheManagedPortSayingWhy(string replacement, string reason)
+    {
+        var build = _contentRoot.FullName;
+        ServerProcess.CopyBuild(build);
+        var shipped = Path.Combine(build, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", "libzstd.so");
+        File.Delete(shipped);
+        if (replacement == "not a library")
+        {
+            File.WriteAllText(shipped, "not an ELF file");
+        }
+        else if (replacement == "another library")
+        {
+            File.Copy(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "libSystem.Native.so"), shipped);
+        }
+
+        await using var server = ServerProcess.StartCopy(build, build, new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root }, "--urls", "http://127.0.0.1:0");
+
+        await server.WaitUntilListeningAsync();
+
+        Assert.Contains(
+            "zstd compresses with managed ZstdSharp.Port (zstd 1.5.7), the same bytes more slowly: " + string.Format(CultureInfo.InvariantCulture, reason, shipped),
+            server.Output,
+            StringComparison.Ordinal);
+        await server.KillAsync();
+    }
+
+    // The application's own directory is only the last place looked in: a libzstd.so dropped there (a distribution's,
+    // other bytes) does not take the shipped library's place.
+    [Fact]
+    public async Task ALibzstdBesideTheServerDoesNotTakeTheShippedOnesPlace()
+    {
+        var build = _contentRoot.FullName;
+        ServerProcess.CopyBuild(build);
+        File.WriteAllText(Path.Combine(build, "libzstd.so"), "not an ELF file");
+        var shipped = Path.Combine(build, "runtimes", RuntimeInformation.RuntimeIdentifier, "native", "libzstd.so");
+
+        await using var server = ServerProcess.StartCopy(build, build, new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root }, "--urls", "http://127.0.0.1:0");
+
+        await server.WaitUntilListeningAsync();
+
+        Assert.Contains($"zstd compresses with native libzstd 1.5.7 ({shipped})", server.Output, StringComparison.Ordinal);
         await server.KillAsync();
     }
 

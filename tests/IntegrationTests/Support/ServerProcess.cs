@@ -16,9 +16,6 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     private ServerProcess(Process process) => _process = process;
 
-    /// <summary>The server assembly, built next to this test assembly through the project reference.</summary>
-    public static string ServerAssembly => Path.Combine(AppContext.BaseDirectory, "LayerExportApi.dll");
-
     public int Id => _process.Id;
 
     /// <summary>A wrapper for <see cref="StartUnder"/> that runs the server as nobody (65534), whom file modes bind as they do not bind root.</summary>
@@ -47,7 +44,25 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// Like <see cref="Start"/>, but through <paramref name="wrapper"/> (a program and its arguments that runs the
     /// rest of its command line, such as <see cref="AsNobody"/>).
     /// </summary>
-    public static ServerProcess StartUnder(string[] wrapper, string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static ServerProcess StartUnder(string[] wrapper, string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        StartBuild(AppContext.BaseDirectory, wrapper, contentRoot, environment, arguments);
+
+    /// <summary>Like <see cref="Start"/>, but the server built into <paramref name="buildDirectory"/>, such as a copy of <see cref="AppContext.BaseDirectory"/>.</summary>
+    public static ServerProcess StartCopy(string buildDirectory, string contentRoot, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        StartBuild(buildDirectory, [], contentRoot, environment, arguments);
+
+    /// <summary>Copies the built server, with every file next to it, into <paramref name="directory"/>, for <see cref="StartCopy"/>.</summary>
+    public static void CopyBuild(string directory)
+    {
+        foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory, "*", SearchOption.AllDirectories))
+        {
+            var copy = Path.Combine(directory, Path.GetRelativePath(AppContext.BaseDirectory, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+    }
+
+    private static ServerProcess StartBuild(string buildDirectory, string[] wrapper, string contentRoot, IReadOnlyDictionary<string, string> environment, string[] arguments)
     {
         var startInfo = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : DotnetHost())
         {
@@ -66,7 +81,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             startInfo.ArgumentList.Add(DotnetHost());
         }
 
-        startInfo.ArgumentList.Add(ServerAssembly);
+        startInfo.ArgumentList.Add(Path.Combine(buildDirectory, "LayerExportApi.dll"));
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);

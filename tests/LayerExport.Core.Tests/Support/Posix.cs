@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace LayerExport.Core.Tests.Support;
 
-/// <summary>The libc calls the tests need to build special files and read back their metadata.</summary>
+/// <summary>The libc calls the tests need to build special files, read back their metadata and measure the C heap.</summary>
 internal static unsafe partial class Posix
 {
     private const string Library = "libc";
@@ -116,6 +116,13 @@ internal static unsafe partial class Posix
     {
         var times = stackalloc long[4] { accessSeconds, accessNanoseconds, modificationSeconds, modificationNanoseconds };
         Check(UtimensAt(AtFdCwd, path, times, AtSymlinkNoFollow), path);
+    }
+
+    /// <summary>Bytes the C library's allocator has handed out and not had back, over every arena and mapped chunk (mallinfo2).</summary>
+    public static long NativeHeapInUse()
+    {
+        var info = MallInfo2();
+        return (long)(info.InUseInArenas + info.InUseMapped);
     }
 
     /// <summary>lstat(2) of <paramref name="path"/>.</summary>
@@ -301,6 +308,9 @@ internal static unsafe partial class Posix
     [LibraryImport(Library, EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
+    [LibraryImport(Library, EntryPoint = "mallinfo2")]
+    private static partial MallocInfo MallInfo2();
+
     /// <summary>One classic BPF instruction (<c>struct sock_filter</c>).</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal readonly struct SocketFilter(ushort code, byte jumpIfTrue, byte jumpIfFalse, uint operand)
@@ -309,6 +319,22 @@ internal static unsafe partial class Posix
         public readonly byte JumpIfTrue = jumpIfTrue;
         public readonly byte JumpIfFalse = jumpIfFalse;
         public readonly uint Operand = operand;
+    }
+
+    // glibc's struct mallinfo2: ten size_t fields; hblkhd is the fifth, uordblks the eighth.
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct MallocInfo
+    {
+        public readonly nuint Arena;
+        public readonly nuint FreeChunks;
+        public readonly nuint FastBins;
+        public readonly nuint MappedChunks;
+        public readonly nuint InUseMapped;
+        public readonly nuint Unused;
+        public readonly nuint FreeInFastBins;
+        public readonly nuint InUseInArenas;
+        public readonly nuint FreeInArenas;
+        public readonly nuint Releasable;
     }
 
     [StructLayout(LayoutKind.Sequential)]

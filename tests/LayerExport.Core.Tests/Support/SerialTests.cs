@@ -1,6 +1,6 @@
 namespace LayerExport.Core.Tests.Support;
 
-/// <summary>Tests that count the process's file descriptors or large file reads, or mount file systems; they run alone, after every parallel test.</summary>
+/// <summary>Tests that count the process's file descriptors, C heap or large file reads, or mount file systems; they run alone, after every parallel test.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SerialTests
 {
