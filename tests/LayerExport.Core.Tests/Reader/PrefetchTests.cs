@@ -42,6 +42,19 @@ public sealed class PrefetchTests : IDisposable
         AssertStopsAtTheBudgetAndStaysWithin("xattrs", largestItem: 8_000, entries: 601);
     }
 
+    // A large file is only opened ahead, but it counts as SmallFileLimit bytes: open descriptors stay bounded.
+    [Fact]
+    public void LargeFilesCountInTheBudget()
+    {
+        var tree = _store.AddLayer("large");
+        for (var i = 0; i < 12; i++)
+        {
+            tree.File($"files/big{i:D2}", new byte[PrefetchingEntryReader.SmallFileLimit + 1]);
+        }
+
+        AssertStopsAtTheBudgetAndStaysWithin("large", largestItem: PrefetchingEntryReader.SmallFileLimit, entries: 13);
+    }
+
     [Fact]
     public void DisposingHalfwayClosesEveryFileAndDirectoryItOpened()
     {
@@ -188,6 +201,65 @@ public sealed class PrefetchTests : IDisposable
         Assert.True(inner.WaitUntilPaused());
 
         Assert.Equal("d00/", (await next.WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
+    }
+
+    // Entries without content cost no bytes: only the queue's bound keeps them from piling up ahead of a writer
+    // that does not read. Each carries 6 bytes of attributes, so the bytes held count the entries held.
+    [Fact]
+    public async Task NoMoreThan512EntriesAreReadAheadOfTheWriter()
+    {
+        const int Count = 1500;
+        const int Attributes = 6;
+        PrefetchingEntryReader? reader = null;
+        GatedReader? inner = null;
+        long mostHeld = 0;
+        using var prefetch = reader = new PrefetchingEntryReader(stop => inner = new GatedReader(
+            i =>
+            {
+                mostHeld = Math.Max(mostHeld, reader!.HeldBytes);
+                return new LayerEntry(new TarEntryHeader
+                {
+                    Name = System.Text.Encoding.UTF8.GetBytes($"d{i:D4}/"),
+                    Type = TarEntryType.Directory,
+                    Xattrs = [new Xattr("user.n"u8.ToArray(), [])],
+                });
+            },
+            Count,
+            [0],
+            stop));
+        Assert.True(inner!.WaitUntilPaused());
+        inner.Resume();
+
+        // 512 queued and the next one taken from the walk, waiting for room.
+        Assert.True(SpinWait.SpinUntil(() => prefetch.HeldBytes >= 513 * Attributes, TimeSpan.FromSeconds(30)), $"held {prefetch.HeldBytes}");
+        for (var i = 0; i < Count; i++)
+        {
+            var entry = await prefetch.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal($"d{i:D4}/", entry!.DisplayPath);
+        }
+
+        Assert.Null(await prefetch.ReadAsync(CancellationToken.None));
+        Assert.InRange(mostHeld, 0, 512 * Attributes);
+    }
+
+    // One entry is always let through, however large, or a layer with one such entry would never be exported; and
+    // it must hold nothing back once taken, or the small files after it stop.
+    [Fact]
+    public async Task AnEntryWhoseAttributesAloneExceedTheBudgetComesOutAndSoDoTheFilesAfterIt()
+    {
+        var xattrs = Enumerable.Range(0, 20).Select(i => new Xattr(System.Text.Encoding.UTF8.GetBytes($"user.x{i:D2}"), new byte[64 * 1024])).ToList();
+        var huge = new LayerEntry(new TarEntryHeader { Name = "huge/"u8.ToArray(), Type = TarEntryType.Directory, Xattrs = xattrs });
+        var files = Enumerable.Range(0, 30).Select(i => File($"f{i:D2}", new BytesContent(new byte[100_000]), size: 100_000));
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([huge, .. files], null));
+
+        Assert.Equal("huge/", (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
+        for (var i = 0; i < 30; i++)
+        {
+            using var entry = await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal($"f{i:D2}", entry!.DisplayPath);
+        }
+
+        Assert.Null(await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     private static LayerEntry File(string name, string content) => new(
