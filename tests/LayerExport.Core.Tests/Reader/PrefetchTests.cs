@@ -262,6 +262,77 @@ public sealed class PrefetchTests : IDisposable
         Assert.Null(await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
+    // A small file taken from the walk while the budget is full is open; stopping then must close it, not drop it.
+    [Fact]
+    public void DisposingWhileASmallFileWaitsForRoomClosesIt()
+    {
+        var contents = Enumerable.Range(0, 5).Select(_ => new BytesContent(new byte[PrefetchingEntryReader.SmallFileLimit - 1])).ToList();
+        ScriptedReader? inner = null;
+        using (var reader = new PrefetchingEntryReader(_ => inner = new ScriptedReader(contents.Select((c, i) => File($"f{i}", c, PrefetchingEntryReader.SmallFileLimit - 1)).ToList(), null)))
+        {
+            // Four fill the budget exactly; the fifth is taken from the walk and waits.
+            Assert.True(SpinWait.SpinUntil(() => reader.HeldBytes == PrefetchingEntryReader.Budget && inner!.HandedOut == 5, TimeSpan.FromSeconds(30)), $"held {reader.HeldBytes}");
+        }
+
+        Assert.All(contents, c => Assert.True(c.Disposed));
+    }
+
+    // The writer took every queued file and holds them all, so nothing is left to dequeue: giving their room back
+    // must itself wake the walk waiting for it, or the next file never comes.
+    [Fact]
+    public async Task AWalkWaitingForRoomIsWokenWhenTheWriterGivesItBack()
+    {
+        const int Size = PrefetchingEntryReader.SmallFileLimit - 1;
+        using var fifthTaken = new ManualResetEventSlim(false, spinCount: 0);
+        GatedReader? inner = null;
+        using var reader = new PrefetchingEntryReader(stop => inner = new GatedReader(
+            i =>
+            {
+                if (i == 4)
+                {
+                    fifthTaken.Set();
+                }
+
+                return File($"f{i}", new BytesContent(new byte[Size]), Size);
+            },
+            5,
+            [4],
+            stop));
+        Assert.True(inner!.WaitUntilPaused());
+        var held = new List<LayerEntry>();
+        for (var i = 0; i < 4; i++)
+        {
+            held.Add((await reader.ReadAsync(CancellationToken.None))!);
+        }
+
+        // Four fill the budget; the fifth is taken from the walk once the queue is empty and waits for room.
+        inner.Resume();
+        Assert.True(fifthTaken.Wait(TimeSpan.FromSeconds(30)));
+        held.ForEach(entry => entry.Dispose());
+
+        Assert.Equal("f4", (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
+    }
+
+    // The walk may be deep in one listing or comparison, never looking at the queue: the token must stop it.
+    [Fact]
+    public async Task DisposingWhileTheWalkIsBusyStopsIt()
+    {
+        GatedReader? inner = null;
+        var reader = new PrefetchingEntryReader(stop => inner = new GatedReader(i => Directory($"d{i}"), 10, [0], stop));
+        Assert.True(inner!.WaitUntilPaused());
+
+        await Task.Run(reader.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void DisposingTwiceIsHarmless()
+    {
+        var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("a", "1")], null));
+        reader.Dispose();
+
+        Assert.Null(Record.Exception(reader.Dispose));
+    }
+
     private static LayerEntry File(string name, string content) => new(
         new TarEntryHeader { Name = System.Text.Encoding.UTF8.GetBytes(name), Type = TarEntryType.RegularFile, Size = content.Length },
         new BytesContent(System.Text.Encoding.UTF8.GetBytes(content)));
@@ -300,6 +371,8 @@ public sealed class PrefetchTests : IDisposable
     private sealed class ScriptedReader(List<LayerEntry> entries, Exception? failure) : ILayerEntryReader
     {
         private int _next;
+
+        public int HandedOut => Volatile.Read(ref _next);
 
         public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerEntry? entry)
         {
