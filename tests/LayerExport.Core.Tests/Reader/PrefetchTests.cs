@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using LayerExport.Core.Export;
 using LayerExport.Core.Reader;
@@ -277,6 +278,35 @@ public sealed class PrefetchTests : IDisposable
         Assert.All(contents, c => Assert.True(c.Disposed));
     }
 
+    // The writer reads a file in chunks, or from the middle when it serves a range.
+    [Fact]
+    public async Task AFileReadAheadReadsTheSameBytesFromAnyOffset()
+    {
+        var bytes = Enumerable.Range(0, 1000).Select(i => (byte)i).ToArray();
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("f", new BytesContent(bytes), size: 1000)], null));
+        using var entry = (await reader.ReadAsync(CancellationToken.None))!;
+
+        var read = new byte[600];
+        Assert.Equal(600, entry.Content!.Read(read, 0));
+        Assert.Equal(bytes[..600], read);
+        Assert.Equal(400, entry.Content.Read(read, 600));
+        Assert.Equal(bytes[600..], read[..400]);
+        Assert.Equal(0, entry.Content.Read(read, 1000));
+        Assert.Equal(0, entry.Content.Read(read, 2000));
+    }
+
+    // Its slot goes back to the ring on dispose and may already hold the next file.
+    [Fact]
+    public async Task AFileReadAheadCannotBeReadOnceDisposed()
+    {
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("f", "abc")], null));
+        var entry = (await reader.ReadAsync(CancellationToken.None))!;
+
+        entry.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => entry.Content!.Read(new byte[4], 0));
+    }
+
     // The writer took every queued file and holds them all, so nothing is left to dequeue: giving their room back
     // must itself wake the walk waiting for it, or the next file never comes.
     [Fact]
@@ -311,6 +341,29 @@ public sealed class PrefetchTests : IDisposable
         held.ForEach(entry => entry.Dispose());
 
         Assert.Equal("f4", (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
+    }
+
+    // The ring is one pooled buffer per export, not one per file, and goes back to the pool on dispose: the shared
+    // pool hands the buffer last returned on a thread to the next rent there, with what the ring held still in it.
+    [Fact]
+    public async Task TheFilesOfAnExportShareOneRingThatGoesBackToTheSharedPool()
+    {
+        var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("a", "abc"), File("b", "def")], null));
+        using var a = (await reader.ReadAsync(CancellationToken.None))!;
+        using var b = (await reader.ReadAsync(CancellationToken.None))!;
+        reader.Dispose();
+
+        var buffer = ArrayPool<byte>.Shared.Rent(PrefetchingEntryReader.Budget);
+        try
+        {
+            // Each slot is one byte longer than its file.
+            Assert.Equal("abc"u8.ToArray(), buffer[..3]);
+            Assert.Equal("def"u8.ToArray(), buffer[4..7]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     // The walk may be deep in one listing or comparison, never looking at the queue: the token must stop it.
