@@ -313,13 +313,15 @@ public sealed class PrefetchTests : IDisposable
     public async Task AWalkWaitingForRoomIsWokenWhenTheWriterGivesItBack()
     {
         const int Size = PrefetchingEntryReader.SmallFileLimit - 1;
-        using var fifthTaken = new ManualResetEventSlim(false, spinCount: 0);
+        using var fifthTaken = new ManualResetEventSlim();
+        Thread? walk = null;
         GatedReader? inner = null;
         using var reader = new PrefetchingEntryReader(stop => inner = new GatedReader(
             i =>
             {
                 if (i == 4)
                 {
+                    walk = Thread.CurrentThread;
                     fifthTaken.Set();
                 }
 
@@ -338,6 +340,8 @@ public sealed class PrefetchTests : IDisposable
         // Four fill the budget; the fifth is taken from the walk once the queue is empty and waits for room.
         inner.Resume();
         Assert.True(fifthTaken.Wait(TimeSpan.FromSeconds(30)));
+        // Nothing else holds the reader's lock now: a blocked walk is one waiting for room.
+        Assert.True(SpinWait.SpinUntil(() => walk!.ThreadState.HasFlag(ThreadState.WaitSleepJoin), TimeSpan.FromSeconds(30)));
         held.ForEach(entry => entry.Dispose());
 
         Assert.Equal("f4", (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
