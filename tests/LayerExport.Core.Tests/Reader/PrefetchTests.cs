@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using LayerExport.Core.Export;
 using LayerExport.Core.Reader;
@@ -40,6 +41,19 @@ public sealed class PrefetchTests : IDisposable
 
         // 600 entries of 3,000 bytes of xattrs are 1.8 MB: the reader must stop at its budget, not at its 512 entries.
         AssertStopsAtTheBudgetAndStaysWithin("xattrs", largestItem: 8_000, entries: 601);
+    }
+
+    // A large file is only opened ahead, but it counts as SmallFileLimit bytes: open descriptors stay bounded.
+    [Fact]
+    public void LargeFilesCountInTheBudget()
+    {
+        var tree = _store.AddLayer("large");
+        for (var i = 0; i < 12; i++)
+        {
+            tree.File($"files/big{i:D2}", new byte[PrefetchingEntryReader.SmallFileLimit + 1]);
+        }
+
+        AssertStopsAtTheBudgetAndStaysWithin("large", largestItem: PrefetchingEntryReader.SmallFileLimit, entries: 13);
     }
 
     [Fact]
@@ -190,6 +204,192 @@ public sealed class PrefetchTests : IDisposable
         Assert.Equal("d00/", (await next.WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
     }
 
+    // Entries without content cost no bytes: only the queue's bound keeps them from piling up ahead of a writer
+    // that does not read. Each carries 6 bytes of attributes, so the bytes held count the entries held.
+    [Fact]
+    public async Task NoMoreThan512EntriesAreReadAheadOfTheWriter()
+    {
+        const int Count = 1500;
+        const int Attributes = 6;
+        PrefetchingEntryReader? reader = null;
+        GatedReader? inner = null;
+        long mostHeld = 0;
+        using var prefetch = reader = new PrefetchingEntryReader(stop => inner = new GatedReader(
+            i =>
+            {
+                mostHeld = Math.Max(mostHeld, reader!.HeldBytes);
+                return new LayerEntry(new TarEntryHeader
+                {
+                    Name = System.Text.Encoding.UTF8.GetBytes($"d{i:D4}/"),
+                    Type = TarEntryType.Directory,
+                    Xattrs = [new Xattr("user.n"u8.ToArray(), [])],
+                });
+            },
+            Count,
+            [0],
+            stop));
+        Assert.True(inner!.WaitUntilPaused());
+        inner.Resume();
+
+        // 512 queued and the next one taken from the walk, waiting for room.
+        Assert.True(SpinWait.SpinUntil(() => prefetch.HeldBytes >= 513 * Attributes, TimeSpan.FromSeconds(30)), $"held {prefetch.HeldBytes}");
+        for (var i = 0; i < Count; i++)
+        {
+            var entry = await prefetch.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal($"d{i:D4}/", entry!.DisplayPath);
+        }
+
+        Assert.Null(await prefetch.ReadAsync(CancellationToken.None));
+        Assert.InRange(mostHeld, 0, 512 * Attributes);
+    }
+
+    // One entry is always let through, however large, or a layer with one such entry would never be exported; and
+    // it must hold nothing back once taken, or the small files after it stop.
+    [Fact]
+    public async Task AnEntryWhoseAttributesAloneExceedTheBudgetComesOutAndSoDoTheFilesAfterIt()
+    {
+        var xattrs = Enumerable.Range(0, 20).Select(i => new Xattr(System.Text.Encoding.UTF8.GetBytes($"user.x{i:D2}"), new byte[64 * 1024])).ToList();
+        var huge = new LayerEntry(new TarEntryHeader { Name = "huge/"u8.ToArray(), Type = TarEntryType.Directory, Xattrs = xattrs });
+        var files = Enumerable.Range(0, 30).Select(i => File($"f{i:D2}", new BytesContent(new byte[100_000]), size: 100_000));
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([huge, .. files], null));
+
+        Assert.Equal("huge/", (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
+        for (var i = 0; i < 30; i++)
+        {
+            using var entry = await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal($"f{i:D2}", entry!.DisplayPath);
+        }
+
+        Assert.Null(await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    // A small file taken from the walk while the budget is full is open; stopping then must close it, not drop it.
+    [Fact]
+    public void DisposingWhileASmallFileWaitsForRoomClosesIt()
+    {
+        var contents = Enumerable.Range(0, 5).Select(_ => new BytesContent(new byte[PrefetchingEntryReader.SmallFileLimit - 1])).ToList();
+        ScriptedReader? inner = null;
+        using (var reader = new PrefetchingEntryReader(_ => inner = new ScriptedReader(contents.Select((c, i) => File($"f{i}", c, PrefetchingEntryReader.SmallFileLimit - 1)).ToList(), null)))
+        {
+            // Four fill the budget exactly; the fifth is taken from the walk and waits.
+            Assert.True(SpinWait.SpinUntil(() => reader.HeldBytes == PrefetchingEntryReader.Budget && inner!.HandedOut == 5, TimeSpan.FromSeconds(30)), $"held {reader.HeldBytes}");
+        }
+
+        Assert.All(contents, c => Assert.True(c.Disposed));
+    }
+
+    // The writer reads a file in chunks, or from the middle when it serves a range.
+    [Fact]
+    public async Task AFileReadAheadReadsTheSameBytesFromAnyOffset()
+    {
+        var bytes = Enumerable.Range(0, 1000).Select(i => (byte)i).ToArray();
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("f", new BytesContent(bytes), size: 1000)], null));
+        using var entry = (await reader.ReadAsync(CancellationToken.None))!;
+
+        var read = new byte[600];
+        Assert.Equal(600, entry.Content!.Read(read, 0));
+        Assert.Equal(bytes[..600], read);
+        Assert.Equal(400, entry.Content.Read(read, 600));
+        Assert.Equal(bytes[600..], read[..400]);
+        Assert.Equal(0, entry.Content.Read(read, 1000));
+        Assert.Equal(0, entry.Content.Read(read, 2000));
+    }
+
+    // Its slot goes back to the ring on dispose and may already hold the next file.
+    [Fact]
+    public async Task AFileReadAheadCannotBeReadOnceDisposed()
+    {
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("f", "abc")], null));
+        var entry = (await reader.ReadAsync(CancellationToken.None))!;
+
+        entry.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => entry.Content!.Read(new byte[4], 0));
+    }
+
+    // The writer took every queued file and holds them all, so nothing is left to dequeue: giving their room back
+    // must itself wake the walk waiting for it, or the next file never comes.
+    [Fact]
+    public async Task AWalkWaitingForRoomIsWokenWhenTheWriterGivesItBack()
+    {
+        const int Size = PrefetchingEntryReader.SmallFileLimit - 1;
+        using var fifthTaken = new ManualResetEventSlim();
+        Thread? walk = null;
+        GatedReader? inner = null;
+        using var reader = new PrefetchingEntryReader(stop => inner = new GatedReader(
+            i =>
+            {
+                if (i == 4)
+                {
+                    walk = Thread.CurrentThread;
+                    fifthTaken.Set();
+                }
+
+                return File($"f{i}", new BytesContent(new byte[Size]), Size);
+            },
+            5,
+            [4],
+            stop));
+        Assert.True(inner!.WaitUntilPaused());
+        var held = new List<LayerEntry>();
+        for (var i = 0; i < 4; i++)
+        {
+            held.Add((await reader.ReadAsync(CancellationToken.None))!);
+        }
+
+        // Four fill the budget; the fifth is taken from the walk once the queue is empty and waits for room.
+        inner.Resume();
+        Assert.True(fifthTaken.Wait(TimeSpan.FromSeconds(30)));
+        // Nothing else holds the reader's lock now: a blocked walk is one waiting for room.
+        Assert.True(SpinWait.SpinUntil(() => walk!.ThreadState.HasFlag(ThreadState.WaitSleepJoin), TimeSpan.FromSeconds(30)));
+        held.ForEach(entry => entry.Dispose());
+
+        Assert.Equal("f4", (await reader.ReadAsync(CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30)))!.DisplayPath);
+    }
+
+    // The ring is one pooled buffer per export, not one per file, and goes back to the pool on dispose: the shared
+    // pool hands the buffer last returned on a thread to the next rent there, with what the ring held still in it.
+    [Fact]
+    public async Task TheFilesOfAnExportShareOneRingThatGoesBackToTheSharedPool()
+    {
+        var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("a", "abc"), File("b", "def")], null));
+        using var a = (await reader.ReadAsync(CancellationToken.None))!;
+        using var b = (await reader.ReadAsync(CancellationToken.None))!;
+        reader.Dispose();
+
+        var buffer = ArrayPool<byte>.Shared.Rent(PrefetchingEntryReader.Budget);
+        try
+        {
+            // Each slot is one byte longer than its file.
+            Assert.Equal("abc"u8.ToArray(), buffer[..3]);
+            Assert.Equal("def"u8.ToArray(), buffer[4..7]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // The walk may be deep in one listing or comparison, never looking at the queue: the token must stop it.
+    [Fact]
+    public async Task DisposingWhileTheWalkIsBusyStopsIt()
+    {
+        GatedReader? inner = null;
+        var reader = new PrefetchingEntryReader(stop => inner = new GatedReader(i => Directory($"d{i}"), 10, [0], stop));
+        Assert.True(inner!.WaitUntilPaused());
+
+        await Task.Run(reader.Dispose).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public void DisposingTwiceIsHarmless()
+    {
+        var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("a", "1")], null));
+        reader.Dispose();
+
+        Assert.Null(Record.Exception(reader.Dispose));
+    }
+
     private static LayerEntry File(string name, string content) => new(
         new TarEntryHeader { Name = System.Text.Encoding.UTF8.GetBytes(name), Type = TarEntryType.RegularFile, Size = content.Length },
         new BytesContent(System.Text.Encoding.UTF8.GetBytes(content)));
@@ -228,6 +428,8 @@ public sealed class PrefetchTests : IDisposable
     private sealed class ScriptedReader(List<LayerEntry> entries, Exception? failure) : ILayerEntryReader
     {
         private int _next;
+
+        public int HandedOut => Volatile.Read(ref _next);
 
         public bool TryRead([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LayerEntry? entry)
         {
