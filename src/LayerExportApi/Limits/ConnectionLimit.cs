@@ -4,7 +4,7 @@ namespace LayerExportApi.Limits;
 /// <remarks>
 /// Kestrel accepts connections without bound, and each holds a file descriptor: enough idle ones use up the process's
 /// descriptors, and then not only is every export refused but the .NET runtime aborts the process when it cannot make
-/// a thread. Half of what the limit leaves free at start goes to connections, the other half stays for exports (a few
+/// a thread. Half of what the limit leaves free at start goes to connections, the other half stays for exports (10-50
 /// descriptors each), the digest cache and the runtime.
 /// </remarks>
 internal static class ConnectionLimit
