@@ -44,7 +44,9 @@ trap 'rm -f "$log"' EXIT
 status=0
 # `dotnet test` builds only the test projects and what they use; every project, the benchmarks too, must build.
 dotnet build LayerExport.sln -c Release
-dotnet test LayerExport.sln -c Release --no-build --logger "console;verbosity=normal" "$@" | tee "$log" || status=$?
+# A test that hangs fails the run after 10 minutes without output, naming itself, instead of holding CI to its limit.
+dotnet test LayerExport.sln -c Release --no-build --logger "console;verbosity=normal" \
+  --blame-hang-timeout 10m --blame-hang-dump-type none "$@" | tee "$log" || status=$?
 
 # One closing line over all test projects.
 passed=$(awk '/^ +Passed: +[0-9]+$/ {n += $2} END {print n + 0}' "$log")
@@ -55,7 +57,7 @@ if [ "$failed" -gt 0 ]; then
   awk '/^ +Failed [A-Za-z_][A-Za-z0-9_.]*/ {n = 25} n > 0 {print; n--}' "$log"
 elif [ "$status" -ne 0 ]; then
   echo "dotnet test failed (exit $status) without a failed test; what it said of aborted or crashed test hosts:"
-  grep -iE "aborted|crashed" "$log" | tail -n 20 || true
+  grep -iE -A1 "aborted|crashed|inactivity|test running when" "$log" | tail -n 20 || true
 fi
 echo "${passed} passed, ${failed} failed"
 exit "$status"
