@@ -23,13 +23,14 @@ internal sealed class ParkedDirectory(FileDescriptor descriptor, bool owned) : I
     /// <summary>Closes the directory if this walk owns it; false for one its caller owns, which stays open.</summary>
     public bool Park()
     {
-        if (!owned || _descriptor is null)
+        if (!owned)
         {
-            return _descriptor is null;
+            return false;
         }
 
-        _closed = _descriptor.Stat();
-        _descriptor.Dispose();
+        var open = Descriptor;
+        _closed = open.Stat();
+        open.Dispose();
         _descriptor = null;
         return true;
     }
