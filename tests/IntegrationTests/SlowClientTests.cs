@@ -4,10 +4,13 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using IntegrationTests.Support;
+using LayerExport.Core.Tar;
+using LayerExportApi.Hosting;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +21,7 @@ public sealed class SlowClientTests : IDisposable
 {
     private const long BlobSize = 64L * 1024 * 1024;
 
-    // The kernel's send buffer (at most 4 MiB here), the client's fixed receive buffer, Kestrel's 64 KiB and one flush.
+    // The kernel's send buffer (at most 4 MiB here), the client's fixed receive buffer, the connection's 128 KiB and one flush.
     private const long BufferedAtMost = 16L * 1024 * 1024;
 
     private readonly TempLayerStore _store = TempLayerStore.Create()
@@ -92,6 +95,17 @@ public sealed class SlowClientTests : IDisposable
 
         Assert.Equal(16 * 1024, rate?.BytesPerSecond);
         Assert.Equal(TimeSpan.FromSeconds(10), rate?.GracePeriod);
+    }
+
+    [Fact]
+    public async Task AConnectionHoldsTwoFlushBatchesUnsentBeforeTheWriterWaits()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+
+        var unsent = server.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.MaxWriteBufferSize;
+
+        Assert.Equal(LimitsExtensions.UnsentBytesPerConnection, unsent);
+        Assert.Equal(2L * TarStreamWriter.FlushThreshold, unsent);
     }
 
     [Fact]

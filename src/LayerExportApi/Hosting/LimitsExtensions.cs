@@ -1,6 +1,8 @@
 using LayerExport.Core.Native;
+using LayerExport.Core.Tar;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Hosting;
@@ -8,6 +10,13 @@ namespace LayerExportApi.Hosting;
 /// <summary>Limits from <c>Limits</c>: connections, concurrent exports, the minimum rate a client must read at, the shutdown grace.</summary>
 internal static partial class LimitsExtensions
 {
+    /// <summary>Bytes an HTTP/1.1 connection holds unsent before a flush waits: two of the tar writer's flush batches.</summary>
+    /// <remarks>
+    /// Kestrel's default is one batch (64 KiB), so every flush of a download waited until the socket's sender had taken
+    /// the whole batch, and the writer and the sender took turns instead of overlapping (decision 0015).
+    /// </remarks>
+    public const long UnsentBytesPerConnection = 2L * TarStreamWriter.FlushThreshold;
+
     private const ulong RecommendedDescriptorLimit = 4096;
 
     /// <summary>Binds <c>Limits</c>, validates it at start and applies it to the gate, Kestrel and the host.</summary>
@@ -19,7 +28,7 @@ internal static partial class LimitsExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<ExportGate>();
 
-        // A stalled or very slow reader is dropped; the response pipe holds at most 64 KiB before writes wait.
+        // A stalled or very slow reader is dropped; an HTTP/2 stream's pipe holds at most 64 KiB before writes wait.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(static (kestrel, limits) =>
         {
             var rate = limits.Value.MinResponseBytesPerSecond;
@@ -28,6 +37,9 @@ internal static partial class LimitsExtensions
             kestrel.Limits.MaxConcurrentConnections = limits.Value.Connections
                 ?? ConnectionLimit.Default(DescriptorLimit.Current(), DescriptorLimit.Held());
         });
+
+        // An HTTP/1.1 response is written into its connection's socket pipe, which has a bound of its own.
+        builder.Services.Configure<SocketTransportOptions>(static socket => socket.MaxWriteBufferSize = UnsentBytesPerConnection);
 
         // On a stop, Kestrel stops accepting, lets running responses finish within this time, then aborts them.
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<LimitsOptions>>(static (host, limits) =>
