@@ -33,8 +33,8 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <remarks>As a generated tar counts, so that the log and the metrics take a range's own bytes alike from both.</remarks>
     public long BytesWritten => _tar is null ? 0 : _windowStart + _tar.Length;
 
-    /// <summary>Tar entries written so far (the record's file entries, one for each tar header, whatever its type); readable after a failure.</summary>
-    /// <remarks>Not the record's lines: the log and the metrics count tar entries, as for a generated tar.</remarks>
+    /// <summary>Tar members written so far (the record's file entries but a PAX global header's); readable after a failure.</summary>
+    /// <remarks>Not the record's lines: the log and the metrics count members as tar readers list them, as for a generated tar.</remarks>
     public long EntriesWritten { get; private set; }
 
     /// <summary>Zero bytes that complete the last entry: 0 before the first segment, the padding once a file's last byte is written, else null.</summary>
@@ -104,6 +104,7 @@ public sealed class TarSplitAssembler : IExportProgress
         using var owned = tar is null ? tar = new HashingPipeWriter(output) : null;
         _tar = tar;
         var flush = new BatchedFlush(tar);
+        var globalHeaders = new GlobalHeaderTracker();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -118,6 +119,7 @@ public sealed class TarSplitAssembler : IExportProgress
                 PaddingToEntryEnd = null;
                 tar.Write(entry.Bytes.Span);
                 flush.Count(entry.Size);
+                globalHeaders.Read(entry.Bytes.Span);
             }
             else if (entry.Size > 0)
             {
@@ -131,7 +133,7 @@ public sealed class TarSplitAssembler : IExportProgress
                 }
             }
 
-            if (entry.Type == TarSplitEntryType.File)
+            if (entry.Type == TarSplitEntryType.File && !globalHeaders.IsGlobalHeader(entry))
             {
                 EntriesWritten++;
             }
@@ -170,6 +172,7 @@ public sealed class TarSplitAssembler : IExportProgress
         _tar = tar;
         _windowStart = start;
         var flush = new BatchedFlush(tar);
+        var globalHeaders = new GlobalHeaderTracker();
         for (long position = 0; position < end;)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -180,6 +183,11 @@ public sealed class TarSplitAssembler : IExportProgress
 
             var from = Math.Clamp(start - position, 0, entry.Size);
             var to = Math.Clamp(end - position, 0, entry.Size);
+            if (entry.Type == TarSplitEntryType.Segment)
+            {
+                globalHeaders.Read(entry.Bytes.Span);
+            }
+
             if (to > from && entry.Type == TarSplitEntryType.Segment)
             {
                 await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
@@ -199,7 +207,7 @@ public sealed class TarSplitAssembler : IExportProgress
             }
 
             position += entry.Size;
-            if (entry.Type == TarSplitEntryType.File)
+            if (entry.Type == TarSplitEntryType.File && !globalHeaders.IsGlobalHeader(entry))
             {
                 EntriesWritten++;
             }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.TarSplit;
 
@@ -64,6 +65,19 @@ internal sealed class TarSplitLayer : IDisposable
     }
 
     public TarSplitRecord OpenRecord() => new(File.OpenRead(RecordPath), leaveOpen: false);
+
+    public List<string> ReadRecordLines()
+    {
+        using var gzip = new GZipStream(File.OpenRead(RecordPath), CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+
+        return lines;
+    }
 
     public long MeasureTarLength()
     {
