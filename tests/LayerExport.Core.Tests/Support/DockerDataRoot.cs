@@ -13,9 +13,9 @@ internal static class DockerDataRoot
     /// <summary>
     /// Adds layer <paramref name="name"/> on <paramref name="parent"/> (a chain ID) under <paramref name="root"/>:
     /// <c>etc/config.txt</c>, 70,000 random bytes, a path over 100 characters and a symbolic link, archived by GNU
-    /// tar with <paramref name="format"/> (such as <c>--format=gnu</c>).
+    /// tar with <paramref name="tarOptions"/> (such as <c>--format=gnu</c>).
     /// </summary>
-    public static async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string root, string name, string? parent, string format)
+    public static async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string root, string name, string? parent, params string[] tarOptions)
     {
         var source = Directory.CreateDirectory(Path.Combine(root, $"src-{name}")).FullName;
         Directory.CreateDirectory(Path.Combine(source, "etc"));
@@ -26,7 +26,7 @@ internal static class DockerDataRoot
         File.CreateSymbolicLink(Path.Combine(source, "link"), "etc/config.txt");
 
         var tarPath = Path.Combine(root, $"{name}.tar");
-        await ExternalTool.RunCheckedAsync("tar", "-cf", tarPath, format, "-C", source, ".");
+        await ExternalTool.RunCheckedAsync("tar", ["-cf", tarPath, .. tarOptions, "-C", source, "."]);
         var tar = await File.ReadAllBytesAsync(tarPath);
 
         var chain = ChainId(name);
