@@ -3,14 +3,17 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Compression;
 
-/// <summary>A disposed native zstd encoder gives its context's memory back at once; alone, as the C heap is process-wide.</summary>
+/// <summary>A disposed zstd encoder, native or managed, gives its context's memory back at once; alone, as the C heap is process-wide.</summary>
 [Collection(SerialTests.Name)]
 public sealed class ZstdEncoderMemoryTests
 {
     // With workers libzstd holds job buffers, some 50 MB a context at level 3, until it is freed: an export that
-    // left them to a finalizer, or never freed them, would grow the server by that much per zstd download.
-    [Fact]
-    public void ADisposedNativeEncoderFreesItsContext()
+    // left them to a finalizer, or never freed them, would grow the server by that much per zstd download. The managed
+    // port allocates its context from the same C heap.
+    [Theory]
+    [InlineData(ZstdLibrary.Native)]
+    [InlineData(ZstdLibrary.Managed)]
+    public void ADisposedEncoderFreesItsContext(ZstdLibrary library)
     {
         var input = new byte[4 * 1024 * 1024];
         new Random(5).NextBytes(input.AsSpan(0, input.Length / 2));
@@ -21,7 +24,7 @@ public sealed class ZstdEncoderMemoryTests
         var perContext = 0L;
         for (var i = 0; i < 4; i++)
         {
-            var encoder = ZstdEncoder.Create(ZstdLibrary.Native, level: 3, workers: 2);
+            var encoder = ZstdEncoder.Create(library, level: 3, workers: 2);
             encoders.Add(encoder);
             CompressAll(encoder, input, output);
             if (i == 0)

@@ -30,4 +30,23 @@ public sealed class ZstdEncoderTests
         Assert.False(fastest.AsSpan().SequenceEqual(standard));
         Assert.False(smallest.AsSpan().SequenceEqual(standard));
     }
+
+    // zstd reports a misuse as an error code, not an exception: unchecked, the call would look like it compressed
+    // nothing and the frame would end short of its input.
+    [Theory]
+    [InlineData(ZstdLibrary.Native, "libzstd")]
+    [InlineData(ZstdLibrary.Managed, "zstd")]
+    public void AnErrorOfZstdIsThrownWithItsName(ZstdLibrary library, string source)
+    {
+        using var encoder = ZstdEncoder.Create(library, level: 3, workers: 1);
+        var input = new byte[1024 * 1024];
+        new Random(7).NextBytes(input);
+        var output = new byte[16];
+        encoder.Compress(input, output, end: true, out _, out var done);
+        Assert.False(done);
+
+        var error = Assert.Throws<InvalidOperationException>(() => encoder.Compress(input, output, end: false, out _, out _));
+
+        Assert.Equal($"{source}: Operation not authorized at current processing stage", error.Message);
+    }
 }
