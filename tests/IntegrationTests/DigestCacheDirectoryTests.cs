@@ -156,6 +156,18 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         Assert.False(Directory.Exists("/.cache/layer-export"), "a cache was made at the file system's root");
     }
 
+    // Only a cache under the root's .cache is refused: the user's XDG_CACHE_HOME still keeps them with a HOME of /.
+    [Fact]
+    public async Task AnXdgCacheHomeKeepsDigestsWhenHomeIsTheRoot()
+    {
+        var xdg = Path.Combine(_scratch, "xdg");
+
+        var output = await DescribeWithDefaultCacheAsync("/", xdg);
+
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(xdg, "layer-export", "digests"), "*.json"));
+        Assert.DoesNotContain("Digests are kept in memory only", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndSaysDigestsAreKeptInMemoryOnly()
     {
