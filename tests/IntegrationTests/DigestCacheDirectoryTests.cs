@@ -1,5 +1,7 @@
 using System.Net;
 using IntegrationTests.Support;
+using LayerExportApi.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace IntegrationTests;
 
@@ -41,6 +43,50 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         Assert.DoesNotContain("Now listening on", server.Output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(planted, "digests")));
     }
+
+    // The start-up check itself: each refusal names the setting, then the directory at fault and why.
+    [Fact]
+    public async Task AConfiguredDirectoryOthersCanWriteIsRefusedAsUnsafe()
+    {
+        var shared = Path.Combine(_scratch, "shared");
+        Directory.CreateDirectory(shared);
+        var chmod = await ProcessRunner.RunAsync("chmod", ["777", shared]);
+        Assert.True(chmod.ExitCode == 0, chmod.Describe());
+
+        var result = CheckDirectory(shared);
+
+        Assert.True(result.Failed, "a directory every user can write was accepted");
+        Assert.StartsWith($"DigestCache:Directory is unsafe: '{shared}': '{shared}' belongs to uid ", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(" with mode 777;", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AConfiguredDirectoryThatCannotBeCreatedIsRefusedSayingSo()
+    {
+        var name = new string('d', 300);
+
+        var result = CheckDirectory(Path.Combine(_scratch, name));
+
+        Assert.True(result.Failed, "a directory that cannot be made was accepted");
+        Assert.StartsWith("DigestCache:Directory cannot be opened or created: ", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(name, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AConfiguredDirectoryOnlyThisUserCanWriteIsAcceptedAndMade()
+    {
+        var digests = Path.Combine(_scratch, "own", "digests");
+
+        Assert.True(CheckDirectory(digests).Succeeded);
+        var mode = await ProcessRunner.RunAsync("stat", ["-c", "%a", digests]);
+        Assert.Equal("700", mode.StandardOutput.Trim());
+    }
+
+    // Unset is the user's cache directory, judged later as a preference; empty keeps digests in memory: neither is checked.
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public void NoConfiguredDirectoryIsNotChecked(string? directory) => Assert.True(CheckDirectory(directory).Succeeded);
 
     [Fact]
     public async Task ADigestTheCacheDirectoryCannotTakeIsServedAndTheFailureIsLogged()
@@ -110,6 +156,18 @@ public sealed class DigestCacheDirectoryTests : IDisposable
         Assert.False(Directory.Exists("/.cache/layer-export"), "a cache was made at the file system's root");
     }
 
+    // Only a cache under the root's .cache is refused: the user's XDG_CACHE_HOME still keeps them with a HOME of /.
+    [Fact]
+    public async Task AnXdgCacheHomeKeepsDigestsWhenHomeIsTheRoot()
+    {
+        var xdg = Path.Combine(_scratch, "xdg");
+
+        var output = await DescribeWithDefaultCacheAsync("/", xdg);
+
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(xdg, "layer-export", "digests"), "*.json"));
+        Assert.DoesNotContain("Digests are kept in memory only", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task WithNeitherHomeNorXdgCacheHomeItStillStartsAndSaysDigestsAreKeptInMemoryOnly()
     {
@@ -152,6 +210,9 @@ public sealed class DigestCacheDirectoryTests : IDisposable
             }
         }
     }
+
+    private static ValidateOptionsResult CheckDirectory(string? directory) =>
+        new DigestCacheDirectoryCheck().Validate(null, new DigestCacheOptions { Directory = directory });
 
     // A server whose DigestCache:Directory is left unset, with this HOME (and XDG_CACHE_HOME); one descriptor asked of it; its output.
     private async Task<string> DescribeWithDefaultCacheAsync(string home, string xdgCacheHome = "")

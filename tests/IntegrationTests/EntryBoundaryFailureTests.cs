@@ -1,6 +1,9 @@
 using System.Net;
 using IntegrationTests.Support;
 using LayerExport.Core.Tar;
+using LayerExportApi.Layers;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Events;
 
 namespace IntegrationTests;
 
@@ -51,6 +54,35 @@ public sealed class EntryBoundaryFailureTests : IDisposable
         Assert.Contains(" failed", outcomes[1].MessageTemplate.Text, StringComparison.Ordinal);
         Assert.DoesNotContain(server.Logs.Events, static e => e.Exception is InvalidOperationException
             && e.Exception.Message.Contains("Content-Length mismatch", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AShortBodyIsForgottenOnceItsResponseHasCompleted()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        await AnnounceThenChangeAsync(client);
+
+        using (var response = await client.GetAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.IsAssignableFrom<IOException>(await Record.ExceptionAsync(async () => await (await response.Content.ReadAsStreamAsync()).CopyToAsync(Stream.Null)));
+        }
+
+        // Kestrel runs a response's completion callbacks before it closes the connection, which is what failed the
+        // client: the request must be gone by now, or every failed plain tar would stay in memory for good.
+        var failed = (await server.Logs.WaitForExportOutcomesAsync(Layer, 2))[1];
+        var request = CapturedLogs.Property(failed, "RequestId");
+        Assert.False(string.IsNullOrEmpty(request), "the failure line has no request ID");
+        var kestrelReport = new LogEvent(
+            DateTimeOffset.UtcNow,
+            LogEventLevel.Error,
+            new InvalidOperationException("Response Content-Length mismatch: too few bytes written."),
+            new Serilog.Parsing.MessageTemplateParser().Parse("Request id \"{TraceIdentifier}\": an unhandled exception"),
+            [
+                new LogEventProperty("SourceContext", new ScalarValue("Microsoft.AspNetCore.Server.Kestrel")),
+                new LogEventProperty("TraceIdentifier", new ScalarValue(request)),
+            ]);
+        Assert.False(server.Services.GetRequiredService<IntendedShortBodies>().IsKestrelReportOfOne(kestrelReport), "the short body's request is still held");
     }
 
     [Fact]

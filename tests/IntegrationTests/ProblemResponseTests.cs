@@ -124,6 +124,17 @@ public sealed class ProblemResponseTests : IAsyncLifetime
         Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", problem.GetProperty("traceId").GetString());
     }
 
+    // An OCI client's Accept leaves the problem to the fallback writer, which must keep the endpoint's own title.
+    [Fact]
+    public async Task ALayerProblemForAnOciClientKeepsItsOwnTitle()
+    {
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/missing/tar", [("Accept", "application/vnd.oci.image.layer.v1.tar")]);
+
+        var problem = await ProblemAssert.IsProblemAsync(response.ToMessage(), HttpStatusCode.NotFound);
+        Assert.Equal("Layer not found", problem.GetProperty("title").GetString());
+        Assert.Equal("urn:layer-export:problem:layer-not-found", problem.GetProperty("type").GetString());
+    }
+
     [Theory]
     [InlineData("/layers")]
     [InlineData("/layers/real")]

@@ -32,6 +32,10 @@ public sealed class ServerProcessTests : IDisposable
         var output = await StartUpFailureAsync(new Dictionary<string, string> { ["LayerStore__Root"] = root }, message);
 
         Assert.DoesNotContain("Now listening on", output, StringComparison.Ordinal);
+
+        // One reason only: an empty root is not also said to be a directory that does not exist.
+        var fatal = Assert.Single(output.Split('\n'), line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+        Assert.Single(fatal.Split("LayerStore:Root ").Skip(1));
     }
 
     // The root exists for a user who may not enter it, so only opening it tells; that was a stack trace.
