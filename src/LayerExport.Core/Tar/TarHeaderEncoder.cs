@@ -18,9 +18,16 @@ public static class TarHeaderEncoder
 
     private const int NameOffset = 0, NameLength = 100;
     private const int ModeOffset = 100, UidOffset = 108, GidOffset = 116, NumericLength = 8;
-    private const int SizeOffset = 124, MtimeOffset = 136, LongNumericLength = 12;
-    private const int ChecksumOffset = 148, ChecksumLength = 8;
-    private const int TypeOffset = 156;
+    private const int MtimeOffset = 136;
+
+    /// <summary>Where a header's size field starts; it is <see cref="LongNumericLength"/> bytes long.</summary>
+    internal const int SizeOffset = 124, LongNumericLength = 12;
+
+    /// <summary>Where a header's checksum field starts, and its length.</summary>
+    internal const int ChecksumOffset = 148, ChecksumLength = 8;
+
+    /// <summary>Where a header's type flag is.</summary>
+    internal const int TypeOffset = 156;
     private const int LinkNameOffset = 157;
     private const int MagicOffset = 257, VersionOffset = 263;
     private const int DevMajorOffset = 329, DevMinorOffset = 337;
@@ -328,19 +335,25 @@ public static class TarHeaderEncoder
         FormatOctal(block.Slice(DevMinorOffset, NumericLength), h.DeviceMinor);
     }
 
-    // Sets the ustar magic and the checksum, which is summed with its own field read as spaces.
-    private static void Finish(Span<byte> block)
+    /// <summary>A header block's checksum: the sum of its bytes, with its own field read as spaces.</summary>
+    internal static int Checksum(ReadOnlySpan<byte> block)
     {
-        "ustar\0"u8.CopyTo(block[MagicOffset..]);
-        "00"u8.CopyTo(block[VersionOffset..]);
         var sum = 0;
         for (var i = 0; i < BlockSize; i++)
         {
             sum += i is >= ChecksumOffset and < ChecksumOffset + ChecksumLength ? ' ' : block[i];
         }
 
+        return sum;
+    }
+
+    // Sets the ustar magic and the checksum.
+    private static void Finish(Span<byte> block)
+    {
+        "ustar\0"u8.CopyTo(block[MagicOffset..]);
+        "00"u8.CopyTo(block[VersionOffset..]);
         var field = block.Slice(ChecksumOffset, ChecksumLength);
-        FormatOctal(field[..7], sum);
+        FormatOctal(field[..7], Checksum(block));
         field[7] = (byte)' ';
     }
 

@@ -15,8 +15,6 @@ namespace LayerExport.Core.TarSplit;
 /// </remarks>
 internal sealed class GlobalHeaderTracker
 {
-    private const int TypeOffset = 156, SizeOffset = 124, SizeLength = 12, ChecksumOffset = 148, ChecksumLength = 8;
-
     private readonly byte[] _block = new byte[TarHeaderEncoder.BlockSize];
     private int _filled;
     private long _skip;
@@ -62,10 +60,11 @@ internal sealed class GlobalHeaderTracker
 
     private void ReadHeader(ReadOnlySpan<byte> block)
     {
-        _lastType = block[TypeOffset];
+        _lastType = block[TarHeaderEncoder.TypeOffset];
         if (_lastType is (byte)'x' or (byte)'g' or (byte)'L' or (byte)'K'
-            && ChecksumMatches(block)
-            && TryParseOctal(block.Slice(SizeOffset, SizeLength), out var size))
+            && TryParseOctal(block.Slice(TarHeaderEncoder.ChecksumOffset, TarHeaderEncoder.ChecksumLength), out var checksum)
+            && checksum == TarHeaderEncoder.Checksum(block)
+            && TryParseOctal(block.Slice(TarHeaderEncoder.SizeOffset, TarHeaderEncoder.LongNumericLength), out var size))
         {
             _skip = TarHeaderEncoder.PaddedLength(size);
             _padding = _skip - size;
@@ -73,25 +72,6 @@ internal sealed class GlobalHeaderTracker
         }
 
         _walkEnded = true;
-    }
-
-    // The checksum is summed with its own field read as spaces; old writers summed signed bytes.
-    private static bool ChecksumMatches(ReadOnlySpan<byte> block)
-    {
-        if (!TryParseOctal(block.Slice(ChecksumOffset, ChecksumLength), out var recorded))
-        {
-            return false;
-        }
-
-        long unsigned = 0, signed = 0;
-        for (var i = 0; i < block.Length; i++)
-        {
-            var value = i is >= ChecksumOffset and < ChecksumOffset + ChecksumLength ? (byte)' ' : block[i];
-            unsigned += value;
-            signed += (sbyte)value;
-        }
-
-        return recorded == unsigned || recorded == signed;
     }
 
     private static bool TryParseOctal(ReadOnlySpan<byte> field, out long value)
