@@ -46,6 +46,8 @@ internal static unsafe partial class Libc
     public const int AT_FDCWD = -100;
     public const int AT_SYMLINK_NOFOLLOW = 0x100;
     public const int AT_EMPTY_PATH = 0x1000;
+    public const int AT_EACCESS = 0x200;
+    public const int R_OK = 4;
     public const uint STATX_BASIC_STATS = 0x7ff;
     public const uint STATX_MNT_ID = 0x1000;
     public const ulong STATX_ATTR_MOUNT_ROOT = 0x2000;
@@ -89,6 +91,10 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "pwrite", SetLastError = true)]
     public static partial nint PWrite(SafeHandle fd, byte* buffer, nuint count, long offset);
+
+    /// <summary><c>faccessat(2)</c>; glibc passes the flags to <c>faccessat2</c>, so the kernel judges with the effective IDs and capabilities.</summary>
+    [LibraryImport(Library, EntryPoint = "faccessat", SetLastError = true)]
+    public static partial int FAccessAt(SafeHandle dirfd, byte* path, int mode, int flags);
 
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint GetEffectiveUserId();

@@ -111,11 +111,7 @@ internal sealed class DiskEntryReader(bool openContent)
             }
 
             case Libc.S_IFREG:
-            {
-                var (xattrs, overridden) = ReadXattrs(directory, name);
-                var described = Header(path, TarEntryType.RegularFile, listed) with { Size = listed.Size, Xattrs = xattrs };
-                return Apply(described, overridden, () => ReadSmallFile(directory, name));
-            }
+                return DescribeRegularFile(directory, name, path, listed, out _);
 
             case Libc.S_IFLNK:
                 return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = ReadListedLink(directory, name) };
@@ -128,6 +124,15 @@ internal sealed class DiskEntryReader(bool openContent)
             default:
                 return null;
         }
+    }
+
+    private static TarEntryHeader DescribeRegularFile(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed, out bool hasAccessAcl)
+    {
+        var names = directory.ListXattrsAt(name);
+        hasAccessAcl = names.Exists(static n => n.AsSpan().SequenceEqual(ReadPermission.AccessAcl));
+        var (xattrs, overridden) = SelectXattrs(names, n => directory.GetXattrAt(name, n));
+        var described = Header(path, TarEntryType.RegularFile, listed) with { Size = listed.Size, Xattrs = xattrs };
+        return Apply(described, overridden, () => ReadSmallFile(directory, name));
     }
 
     /// <summary>Opens a listed directory and checks it is the one listed.</summary>
@@ -254,7 +259,9 @@ internal sealed class DiskEntryReader(bool openContent)
                 _links.Remember(listed.Device, listed.Inode, path);
             }
 
-            return Entry(Describe(directory, name, path, listed)!, listed);
+            var header = DescribeRegularFile(directory, name, path, listed, out var hasAccessAcl);
+            ReadPermission.Require(directory, name, listed, hasAccessAcl);
+            return Entry(header, listed);
         }
 
         var file = OpenListedFile(directory, name);

@@ -1,0 +1,58 @@
+using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Reader;
+
+/// <summary>The metadata walk asks whether each regular file can be read: the mode bits where they settle it, the kernel otherwise.</summary>
+public sealed class ReadPermissionTests : IDisposable
+{
+    private const uint Root = 0;
+    private const uint Other = 1234;
+
+    private readonly TempDirectory _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    [Theory]
+    [InlineData(0x1A4, Root, Root, true)] // 0644, own file
+    [InlineData(0x100, Root, Root, true)] // 0400: the owner bit is enough for the owner
+    [InlineData(0x024, Root, Root, false)] // 0044: the owner is judged by the owner bits, which refuse
+    [InlineData(0x1A4, Other, Root, true)] // 0644: group and other both allow
+    [InlineData(0x180, Other, Root, false)] // 0600: another's private file
+    [InlineData(0x1A0, Other, Root, false)] // 0640: only if in the group, which the bits cannot tell
+    [InlineData(0x184, Other, Root, false)] // 0604: a member of the group is refused though others may read
+    public void TheModeBitsGrantOnlyWhereNoGroupOrCapabilityCouldChangeTheAnswer(int mode, uint owner, uint user, bool grants)
+    {
+        Assert.Equal(grants, ReadPermission.ModeGrants(mode, owner, user));
+    }
+
+    // Root reads what the bits refuse (CAP_DAC_OVERRIDE): the kernel, asked where the bits refuse, says so.
+    [Theory]
+    [InlineData(Other, 0x180)]
+    [InlineData(Root, 0x000)]
+    public void AsRootAFileTheModeBitsRefuseIsStillDescribed(uint owner, int mode)
+    {
+        Assert.Equal(Root, Libc.GetEffectiveUserId());
+        File.WriteAllText(_root.Combine("private"), "secret");
+        Posix.ChangeOwner(_root.Combine("private"), owner, owner);
+        Posix.ChangeMode(_root.Combine("private"), mode);
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+
+        using var entry = new DiskEntryReader(openContent: false).Read(directory, "private"u8.ToArray(), "private"u8.ToArray(), directory.StatAt("private"u8), out _);
+
+        Assert.Equal(6, entry!.Header.Size);
+        Assert.Equal(mode, entry.Header.Mode);
+    }
+
+    [Fact]
+    public void TheKernelIsAskedAboutAChildAndItsErrorsOtherThanARefusalAreThrown()
+    {
+        File.WriteAllText(_root.Combine("file"), "x");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+
+        Assert.True(directory.CanReadAt("file"u8));
+        var error = Assert.Throws<NativeIOException>(() => directory.CanReadAt("missing"u8));
+        Assert.True(error.IsNotFound, error.Message);
+    }
+}
