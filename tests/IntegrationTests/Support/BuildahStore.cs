@@ -29,13 +29,26 @@ internal sealed class BuildahStore : IDisposable
         }
     }
 
-    public static async Task<BuildahStore> CreateAsync()
+    /// <summary>Builds img1 and img2.</summary>
+    /// <param name="bigFileLength">When above zero, img1's layer also holds <c>big.bin</c> of this many bytes (a pattern that does not compress to nothing).</param>
+    public static async Task<BuildahStore> CreateAsync(long bigFileLength = 0)
     {
         var store = new BuildahStore();
         try
         {
             var source = Directory.CreateDirectory(Path.Combine(store._directory.FullName, "src")).FullName;
             await File.WriteAllTextAsync(Path.Combine(source, "hello.txt"), "hello from img1\n");
+            if (bigFileLength > 0)
+            {
+                await using var big = File.Create(Path.Combine(source, "big.bin"));
+                var block = new byte[1024 * 1024];
+                Random.Shared.NextBytes(block);
+                for (var left = bigFileLength; left > 0; left -= block.Length)
+                {
+                    await big.WriteAsync(block.AsMemory(0, (int)Math.Min(left, block.Length)));
+                }
+            }
+
             var first = await store.BuildahAsync("from", "scratch");
             await store.BuildahAsync("copy", first, source, "/");
             await store.BuildahAsync("commit", first, "img1");
@@ -61,9 +74,13 @@ internal sealed class BuildahStore : IDisposable
         _directory.Delete(recursive: true);
     }
 
+    /// <summary>Runs buildah on this store; the caller judges the result.</summary>
+    public Task<ProcessRunner.Result> RunAsync(params string[] arguments) =>
+        ProcessRunner.RunAsync("buildah", [.. GlobalOptions(), .. arguments]);
+
     private async Task<string> BuildahAsync(params string[] arguments)
     {
-        var result = await ProcessRunner.RunAsync("buildah", [.. GlobalOptions(), .. arguments]);
+        var result = await RunAsync(arguments);
         if (result.ExitCode != 0)
         {
             throw new XunitException($"buildah {string.Join(' ', arguments)} failed: {result.Describe()}");
