@@ -52,4 +52,34 @@ public sealed class StoreWriterTests
         Assert.True(received > BigFileLength, $"{received} bytes");
         Assert.Equal(diffDigest, "sha256:" + Convert.ToHexStringLower(sha256.GetHashAndReset()));
     }
+
+    // The price of taking no lock: the layer can go while it is sent. That download fails, visibly; the next is a 404.
+    [Fact]
+    public async Task RemovingTheLayerUnderAHeldDownloadFailsThatDownload()
+    {
+        using var buildah = await BuildahStore.CreateAsync(BigFileLength);
+        await using var server = ApiServer.Start(buildah.Root, settings: new Dictionary<string, string> { ["LayerStore:Layout"] = "containers-storage" });
+        var (id, _, _) = buildah.CommittedLayers.Single(static l => l.Parent is null);
+        using var client = server.CreateClient();
+        using var response = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var buffer = new byte[64 * 1024];
+        long received = await body.ReadAsync(buffer);
+
+        var removed = await buildah.RunAsync("rmi", "--all", "--force");
+        Assert.True(removed.ExitCode == 0, removed.Describe());
+        var error = await Record.ExceptionAsync(async () =>
+        {
+            for (int n; (n = await body.ReadAsync(buffer)) > 0;)
+            {
+                received += n;
+            }
+        });
+
+        Assert.True(error is IOException or HttpRequestException, $"after {received} of {response.Content.Headers.ContentLength} bytes: {error}");
+        Assert.True(received < response.Content.Headers.ContentLength, $"{received} bytes");
+        await server.Logs.WaitForExportOutcomeAsync(id, "failed");
+        using var again = await client.GetAsync(new Uri($"/layers/{id}/tar", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+    }
 }
