@@ -244,26 +244,25 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     }
 
     /// <summary>Whether this process may read a child, as the kernel judges an open (effective IDs, capabilities, ACLs), without following a symlink.</summary>
-    /// <returns>False when the kernel refuses (EACCES); any other failure throws.</returns>
-    public bool CanReadAt(ReadOnlySpan<byte> name)
+    /// <returns>False when the kernel refuses (EACCES); null when it cannot be asked (before Linux 5.8); any other failure throws.</returns>
+    public bool? CanReadAt(ReadOnlySpan<byte> name)
     {
         Span<byte> nameBuffer = stackalloc byte[NameBufferLength];
         var z = ToCString(name, nameBuffer);
         fixed (byte* p = z)
         {
-            if (Libc.FAccessAt(this, p, Libc.R_OK, Libc.AT_EACCESS | Libc.AT_SYMLINK_NOFOLLOW) == 0)
+            if (Libc.FAccessAt2(this, p, Libc.R_OK, Libc.AT_EACCESS | Libc.AT_SYMLINK_NOFOLLOW) == 0)
             {
                 return true;
             }
         }
 
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno == Libc.EACCES)
+        return Marshal.GetLastPInvokeError() switch
         {
-            return false;
-        }
-
-        throw Error(errno, name);
+            Libc.EACCES => false,
+            Libc.ENOSYS or Libc.EPERM => null,
+            var errno => throw Error(errno, name),
+        };
     }
 
     /// <summary>The raw target of a child symlink.</summary>

@@ -92,10 +92,6 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "pwrite", SetLastError = true)]
     public static partial nint PWrite(SafeHandle fd, byte* buffer, nuint count, long offset);
 
-    /// <summary><c>faccessat(2)</c>; glibc passes the flags to <c>faccessat2</c>, so the kernel judges with the effective IDs and capabilities.</summary>
-    [LibraryImport(Library, EntryPoint = "faccessat", SetLastError = true)]
-    public static partial int FAccessAt(SafeHandle dirfd, byte* path, int mode, int flags);
-
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint GetEffectiveUserId();
 
@@ -160,8 +156,21 @@ internal static unsafe partial class Libc
     public static int OpenAt2(SafeHandle dirfd, byte* path, OpenHow* how) =>
         (int)Syscall4(SysOpenAt2, dirfd, path, how, (nuint)sizeof(OpenHow));
 
+    // faccessat2 has the same number on every architecture (Linux 5.8).
+    private const nint SysFAccessAt2 = 439;
+
+    /// <summary>
+    /// <c>faccessat2(2)</c>, called directly: where the kernel lacks it (ENOSYS, or EPERM under a seccomp filter) glibc
+    /// would judge from the mode bits itself, blind to capabilities and ACLs.
+    /// </summary>
+    public static int FAccessAt2(SafeHandle dirfd, byte* path, int mode, int flags) =>
+        (int)Syscall4(SysFAccessAt2, dirfd, path, mode, flags);
+
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     private static partial nint Syscall4(nint number, SafeHandle dirfd, byte* path, OpenHow* how, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial nint Syscall4(nint number, SafeHandle dirfd, byte* path, int mode, int flags);
 
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     private static partial nint Syscall5(nint number, SafeHandle dirfd, byte* path, uint atFlags, byte* list, nuint size);

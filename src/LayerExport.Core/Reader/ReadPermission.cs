@@ -8,7 +8,7 @@ namespace LayerExport.Core.Reader;
 /// A file the server cannot open fails its export where the open comes, in the middle of the body, and a client
 /// can then only be told by a dropped connection. Found by the walk that measures the tar, it is a problem
 /// response instead, naming the file. The mode bits settle nearly every file without a system call; the kernel is
-/// asked (<c>faccessat</c> with the effective IDs) only where they refuse or an access ACL may decide otherwise,
+/// asked (<c>faccessat2</c> with the effective IDs) only where they refuse or an access ACL may decide otherwise,
 /// since a capability (root's CAP_DAC_OVERRIDE), the process's groups or the ACL can still grant or refuse.
 /// </remarks>
 internal static class ReadPermission
@@ -34,7 +34,8 @@ internal static class ReadPermission
     /// <exception cref="NativeIOException">EACCES: the kernel refuses this process the file.</exception>
     public static void Require(FileDescriptor directory, byte[] name, in FileStatus listed, bool hasAccessAcl)
     {
-        if ((!hasAccessAcl && ModeGrants(listed.Mode, listed.Uid, EffectiveUserId)) || directory.CanReadAt(name))
+        // A kernel that cannot be asked leaves the answer to the open, as before this check.
+        if ((!hasAccessAcl && ModeGrants(listed.Mode, listed.Uid, EffectiveUserId)) || directory.CanReadAt(name) != false)
         {
             return;
         }

@@ -10,6 +10,8 @@ public sealed class ReadPermissionTests : IDisposable
     private const uint Root = 0;
     private const uint Other = 1234;
 
+    private const uint Nobody = 65534;
+
     private readonly TempDirectory _root = new();
 
     public void Dispose() => _root.Dispose();
@@ -34,15 +36,45 @@ public sealed class ReadPermissionTests : IDisposable
     public void AsRootAFileTheModeBitsRefuseIsStillDescribed(uint owner, int mode)
     {
         Assert.Equal(Root, Libc.GetEffectiveUserId());
-        File.WriteAllText(_root.Combine("private"), "secret");
-        Posix.ChangeOwner(_root.Combine("private"), owner, owner);
-        Posix.ChangeMode(_root.Combine("private"), mode);
-        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        using var directory = PrivateFileOf(owner, mode);
 
-        using var entry = new DiskEntryReader(openContent: false).Read(directory, "private"u8.ToArray(), "private"u8.ToArray(), directory.StatAt("private"u8), out _);
+        Assert.Equal(6, DescribePrivate(directory));
+    }
 
-        Assert.Equal(6, entry!.Header.Size);
-        Assert.Equal(mode, entry.Header.Mode);
+    // An unprivileged thread (its effective capabilities go with root's user ID) is refused another user's private file.
+    [Fact]
+    public void AFileTheKernelRefusesFailsTheWalkWithTheOpensError()
+    {
+        using var directory = PrivateFileOf(Other);
+
+        var error = Record.Exception(() => OwnThread.Run(() =>
+        {
+            Posix.SetEffectiveUserOfThisThread(Nobody);
+            return DescribePrivate(directory);
+        }));
+
+        var refused = Assert.IsType<NativeIOException>(error);
+        Assert.Equal(Libc.EACCES, refused.Errno);
+        Assert.Equal("private", refused.Name);
+    }
+
+    // Before Linux 5.8 (or under a seccomp filter that does not know faccessat2) the kernel cannot be asked.
+    [Theory]
+    [InlineData(Libc.ENOSYS)]
+    [InlineData(Libc.EPERM)]
+    public void WhereTheKernelCannotBeAskedTheOpenIsLeftToDecide(int errno)
+    {
+        using var directory = PrivateFileOf(Other);
+
+        var (answer, size) = OwnThread.Run(() =>
+        {
+            Posix.FailOnThisThread(Posix.Faccessat2SyscallNumber, errno);
+            Posix.SetEffectiveUserOfThisThread(Nobody);
+            return (directory.CanReadAt("private"u8), DescribePrivate(directory));
+        });
+
+        Assert.Null(answer);
+        Assert.Equal(6, size);
     }
 
     [Fact]
@@ -51,8 +83,25 @@ public sealed class ReadPermissionTests : IDisposable
         File.WriteAllText(_root.Combine("file"), "x");
         using var directory = FileDescriptor.OpenDirectory(_root.Path);
 
-        Assert.True(directory.CanReadAt("file"u8));
+        Assert.True(directory.CanReadAt("file"u8) == true);
         var error = Assert.Throws<NativeIOException>(() => directory.CanReadAt("missing"u8));
         Assert.True(error.IsNotFound, error.Message);
+    }
+
+    // The directory is searchable by anyone, so that only the file's own mode stands between a thread and it.
+    private FileDescriptor PrivateFileOf(uint owner, int mode = 0x180)
+    {
+        File.WriteAllText(_root.Combine("private"), "secret");
+        Posix.ChangeOwner(_root.Combine("private"), owner, owner);
+        Posix.ChangeMode(_root.Combine("private"), mode);
+        Posix.ChangeMode(_root.Path, 0x1ED);
+        return FileDescriptor.OpenDirectory(_root.Path);
+    }
+
+    // The metadata walk's read of the file: its size, or the walk's error.
+    private static long DescribePrivate(FileDescriptor directory)
+    {
+        using var entry = new DiskEntryReader(openContent: false).Read(directory, "private"u8.ToArray(), "private"u8.ToArray(), directory.StatAt("private"u8), out _);
+        return entry!.Header.Size;
     }
 }

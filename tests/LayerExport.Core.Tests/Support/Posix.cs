@@ -39,6 +39,9 @@ internal static unsafe partial class Posix
     /// <summary>listxattrat(2)'s number (Linux 6.13), the same on every architecture.</summary>
     public const uint ListxattratSyscallNumber = 465;
 
+    /// <summary>faccessat2(2)'s number (Linux 5.8), the same on every architecture.</summary>
+    public const uint Faccessat2SyscallNumber = 439;
+
     public const int CharacterDeviceType = 0x2000;
     public const int BlockDeviceType = 0x6000;
     public const int SocketType = 0xC000;
