@@ -43,8 +43,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-# `dotnet test` builds only the test projects and what they use; every project of the solution, benchmarks included,
-# must build (bench/GzipOneCore and bench/ZstdComparison are not in it).
+# `dotnet test` builds only the test projects and what they use; every project, the benchmarks included, must build.
 dotnet build LayerExport.sln -c Release
 # A test that hangs fails the run after 10 minutes without output, naming itself, instead of holding CI to its limit.
 dotnet test LayerExport.sln -c Release --no-build --logger "console;verbosity=normal" \
