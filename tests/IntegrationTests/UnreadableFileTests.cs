@@ -27,6 +27,8 @@ public sealed class UnreadableFileTests : IDisposable
         .AddFile("granted", "z/group", "by group\n"u8.ToArray())
         .AddFile("granted", "z/own", "by owner\n"u8.ToArray());
 
+    private readonly DirectoryInfo _windowsStore = Directory.CreateTempSubdirectory("windows-store-");
+
     public UnreadableFileTests()
     {
         Run("chmod", "-R", "a+rX", _store.Root);
@@ -40,9 +42,21 @@ public sealed class UnreadableFileTests : IDisposable
         Run("chmod", "640", Path.Combine(_store.DiffPath("granted"), "z/group"));
         Run("chown", Nobody, Path.Combine(_store.DiffPath("granted"), "z/own"));
         Run("chmod", "400", Path.Combine(_store.DiffPath("granted"), "z/own"));
+
+        // A transport directory's hives are plain files, which the walk does not open as it opens encoded ones.
+        WindowsLayerFiles.AddBaseAndApp(_windowsStore.FullName);
+        var hives = Path.Combine(_windowsStore.FullName, "app", "Hives");
+        File.WriteAllBytes(Path.Combine(hives, "Software_Delta"), Enumerable.Repeat((byte)'h', 1024 * 1024).ToArray());
+        File.WriteAllBytes(Path.Combine(hives, "User_Delta"), "root only\n"u8.ToArray());
+        Run("chmod", "-R", "a+rX", _windowsStore.FullName);
+        Run("chmod", "600", Path.Combine(hives, "User_Delta"));
     }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose()
+    {
+        _store.Dispose();
+        _windowsStore.Delete(recursive: true);
+    }
 
     public static TheoryData<string, string> Refused => new()
     {
@@ -78,6 +92,19 @@ public sealed class UnreadableFileTests : IDisposable
     }
 
     [Fact]
+    public async Task APlainFileOfAWindowsLayerTheServerMayNotReadIsAProblemBeforeTheBody()
+    {
+        await using var server = StartAsNobody(_windowsStore.FullName, "windows");
+        using var client = new HttpClient { BaseAddress = await server.WaitUntilListeningAsync() };
+
+        using var response = await client.GetAsync(new Uri("/layers/app/tar", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.Equal("Hives/User_Delta: Permission denied", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
     public async Task FilesTheServerReadsThroughItsGroupOrAsTheirOwnerAreExported()
     {
         await using var server = StartAsNobody();
@@ -96,12 +123,15 @@ public sealed class UnreadableFileTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Describe());
     }
 
-    private ServerProcess StartAsNobody() => ServerProcess.StartUnder(
+    private ServerProcess StartAsNobody() => StartAsNobody(_store.Root, "native");
+
+    private static ServerProcess StartAsNobody(string root, string layout) => ServerProcess.StartUnder(
         ServerProcess.AsNobody,
         AppContext.BaseDirectory,
         new Dictionary<string, string>
         {
-            ["LayerStore__Root"] = _store.Root,
+            ["LayerStore__Root"] = root,
+            ["LayerStore__Layout"] = layout,
             ["LayerStore__AllowUnreadableTrustedXattrs"] = "true",
             ["DigestCache__Directory"] = "",
         },

@@ -14,7 +14,11 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
     public LayerDigest? RecordedDiffId { get; init; }
 
     /// <summary>Walks <paramref name="reader"/> (a metadata reader) to the end.</summary>
-    public static LayerSurvey Take(ILayerEntryReader reader, CancellationToken cancellationToken)
+    public static LayerSurvey Take(ILayerEntryReader reader, CancellationToken cancellationToken) =>
+        Take(reader, walked: null, cancellationToken);
+
+    /// <summary>Like <see cref="Take(ILayerEntryReader, CancellationToken)"/>, showing each entry to <paramref name="walked"/> as it passes.</summary>
+    internal static LayerSurvey Take(ILayerEntryReader reader, Action<LayerEntry>? walked, CancellationToken cancellationToken)
     {
         using var fingerprint = new LayerFingerprint();
 
@@ -36,6 +40,7 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
                 }
                 entries++;
                 fingerprint.Append(entry);
+                walked?.Invoke(entry);
             }
         }
 

@@ -218,7 +218,10 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     {
         record = null;
         using var reader = content.CreateMetadataReader(cancellationToken);
-        var walked = LayerSurvey.Take(reader, cancellationToken);
+
+        // The walk meets every file a record may have content for: the record's files are checked against what it saw.
+        var files = content.Recorded is { } toCheck ? new RecordedFileCheck(toCheck.Files) : null;
+        var walked = LayerSurvey.Take(reader, files is null ? null : files.Add, cancellationToken);
         if (content.Recorded is not { } recorded)
         {
             seen = walked.Fingerprint;
@@ -232,7 +235,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             try
             {
-                length = TarSplitAssembler.MeasureTarLength(opened, cancellationToken);
+                length = TarSplitAssembler.MeasureTarLength(opened, files, cancellationToken);
                 measured = opened.ReadDigest();
             }
             finally

@@ -45,6 +45,23 @@ internal static class LayerFileResolver
         }
     }
 
+    /// <summary>The status of the regular file a cleaned path names, found as <see cref="OpenRegularFile"/> finds it, without opening it.</summary>
+    public static FileStatus Stat(FileDescriptor root, List<byte[]> components, string displayPath)
+    {
+        var directory = OpenParent(root, components, displayPath);
+        try
+        {
+            return StatRegularFile(root, directory, components[^1], displayPath);
+        }
+        finally
+        {
+            if (directory != root)
+            {
+                directory.Dispose();
+            }
+        }
+    }
+
     /// <summary>The path's components once cleaned; throws when it leads above the root, names it or holds a NUL byte.</summary>
     public static List<byte[]> Clean(ReadOnlySpan<byte> tarPath, string displayPath)
     {

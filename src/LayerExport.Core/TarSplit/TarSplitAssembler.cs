@@ -44,7 +44,12 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <summary>The length of the tar <paramref name="record"/> describes (segment lengths plus file sizes), reading no file.</summary>
     /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
     /// <exception cref="LayerStoreCorruptException">The tar the record describes does not end with the end-of-archive blocks: the record is cut short.</exception>
-    public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken)
+    public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken) =>
+        MeasureTarLength(record, files: null, cancellationToken);
+
+    /// <summary>Like <see cref="MeasureTarLength(TarSplitRecord, CancellationToken)"/>, checking each file with content against <paramref name="files"/>.</summary>
+    /// <exception cref="LayerStoreCorruptException">Also: a file with content is not on disk as the record says.</exception>
+    internal static long MeasureTarLength(TarSplitRecord record, RecordedFileCheck? files, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         long length = 0;
@@ -63,14 +68,17 @@ public sealed class TarSplitAssembler : IExportProgress
             if (entry.Type != TarSplitEntryType.Segment && entry.Size > 0)
             {
                 // A path no export could open is the store's fault, known before any byte is sent.
+                List<byte[]> components;
                 try
                 {
-                    LayerFileResolver.Clean(entry.Name.Span, entry.DisplayName);
+                    components = LayerFileResolver.Clean(entry.Name.Span, entry.DisplayName);
                 }
                 catch (LayerExportException e)
                 {
                     throw new LayerStoreCorruptException($"The tar-split record, line {entry.LineNumber}: {e.Message}");
                 }
+
+                files?.Check(entry, components);
             }
 
             trailingZeros = entry.Type == TarSplitEntryType.Segment ? TrailingZeros(entry.Bytes.Span, trailingZeros)

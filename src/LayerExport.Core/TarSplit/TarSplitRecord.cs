@@ -12,7 +12,7 @@ namespace LayerExport.Core.TarSplit;
 /// single line may not exceed <see cref="MaxLineLength"/>. Every line must end in a newline, as tar-split writes
 /// them, which also catches a record cut short in the middle of a line. A gzip stream without its final block or
 /// trailer is refused only when the process runs with <c>System.IO.Compression.UseStrictValidation</c>, as the
-/// server does; a record cut between two lines is otherwise caught by <see cref="TarSplitAssembler.MeasureTarLength"/>.
+/// server does; a record cut between two lines is otherwise caught by <see cref="TarSplitAssembler.MeasureTarLength(TarSplitRecord, CancellationToken)"/>.
 /// </remarks>
 public sealed class TarSplitRecord : IDisposable
 {

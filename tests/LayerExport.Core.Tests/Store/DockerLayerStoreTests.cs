@@ -93,6 +93,23 @@ public sealed class DockerLayerStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AFileTheRecordHasContentForThatIsMissingOrOfAnotherSizeFailsTheSurvey()
+    {
+        var (chain, _) = await AddLayerAsync("base", parent: null, "--format=gnu");
+        var diff = Path.Combine(_root.Path, "overlay2", CacheId("base"), "diff");
+        using var store = new DockerLayerStore(_root.Path);
+        using var export = new LayerExporter(store).Prepare(chain, []);
+
+        File.Delete(Path.Combine(diff, "etc", "config.txt"));
+        var missing = Assert.Throws<LayerStoreCorruptException>(() => export.Survey(CancellationToken.None));
+        await File.WriteAllTextAsync(Path.Combine(diff, "etc", "config.txt"), "layer base, longer now\n");
+        var resized = Assert.Throws<LayerStoreCorruptException>(() => export.Survey(CancellationToken.None));
+
+        Assert.Contains("etc/config.txt: cannot open 'config.txt' in the unpacked layer (config.txt: No such file or directory)", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("etc/config.txt: is 23 bytes on disk, the tar-split record says 11", resized.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ByteRangesAreSlicesOfTheOriginalTarAndReadNoFileOutsideThem()
     {
         var (chain, tar) = await AddLayerAsync("base", parent: null, "--format=gnu");

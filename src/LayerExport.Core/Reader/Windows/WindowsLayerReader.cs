@@ -284,6 +284,12 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         {
             file = new SharedFile(directory.OpenFileAt(name));
         }
+        else if (!isDirectory)
+        {
+            // The export opens it: a refusal is found here, before the body. Its xattrs are not listed, so an ACL
+            // that refuses alone is not seen: a system call per file would be.
+            ReadPermission.Require(directory, name, status, hasAccessAcl: false);
+        }
 
         using (file)
         {
