@@ -70,4 +70,25 @@ public sealed class RecordedFileMismatchTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.False(response.Headers.Contains("Docker-Content-Digest"));
     }
+
+    // tar-split records a GNU sparse file with its holes filled in: without the check the whole body went out before
+    // its digest failed it.
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("HEAD")]
+    public async Task AGnuSparseFileTheRecordCannotRebuildIsAProblemBeforeTheBody(string method)
+    {
+        await DockerDataRoot.AddLayerAsync(_root.FullName, "s", parent: null, "--format=posix", "--sparse", "--sort=name");
+        using var client = Server.CreateClient();
+
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), new Uri($"/layers/{DockerDataRoot.ChainId("s")}/tar", UriKind.Relative)));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        if (method == "GET")
+        {
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+            Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
+            Assert.Matches(@"^The tar-split record, line \d+: \./holes\.bin is a GNU sparse file, which tar-split records with its holes filled in: ", problem.GetProperty("detail").GetString());
+        }
+    }
 }

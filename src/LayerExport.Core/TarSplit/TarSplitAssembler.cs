@@ -43,7 +43,7 @@ public sealed class TarSplitAssembler : IExportProgress
 
     /// <summary>The length of the tar <paramref name="record"/> describes (segment lengths plus file sizes), reading no file.</summary>
     /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
-    /// <exception cref="LayerStoreCorruptException">The tar the record describes does not end with the end-of-archive blocks: the record is cut short.</exception>
+    /// <exception cref="LayerStoreCorruptException">The tar the record describes does not end with the end-of-archive blocks: the record is cut short; or it holds a GNU sparse file, which the record cannot rebuild.</exception>
     public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken) =>
         MeasureTarLength(record, files: null, cancellationToken);
 
@@ -54,6 +54,7 @@ public sealed class TarSplitAssembler : IExportProgress
         ArgumentNullException.ThrowIfNull(record);
         long length = 0;
         long trailingZeros = 0;
+        var headers = new RecordedHeaders();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -65,6 +66,18 @@ public sealed class TarSplitAssembler : IExportProgress
             length = length <= long.MaxValue - entry.Size
                 ? length + entry.Size
                 : throw new TarSplitRecordException(entry.LineNumber, "the entries add up to more than 2^63 bytes");
+            if (entry.Type == TarSplitEntryType.Segment)
+            {
+                headers.Read(entry.Bytes.Span);
+            }
+            else if (entry.Type == TarSplitEntryType.File && headers.Classify(entry) == RecordedMember.ExpandedSparseFile)
+            {
+                // The whole body would go out before its digest showed it is not the layer's tar.
+                throw new LayerStoreCorruptException(
+                    $"The tar-split record, line {entry.LineNumber}: {entry.DisplayName} is a GNU sparse file, which tar-split records with "
+                    + "its holes filled in: the record cannot rebuild the layer's tar.");
+            }
+
             if (entry.Type != TarSplitEntryType.Segment && entry.Size > 0)
             {
                 // A path no export could open is the store's fault, known before any byte is sent.
@@ -112,7 +125,7 @@ public sealed class TarSplitAssembler : IExportProgress
         using var owned = tar is null ? tar = new HashingPipeWriter(output) : null;
         _tar = tar;
         var flush = new BatchedFlush(tar);
-        var globalHeaders = new GlobalHeaderTracker();
+        var headers = new RecordedHeaders();
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -127,7 +140,7 @@ public sealed class TarSplitAssembler : IExportProgress
                 PaddingToEntryEnd = null;
                 tar.Write(entry.Bytes.Span);
                 flush.Count(entry.Size);
-                globalHeaders.Read(entry.Bytes.Span);
+                headers.Read(entry.Bytes.Span);
             }
             else if (entry.Size > 0)
             {
@@ -141,7 +154,7 @@ public sealed class TarSplitAssembler : IExportProgress
                 }
             }
 
-            if (entry.Type == TarSplitEntryType.File && !globalHeaders.IsGlobalHeader(entry))
+            if (entry.Type == TarSplitEntryType.File && headers.Classify(entry) != RecordedMember.GlobalHeader)
             {
                 EntriesWritten++;
             }
@@ -180,7 +193,7 @@ public sealed class TarSplitAssembler : IExportProgress
         _tar = tar;
         _windowStart = start;
         var flush = new BatchedFlush(tar);
-        var globalHeaders = new GlobalHeaderTracker();
+        var headers = new RecordedHeaders();
         for (long position = 0; position < end;)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -193,7 +206,7 @@ public sealed class TarSplitAssembler : IExportProgress
             var to = Math.Clamp(end - position, 0, entry.Size);
             if (entry.Type == TarSplitEntryType.Segment)
             {
-                globalHeaders.Read(entry.Bytes.Span);
+                headers.Read(entry.Bytes.Span);
             }
 
             if (to > from && entry.Type == TarSplitEntryType.Segment)
@@ -215,7 +228,7 @@ public sealed class TarSplitAssembler : IExportProgress
             }
 
             position += entry.Size;
-            if (entry.Type == TarSplitEntryType.File && !globalHeaders.IsGlobalHeader(entry))
+            if (entry.Type == TarSplitEntryType.File && headers.Classify(entry) != RecordedMember.GlobalHeader)
             {
                 EntriesWritten++;
             }

@@ -13,7 +13,8 @@ internal static class DockerDataRoot
     /// <summary>
     /// Adds layer <paramref name="name"/> on <paramref name="parent"/> (a chain ID) under <paramref name="root"/>:
     /// <c>etc/config.txt</c>, 70,000 random bytes, a path over 100 characters and a symbolic link, archived by GNU
-    /// tar with <paramref name="tarOptions"/> (such as <c>--format=gnu</c>).
+    /// tar with <paramref name="tarOptions"/> (such as <c>--format=gnu</c>); with <c>--sparse</c> among them, also
+    /// <c>holes.bin</c>, 1 MiB with three bytes in the middle.
     /// </summary>
     public static async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string root, string name, string? parent, params string[] tarOptions)
     {
@@ -24,6 +25,13 @@ internal static class DockerDataRoot
         Directory.CreateDirectory(Path.Combine(source, "deep", new string('d', 120)));
         await File.WriteAllTextAsync(Path.Combine(source, "deep", new string('d', 120), new string('f', 110)), "long names\n");
         File.CreateSymbolicLink(Path.Combine(source, "link"), "etc/config.txt");
+        if (tarOptions.Contains("--sparse"))
+        {
+            await using var holes = File.Create(Path.Combine(source, "holes.bin"));
+            holes.SetLength(1024 * 1024);
+            holes.Position = 500_000;
+            await holes.WriteAsync("abc"u8.ToArray());
+        }
 
         var tarPath = Path.Combine(root, $"{name}.tar");
         await ExternalTool.RunCheckedAsync("tar", ["-cf", tarPath, .. tarOptions, "-C", source, "."]);
