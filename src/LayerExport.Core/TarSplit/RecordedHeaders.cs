@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using LayerExport.Core.Tar;
 
@@ -36,6 +35,7 @@ internal sealed class RecordedHeaders
     private const int MaxScannedRecords = 64 * 1024;
 
     private readonly byte[] _block = new byte[TarHeaderEncoder.BlockSize];
+    private byte[] _records = new byte[TarHeaderEncoder.BlockSize];
     private int _filled;
     private long _skip;
     private long _padding;
@@ -44,7 +44,7 @@ internal sealed class RecordedHeaders
     private long? _storedSize;
     private bool _sparseRecords;
     private long? _recordedSize;
-    private byte[]? _records;
+    private bool _collecting;
     private int _recordsFilled;
 
     /// <summary>Takes the next segment's bytes.</summary>
@@ -85,7 +85,7 @@ internal sealed class RecordedHeaders
         _filled = 0;
         _storedSize = _recordedSize = null;
         _sparseRecords = false;
-        ReturnRecords();
+        _collecting = false;
         _skip = global ? _skip : (TarHeaderEncoder.BlockSize - (file.Size % TarHeaderEncoder.BlockSize)) % TarHeaderEncoder.BlockSize;
         return global ? RecordedMember.GlobalHeader : sparse ? RecordedMember.ExpandedSparseFile : RecordedMember.Member;
     }
@@ -93,31 +93,49 @@ internal sealed class RecordedHeaders
     private void ReadHeader(ReadOnlySpan<byte> block)
     {
         _lastType = block[TarHeaderEncoder.TypeOffset];
-        var valid = TryParseOctal(block.Slice(TarHeaderEncoder.ChecksumOffset, TarHeaderEncoder.ChecksumLength), out var checksum)
-            && checksum == TarHeaderEncoder.Checksum(block);
-        var hasSize = TryParseOctal(block.Slice(TarHeaderEncoder.SizeOffset, TarHeaderEncoder.LongNumericLength), out var size);
-        if (_lastType is (byte)'x' or (byte)'g' or (byte)'L' or (byte)'K' && valid && hasSize)
+        var extended = _lastType is (byte)'x' or (byte)'g' or (byte)'L' or (byte)'K';
+
+        // A member's own header is read only where it may be a sparse file's: most are not.
+        if ((extended || _lastType == (byte)'S' || _sparseRecords) && TryReadSize(block, out var size))
         {
+            if (!extended)
+            {
+                _storedSize = size;
+                _walkEnded = true;
+                return;
+            }
+
             _skip = TarHeaderEncoder.PaddedLength(size);
             _padding = _skip - size;
-            ReturnRecords();
-            if (_lastType == (byte)'x' && size <= MaxScannedRecords)
+            _collecting = _lastType == (byte)'x' && size <= MaxScannedRecords;
+            if (_collecting)
             {
-                _records = ArrayPool<byte>.Shared.Rent((int)size);
                 _recordsFilled = 0;
+                if (_records.Length < size)
+                {
+                    _records = new byte[size];
+                }
             }
 
             return;
         }
 
-        _storedSize = valid && hasSize ? size : null;
         _walkEnded = true;
+    }
+
+    // The size field of a header whose checksum holds.
+    private static bool TryReadSize(ReadOnlySpan<byte> block, out long size)
+    {
+        size = 0;
+        return TryParseOctal(block.Slice(TarHeaderEncoder.ChecksumOffset, TarHeaderEncoder.ChecksumLength), out var checksum)
+            && checksum == TarHeaderEncoder.Checksum(block)
+            && TryParseOctal(block.Slice(TarHeaderEncoder.SizeOffset, TarHeaderEncoder.LongNumericLength), out size);
     }
 
     // Gathers an extended header's records as they are skipped; once all are in, reads them for the keys that matter.
     private void Collect(ReadOnlySpan<byte> skipped)
     {
-        if (_records is null)
+        if (!_collecting)
         {
             return;
         }
@@ -129,8 +147,12 @@ internal sealed class RecordedHeaders
         _recordsFilled += count;
         if (count == dataLeft)
         {
-            ReadRecords(_records.AsSpan(0, _recordsFilled));
-            ReturnRecords();
+            _collecting = false;
+            var records = _records.AsSpan(0, _recordsFilled);
+            if (records.IndexOf("GNU.sparse."u8) >= 0)
+            {
+                ReadRecords(records);
+            }
         }
     }
 
@@ -164,15 +186,6 @@ internal sealed class RecordedHeaders
             }
 
             records = records[length..];
-        }
-    }
-
-    private void ReturnRecords()
-    {
-        if (_records is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_records);
-            _records = null;
         }
     }
 
