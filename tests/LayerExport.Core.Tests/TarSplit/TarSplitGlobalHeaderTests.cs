@@ -56,6 +56,30 @@ public class TarSplitGlobalHeaderTests
         Assert.Equal(2, entries);
     }
 
+    // tar-split may end a segment inside a header block: the walk takes the block's rest from the next one.
+    [Fact]
+    public void AHeaderSplitAcrossSegmentsIsReadWhole()
+    {
+        var tar = TarWithTwoGlobalHeaders(out _);
+        var headers = new RecordedHeaders();
+        headers.Read(tar.AsSpan(0, 100));
+        headers.Read(tar.AsSpan(100, 1024 - 100));
+
+        Assert.Equal(RecordedMember.GlobalHeader, headers.Classify(TarSplitEntry.ForFile("pax_global_header"u8.ToArray(), 0, checksum: 0, position: 1, lineNumber: 2)));
+    }
+
+    // A block whose checksum fails ends the walk: a valid global header after it in the segment is not followed.
+    [Fact]
+    public void NoHeaderIsFollowedPastOneWhoseChecksumFails()
+    {
+        var tar = TarWithTwoGlobalHeaders(out _);
+        tar[148] ^= 1;
+        var headers = new RecordedHeaders();
+        headers.Read(tar.AsSpan(0, 2048));
+
+        Assert.Equal(RecordedMember.Member, headers.Classify(TarSplitEntry.ForFile("pax_global_header"u8.ToArray(), 0, checksum: 0, position: 1, lineNumber: 2)));
+    }
+
     // Two global headers, then a.txt (with the extended header .NET's writer gives it), as .NET's own tar writer writes them.
     private static byte[] TarWithTwoGlobalHeaders(out int recordsLength)
     {
