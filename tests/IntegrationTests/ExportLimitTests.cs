@@ -2,6 +2,7 @@ using System.Net;
 using IntegrationTests.Support;
 using LayerExportApi.Limits;
 using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
 using static IntegrationTests.Support.HeldExportServer;
 
 namespace IntegrationTests;
@@ -151,6 +152,61 @@ public sealed class ExportLimitTests : IAsyncLifetime
 
         Held.Blocking.Release();
         Assert.All(await Task.WhenAll([.. running, next]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
+    public static TheoryData<string, string?> BodiesOfAnnouncedLength => new()
+    {
+        { TarPath, null },
+        { TarPath, "bytes=10-99999" },
+        { $"{TarPath}?compression=gzip", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(BodiesOfAnnouncedLength))]
+    public async Task AnExportGivesItsSlotBackBeforeItsClientHasTheLastByte(string path, string? range)
+    {
+        // The server is held after the body, where it logs the export's line: a client that has every announced byte
+        // asks again at once on a connection of its own, as a downloader working through layers one by one does.
+        var completion = new HeldLogLine(e => e.MessageTemplate.Text.StartsWith("Export of layer", StringComparison.Ordinal)
+            && e.MessageTemplate.Text.Contains(" completed", StringComparison.Ordinal));
+        await using var server = ApiServer.Start(
+            Held.StoreRoot,
+            services => services.AddSingleton<ILogEventSink>(completion),
+            settings: new Dictionary<string, string>
+            {
+                ["Limits:ConcurrentExports"] = "1",
+                ["Limits:QueuedExports"] = "0",
+            });
+        try
+        {
+            using var client = server.CreateClient();
+            if (path.EndsWith("gzip", StringComparison.Ordinal))
+            {
+                // Its size is announced only once its descriptor is known.
+                using var descriptor = await client.GetAsync(new Uri($"/layers/{Layer}/descriptor?compression=gzip", UriKind.Relative));
+                Assert.Equal(HttpStatusCode.OK, descriptor.StatusCode);
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+            if (range is not null)
+            {
+                request.Headers.Range = System.Net.Http.Headers.RangeHeaderValue.Parse(range);
+            }
+
+            using var response = await client.SendAsync(request);
+            Assert.Equal(range is null ? HttpStatusCode.OK : HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal(response.Content.Headers.ContentLength, (await response.Content.ReadAsByteArrayAsync()).Length);
+            await completion.WaitUntilHeldAsync();
+
+            using var next = server.CreateClient();
+            using var again = await next.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative)));
+
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+        finally
+        {
+            completion.Release();
+        }
     }
 
     [Fact]

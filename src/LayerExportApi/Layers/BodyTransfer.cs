@@ -37,11 +37,12 @@ internal sealed class BodyTransfer(PreparedExport export, LayerCompression compr
         var limits = httpContext.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
         using var rateGuard = ResponseRateGuard.Install(httpContext, limits.MinResponseBytesPerSecond, limits.MinResponseGracePeriod);
         using var body = new HeldBodyWriter(httpContext.Response.BodyWriter);
+        var output = SlotReleasingBodyWriter.Around(body, httpContext);
         var clock = Stopwatch.StartNew();
         metrics.Started(compression);
         try
         {
-            var logCompleted = await write(body, aborted);
+            var logCompleted = await write(output, aborted);
             Ended(ExportOutcome.Completed);
             logCompleted(clock.ElapsedMilliseconds);
         }

@@ -8,7 +8,8 @@ namespace LayerExportApi.Limits;
 
 /// <summary>Holds each request to a gated endpoint until it has a slot, for the whole response; refuses when the queue is full, the wait too long or the server stopping.</summary>
 /// <remarks>
-/// The slot is kept until the body is written, not just until the handler returns, because the body is the work.
+/// The slot is kept until the body is written, not just until the handler returns, because the body is the work;
+/// a body of announced length gives it back as its last byte is written (<see cref="SlotReleasingBodyWriter"/>).
 /// A refusal for want of a slot is a 503 problem with <c>Retry-After</c>, counted in the metrics. A client that
 /// hangs up while queued leaves the queue, and its cancellation goes on up to the request log, which names it 499;
 /// one that waited <c>Limits:QueueTimeout</c> leaves it refused, so that no request hangs without an answer behind
@@ -54,21 +55,20 @@ internal sealed class ExportGateMiddleware(RequestDelegate next, ExportGate gate
             }
         }
 
-        using (lease)
+        using var slot = new ExportSlot(lease);
+        if (!lease.IsAcquired)
         {
-            if (!lease.IsAcquired)
-            {
-                await RefuseAsync(context, gated, $"{Running(limits.ConcurrentExports)} and {Waiting(limits.QueuedExports)}; try again later.");
-            }
-            else if (stopping.IsCancellationRequested)
-            {
-                // The slot came free as the stop began: an export started now would only be cut at the shutdown timeout.
-                await RefuseStoppingAsync(context);
-            }
-            else
-            {
-                await next(context);
-            }
+            await RefuseAsync(context, gated, $"{Running(limits.ConcurrentExports)} and {Waiting(limits.QueuedExports)}; try again later.");
+        }
+        else if (stopping.IsCancellationRequested)
+        {
+            // The slot came free as the stop began: an export started now would only be cut at the shutdown timeout.
+            await RefuseStoppingAsync(context);
+        }
+        else
+        {
+            context.Features.Set(slot);
+            await next(context);
         }
     }
 
