@@ -48,8 +48,17 @@ public sealed class UnreadableFileTests : IDisposable
         var hives = Path.Combine(_windowsStore.FullName, "app", "Hives");
         File.WriteAllBytes(Path.Combine(hives, "Software_Delta"), Enumerable.Repeat((byte)'h', 1024 * 1024).ToArray());
         File.WriteAllBytes(Path.Combine(hives, "User_Delta"), "root only\n"u8.ToArray());
+
+        // Everything under UtilityVM/ of a transport directory is plain too. The ACL is set after the chmod, which
+        // would otherwise rewrite its mask.
+        var denied = AddWindowsPlainFile("acldenied", "UtilityVM/Files/denied.dll", "not for nobody\n");
+        File.WriteAllBytes(Path.Combine(_windowsStore.FullName, "acldenied", "Hives", "Software_Delta"), Enumerable.Repeat((byte)'h', 1024 * 1024).ToArray());
+        var granted = AddWindowsPlainFile("aclgranted", "UtilityVM/Files/granted.dll", "for nobody by ACL\n");
         Run("chmod", "-R", "a+rX", _windowsStore.FullName);
         Run("chmod", "600", Path.Combine(hives, "User_Delta"));
+        Run("setfacl", "-m", "u:nobody:---", denied);
+        Run("chmod", "600", granted);
+        Run("setfacl", "-m", "u:nobody:r--", granted);
     }
 
     public void Dispose()
@@ -104,6 +113,38 @@ public sealed class UnreadableFileTests : IDisposable
         Assert.Equal("Hives/User_Delta: Permission denied", problem.GetProperty("detail").GetString());
     }
 
+    // Mode 0644 grants; only the ACL refuses, which the mode bits do not show.
+    [Fact]
+    public async Task APlainFileOfAWindowsLayerThatAnAclRefusesTheServerIsAProblemBeforeTheBody()
+    {
+        await using var server = StartAsNobody(_windowsStore.FullName, "windows");
+        using var client = new HttpClient { BaseAddress = await server.WaitUntilListeningAsync() };
+        var resource = new Uri("/layers/acldenied/tar", UriKind.Relative);
+
+        using var response = await client.GetAsync(resource);
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, resource));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError);
+        Assert.Equal("urn:layer-export:problem:layer-unreadable", problem.GetProperty("type").GetString());
+        Assert.Equal("UtilityVM/Files/denied.dll: Permission denied", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.InternalServerError, head.StatusCode);
+        Assert.Equal(ProblemAssert.MediaType, head.Content.Headers.ContentType?.MediaType);
+    }
+
+    // Mode 0600, owned by root: only the ACL's entry for nobody grants it.
+    [Fact]
+    public async Task APlainFileOfAWindowsLayerThatAnAclGrantsTheServerIsExported()
+    {
+        await using var server = StartAsNobody(_windowsStore.FullName, "windows");
+        using var client = new HttpClient { BaseAddress = await server.WaitUntilListeningAsync() };
+        var archive = Path.Combine(_windowsStore.FullName, "aclgranted.tar");
+
+        await File.WriteAllBytesAsync(archive, await client.GetByteArrayAsync(new Uri("/layers/aclgranted/tar", UriKind.Relative)));
+
+        // The Windows records (MSWINDOWS.*, LIBARCHIVE.creationtime) are not GNU tar's: it would warn of each.
+        Assert.Equal("for nobody by ACL\n", await GnuTar.ReadMemberAsync(archive, "UtilityVM/Files/granted.dll", "--warning=no-unknown-keyword"));
+    }
+
     [Fact]
     public async Task FilesTheServerReadsThroughItsGroupOrAsTheirOwnerAreExported()
     {
@@ -121,6 +162,17 @@ public sealed class UnreadableFileTests : IDisposable
     {
         var result = ProcessRunner.RunAsync(tool, arguments).GetAwaiter().GetResult();
         Assert.True(result.ExitCode == 0, result.Describe());
+    }
+
+    // A transport directory on base0 holding one plain file at relativePath; returns the file's path.
+    private string AddWindowsPlainFile(string id, string relativePath, string content)
+    {
+        var layer = WindowsLayerFiles.AddLayer(_windowsStore.FullName, id, @"C:\ProgramData\docker\windowsfilter\base0");
+        WindowsLayerFiles.AddTransportFiles(layer, "");
+        var file = Path.Combine(layer, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, content);
+        return file;
     }
 
     private ServerProcess StartAsNobody() => StartAsNobody(_store.Root, "native");

@@ -17,9 +17,9 @@ internal static class GnuTar
     public static async Task<IReadOnlyList<string>> ListNamesAsync(string archive) =>
         Lines(await RunCleanAsync("-tf", archive));
 
-    /// <summary>The content of one member (<c>tar -xOf</c>).</summary>
-    public static async Task<string> ReadMemberAsync(string archive, string member) =>
-        await RunCleanAsync("-xOf", archive, member);
+    /// <summary>The content of one member (<c>tar -xOf</c>), with any further <paramref name="options"/>.</summary>
+    public static async Task<string> ReadMemberAsync(string archive, string member, params string[] options) =>
+        await RunCleanAsync([.. options, "-xOf", archive, member]);
 
     /// <summary>Runs GNU tar on <paramref name="archive"/> without requiring success, for archives expected to be broken.</summary>
     public static async Task<ProcessRunner.Result> TryListAsync(string archive)

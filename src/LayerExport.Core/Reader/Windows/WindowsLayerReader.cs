@@ -286,9 +286,10 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         }
         else if (!isDirectory)
         {
-            // The export opens it: a refusal is found here, before the body. Its xattrs are not listed, so an ACL
-            // that refuses alone is not seen: a system call per file would be.
-            ReadPermission.Require(directory, name, status, hasAccessAcl: false);
+            // The export opens it: a refusal is found here, before the body. Its xattrs are not listed, so an access
+            // ACL is assumed and the kernel asked for every plain file, an ACL that refuses alone included: one
+            // faccessat2, measured cheaper than listing the xattrs to skip it (listxattrat, a system call as well).
+            ReadPermission.Require(directory, name, status, hasAccessAcl: true);
         }
 
         using (file)
