@@ -58,6 +58,40 @@ public sealed class ReadPermissionTests : IDisposable
         Assert.Equal("private", refused.Name);
     }
 
+    // The mode bits show an access ACL's mask, not its entries: a file that has one is the kernel's to judge.
+    [Fact]
+    public async Task AFileAnAclRefusesIsRefusedThoughItsModeBitsGrant()
+    {
+        using var directory = PrivateFileOf(Root, 0x1A4);
+        await ExternalTool.RunCheckedAsync("setfacl", "-m", $"u:{Nobody}:---", _root.Combine("private"));
+
+        var error = Record.Exception(() => OwnThread.Run(() =>
+        {
+            Posix.SetEffectiveUserOfThisThread(Nobody);
+            return DescribePrivate(directory);
+        }));
+
+        var refused = Assert.IsType<NativeIOException>(error);
+        Assert.Equal(Libc.EACCES, refused.Errno);
+        Assert.Equal("private", refused.Name);
+    }
+
+    // Where the mode bits grant and no ACL could refuse, the walk makes no system call for it: a kernel that would
+    // refuse is never asked.
+    [Fact]
+    public void AFileTheModeBitsGrantIsDescribedWithoutAskingTheKernel()
+    {
+        using var directory = PrivateFileOf(Root, 0x1A4);
+
+        var size = OwnThread.Run(() =>
+        {
+            Posix.FailOnThisThread(Posix.Faccessat2SyscallNumber, Libc.EACCES);
+            return DescribePrivate(directory);
+        });
+
+        Assert.Equal(6, size);
+    }
+
     // Before Linux 5.8 (or under a seccomp filter that does not know faccessat2) the kernel cannot be asked.
     [Theory]
     [InlineData(Libc.ENOSYS)]
