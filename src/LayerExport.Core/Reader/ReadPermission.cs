@@ -30,12 +30,12 @@ internal static class ReadPermission
     /// <param name="directory">The opened directory that lists the name.</param>
     /// <param name="name">The regular file's name.</param>
     /// <param name="listed">Its status, as listed.</param>
-    /// <param name="hasAccessAcl">Whether it carries an access ACL, which the mode bits do not show whole.</param>
+    /// <param name="mayCarryAccessAcl">False only where the file is known to carry no access ACL, which the mode bits would not show whole: then they may decide.</param>
     /// <exception cref="NativeIOException">EACCES: the kernel refuses this process the file.</exception>
-    public static void Require(FileDescriptor directory, byte[] name, in FileStatus listed, bool hasAccessAcl)
+    public static void Require(FileDescriptor directory, byte[] name, in FileStatus listed, bool mayCarryAccessAcl)
     {
         // A kernel that cannot be asked leaves the answer to the open, as before this check.
-        if ((!hasAccessAcl && ModeGrants(listed.Mode, listed.Uid, EffectiveUserId)) || directory.CanReadAt(name) != false)
+        if ((!mayCarryAccessAcl && ModeGrants(listed.Mode, listed.Uid, EffectiveUserId)) || directory.CanReadAt(name) != false)
         {
             return;
         }

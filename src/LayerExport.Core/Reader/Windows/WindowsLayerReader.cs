@@ -286,10 +286,10 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         }
         else if (!isDirectory)
         {
-            // The export opens it: a refusal is found here, before the body. Its xattrs are not listed, so an access
-            // ACL is assumed and the kernel asked for every plain file, an ACL that refuses alone included: one
-            // faccessat2, measured cheaper than listing the xattrs to skip it (listxattrat, a system call as well).
-            ReadPermission.Require(directory, name, status, hasAccessAcl: true);
+            // The export opens it: a refusal is found here, before the body. Its xattrs are not listed, so the kernel
+            // is asked for every plain file, an ACL that refuses alone included: one faccessat2, measured cheaper than
+            // listing the xattrs to skip it (listxattrat, a system call as well).
+            ReadPermission.Require(directory, name, status, mayCarryAccessAcl: true);
         }
 
         using (file)
