@@ -18,6 +18,11 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     // The mount ID comes at no extra cost: it tells a bind mount of the same file system, which st_dev cannot.
     private const uint StatusMask = Libc.STATX_BASIC_STATS | Libc.STATX_MNT_ID;
 
+    private const int FscryptPolicyV2Length = 24;
+    private const byte FscryptPolicyV2 = 2;
+    private const uint FscryptKeySpecIdentifier = 2;
+    private const uint FscryptKeyStatusPresent = 2;
+
     private static bool s_noXattrAt;
 
     private FileDescriptor(int fd)
@@ -263,6 +268,56 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             Libc.ENOSYS or Libc.EPERM => null,
             var errno => throw Error(errno, name),
         };
+    }
+
+    /// <summary>Whether the fscrypt key of this encrypted directory or file is present, as the file system's keyring says.</summary>
+    /// <returns>
+    /// True when it is, or when nothing here is encrypted; false when a v2 policy's key is absent or being removed;
+    /// null when it cannot be told: a v1 policy, whose key may sit in a process keyring the kernel does not report,
+    /// or a kernel before 5.4.
+    /// </returns>
+    public bool? HasEncryptionKey()
+    {
+        // struct fscrypt_get_policy_ex_arg: the policy's size, then the policy; a v2 one names its key at bytes 8-23.
+        Span<byte> policy = stackalloc byte[sizeof(ulong) + FscryptPolicyV2Length];
+        policy.Clear();
+        MemoryMarshal.Write(policy, (ulong)FscryptPolicyV2Length);
+        fixed (byte* p = policy)
+        {
+            if (Libc.Ioctl(this, Libc.FS_IOC_GET_ENCRYPTION_POLICY_EX, p) != 0)
+            {
+                return Marshal.GetLastPInvokeError() switch
+                {
+                    Libc.ENODATA => true,
+                    Libc.ENOTTY or Libc.EOPNOTSUPP => null,
+                    var errno => throw Error(errno, "(encryption policy)"),
+                };
+            }
+        }
+
+        if (policy[sizeof(ulong)] != FscryptPolicyV2)
+        {
+            return null;
+        }
+
+        // struct fscrypt_get_key_status_arg: the key specifier (type, reserved, 32 bytes), reserved words, the status.
+        Span<byte> key = stackalloc byte[128];
+        key.Clear();
+        MemoryMarshal.Write(key, FscryptKeySpecIdentifier);
+        policy.Slice(sizeof(ulong) + 8, 16).CopyTo(key[8..]);
+        fixed (byte* k = key)
+        {
+            if (Libc.Ioctl(this, Libc.FS_IOC_GET_ENCRYPTION_KEY_STATUS, k) != 0)
+            {
+                return Marshal.GetLastPInvokeError() switch
+                {
+                    Libc.ENOTTY or Libc.EOPNOTSUPP => null,
+                    var errno => throw Error(errno, "(encryption key status)"),
+                };
+            }
+        }
+
+        return MemoryMarshal.Read<uint>(key[64..]) == FscryptKeyStatusPresent;
     }
 
     /// <summary>The raw target of a child symlink.</summary>

@@ -21,6 +21,7 @@ internal readonly record struct FileStatus
         CtimeSeconds = buffer.CtimeSec;
         CtimeNanoseconds = buffer.CtimeNsec;
         IsMountRoot = (buffer.Attributes & buffer.AttributesMask & Libc.STATX_ATTR_MOUNT_ROOT) != 0;
+        IsEncrypted = (buffer.Attributes & buffer.AttributesMask & Libc.STATX_ATTR_ENCRYPTED) != 0;
         MountId = (buffer.Mask & Libc.STATX_MNT_ID) != 0 ? buffer.MntId : null;
     }
 
@@ -71,6 +72,9 @@ internal readonly record struct FileStatus
 
     /// <summary>True when a file system or a bind mount is mounted on this very file (Linux 5.8+; false before).</summary>
     public bool IsMountRoot { get; }
+
+    /// <summary>Whether fscrypt encrypts it: a directory's names and a file's contents need its key.</summary>
+    public bool IsEncrypted { get; }
 
     /// <summary>The mount the file was reached through; null where the kernel does not say (before Linux 5.8).</summary>
     public ulong? MountId { get; }

@@ -34,6 +34,8 @@ internal static unsafe partial class Libc
     public const int ELOOP = 40;
     public const int ENODATA = 61;
     public const int EOPNOTSUPP = 95;
+    public const int ENOTTY = 25;
+    public const int ENOKEY = 126;
 
     public const int O_RDONLY = 0;
     public const int O_WRONLY = 1;
@@ -51,6 +53,7 @@ internal static unsafe partial class Libc
     public const uint STATX_BASIC_STATS = 0x7ff;
     public const uint STATX_MNT_ID = 0x1000;
     public const ulong STATX_ATTR_MOUNT_ROOT = 0x2000;
+    public const ulong STATX_ATTR_ENCRYPTED = 0x800;
 
     public const int S_IFMT = 0xF000;
     public const int S_IFSOCK = 0xC000;
@@ -177,6 +180,13 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     private static partial nint Syscall6(nint number, SafeHandle dirfd, byte* path, uint atFlags, byte* name, XattrArgs* args, nuint size);
+
+    // _IOWR('f', 22, __u8[9]) and _IOWR('f', 26, struct fscrypt_get_key_status_arg), alike on x86 and Arm.
+    public const nuint FS_IOC_GET_ENCRYPTION_POLICY_EX = 0xC0096616;
+    public const nuint FS_IOC_GET_ENCRYPTION_KEY_STATUS = 0xC080661A;
+
+    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(SafeHandle fd, nuint request, byte* argument);
 
     [LibraryImport(Library, EntryPoint = "strerror")]
     private static partial nint StrError(int errno);

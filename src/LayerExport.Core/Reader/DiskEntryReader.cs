@@ -183,6 +183,7 @@ internal sealed class DiskEntryReader(bool openContent)
 
     private static LayerEntry DirectoryEntryOf(FileDescriptor directory, byte[] path, in FileStatus status, out List<byte[]> xattrNames)
     {
+        EncryptedDirectory.RequireKey(directory, status);
         xattrNames = directory.ListXattrs();
         var (xattrs, overridden) = SelectXattrs(xattrNames, name => directory.GetXattr(name));
         var header = Apply(Header([.. path, (byte)'/'], TarEntryType.Directory, status) with { Xattrs = xattrs }, overridden, static () => []);

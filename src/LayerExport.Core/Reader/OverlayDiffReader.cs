@@ -24,7 +24,9 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
         _entries = new DiskEntryReader(openContent);
         try
         {
-            Enter(diff, diff.ListXattrs(), diff.Stat().Device, [], ownsDirectory: false);
+            var root = diff.Stat();
+            EncryptedDirectory.RequireKey(diff, root);
+            Enter(diff, diff.ListXattrs(), root.Device, [], ownsDirectory: false);
         }
         catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
         {

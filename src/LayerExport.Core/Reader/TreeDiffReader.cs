@@ -31,6 +31,12 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         _entries = new DiskEntryReader(openContent);
         try
         {
+            EncryptedDirectory.RequireKey(tree, tree.Stat());
+            if (parentTree is not null)
+            {
+                EncryptedDirectory.RequireKey(parentTree, parentTree.Stat());
+            }
+
             Enter(tree, parentTree, [], ownsDirectories: false);
         }
         catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
@@ -87,6 +93,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         try
         {
             parentDirectory = DiskEntryReader.OpenDirectory(frame.Parent!, name, parentListed);
+            EncryptedDirectory.RequireKey(parentDirectory, parentListed);
             Enter(opened!, parentDirectory, [.. path, (byte)'/'], ownsDirectories: true);
         }
         catch

@@ -12,6 +12,9 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
     /// <summary>The kinds <see cref="MountAsync"/> makes.</summary>
     public static readonly string[] Kinds = ["tmpfs", "ext4", "xfs", "btrfs"];
 
+    /// <summary>One more kind <see cref="MountAsync"/> makes: an ext4 with the <c>encrypt</c> feature, whose directories fscrypt can encrypt.</summary>
+    public const string EncryptingExt4 = "ext4-encrypt";
+
     // Sparse, so it costs only what is written; mkfs.xfs refuses images under 300 MiB.
     private const long ImageBytes = 512L * 1024 * 1024;
 
@@ -25,13 +28,16 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
 
     private ScratchFileSystem(string kind) => Kind = kind;
 
-    /// <summary>tmpfs, ext4, xfs or btrfs.</summary>
+    /// <summary>tmpfs, ext4, xfs, btrfs or <see cref="EncryptingExt4"/>.</summary>
     public string Kind { get; }
 
     /// <summary>Where the file system is mounted; its root directory.</summary>
     public string MountPoint => _directory.Combine("mnt");
 
     private string Image => _directory.Combine("image");
+
+    // The file system type the kind mounts as.
+    private string Type => Kind == EncryptingExt4 ? "ext4" : Kind;
 
     /// <summary>Makes and mounts a file system of <paramref name="kind"/>; checks the mount is of that type.</summary>
     public static async Task<ScratchFileSystem> MountAsync(string kind)
@@ -126,6 +132,7 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
             {
                 // 256-byte inodes keep nanoseconds and times after 2038 (128-byte ones keep neither).
                 "ext4" => [Require("mkfs.ext4", "e2fsprogs"), "-q", "-F", "-I", "256"],
+                EncryptingExt4 => [Require("mkfs.ext4", "e2fsprogs"), "-q", "-F", "-I", "256", "-O", "encrypt"],
 
                 // bigtime keeps times after 2038.
                 "xfs" => [Require("mkfs.xfs", "xfsprogs"), "-q", "-f", "-m", "bigtime=1"],
@@ -143,12 +150,12 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
             }
 
             await ExternalTool.RunCheckedAsync(mkfs[0], [.. mkfs[1..], Image]);
-            await ExternalTool.RunCheckedAsync("mount", "-t", Kind, "-o", "loop", Image, MountPoint);
+            await ExternalTool.RunCheckedAsync("mount", "-t", Type, "-o", "loop", Image, MountPoint);
         }
 
         _mounted = true;
         var mounted = MountedType(MountPoint);
-        Assert.True(mounted == Kind, $"{MountPoint} should be {Kind} but is mounted as {mounted ?? "nothing"}");
+        Assert.True(mounted == Type, $"{MountPoint} should be {Type} but is mounted as {mounted ?? "nothing"}");
     }
 
     // The full path of a tool, looked up in PATH and the sbin directories (where the mkfs tools live).

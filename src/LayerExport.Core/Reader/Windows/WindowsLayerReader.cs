@@ -58,6 +58,7 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         _openContent = openContent;
         try
         {
+            EncryptedDirectory.RequireKey(layer, layer.Stat());
             Push(new WindowsFrame(layer, [], RootChildren(), ownsDirectory: false));
         }
         catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
@@ -183,6 +184,8 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
             {
                 throw new LayerChangedException("directory was replaced while being read");
             }
+
+            EncryptedDirectory.RequireKey(directory, listed);
 
             // In a base layer only UtilityVM/Files is exported from UtilityVM.
             var onlyFiles = _kind == WindowsLayerKind.Base && components.Count == 1 && components[0].AsSpan().SequenceEqual(WindowsNames.UtilityVM);
