@@ -1,6 +1,6 @@
 namespace LayerExport.Core.Tests.Support;
 
-/// <summary>A fresh directory under the system temp directory, removed with everything in it on dispose.</summary>
+/// <summary>A fresh directory under the system temp directory (or one given), removed with everything in it on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
     public TempDirectory()
@@ -8,10 +8,10 @@ internal sealed class TempDirectory : IDisposable
     {
     }
 
-    /// <summary>A directory whose name starts with <paramref name="prefix"/>.</summary>
-    public TempDirectory(string prefix)
+    /// <summary>A directory whose name starts with <paramref name="prefix"/>, under <paramref name="parent"/> when given.</summary>
+    public TempDirectory(string prefix, string? parent = null)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
+        Path = System.IO.Path.Combine(parent ?? System.IO.Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Path);
     }
 

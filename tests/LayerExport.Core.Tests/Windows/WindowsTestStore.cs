@@ -13,8 +13,11 @@ internal sealed class WindowsTestStore : IDisposable
     public const long Epoch = 116_444_736_000_000_000;
     public const uint DirectoryAttribute = 0x10, ArchiveAttribute = 0x20, ReadOnlyAttribute = 0x01, ReparsePointAttribute = 0x400;
 
-    private readonly TempDirectory _root = new();
+    private readonly TempDirectory _root;
     private readonly List<(string Path, long AccessTicks, long WriteTicks)> _times = [];
+
+    /// <summary>A store in a new directory under <paramref name="parent"/> (a scratch file system's, say), or under the temp directory.</summary>
+    public WindowsTestStore(string? parent = null) => _root = new TempDirectory("layerexport-", parent);
 
     public string Root => _root.Path;
 
