@@ -272,9 +272,9 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
 
     /// <summary>Whether the fscrypt key of this encrypted directory or file is present, as the file system's keyring says.</summary>
     /// <returns>
-    /// True when it is, or when nothing here is encrypted; false when a v2 policy's key is absent or being removed;
-    /// null when it cannot be told: a v1 policy, whose key may sit in a process keyring the kernel does not report,
-    /// or a kernel before 5.4.
+    /// True when it is, or when this is not encrypted on a file system that can encrypt; false when a v2 policy's key
+    /// is absent or being removed; null when it cannot be told: a v1 policy, whose key may sit in a process keyring the
+    /// kernel does not report, or a file system or kernel (before 5.4) without these calls.
     /// </returns>
     public bool? HasEncryptionKey()
     {
