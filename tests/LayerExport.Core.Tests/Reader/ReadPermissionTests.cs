@@ -47,15 +47,7 @@ public sealed class ReadPermissionTests : IDisposable
     {
         using var directory = PrivateFileOf(Other);
 
-        var error = Record.Exception(() => OwnThread.Run(() =>
-        {
-            Posix.SetEffectiveUserOfThisThread(Nobody);
-            return DescribePrivate(directory);
-        }));
-
-        var refused = Assert.IsType<NativeIOException>(error);
-        Assert.Equal(Libc.EACCES, refused.Errno);
-        Assert.Equal("private", refused.Name);
+        AssertRefusedToNobody(directory);
     }
 
     // The mode bits show an access ACL's mask, not its entries: a file that has one is the kernel's to judge.
@@ -65,15 +57,7 @@ public sealed class ReadPermissionTests : IDisposable
         using var directory = PrivateFileOf(Root, 0x1A4);
         await ExternalTool.RunCheckedAsync("setfacl", "-m", $"u:{Nobody}:---", _root.Combine("private"));
 
-        var error = Record.Exception(() => OwnThread.Run(() =>
-        {
-            Posix.SetEffectiveUserOfThisThread(Nobody);
-            return DescribePrivate(directory);
-        }));
-
-        var refused = Assert.IsType<NativeIOException>(error);
-        Assert.Equal(Libc.EACCES, refused.Errno);
-        Assert.Equal("private", refused.Name);
+        AssertRefusedToNobody(directory);
     }
 
     // Where the mode bits grant and no ACL could refuse, the walk makes no system call for it: a kernel that would
@@ -133,6 +117,20 @@ public sealed class ReadPermissionTests : IDisposable
     }
 
     // The metadata walk's read of the file: its size, or the walk's error.
+    // Describes the file on a thread whose effective user is nobody: the walk fails with the open's own error, naming it.
+    private static void AssertRefusedToNobody(FileDescriptor directory)
+    {
+        var error = Record.Exception(() => OwnThread.Run(() =>
+        {
+            Posix.SetEffectiveUserOfThisThread(Nobody);
+            return DescribePrivate(directory);
+        }));
+
+        var refused = Assert.IsType<NativeIOException>(error);
+        Assert.Equal(Libc.EACCES, refused.Errno);
+        Assert.Equal("private", refused.Name);
+    }
+
     private static long DescribePrivate(FileDescriptor directory)
     {
         using var entry = new DiskEntryReader(openContent: false).Read(directory, "private"u8.ToArray(), "private"u8.ToArray(), directory.StatAt("private"u8), out _);
