@@ -18,7 +18,8 @@ internal static class EncryptedDirectory
     /// <exception cref="IOException">Its key is absent or being removed.</exception>
     public static void RequireKey(FileDescriptor directory, in FileStatus status)
     {
-        // A key the kernel cannot report (a v1 policy's) is left to the reads: a file's open refuses without it.
+        // A key the kernel cannot report (a v1 policy's) is left to the reads: a file's open refuses without it, but a
+        // v1 directory that holds no file would still be read under encoded names.
         if (status.IsEncrypted && directory.HasEncryptionKey() == false)
         {
             throw new IOException($"{Libc.Describe(Libc.ENOKEY)}: the directory is encrypted (fscrypt) and its key is not loaded");

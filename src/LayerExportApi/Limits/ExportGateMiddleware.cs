@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Limits;
 
-/// <summary>Holds each request to a gated endpoint until it has a slot, for the whole response; refuses when the queue is full, the wait too long or the server stopping.</summary>
+/// <summary>Holds each request to a gated endpoint until it has a slot, kept until its body is written; refuses when the queue is full, the wait too long or the server stopping.</summary>
 /// <remarks>
 /// The slot is kept until the body is written, not just until the handler returns, because the body is the work;
 /// a body of announced length gives it back as its last byte is written (<see cref="SlotReleasingBodyWriter"/>).

@@ -34,13 +34,15 @@ internal sealed class SlotReleasingBodyWriter : PipeWriter
     /// <inheritdoc />
     public override void Advance(int bytes)
     {
-        Count(bytes);
+        // Advanced bytes stay in the server's buffer until the next flush: counted once they are there.
         _inner.Advance(bytes);
+        Count(bytes);
     }
 
     /// <inheritdoc />
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
+        // A write flushes too, so the count comes first: the slot goes back before the bytes can reach the client.
         Count(source.Length);
         return _inner.WriteAsync(source, cancellationToken);
     }

@@ -148,6 +148,26 @@ public sealed class EncryptedDirectoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ABaseWindowsLayerWhoseUtilityVmHasNoKeyIsRefusedRatherThanExportedWithoutIt()
+    {
+        // A base layer exports UtilityVM only when UtilityVM/Files is found: without the key, Files is not found there.
+        using var windows = new WindowsTestStore(_fileSystem!.MountPoint);
+        windows.AddLayer("base");
+        windows.Encoded("base/Files.$wcidirs$", WindowsTestStore.DirectoryAttribute, [], WindowsTestStore.Ticks(1), WindowsTestStore.Ticks(1));
+        windows.Encoded("base/UtilityVM.$wcidirs$", WindowsTestStore.DirectoryAttribute, [], WindowsTestStore.Ticks(1), WindowsTestStore.Ticks(1));
+        var utilityVm = Directory.CreateDirectory(windows.Path("base", "UtilityVM")).FullName;
+        FscryptKeys.Encrypt(utilityVm, _key);
+        Directory.CreateDirectory(Path.Combine(utilityVm, "Files", "sub"));
+        FscryptKeys.Remove(_fileSystem.MountPoint, _key);
+        using var layers = windows.Open();
+        using var export = new LayerExporter(layers).Prepare("base", []);
+
+        var surveyed = Assert.Throws<LayerExportException>(() => export.Survey(CancellationToken.None));
+
+        Assert.Equal(("UtilityVM", KeyNotLoaded), (surveyed.Path, surveyed.Reason));
+    }
+
+    [Fact]
     public async Task AV1DirectoryWithoutItsKeyIsLeftToItsFilesOpenWhichFailsNamingTheFile()
     {
         // The kernel cannot say a v1 key is absent (a process keyring may hold it), so the walk goes on and the

@@ -71,7 +71,7 @@ internal static unsafe partial class FscryptKeys
     /// <summary>What the file system's keyring says of the key: 1 absent, 2 present, 3 being removed.</summary>
     public static uint Status(string mountPoint, byte[] key)
     {
-        // struct fscrypt_get_key_status_arg: key specifier, 16 reserved words, status, status flags, user count.
+        // struct fscrypt_get_key_status_arg: key specifier, 6 reserved words, status, status flags, user count.
         var argument = new byte[128];
         Specify(argument, key);
         Call(mountPoint, GetKeyStatus, argument, "FS_IOC_GET_ENCRYPTION_KEY_STATUS");

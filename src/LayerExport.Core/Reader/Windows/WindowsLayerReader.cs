@@ -112,6 +112,16 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         using var utilityVm = _layer.OpenDirectoryAt(WindowsNames.UtilityVM);
         try
         {
+            // Without its key, Files would not be found there, and a base layer would go without its UtilityVM.
+            EncryptedDirectory.RequireKey(utilityVm, status);
+        }
+        catch (IOException e)
+        {
+            throw new LayerExportException("UtilityVM", e.Message, e);
+        }
+
+        try
+        {
             utilityVm.StatAt(WindowsNames.Files);
             return true;
         }
