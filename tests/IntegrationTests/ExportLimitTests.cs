@@ -3,6 +3,7 @@ using IntegrationTests.Support;
 using LayerExportApi.Limits;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Core;
+using Serilog.Events;
 using static IntegrationTests.Support.HeldExportServer;
 
 namespace IntegrationTests;
@@ -167,16 +168,8 @@ public sealed class ExportLimitTests : IAsyncLifetime
     {
         // The server is held after the body, where it logs the export's line: a client that has every announced byte
         // asks again at once on a connection of its own, as a downloader working through layers one by one does.
-        var completion = new HeldLogLine(e => e.MessageTemplate.Text.StartsWith("Export of layer", StringComparison.Ordinal)
-            && e.MessageTemplate.Text.Contains(" completed", StringComparison.Ordinal));
-        await using var server = ApiServer.Start(
-            Held.StoreRoot,
-            services => services.AddSingleton<ILogEventSink>(completion),
-            settings: new Dictionary<string, string>
-            {
-                ["Limits:ConcurrentExports"] = "1",
-                ["Limits:QueuedExports"] = "0",
-            });
+        var completion = new HeldLogLine(IsCompletionLine);
+        await using var server = StartOneSlotNoQueue(completion);
         try
         {
             using var client = server.CreateClient();
@@ -214,16 +207,8 @@ public sealed class ExportLimitTests : IAsyncLifetime
     {
         // A gzip body whose size is not known yet goes out chunked: the client has it whole only with the last chunk,
         // which the server writes when the request ends, so the slot is held meanwhile.
-        var completion = new HeldLogLine(e => e.MessageTemplate.Text.StartsWith("Export of layer", StringComparison.Ordinal)
-            && e.MessageTemplate.Text.Contains(" completed", StringComparison.Ordinal));
-        await using var server = ApiServer.Start(
-            Held.StoreRoot,
-            services => services.AddSingleton<ILogEventSink>(completion),
-            settings: new Dictionary<string, string>
-            {
-                ["Limits:ConcurrentExports"] = "1",
-                ["Limits:QueuedExports"] = "0",
-            });
+        var completion = new HeldLogLine(IsCompletionLine);
+        await using var server = StartOneSlotNoQueue(completion);
         var path = $"{TarPath}?compression=gzip";
         try
         {
@@ -284,4 +269,20 @@ public sealed class ExportLimitTests : IAsyncLifetime
             held.Release();
         }
     }
+
+    // The line an export logs once its body is written, in the work that follows the body.
+    private static bool IsCompletionLine(LogEvent logEvent) =>
+        logEvent.MessageTemplate.Text.StartsWith("Export of layer", StringComparison.Ordinal)
+        && logEvent.MessageTemplate.Text.Contains(" completed", StringComparison.Ordinal);
+
+    // One export slot and no queue: a request that finds the slot taken is refused at once.
+    private ApiServer StartOneSlotNoQueue(HeldLogLine completion) =>
+        ApiServer.Start(
+            Held.StoreRoot,
+            services => services.AddSingleton<ILogEventSink>(completion),
+            settings: new Dictionary<string, string>
+            {
+                ["Limits:ConcurrentExports"] = "1",
+                ["Limits:QueuedExports"] = "0",
+            });
 }
