@@ -1,4 +1,5 @@
 using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Store;
 
@@ -12,6 +13,8 @@ internal static class StoreListing
     {
         try
         {
+            // Without its key, an encrypted directory lists encoded names, which pass for layer IDs.
+            EncryptedDirectory.RequireKey(directory, directory.Stat());
             return directory.ReadDirectory();
         }
         catch (NativeIOException e) when (!e.IsTransient)
@@ -22,6 +25,10 @@ internal static class StoreListing
                     ? $"The layer store cannot be listed: {name} was deleted; restart the server once the store is back."
                     : $"The layer store cannot be listed: {name} ({Libc.Describe(e.Errno)}).",
                 e);
+        }
+        catch (IOException e) when (e is not NativeIOException)
+        {
+            throw new LayerStoreUnavailableException($"The layer store cannot be listed: {name}: {e.Message}.", e);
         }
     }
 

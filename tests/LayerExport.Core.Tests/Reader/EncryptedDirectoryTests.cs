@@ -65,6 +65,23 @@ public sealed class EncryptedDirectoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public void AStoreRootWithoutItsKeyIsUnavailableRatherThanListedUnderEncodedNames()
+    {
+        // Encoded names pass for layer IDs: listed, they would be rows of layers no one stored.
+        var root = Directory.CreateDirectory(Path.Combine(_fileSystem!.MountPoint, "encrypted-store")).FullName;
+        FscryptKeys.Add(_fileSystem.MountPoint);
+        FscryptKeys.Encrypt(root, _key);
+        Directory.CreateDirectory(Path.Combine(root, "app", "diff"));
+        File.WriteAllText(Path.Combine(root, "app", "layer.json"), "{}");
+        FscryptKeys.Remove(_fileSystem.MountPoint, _key);
+        using var layers = new NativeLayerStore(root);
+
+        var refused = Assert.Throws<LayerStoreUnavailableException>(() => layers.List());
+
+        Assert.Equal($"The layer store cannot be listed: the root directory: {KeyNotLoaded}.", refused.Message);
+    }
+
+    [Fact]
     public void AFileInADirectoryWithoutItsKeyIsFoundByTheSurveyNotWhereTheExportOpensIt()
     {
         BuildLayer("files", "secret");
