@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text;
 using IntegrationTests.Support;
+using LayerExport.Core.Native;
+using LayerExport.Core.Store;
+using LayerExportApi.Layers;
+using Microsoft.AspNetCore.Http;
 
 namespace IntegrationTests;
 
@@ -60,6 +64,22 @@ public sealed class ProblemResponseTests : IAsyncLifetime
 
         // A client tells one problem from another by its type, not by the wording of its title.
         Assert.Equal("urn:layer-export:problem:invalid-layer-id", problem.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void AStoreThatCannotReadALayerForWantOfItsFscryptKeyCallsTheLayerUnreadable()
+    {
+        // The layer's walk says the same of it: a Describe and a download of one layer must not disagree on the type.
+        const int ENOKEY = 126;
+        var refusal = new LayerStoreCorruptException(
+            "Layer 'app': layer.json cannot be opened (no key).",
+            new NativeIOException(ENOKEY, "layer.json", NativeIOException.KeyNotLoaded));
+
+        var problem = LayerProblems.For(refusal);
+
+        Assert.Equal(
+            (StatusCodes.Status500InternalServerError, "urn:layer-export:problem:layer-unreadable", refusal.Message),
+            (problem.StatusCode, problem.ProblemDetails.Type, problem.ProblemDetails.Detail));
     }
 
     [Fact]

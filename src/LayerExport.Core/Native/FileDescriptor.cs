@@ -57,7 +57,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             fd = OpenRaw(name, flags);
         }
 
-        return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), name);
+        return fd >= 0 ? new FileDescriptor(fd) : throw LookupError(Marshal.GetLastPInvokeError(), name);
     }
 
     /// <summary>Tries to open a child directory; false when it does not exist.</summary>
@@ -72,7 +72,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
 
         var errno = Marshal.GetLastPInvokeError();
         directory = null;
-        return errno == Libc.ENOENT ? false : throw Error(errno, name);
+        return errno == Libc.ENOENT && !IsEncryptedWithoutKey(Stat()) ? false : throw LookupError(errno, name);
     }
 
     /// <summary>
@@ -116,7 +116,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     private FileDescriptor OpenAt(ReadOnlySpan<byte> name, int flags)
     {
         var fd = OpenRaw(name, flags);
-        return fd >= 0 ? new FileDescriptor(fd) : throw Error(Marshal.GetLastPInvokeError(), name);
+        return fd >= 0 ? new FileDescriptor(fd) : throw LookupError(Marshal.GetLastPInvokeError(), name);
     }
 
     private int OpenRaw(ReadOnlySpan<byte> name, int flags)
@@ -241,7 +241,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         {
             if (Libc.Statx(this, p, Libc.AT_SYMLINK_NOFOLLOW, StatusMask, &buffer) != 0)
             {
-                throw Error(Marshal.GetLastPInvokeError(), name);
+                throw LookupError(Marshal.GetLastPInvokeError(), name);
             }
         }
 
@@ -320,6 +320,9 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         return MemoryMarshal.Read<uint>(key[64..]) == FscryptKeyStatusPresent;
     }
 
+    /// <summary>Whether this, of status <paramref name="status"/>, is encrypted (fscrypt) and its key is known to be absent.</summary>
+    public bool IsEncryptedWithoutKey(in FileStatus status) => status.IsEncrypted && HasEncryptionKey() == false;
+
     /// <summary>The raw target of a child symlink.</summary>
     public byte[] ReadLinkAt(ReadOnlySpan<byte> name)
     {
@@ -338,7 +341,7 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
 
             if (n < 0)
             {
-                throw Error(Marshal.GetLastPInvokeError(), name);
+                throw LookupError(Marshal.GetLastPInvokeError(), name);
             }
 
             if (n < target.Length)
@@ -648,6 +651,12 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         bytes.CopyTo(z, 0);
         return z;
     }
+
+    // Without its key a directory fscrypt encrypts looks up encoded names only: a name missing there may well exist.
+    private NativeIOException LookupError(int errno, ReadOnlySpan<byte> name) =>
+        errno == Libc.ENOENT && IsEncryptedWithoutKey(Stat())
+            ? new NativeIOException(Libc.ENOKEY, Encoding.UTF8.GetString(name), NativeIOException.KeyNotLoaded)
+            : Error(errno, name);
 
     private static NativeIOException Error(int errno, ReadOnlySpan<byte> name) =>
         new(errno, Encoding.UTF8.GetString(name));

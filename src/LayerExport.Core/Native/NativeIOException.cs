@@ -5,7 +5,16 @@ public sealed class NativeIOException : IOException
 {
     /// <summary>Creates the exception for <paramref name="errno"/> on <paramref name="name"/>.</summary>
     public NativeIOException(int errno, string name)
-        : base($"{name}: {Libc.Describe(errno)}") => (Errno, Name) = (errno, name);
+        : this(errno, name, Libc.Describe(errno))
+    {
+    }
+
+    /// <summary>Creates the exception for <paramref name="errno"/> on <paramref name="name"/>, for a reason the errno's text alone does not give.</summary>
+    public NativeIOException(int errno, string name, string reason)
+        : base($"{name}: {reason}") => (Errno, Name, Reason) = (errno, name, reason);
+
+    /// <summary>Why a directory fscrypt encrypts cannot be read: its key is not loaded.</summary>
+    public static string KeyNotLoaded => $"{Libc.Describe(Libc.ENOKEY)}: the directory is encrypted (fscrypt) and its key is not loaded";
 
     /// <summary>The errno value.</summary>
     public int Errno { get; }
@@ -13,8 +22,14 @@ public sealed class NativeIOException : IOException
     /// <summary>The name the call was about.</summary>
     public string Name { get; }
 
+    /// <summary>What failed, without the name: the errno's text unless a more precise reason was given.</summary>
+    public string Reason { get; }
+
     /// <summary>True when the name did not exist.</summary>
     public bool IsNotFound => Errno == Libc.ENOENT;
+
+    /// <summary>True when an fscrypt key was missing: the name may exist, under an encoded name only the key can tell.</summary>
+    public bool IsKeyNotLoaded => Errno == Libc.ENOKEY;
 
     /// <summary>True for errors that may pass when tried again: I/O errors, busy or stale network files, descriptor exhaustion.</summary>
     public bool IsTransient => Errno is Libc.EIO or Libc.EAGAIN or Libc.EBUSY or Libc.ENFILE or Libc.EMFILE or Libc.ETIMEDOUT or Libc.ESTALE;

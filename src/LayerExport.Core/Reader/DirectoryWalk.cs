@@ -60,7 +60,7 @@ internal abstract class DirectoryWalk<TFrame, TChild>(CancellationToken cancella
             catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
             {
                 // An error about the entry's own name is told without it: the entry path comes first already.
-                var reason = e is NativeIOException native && native.Name == Encoding.UTF8.GetString(NameOf(child)) ? Libc.Describe(native.Errno) : e.Message;
+                var reason = e is NativeIOException native && native.Name == Encoding.UTF8.GetString(NameOf(child)) ? native.Reason : e.Message;
                 throw new LayerExportException(Encoding.UTF8.GetString(path), reason, e);
             }
 

@@ -20,9 +20,9 @@ internal static class EncryptedDirectory
     {
         // A key the kernel cannot report (a v1 policy's) is left to the reads: a file's open refuses without it, but a
         // v1 directory that holds no file would still be read under encoded names.
-        if (status.IsEncrypted && directory.HasEncryptionKey() == false)
+        if (directory.IsEncryptedWithoutKey(status))
         {
-            throw new IOException($"{Libc.Describe(Libc.ENOKEY)}: the directory is encrypted (fscrypt) and its key is not loaded");
+            throw new IOException(NativeIOException.KeyNotLoaded);
         }
     }
 }

@@ -169,6 +169,11 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
                 throw new LayerStoreUnavailableException($"The layer store cannot be read: the root directory ({Libc.Describe(e.Errno)}).", e);
             }
 
+            if (e.IsKeyNotLoaded)
+            {
+                throw StoreListing.Unsearchable("the root directory", e);
+            }
+
             throw new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
     }

@@ -131,7 +131,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': tar-split.json.gz cannot be read ({Libc.Describe(e.Errno)}).", e);
+            throw new LayerStoreCorruptException($"Layer '{id}': tar-split.json.gz cannot be read ({e.Reason}).", e);
         }
 
         return status.Type switch
@@ -195,7 +195,9 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e) when (!e.IsTransient)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': its layerdb entry cannot be opened ({Libc.Describe(e.Errno)}).", e);
+            throw e.IsKeyNotLoaded
+                ? StoreListing.Unsearchable("image/overlay2/layerdb/sha256", e)
+                : new LayerStoreCorruptException($"Layer '{id}': its layerdb entry cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
     }
 

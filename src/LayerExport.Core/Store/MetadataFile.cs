@@ -33,7 +33,7 @@ internal static class MetadataFile
         catch (NativeIOException e) when (!e.IsTransient)
         {
             // A socket, a file without read permission: this layer's verdict, not a failure of the whole request.
-            throw new LayerStoreCorruptException($"Layer '{id}': {name} cannot be opened ({Libc.Describe(e.Errno)}).", e);
+            throw new LayerStoreCorruptException($"Layer '{id}': {name} cannot be opened ({e.Reason}).", e);
         }
     }
 

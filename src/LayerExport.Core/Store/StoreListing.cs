@@ -32,6 +32,12 @@ internal static class StoreListing
         }
     }
 
+    /// <summary>The refusal for a directory every layer is looked up in whose names cannot be told: no layer of the store can be found.</summary>
+    /// <param name="name">The directory as messages name it, relative to the configured root.</param>
+    /// <param name="e">The failed lookup.</param>
+    public static LayerStoreUnavailableException Unsearchable(string name, NativeIOException e) =>
+        new($"The layer store cannot be read: {name}: {e.Reason}.", e);
+
     /// <summary>Whether the directory's link count can tell its deletion: it must be above 0 while it lives.</summary>
     /// <remarks>Every kernel file system counts at least 1 for a live directory; a FUSE daemon may report anything.</remarks>
     public static bool CountsLinks(FileDescriptor directory) => directory.Stat().NLink > 0;

@@ -46,7 +46,7 @@ internal static class StorePath
 
             throw e.IsSymlinkRefused
                 ? new LayerRefusedException($"{who}{path} is a symbolic link or not a directory; refused.")
-                : new LayerStoreCorruptException($"{who}{path} cannot be opened ({Libc.Describe(e.Errno)}).", e);
+                : new LayerStoreCorruptException($"{who}{path} cannot be opened ({e.Reason}).", e);
         }
     }
 }

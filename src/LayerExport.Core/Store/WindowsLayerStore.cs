@@ -158,7 +158,9 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e) when (!e.IsTransient)
         {
-            throw new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
+            throw e.IsKeyNotLoaded
+                ? StoreListing.Unsearchable("the root directory", e)
+                : new LayerStoreCorruptException($"Layer '{id}': its directory cannot be opened ({Libc.Describe(e.Errno)}).", e);
         }
 
         try
@@ -176,6 +178,11 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e) when (e.IsNotFound)
         {
+        }
+        catch (NativeIOException e) when (e.IsKeyNotLoaded)
+        {
+            layer.Dispose();
+            throw new LayerStoreCorruptException($"Layer '{id}': Files cannot be looked up ({e.Reason}).", e);
         }
         catch
         {

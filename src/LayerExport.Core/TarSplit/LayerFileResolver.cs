@@ -118,7 +118,7 @@ internal static class LayerFileResolver
         }
         catch (NativeIOException e)
         {
-            throw new LayerExportException(displayPath, $"cannot open its directory in the unpacked layer ({Libc.Describe(e.Errno)})", e);
+            throw new LayerExportException(displayPath, $"cannot open its directory in the unpacked layer ({e.Reason})", e);
         }
 
         var directory = root;

@@ -24,6 +24,8 @@ internal static class LayerProblems
             new Dictionary<string, object?> { ["recordedChain"] = mismatch.RecordedChain }),
         LayerRefusedException => Problem(StatusCodes.Status403Forbidden, "Layer refused", "layer-refused", exception),
         LayerStoreUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Layer store unavailable", "store-unavailable", exception),
+        // A layer the store cannot read for want of an fscrypt key is unreadable, as its walk would say, not inconsistent.
+        LayerStoreCorruptException { InnerException: NativeIOException { IsKeyNotLoaded: true } } => Unreadable(exception),
         WindowsLayerFormatException => Problem(StatusCodes.Status500InternalServerError, "Windows layer malformed", "windows-layer-malformed", exception),
         _ => Problem(StatusCodes.Status500InternalServerError, "Layer store is inconsistent", "store-inconsistent", exception),
     };

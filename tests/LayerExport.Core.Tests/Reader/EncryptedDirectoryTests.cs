@@ -68,17 +68,88 @@ public sealed class EncryptedDirectoryTests : IAsyncLifetime
     public void AStoreRootWithoutItsKeyIsUnavailableRatherThanListedUnderEncodedNames()
     {
         // Encoded names pass for layer IDs: listed, they would be rows of layers no one stored.
-        var root = Directory.CreateDirectory(Path.Combine(_fileSystem!.MountPoint, "encrypted-store")).FullName;
-        FscryptKeys.Add(_fileSystem.MountPoint);
-        FscryptKeys.Encrypt(root, _key);
-        Directory.CreateDirectory(Path.Combine(root, "app", "diff"));
-        File.WriteAllText(Path.Combine(root, "app", "layer.json"), "{}");
-        FscryptKeys.Remove(_fileSystem.MountPoint, _key);
-        using var layers = new NativeLayerStore(root);
+        using var layers = new NativeLayerStore(BuildEncryptedStore());
 
         var refused = Assert.Throws<LayerStoreUnavailableException>(() => layers.List());
 
         Assert.Equal($"The layer store cannot be listed: the root directory: {KeyNotLoaded}.", refused.Message);
+    }
+
+    [Fact]
+    public void ALayerLookedUpInAStoreRootWithoutItsKeyIsUnavailableRatherThanNotFound()
+    {
+        // The layer is there, under a name only the key tells: "not found" would be false.
+        using var layers = new NativeLayerStore(BuildEncryptedStore());
+
+        var refused = Assert.Throws<LayerStoreUnavailableException>(() => layers.Describe(LayerId.Parse("app")));
+
+        Assert.Equal($"The layer store cannot be read: the root directory: {KeyNotLoaded}.", refused.Message);
+    }
+
+    [Fact]
+    public void ALayerDirectoryWithoutItsKeyIsRefusedForTheKeyRatherThanNotFound()
+    {
+        var layer = Directory.CreateDirectory(Path.Combine(Store, "app")).FullName;
+        FscryptKeys.Encrypt(layer, _key);
+        Directory.CreateDirectory(Path.Combine(layer, "diff"));
+        File.WriteAllText(Path.Combine(layer, "layer.json"), "{}");
+        FscryptKeys.Remove(_fileSystem!.MountPoint, _key);
+        using var layers = new NativeLayerStore(Store);
+
+        var refused = Assert.Throws<LayerStoreCorruptException>(() => layers.Describe(LayerId.Parse("app")));
+
+        Assert.Equal($"Layer 'app': layer.json cannot be opened ({KeyNotLoaded}).", refused.Message);
+        Assert.True(Assert.IsType<NativeIOException>(refused.InnerException).IsKeyNotLoaded);
+    }
+
+    [Fact]
+    public void AWindowsLayerDirectoryWithoutItsKeyIsRefusedForTheKeyRatherThanNotFound()
+    {
+        // The store tells a layer by its Files, which the layer directory shows only under an encoded name.
+        using var windows = BuildWindowsLayer("");
+        FscryptKeys.Remove(_fileSystem!.MountPoint, _key);
+        using var layers = windows.Open();
+
+        var refused = Assert.Throws<LayerStoreCorruptException>(() => layers.Describe(LayerId.Parse(WindowsLayer)));
+
+        Assert.Equal($"Layer '{WindowsLayer}': Files cannot be looked up ({KeyNotLoaded}).", refused.Message);
+        Assert.True(Assert.IsType<NativeIOException>(refused.InnerException).IsKeyNotLoaded);
+    }
+
+    [Theory]
+    [InlineData("open a file")]
+    [InlineData("open a directory")]
+    [InlineData("try to open a directory")]
+    [InlineData("read a status")]
+    [InlineData("read a link")]
+    public void ANameLookedUpWithoutItsDirectorysKeyIsRefusedForTheKeyNotReportedMissing(string lookup)
+    {
+        BuildLayer("lookups", "secret");
+        FscryptKeys.Remove(_fileSystem!.MountPoint, _key);
+        using var directory = FileDescriptor.OpenDirectory(Path.Combine(Store, "lookups", "diff", "secret"));
+
+        var refused = Assert.Throws<NativeIOException>(() => LookUp(directory, lookup));
+
+        Assert.Equal((Libc.ENOKEY, KeyNotLoaded), (refused.Errno, refused.Reason));
+    }
+
+    [Theory]
+    [InlineData("open a file")]
+    [InlineData("open a directory")]
+    [InlineData("read a status")]
+    [InlineData("read a link")]
+    public void ANameMissingFromAnEncryptedDirectoryWithItsKeyIsMissing(string lookup)
+    {
+        BuildLayer("loaded", "secret");
+        using var directory = FileDescriptor.OpenDirectory(Path.Combine(Store, "loaded", "diff", "secret"));
+        File.Delete(Path.Combine(Store, "loaded", "diff", "secret", "file.txt"));
+        File.Delete(Path.Combine(Store, "loaded", "diff", "secret", "link"));
+        Directory.Delete(Path.Combine(Store, "loaded", "diff", "secret", "sub"));
+
+        var missing = Assert.Throws<NativeIOException>(() => LookUp(directory, lookup));
+
+        Assert.True(missing.IsNotFound);
+        Assert.False(directory.TryOpenDirectoryAt("sub"u8, out _));
     }
 
     [Fact]
@@ -256,6 +327,41 @@ public sealed class EncryptedDirectoryTests : IAsyncLifetime
 
         using var directory = held ?? FileDescriptor.OpenDirectory(path);
         Assert.Equal(expected, directory.HasEncryptionKey());
+    }
+
+    // A lookup of one of the names BuildLayer makes, by the call <lookup> names.
+    private static void LookUp(FileDescriptor directory, string lookup)
+    {
+        switch (lookup)
+        {
+            case "open a file":
+                directory.OpenFileAt("file.txt"u8).Dispose();
+                break;
+            case "open a directory":
+                directory.OpenDirectoryAt("sub"u8).Dispose();
+                break;
+            case "try to open a directory":
+                directory.TryOpenDirectoryAt("sub"u8, out _);
+                break;
+            case "read a status":
+                directory.StatAt("file.txt"u8);
+                break;
+            default:
+                directory.ReadLinkAt("link"u8);
+                break;
+        }
+    }
+
+    // A native store whose root is encrypted with the test's key, holding the layer "app"; the key removed.
+    private string BuildEncryptedStore()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(_fileSystem!.MountPoint, "encrypted-store")).FullName;
+        FscryptKeys.Add(_fileSystem.MountPoint);
+        FscryptKeys.Encrypt(root, _key);
+        Directory.CreateDirectory(Path.Combine(root, "app", "diff"));
+        File.WriteAllText(Path.Combine(root, "app", "layer.json"), "{}");
+        FscryptKeys.Remove(_fileSystem.MountPoint, _key);
+        return root;
     }
 
     // A native layer whose directory <encrypted> (under diff/, or diff/ itself when empty) holds a file, a symlink to
