@@ -80,11 +80,10 @@ try
     // Over loopback, only 'localhost' and addresses in Host: a browser page cannot rebind its domain to us.
     app.UseLoopbackHostCheck();
 
-    // Bearer token on every request but the health probes and the API documentation, then a slot for each tar download.
+    // Bearer token on every request but the health probes and the API documentation.
     app.UseTokenAuthentication();
-    app.UseExportGate();
 
-    // Endpoints: probes, metrics, API documentation, the layers.
+    // Endpoints: probes, metrics, API documentation, the layers (an export takes a slot once its request is checked).
     app.MapHealthProbes();
     app.MapExportMetrics();
     app.MapApiDocumentation();

@@ -70,6 +70,38 @@ public sealed class ExportLimitTests : IAsyncLifetime
         Assert.Equal(2, Held.Gate.Available);
     }
 
+    [Theory]
+    [InlineData("/layers/-bad/tar", "", HttpStatusCode.BadRequest, "invalid-layer-id")]
+    [InlineData(TarPath + "?parent=-bad", "", HttpStatusCode.BadRequest, "invalid-layer-id")]
+    [InlineData(TarPath + "?compression=brotli", "", HttpStatusCode.BadRequest, "unknown-compression")]
+    [InlineData(TarPath + "?parents=" + Layer, "", HttpStatusCode.BadRequest, "unknown-query-parameter")]
+    [InlineData(TarPath, "Accept: text/html", HttpStatusCode.NotAcceptable, "not-acceptable")]
+    [InlineData(TarPath, "Accept: ;;;", HttpStatusCode.BadRequest, "malformed-accept")]
+    [InlineData(TarPath, "If-None-Match: sha256", HttpStatusCode.BadRequest, "malformed-if-none-match")]
+    [InlineData($"/layers/{Layer}/descriptor?compression=brotli", "", HttpStatusCode.BadRequest, "unknown-compression")]
+    public async Task BadInputIsAnsweredAtOnceWhileEverySlotAndQueuePlaceIsTaken(string path, string header, HttpStatusCode status, string type)
+    {
+        // A request that can never succeed is not told to come back later, nor queued behind downloads.
+        using var client = Held.Server.CreateClient();
+        var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath), };
+        await Held.Blocking.WaitUntilHeldAsync(2);
+        var queued = DownloadAsync(client, TarPath);
+        WaitUntil(() => Held.Gate.Queued == 1, "the third export is queued");
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        if (header.Split(": ") is [var name, var value])
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var refused = await client.SendAsync(request);
+
+        var problem = await ProblemAssert.IsProblemAsync(refused, status);
+        Assert.Equal($"urn:layer-export:problem:{type}", problem.GetProperty("type").GetString());
+        Assert.Equal(1, Held.Gate.Queued);
+        Held.Blocking.Release();
+        Assert.All(await Task.WhenAll([.. running, queued]), b => Assert.Equal(HttpStatusCode.OK, b.Status));
+    }
+
     [Fact]
     public async Task MetadataAndHealthAreNeverQueued()
     {

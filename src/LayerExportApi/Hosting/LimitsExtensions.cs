@@ -27,6 +27,7 @@ internal static partial class LimitsExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<ExportGate>();
+        builder.Services.AddSingleton<ExportAdmission>();
 
         // A stalled or very slow reader is dropped; an HTTP/2 stream's pipe holds at most 64 KiB before writes wait.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(static (kestrel, limits) =>
@@ -77,16 +78,9 @@ internal static partial class LimitsExtensions
         return app;
     }
 
-    /// <summary>Puts the export gate into the pipeline, after authentication so that refused callers take no slot.</summary>
-    public static WebApplication UseExportGate(this WebApplication app)
-    {
-        app.UseMiddleware<ExportGateMiddleware>();
-        return app;
-    }
-
-    /// <summary>Makes requests to this endpoint pass the export gate; <paramref name="readsAccept"/> says whether it negotiates its representation by <c>Accept</c>.</summary>
-    public static TBuilder RequireExportSlot<TBuilder>(this TBuilder builder, bool readsAccept)
-        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(readsAccept ? ExportGateMetadata.Negotiating : ExportGateMetadata.QueryOnly);
+    /// <summary>Marks an endpoint whose exports take a slot (<see cref="ExportAdmission"/>), for its API description.</summary>
+    public static TBuilder RequireExportSlot<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder => builder.WithMetadata(ExportGateMetadata.Instance);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The file descriptor limit is {Limit}: under load exports may be refused or the runtime may abort; raise it to at least {Recommended} (ulimit -n, systemd LimitNOFILE=)")]
     private static partial void LowDescriptorLimit(ILogger logger, ulong limit, ulong recommended);

@@ -23,6 +23,8 @@ internal static class MetricsExtensions
     /// <summary>Serves the scrape endpoint; with tokens configured it needs one like any other endpoint but health.</summary>
     public static WebApplication MapExportMetrics(this WebApplication app)
     {
+        // The instruments exist once made: the gauges of slots and queue are scraped from start, not from the first export.
+        app.Services.GetRequiredService<ExportMetrics>();
         app.MapPrometheusScrapingEndpoint(Path);
         return app;
     }

@@ -4,6 +4,7 @@ using LayerExport.Core.Export;
 using LayerExport.Core.Store;
 using Microsoft.AspNetCore.Http.HttpResults;
 using LayerExportApi.Hosting;
+using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 
@@ -38,7 +39,7 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapMethods("/{id}/tar", [HttpMethods.Get, HttpMethods.Head], ExportLayerTar)
-            .RequireExportSlot(readsAccept: true)
+            .RequireExportSlot()
             .WithName("ExportLayerTar")
             .AddOpenApiOperationTransformer((operation, _, _) => OperationDocumentation.DescribeTar(operation))
             .WithDescription(
@@ -57,7 +58,7 @@ internal static class LayerEndpoints
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         layers.MapMethods("/{id}/descriptor", [HttpMethods.Get, HttpMethods.Head], DescribeRepresentation)
-            .RequireExportSlot(readsAccept: false)
+            .RequireExportSlot()
             .WithName("DescribeLayerRepresentation")
             .AddOpenApiOperationTransformer((operation, _, _) => OperationDocumentation.DescribeCompression(operation))
             .WithDescription(
@@ -108,18 +109,16 @@ internal static class LayerEndpoints
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first; must be the start of the recorded chain.")] string[]? parent,
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd; the OCI media types in Accept work too.")] string? compression,
         HttpRequest request,
+        ILayerStore store,
+        ExportAdmission admission,
         ExportPreparation preparation,
         LayerDescriptors descriptors,
         ILogger<LayerTarResult> logger,
         CancellationToken cancellationToken)
     {
-        if (RepresentationNegotiation.ParseAccept(request.Headers.Accept) is not { } accept)
+        if (RepresentationNegotiation.Negotiate(compression, request.Headers.Accept, out var refusal) is not { } chosen)
         {
-            return TypedResults.Problem(
-                detail: "The Accept header is not a list of media ranges.",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Malformed Accept header",
-                type: "urn:layer-export:problem:malformed-accept");
+            return refusal!;
         }
 
         if (ConditionalHeaders.Malformed(request) is { } malformed)
@@ -127,13 +126,14 @@ internal static class LayerEndpoints
             return malformed;
         }
 
-        if (RepresentationNegotiation.Choose(compression, accept, out var refusal) is not { } chosen)
-        {
-            return refusal!;
-        }
-
         try
         {
+            RequireWellFormedIds(store, id, parent);
+            if (await admission.EnterAsync(request.HttpContext, chosen, cancellationToken) is { } refused)
+            {
+                return refused;
+            }
+
             // A whole download may take its length (and digest, when known) from the layer's last survey, sparing
             // a walk: the export checks both before its last bytes, so a layer changed since fails that one download
             // and the next one surveys afresh. HEAD, conditional and range requests act on the survey before any
@@ -180,6 +180,9 @@ internal static class LayerEndpoints
         [Description("Layer ID")] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first.")] string[]? parent,
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd.")] string? compression,
+        HttpContext context,
+        ILayerStore store,
+        ExportAdmission admission,
         ExportPreparation preparation,
         LayerDescriptors descriptors,
         CancellationToken cancellationToken)
@@ -191,6 +194,12 @@ internal static class LayerEndpoints
 
         try
         {
+            RequireWellFormedIds(store, id, parent);
+            if (await admission.EnterAsync(context, chosen, cancellationToken) is { } refused)
+            {
+                return refused;
+            }
+
             var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             using (export)
@@ -202,6 +211,16 @@ internal static class LayerEndpoints
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
             return problem;
+        }
+    }
+
+    // What the request alone decides is answered before it takes a slot: a malformed ID is no reason to wait for one.
+    private static void RequireWellFormedIds(ILayerStore store, string id, string[]? parents)
+    {
+        store.ParseId(id);
+        foreach (var named in parents ?? [])
+        {
+            store.ParseId(named);
         }
     }
 }

@@ -23,11 +23,22 @@ internal static class RepresentationNegotiation
         _ => "none",
     };
 
-    /// <summary>The representation a request asks for, as a metrics tag; <c>invalid</c> when it asks for none that exists.</summary>
-    /// <param name="request">The request.</param>
-    /// <param name="readsAccept">Whether its endpoint negotiates by <c>Accept</c>; the descriptor endpoint does not, so a JSON client's <c>Accept</c> chooses nothing there.</param>
-    public static string TagOf(HttpRequest request, bool readsAccept) =>
-        (readsAccept ? ParseAccept(request.Headers.Accept) : []) is { } accept && Choose(request.Query["compression"], accept, out _) is { } chosen ? Tag(chosen) : "invalid";
+    /// <summary>The representation a request asks for by <paramref name="compression"/> and <paramref name="accept"/>; null with the refusal when none fits.</summary>
+    /// <remarks>A malformed <c>Accept</c> is refused only where it would be consulted: the query decides without it.</remarks>
+    public static LayerCompression? Negotiate(string? compression, StringValues accept, out ProblemHttpResult? problem)
+    {
+        if ((compression is null ? ParseAccept(accept) : []) is not { } ranges)
+        {
+            problem = TypedResults.Problem(
+                detail: "The Accept header is not a list of media ranges.",
+                statusCode: StatusCodes.Status400BadRequest,
+                title: "Malformed Accept header",
+                type: "urn:layer-export:problem:malformed-accept");
+            return null;
+        }
+
+        return Choose(compression, ranges, out problem);
+    }
 
     /// <summary>The media ranges of <c>Accept</c>; empty when there is none, null when it does not parse.</summary>
     /// <remarks>

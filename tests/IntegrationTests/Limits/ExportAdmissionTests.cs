@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Text;
+using LayerExport.Core.Compression;
 using LayerExportApi.Layers;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http;
@@ -10,8 +10,8 @@ using Microsoft.Extensions.Options;
 
 namespace IntegrationTests.Limits;
 
-/// <summary>The export gate's middleware alone, where the order of a slot coming free and a stop beginning can be chosen.</summary>
-public sealed class ExportGateMiddlewareTests
+/// <summary>The export admission alone, where the order of a slot coming free and a stop beginning can be chosen.</summary>
+public sealed class ExportAdmissionTests
 {
     [Fact]
     public async Task ASlotThatComesFreeAsTheStopBeginsStartsNoExport()
@@ -21,36 +21,24 @@ public sealed class ExportGateMiddlewareTests
         var limits = Options.Create(new LimitsOptions { ConcurrentExports = 1, QueuedExports = 1 });
         using var gate = new ExportGate(limits);
         using var lifetime = new StoppableLifetime();
-        var exported = false;
-        var middleware = new ExportGateMiddleware(
-            _ =>
-            {
-                exported = true;
-                return Task.CompletedTask;
-            },
-            gate,
-            new ExportMetrics(services.GetRequiredService<IMeterFactory>(), gate),
-            limits,
-            lifetime);
+        var admission = new ExportAdmission(gate, new ExportMetrics(services.GetRequiredService<IMeterFactory>(), gate), limits, lifetime);
         var context = new DefaultHttpContext { RequestServices = services };
-        context.SetEndpoint(new Endpoint(null, new EndpointMetadataCollection(ExportGateMetadata.QueryOnly), "export"));
-        using var body = new MemoryStream();
-        context.Response.Body = body;
         var running = await gate.EnterAsync(CancellationToken.None);
         Assert.True(running.IsAcquired);
 
         // The queued request's continuation waits in this context until the slot is free and the stop has begun.
         var held = new HeldContinuations();
-        var queued = held.Run(() => middleware.InvokeAsync(context));
+        var queued = held.Run(() => admission.EnterAsync(context, LayerCompression.None, CancellationToken.None));
         Assert.Equal(1, gate.Queued);
         running.Dispose();
         await lifetime.StopAsync();
         held.RunUntilCompleted(queued);
-        await queued;
+        var refused = await queued;
 
-        Assert.False(exported, "the export started after the stop had begun");
-        Assert.Equal(StatusCodes.Status503ServiceUnavailable, context.Response.StatusCode);
-        Assert.Contains("urn:layer-export:problem:service-stopping", Encoding.UTF8.GetString(body.ToArray()), StringComparison.Ordinal);
+        Assert.Equal(
+            (StatusCodes.Status503ServiceUnavailable, "urn:layer-export:problem:service-stopping"),
+            (refused?.StatusCode, refused?.ProblemDetails.Type));
+        Assert.Null(context.Features.Get<ExportSlot>());
         Assert.Equal(1, gate.Available);
     }
 
@@ -78,7 +66,7 @@ public sealed class ExportGateMiddlewareTests
 
         public override void Post(SendOrPostCallback d, object? state) => _posted.Enqueue((d, state));
 
-        public Task Run(Func<Task> start)
+        public Task<T> Run<T>(Func<Task<T>> start)
         {
             var previous = Current;
             SetSynchronizationContext(this);
@@ -100,7 +88,7 @@ public sealed class ExportGateMiddlewareTests
                 Run(() =>
                 {
                     posted.Callback(posted.State);
-                    return Task.CompletedTask;
+                    return Task.FromResult(0);
                 });
             }
         }
