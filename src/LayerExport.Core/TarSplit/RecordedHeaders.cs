@@ -73,7 +73,16 @@ internal sealed class RecordedHeaders
                 if (_part != RecordPart.None)
                 {
                     // The records come first in what is skipped, their padding last.
-                    ReadRecords(segment[..(int)Math.Clamp(_skip - _padding, 0, skipped)]);
+                    var records = segment[..(int)Math.Clamp(_skip - _padding, 0, skipped)];
+
+                    // Most hold neither key that matters (mtime, path, xattrs): when the rest is at hand, a search
+                    // passes it over.
+                    if (records.Length == _recordsAhead && records.IndexOf(SparsePrefix) < 0 && records.IndexOf("size="u8) < 0)
+                    {
+                        _part = RecordPart.None;
+                    }
+
+                    ReadRecords(records);
                 }
 
                 segment = segment[skipped..];
