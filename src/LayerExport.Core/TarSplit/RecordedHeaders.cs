@@ -178,7 +178,7 @@ internal sealed class RecordedHeaders
             {
                 var b = data[0];
                 data = data[1..];
-                if (b == (byte)' ' && _lengthDigits > 0 && _length > _lengthDigits + 1)
+                if (b == (byte)' ' && _length > _lengthDigits + 1)
                 {
                     _recordRest = _length - _lengthDigits - 1;
                     _keyLength = 0;

@@ -105,7 +105,6 @@ public sealed class TarSplitSparseTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData("12x")]
-    [InlineData("+12")]
     [InlineData("99999999999999999999")]
     public void ASizeRecordThatIsNoNumberIsPassedOver(string value)
     {
@@ -125,13 +124,13 @@ public sealed class TarSplitSparseTests : IDisposable
         headers.Read(Header('0', size: 512));
         Assert.Equal(RecordedMember.ExpandedSparseFile, headers.Classify(Entry(4096)));
 
-        headers.Read(Extended(Record("size", "5000")));
+        headers.Read(Extended(Record("size", "5120")));
         headers.Read(Header('0', size: 0));
-        Assert.Equal(RecordedMember.Member, headers.Classify(Entry(5000)));
+        Assert.Equal(RecordedMember.Member, headers.Classify(Entry(5120)));
 
         headers.Read(Header('0', size: 0));
 
-        Assert.Equal(RecordedMember.Member, headers.Classify(Entry(5000)));
+        Assert.Equal(RecordedMember.Member, headers.Classify(Entry(5120)));
     }
 
     // A GNU long name or link, or a global header, is no member's records, whatever its data looks like.
