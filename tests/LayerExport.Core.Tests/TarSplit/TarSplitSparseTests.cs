@@ -195,7 +195,7 @@ public sealed class TarSplitSparseTests : IDisposable
     [InlineData("7 abcd\n", false)]
     [InlineData("6 abc=\n", false)]
     [InlineData(" 7 a=bc\n", false)]
-    [InlineData("7x a=b\n", false)]
+    [InlineData("7x a=bc\n", false)]
     [InlineData("3 GNU.sparse.major=1\n", false)]
     [InlineData("50 GNU.sparse.major=1\n", false)]
     [InlineData("1< GNU.sparse.major=1\n", false)]
