@@ -193,10 +193,9 @@ public sealed class TarSplitSparseTests : IDisposable
     [InlineData("2 ", false)]
     [InlineData("6 =ab\n", true)]
     [InlineData("7 abcd\n", false)]
-    [InlineData("6 abc=\n", false)]
+    [InlineData("6 abc=", false)]
     [InlineData(" 7 a=bc\n", false)]
     [InlineData("7x a=bc\n", false)]
-    [InlineData("3 GNU.sparse.major=1\n", false)]
     [InlineData("50 GNU.sparse.major=1\n", false)]
     [InlineData("1< GNU.sparse.major=1\n", false)]
     public void AMalformedRecordEndsTheReading(string malformed, bool sparse)
