@@ -174,11 +174,17 @@ public sealed class TarSplitSparseTests : IDisposable
         Assert.Equal(RecordedMember.ExpandedSparseFile, headers.Classify(Entry(4096)));
     }
 
-    // tar-split ends a segment wherever its buffer ends: inside a record's length, its key or its value.
-    [Fact]
-    public void RecordsSplitAcrossSegmentsAnywhereAreReadWhole()
+    // tar-split ends a segment wherever its buffer ends: inside a record's length, its key or its value. With a
+    // 960-byte comment, the records end 10 bytes short of a block: a segment can end as far into the last record as
+    // its padding is long.
+    [Theory]
+    [InlineData(5, false)]
+    [InlineData(960, true)]
+    public void RecordsSplitAcrossSegmentsAnywhereAreReadWhole(int commentLength, bool sizeLast)
     {
-        byte[] tar = [.. Extended(Record("comment", "holes") + Record("size", "9876543210") + Record("GNU.sparse.major", "1")), .. Header('0', size: 0)];
+        var size = Record("size", "9876543210");
+        var records = Record("comment", new string('c', commentLength)) + (sizeLast ? "" : size) + Record("GNU.sparse.major", "1") + (sizeLast ? size : "");
+        byte[] tar = [.. Extended(records), .. Header('0', size: 0)];
         List<int[]> splits = [.. Enumerable.Range(1, tar.Length - 1).Select(at => new[] { at }), [.. Enumerable.Range(1, tar.Length - 1)]];
         foreach (var ends in splits)
         {
@@ -188,10 +194,12 @@ public sealed class TarSplitSparseTests : IDisposable
         }
     }
 
-    // A malformed record ends the reading, so the sparse key after it does not count; an empty key is no malformed record.
+    // A malformed record ends the reading, so the sparse key after it does not count; an empty key, or a length with a
+    // 0, is no malformed record.
     [Theory]
     [InlineData("2 ", false)]
     [InlineData("6 =ab\n", true)]
+    [InlineData("10 abc=de\n", true)]
     [InlineData("7 abcd\n", false)]
     [InlineData("6 abc=", false)]
     [InlineData(" 7 a=bc\n", false)]
