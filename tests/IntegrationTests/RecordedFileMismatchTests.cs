@@ -72,13 +72,15 @@ public sealed class RecordedFileMismatchTests : IAsyncLifetime
     }
 
     // tar-split records a GNU sparse file with its holes filled in: without the check the whole body went out before
-    // its digest failed it.
+    // its digest failed it. Its PAX records may pass 64 KiB (large xattrs beside the sparse keys; here a comment).
     [Theory]
-    [InlineData("GET")]
-    [InlineData("HEAD")]
-    public async Task AGnuSparseFileTheRecordCannotRebuildIsAProblemBeforeTheBody(string method)
+    [InlineData("GET", false)]
+    [InlineData("HEAD", false)]
+    [InlineData("GET", true)]
+    public async Task AGnuSparseFileTheRecordCannotRebuildIsAProblemBeforeTheBody(string method, bool bigRecords)
     {
-        await DockerDataRoot.AddLayerAsync(_root.FullName, "s", parent: null, "--format=posix", "--sparse", "--sort=name");
+        string[] comment = bigRecords ? ["--pax-option=comment:=" + new string('c', 70_000)] : [];
+        await DockerDataRoot.AddLayerAsync(_root.FullName, "s", parent: null, ["--format=posix", "--sparse", "--sort=name", .. comment]);
         using var client = Server.CreateClient();
 
         using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), new Uri($"/layers/{DockerDataRoot.ChainId("s")}/tar", UriKind.Relative)));

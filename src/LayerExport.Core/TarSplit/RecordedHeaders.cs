@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Buffers.Binary;
 using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.TarSplit;
@@ -31,11 +31,8 @@ internal enum RecordedMember
 /// </remarks>
 internal sealed class RecordedHeaders
 {
-    // PAX records of a member are a few hundred bytes; larger ones (big xattrs) are not read for sparse keys.
-    private const int MaxScannedRecords = 64 * 1024;
-
     private readonly byte[] _block = new byte[TarHeaderEncoder.BlockSize];
-    private byte[] _records = new byte[TarHeaderEncoder.BlockSize];
+    private readonly byte[] _key = new byte[SparsePrefix.Length];
     private int _filled;
     private long _skip;
     private long _padding;
@@ -44,8 +41,26 @@ internal sealed class RecordedHeaders
     private long? _storedSize;
     private bool _sparseRecords;
     private long? _recordedSize;
-    private bool _collecting;
-    private int _recordsFilled;
+
+    // The PAX record being read, as the records of an x header are skipped.
+    private RecordPart _part;
+    private long _recordsAhead;
+    private long _length;
+    private int _lengthDigits;
+    private long _recordRest;
+    private int _keyLength;
+    private bool _sizeRecord;
+    private long? _size;
+
+    private enum RecordPart
+    {
+        None,
+        Length,
+        Key,
+        Value,
+    }
+
+    private static ReadOnlySpan<byte> SparsePrefix => "GNU.sparse."u8;
 
     /// <summary>Takes the next segment's bytes.</summary>
     public void Read(ReadOnlySpan<byte> segment)
@@ -55,7 +70,21 @@ internal sealed class RecordedHeaders
             if (_skip > 0)
             {
                 var skipped = (int)Math.Min(_skip, segment.Length);
-                Collect(segment[..skipped]);
+                if (_part != RecordPart.None)
+                {
+                    // The records come first in what is skipped, their padding last.
+                    var records = segment[..(int)Math.Clamp(_skip - _padding, 0, skipped)];
+
+                    // Most hold neither key that matters (mtime, path, xattrs): when the rest is at hand, a search
+                    // passes it over.
+                    if (records.Length == _recordsAhead && records.IndexOf(SparsePrefix) < 0 && records.IndexOf("size="u8) < 0)
+                    {
+                        _part = RecordPart.None;
+                    }
+
+                    ReadRecords(records);
+                }
+
                 segment = segment[skipped..];
                 _skip -= skipped;
                 continue;
@@ -85,7 +114,7 @@ internal sealed class RecordedHeaders
         _filled = 0;
         _storedSize = _recordedSize = null;
         _sparseRecords = false;
-        _collecting = false;
+        _part = RecordPart.None;
         _skip = global ? _skip : (TarHeaderEncoder.BlockSize - (file.Size % TarHeaderEncoder.BlockSize)) % TarHeaderEncoder.BlockSize;
         return global ? RecordedMember.GlobalHeader : sparse ? RecordedMember.ExpandedSparseFile : RecordedMember.Member;
     }
@@ -107,16 +136,9 @@ internal sealed class RecordedHeaders
 
             _skip = TarHeaderEncoder.PaddedLength(size);
             _padding = _skip - size;
-            _collecting = _lastType == (byte)'x' && size <= MaxScannedRecords;
-            if (_collecting)
-            {
-                _recordsFilled = 0;
-                if (_records.Length < size)
-                {
-                    _records = new byte[size];
-                }
-            }
-
+            _part = _lastType == (byte)'x' ? RecordPart.Length : RecordPart.None;
+            _recordsAhead = size;
+            _length = _lengthDigits = 0;
             return;
         }
 
@@ -129,63 +151,114 @@ internal sealed class RecordedHeaders
         size = 0;
         return TryParseOctal(block.Slice(TarHeaderEncoder.ChecksumOffset, TarHeaderEncoder.ChecksumLength), out var checksum)
             && checksum == TarHeaderEncoder.Checksum(block)
-            && TryParseOctal(block.Slice(TarHeaderEncoder.SizeOffset, TarHeaderEncoder.LongNumericLength), out size);
+            && TryParseSize(block.Slice(TarHeaderEncoder.SizeOffset, TarHeaderEncoder.LongNumericLength), out size);
     }
 
-    // Gathers an extended header's records as they are skipped; once all are in, reads them for the keys that matter.
-    private void Collect(ReadOnlySpan<byte> skipped)
+    // Octal, or GNU's base-256 (0x80, then the value big-endian), which Go's reader takes for any size. A negative
+    // value, or one whose padding to whole blocks passes 2^63, no tar holds.
+    private static bool TryParseSize(ReadOnlySpan<byte> field, out long size)
     {
-        if (!_collecting)
+        if (field[0] < 0x80)
         {
-            return;
+            return TryParseOctal(field, out size);
         }
 
-        // The records come first in what is skipped, their padding last.
-        var dataLeft = _skip - _padding;
-        var count = (int)Math.Clamp(dataLeft, 0, skipped.Length);
-        skipped[..count].CopyTo(_records.AsSpan(_recordsFilled));
-        _recordsFilled += count;
-        if (count == dataLeft)
+        size = BinaryPrimitives.ReadInt64BigEndian(field[4..]);
+        return field[0] == 0x80 && !field[1..4].ContainsAnyExcept((byte)0) && size is >= 0 and <= long.MaxValue - (TarHeaderEncoder.BlockSize - 1);
+    }
+
+    // PAX records, "<length> <key>=<value>\n", the length counting the whole record, read as they go by: a header's
+    // records can be of any size, and only a key's start and a size record's digits matter. A malformed record ends
+    // the reading.
+    private void ReadRecords(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty && _part != RecordPart.None)
         {
-            _collecting = false;
-            var records = _records.AsSpan(0, _recordsFilled);
-            if (records.IndexOf("GNU.sparse."u8) >= 0)
+            if (_part == RecordPart.Length)
             {
-                ReadRecords(records);
+                var b = data[0];
+                data = data[1..];
+                if (b == (byte)' ' && _length > _lengthDigits + 1)
+                {
+                    _recordRest = _length - _lengthDigits - 1;
+                    _keyLength = 0;
+                    _part = RecordPart.Key;
+                }
+                else if (b is >= (byte)'0' and <= (byte)'9')
+                {
+                    _length = (_length * 10) + (b - '0');
+                    _lengthDigits++;
+                    _part = _length <= _recordsAhead ? RecordPart.Length : RecordPart.None;
+                }
+                else
+                {
+                    _part = RecordPart.None;
+                }
+            }
+            else if (_part == RecordPart.Key)
+            {
+                // The key ends at the first '=' before the record's last byte.
+                var key = data[..(int)Math.Min(data.Length, _recordRest - 1)];
+                var equals = key.IndexOf((byte)'=');
+                var read = equals < 0 ? key : key[..equals];
+                var kept = Math.Min(read.Length, _key.Length - _keyLength);
+                read[..kept].CopyTo(_key.AsSpan(_keyLength));
+                _keyLength += kept;
+                var taken = equals < 0 ? key.Length : equals + 1;
+                data = data[taken..];
+                _recordRest -= taken;
+                if (equals >= 0)
+                {
+                    var start = _key.AsSpan(0, _keyLength);
+                    _sparseRecords |= start.SequenceEqual(SparsePrefix);
+                    _sizeRecord = start.SequenceEqual("size"u8);
+                    _size = null;
+                    _part = RecordPart.Value;
+                }
+                else if (_recordRest == 1)
+                {
+                    _part = RecordPart.None;
+                }
+            }
+            else
+            {
+                var value = data[..(int)Math.Min(data.Length, _recordRest)];
+                if (_sizeRecord)
+                {
+                    ReadSizeDigits(value[..(int)Math.Min(value.Length, _recordRest - 1)]);
+                }
+
+                data = data[value.Length..];
+                _recordRest -= value.Length;
+                if (_recordRest == 0)
+                {
+                    if (_sizeRecord && _size is { } size)
+                    {
+                        _recordedSize = size;
+                    }
+
+                    _recordsAhead -= _length;
+                    _length = _lengthDigits = 0;
+                    _part = RecordPart.Length;
+                }
             }
         }
     }
 
-    // PAX records: "<length> <key>=<value>\n", the length counting the whole record. A malformed one ends the reading.
-    private void ReadRecords(ReadOnlySpan<byte> records)
+    // Anything but digits, or more than a long holds, makes the value no size: Go's reader refuses a tar with such a
+    // record (but for a '+' sign, which no writer puts there).
+    private void ReadSizeDigits(ReadOnlySpan<byte> digits)
     {
-        while (!records.IsEmpty)
+        foreach (var b in digits)
         {
-            var space = records.IndexOf((byte)' ');
-            if (space <= 0 || !int.TryParse(records[..space], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
-                || length <= space + 1 || length > records.Length)
+            var digit = b - '0';
+            if (digit is < 0 or > 9 || (_size ?? 0) > (long.MaxValue - digit) / 10)
             {
+                _sizeRecord = false;
                 return;
             }
 
-            var record = records[(space + 1)..(length - 1)];
-            var equals = record.IndexOf((byte)'=');
-            if (equals < 0)
-            {
-                return;
-            }
-
-            var key = record[..equals];
-            if (key.StartsWith("GNU.sparse."u8))
-            {
-                _sparseRecords = true;
-            }
-            else if (key.SequenceEqual("size"u8) && long.TryParse(record[(equals + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
-            {
-                _recordedSize = size;
-            }
-
-            records = records[length..];
+            _size = ((_size ?? 0) * 10) + digit;
         }
     }
 
