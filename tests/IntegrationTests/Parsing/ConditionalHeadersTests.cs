@@ -62,6 +62,7 @@ public sealed class ConditionalHeadersTests
     {
         // Each field alone is a valid validator; RFC 9110 allows If-Range only once.
         var context = new DefaultHttpContext();
+        context.Request.Method = HttpMethods.Get;
         context.Request.Headers.Range = "bytes=0-9";
         context.Request.Headers.IfRange = new StringValues(["\"a\"", "\"b\""]);
 
@@ -71,6 +72,12 @@ public sealed class ConditionalHeadersTests
     [Fact]
     public void AnIfRangeWithoutARangeIsIgnoredEvenWhenMalformed() =>
         Assert.Null(ConditionalHeaders.Malformed(Request(("If-Range", "garbage"))));
+
+    [Theory]
+    [InlineData("HEAD", "bytes=0-9")]
+    [InlineData("GET", "lines=0-9")]
+    public void AnIfRangeWithARangeThatIsIgnoredIsIgnoredEvenWhenMalformed(string method, string range) =>
+        Assert.Null(ConditionalHeaders.Malformed(Request(method, ("Range", range), ("If-Range", "garbage"))));
 
     [Theory]
     [InlineData("\"sha256:aa\"")]
@@ -121,9 +128,12 @@ public sealed class ConditionalHeadersTests
         Assert.False(ConditionalHeaders.IfMatchHolds(Request(("If-Match", "\"sha256:aa\"")), etag: null));
     }
 
-    private static HttpRequest Request(params (string Name, string Value)[] headers)
+    private static HttpRequest Request(params (string Name, string Value)[] headers) => Request(HttpMethods.Get, headers);
+
+    private static HttpRequest Request(string method, params (string Name, string Value)[] headers)
     {
         var context = new DefaultHttpContext();
+        context.Request.Method = method;
         foreach (var (name, value) in headers)
         {
             context.Request.Headers.Append(name, value);
