@@ -1,3 +1,4 @@
+using IntegrationTests.Support;
 using LayerExportApi.Layers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -9,6 +10,9 @@ namespace IntegrationTests.Parsing;
 public sealed class ConditionalHeadersTests
 {
     private static readonly EntityTagHeaderValue ETag = new("\"sha256:aa\"");
+
+    // What a 200 says of the body that a 304 leaves out.
+    private static readonly string[] BodyMetadata = ["Content-Type", "Content-Disposition", "Accept-Ranges", "Content-Length"];
 
     [Theory]
     [InlineData("If-Match", "\"sha256:aa\"")]
@@ -126,6 +130,26 @@ public sealed class ConditionalHeadersTests
     {
         Assert.True(ConditionalHeaders.IfMatchHolds(Request(("If-Match", "*")), etag: null));
         Assert.False(ConditionalHeaders.IfMatchHolds(Request(("If-Match", "\"sha256:aa\"")), etag: null));
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("HEAD")]
+    public async Task ANotModifiedCarriesTheValidatorsButNoMetadataOfTheBodyItLeavesOut(string method)
+    {
+        // RFC 9110, section 15.4.5: a 304 carries no representation metadata beyond the validators and Vary.
+        using var store = TempLayerStore.Create().AddLayer("app").AddFile("app", "etc/app.conf", "app\n"u8.ToArray());
+        await using var server = ApiServer.Start(store.Root);
+        Assert.Equal(200, (await RawHttp.SendAsync(server.BaseAddress, "GET", "/layers/app/tar")).Status);
+        var etag = (await RawHttp.SendAsync(server.BaseAddress, "HEAD", "/layers/app/tar")).Headers["ETag"];
+
+        var notModified = await RawHttp.SendAsync(server.BaseAddress, method, "/layers/app/tar", [("If-None-Match", etag)]);
+
+        Assert.Equal(304, notModified.Status);
+        Assert.Equal(etag, notModified.Headers["ETag"]);
+        Assert.Equal(etag.Trim('"'), notModified.Headers["Docker-Content-Digest"]);
+        Assert.Equal("Accept", notModified.Headers["Vary"]);
+        Assert.Empty(BodyMetadata.Intersect(notModified.Headers.Keys, StringComparer.OrdinalIgnoreCase));
     }
 
     private static HttpRequest Request(params (string Name, string Value)[] headers) => Request(HttpMethods.Get, headers);
