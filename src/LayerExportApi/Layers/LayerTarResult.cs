@@ -109,6 +109,13 @@ internal sealed class LayerTarResult(
                 break;
         }
 
+        // Declared before HEAD returns: HEAD sends the header fields its GET would (RFC 9110, section 9.3.2).
+        var trailer = range.Kind != ByteRangeKind.Partial && known is null && response.SupportsTrailers();
+        if (trailer)
+        {
+            response.DeclareTrailer(DigestHeader);
+        }
+
         if (HttpMethods.IsHead(request.Method))
         {
             return;
@@ -139,12 +146,6 @@ internal sealed class LayerTarResult(
                     return elapsed => ExportLog.RangeCompleted(logger, layerId, compression, range.Start, range.End, elapsed);
                 });
             return;
-        }
-
-        var trailer = known is null && response.SupportsTrailers();
-        if (trailer)
-        {
-            response.DeclareTrailer(DigestHeader);
         }
 
         await new BodyTransfer(export, compression, descriptors, logger).RunAsync(
