@@ -205,6 +205,30 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [Fact]
+    public async Task AClientThatKeepsReadingButBelowTheRateIsDropped()
+    {
+        // The deadline runs from the first byte, not from the latest write: a reader that never stops, at a quarter of
+        // the rate, falls behind once the bytes flushed over the rate no longer cover the time since (some 3 s here).
+        await using var server = ApiServer.Start(_store.Root, settings: new Dictionary<string, string>
+        {
+            ["Limits:MinResponseBytesPerSecond"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["Limits:MinResponseGracePeriod"] = "00:00:01.001",
+        });
+        using var tcp = new TcpClient { ReceiveBufferSize = 64 * 1024 };
+        await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET /layers/big/tar HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nConnection: close\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(stream), StringComparison.Ordinal);
+        var reading = ReadPacedAsync(stream, 1024 * 1024);
+
+        var cancelled = await server.Logs.WaitForExportOutcomeAsync("big", "cancelled");
+
+        Assert.Contains("read slower than", cancelled.MessageTemplate.Text, StringComparison.Ordinal);
+        var read = (await reading).LongLength;
+        Assert.True(read < BlobSize, $"the dropped client still got {read} bytes");
+    }
+
+    [Fact]
     public async Task AZstdRangeIsTimedFromItsFirstByteNotFromTheBodyMadeAgainBeforeIt()
     {
         // No byte of a zstd range exists until the body before it is made again (decision 0009), here held longer than
