@@ -13,18 +13,8 @@ public sealed class Http2TrailerTests : IDisposable
     [Fact]
     public async Task DigestTrailerMatchesTheBodyWhenItWasNotKnownUpFront()
     {
-        var diff = Directory.CreateDirectory(Path.Combine(_store, "layer", "diff")).FullName;
-        File.WriteAllText(Path.Combine(_store, "layer", "layer.json"), "{}");
-        File.WriteAllBytes(Path.Combine(diff, "data.bin"), RandomNumberGenerator.GetBytes(300_000));
-
-        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder => builder
-            .UseSetting("LayerStore:Root", _store)
-            .UseSetting("DigestCache:Directory", Path.Combine(_store, "..", Path.GetFileName(_store) + "-cache")));
-        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
-        factory.StartServer();
-        using var client = factory.CreateClient();
-        client.DefaultRequestVersion = HttpVersion.Version20;
-        client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        using var factory = StartH2cServer();
+        using var client = H2cClient(factory);
 
         using var response = await client.GetAsync("/layers/layer/tar?compression=gzip");
         var body = await response.Content.ReadAsByteArrayAsync();
@@ -39,6 +29,23 @@ public sealed class Http2TrailerTests : IDisposable
         Assert.Equal("sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)), Assert.Single(trailer));
     }
 
+    [Fact]
+    public async Task HeadDeclaresTheDigestTrailerAsItsGetDoes()
+    {
+        // RFC 9110, section 9.3.2: HEAD sends the header fields its GET would, Trailer among them. HEAD first: the
+        // GET records the digest, after which neither declares a trailer.
+        using var factory = StartH2cServer();
+        using var client = H2cClient(factory);
+
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/layers/layer/tar?compression=gzip") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact });
+        using var get = await client.GetAsync("/layers/layer/tar?compression=gzip", HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpVersion.Version20, head.Version);
+        Assert.True(get.Headers.Contains("Trailer"), "the GET declared no trailer: nothing to compare");
+        Assert.Equal(HeaderNames(get), HeaderNames(head));
+        Assert.Equal(get.Headers.GetValues("Trailer"), head.Headers.GetValues("Trailer"));
+    }
+
     public void Dispose()
     {
         Directory.Delete(_store, recursive: true);
@@ -47,5 +54,31 @@ public sealed class Http2TrailerTests : IDisposable
         {
             Directory.Delete(cache, recursive: true);
         }
+    }
+
+    private static HttpClient H2cClient(WebApplicationFactory<Program> factory)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestVersion = HttpVersion.Version20;
+        client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        return client;
+    }
+
+    private static IEnumerable<string> HeaderNames(HttpResponseMessage response) =>
+        response.Headers.Concat(response.Content.Headers).Select(static h => h.Key).Order(StringComparer.OrdinalIgnoreCase);
+
+    // One layer of random bytes, whose digest no earlier request has recorded.
+    private WebApplicationFactory<Program> StartH2cServer()
+    {
+        var diff = Directory.CreateDirectory(Path.Combine(_store, "layer", "diff")).FullName;
+        File.WriteAllText(Path.Combine(_store, "layer", "layer.json"), "{}");
+        File.WriteAllBytes(Path.Combine(diff, "data.bin"), RandomNumberGenerator.GetBytes(300_000));
+
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder => builder
+            .UseSetting("LayerStore:Root", _store)
+            .UseSetting("DigestCache:Directory", Path.Combine(_store, "..", Path.GetFileName(_store) + "-cache")));
+        factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        factory.StartServer();
+        return factory;
     }
 }

@@ -204,7 +204,7 @@ public sealed class OpenApiTests : IAsyncLifetime
         var responses = tar.GetProperty("responses");
         Assert.Equal(["Accept-Ranges", "Content-Disposition", "Content-Length", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("200")));
         Assert.Equal(["Accept-Ranges", "Content-Disposition", "Content-Length", "Content-Range", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("206")));
-        Assert.Equal(["Accept-Ranges", "Content-Disposition", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("304")));
+        Assert.Equal(["Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("304")));
         Assert.Equal(["Content-Range"], Headers(responses.GetProperty("416")));
         Assert.Equal(["Retry-After"], Headers(responses.GetProperty("503")));
     }

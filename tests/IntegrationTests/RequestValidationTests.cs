@@ -148,6 +148,28 @@ public sealed class RequestValidationTests : IAsyncLifetime
         await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), HttpStatusCode.BadRequest);
     }
 
+    public static TheoryData<string, string, string> IfRangesOfRangesThatAreIgnored() => new()
+    {
+        // RFC 9110: HEAD ignores Range (section 14.2), and If-Range goes with it (section 13.1.5).
+        { "HEAD", "bytes=0-1", "garbage" },
+
+        // So does a range unit the server does not know.
+        { "GET", "lines=0-1", "garbage" },
+
+        // Section 13.2.2, step 5: an If-Range that does not match means the whole body, whatever the Range says.
+        { "GET", "bytes=5-1", "\"other\"" },
+    };
+
+    [Theory]
+    [MemberData(nameof(IfRangesOfRangesThatAreIgnored))]
+    public async Task ARangeThatIsIgnoredIsNotJudgedNorIsItsIfRange(string method, string range, string ifRange)
+    {
+        var response = await RawHttp.SendAsync(Server.BaseAddress, method, "/layers/app/tar", [("Authorization", "Bearer " + _token), ("Range", range), ("If-Range", ifRange)]);
+
+        Assert.True(response.Status == 200, $"expected 200, got {response.Status}: {System.Text.Encoding.UTF8.GetString(response.Body)}");
+        Assert.False(response.Headers.ContainsKey("Content-Range"));
+    }
+
     public static TheoryData<string> MalformedAuthorizations() =>
     [
         "Bearer",

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text;
 using IntegrationTests.Support;
 using LayerExport.Core.Tar;
@@ -203,6 +204,75 @@ public sealed class SlowClientTests : IDisposable
         Assert.DoesNotContain(server.Logs.Events, e => e.MessageTemplate.Text.Contains("read slower than", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task AClientThatKeepsReadingButBelowTheRateIsDropped()
+    {
+        // The deadline runs from the first byte, not from the latest write: a reader that never stops, at a quarter of
+        // the rate, falls behind once the bytes flushed over the rate no longer cover the time since (some 3 s here).
+        await using var server = ApiServer.Start(_store.Root, settings: new Dictionary<string, string>
+        {
+            ["Limits:MinResponseBytesPerSecond"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["Limits:MinResponseGracePeriod"] = "00:00:01.001",
+        });
+        using var tcp = new TcpClient { ReceiveBufferSize = 64 * 1024 };
+        await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET /layers/big/tar HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nConnection: close\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 200", await ReadHeadAsync(stream), StringComparison.Ordinal);
+        var reading = ReadPacedAsync(stream, 1024 * 1024);
+
+        var cancelled = await server.Logs.WaitForExportOutcomeAsync("big", "cancelled");
+
+        Assert.Contains("read slower than", cancelled.MessageTemplate.Text, StringComparison.Ordinal);
+        var read = (await reading).LongLength;
+        Assert.True(read < BlobSize, $"the dropped client still got {read} bytes");
+    }
+
+    [Fact]
+    public async Task AZstdRangeIsTimedFromItsFirstByteNotFromTheBodyMadeAgainBeforeIt()
+    {
+        // No byte of a zstd range exists until the body before it is made again (decision 0009), here held longer than
+        // grace + buffered bytes / rate. That is the server's time, not the client's: one reading at 4x the rate is kept.
+        const string layer = "zst";
+        const string heldEntry = "a/held.bin";
+        const int rangeStart = 1024 * 1024;
+        using var store = TempLayerStore.Create()
+            .AddLayer(layer)
+            .AddPatternFile(layer, heldEntry, 1024)
+            .AddFile(layer, "b/random.bin", RandomNumberGenerator.GetBytes(32 * 1024 * 1024));
+        BlockingLayerStore? blocking = null;
+        await using var server = ApiServer.Start(
+            store.Root,
+            services => services.DecorateLayerStore(inner => blocking = new BlockingLayerStore(inner, heldEntry, passFirst: 1)),
+            settings: new Dictionary<string, string>
+            {
+                ["Limits:MinResponseBytesPerSecond"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
+                ["Limits:MinResponseGracePeriod"] = "00:00:01.001",
+            });
+        using var client = server.CreateClient();
+        var path = $"/layers/{layer}/tar?compression=zstd";
+        var body = await client.GetByteArrayAsync(new Uri(path, UriKind.Relative));
+        await server.Logs.WaitForExportOutcomesAsync(layer, 1);
+
+        // A fixed, small receive buffer: what the sockets hold (the kernel's send buffer, at most 4 MiB here) stays far
+        // below the range, so the server's flushes wait for the client's pace.
+        using var tcp = new TcpClient { ReceiveBufferSize = 64 * 1024 };
+        await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nRange: bytes={rangeStart}-\r\nConnection: close\r\n\r\n"));
+        Assert.StartsWith("HTTP/1.1 206", await ReadHeadAsync(stream), StringComparison.Ordinal);
+        var reading = ReadPacedAsync(stream, 16 * 1024 * 1024);
+        await blocking!.WaitUntilHeldAsync();
+
+        // Stands for the server's own work before the range's first byte. A clock started before it is 9 s in at the
+        // first check while a flush waits, past a deadline of about 6 s (grace + buffered and read bytes / rate).
+        await Task.Delay(TimeSpan.FromSeconds(9));
+        blocking.Release();
+
+        Assert.Equal(body[rangeStart..], await reading);
+        Assert.DoesNotContain(server.Logs.Events, e => e.MessageTemplate.Text.Contains("read slower than", StringComparison.Ordinal));
+    }
+
     private static async Task<string> ReadHeadAsync(NetworkStream stream)
     {
         var head = new List<byte>();
@@ -214,6 +284,27 @@ public sealed class SlowClientTests : IDisposable
         }
 
         return Encoding.ASCII.GetString([.. head]);
+    }
+
+    // Reads to the end or the server's reset at about bytesPerSecond: a slice each 10 ms, with no credit for time waited.
+    private static async Task<byte[]> ReadPacedAsync(NetworkStream stream, int bytesPerSecond)
+    {
+        using var received = new MemoryStream();
+        var slice = new byte[bytesPerSecond / 100];
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
+        try
+        {
+            for (int n; await tick.WaitForNextTickAsync() && (n = await stream.ReadAtLeastAsync(slice, slice.Length, throwOnEndOfStream: false)) > 0;)
+            {
+                received.Write(slice, 0, n);
+            }
+        }
+        catch (IOException)
+        {
+            // A reset: the server dropped the connection.
+        }
+
+        return received.ToArray();
     }
 
     private static async Task<long> ReadToEndOrFailureAsync(NetworkStream stream)

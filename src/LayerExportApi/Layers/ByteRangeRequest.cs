@@ -28,16 +28,17 @@ internal readonly partial record struct ByteRangeRequest(ByteRangeKind Kind, lon
             return new(ByteRangeKind.Whole, 0, size - 1);
         }
 
-        if (!TryParseBytes(header.ToString(), out var range))
-        {
-            return new(ByteRangeKind.Malformed, 0, 0);
-        }
-
-        // A validator that does not match (or cannot, without a known digest) means: send the whole, current body.
+        // A validator that does not match (or cannot, without a known digest) means: send the whole, current body,
+        // whatever the range says (RFC 9110, section 13.2.2, step 5), so it is judged before the range is.
         var ifRange = request.Headers.IfRange;
         if (ifRange.Count > 0 && (etag is null || !EntityTagHeaderValue.TryParse(ifRange.ToString(), out var condition) || !condition.Compare(etag, useStrongComparison: true)))
         {
             return new(ByteRangeKind.Whole, 0, size - 1);
+        }
+
+        if (!TryParseBytes(header.ToString(), out var range))
+        {
+            return new(ByteRangeKind.Malformed, 0, 0);
         }
 
         // Several ranges would need multipart/byteranges; the whole body is an allowed answer.
@@ -64,6 +65,10 @@ internal readonly partial record struct ByteRangeRequest(ByteRangeKind Kind, lon
             ? new(ByteRangeKind.Unsatisfiable, 0, 0)
             : new(ByteRangeKind.Partial, start, end);
     }
+
+    /// <summary>Whether the request has a range this server acts on: a <c>Range</c> in bytes on a GET (RFC 9110, section 14.2); only then does its <c>If-Range</c> count.</summary>
+    public static bool Applies(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && IsBytesUnit(request.Headers.Range.ToString());
 
     /// <summary>Whether the request asks for one well-formed byte range with no <c>If-Range</c>: what a body of any length answers with 206 or 416.</summary>
     public static bool AsksForOneRange(HttpRequest request)

@@ -23,9 +23,9 @@ internal static class ConditionalHeaders
         }
 
         // If-Range holds one strong entity tag or an HTTP-date; this API only ever matches the former. Without a
-        // Range it means nothing and is ignored (RFC 9110, section 13.1.5).
+        // range the server acts on (none, another unit, a HEAD) it means nothing and is ignored (RFC 9110, section 13.1.5).
         var ifRange = request.Headers.IfRange;
-        if (!StringValues.IsNullOrEmpty(ifRange) && !StringValues.IsNullOrEmpty(request.Headers.Range)
+        if (!StringValues.IsNullOrEmpty(ifRange) && ByteRangeRequest.Applies(request)
             && (ifRange.Count != 1 || (!(EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && IsEntityTag(tag)) && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
         {
             return Problem("If-Range", "one entity tag or an HTTP-date");

@@ -34,34 +34,13 @@ internal sealed class LayerTarResult(
         var request = httpContext.Request;
         var response = httpContext.Response;
         var layerId = export.Layer.Id;
-        response.ContentType = LayerMediaType.For(compression);
-        response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment")
-        {
-            FileName = $"\"{layerId}{LayerMediaType.FileSuffix(compression)}\"",
-        }.ToString();
         response.Headers.Vary = HeaderNames.Accept;
         EntityTagHeaderValue? etag = null;
-
-        // A compressed body is served in ranges against its descriptor, which the endpoint computes first for a range
-        // when no complete export of this layer state left it: a gzip body with a block index is compressed again from
-        // the block that holds the start, any other from its start.
-        var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size ? index : null;
-        var ranges = compression == LayerCompression.None || known is not null;
-        var rangeable = compression == LayerCompression.None ? survey.TarSize : known?.Size ?? 0;
-        if (compression == LayerCompression.None)
-        {
-            response.ContentLength = survey.TarSize;
-        }
-
-        // Every representation honours a single range (a compressed one computes its descriptor first when needed).
-        response.Headers.AcceptRanges = "bytes";
-
         if (known is not null)
         {
             etag = new EntityTagHeaderValue($"\"{known.Digest}\"");
             response.Headers[DigestHeader] = known.Digest.Value;
             response.Headers.ETag = etag.ToString();
-            response.ContentLength = known.Size;
         }
 
         // RFC 9110, section 13.2.2: If-Match first, then If-None-Match, then the range.
@@ -71,12 +50,30 @@ internal sealed class LayerTarResult(
             return;
         }
 
+        // A 304 carries the validators and Vary, not what describes the body it leaves out (RFC 9110, section
+        // 15.4.5). Docker-Content-Digest stays: it is the ETag in the header registry clients read.
         if (ConditionalHeaders.IsNotModified(request, etag))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
-            response.ContentLength = null;
             return;
         }
+
+        response.ContentType = LayerMediaType.For(compression);
+        response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment")
+        {
+            FileName = $"\"{layerId}{LayerMediaType.FileSuffix(compression)}\"",
+        }.ToString();
+
+        // A compressed body is served in ranges against its descriptor, which the endpoint computes first for a range
+        // when no complete export of this layer state left it: a gzip body with a block index is compressed again from
+        // the block that holds the start, any other from its start.
+        var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size ? index : null;
+        var ranges = compression == LayerCompression.None || known is not null;
+        var rangeable = compression == LayerCompression.None ? survey.TarSize : known?.Size ?? 0;
+        response.ContentLength = known?.Size ?? (compression == LayerCompression.None ? survey.TarSize : null);
+
+        // Every representation honours a single range (a compressed one computes its descriptor first when needed).
+        response.Headers.AcceptRanges = "bytes";
 
         // A range is defined for GET only (RFC 9110, section 14.2): HEAD answers as the whole GET would.
         var range = ranges && HttpMethods.IsGet(request.Method) ? ByteRangeRequest.From(request, rangeable, etag) : default;
@@ -112,6 +109,13 @@ internal sealed class LayerTarResult(
                 break;
         }
 
+        // Declared before HEAD returns: HEAD sends the header fields its GET would (RFC 9110, section 9.3.2).
+        var trailer = range.Kind != ByteRangeKind.Partial && known is null && response.SupportsTrailers();
+        if (trailer)
+        {
+            response.DeclareTrailer(DigestHeader);
+        }
+
         if (HttpMethods.IsHead(request.Method))
         {
             return;
@@ -142,12 +146,6 @@ internal sealed class LayerTarResult(
                     return elapsed => ExportLog.RangeCompleted(logger, layerId, compression, range.Start, range.End, elapsed);
                 });
             return;
-        }
-
-        var trailer = known is null && response.SupportsTrailers();
-        if (trailer)
-        {
-            response.DeclareTrailer(DigestHeader);
         }
 
         await new BodyTransfer(export, compression, descriptors, logger).RunAsync(

@@ -27,7 +27,7 @@ internal static class OperationDocumentation
     {
         ["200"] = [(HeaderNames.ContentLength, "Bytes of the body: always for the plain tar; for gzip and zstd once their digest is known (else the body is chunked)."), AcceptRanges, Digest, ETag, Disposition, Vary],
         ["206"] = [(HeaderNames.ContentLength, "Bytes of the range."), (HeaderNames.ContentRange, "The range sent and the body's size, e.g. 'bytes 0-1023/8192'."), AcceptRanges, Digest, ETag, Disposition, Vary],
-        ["304"] = [AcceptRanges, Digest, ("ETag", "The body's strong entity tag, when known (If-None-Match: * matches before it is)."), Disposition, Vary],
+        ["304"] = [Digest, ("ETag", "The body's strong entity tag, when known (If-None-Match: * matches before it is)."), Vary],
         ["416"] = [(HeaderNames.ContentRange, "'bytes */<size>': the body's size.")],
     };
 

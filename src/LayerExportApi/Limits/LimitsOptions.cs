@@ -31,7 +31,7 @@ internal sealed class LimitsOptions
 
     /// <summary>
     /// Least rate, in bytes per second, a client must read a response at; 0 turns the check off. A tar download is
-    /// dropped once a flush waits past its start + grace period + bytes flushed / rate (ResponseRateGuard), so a
+    /// dropped once a flush waits past its first byte + grace period + bytes flushed / rate (ResponseRateGuard), so a
     /// reader that stops with the socket buffers full (a few MiB) is dropped after about buffered bytes / rate:
     /// some 5 minutes at the default 16 KiB/s.
     /// </summary>

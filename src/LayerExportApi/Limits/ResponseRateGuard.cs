@@ -11,9 +11,10 @@ namespace LayerExportApi.Limits;
 /// bytes written through <see cref="PipeWriter.GetMemory"/> and <see cref="PipeWriter.Advance"/>, which is how the
 /// export writes. With the kernel's socket buffers (megabytes on loopback) a single flush can then wait longer
 /// than the grace period for a client that reads at several times the minimum rate, and Kestrel dropped it: 64 KiB/s
-/// readers after about 30 s with a 16 KiB/s minimum. Here the deadline is the start, plus the grace period, plus
-/// every byte flushed so far over the rate: a client that keeps up with the rate never reaches it, one that stops
-/// reading reaches it once the bytes already in the buffers would have taken that long.
+/// readers after about 30 s with a 16 KiB/s minimum. Here the deadline is the first byte, plus the grace period,
+/// plus every byte flushed so far over the rate: a client that keeps up with the rate never reaches it, one that
+/// stops reading reaches it once the bytes already in the buffers would have taken that long. The time before the
+/// first byte is the server's own (a zstd range makes the whole body before it again), so it does not count.
 /// </remarks>
 internal sealed class ResponseRateGuard : IDisposable
 {
@@ -22,7 +23,7 @@ internal sealed class ResponseRateGuard : IDisposable
     private readonly HttpContext _httpContext;
     private readonly double _bytesPerSecond;
     private readonly TimeSpan _grace;
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private long _started;
     private readonly ITimer _timer;
     private readonly Lock _checking = new();
     private bool _disposed;
@@ -76,12 +77,13 @@ internal sealed class ResponseRateGuard : IDisposable
     {
         lock (_checking)
         {
-            if (_disposed || Volatile.Read(ref _flushesPending) == 0 || Tripped)
+            var started = Volatile.Read(ref _started);
+            if (_disposed || started == 0 || Volatile.Read(ref _flushesPending) == 0 || Tripped)
             {
                 return;
             }
 
-            if (IsBehind(Stopwatch.GetElapsedTime(_started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
+            if (IsBehind(Stopwatch.GetElapsedTime(started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
             {
                 Tripped = true;
                 _httpContext.Abort();
@@ -94,7 +96,8 @@ internal sealed class ResponseRateGuard : IDisposable
     internal static bool IsBehind(TimeSpan elapsed, long flushed, double bytesPerSecond, TimeSpan grace) =>
         elapsed.TotalSeconds > grace.TotalSeconds + (flushed / bytesPerSecond);
 
-    // Counts what the export writes; a flush makes it count toward the deadline and is pending until it completes.
+    // Counts what the export writes, starting the clock at its first byte; a flush makes it count toward the deadline
+    // and is pending until it completes.
     private sealed class CountingWriter(PipeWriter inner, ResponseRateGuard guard) : PipeWriter
     {
         public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
@@ -103,6 +106,11 @@ internal sealed class ResponseRateGuard : IDisposable
 
         public override void Advance(int bytes)
         {
+            if (guard._written == 0 && bytes > 0)
+            {
+                Volatile.Write(ref guard._started, Stopwatch.GetTimestamp());
+            }
+
             guard._written += bytes;
             inner.Advance(bytes);
         }

@@ -81,6 +81,20 @@ public sealed class ByteRangeRequestTests
     public void AnIfRangeThatDoesNotStronglyMatchGetsTheWholeBody(string ifRange) =>
         AssertWhole(ByteRangeRequest.From(Request(("Range", "bytes=10-19"), ("If-Range", ifRange)), Size, ETag));
 
+    [Theory]
+    [InlineData("bytes=5-1")]
+    [InlineData("bytes=x-y")]
+    public void AnIfRangeThatDoesNotMatchGetsTheWholeBodyWhateverTheBytesRangeSays(string range)
+    {
+        // RFC 9110, section 13.2.2, step 5: with If-Range false the Range is ignored, so it is not judged either.
+        AssertWhole(ByteRangeRequest.From(Request(("Range", range), ("If-Range", "\"sha256:bb\"")), Size, ETag));
+        AssertWhole(ByteRangeRequest.From(Request(("Range", range), ("If-Range", ETag.ToString())), Size, etag: null));
+    }
+
+    [Fact]
+    public void AMalformedBytesRangeUnderAMatchingIfRangeIsMalformed() =>
+        Assert.Equal(ByteRangeKind.Malformed, ByteRangeRequest.From(Request(("Range", "bytes=5-1"), ("If-Range", ETag.ToString())), Size, ETag).Kind);
+
     [Fact]
     public void AnIfRangeCannotMatchARepresentationWhoseETagIsNotKnown() =>
         Assert.Equal(ByteRangeKind.Whole, ByteRangeRequest.From(Request(("Range", "bytes=10-19"), ("If-Range", ETag.ToString())), Size, etag: null).Kind);

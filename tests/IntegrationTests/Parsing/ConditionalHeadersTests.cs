@@ -1,3 +1,4 @@
+using IntegrationTests.Support;
 using LayerExportApi.Layers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -9,6 +10,9 @@ namespace IntegrationTests.Parsing;
 public sealed class ConditionalHeadersTests
 {
     private static readonly EntityTagHeaderValue ETag = new("\"sha256:aa\"");
+
+    // What a 200 says of the body that a 304 leaves out.
+    private static readonly string[] BodyMetadata = ["Content-Type", "Content-Disposition", "Accept-Ranges", "Content-Length"];
 
     [Theory]
     [InlineData("If-Match", "\"sha256:aa\"")]
@@ -62,6 +66,7 @@ public sealed class ConditionalHeadersTests
     {
         // Each field alone is a valid validator; RFC 9110 allows If-Range only once.
         var context = new DefaultHttpContext();
+        context.Request.Method = HttpMethods.Get;
         context.Request.Headers.Range = "bytes=0-9";
         context.Request.Headers.IfRange = new StringValues(["\"a\"", "\"b\""]);
 
@@ -71,6 +76,12 @@ public sealed class ConditionalHeadersTests
     [Fact]
     public void AnIfRangeWithoutARangeIsIgnoredEvenWhenMalformed() =>
         Assert.Null(ConditionalHeaders.Malformed(Request(("If-Range", "garbage"))));
+
+    [Theory]
+    [InlineData("HEAD", "bytes=0-9")]
+    [InlineData("GET", "lines=0-9")]
+    public void AnIfRangeWithARangeThatIsIgnoredIsIgnoredEvenWhenMalformed(string method, string range) =>
+        Assert.Null(ConditionalHeaders.Malformed(Request(method, ("Range", range), ("If-Range", "garbage"))));
 
     [Theory]
     [InlineData("\"sha256:aa\"")]
@@ -121,9 +132,32 @@ public sealed class ConditionalHeadersTests
         Assert.False(ConditionalHeaders.IfMatchHolds(Request(("If-Match", "\"sha256:aa\"")), etag: null));
     }
 
-    private static HttpRequest Request(params (string Name, string Value)[] headers)
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("HEAD")]
+    public async Task ANotModifiedCarriesTheValidatorsButNoMetadataOfTheBodyItLeavesOut(string method)
+    {
+        // RFC 9110, section 15.4.5: a 304 carries no representation metadata beyond the validators and Vary.
+        using var store = TempLayerStore.Create().AddLayer("app").AddFile("app", "etc/app.conf", "app\n"u8.ToArray());
+        await using var server = ApiServer.Start(store.Root);
+        Assert.Equal(200, (await RawHttp.SendAsync(server.BaseAddress, "GET", "/layers/app/tar")).Status);
+        var etag = (await RawHttp.SendAsync(server.BaseAddress, "HEAD", "/layers/app/tar")).Headers["ETag"];
+
+        var notModified = await RawHttp.SendAsync(server.BaseAddress, method, "/layers/app/tar", [("If-None-Match", etag)]);
+
+        Assert.Equal(304, notModified.Status);
+        Assert.Equal(etag, notModified.Headers["ETag"]);
+        Assert.Equal(etag.Trim('"'), notModified.Headers["Docker-Content-Digest"]);
+        Assert.Equal("Accept", notModified.Headers["Vary"]);
+        Assert.Empty(BodyMetadata.Intersect(notModified.Headers.Keys, StringComparer.OrdinalIgnoreCase));
+    }
+
+    private static HttpRequest Request(params (string Name, string Value)[] headers) => Request(HttpMethods.Get, headers);
+
+    private static HttpRequest Request(string method, params (string Name, string Value)[] headers)
     {
         var context = new DefaultHttpContext();
+        context.Request.Method = method;
         foreach (var (name, value) in headers)
         {
             context.Request.Headers.Append(name, value);
