@@ -56,7 +56,7 @@ public sealed class SlowClientTests : IDisposable
         context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
         var client = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(client.Writer.AsStream()));
-        using var guard = ResponseRateGuard.Install(context, 1e12, TimeSpan.Zero)!;
+        using var guard = ResponseRateGuard.Install(context, 1e12, TimeSpan.Zero, TimeProvider.System)!;
         var writer = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
         writer.GetSpan(2)[..2].Clear();
         writer.Advance(2);
@@ -115,7 +115,7 @@ public sealed class SlowClientTests : IDisposable
         context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
         var unread = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(unread.Writer.AsStream()));
-        var guard = ResponseRateGuard.Install(context, 1e12, TimeSpan.Zero)!;
+        var guard = ResponseRateGuard.Install(context, 1e12, TimeSpan.Zero, TimeProvider.System)!;
         var writer = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
         writer.GetSpan(2)[..2].Clear();
         writer.Advance(2);
@@ -241,9 +241,12 @@ public sealed class SlowClientTests : IDisposable
             .AddPatternFile(layer, heldEntry, 1024)
             .AddFile(layer, "b/random.bin", RandomNumberGenerator.GetBytes(32 * 1024 * 1024));
         BlockingLayerStore? blocking = null;
+        var clock = new MovableClock();
         await using var server = ApiServer.Start(
             store.Root,
-            services => services.DecorateLayerStore(inner => blocking = new BlockingLayerStore(inner, heldEntry, passFirst: 1)),
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(inner => blocking = new BlockingLayerStore(inner, heldEntry, passFirst: 1)),
             settings: new Dictionary<string, string>
             {
                 ["Limits:MinResponseBytesPerSecond"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture),
@@ -264,13 +267,24 @@ public sealed class SlowClientTests : IDisposable
         var reading = ReadPacedAsync(stream, 16 * 1024 * 1024);
         await blocking!.WaitUntilHeldAsync();
 
-        // Stands for the server's own work before the range's first byte. A clock started before it is 9 s in at the
-        // first check while a flush waits, past a deadline of about 6 s (grace + buffered and read bytes / rate).
-        await Task.Delay(TimeSpan.FromSeconds(9));
+        // The server's own work before the range's first byte, as the guard's clock sees it: a clock started before it
+        // is 9 s in at the first check while a flush waits, past a deadline of about 6 s (grace + buffered and read
+        // bytes / rate).
+        clock.MoveOn(TimeSpan.FromSeconds(9));
         blocking.Release();
 
         Assert.Equal(body[rangeStart..], await reading);
         Assert.DoesNotContain(server.Logs.Events, e => e.MessageTemplate.Text.Contains("read slower than", StringComparison.Ordinal));
+    }
+
+    // The system's clock, moved on at will: timers still fire in real time, timestamps jump.
+    private sealed class MovableClock : TimeProvider
+    {
+        private long _ahead;
+
+        public override long GetTimestamp() => System.GetTimestamp() + Interlocked.Read(ref _ahead);
+
+        public void MoveOn(TimeSpan by) => Interlocked.Add(ref _ahead, (long)(by.TotalSeconds * TimestampFrequency));
     }
 
     private static async Task<string> ReadHeadAsync(NetworkStream stream)
@@ -331,7 +345,7 @@ public sealed class SlowClientTests : IDisposable
     {
         var context = new DefaultHttpContext();
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
-        ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10))!.Dispose();
+        ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10), TimeProvider.System)!.Dispose();
         return new WeakReference(context);
     }
 

@@ -35,7 +35,7 @@ internal sealed class BodyTransfer(PreparedExport export, LayerCompression compr
         var stopping = httpContext.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         var layerId = export.Layer.Id;
         var limits = httpContext.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        using var rateGuard = ResponseRateGuard.Install(httpContext, limits.MinResponseBytesPerSecond, limits.MinResponseGracePeriod);
+        using var rateGuard = ResponseRateGuard.Install(httpContext, limits.MinResponseBytesPerSecond, limits.MinResponseGracePeriod, httpContext.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System);
         using var body = new HeldBodyWriter(httpContext.Response.BodyWriter);
         var output = SlotReleasingBodyWriter.Around(body, httpContext);
         var clock = Stopwatch.StartNew();

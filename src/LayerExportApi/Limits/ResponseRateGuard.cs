@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
@@ -23,6 +22,7 @@ internal sealed class ResponseRateGuard : IDisposable
     private readonly HttpContext _httpContext;
     private readonly double _bytesPerSecond;
     private readonly TimeSpan _grace;
+    private readonly TimeProvider _clock;
     private long _started;
     private readonly ITimer _timer;
     private readonly Lock _checking = new();
@@ -31,19 +31,20 @@ internal sealed class ResponseRateGuard : IDisposable
     private long _flushed;
     private int _flushesPending;
 
-    private ResponseRateGuard(HttpContext httpContext, double bytesPerSecond, TimeSpan grace)
+    private ResponseRateGuard(HttpContext httpContext, double bytesPerSecond, TimeSpan grace, TimeProvider clock)
     {
         _httpContext = httpContext;
         _bytesPerSecond = bytesPerSecond;
         _grace = grace;
-        _timer = TimeProvider.System.CreateTimer(static state => ((ResponseRateGuard)state!).Check(), this, CheckEvery, CheckEvery);
+        _clock = clock;
+        _timer = clock.CreateTimer(static state => ((ResponseRateGuard)state!).Check(), this, CheckEvery, CheckEvery);
     }
 
     /// <summary>True once the guard dropped the download.</summary>
     public bool Tripped { get; private set; }
 
     /// <summary>Guards the response of <paramref name="httpContext"/> in place of Kestrel's check; null when the minimum rate is off.</summary>
-    public static ResponseRateGuard? Install(HttpContext httpContext, double bytesPerSecond, TimeSpan grace)
+    public static ResponseRateGuard? Install(HttpContext httpContext, double bytesPerSecond, TimeSpan grace, TimeProvider clock)
     {
         if (bytesPerSecond <= 0)
         {
@@ -55,7 +56,7 @@ internal sealed class ResponseRateGuard : IDisposable
             kestrelCheck.MinDataRate = null;
         }
 
-        var guard = new ResponseRateGuard(httpContext, bytesPerSecond, grace);
+        var guard = new ResponseRateGuard(httpContext, bytesPerSecond, grace, clock);
         var body = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         httpContext.Features.Set<IHttpResponseBodyFeature>(new GuardedBody(body, new CountingWriter(body.Writer, guard)));
         return guard;
@@ -83,7 +84,7 @@ internal sealed class ResponseRateGuard : IDisposable
                 return;
             }
 
-            if (IsBehind(Stopwatch.GetElapsedTime(started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
+            if (IsBehind(_clock.GetElapsedTime(started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
             {
                 Tripped = true;
                 _httpContext.Abort();
@@ -108,7 +109,7 @@ internal sealed class ResponseRateGuard : IDisposable
         {
             if (guard._written == 0 && bytes > 0)
             {
-                Volatile.Write(ref guard._started, Stopwatch.GetTimestamp());
+                Volatile.Write(ref guard._started, guard._clock.GetTimestamp());
             }
 
             guard._written += bytes;
