@@ -41,7 +41,8 @@ public sealed class DigestCache
     private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
 
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
-    private readonly Queue<string> _memoryOrder = new();
+    private readonly LinkedList<string> _memoryOrder = new();
+    private readonly Dictionary<string, LinkedListNode<string>> _memoryPlaces = new(StringComparer.Ordinal);
     private readonly Lock _memoryGate = new();
     private readonly string? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
@@ -176,10 +177,13 @@ public sealed class DigestCache
     /// <summary>Drops a descriptor from memory and from the directory: one an export found its layer state not to make.</summary>
     public void Forget(string key)
     {
-        // The key keeps its place in the order: stored again, it may be let go sooner, which costs one read of its file.
         lock (_memoryGate)
         {
             _memory.TryRemove(key, out _);
+            if (_memoryPlaces.Remove(key, out var place))
+            {
+                _memoryOrder.Remove(place);
+            }
         }
 
         if (_directory is null)
@@ -221,8 +225,9 @@ public sealed class DigestCache
         }
     }
 
-    // Oldest in, first out: a key's order is that of its first arrival since it was last let go. Under one lock, so
-    // a key stored again while it is let go is either kept in the order or not kept at all.
+    // Oldest in, first out: a key's order is that of its first arrival since it was last let go or forgotten. Under one
+    // lock, so a key stored again while it is let go is either kept in the order or not kept at all, and the order
+    // holds exactly the keys in memory: a key forgotten leaves no place behind.
     private void Remember(string key, LayerDescriptor descriptor)
     {
         lock (_memoryGate)
@@ -233,10 +238,12 @@ public sealed class DigestCache
                 return;
             }
 
-            _memoryOrder.Enqueue(key);
-            while (_memory.Count > _maxInMemory && _memoryOrder.TryDequeue(out var oldest))
+            _memoryPlaces[key] = _memoryOrder.AddLast(key);
+            while (_memory.Count > _maxInMemory && _memoryOrder.First is { } oldest)
             {
-                _memory.TryRemove(oldest, out _);
+                _memoryOrder.RemoveFirst();
+                _memoryPlaces.Remove(oldest.Value);
+                _memory.TryRemove(oldest.Value, out _);
             }
         }
     }

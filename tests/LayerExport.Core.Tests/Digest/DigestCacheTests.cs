@@ -42,6 +42,22 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
         Assert.Equal([false, false, true, true, true, true], Enumerable.Range(0, 6).Select(i => cache.TryGet(Key(i), out _)));
     }
 
+    // A forgotten key leaves no place in the order behind: stored again, it is the newest, and the oldest goes. (Left
+    // behind, such places were let go first, taking the key stored again, and piled up while the cache stayed small.)
+    [Fact]
+    public void AKeyForgottenAndStoredAgainIsTheNewestInMemory()
+    {
+        var cache = Cache(null, maxInMemory: 2, maxOnDisk: DigestCache.DefaultMaxOnDisk);
+        cache.Put(Key(0), Descriptor);
+        cache.Put(Key(1), Descriptor);
+        cache.Forget(Key(0));
+        cache.Put(Key(2), Descriptor);
+
+        cache.Put(Key(0), Descriptor);
+
+        Assert.Equal([true, false, true], Enumerable.Range(0, 3).Select(i => cache.TryGet(Key(i), out _)));
+    }
+
     // Keys stored again while they are let go, from many threads: afterwards the bound still holds and the newest stay.
     [Fact]
     public void MemoryStaysBoundedWhenTheSameKeysAreStoredFromManyThreads()
