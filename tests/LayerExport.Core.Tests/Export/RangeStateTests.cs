@@ -75,6 +75,35 @@ public sealed class RangeStateTests : IDisposable
         Assert.True(failure.Collected.Length < body.Length - 100, $"{failure.Collected.Length} bytes of a {body.Length - 100}-byte range got through");
     }
 
+    [Fact]
+    public async Task AGzipRangeInTheEmptyLastBlockOfATarOfWholeBlocksIsTheBodysLastBytes()
+    {
+        // Such a tar's body ends in a block of no tar bytes (03 00), whose range asks the tar writer for nothing.
+        const int blockSize = 64 * 1024;
+        var options = new CompressionOptions { Gzip = { BlockSize = blockSize } };
+        var tree = _store.AddLayer("whole-blocks").File("only.bin", new byte[1000]).SetAllTimes(1_600_000_000);
+        using var store = new NativeLayerStore(_store.Root);
+        long tarSize;
+        using (var sized = new LayerExporter(store, options).Prepare("whole-blocks", []))
+        {
+            tarSize = sized.Survey(CancellationToken.None).TarSize;
+        }
+
+        tree.File("only.bin", new byte[1000 + (2 * blockSize) - tarSize]).SetAllTimes(1_600_000_000);
+        using var export = new LayerExporter(store, options).Prepare("whole-blocks", []);
+        var (body, summary) = await PipeCollector.CollectAsync(output => export.WriteAsync(LayerCompression.Gzip, output, expected: null, CancellationToken.None));
+        Assert.Equal(2 * blockSize, export.Survey(CancellationToken.None).TarSize);
+
+        // The trailer's 8 bytes and the empty block's 2 before them.
+        var (range, _) = await PipeCollector.CollectAsync<object?>(async output =>
+        {
+            await export.WriteGzipRangeAsync(output, summary.GzipIndex!, body.Length - 10, body.Length, CancellationToken.None);
+            return null;
+        });
+
+        Assert.Equal(body[^10..], range);
+    }
+
     private async Task<(byte[] Range, Exception? Error)> TarRangeAsync(long start, long end, bool change)
     {
         using var store = new NativeLayerStore(_store.Root);
