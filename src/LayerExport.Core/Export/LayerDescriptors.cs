@@ -300,11 +300,13 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     private string Key(string layerId, string fingerprint, LayerCompression compression) =>
         DigestCache.Key(layerId, fingerprint, Representation(compression));
 
-    // Codec settings that change the bytes are part of the key; the thread count is not, as it never does.
+    // Codec settings that change the bytes are part of the key; the thread count is not, as it never does. So is the
+    // runtime for gzip: its zlib-ng comes with the shared runtime (decision 0003), which a host may roll forward under
+    // a cache that outlives it; zstd's codec ships with the server, its bytes pinned by its tests.
     private string Representation(LayerCompression compression) => compression switch
     {
         LayerCompression.None => "tar",
-        LayerCompression.Gzip => $"gzip/level={options.Gzip.Level}/block={options.Gzip.BlockSize}",
+        LayerCompression.Gzip => $"gzip/level={options.Gzip.Level}/block={options.Gzip.BlockSize}/runtime={Environment.Version}",
         LayerCompression.Zstd => $"zstd/level={options.Zstd.Level}",
         _ => throw new ArgumentOutOfRangeException(nameof(compression)),
     };
