@@ -7,7 +7,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Export;
 
-/// <summary>A descriptor computation is shared by whoever waits for it; once nobody does, it goes on only within an allowance.</summary>
+/// <summary>A descriptor computation is shared by whoever waits for it; once nobody does, it goes on only within an allowance; its result is kept under what makes its bytes.</summary>
 public sealed class LayerDescriptorsTests : IDisposable
 {
     private const string LayerId = "layer";
@@ -131,6 +131,23 @@ public sealed class LayerDescriptorsTests : IDisposable
 
         await Assert.ThrowsAsync<ServiceStoppingException>(() => descriptors.GetAsync(LayerId, survey, LayerCompression.Gzip, CancellationToken.None));
         Assert.Equal(0, descriptors.RunningCount);
+    }
+
+    [Fact]
+    public async Task AGzipDescriptorIsKeyedByTheRuntimeThatCompressedIt()
+    {
+        // A host that rolls the shared runtime forward may get other gzip bytes from its zlib-ng; a descriptor of the
+        // old ones must not answer for them.
+        _store.AddLayer("small").File("a.txt", "a\n").SetAllTimes(1_600_000_000);
+        using var store = new NativeLayerStore(_store.Root);
+        var cache = new DigestCache(directory: null);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), cache, new CompressionOptions());
+        var survey = Survey(store, "small");
+
+        var computed = await descriptors.GetAsync("small", survey, LayerCompression.Gzip, CancellationToken.None);
+
+        Assert.True(cache.TryGet(DigestCache.Key("small", survey.Fingerprint, $"gzip/level=2/block=1048576/runtime={Environment.Version}"), out var cached));
+        Assert.Equal(computed.Digest, cached.Digest);
     }
 
     private static LayerDescriptors Descriptors(ILayerStore store, int maxAbandoned) =>
