@@ -50,6 +50,9 @@ public sealed class DigestCache
     private readonly int _maxInMemory;
     private readonly int _maxOnDisk;
     private readonly int _pruneEvery;
+
+    // A write takes milliseconds: a temporary file this old is a crashed write's, never one under way.
+    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
     private readonly Lock _pruneGate = new();
     private int _written;
     private int _writesFailing;
@@ -273,18 +276,27 @@ public sealed class DigestCache
         }
     }
 
-    // Down to nine tenths of the bound, oldest-written entries first; anything else in the directory is left alone.
+    // Down to nine tenths of the bound, oldest-written entries first, and the temporary files of writes a crash cut
+    // short; anything else in the directory is left alone.
     private void Prune(FileDescriptor directory)
     {
         var entries = new List<(byte[] Name, long Seconds, uint Nanoseconds)>();
+        var abandonedBefore = DateTimeOffset.UtcNow.Subtract(AbandonedAfter).ToUnixTimeSeconds();
         foreach (var (name, type, _) in directory.ReadDirectory())
         {
-            if (type is Libc.DT_REG or Libc.DT_UNKNOWN && IsEntryName(name))
+            if (type is Libc.DT_REG or Libc.DT_UNKNOWN && (IsEntryName(name) || IsTemporaryName(name)))
             {
                 try
                 {
                     var status = directory.StatAt(name);
-                    entries.Add((name, status.MtimeSeconds, status.MtimeNanoseconds));
+                    if (IsEntryName(name))
+                    {
+                        entries.Add((name, status.MtimeSeconds, status.MtimeNanoseconds));
+                    }
+                    else if (status.MtimeSeconds < abandonedBefore)
+                    {
+                        RemoveQuietly(directory, name);
+                    }
                 }
                 catch (NativeIOException)
                 {
@@ -308,6 +320,11 @@ public sealed class DigestCache
     // <64 lowercase hex digits>.json, as EntryName makes them.
     private static bool IsEntryName(ReadOnlySpan<byte> name) =>
         name.Length == 64 + 5 && name.EndsWith(".json"u8) && !name[..64].ContainsAnyExcept(LowerHex);
+
+    // An entry's name, a dot and 32 lowercase hex digits, then .tmp, as Put makes them before the rename.
+    private static bool IsTemporaryName(ReadOnlySpan<byte> name) =>
+        name.Length == 64 + 5 + 1 + 32 + 4 && IsEntryName(name[..69]) && name[69] == (byte)'.' && name.EndsWith(".tmp"u8)
+        && !name.Slice(70, 32).ContainsAnyExcept(LowerHex);
 
     // Only a regular file of this user is an entry: nothing else can stand in the directory unless someone with
     // the user's rights (or root) put it there, and then it is ignored rather than followed or trusted.

@@ -178,6 +178,31 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
         Assert.Equal(index.CompressedLengths, stored.GzipIndex.CompressedLengths);
     }
 
+    // A crash between a write and its rename leaves a temporary file no entry name matches; an old one goes, a fresh
+    // one may be a write under way in another process.
+    [Fact]
+    public async Task PruningRemovesTheTemporaryFilesOfWritesACrashCutShort()
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        var abandoned = Path.Combine(directory, $"{Key(1)}.json.{new string('a', 32)}.tmp");
+        var underWay = Path.Combine(directory, $"{Key(2)}.json.{new string('b', 32)}.tmp");
+        var other = Path.Combine(directory, $"{Key(3)}.json.not-ours.tmp");
+        foreach (var file in (string[])[abandoned, underWay, other])
+        {
+            File.WriteAllText(file, "{");
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddHours(file == underWay ? 0 : -2));
+        }
+
+        // The first entry a process writes makes it prune.
+        var cache = Cache(directory);
+        cache.Put(Key(4), Descriptor);
+        await cache.Pruning;
+
+        Assert.Equal([false, true, true], new[] { abandoned, underWay, other }.Select(File.Exists));
+        Assert.True(cache.TryGet(Key(0), out _));
+    }
+
     // The bound is what the directory may hold: reaching it is no reason to lose a tenth of the entries.
     [Fact]
     public async Task ADirectoryHoldingExactlyItsBoundLosesNothing()
