@@ -40,6 +40,9 @@ public sealed class DigestCache
 
     private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
 
+    // A write takes milliseconds: a temporary file this old is a crashed write's, never one under way.
+    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
+
     private readonly ConcurrentDictionary<string, LayerDescriptor> _memory = new(StringComparer.Ordinal);
     private readonly LinkedList<string> _memoryOrder = new();
     private readonly Dictionary<string, LinkedListNode<string>> _memoryPlaces = new(StringComparer.Ordinal);
@@ -50,9 +53,6 @@ public sealed class DigestCache
     private readonly int _maxInMemory;
     private readonly int _maxOnDisk;
     private readonly int _pruneEvery;
-
-    // A write takes milliseconds: a temporary file this old is a crashed write's, never one under way.
-    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
     private readonly Lock _pruneGate = new();
     private int _written;
     private int _writesFailing;
@@ -284,12 +284,13 @@ public sealed class DigestCache
         var abandonedBefore = DateTimeOffset.UtcNow.Subtract(AbandonedAfter).ToUnixTimeSeconds();
         foreach (var (name, type, _) in directory.ReadDirectory())
         {
-            if (type is Libc.DT_REG or Libc.DT_UNKNOWN && (IsEntryName(name) || IsTemporaryName(name)))
+            var entry = IsEntryName(name);
+            if (type is Libc.DT_REG or Libc.DT_UNKNOWN && (entry || IsTemporaryName(name)))
             {
                 try
                 {
                     var status = directory.StatAt(name);
-                    if (IsEntryName(name))
+                    if (entry)
                     {
                         entries.Add((name, status.MtimeSeconds, status.MtimeNanoseconds));
                     }

@@ -70,9 +70,9 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
             return true;
         }
 
-        var errno = Marshal.GetLastPInvokeError();
+        var error = LookupError(Marshal.GetLastPInvokeError(), name);
         directory = null;
-        return errno == Libc.ENOENT && !IsEncryptedWithoutKey(Stat()) ? false : throw LookupError(errno, name);
+        return error.IsNotFound ? false : throw error;
     }
 
     /// <summary>
