@@ -134,6 +134,45 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Equal(body[1..], resumed);
     }
 
+    // Its tar is the one announced, its size too: only the body's digest tells the kept descriptor wrong.
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task AWrongCachedBodyDigestFailsOneWholeDownloadBeforeItsLastByteAndTheNextHasTheTrueOne(string compression)
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests };
+        var url = new Uri($"/layers/base/tar?compression={compression}", UriKind.Relative);
+        var (body, _) = await RecordAsync(settings, url);
+        var wrong = "sha256:" + new string('0', 64);
+        var changed = await DamageEntriesAsync(text =>
+        {
+            var json = JsonNode.Parse(text)!.AsObject();
+            if (!json["MediaType"]!.GetValue<string>().EndsWith("+" + compression, StringComparison.Ordinal))
+            {
+                return text;
+            }
+
+            json["Digest"] = wrong;
+            return json.ToJsonString();
+        });
+
+        Assert.Equal(1, changed);
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        using (var announced = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, url)))
+        {
+            Assert.Equal(wrong, announced.Headers.GetValues("Docker-Content-Digest").Single());
+        }
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
+        await server.Logs.WaitForExportOutcomeAsync("base", "failed");
+        var next = await http.GetByteArrayAsync(url);
+        var descriptor = await http.GetStringAsync(new Uri($"/layers/base/descriptor?compression={compression}", UriKind.Relative));
+
+        Assert.Equal(body, next);
+        Assert.Contains("sha256:" + Convert.ToHexStringLower(SHA256.HashData(body)), descriptor, StringComparison.Ordinal);
+    }
+
     // One server exports and records its descriptors, then stops; the next server reads them from the directory.
     private async Task<(byte[] Body, string? Descriptor)> RecordAsync(Dictionary<string, string> settings, Uri url, Uri? descriptorUrl = null)
     {

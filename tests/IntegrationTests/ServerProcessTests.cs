@@ -173,6 +173,8 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("LayerStore__Access__PrepareTimeout", "00:00:00.999", "LayerStore:Access:PrepareTimeout must be 00:00:01 to 01:00:00.")]
     [InlineData("Limits__Connections", "0", "Limits:Connections must be 1 to 2147483647, or unset to follow the file descriptor limit.")]
     [InlineData("Limits__ConcurrentExports", "0", "Limits:ConcurrentExports must be 1 to 100000.")]
+    [InlineData("DigestCache__SettleTime", "-00:00:00.001", "DigestCache:SettleTime must be 00:00:00 to 01:00:00.")]
+    [InlineData("DigestCache__SettleTime", "01:00:00.001", "DigestCache:SettleTime must be 00:00:00 to 01:00:00.")]
     [InlineData("Limits__QueuedExports", "-1", "Limits:QueuedExports must be 0 to 1000000.")]
     [InlineData("Limits__QueueTimeout", "00:00:00", "Limits:QueueTimeout must be 00:00:00.001 to 01:00:00.")]
     [InlineData("Limits__RetryAfterSeconds", "86401", "Limits:RetryAfterSeconds must be 1 to 86400.")]

@@ -15,6 +15,9 @@ public sealed class LayerFingerprint : IDisposable
 {
     private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
+    /// <summary>The newest ctime of the entries added so far, in nanoseconds since the epoch; <see cref="long.MinValue"/> before any with one.</summary>
+    public long NewestChangeNanoseconds { get; private set; } = long.MinValue;
+
     /// <summary>Adds one entry.</summary>
     public void Append(LayerEntry entry)
     {
@@ -22,6 +25,11 @@ public sealed class LayerFingerprint : IDisposable
         AppendBytes(h.Name);
         AppendBytes(h.LinkName);
         var identity = entry.Identity;
+        if (identity is not null && identity.ChangeTimeNanoseconds > NewestChangeNanoseconds)
+        {
+            NewestChangeNanoseconds = identity.ChangeTimeNanoseconds;
+        }
+
         Span<long> values =
         [
             (long)h.Type, h.Mode, h.Uid, h.Gid, h.Size, h.ModificationTime, h.DeviceMajor, h.DeviceMinor,

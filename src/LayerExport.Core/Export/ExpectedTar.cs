@@ -6,7 +6,8 @@ namespace LayerExport.Core.Export;
 /// <param name="Length">The announced length of the uncompressed tar, if any.</param>
 /// <param name="DiffId">The announced diffID, if any.</param>
 /// <param name="BodySize">The announced size of the compressed body carrying the tar, if any.</param>
-public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySize = null)
+/// <param name="BodyDigest">The announced digest of that body, if any.</param>
+public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySize = null, LayerDigest? BodyDigest = null)
 {
     /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>
@@ -26,6 +27,18 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
         if (DiffId is { } diffId && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
         {
             throw Mismatch("(end of archive)", $"the {what}'s digest {actual} is not the announced {diffId}");
+        }
+    }
+
+    /// <summary>Fails when the compressed body made, of digest <paramref name="made"/>, is not the one announced; run it before its last byte leaves.</summary>
+    /// <exception cref="LayerExportException">The digest differs.</exception>
+    public void VerifyBody(LayerDigest made)
+    {
+        if (BodyDigest is { } digest && made != digest)
+        {
+            // Its tar passed the checks before: the layer is as it was, the descriptor kept for it is not what it makes.
+            var fact = $"the compressed body's digest {made} is not the announced {digest}";
+            throw new LayerExportException("(end of body)", $"{fact}: the descriptor kept for this layer state does not describe the body it makes", new TarMismatchException(fact));
         }
     }
 

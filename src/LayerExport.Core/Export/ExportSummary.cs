@@ -14,4 +14,11 @@ public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId,
 {
     /// <summary>For gzip, where each block of the body lies: what a byte range of it needs.</summary>
     public GzipBlockIndex? GzipIndex { get; init; }
+
+    /// <summary>How long the entries read had been unchanged (their newest ctime) when the pass that read them began.</summary>
+    /// <remarks>
+    /// A file written again within its ctime's tick keeps that ctime, and so the fingerprint: what was read of a state
+    /// this young may not be what it holds now. The most there is when the bytes are held to a record as they are read.
+    /// </remarks>
+    public TimeSpan UnchangedFor { get; init; } = TimeSpan.MaxValue;
 }

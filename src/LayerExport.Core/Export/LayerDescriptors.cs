@@ -86,10 +86,28 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         }
     }
 
-    /// <summary>Remembers what a completed export produced, under the fingerprint of what it actually read.</summary>
+    /// <summary>How long a layer must have been unchanged when an export began for what it produced to be kept: <see cref="DefaultSettleTime"/> unless set.</summary>
+    public TimeSpan SettleTime { get; init; } = DefaultSettleTime;
+
+    /// <summary>The default <see cref="SettleTime"/>.</summary>
+    /// <remarks>
+    /// A file written twice within one tick of its file system's clock keeps its ctime, so a state read that young may
+    /// hold other bytes under the same fingerprint a moment later. Linux stamps in jiffies (at most 10 ms), some file
+    /// systems (ext4 with 128-byte inodes, NFS servers) in whole seconds; two seconds cover those with room.
+    /// </remarks>
+    public static readonly TimeSpan DefaultSettleTime = TimeSpan.FromSeconds(2);
+
+    /// <summary>Remembers what a completed export produced, under the fingerprint of what it actually read, unless the layer had changed within <see cref="SettleTime"/> of its start.</summary>
+    /// <returns>The descriptor of what was produced, kept or not.</returns>
     public LayerDescriptor Record(string layerId, LayerCompression compression, ExportSummary summary)
     {
         var descriptor = new LayerDescriptor(LayerMediaType.For(compression), summary.Digest, summary.Size, summary.DiffId) { GzipIndex = summary.GzipIndex };
+        if (summary.UnchangedFor < SettleTime)
+        {
+            // Announced as an ETag and trusted for ranges, a digest must be of every body this fingerprint may stand for.
+            return descriptor;
+        }
+
         cache.Put(Key(layerId, summary.Fingerprint, compression), descriptor);
         if (compression != LayerCompression.None)
         {

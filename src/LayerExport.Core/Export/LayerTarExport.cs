@@ -24,19 +24,19 @@ public sealed class LayerTarExport : IExportProgress
     /// <inheritdoc />
     public long? PaddingToEntryEnd => _tar is null ? 0 : _tar.PaddingToEntryEnd;
 
-    /// <summary>Writes the whole layer to <paramref name="output"/>; returns the tar's length, entry count and fingerprint.</summary>
+    /// <summary>Writes the whole layer to <paramref name="output"/>; returns what it wrote.</summary>
     /// <param name="reader">The layer's entries.</param>
     /// <param name="output">Where the tar goes.</param>
     /// <param name="beforeEnd">A last check, given the end-of-archive bytes still to come, before they are written; throwing keeps the archive unfinished.</param>
     /// <param name="cancellationToken">Stops the export.</param>
-    public Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, PipeWriter output, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken) =>
+    public Task<WrittenTar> WriteAsync(ILayerEntryReader reader, PipeWriter output, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken) =>
         WriteAsync(reader, new TarStreamWriter(output), beforeEnd, cancellationToken);
 
     /// <summary>Writes the tar bytes from <paramref name="start"/> up to (not including) <paramref name="end"/>.</summary>
-    public Task<(long Bytes, long Entries, string Fingerprint)> WriteRangeAsync(ILayerEntryReader reader, PipeWriter output, long start, long end, CancellationToken cancellationToken) =>
+    public Task<WrittenTar> WriteRangeAsync(ILayerEntryReader reader, PipeWriter output, long start, long end, CancellationToken cancellationToken) =>
         WriteAsync(reader, new TarStreamWriter(output, start, end), beforeEnd: null, cancellationToken);
 
-    private async Task<(long Bytes, long Entries, string Fingerprint)> WriteAsync(ILayerEntryReader reader, TarStreamWriter tar, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken)
+    private async Task<WrittenTar> WriteAsync(ILayerEntryReader reader, TarStreamWriter tar, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken)
     {
         _tar = tar;
         using var fingerprint = new LayerFingerprint();
@@ -65,6 +65,6 @@ public sealed class LayerTarExport : IExportProgress
         }
 
         await tar.FinishAsync(beforeEnd, cancellationToken).ConfigureAwait(false);
-        return (tar.BytesWritten, EntriesWritten, fingerprint.Current);
+        return new WrittenTar(tar.BytesWritten, EntriesWritten, fingerprint.Current, fingerprint.NewestChangeNanoseconds);
     }
 }

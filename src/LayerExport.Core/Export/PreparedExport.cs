@@ -61,12 +61,13 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             // Every byte has left: a client that has them all may hang up now, yet the digest, at most a few blocks
             // behind, is still worth recording for the next request.
             var diffId = await tar.GetDigestAsync(CancellationToken.None).ConfigureAwait(false);
-            return new ExportSummary(written.Bytes, written.Entries, diffId, diffId, tar.Length, written.Fingerprint);
+            return new ExportSummary(written.Bytes, written.Entries, diffId, diffId, tar.Length, written.Fingerprint) { UnchangedFor = written.UnchangedFor };
         }
 
         var announcedBody = AnnouncedLengthWriter.AroundBody(output, expected);
         await using var body = announcedBody.AsStream(leaveOpen: true);
         var summary = await WriteCompressedAsync(compression, body, expected, cancellationToken).ConfigureAwait(false);
+        expected?.VerifyBody(summary.Digest);
         await AnnouncedLengthWriter.ReleaseAsync(announcedBody, cancellationToken).ConfigureAwait(false);
         return summary;
     }
@@ -117,6 +118,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             return new ExportSummary(written.Bytes, written.Entries, diffId, sent.CurrentDigest, sent.BytesWritten, written.Fingerprint)
             {
                 GzipIndex = stage.GzipIndex,
+                UnchangedFor = written.UnchangedFor,
             };
         }
     }
@@ -315,7 +317,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// <inheritdoc />
     public void Dispose() => content.Dispose();
 
-    private async Task<(long Bytes, long Entries, string Fingerprint)> WriteTarAsync(HashingPipeWriter tar, ExpectedTar? expected, CancellationToken cancellationToken)
+    private async Task<(long Bytes, long Entries, string Fingerprint, TimeSpan UnchangedFor)> WriteTarAsync(HashingPipeWriter tar, ExpectedTar? expected, CancellationToken cancellationToken)
     {
         if (content.Recorded is { } recorded)
         {
@@ -329,7 +331,9 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             try
             {
                 var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
-                return (summary.Bytes, summary.Entries, fingerprint);
+
+                // Every file was held to its recorded size and CRC-64 as read: a change its ctime hides cannot pass.
+                return (summary.Bytes, summary.Entries, fingerprint, TimeSpan.MaxValue);
             }
             // A record that was not the one surveyed is a change already, whatever a walk after it finds (an edit undone).
             catch (LayerExportException e) when (!record.DiffersFromExpected && e.InnerException is LayerChangedException or TarMismatchException or TarSplitRecordException or NativeIOException { IsNotFound: true })
@@ -338,7 +342,17 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             }
         }
 
+        // Before the reader looks at the first entry: only a ctime older than this by a timestamp's granularity is
+        // sure to move at a later write (ExportSummary.UnchangedFor).
+        var started = DateTimeOffset.UtcNow;
         using var reader = new PrefetchingEntryReader(content.CreateReader);
-        return await _generated.WriteAsync(reader, tar, expected is null ? null : (toCome, token) => expected.VerifyAsync(tar, toCome, "tar", token), cancellationToken).ConfigureAwait(false);
+        var written = await _generated.WriteAsync(reader, tar, expected is null ? null : (toCome, token) => expected.VerifyAsync(tar, toCome, "tar", token), cancellationToken).ConfigureAwait(false);
+        return (written.Bytes, written.Entries, written.Fingerprint, Age(written.NewestChangeNanoseconds, started));
     }
+
+    // How long before started the change at changeNanoseconds (since the epoch) was made; the most there is without one.
+    private static TimeSpan Age(long changeNanoseconds, DateTimeOffset started) =>
+        changeNanoseconds == long.MinValue
+            ? TimeSpan.MaxValue
+            : TimeSpan.FromTicks(started.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks - (changeNanoseconds / TimeSpan.NanosecondsPerTick));
 }

@@ -12,7 +12,7 @@ internal static partial class DigestCacheExtensions
     /// <summary>Binds <c>DigestCache</c>, validates it at start and registers the cache and <see cref="LayerDescriptors"/>.</summary>
     public static WebApplicationBuilder AddDigestCache(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DigestCacheOptions>().BindConfiguration(DigestCacheOptions.SectionName).ValidateOnStart();
+        builder.Services.AddOptions<DigestCacheOptions>().BindConfiguration(DigestCacheOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<DigestCacheOptions>, DigestCacheDirectoryCheck>();
         builder.Services.AddSingleton(static services =>
         {
@@ -64,7 +64,10 @@ internal static partial class DigestCacheExtensions
             var descriptors = new LayerDescriptors(
                 services.GetRequiredService<LayerExporter>(),
                 services.GetRequiredService<DigestCache>(),
-                services.GetRequiredService<IOptions<CompressionOptions>>().Value);
+                services.GetRequiredService<IOptions<CompressionOptions>>().Value)
+            {
+                SettleTime = services.GetRequiredService<IOptions<DigestCacheOptions>>().Value.SettleTime,
+            };
 
             // A computation started now would only be cut by the shutdown; those running may finish within its grace.
             services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(descriptors.StopStarting);

@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using LayerExport.Core.Export;
+
 namespace LayerExportApi.Hosting;
 
 /// <summary>The configuration section <c>DigestCache</c>.</summary>
@@ -8,6 +11,10 @@ internal sealed class DigestCacheOptions
 
     /// <summary>Directory that keeps computed digests across restarts; empty keeps them in memory only; unset, <see cref="UserCacheDirectory"/>.</summary>
     public string? Directory { get; set; }
+
+    /// <summary>How long a layer must have been unchanged when an export began for its digests to be kept (<see cref="LayerDescriptors.SettleTime"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00", ErrorMessage = "DigestCache:SettleTime must be 00:00:00 to 01:00:00.")]
+    public TimeSpan SettleTime { get; set; } = LayerDescriptors.DefaultSettleTime;
 
     /// <summary>The server user's own cache directory, or empty when neither <c>XDG_CACHE_HOME</c> nor <c>HOME</c> names one.</summary>
     /// <remarks>

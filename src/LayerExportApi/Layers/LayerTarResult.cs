@@ -157,7 +157,7 @@ internal sealed class LayerTarResult(
                 ExportSummary summary;
                 try
                 {
-                    summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId, known?.Size), aborted);
+                    summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId, known?.Size, known?.Digest), aborted);
                 }
                 catch (LayerExportException e) when (known is not null && e.InnerException is TarMismatchException)
                 {

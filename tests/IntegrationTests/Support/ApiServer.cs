@@ -1,4 +1,5 @@
 using System.Net;
+using LayerExport.TestSupport;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -24,6 +25,7 @@ internal sealed class ApiServer : IAsyncDisposable
         {
             builder.UseEnvironment(environment);
             builder.UseSetting("LayerStore:Root", storeRoot);
+            builder.UseSetting("DigestCache:SettleTime", TestSettings.SettledAtOnce);
             foreach (var (key, value) in settings ?? new Dictionary<string, string>())
             {
                 builder.UseSetting(key, value);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using LayerExport.TestSupport;
 
 namespace IntegrationTests.Support;
 
@@ -101,6 +102,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         // Killed, not stopped, when the test ends: without the runtime's diagnostics IPC it leaves no debugger pipes
         // or diagnostics socket behind in /tmp.
         startInfo.Environment["DOTNET_EnableDiagnostics"] = "0";
+        startInfo.Environment["DigestCache__SettleTime"] = TestSettings.SettledAtOnce;
         foreach (var (name, value) in environment)
         {
             startInfo.Environment[name] = value;

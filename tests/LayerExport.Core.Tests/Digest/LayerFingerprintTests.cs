@@ -121,6 +121,27 @@ public sealed class LayerFingerprintTests
         Assert.NotEqual(Fingerprint((Header, Identity), (other, Identity)), Fingerprint((other, Identity), (Header, Identity)));
     }
 
+    [Fact]
+    public void TheNewestChangeIsTheLatestCtimeOfAnyEntryWhereverItComes()
+    {
+        using var fingerprint = new LayerFingerprint();
+        Assert.Equal(long.MinValue, fingerprint.NewestChangeNanoseconds);
+
+        // An old file after a fresh one must not hide it: one entry changed a moment ago makes the whole state young.
+        foreach (var ctime in new long[] { 5_000, 9_000, 7_000 })
+        {
+            using var entry = new LayerEntry(Header) { Identity = Identity with { ChangeTimeNanoseconds = ctime } };
+            fingerprint.Append(entry);
+        }
+
+        using (var withoutIdentity = new LayerEntry(Header))
+        {
+            fingerprint.Append(withoutIdentity);
+        }
+
+        Assert.Equal(9_000, fingerprint.NewestChangeNanoseconds);
+    }
+
     private static string Fingerprint(params (TarEntryHeader Header, EntryIdentity? Identity)[] entries)
     {
         using var fingerprint = new LayerFingerprint();

@@ -35,4 +35,19 @@ public sealed class ExportFingerprintTests : IDisposable
         Assert.Equal((survey.TarSize, survey.Entries), (summary.Bytes, summary.Entries));
         Assert.Equal(survey.Fingerprint, summary.Fingerprint);
     }
+
+    [Fact]
+    public async Task AnExportTellsHowLongItsNewestEntryHadBeenUnchangedWhenItBegan()
+    {
+        var before = DateTimeOffset.UtcNow;
+        _store.AddLayer("layer").Directory("etc").File("etc/hostname", "layer-export\n");
+        using var store = new NativeLayerStore(_store.Root);
+        using var export = new LayerExporter(store).Prepare("layer", []);
+
+        var summary = await TarExport.WriteAsync(export, PipeWriter.Create(Stream.Null), CancellationToken.None);
+        var after = DateTimeOffset.UtcNow;
+
+        // Made a moment before: younger than the whole test (a ctime may lag the clock by a tick), never in the future.
+        Assert.InRange(summary.UnchangedFor, TimeSpan.Zero, after - before + TimeSpan.FromSeconds(1));
+    }
 }

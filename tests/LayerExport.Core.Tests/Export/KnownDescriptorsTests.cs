@@ -82,6 +82,47 @@ public sealed class KnownDescriptorsTests : IDisposable
         Assert.Null(asked.TryGetKnown(LayerId, survey, compression));
     }
 
+    [Theory]
+    [InlineData(LayerCompression.None)]
+    [InlineData(LayerCompression.Gzip)]
+    public void WhatAnExportOfALayerChangedWithinTheSettleTimeMadeIsNotKept(LayerCompression compression)
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store, new DigestCache(directory: null), new CompressionOptions());
+        var survey = new LayerSurvey(4096, 1, "fingerprint");
+
+        // A write within the ctime's tick after the read would keep the fingerprint and change the bytes.
+        var made = descriptors.Record(LayerId, compression, new ExportSummary(4096, 1, DiffId, Digest, 118, "fingerprint") { UnchangedFor = LayerDescriptors.DefaultSettleTime - TimeSpan.FromTicks(1) });
+
+        Assert.Equal(Digest, made.Digest);
+        Assert.Null(descriptors.TryGetKnown(LayerId, survey, compression));
+        Assert.Null(descriptors.TryGetKnown(LayerId, survey, LayerCompression.None));
+    }
+
+    [Fact]
+    public void WhatAnExportOfALayerUnchangedForTheSettleTimeMadeIsKept()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store, new DigestCache(directory: null), new CompressionOptions());
+        var survey = new LayerSurvey(4096, 1, "fingerprint");
+
+        descriptors.Record(LayerId, LayerCompression.Zstd, new ExportSummary(4096, 1, DiffId, Digest, 118, "fingerprint") { UnchangedFor = LayerDescriptors.DefaultSettleTime });
+
+        Assert.Equal(Digest, descriptors.TryGetKnown(LayerId, survey, LayerCompression.Zstd)?.Digest);
+    }
+
+    [Fact]
+    public void ASettleTimeOfZeroKeepsWhatAnExportOfALayerChangedAsItBeganMade()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions()) { SettleTime = TimeSpan.Zero };
+        var survey = new LayerSurvey(4096, 1, "fingerprint");
+
+        descriptors.Record(LayerId, LayerCompression.Zstd, new ExportSummary(4096, 1, DiffId, Digest, 118, "fingerprint") { UnchangedFor = TimeSpan.Zero });
+
+        Assert.Equal(Digest, descriptors.TryGetKnown(LayerId, survey, LayerCompression.Zstd)?.Digest);
+    }
+
     [Fact]
     public void RememberingAnotherLayersSurveyKeepsTheFirst()
     {

@@ -141,7 +141,7 @@ public sealed class LayerDescriptorsTests : IDisposable
         _store.AddLayer("small").File("a.txt", "a\n").SetAllTimes(1_600_000_000);
         using var store = new NativeLayerStore(_store.Root);
         var cache = new DigestCache(directory: null);
-        using var descriptors = new LayerDescriptors(new LayerExporter(store), cache, new CompressionOptions());
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), cache, new CompressionOptions()) { SettleTime = TimeSpan.Zero };
         var survey = Survey(store, "small");
 
         var computed = await descriptors.GetAsync("small", survey, LayerCompression.Gzip, CancellationToken.None);
@@ -150,8 +150,9 @@ public sealed class LayerDescriptorsTests : IDisposable
         Assert.Equal(computed.Digest, cached.Digest);
     }
 
+    // The layers are made a moment before: kept at once, as a settled layer's are.
     private static LayerDescriptors Descriptors(ILayerStore store, int maxAbandoned) =>
-        new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions()) { MaxAbandoned = maxAbandoned };
+        new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions()) { MaxAbandoned = maxAbandoned, SettleTime = TimeSpan.Zero };
 
     private static LayerSurvey Survey(ILayerStore store, string layerId = LayerId)
     {

@@ -150,6 +150,20 @@ public sealed class RecordedStateTests : IDisposable
     }
 
     [Fact]
+    public async Task WhatAnExportOfAJustRecordedLayerMadeIsKeptAtOnce()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        var survey = Survey(store, id);
+
+        // Every file is held to its recorded size and CRC-64 as it is read: no write its ctime hides can pass unseen.
+        var made = await descriptors.GetAsync(id, survey, LayerCompression.Gzip, CancellationToken.None);
+
+        Assert.Equal(made.Digest, descriptors.TryGetKnown(id, survey, LayerCompression.Gzip)?.Digest);
+    }
+
+    [Fact]
     public async Task AnIntactRecordIsCheckedOnceForItsRanges()
     {
         var (id, _) = await RecordLayerAsync(withDigest: true);

@@ -41,6 +41,7 @@ internal sealed class ApiServer : IDisposable
         {
             builder.UseSetting("LayerStore:Root", storeRoot);
             builder.UseSetting("DigestCache:Directory", digestCacheDirectory);
+            builder.UseSetting("DigestCache:SettleTime", TestSettings.SettledAtOnce);
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);

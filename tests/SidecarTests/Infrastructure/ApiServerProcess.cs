@@ -28,6 +28,7 @@ internal sealed class ApiServerProcess : IDisposable
         {
             ["LayerStore__Root"] = storeRoot,
             ["DigestCache__Directory"] = digestCacheDirectory,
+            ["DigestCache__SettleTime"] = TestSettings.SettledAtOnce,
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
