@@ -227,6 +227,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
 
                 // A digest of another algorithm cannot be checked, so it is not announced; a malformed one is a fault.
                 var problem = parentProblem ?? digestProblem
+                    ?? (Incomplete(element) ? IncompleteProblem : null)
                     ?? (digestText is not null && digest is null && (digestText.StartsWith("sha256:", StringComparison.Ordinal) || !DigestRegex().IsMatch(digestText))
                         ? "its diff-digest in layers.json is not a digest (sha256:<64 lowercase hex digits>)"
                         : null);
@@ -241,6 +242,15 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
             throw new LayerStoreCorruptException($"{_driver}-layers/layers.json cannot be read ({(e is JsonException malformed ? MetadataText.DescribeJsonError(malformed) : e.Message)}).", e);
         }
     }
+
+    private const string IncompleteProblem =
+        "layers.json flags it incomplete: containers/storage has not finished writing it (a pull or commit under way, or one cut short, which containers/storage deletes)";
+
+    // containers/storage lists a layer flagged so before its files are in place, and deletes one it finds so on loading
+    // the store: its files are only part of the layer. Only a true flag counts, as there.
+    private static bool Incomplete(JsonElement element) =>
+        element.TryGetProperty("flags", out var flags) && flags.ValueKind == JsonValueKind.Object
+        && flags.TryGetProperty("incomplete", out var incomplete) && incomplete.ValueKind == JsonValueKind.True;
 
     // Absent, null and "" all mean "none", as containers/storage writes them; any other non-string is a fault.
     private static (string? Value, string? Problem) OptionalString(JsonElement element, string property) =>

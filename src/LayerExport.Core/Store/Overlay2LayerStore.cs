@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using LayerExport.Core.Native;
 
@@ -12,8 +11,9 @@ namespace LayerExport.Core.Store;
 /// </remarks>
 public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
 {
-    // Short name -> the layers whose link file holds it: one, unless the store is corrupt.
-    private readonly ConcurrentDictionary<string, string[]> _shortNames = new(StringComparer.Ordinal);
+    // Short name -> the layers whose link file holds it (one, unless the store is corrupt), and the root's status
+    // when it was listed: a layer directory added, removed or renamed since changes it.
+    private volatile ShortNameIndex? _index;
 
     /// <inheritdoc />
     public override LayerStoreLayout Layout => LayerStoreLayout.Overlay2;
@@ -41,10 +41,11 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
         }
 
         var shortName = nearest[2..];
-        if (!_shortNames.TryGetValue(shortName, out var owners))
+        var root = Root.Stat().Identity;
+        if (_index is not { } index || index.Root != root || !index.Owners.TryGetValue(shortName, out var owners))
         {
-            IndexShortNames();
-            if (!_shortNames.TryGetValue(shortName, out owners))
+            // A name missing from a current index may be a link file written since its layer's directory was listed.
+            if (!IndexShortNames(root).Owners.TryGetValue(shortName, out owners))
             {
                 throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{MetadataText.Quote(shortName)} is the link of no layer in the store.");
             }
@@ -56,8 +57,9 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
             : throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{shortName} is the link of more than one layer ({string.Join(", ", owners)}).");
     }
 
-    // Short names never change for a layer; the index is only rebuilt when a name is missing from it.
-    private void IndexShortNames()
+    // Short names never change for a layer; the index is rebuilt when the root's entries changed or a name is missing
+    // from it. The root's status is taken before the listing, so a change during it makes the next lookup list again.
+    private ShortNameIndex IndexShortNames(string root)
     {
         var index = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (name, type, _) in StoreListing.Read(Root, "the root directory"))
@@ -87,10 +89,15 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
             }
         }
 
-        foreach (var (shortName, owners) in index)
+        var byShortName = new Dictionary<string, string[]>(index.Count, StringComparer.Ordinal);
+        foreach (var (shortName, layers) in index)
         {
-            owners.Sort(StringComparer.Ordinal);
-            _shortNames[shortName] = [.. owners];
+            layers.Sort(StringComparer.Ordinal);
+            byShortName[shortName] = [.. layers];
         }
+
+        return _index = new ShortNameIndex(root, byShortName);
     }
+
+    private sealed record ShortNameIndex(string Root, Dictionary<string, string[]> Owners);
 }

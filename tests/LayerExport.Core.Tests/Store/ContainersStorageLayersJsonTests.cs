@@ -46,6 +46,31 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
     }
 
     [Fact]
+    public async Task ALayerFlaggedIncompleteIsNeverExportedNorAreItsChildren()
+    {
+        // containers/storage lists a layer flagged incomplete before its files are unpacked, and one a pull cut short
+        // keeps the flag until the next writer deletes it: its diff/ holds only part of the layer.
+        Write(
+            new { id = Id("pulling"), flags = new Dictionary<string, object> { ["incomplete"] = true } },
+            new { id = Id("child"), parent = Id("pulling") },
+            new { id = Id("done"), flags = new Dictionary<string, object> { ["incomplete"] = false } });
+        await File.WriteAllTextAsync(_root.Combine($"overlay/{Id("pulling")}/diff/first-of-many.txt"), "unpacked so far\n");
+        using var store = Open();
+
+        var opened = Assert.Throws<LayerStoreCorruptException>(() => store.Open(LayerId.Parse(Id("pulling"))));
+        var child = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("child"))));
+        var listed = store.List().ToDictionary(l => l.Id);
+
+        var expected = $"Layer '{Id("pulling")}': layers.json flags it incomplete: containers/storage has not finished writing it "
+            + "(a pull or commit under way, or one cut short, which containers/storage deletes)";
+        Assert.Equal(expected, opened.Message);
+        Assert.Equal(expected, child.Message);
+        Assert.Equal(expected, listed[Id("pulling")].Problem);
+        Assert.Null(listed[Id("done")].Problem);
+        Assert.Empty(store.Describe(LayerId.Parse(Id("done"))).Chain);
+    }
+
+    [Fact]
     public void AParentThatIsNotAStringIsInconsistentNotABaseLayer()
     {
         Write(new { id = Id("child"), parent = 12 });

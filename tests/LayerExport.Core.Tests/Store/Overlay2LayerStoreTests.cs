@@ -103,6 +103,34 @@ public sealed class Overlay2LayerStoreTests : IDisposable
     }
 
     [Fact]
+    public void AShortNameClaimedByALayerAddedAfterItResolvedIsAStoreErrorToo()
+    {
+        // The short names are cached once resolved; a layer directory added since must not leave the first owner standing.
+        BuildThreeLayers();
+        using var store = new Overlay2LayerStore(_root);
+        Assert.Equal([Id("base")], store.Describe(LayerId.Parse(Id("mid"))).Chain);
+        var impostor = Path.Combine(_root, Id("impostor"));
+        Directory.CreateDirectory(Path.Combine(impostor, "diff"));
+        File.WriteAllText(Path.Combine(impostor, "link"), ShortName("base"));
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(Id("mid"))));
+
+        var owners = new[] { Id("base"), Id("impostor") }.Order(StringComparer.Ordinal);
+        Assert.Equal($"Layer '{Id("mid")}': its parent l/{ShortName("base")} is the link of more than one layer ({string.Join(", ", owners)}).", error.Message);
+    }
+
+    [Fact]
+    public void AShortNameWhoseLayerWasRemovedAndGivenToAnotherNamesTheOther()
+    {
+        BuildThreeLayers();
+        using var store = new Overlay2LayerStore(_root);
+        Assert.Equal([Id("base")], store.Describe(LayerId.Parse(Id("mid"))).Chain);
+        Directory.Move(Path.Combine(_root, Id("base")), Path.Combine(_root, Id("moved")));
+
+        Assert.Equal([Id("moved")], store.Describe(LayerId.Parse(Id("mid"))).Chain);
+    }
+
+    [Fact]
     public void ALowerWhoseShortNameIsNotOneIsQuotedOnlyAsFarAsAValidOneGoes()
     {
         BuildThreeLayers();
