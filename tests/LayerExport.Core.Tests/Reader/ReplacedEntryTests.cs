@@ -49,6 +49,33 @@ public sealed class ReplacedEntryTests : IDisposable
         Assert.IsType<LayerChangedException>(error);
     }
 
+    // A rootless store keeps a symlink as a file holding its target; another file renamed over it just before it is
+    // opened is not the file whose override made the entry a symlink.
+    [Fact]
+    public void AFileKeptForASymlinkThatAnotherFileWasRenamedOverBeforeItsTargetIsReadWasReplaced()
+    {
+        MakeEntry("a regular file");
+        Posix.SetXattr(_root.Combine("entry"), "user.containers.override_stat", "0:0:0777:symlink"u8);
+        File.WriteAllText(_root.Combine("other"), "/another/target");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        var swapped = false;
+
+        var error = Record.Exception(() => SyscallRace.AtOpen(
+            () => DiskEntryReader.Describe(directory, Name, Name, listed),
+            name =>
+            {
+                if (name == "entry" && !swapped)
+                {
+                    File.Move(_root.Combine("other"), _root.Combine("entry"), overwrite: true);
+                    swapped = true;
+                }
+            }));
+
+        Assert.True(swapped, "the file was never opened");
+        Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheControlAListedSymlinkThatIsStillOneIsDescribed()
     {
