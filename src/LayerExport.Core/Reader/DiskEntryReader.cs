@@ -114,7 +114,7 @@ internal sealed class DiskEntryReader(bool openContent)
                 return DescribeRegularFile(directory, name, path, listed, out _);
 
             case Libc.S_IFLNK:
-                return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = ReadListedLink(directory, name) };
+                return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = ReadListedLink(directory, name, listed) };
             case Libc.S_IFCHR:
                 return DeviceHeader(path, TarEntryType.CharacterDevice, listed);
             case Libc.S_IFBLK:
@@ -204,17 +204,28 @@ internal sealed class DiskEntryReader(bool openContent)
         }
     }
 
-    // readlink of a name listed as a symlink fails with EINVAL only when something else stands there now.
-    private static byte[] ReadListedLink(FileDescriptor directory, byte[] name)
+    // readlink of a name listed as a symlink fails with EINVAL only when something else stands there now. The header
+    // comes from the listed status, so the name is looked at again after the read: another symlink put in its place
+    // meanwhile (another inode, or the same inode number given anew, with another ctime) gave the target.
+    private static byte[] ReadListedLink(FileDescriptor directory, byte[] name, in FileStatus listed)
     {
+        byte[] target;
         try
         {
-            return directory.ReadLinkAt(name);
+            target = directory.ReadLinkAt(name);
         }
         catch (NativeIOException e) when (e.Errno == Libc.EINVAL)
         {
             throw Replaced();
         }
+
+        var now = directory.StatAt(name);
+        if (!now.IsSameFile(listed) || now.CtimeSeconds != listed.CtimeSeconds || now.CtimeNanoseconds != listed.CtimeNanoseconds)
+        {
+            throw Replaced();
+        }
+
+        return target;
     }
 
     private static LayerChangedException Replaced() => new("entry was replaced while being read");
