@@ -384,19 +384,20 @@ public sealed class WindowsLayerReaderTests : IDisposable
     // Written to once opened (data rewritten in place, or bytes appended to a hive), the file no longer holds what its
     // header was made from; reads alone cannot tell, since the content ends where the header says.
     [Theory]
-    [InlineData("Files/a.txt")]
-    [InlineData("Hives/Software_Delta")]
-    public async Task AFileWrittenToAfterItWasOpenedFailsItsEntryAsChanged(string path)
+    [InlineData("Files/a.txt", "before")]
+    [InlineData("Hives/Software_Delta", "before")]
+    [InlineData("Hives/Software_Delta", "")]
+    public async Task AFileWrittenToAfterItWasOpenedFailsItsEntryAsChanged(string path, string before)
     {
         var full = Layer + "/" + path;
         var encoded = path.StartsWith("Files/", StringComparison.Ordinal);
         if (encoded)
         {
-            _store.Encoded(full, ArchiveAttribute, new BackupStreamBuilder().DataStream("before"u8.ToArray()).ToArray(), Time, Time);
+            _store.Encoded(full, ArchiveAttribute, new BackupStreamBuilder().DataStream(Encoding.ASCII.GetBytes(before)).ToArray(), Time, Time);
         }
         else
         {
-            _store.Plain(full, "before"u8.ToArray(), Time);
+            _store.Plain(full, Encoding.ASCII.GetBytes(before), Time);
         }
 
         using var store = _store.Open();
@@ -412,7 +413,7 @@ public sealed class WindowsLayerReaderTests : IDisposable
         {
             using (var file = new FileStream(_store.Path(full), FileMode.Open, FileAccess.Write))
             {
-                file.Seek(encoded ? -"before".Length : 0, SeekOrigin.End);
+                file.Seek(encoded ? -before.Length : 0, SeekOrigin.End);
                 file.Write(encoded ? "after!"u8 : "and after"u8);
             }
 

@@ -335,7 +335,8 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
                 content.Content.Add(new ContentSegment(size, 0));
             }
 
-            return new LayerEntry(MainHeader(path, attributes, times, content), file is null ? null : ContentOf(file, content.Content, size, status)) { Identity = identity };
+            // An empty file gets its content too: the writer's look past its end and at its status tells one written to since its open.
+            return new LayerEntry(MainHeader(path, attributes, times, content), file is null ? null : new SegmentedContent(file.Share(), content.Content, status)) { Identity = identity };
         }
     }
 
