@@ -114,7 +114,7 @@ internal sealed class DiskEntryReader(bool openContent)
                 return DescribeRegularFile(directory, name, path, listed, out _);
 
             case Libc.S_IFLNK:
-                return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = ReadListedLink(directory, name) };
+                return Header(path, TarEntryType.SymbolicLink, listed) with { LinkName = ReadListedLink(directory, name, listed) };
             case Libc.S_IFCHR:
                 return DeviceHeader(path, TarEntryType.CharacterDevice, listed);
             case Libc.S_IFBLK:
@@ -132,7 +132,8 @@ internal sealed class DiskEntryReader(bool openContent)
         hasAccessAcl = names.Exists(static n => n.AsSpan().SequenceEqual(ReadPermission.AccessAcl));
         var (xattrs, overridden) = SelectXattrs(names, n => directory.GetXattrAt(name, n));
         var described = Header(path, TarEntryType.RegularFile, listed) with { Size = listed.Size, Xattrs = xattrs };
-        return Apply(described, overridden, () => ReadSmallFile(directory, name));
+        var status = listed;
+        return Apply(described, overridden, () => ReadSmallFile(directory, name, status));
     }
 
     /// <summary>Opens a listed directory and checks it is the one listed.</summary>
@@ -203,17 +204,28 @@ internal sealed class DiskEntryReader(bool openContent)
         }
     }
 
-    // readlink of a name listed as a symlink fails with EINVAL only when something else stands there now.
-    private static byte[] ReadListedLink(FileDescriptor directory, byte[] name)
+    // readlink of a name listed as a symlink fails with EINVAL only when something else stands there now. The header
+    // comes from the listed status, so the name is looked at again after the read: another symlink put in its place
+    // meanwhile (another inode, or the same inode number given anew, with another ctime) gave the target.
+    private static byte[] ReadListedLink(FileDescriptor directory, byte[] name, in FileStatus listed)
     {
+        byte[] target;
         try
         {
-            return directory.ReadLinkAt(name);
+            target = directory.ReadLinkAt(name);
         }
         catch (NativeIOException e) when (e.Errno == Libc.EINVAL)
         {
             throw Replaced();
         }
+
+        var now = directory.StatAt(name);
+        if (!now.IsSameFile(listed) || now.CtimeSeconds != listed.CtimeSeconds || now.CtimeNanoseconds != listed.CtimeNanoseconds)
+        {
+            throw Replaced();
+        }
+
+        return target;
     }
 
     private static LayerChangedException Replaced() => new("entry was replaced while being read");
@@ -299,7 +311,8 @@ internal sealed class DiskEntryReader(bool openContent)
 
         var size = opened.Size;
         var (xattrs, overridden) = ReadXattrs(file);
-        var header = Apply(Header(path, TarEntryType.RegularFile, opened) with { Size = size, Xattrs = xattrs }, overridden, () => ReadAll(file, size));
+        var status = opened;
+        var header = Apply(Header(path, TarEntryType.RegularFile, opened) with { Size = size, Xattrs = xattrs }, overridden, () => ReadAll(file, status));
         if (header.Type != TarEntryType.RegularFile)
         {
             file.Dispose();
@@ -374,31 +387,63 @@ internal sealed class DiskEntryReader(bool openContent)
     }
 
     // A symlink kept as a regular file holds its target as content; targets are short, so this is bounded.
-    private static byte[] ReadSmallFile(FileDescriptor directory, byte[] name)
+    private static byte[] ReadSmallFile(FileDescriptor directory, byte[] name, FileStatus listed)
     {
         using var file = OpenListedFile(directory, name);
         var status = file.Stat();
-        return status.Type == Libc.S_IFREG ? ReadAll(file, status.Size) : throw new LayerChangedException("file was replaced while being read");
+        return status.Type == Libc.S_IFREG && status.IsSameFile(listed) ? ReadAll(file, status) : throw new LayerChangedException("file was replaced while being read");
     }
 
-    private static byte[] ReadAll(FileDescriptor file, long size)
+    // The whole target, as the file held it at its status: one byte more, or a file written to meanwhile, is a changed target.
+    private static byte[] ReadAll(FileDescriptor file, in FileStatus opened)
     {
+        var size = opened.Size;
         if (size > 64 * 1024)
         {
             throw new InvalidDataException($"a symlink target of {size} bytes is not plausible");
         }
 
-        var target = new byte[size];
-        for (int read = 0, n; read < target.Length; read += n)
+        var target = new byte[size + 1];
+        var read = 0;
+        for (int n; read < target.Length; read += n)
         {
             n = file.ReadAt(target.AsSpan(read), read);
             if (n == 0)
             {
-                throw new LayerChangedException("file shrank while being read");
+                break;
             }
         }
 
-        return target;
+        if (read < size)
+        {
+            throw new LayerChangedException("file shrank while being read");
+        }
+
+        if (read > size)
+        {
+            throw new LayerChangedException("file grew while being read");
+        }
+
+        EnsureUnchanged(file, opened);
+        return target[..(int)size];
+    }
+
+    /// <summary>Throws when the opened file was deleted, replaced under its name or written to since <paramref name="opened"/> was taken.</summary>
+    /// <remarks>The open descriptor still reads the old file after an unlink or a rename over its name; its link count (none left) and its times (an unlink, link, chmod or write moves ctime) tell.</remarks>
+    internal static void EnsureUnchanged(FileDescriptor file, in FileStatus opened)
+    {
+        var now = file.Stat();
+        if (now.NLink == 0)
+        {
+            throw new LayerChangedException("file was deleted or replaced while being read");
+        }
+
+        if (now.Size != opened.Size
+            || now.MtimeSeconds != opened.MtimeSeconds || now.MtimeNanoseconds != opened.MtimeNanoseconds
+            || now.CtimeSeconds != opened.CtimeSeconds || now.CtimeNanoseconds != opened.CtimeNanoseconds)
+        {
+            throw new LayerChangedException("file was changed while being read");
+        }
     }
 
     private static LayerEntry Entry(TarEntryHeader header, in FileStatus status) => new(header) { Identity = EntryIdentity.Of(status) };
@@ -422,23 +467,7 @@ internal sealed class DiskEntryReader(bool openContent)
 
         public bool ReadsShortOnlyAtEnd => true;
 
-        // The open descriptor still reads the old file after an unlink or a rename over its name; its link count
-        // (none left) and its times (an unlink, link, chmod or write moves ctime) tell.
-        public void EnsureUnchanged()
-        {
-            var now = file.Stat();
-            if (now.NLink == 0)
-            {
-                throw new LayerChangedException("file was deleted or replaced while being read");
-            }
-
-            if (now.Size != opened.Size
-                || now.MtimeSeconds != opened.MtimeSeconds || now.MtimeNanoseconds != opened.MtimeNanoseconds
-                || now.CtimeSeconds != opened.CtimeSeconds || now.CtimeNanoseconds != opened.CtimeNanoseconds)
-            {
-                throw new LayerChangedException("file was changed while being read");
-            }
-        }
+        public void EnsureUnchanged() => DiskEntryReader.EnsureUnchanged(file, opened);
 
         public void Dispose() => file.Dispose();
     }

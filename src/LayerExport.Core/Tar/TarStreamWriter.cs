@@ -68,7 +68,8 @@ public sealed class TarStreamWriter
         WriteHeader(header);
         _dataEnd = TarLength.Add(BytesWritten, header.Size);
         _entryEnd = TarLength.Add(BytesWritten, TarHeaderEncoder.PaddedLength(header.Size));
-        if (header.Size > 0)
+        // An empty file is read too: the probe past its end and the check after it tell one written to since its open.
+        if (header.Size > 0 || entry.Content is not null)
         {
             await WriteContentAsync(entry, cancellationToken).ConfigureAwait(false);
         }

@@ -101,6 +101,79 @@ public sealed class DiskEntryReaderTests : IDisposable
         Assert.Equal("file shrank while being read", Assert.IsType<LayerChangedException>(error).Message);
     }
 
+    // Rewritten longer between the status that gave its size and the read of its target: the first bytes alone are a cut target.
+    [Fact]
+    public void AFileKeptForASymlinkThatGrowsWhileItsTargetIsReadWasChanged()
+    {
+        using var directory = KeptForASymlink("../target"u8.ToArray());
+        var listed = directory.StatAt("link"u8);
+        var rewritten = false;
+
+        var error = Record.Exception(() => SyscallRace.AtRead(
+            () => DiskEntryReader.Describe(directory, "link"u8.ToArray(), "link"u8.ToArray(), listed),
+            () =>
+            {
+                if (!rewritten)
+                {
+                    File.WriteAllBytes(_root.Combine("link"), "../a/longer/target"u8.ToArray());
+                    rewritten = true;
+                }
+            }));
+
+        Assert.True(rewritten, "the target was never read");
+        Assert.Equal("file grew while being read", Assert.IsType<LayerChangedException>(error).Message);
+    }
+
+    // Rewritten with a target of the same length before it is read: that target is not the one of the status the
+    // header was made from (its mtime, set in the past here, tells).
+    [Fact]
+    public void AFileKeptForASymlinkRewrittenInPlaceBeforeItsTargetIsReadWasChanged()
+    {
+        using var directory = KeptForASymlink("../target"u8.ToArray());
+        Posix.SetTimes(_root.Combine("link"), 1_600_000_000, 0, 1_600_000_000, 0);
+        var listed = directory.StatAt("link"u8);
+        var rewritten = false;
+
+        var error = Record.Exception(() => SyscallRace.AtRead(
+            () => DiskEntryReader.Describe(directory, "link"u8.ToArray(), "link"u8.ToArray(), listed),
+            () =>
+            {
+                if (!rewritten)
+                {
+                    File.WriteAllBytes(_root.Combine("link"), "../tarzet"u8.ToArray());
+                    rewritten = true;
+                }
+            }));
+
+        Assert.True(rewritten, "the target was never read");
+        Assert.Equal("file was changed while being read", Assert.IsType<LayerChangedException>(error).Message);
+    }
+
+    // The export reads the target from the file it opened; it must not stop at the size the open saw either.
+    [Fact]
+    public void AFileKeptForASymlinkThatGrowsWhileTheExportReadsItsTargetWasChanged()
+    {
+        using var directory = KeptForASymlink("../target"u8.ToArray());
+        var listed = new DirectoryEntry("link"u8.ToArray(), Libc.DT_REG, directory.StatAt("link"u8).Inode);
+        var device = directory.Stat().Device;
+        var rewritten = false;
+
+        var error = Record.Exception(() => SyscallRace.AtRead(
+            () => new DiskEntryReader(openContent: true).Read(directory, listed, "link"u8.ToArray(), device, out _),
+            () =>
+            {
+                if (!rewritten)
+                {
+                    File.WriteAllBytes(_root.Combine("link"), "../a/longer/target"u8.ToArray());
+                    rewritten = true;
+                }
+            }));
+
+        Assert.True(rewritten, "the target was never read");
+        Assert.Equal("file grew while being read", Assert.IsType<LayerChangedException>(error).Message);
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
+    }
+
     [Fact]
     public void AnOverrideThatARegularFileCannotStandForIsRefusedNamingIt()
     {

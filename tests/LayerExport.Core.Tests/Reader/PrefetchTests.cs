@@ -117,6 +117,19 @@ public sealed class PrefetchTests : IDisposable
         Assert.Same(changed, failure.InnerException);
     }
 
+    // The read-ahead of an empty file asks for one byte; getting it, it leaves the growth to the writer to report.
+    [Fact]
+    public async Task AnEmptyFileThatGrewBeforeItWasReadAheadFailsTheExportAsGrown()
+    {
+        using var reader = new PrefetchingEntryReader(_ => new ScriptedReader([File("grown", new BytesContent("x"u8.ToArray()), size: 0)], null));
+        var pipe = new Pipe();
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => new LayerTarExport().WriteAsync(reader, pipe.Writer, null, CancellationToken.None));
+
+        Assert.Equal("grown", failure.Path);
+        Assert.Contains("grew", failure.Message, StringComparison.Ordinal);
+    }
+
     // A file of exactly the limit is not read ahead: a slot of its size could not hold the byte that shows growth.
     [Fact]
     public async Task AFileOfExactlyTheSmallFileLimitThatGrewFailsTheExportAsGrown()

@@ -49,6 +49,64 @@ public sealed class ReplacedEntryTests : IDisposable
         Assert.IsType<LayerChangedException>(error);
     }
 
+    // The header comes from the listed symlink's status; a target read from another symlink would make an entry
+    // that never was (one's owner and mtime, the other's target).
+    [Fact]
+    public void ANameListedAsASymlinkThatIsNowAnotherSymlinkWasReplaced()
+    {
+        MakeEntry("a symlink");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        File.CreateSymbolicLink(_root.Combine("other"), "/another/target");
+        File.Move(_root.Combine("other"), _root.Combine("entry"), overwrite: true);
+
+        var error = Record.Exception(() => DiskEntryReader.Describe(directory, Name, Name, listed));
+
+        Assert.IsType<LayerChangedException>(error);
+    }
+
+    // ext4 gives a symlink made right after another's deletion that one's inode number: only its ctime tells them apart.
+    [Fact]
+    public void ASymlinkDeletedAndMadeAgainUnderItsNameWasReplaced()
+    {
+        MakeEntry("a symlink");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        File.Delete(_root.Combine("entry"));
+        File.CreateSymbolicLink(_root.Combine("entry"), "/another/target");
+
+        var error = Record.Exception(() => DiskEntryReader.Describe(directory, Name, Name, listed));
+
+        Assert.IsType<LayerChangedException>(error);
+    }
+
+    // A rootless store keeps a symlink as a file holding its target; another file renamed over it just before it is
+    // opened is not the file whose override made the entry a symlink.
+    [Fact]
+    public void AFileKeptForASymlinkThatAnotherFileWasRenamedOverBeforeItsTargetIsReadWasReplaced()
+    {
+        MakeEntry("a regular file");
+        Posix.SetXattr(_root.Combine("entry"), "user.containers.override_stat", "0:0:0777:symlink"u8);
+        File.WriteAllText(_root.Combine("other"), "/another/target");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var listed = directory.StatAt(Name);
+        var swapped = false;
+
+        var error = Record.Exception(() => SyscallRace.AtOpen(
+            () => DiskEntryReader.Describe(directory, Name, Name, listed),
+            name =>
+            {
+                if (name == "entry" && !swapped)
+                {
+                    File.Move(_root.Combine("other"), _root.Combine("entry"), overwrite: true);
+                    swapped = true;
+                }
+            }));
+
+        Assert.True(swapped, "the file was never opened");
+        Assert.Contains("replaced", Assert.IsType<LayerChangedException>(error).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TheControlAListedSymlinkThatIsStillOneIsDescribed()
     {

@@ -70,6 +70,25 @@ public sealed class TarStreamWriterTests
         await Assert.ThrowsAsync<LayerChangedException>(async () => await tar.WriteEntryAsync(File(new Content(700, replaced: true)), CancellationToken.None));
     }
 
+    // An empty file has no data to read, but it may have been written to since it was opened: the header's 0 is then stale.
+    [Fact]
+    public async Task AnEmptyFileThatGrewIsTold()
+    {
+        var tar = new TarStreamWriter(new Pipe().Writer);
+
+        var error = await Assert.ThrowsAsync<LayerChangedException>(async () => await tar.WriteEntryAsync(File(new Content(0, grows: true)), CancellationToken.None));
+
+        Assert.Equal("file grew past 0 bytes while being read", error.Message);
+    }
+
+    [Fact]
+    public async Task AnEmptyFileIsCheckedForReplacement()
+    {
+        var tar = new TarStreamWriter(new Pipe().Writer);
+
+        await Assert.ThrowsAsync<LayerChangedException>(async () => await tar.WriteEntryAsync(File(new Content(0, replaced: true)), CancellationToken.None));
+    }
+
     [Fact]
     public async Task ACancelledWriteStopsBeforeReadingTheFile()
     {

@@ -65,6 +65,7 @@ public sealed class SegmentedContentTests : IDisposable
     {
         File.WriteAllBytes(_directory.Combine("backup"), "0123456789abcdefghij"u8.ToArray());
         using var directory = FileDescriptor.OpenDirectory(_directory.Path);
-        return new SegmentedContent(new SharedFile(directory.OpenFileAt("backup"u8)), [new ContentSegment(4, 2), ContentSegment.Zeros(3), new ContentSegment(2, 10)]);
+        var file = directory.OpenFileAt("backup"u8);
+        return new SegmentedContent(new SharedFile(file), [new ContentSegment(4, 2), ContentSegment.Zeros(3), new ContentSegment(2, 10)], file.Stat());
     }
 }

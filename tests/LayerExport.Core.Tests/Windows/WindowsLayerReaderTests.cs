@@ -381,6 +381,48 @@ public sealed class WindowsLayerReaderTests : IDisposable
         Assert.Equal(before.TarSize, Survey(store).TarSize);
     }
 
+    // Written to once opened (data rewritten in place, or bytes appended to a hive), the file no longer holds what its
+    // header was made from; reads alone cannot tell, since the content ends where the header says.
+    [Theory]
+    [InlineData("Files/a.txt", "before")]
+    [InlineData("Hives/Software_Delta", "before")]
+    [InlineData("Hives/Software_Delta", "")]
+    public async Task AFileWrittenToAfterItWasOpenedFailsItsEntryAsChanged(string path, string before)
+    {
+        var full = Layer + "/" + path;
+        var encoded = path.StartsWith("Files/", StringComparison.Ordinal);
+        if (encoded)
+        {
+            _store.Encoded(full, ArchiveAttribute, new BackupStreamBuilder().DataStream(Encoding.ASCII.GetBytes(before)).ToArray(), Time, Time);
+        }
+        else
+        {
+            _store.Plain(full, Encoding.ASCII.GetBytes(before), Time);
+        }
+
+        using var store = _store.Open();
+        using var layer = store.Open(LayerId.Parse(Layer));
+        using var reader = layer.CreateReader(CancellationToken.None);
+        LayerEntry? entry;
+        while (reader.TryRead(out entry) && entry.DisplayPath != path)
+        {
+            entry.Dispose();
+        }
+
+        using (entry)
+        {
+            using (var file = new FileStream(_store.Path(full), FileMode.Open, FileAccess.Write))
+            {
+                file.Seek(encoded ? -before.Length : 0, SeekOrigin.End);
+                file.Write(encoded ? "after!"u8 : "and after"u8);
+            }
+
+            var error = await Record.ExceptionAsync(async () => await new TarStreamWriter(new System.IO.Pipelines.Pipe().Writer).WriteEntryAsync(entry!, CancellationToken.None));
+
+            Assert.IsType<LayerChangedException>(error);
+        }
+    }
+
     // The walk runs on a thread of its own; the first open of `name` waits for `replace` to run.
     private LayerExportException Race(string id, string name, Action replace)
     {

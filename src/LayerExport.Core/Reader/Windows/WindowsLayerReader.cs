@@ -260,7 +260,7 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
             throw new InvalidDataException($"{content.ContentLength} bytes of data for an entry of tar type '{(char)header.Type}', which carries none");
         }
 
-        var main = new LayerEntry(header, ContentOf(file, content.Content, content.ContentLength)) { Identity = identity };
+        var main = new LayerEntry(header, ContentOf(file, content.Content, content.ContentLength, status)) { Identity = identity };
         try
         {
             foreach (var stream in content.AlternateStreams)
@@ -276,7 +276,7 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
                     AccessTime = header.AccessTime,
                     ChangeTime = header.ChangeTime,
                 };
-                Pending.Enqueue(new LayerEntry(streamHeader, ContentOf(file, [new ContentSegment(stream.Size, stream.FileOffset)], stream.Size)) { Identity = identity });
+                Pending.Enqueue(new LayerEntry(streamHeader, ContentOf(file, [new ContentSegment(stream.Size, stream.FileOffset)], stream.Size, status)) { Identity = identity });
             }
         }
         catch
@@ -335,12 +335,13 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
                 content.Content.Add(new ContentSegment(size, 0));
             }
 
-            return new LayerEntry(MainHeader(path, attributes, times, content), file is null ? null : ContentOf(file, content.Content, size)) { Identity = identity };
+            // An empty file gets its content too: the writer's look past its end and at its status tells one written to since its open.
+            return new LayerEntry(MainHeader(path, attributes, times, content), file is null ? null : new SegmentedContent(file.Share(), content.Content, status)) { Identity = identity };
         }
     }
 
-    private SegmentedContent? ContentOf(SharedFile file, IReadOnlyList<ContentSegment> segments, long length) =>
-        _openContent && length > 0 ? new SegmentedContent(file.Share(), segments) : null;
+    private SegmentedContent? ContentOf(SharedFile file, IReadOnlyList<ContentSegment> segments, long length, in FileStatus opened) =>
+        _openContent && length > 0 ? new SegmentedContent(file.Share(), segments, opened) : null;
 
     // The seed keys hard links on the file ID; here (device, inode). Links point at the first name, never chained.
     private byte[]? LinkTarget(in FileStatus status, byte[] path)
