@@ -34,15 +34,14 @@ internal sealed partial class ListenerSetup(
 
         if (addresses.Count == 0)
         {
-            var urls = configuration[WebHostDefaults.ServerUrlsKey];
-            if (!string.IsNullOrWhiteSpace(urls))
+            // A setting of separators alone (";") names no address, as an empty one does, and gets the default.
+            var urls = (configuration[WebHostDefaults.ServerUrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var url in urls)
             {
-                foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                {
-                    addresses.Add(url);
-                }
+                addresses.Add(url);
             }
-            else if (!_options.UnixSocketOnly && !configuration.GetSection("Kestrel:Endpoints").Exists())
+
+            if (urls.Length == 0 && !_options.UnixSocketOnly && !configuration.GetSection("Kestrel:Endpoints").Exists())
             {
                 addresses.Add(ListeningOptions.DefaultUrl);
             }

@@ -37,6 +37,8 @@ public sealed class ListenerSetupTests : IDisposable
     [Theory]
     [InlineData("")]
     [InlineData(" ")]
+    [InlineData(";")]
+    [InlineData(" ; ")]
     public async Task AnEmptyUrlsSettingIsNoAddressAndGetsTheDefault(string urls) =>
         Assert.Equal([ListeningOptions.DefaultUrl, $"http://unix:{SocketPath}"], await AddressesAsync(new() { ["urls"] = urls }, new() { UnixSocketPath = SocketPath }));
 
