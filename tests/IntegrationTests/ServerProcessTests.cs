@@ -178,7 +178,9 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Limits__QueuedExports", "-1", "Limits:QueuedExports must be 0 to 1000000.")]
     [InlineData("Limits__QueueTimeout", "00:00:00", "Limits:QueueTimeout must be 00:00:00.001 to 01:00:00.")]
     [InlineData("Limits__RetryAfterSeconds", "86401", "Limits:RetryAfterSeconds must be 1 to 86400.")]
-    [InlineData("Limits__MinResponseBytesPerSecond", "Infinity", "Limits:MinResponseBytesPerSecond must be a finite number of bytes per second, 0 or more (0 turns the check off).")]
+    [InlineData("Limits__MinResponseBytesPerSecond", "Infinity", "Limits:MinResponseBytesPerSecond must be 0 (no check) or a finite number of bytes per second, 1 or more.")]
+    // Under 1 byte/s, Kestrel's write deadline for the other responses (bytes / rate) overflowed: 500s and stack traces.
+    [InlineData("Limits__MinResponseBytesPerSecond", "0.000001", "Limits:MinResponseBytesPerSecond must be 0 (no check) or a finite number of bytes per second, 1 or more.")]
     [InlineData("Limits__MinResponseGracePeriod", "00:00:01", "Limits:MinResponseGracePeriod must be more than 00:00:01 and at most 01:00:00.")]
     [InlineData("Limits__ShutdownTimeout", "1.00:00:01", "Limits:ShutdownTimeout must be 00:00:00 to 1.00:00:00 (a day).")]
     [InlineData("Listen__UnixSocketMode", "", "Listen:UnixSocketMode must be octal permission bits such as 0660.")]

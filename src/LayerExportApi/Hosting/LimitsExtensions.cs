@@ -25,6 +25,7 @@ internal static partial class LimitsExtensions
         builder.Services.AddOptions<LimitsOptions>()
             .BindConfiguration(LimitsOptions.SectionName)
             .ValidateDataAnnotations()
+            .Validate(static o => LimitsOptions.IsUsableRate(o.MinResponseBytesPerSecond), LimitsOptions.MinResponseRateMessage)
             .ValidateOnStart();
         builder.Services.AddSingleton<ExportGate>();
         builder.Services.AddSingleton<ExportAdmission>();

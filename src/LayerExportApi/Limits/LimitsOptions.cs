@@ -8,6 +8,9 @@ internal sealed class LimitsOptions
     /// <summary>The section name.</summary>
     public const string SectionName = "Limits";
 
+    /// <summary>What <see cref="MinResponseBytesPerSecond"/> takes.</summary>
+    public const string MinResponseRateMessage = "Limits:MinResponseBytesPerSecond must be 0 (no check) or a finite number of bytes per second, 1 or more.";
+
     /// <summary>Client connections open at once, over every listener; null: half the file descriptors the server leaves free at start.</summary>
     /// <remarks>Beyond it Kestrel closes a new connection at once: idle connections must not take the descriptors exports and the runtime need.</remarks>
     [Range(1, int.MaxValue, ErrorMessage = "Limits:Connections must be 1 to 2147483647, or unset to follow the file descriptor limit.")]
@@ -33,9 +36,10 @@ internal sealed class LimitsOptions
     /// Least rate, in bytes per second, a client must read a response at; 0 turns the check off. A tar download is
     /// dropped once a flush waits past its first byte + grace period + bytes flushed / rate (ResponseRateGuard), so a
     /// reader that stops with the socket buffers full (a few MiB) is dropped after about buffered bytes / rate:
-    /// some 5 minutes at the default 16 KiB/s.
+    /// some 5 minutes at the default 16 KiB/s. Under 1 byte/s, Kestrel's write deadline of every other response
+    /// (its bytes over the rate) passes what a TimeSpan holds, and those responses fail (see <see cref="IsUsableRate"/>).
     /// </summary>
-    [Range(0, double.MaxValue, ErrorMessage = "Limits:MinResponseBytesPerSecond must be a finite number of bytes per second, 0 or more (0 turns the check off).")]
+    [Range(0, double.MaxValue, ErrorMessage = MinResponseRateMessage)]
     public double MinResponseBytesPerSecond { get; set; } = 16 * 1024;
 
     /// <summary>Time a download is given on top of its bytes over the rate (more than 1 second).</summary>
@@ -45,4 +49,7 @@ internal sealed class LimitsOptions
     /// <summary>How long running exports may go on after a stop was asked for; then they are aborted.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Limits:ShutdownTimeout must be 00:00:00 to 1.00:00:00 (a day).")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether <paramref name="bytesPerSecond"/> is 0 or at least 1 byte per second; <see cref="RangeAttribute"/> tells the rest.</summary>
+    public static bool IsUsableRate(double bytesPerSecond) => bytesPerSecond is not (> 0 and < 1);
 }
