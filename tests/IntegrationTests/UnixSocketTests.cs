@@ -100,6 +100,35 @@ public sealed class UnixSocketTests : IDisposable
         Assert.Equal(SocketPathKind.Nothing, LayerExport.Core.Native.SocketPath.Inspect(SocketPath));
     }
 
+    // Only root or a member may give a file to a group; that was a stack trace after the bind, naming no setting.
+    [Fact]
+    public async Task AGroupTheServersUserMayNotGiveTheSocketToStopsStartUpWithOneLine()
+    {
+        Assert.Equal(0, (await ProcessRunner.RunAsync("chmod", ["777", _directory.FullName])).ExitCode);
+        Assert.Equal(0, (await ProcessRunner.RunAsync("chmod", ["755", _store.Root])).ExitCode);
+        await using var server = ServerProcess.StartUnder(
+            ServerProcess.AsNobody,
+            AppContext.BaseDirectory,
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["LayerStore__AllowUnreadableTrustedXattrs"] = "true",
+                ["DigestCache__Directory"] = "",
+                ["Listen__UnixSocketPath"] = SocketPath,
+                ["Listen__UnixSocketGroup"] = "0",
+            },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {server.Output}");
+        Assert.Contains(
+            $"LayerExport cannot start: Listen:UnixSocketGroup '0': the socket cannot be given to that group ({SocketPath}: Operation not permitted); the server's user must be root or a member of it.",
+            server.Output,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ASocketFileLeftByAnEarlierRunIsReplaced()
     {

@@ -66,7 +66,7 @@ internal sealed partial class ListenerSetup(
         {
             if (_groupId is { } groupId)
             {
-                SocketPath.SetGroup(path, groupId);
+                GiveToGroup(path, groupId);
             }
 
             File.SetUnixFileMode(path, _options.PermissionBits());
@@ -95,6 +95,21 @@ internal sealed partial class ListenerSetup(
 
     /// <inheritdoc />
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    // Only root (CAP_CHOWN) or a member of the group may give the socket to it: a setting to mend, told as one.
+    [UnsupportedOSPlatform("windows")]
+    private void GiveToGroup(string path, uint groupId)
+    {
+        try
+        {
+            SocketPath.SetGroup(path, groupId);
+        }
+        catch (NativeIOException e)
+        {
+            throw new StartupCheckException(
+                $"Listen:UnixSocketGroup '{_options.UnixSocketGroup}': the socket cannot be given to that group ({e.Message}); the server's user must be root or a member of it.");
+        }
+    }
 
     // A group that does not exist stops start-up before anything is bound.
     private uint? ResolveGroup()
