@@ -41,9 +41,14 @@ internal sealed partial class ListenerSetup(
                 addresses.Add(url);
             }
 
-            if (urls.Length == 0 && !_options.UnixSocketOnly && !configuration.GetSection("Kestrel:Endpoints").Exists())
+            if (urls.Length == 0 && !configuration.GetSection("Kestrel:Endpoints").Exists())
             {
-                addresses.Add(ListeningOptions.DefaultUrl);
+                if (!_options.UnixSocketOnly)
+                {
+                    addresses.Add(ListeningOptions.DefaultUrl);
+                }
+
+                WarnOfPortsNotListenedOn();
             }
         }
 
@@ -157,8 +162,24 @@ internal sealed partial class ListenerSetup(
         }
     }
 
+    // ASP.NET Core takes ASPNETCORE_HTTP_PORTS on every interface, and its container images set it (8080): an exposure
+    // of every layer, without tokens, that an operator must ask for by naming the addresses. Addresses given here make
+    // the host pass the ports over in silence, so the log says so.
+    private void WarnOfPortsNotListenedOn()
+    {
+        var http = configuration[WebHostDefaults.HttpPortsKey];
+        var https = configuration[WebHostDefaults.HttpsPortsKey];
+        if (!string.IsNullOrWhiteSpace(http) || !string.IsNullOrWhiteSpace(https))
+        {
+            Log.PortsNotListenedOn(logger, http ?? "", https ?? "");
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "ASPNETCORE_HTTP_PORTS ('{HttpPorts}') and ASPNETCORE_HTTPS_PORTS ('{HttpsPorts}') are not listened on: they would open every interface. Name the addresses with --urls or ASPNETCORE_URLS (e.g. http://+:8080), with Authentication:TokenSha256Hashes set beyond loopback")]
+        public static partial void PortsNotListenedOn(ILogger logger, string httpPorts, string httpsPorts);
+
         [LoggerMessage(Level = LogLevel.Warning, Message = "Removed the stale socket file {Path} left by an earlier run")]
         public static partial void StaleSocketRemoved(ILogger logger, string path);
 

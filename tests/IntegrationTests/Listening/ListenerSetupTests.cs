@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -65,16 +66,60 @@ public sealed class ListenerSetupTests : IDisposable
         Assert.Empty(fixedAddresses.Features.GetRequiredFeature<IServerAddressesFeature>().Addresses);
     }
 
-    private static async Task<IReadOnlyList<string>> AddressesAsync(Dictionary<string, string?> settings, ListeningOptions options)
+    // ASP.NET Core's container images set ASPNETCORE_HTTP_PORTS=8080: every interface, without tokens, unasked for.
+    [Theory]
+    [InlineData("http_ports", "8080", "ASPNETCORE_HTTP_PORTS ('8080') and ASPNETCORE_HTTPS_PORTS ('') are not listened on")]
+    [InlineData("https_ports", "8443", "ASPNETCORE_HTTP_PORTS ('') and ASPNETCORE_HTTPS_PORTS ('8443') are not listened on")]
+    public async Task ThePortsSettingsAreNotListenedOnAndTheLogSaysSo(string key, string ports, string warning)
+    {
+        var logger = new RecordingLogger();
+
+        var addresses = await AddressesAsync(new() { [key] = ports }, new(), logger);
+
+        Assert.Equal([ListeningOptions.DefaultUrl], addresses);
+        Assert.StartsWith(warning, Assert.Single(logger.Warnings), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ThePortsSettingsBesideTheUrlsSettingAreNotWarnedOfAgain()
+    {
+        // The host itself says that the urls override them.
+        var logger = new RecordingLogger();
+
+        var addresses = await AddressesAsync(new() { ["urls"] = "http://127.0.0.1:0", ["http_ports"] = "8080" }, new(), logger);
+
+        Assert.Equal(["http://127.0.0.1:0"], addresses);
+        Assert.Empty(logger.Warnings);
+    }
+
+    private static async Task<IReadOnlyList<string>> AddressesAsync(Dictionary<string, string?> settings, ListeningOptions options, ILogger<ListenerSetup>? logger = null)
     {
         var feature = new ServerAddressesFeature();
-        await new ListenerSetup(new ServerWith(feature), Configuration(settings), Options.Create(options), NullLogger<ListenerSetup>.Instance)
+        await new ListenerSetup(new ServerWith(feature), Configuration(settings), Options.Create(options), logger ?? NullLogger<ListenerSetup>.Instance)
             .StartingAsync(CancellationToken.None);
         return [.. feature.Addresses];
     }
 
     private static IConfiguration Configuration(Dictionary<string, string?> settings) =>
         new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+
+    private sealed class RecordingLogger : ILogger<ListenerSetup>
+    {
+        public List<string> Warnings { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning)
+            {
+                Warnings.Add(formatter(state, exception));
+            }
+        }
+    }
 
     private sealed class FixedAddresses : IServerAddressesFeature
     {
