@@ -79,9 +79,13 @@ public sealed class ExportLimitTests : IAsyncLifetime
     [InlineData(TarPath, "Accept: ;;;", HttpStatusCode.BadRequest, "malformed-accept")]
     [InlineData(TarPath, "If-None-Match: sha256", HttpStatusCode.BadRequest, "malformed-if-none-match")]
     [InlineData($"/layers/{Layer}/descriptor?compression=brotli", "", HttpStatusCode.BadRequest, "unknown-compression")]
+    [InlineData("/layers/missing/tar", "", HttpStatusCode.NotFound, "layer-not-found")]
+    [InlineData(TarPath + "?parent=other", "", HttpStatusCode.Conflict, "parent-chain-mismatch")]
+    [InlineData("/layers/missing/descriptor", "", HttpStatusCode.NotFound, "layer-not-found")]
     public async Task BadInputIsAnsweredAtOnceWhileEverySlotAndQueuePlaceIsTaken(string path, string header, HttpStatusCode status, string type)
     {
-        // A request that can never succeed is not told to come back later, nor queued behind downloads.
+        // A request that can never succeed is not told to come back later, nor queued behind downloads: the store's
+        // verdict on the layer and its parents is asked for once no slot is free.
         using var client = Held.Server.CreateClient();
         var running = new[] { DownloadAsync(client, TarPath), DownloadAsync(client, TarPath), };
         await Held.Blocking.WaitUntilHeldAsync(2);

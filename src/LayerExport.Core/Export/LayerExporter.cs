@@ -21,6 +21,16 @@ public sealed class LayerExporter(ILayerStore store, CompressionOptions compress
     /// <param name="parents">The caller's parent chain, nearest first; it must be the start of the recorded chain.</param>
     public PreparedExport Prepare(string? id, IReadOnlyList<string> parents)
     {
+        var (layerId, description) = Validate(id, parents);
+        return new PreparedExport(description, store.Open(layerId), compressionOptions);
+    }
+
+    /// <summary>Validates <paramref name="id"/> and the caller's view of its parents as <see cref="Prepare"/> does, opening nothing.</summary>
+    /// <returns>The layer's description.</returns>
+    public LayerDescription Check(string? id, IReadOnlyList<string> parents) => Validate(id, parents).Description;
+
+    private (LayerId Id, LayerDescription Description) Validate(string? id, IReadOnlyList<string> parents)
+    {
         var layerId = store.ParseId(id);
         var named = parents.Select(parent => store.ParseId(parent).Value).ToList();
         var description = store.Describe(layerId);
@@ -29,6 +39,6 @@ public sealed class LayerExporter(ILayerStore store, CompressionOptions compress
             throw new ParentChainMismatchException(layerId, parents, description.Chain);
         }
 
-        return new PreparedExport(description, store.Open(layerId), compressionOptions);
+        return (layerId, description);
     }
 }

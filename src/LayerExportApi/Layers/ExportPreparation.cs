@@ -2,6 +2,7 @@ using LayerExport.Core;
 using LayerExport.Core.Export;
 using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
+using LayerExport.Core.Store;
 using Polly;
 using Polly.Timeout;
 
@@ -56,6 +57,24 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
                 $"Validating, opening and surveying the layer took longer than LayerStore:Access:PrepareTimeout ({e.Timeout.TotalSeconds:0.###} s); the layer store is slow or busy, try again later.",
                 e.Timeout,
                 e);
+        }
+    }
+
+    /// <summary>Throws the store's refusal of the request itself (no such layer, other parents, a layer it refuses to read), opening nothing and retrying nothing.</summary>
+    /// <remarks>
+    /// Asked before a request waits for a slot, so that one the store can only refuse is answered at once. Any other
+    /// failure is left to <see cref="PrepareAsync(string, IReadOnlyList{string}, Func{string, LayerSurvey?}, CancellationToken)"/>, which retries what may pass.
+    /// </remarks>
+    /// <exception cref="LayerStoreException">A <see cref="LayerNotFoundException"/>, <see cref="ParentChainMismatchException"/> or <see cref="LayerRefusedException"/>.</exception>
+    public void RefuseNow(string id, IReadOnlyList<string> parents)
+    {
+        try
+        {
+            exporter.Check(id, parents);
+        }
+        catch (Exception e) when (e is not (LayerNotFoundException or ParentChainMismatchException or LayerRefusedException))
+        {
+            // Judged again, with retries, once a slot is held.
         }
     }
 

@@ -129,7 +129,7 @@ internal static class LayerEndpoints
         try
         {
             RequireWellFormedIds(store, id, parent);
-            if (await admission.EnterAsync(request.HttpContext, chosen, cancellationToken) is { } refused)
+            if (await admission.EnterAsync(request.HttpContext, chosen, () => preparation.RefuseNow(id, parent ?? []), cancellationToken) is { } refused)
             {
                 return refused;
             }
@@ -195,7 +195,7 @@ internal static class LayerEndpoints
         try
         {
             RequireWellFormedIds(store, id, parent);
-            if (await admission.EnterAsync(context, chosen, cancellationToken) is { } refused)
+            if (await admission.EnterAsync(context, chosen, () => preparation.RefuseNow(id, parent ?? []), cancellationToken) is { } refused)
             {
                 return refused;
             }

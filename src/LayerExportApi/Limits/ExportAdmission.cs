@@ -24,8 +24,12 @@ namespace LayerExportApi.Limits;
 internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IOptions<LimitsOptions> options, IHostApplicationLifetime lifetime)
 {
     /// <summary>Takes a slot for <paramref name="context"/>'s export of <paramref name="representation"/>; null once it is held, else the refusal to answer.</summary>
+    /// <param name="context">The request.</param>
+    /// <param name="representation">What it exports, for the metrics.</param>
+    /// <param name="beforeWaiting">Run when no slot is free, before the request waits for one: throws the store's refusal of a request that can only be refused.</param>
+    /// <param name="cancellationToken">The client's hang-up.</param>
     /// <exception cref="OperationCanceledException">The client hung up while waiting.</exception>
-    public async Task<ProblemHttpResult?> EnterAsync(HttpContext context, LayerCompression representation, CancellationToken cancellationToken)
+    public async Task<ProblemHttpResult?> EnterAsync(HttpContext context, LayerCompression representation, Action beforeWaiting, CancellationToken cancellationToken)
     {
         var stopping = lifetime.ApplicationStopping;
         if (stopping.IsCancellationRequested)
@@ -34,21 +38,17 @@ internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IO
         }
 
         var limits = options.Value;
-        RateLimitLease lease;
-        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping))
+        var lease = gate.TryEnter();
+        if (!lease.IsAcquired)
         {
-            waiting.CancelAfter(limits.QueueTimeout);
-            try
+            lease.Dispose();
+            beforeWaiting();
+            lease = await WaitAsync(limits.QueueTimeout, cancellationToken);
+            if (lease is null)
             {
-                lease = await gate.EnterAsync(waiting.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && stopping.IsCancellationRequested)
-            {
-                return Stopping();
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                return Refuse(context, representation, $"no export slot became free within {limits.QueueTimeout.TotalSeconds:0.###} s; {Running(limits.ConcurrentExports)}; try again later.");
+                return stopping.IsCancellationRequested
+                    ? Stopping()
+                    : Refuse(context, representation, $"no export slot became free within {limits.QueueTimeout.TotalSeconds:0.###} s; {Running(limits.ConcurrentExports)}; try again later.");
             }
         }
 
@@ -68,6 +68,21 @@ internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IO
 
         context.Features.Set(slot);
         return null;
+    }
+
+    // A place in the queue: null once the wait timed out or the stop began; the client's hang-up goes on as its cancellation.
+    private async Task<RateLimitLease?> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+        waiting.CancelAfter(timeout);
+        try
+        {
+            return await gate.EnterAsync(waiting.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     private static string Running(int exports) => exports == 1 ? "1 export is running" : $"{exports} exports are running";

@@ -22,6 +22,9 @@ internal sealed class ExportGate : IDisposable
     /// <summary>Free slots.</summary>
     public long Available => _limiter.GetStatistics()?.CurrentAvailablePermits ?? 0;
 
+    /// <summary>A slot if one is free and nobody waits for one; a lease that is not acquired otherwise.</summary>
+    public RateLimitLease TryEnter() => _limiter.AttemptAcquire(1);
+
     /// <summary>A slot, at once or after waiting in the queue; a lease that is not acquired means the queue is full.</summary>
     public ValueTask<RateLimitLease> EnterAsync(CancellationToken cancellationToken) => _limiter.AcquireAsync(1, cancellationToken);
 

@@ -28,7 +28,7 @@ public sealed class ExportAdmissionTests
 
         // The queued request's continuation waits in this context until the slot is free and the stop has begun.
         var held = new HeldContinuations();
-        var queued = held.Run(() => admission.EnterAsync(context, LayerCompression.None, CancellationToken.None));
+        var queued = held.Run(() => admission.EnterAsync(context, LayerCompression.None, static () => { }, CancellationToken.None));
         Assert.Equal(1, gate.Queued);
         running.Dispose();
         await lifetime.StopAsync();
@@ -40,6 +40,28 @@ public sealed class ExportAdmissionTests
             (refused?.StatusCode, refused?.ProblemDetails.Type));
         Assert.Null(context.Features.Get<ExportSlot>());
         Assert.Equal(1, gate.Available);
+    }
+
+    [Fact]
+    public async Task TheStoreIsAskedForItsVerdictOnlyWhenNoSlotIsFreeAndARefusalQueuesNothing()
+    {
+        using var services = new ServiceCollection().AddLogging().AddMetrics().BuildServiceProvider();
+        var limits = Options.Create(new LimitsOptions { ConcurrentExports = 1, QueuedExports = 1 });
+        using var gate = new ExportGate(limits);
+        using var lifetime = new StoppableLifetime();
+        var admission = new ExportAdmission(gate, new ExportMetrics(services.GetRequiredService<IMeterFactory>(), gate), limits, lifetime);
+        var asked = 0;
+
+        // A free slot costs the download no look at the store beyond its own; a taken one asks before the queue.
+        var admitted = await admission.EnterAsync(new DefaultHttpContext { RequestServices = services }, LayerCompression.None, () => asked++, CancellationToken.None);
+        var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => admission.EnterAsync(
+            new DefaultHttpContext { RequestServices = services }, LayerCompression.None, () => throw new InvalidOperationException("refused"), CancellationToken.None));
+
+        Assert.Null(admitted);
+        Assert.Equal(0, asked);
+        Assert.Equal("refused", refusal.Message);
+        Assert.Equal(0, gate.Queued);
+        Assert.Equal(0, gate.Available);
     }
 
     private sealed class StoppableLifetime : IHostApplicationLifetime, IDisposable
