@@ -107,20 +107,9 @@ public sealed class DiskEntryReaderTests : IDisposable
     {
         using var directory = KeptForASymlink("../target"u8.ToArray());
         var listed = directory.StatAt("link"u8);
-        var rewritten = false;
 
-        var error = Record.Exception(() => SyscallRace.AtRead(
-            () => DiskEntryReader.Describe(directory, "link"u8.ToArray(), "link"u8.ToArray(), listed),
-            () =>
-            {
-                if (!rewritten)
-                {
-                    File.WriteAllBytes(_root.Combine("link"), "../a/longer/target"u8.ToArray());
-                    rewritten = true;
-                }
-            }));
+        var error = RewrittenAsItsTargetIsRead(() => DiskEntryReader.Describe(directory, "link"u8.ToArray(), "link"u8.ToArray(), listed), "../a/longer/target"u8);
 
-        Assert.True(rewritten, "the target was never read");
         Assert.Equal("file grew while being read", Assert.IsType<LayerChangedException>(error).Message);
     }
 
@@ -132,20 +121,9 @@ public sealed class DiskEntryReaderTests : IDisposable
         using var directory = KeptForASymlink("../target"u8.ToArray());
         Posix.SetTimes(_root.Combine("link"), 1_600_000_000, 0, 1_600_000_000, 0);
         var listed = directory.StatAt("link"u8);
-        var rewritten = false;
 
-        var error = Record.Exception(() => SyscallRace.AtRead(
-            () => DiskEntryReader.Describe(directory, "link"u8.ToArray(), "link"u8.ToArray(), listed),
-            () =>
-            {
-                if (!rewritten)
-                {
-                    File.WriteAllBytes(_root.Combine("link"), "../tarzet"u8.ToArray());
-                    rewritten = true;
-                }
-            }));
+        var error = RewrittenAsItsTargetIsRead(() => DiskEntryReader.Describe(directory, "link"u8.ToArray(), "link"u8.ToArray(), listed), "../tarzet"u8);
 
-        Assert.True(rewritten, "the target was never read");
         Assert.Equal("file was changed while being read", Assert.IsType<LayerChangedException>(error).Message);
     }
 
@@ -156,22 +134,29 @@ public sealed class DiskEntryReaderTests : IDisposable
         using var directory = KeptForASymlink("../target"u8.ToArray());
         var listed = new DirectoryEntry("link"u8.ToArray(), Libc.DT_REG, directory.StatAt("link"u8).Inode);
         var device = directory.Stat().Device;
-        var rewritten = false;
 
-        var error = Record.Exception(() => SyscallRace.AtRead(
-            () => new DiskEntryReader(openContent: true).Read(directory, listed, "link"u8.ToArray(), device, out _),
-            () =>
-            {
-                if (!rewritten)
-                {
-                    File.WriteAllBytes(_root.Combine("link"), "../a/longer/target"u8.ToArray());
-                    rewritten = true;
-                }
-            }));
+        var error = RewrittenAsItsTargetIsRead(() => new DiskEntryReader(openContent: true).Read(directory, listed, "link"u8.ToArray(), device, out _), "../a/longer/target"u8);
 
-        Assert.True(rewritten, "the target was never read");
         Assert.Equal("file grew while being read", Assert.IsType<LayerChangedException>(error).Message);
         Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
+    }
+
+    // What describe throws when the kept file "link" is rewritten to hold target once, as its target is being read.
+    private Exception? RewrittenAsItsTargetIsRead<T>(Func<T> describe, ReadOnlySpan<byte> target)
+    {
+        var content = target.ToArray();
+        var rewritten = false;
+        var error = Record.Exception(() => SyscallRace.AtRead(describe, () =>
+        {
+            if (!rewritten)
+            {
+                File.WriteAllBytes(_root.Combine("link"), content);
+                rewritten = true;
+            }
+        }));
+
+        Assert.True(rewritten, "the target was never read");
+        return error;
     }
 
     [Fact]

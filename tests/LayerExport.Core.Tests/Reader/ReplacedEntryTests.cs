@@ -65,20 +65,41 @@ public sealed class ReplacedEntryTests : IDisposable
         Assert.IsType<LayerChangedException>(error);
     }
 
-    // ext4 gives a symlink made right after another's deletion that one's inode number: only its ctime tells them apart.
+    // ext4 gives a symlink made right after another's deletion that one's inode number: only its ctime tells them
+    // apart. The listed status is the same inode's with an earlier ctime: deleting and making the symlink again would
+    // give it the same ctime wherever the clock does not tick between the two (a kernel stamping in jiffies).
     [Fact]
     public void ASymlinkDeletedAndMadeAgainUnderItsNameWasReplaced()
     {
         MakeEntry("a symlink");
         using var directory = FileDescriptor.OpenDirectory(_root.Path);
-        var listed = directory.StatAt(Name);
-        File.Delete(_root.Combine("entry"));
-        File.CreateSymbolicLink(_root.Combine("entry"), "/another/target");
+        var listed = WithEarlierCtime(directory.StatAt(Name));
 
         var error = Record.Exception(() => DiskEntryReader.Describe(directory, Name, Name, listed));
 
         Assert.IsType<LayerChangedException>(error);
     }
+
+    private static FileStatus WithEarlierCtime(in FileStatus status) => new(new StatxBuffer
+    {
+        Mask = Libc.STATX_BASIC_STATS,
+        NLink = status.NLink,
+        Uid = status.Uid,
+        Gid = status.Gid,
+        Mode = (ushort)status.Mode,
+        Ino = status.Inode,
+        Size = (ulong)status.Size,
+        AtimeSec = status.AtimeSeconds,
+        AtimeNsec = status.AtimeNanoseconds,
+        CtimeSec = status.CtimeSeconds - 1,
+        CtimeNsec = status.CtimeNanoseconds,
+        MtimeSec = status.MtimeSeconds,
+        MtimeNsec = status.MtimeNanoseconds,
+        RdevMajor = status.RdevMajor,
+        RdevMinor = status.RdevMinor,
+        DevMajor = (uint)(status.Device >> 32),
+        DevMinor = (uint)status.Device,
+    });
 
     // A rootless store keeps a symlink as a file holding its target; another file renamed over it just before it is
     // opened is not the file whose override made the entry a symlink.
