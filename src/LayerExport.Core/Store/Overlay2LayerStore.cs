@@ -41,10 +41,15 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
         }
 
         var shortName = nearest[2..];
-        var root = Root.Stat().Identity;
-        if (_index is not { } index || index.Root != root || !index.Owners.TryGetValue(shortName, out var owners))
+        var status = Root.Stat();
+
+        // The link count too: a layer directory added or removed within one tick of a coarse clock keeps the times.
+        var root = $"{status.Identity}:{status.NLink}";
+        if (_index is not { } index || index.Root != root || !index.Owners.TryGetValue(shortName, out var owners)
+            || (owners is [var owner] && !HoldsLink(owner, shortName)))
         {
-            // A name missing from a current index may be a link file written since its layer's directory was listed.
+            // A name missing from a current index may be a link file written since its layer's directory was listed;
+            // an owner that no longer holds it, a layer renamed or removed where the root's status did not tell.
             if (!IndexShortNames(root).Owners.TryGetValue(shortName, out owners))
             {
                 throw new LayerStoreCorruptException($"Layer '{id}': its parent l/{MetadataText.Quote(shortName)} is the link of no layer in the store.");
@@ -97,6 +102,21 @@ public sealed class Overlay2LayerStore(string root) : DirectoryLayerStore(root)
         }
 
         return _index = new ShortNameIndex(root, byShortName);
+    }
+
+    // Whether the layer directory named owner is still there and its link file still holds shortName.
+    private bool HoldsLink(string owner, string shortName)
+    {
+        try
+        {
+            var id = LayerId.Parse(owner);
+            using var layer = TryOpenLayerDirectory(id);
+            return layer is not null && ReadMetadataFile(id, layer, "link") is { } link && Encoding.UTF8.GetString(link).Trim() == shortName;
+        }
+        catch (LayerStoreException)
+        {
+            return false;
+        }
     }
 
     private sealed record ShortNameIndex(string Root, Dictionary<string, string[]> Owners);

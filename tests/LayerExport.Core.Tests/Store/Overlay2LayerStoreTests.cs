@@ -131,6 +131,24 @@ public sealed class Overlay2LayerStoreTests : IDisposable
     }
 
     [Fact]
+    public void AShortNameItsOwnerNoLongerHoldsIsLookedForAgainThoughTheRootIsUnchanged()
+    {
+        // Two link files swapped inside their layers leave the root's status as it was: only the owner's link tells.
+        BuildThreeLayers();
+        AddLayer("other", lower: []);
+        using var store = new Overlay2LayerStore(_root);
+        Assert.Equal([Id("base")], store.Describe(LayerId.Parse(Id("mid"))).Chain);
+        var rootBefore = new DirectoryInfo(_root).LastWriteTimeUtc;
+        File.WriteAllText(Path.Combine(_root, Id("base"), "link"), ShortName("other"));
+        File.WriteAllText(Path.Combine(_root, Id("other"), "link"), ShortName("base"));
+
+        var chain = store.Describe(LayerId.Parse(Id("mid"))).Chain;
+
+        Assert.Equal(rootBefore, new DirectoryInfo(_root).LastWriteTimeUtc);
+        Assert.Equal([Id("other")], chain);
+    }
+
+    [Fact]
     public void ALowerWhoseShortNameIsNotOneIsQuotedOnlyAsFarAsAValidOneGoes()
     {
         BuildThreeLayers();
