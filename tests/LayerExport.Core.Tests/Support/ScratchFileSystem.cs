@@ -15,6 +15,9 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
     /// <summary>One more kind <see cref="MountAsync"/> makes: an ext4 with the <c>encrypt</c> feature, whose directories fscrypt can encrypt.</summary>
     public const string EncryptingExt4 = "ext4-encrypt";
 
+    /// <summary>One more kind: an ext4 of 128-byte inodes, whose timestamps are whole seconds (a "racy clean" file system).</summary>
+    public const string SecondsExt4 = "ext4-seconds";
+
     // Sparse, so it costs only what is written; mkfs.xfs refuses images under 300 MiB.
     private const long ImageBytes = 512L * 1024 * 1024;
 
@@ -28,7 +31,7 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
 
     private ScratchFileSystem(string kind) => Kind = kind;
 
-    /// <summary>tmpfs, ext4, xfs, btrfs or <see cref="EncryptingExt4"/>.</summary>
+    /// <summary>tmpfs, ext4, xfs, btrfs, <see cref="EncryptingExt4"/> or <see cref="SecondsExt4"/>.</summary>
     public string Kind { get; }
 
     /// <summary>Where the file system is mounted; its root directory.</summary>
@@ -37,7 +40,7 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
     private string Image => _directory.Combine("image");
 
     // The file system type the kind mounts as.
-    private string Type => Kind == EncryptingExt4 ? "ext4" : Kind;
+    private string Type => Kind is EncryptingExt4 or SecondsExt4 ? "ext4" : Kind;
 
     /// <summary>Makes and mounts a file system of <paramref name="kind"/>; checks the mount is of that type.</summary>
     public static async Task<ScratchFileSystem> MountAsync(string kind)
@@ -133,6 +136,7 @@ internal sealed class ScratchFileSystem : IAsyncDisposable
                 // 256-byte inodes keep nanoseconds and times after 2038 (128-byte ones keep neither).
                 "ext4" => [Require("mkfs.ext4", "e2fsprogs"), "-q", "-F", "-I", "256"],
                 EncryptingExt4 => [Require("mkfs.ext4", "e2fsprogs"), "-q", "-F", "-I", "256", "-O", "encrypt"],
+                SecondsExt4 => [Require("mkfs.ext4", "e2fsprogs"), "-q", "-F", "-I", "128"],
 
                 // bigtime keeps times after 2038.
                 "xfs" => [Require("mkfs.xfs", "xfsprogs"), "-q", "-f", "-m", "bigtime=1"],
