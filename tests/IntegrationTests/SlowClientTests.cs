@@ -131,6 +131,32 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [Fact]
+    public async Task AFlushTheClientLeavesWaitingBeforeTheFirstByteIsTimedToo()
+    {
+        // A compressed range flushes its headers before it makes its body. Behind earlier answers the client left
+        // unread on the connection (pipelined requests), that flush waited with no clock running and Kestrel's own
+        // check off: the request, and its export slot, were held for as long as the client kept the connection open.
+        var aborts = new CountingLifetime();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
+        var connection = new UnreadConnection();
+        context.Features.Set<IHttpResponseBodyFeature>(connection);
+        var clock = new MovableClock();
+        using var guard = ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10), clock)!;
+        await context.Response.StartAsync();
+        var pending = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer.FlushAsync();
+        Assert.False(pending.IsCompleted, "the flush completed: nothing was left waiting");
+
+        clock.MoveOn(TimeSpan.FromSeconds(11));
+        guard.Check();
+
+        Assert.True(guard.Tripped, "a client that took nothing for longer than the grace period was kept");
+        Assert.Equal(1, aborts.Aborted);
+        await connection.ReadAsync();
+        await pending;
+    }
+
+    [Fact]
     public async Task AStalledClientIsDroppedAndTheServerNeverGetsFarAheadOfIt()
     {
         // Kestrel gives each write max(grace period, its bytes / rate) to leave, accumulated over the writes: with
@@ -347,6 +373,38 @@ public sealed class SlowClientTests : IDisposable
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
         ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10), TimeProvider.System)!.Dispose();
         return new WeakReference(context);
+    }
+
+    // A connection whose earlier answers the client has not read: the response's headers are written when it starts,
+    // as Kestrel writes them, and a flush waits until the test reads.
+    private sealed class UnreadConnection : IHttpResponseBodyFeature
+    {
+        private readonly Pipe _socket = new(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
+
+        public Stream Stream => throw new NotSupportedException();
+
+        public PipeWriter Writer => _socket.Writer;
+
+        public async Task ReadAsync()
+        {
+            var read = await _socket.Reader.ReadAsync();
+            _socket.Reader.AdvanceTo(read.Buffer.End);
+        }
+
+        public void DisableBuffering()
+        {
+        }
+
+        public Task StartAsync(CancellationToken cancellationToken = default)
+        {
+            "HTTP/1.1 206 Partial Content\r\n\r\n"u8.CopyTo(_socket.Writer.GetSpan(64));
+            _socket.Writer.Advance(32);
+            return Task.CompletedTask;
+        }
+
+        public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task CompleteAsync() => _socket.Writer.CompleteAsync().AsTask();
     }
 
     private sealed class CountingLifetime : IHttpRequestLifetimeFeature

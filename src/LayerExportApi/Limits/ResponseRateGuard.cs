@@ -13,7 +13,9 @@ namespace LayerExportApi.Limits;
 /// readers after about 30 s with a 16 KiB/s minimum. Here the deadline is the first byte, plus the grace period,
 /// plus every byte flushed so far over the rate: a client that keeps up with the rate never reaches it, one that
 /// stops reading reaches it once the bytes already in the buffers would have taken that long. The time before the
-/// first byte is the server's own (a zstd range makes the whole body before it again), so it does not count.
+/// first byte is the server's own (a zstd range makes the whole body before it again), so it does not count, unless
+/// a flush waits then: a compressed range flushes its headers first, and behind earlier answers a client left unread
+/// on the connection that flush is the client's time, timed from when it began to wait (grace period, no bytes).
 /// </remarks>
 internal sealed class ResponseRateGuard : IDisposable
 {
@@ -135,6 +137,13 @@ internal sealed class ResponseRateGuard : IDisposable
 
         private async ValueTask<FlushResult> AwaitAsync(ValueTask<FlushResult> flush)
         {
+            if (guard._written == 0)
+            {
+                // Nothing of the body yet, but the client leaves the headers (and what it left of earlier answers on
+                // the connection) waiting: that is its time. The first byte starts the clock again.
+                Volatile.Write(ref guard._started, guard._clock.GetTimestamp());
+            }
+
             Interlocked.Increment(ref guard._flushesPending);
             try
             {
