@@ -74,6 +74,44 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [Fact]
+    public async Task AnExportsOwnPauseMidBodyIsNotHeldAgainstAClientThatReadEverything()
+    {
+        // A store that stalls (a slow disk, a network file system recovering) sends nothing for a while; a client that
+        // had read every byte was dropped at its next flush, however fast it read, once the pause outlasted its credit.
+        var aborts = new CountingLifetime();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
+        var client = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(client.Writer.AsStream()));
+        var clock = new MovableClock();
+        using var guard = ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10), clock)!;
+        var writer = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
+        writer.GetSpan(2048)[..2048].Clear();
+        writer.Advance(2048);
+        var first = writer.FlushAsync();
+        var read = await client.Reader.ReadAsync();
+        client.Reader.AdvanceTo(read.Buffer.End);
+        await first;
+
+        clock.MoveOn(TimeSpan.FromMinutes(1));
+        writer.GetSpan(2048)[..2048].Clear();
+        writer.Advance(2048);
+        var second = writer.FlushAsync();
+        Assert.False(second.IsCompleted, "the flush completed before the client read: nothing was pending");
+        guard.Check();
+
+        Assert.False(guard.Tripped, "a client was dropped for the export's own pause");
+
+        // Left waiting past the grace period and its bytes over the rate, the flush is the client's delay.
+        clock.MoveOn(TimeSpan.FromSeconds(15));
+        guard.Check();
+
+        Assert.True(guard.Tripped, "a client that took nothing for longer than its deadline was kept");
+        Assert.Equal(1, aborts.Aborted);
+        await client.Reader.CompleteAsync();
+    }
+
+    [Fact]
     public void AGuardDisposedLeavesNoTimerHoldingTheRequest()
     {
         // A timer left running would keep every finished download's context alive, one more each download.
