@@ -74,6 +74,44 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [Fact]
+    public async Task AnExportsOwnPauseMidBodyIsNotHeldAgainstAClientThatReadEverything()
+    {
+        // A store that stalls (a slow disk, a network file system recovering) sends nothing for a while; a client that
+        // had read every byte was dropped at its next flush, however fast it read, once the pause outlasted its credit.
+        var aborts = new CountingLifetime();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
+        var client = new Pipe(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
+        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(client.Writer.AsStream()));
+        var clock = new MovableClock();
+        using var guard = ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10), clock)!;
+        var writer = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer;
+        writer.GetSpan(2048)[..2048].Clear();
+        writer.Advance(2048);
+        var first = writer.FlushAsync();
+        var read = await client.Reader.ReadAsync();
+        client.Reader.AdvanceTo(read.Buffer.End);
+        await first;
+
+        clock.MoveOn(TimeSpan.FromMinutes(1));
+        writer.GetSpan(2048)[..2048].Clear();
+        writer.Advance(2048);
+        var second = writer.FlushAsync();
+        Assert.False(second.IsCompleted, "the flush completed before the client read: nothing was pending");
+        guard.Check();
+
+        Assert.False(guard.Tripped, "a client was dropped for the export's own pause");
+
+        // Left waiting past the grace period and its bytes over the rate, the flush is the client's delay.
+        clock.MoveOn(TimeSpan.FromSeconds(15));
+        guard.Check();
+
+        Assert.True(guard.Tripped, "a client that took nothing for longer than its deadline was kept");
+        Assert.Equal(1, aborts.Aborted);
+        await client.Reader.CompleteAsync();
+    }
+
+    [Fact]
     public void AGuardDisposedLeavesNoTimerHoldingTheRequest()
     {
         // A timer left running would keep every finished download's context alive, one more each download.
@@ -128,6 +166,32 @@ public sealed class SlowClientTests : IDisposable
         Assert.False(pending.IsCompleted, "the flush completed: the check had nothing pending to judge");
         Assert.Equal(0, aborts.Aborted);
         await unread.Reader.CompleteAsync();
+    }
+
+    [Fact]
+    public async Task AFlushTheClientLeavesWaitingBeforeTheFirstByteIsTimedToo()
+    {
+        // A compressed range flushes its headers before it makes its body. Behind earlier answers the client left
+        // unread on the connection (pipelined requests), that flush waited with no clock running and Kestrel's own
+        // check off: the request, and its export slot, were held for as long as the client kept the connection open.
+        var aborts = new CountingLifetime();
+        var context = new DefaultHttpContext();
+        context.Features.Set<IHttpRequestLifetimeFeature>(aborts);
+        var connection = new UnreadConnection();
+        context.Features.Set<IHttpResponseBodyFeature>(connection);
+        var clock = new MovableClock();
+        using var guard = ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10), clock)!;
+        await context.Response.StartAsync();
+        var pending = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>().Writer.FlushAsync();
+        Assert.False(pending.IsCompleted, "the flush completed: nothing was left waiting");
+
+        clock.MoveOn(TimeSpan.FromSeconds(11));
+        guard.Check();
+
+        Assert.True(guard.Tripped, "a client that took nothing for longer than the grace period was kept");
+        Assert.Equal(1, aborts.Aborted);
+        await connection.ReadAsync();
+        await pending;
     }
 
     [Fact]
@@ -347,6 +411,38 @@ public sealed class SlowClientTests : IDisposable
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
         ResponseRateGuard.Install(context, 1024, TimeSpan.FromSeconds(10), TimeProvider.System)!.Dispose();
         return new WeakReference(context);
+    }
+
+    // A connection whose earlier answers the client has not read: the response's headers are written when it starts,
+    // as Kestrel writes them, and a flush waits until the test reads.
+    private sealed class UnreadConnection : IHttpResponseBodyFeature
+    {
+        private readonly Pipe _socket = new(new PipeOptions(pauseWriterThreshold: 1, resumeWriterThreshold: 1));
+
+        public Stream Stream => throw new NotSupportedException();
+
+        public PipeWriter Writer => _socket.Writer;
+
+        public async Task ReadAsync()
+        {
+            var read = await _socket.Reader.ReadAsync();
+            _socket.Reader.AdvanceTo(read.Buffer.End);
+        }
+
+        public void DisableBuffering()
+        {
+        }
+
+        public Task StartAsync(CancellationToken cancellationToken = default)
+        {
+            "HTTP/1.1 206 Partial Content\r\n\r\n"u8.CopyTo(_socket.Writer.GetSpan(64));
+            _socket.Writer.Advance(32);
+            return Task.CompletedTask;
+        }
+
+        public Task SendFileAsync(string path, long offset, long? count, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task CompleteAsync() => _socket.Writer.CompleteAsync().AsTask();
     }
 
     private sealed class CountingLifetime : IHttpRequestLifetimeFeature

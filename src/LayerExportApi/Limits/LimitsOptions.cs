@@ -34,7 +34,7 @@ internal sealed class LimitsOptions
 
     /// <summary>
     /// Least rate, in bytes per second, a client must read a response at; 0 turns the check off. A tar download is
-    /// dropped once a flush waits past its first byte + grace period + bytes flushed / rate (ResponseRateGuard), so a
+    /// dropped once its flushes have waited for the client, in all, past grace period + bytes flushed / rate (ResponseRateGuard), so a
     /// reader that stops with the socket buffers full (a few MiB) is dropped after about buffered bytes / rate:
     /// some 5 minutes at the default 16 KiB/s. Under 1 byte/s, Kestrel's write deadline of every other response
     /// (its bytes over the rate) passes what a TimeSpan holds, and those responses fail (see <see cref="IsUsableRate"/>).

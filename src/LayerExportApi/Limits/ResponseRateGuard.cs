@@ -10,10 +10,12 @@ namespace LayerExportApi.Limits;
 /// bytes written through <see cref="PipeWriter.GetMemory"/> and <see cref="PipeWriter.Advance"/>, which is how the
 /// export writes. With the kernel's socket buffers (megabytes on loopback) a single flush can then wait longer
 /// than the grace period for a client that reads at several times the minimum rate, and Kestrel dropped it: 64 KiB/s
-/// readers after about 30 s with a 16 KiB/s minimum. Here the deadline is the first byte, plus the grace period,
-/// plus every byte flushed so far over the rate: a client that keeps up with the rate never reaches it, one that
-/// stops reading reaches it once the bytes already in the buffers would have taken that long. The time before the
-/// first byte is the server's own (a zstd range makes the whole body before it again), so it does not count.
+/// readers after about 30 s with a 16 KiB/s minimum. Here a download is dropped once its flushes have waited for the
+/// client, in all, longer than the grace period plus every byte flushed so far over the rate: a client that keeps up
+/// with the rate never gets there, one that stops reading does once the bytes already in the buffers would have taken
+/// that long. Only time a flush waits counts: while the export makes bytes (a zstd range making the whole body before
+/// its start again, a store that stalls mid-body) the client has nothing to read, whereas a flush that waits before
+/// the first byte (a range's headers behind answers a pipelining client left unread) is the client's time.
 /// </remarks>
 internal sealed class ResponseRateGuard : IDisposable
 {
@@ -23,13 +25,14 @@ internal sealed class ResponseRateGuard : IDisposable
     private readonly double _bytesPerSecond;
     private readonly TimeSpan _grace;
     private readonly TimeProvider _clock;
-    private long _started;
     private readonly ITimer _timer;
     private readonly Lock _checking = new();
     private bool _disposed;
     private long _written;
     private long _flushed;
     private int _flushesPending;
+    private long _pendingSince;
+    private long _waited;
 
     private ResponseRateGuard(HttpContext httpContext, double bytesPerSecond, TimeSpan grace, TimeProvider clock)
     {
@@ -78,13 +81,14 @@ internal sealed class ResponseRateGuard : IDisposable
     {
         lock (_checking)
         {
-            var started = Volatile.Read(ref _started);
-            if (_disposed || started == 0 || Volatile.Read(ref _flushesPending) == 0 || Tripped)
+            var pendingSince = Volatile.Read(ref _pendingSince);
+            if (_disposed || pendingSince == 0 || Volatile.Read(ref _flushesPending) == 0 || Tripped)
             {
                 return;
             }
 
-            if (IsBehind(_clock.GetElapsedTime(started), Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
+            var waited = _clock.GetElapsedTime(0, Interlocked.Read(ref _waited)) + _clock.GetElapsedTime(pendingSince);
+            if (IsBehind(waited, Volatile.Read(ref _flushed), _bytesPerSecond, _grace))
             {
                 Tripped = true;
                 _httpContext.Abort();
@@ -92,13 +96,13 @@ internal sealed class ResponseRateGuard : IDisposable
         }
     }
 
-    /// <summary>Whether a download <paramref name="elapsed"/> old, with <paramref name="flushed"/> bytes handed over, is past its deadline.</summary>
+    /// <summary>Whether a download whose flushes waited <paramref name="elapsed"/> for its client, with <paramref name="flushed"/> bytes handed over, is past its deadline.</summary>
     /// <remarks>In seconds, as doubles: in stopwatch ticks, bytes over a low rate pass a long's range (after some 9 GB at 1 byte/s) and wrapped to a deadline long gone.</remarks>
     internal static bool IsBehind(TimeSpan elapsed, long flushed, double bytesPerSecond, TimeSpan grace) =>
         elapsed.TotalSeconds > grace.TotalSeconds + (flushed / bytesPerSecond);
 
-    // Counts what the export writes, starting the clock at its first byte; a flush makes it count toward the deadline
-    // and is pending until it completes.
+    // Counts what the export writes; a flush makes it count toward the deadline, and the time it is pending is the
+    // client's.
     private sealed class CountingWriter(PipeWriter inner, ResponseRateGuard guard) : PipeWriter
     {
         public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
@@ -107,11 +111,6 @@ internal sealed class ResponseRateGuard : IDisposable
 
         public override void Advance(int bytes)
         {
-            if (guard._written == 0 && bytes > 0)
-            {
-                Volatile.Write(ref guard._started, guard._clock.GetTimestamp());
-            }
-
             guard._written += bytes;
             inner.Advance(bytes);
         }
@@ -135,6 +134,8 @@ internal sealed class ResponseRateGuard : IDisposable
 
         private async ValueTask<FlushResult> AwaitAsync(ValueTask<FlushResult> flush)
         {
+            var since = guard._clock.GetTimestamp();
+            Volatile.Write(ref guard._pendingSince, since);
             Interlocked.Increment(ref guard._flushesPending);
             try
             {
@@ -142,6 +143,9 @@ internal sealed class ResponseRateGuard : IDisposable
             }
             finally
             {
+                // Cleared before it is added: a check in between counts this wait once at most.
+                Volatile.Write(ref guard._pendingSince, 0);
+                Interlocked.Add(ref guard._waited, guard._clock.GetTimestamp() - since);
                 Interlocked.Decrement(ref guard._flushesPending);
             }
         }
