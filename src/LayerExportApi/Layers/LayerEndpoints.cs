@@ -220,7 +220,15 @@ internal static class LayerEndpoints
         store.ParseId(id);
         foreach (var named in parents ?? [])
         {
-            store.ParseId(named);
+            try
+            {
+                store.ParseId(named);
+            }
+            catch (InvalidLayerIdException e)
+            {
+                // The path's ID is well formed: the detail says which value is not (an empty one would name nothing).
+                throw e.Of("parent");
+            }
         }
     }
 }
