@@ -126,6 +126,13 @@ internal static class LayerEndpoints
             return malformed;
         }
 
+        // The plain tar serves ranges in every state: without an If-Range to void it, a malformed one is refused
+        // before the slot. A compressed body's depends on whether its digest is known, which the survey tells.
+        if (chosen == LayerCompression.None && ByteRangeRequest.IsMalformed(request))
+        {
+            return ByteRangeRequest.MalformedProblem();
+        }
+
         try
         {
             RequireWellFormedIds(store, id, parent);
