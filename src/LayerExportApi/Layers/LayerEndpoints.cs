@@ -76,30 +76,35 @@ internal static class LayerEndpoints
     }
 
     /// <summary>List the layers in the store.</summary>
-    public static Results<Ok<IReadOnlyList<LayerSummary>>, ProblemHttpResult> ListLayers(ILayerStore store)
+    public static async Task<Results<Ok<IReadOnlyList<LayerSummary>>, ProblemHttpResult>> ListLayers(
+        ILayerStore store,
+        ExportPreparation preparation,
+        CancellationToken cancellationToken)
     {
         try
         {
-            return TypedResults.Ok(store.List());
+            return TypedResults.Ok(await preparation.ReadAsync(store.List, cancellationToken));
         }
-        catch (LayerStoreException e)
+        catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
-            return LayerProblems.For(e);
+            return problem;
         }
     }
 
     /// <summary>Describe one layer.</summary>
-    public static Results<Ok<LayerDescription>, ProblemHttpResult> DescribeLayer(
+    public static async Task<Results<Ok<LayerDescription>, ProblemHttpResult>> DescribeLayer(
         [Description("Layer ID")] string id,
-        ILayerStore store)
+        ILayerStore store,
+        ExportPreparation preparation,
+        CancellationToken cancellationToken)
     {
         try
         {
-            return TypedResults.Ok(store.Describe(store.ParseId(id)));
+            return TypedResults.Ok(await preparation.ReadAsync(() => store.Describe(store.ParseId(id)), cancellationToken));
         }
-        catch (LayerStoreException e)
+        catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
-            return LayerProblems.For(e);
+            return problem;
         }
     }
 
