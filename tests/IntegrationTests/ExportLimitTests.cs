@@ -78,6 +78,7 @@ public sealed class ExportLimitTests : IAsyncLifetime
     [InlineData(TarPath, "Accept: text/html", HttpStatusCode.NotAcceptable, "not-acceptable")]
     [InlineData(TarPath, "Accept: ;;;", HttpStatusCode.BadRequest, "malformed-accept")]
     [InlineData(TarPath, "If-None-Match: sha256", HttpStatusCode.BadRequest, "malformed-if-none-match")]
+    [InlineData(TarPath, "Range: bytes=5-1", HttpStatusCode.BadRequest, "malformed-range")]
     [InlineData($"/layers/{Layer}/descriptor?compression=brotli", "", HttpStatusCode.BadRequest, "unknown-compression")]
     [InlineData("/layers/missing/tar", "", HttpStatusCode.NotFound, "layer-not-found")]
     [InlineData(TarPath + "?parent=other", "", HttpStatusCode.Conflict, "parent-chain-mismatch")]

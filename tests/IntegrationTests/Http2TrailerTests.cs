@@ -46,6 +46,26 @@ public sealed class Http2TrailerTests : IDisposable
         Assert.Equal(get.Headers.GetValues("Trailer"), head.Headers.GetValues("Trailer"));
     }
 
+    [Fact]
+    public async Task TheDeclaredTrailerIsDocumentedForTheStatusThatSendsIt()
+    {
+        // Swagger UI and generated clients know a response's headers only from the document.
+        using var factory = StartH2cServer();
+        using var client = H2cClient(factory);
+
+        using var get = await client.GetAsync("/layers/layer/tar?compression=gzip", HttpCompletionOption.ResponseHeadersRead);
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/layers/layer/tar?compression=zstd") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact });
+        using var document = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
+
+        foreach (var (method, response) in new[] { ("get", get), ("head", head) })
+        {
+            Assert.True(response.Headers.Contains("Trailer"), $"{method} declared no trailer: nothing to compare");
+            var documented = document.RootElement.GetProperty("paths").GetProperty("/layers/{id}/tar").GetProperty(method)
+                .GetProperty("responses").GetProperty(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)).GetProperty("headers");
+            Assert.True(documented.TryGetProperty("Trailer", out _), $"{method} {(int)response.StatusCode} sends Trailer, which the document does not list");
+        }
+    }
+
     public void Dispose()
     {
         Directory.Delete(_store, recursive: true);

@@ -202,7 +202,7 @@ public sealed class OpenApiTests : IAsyncLifetime
 
         Assert.Equal(["none", "gzip", "zstd"], parameters["compression"].GetProperty("schema").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
         var responses = tar.GetProperty("responses");
-        Assert.Equal(["Accept-Ranges", "Content-Disposition", "Content-Length", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("200")));
+        Assert.Equal(["Accept-Ranges", "Content-Disposition", "Content-Length", "Docker-Content-Digest", "ETag", "Trailer", "Vary"], Headers(responses.GetProperty("200")));
         Assert.Equal(["Accept-Ranges", "Content-Disposition", "Content-Length", "Content-Range", "Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("206")));
         Assert.Equal(["Docker-Content-Digest", "ETag", "Vary"], Headers(responses.GetProperty("304")));
         Assert.Equal(["Content-Range"], Headers(responses.GetProperty("416")));

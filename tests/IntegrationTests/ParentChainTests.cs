@@ -79,5 +79,8 @@ public sealed class ParentChainTests : IAsyncLifetime
 
         var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
         Assert.Contains("is not a layer ID", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // The path's ID is well formed: the detail says which input is not, or an empty value names nothing.
+        Assert.StartsWith("The parent value '", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }

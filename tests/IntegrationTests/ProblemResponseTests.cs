@@ -123,6 +123,9 @@ public sealed class ProblemResponseTests : IAsyncLifetime
     [InlineData("GET", "/nothing", "application/vnd.oci.image.layer.v1.tar", HttpStatusCode.NotFound)]
     [InlineData("POST", "/layers/real/tar", "application/vnd.oci.image.layer.v1.tar", HttpStatusCode.MethodNotAllowed)]
     [InlineData("DELETE", "/layers/real", "text/plain", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("POST", "/healthz", "text/plain", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("DELETE", "/readyz", "*/*", HttpStatusCode.MethodNotAllowed)]
+    [InlineData("PUT", "/metrics", "text/plain", HttpStatusCode.MethodNotAllowed)]
     public async Task AFrameworkRefusalIsAProblemWhateverAcceptSays(string method, string target, string accept, HttpStatusCode status)
     {
         // An OCI client accepts only layer media types; the refusal must still be the problem every other one is.

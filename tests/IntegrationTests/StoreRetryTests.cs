@@ -75,6 +75,39 @@ public sealed class StoreRetryTests : IDisposable
         Assert.Equal(1 + 2, exhausted.Calls);
     }
 
+    [Theory]
+    [InlineData("/layers")]
+    [InlineData("/layers/layer")]
+    public async Task TheListingAndADescriptionRetryTransientErrorsAsAnExportDoes(string path)
+    {
+        // The stores leave transient errors to their caller to retry; these endpoints answered them with an untyped 500.
+        var flaky = new FlakyStore(new NativeLayerStore(_store), failures: 2, listToo: true);
+        using var factory = Factory(flaky);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(3, flaky.Calls);
+    }
+
+    [Theory]
+    [InlineData("/layers", EMFILE, HttpStatusCode.ServiceUnavailable, "out-of-file-descriptors")]
+    [InlineData("/layers/layer", EMFILE, HttpStatusCode.ServiceUnavailable, "out-of-file-descriptors")]
+    [InlineData("/layers/layer", EIO, HttpStatusCode.InternalServerError, "layer-unreadable")]
+    public async Task APersistentErrorOfTheListingOrADescriptionIsItsProblem(string path, int errno, HttpStatusCode status, string type)
+    {
+        var broken = new FlakyStore(new NativeLayerStore(_store), failures: int.MaxValue, id => new NativeIOException(errno, id.Value), listToo: true);
+        using var factory = Factory(broken);
+        using var client = factory.CreateClient();
+
+        using var response = await client.GetAsync(path);
+
+        var problem = await ProblemAssert.IsProblemAsync(response, status);
+        Assert.Equal($"urn:layer-export:problem:{type}", problem.GetProperty("type").GetString());
+        Assert.Equal(1 + 2, broken.Calls);
+    }
+
     [Fact]
     public async Task AFinalVerdictIsNotRetried()
     {
@@ -173,8 +206,8 @@ public sealed class StoreRetryTests : IDisposable
         }
     }
 
-    /// <summary>Fails Describe (with EIO, or <c>failure</c>) the first <c>failures</c> times, then behaves like the real store.</summary>
-    private sealed class FlakyStore(ILayerStore inner, int failures, Func<LayerId, Exception>? failure = null) : ILayerStore
+    /// <summary>Fails Describe (and List when <c>listToo</c>; with EIO, or <c>failure</c>) the first <c>failures</c> times, then behaves like the real store.</summary>
+    private sealed class FlakyStore(ILayerStore inner, int failures, Func<LayerId, Exception>? failure = null, bool listToo = false) : ILayerStore
     {
         private int _calls;
 
@@ -182,7 +215,8 @@ public sealed class StoreRetryTests : IDisposable
 
         public LayerStoreLayout Layout => inner.Layout;
 
-        public IReadOnlyList<LayerSummary> List() => inner.List();
+        public IReadOnlyList<LayerSummary> List() =>
+            listToo && Interlocked.Increment(ref _calls) <= failures ? throw failure?.Invoke(LayerId.Parse("layer")) ?? new NativeIOException(EIO, "layer") : inner.List();
 
         public LayerDescription Describe(LayerId id) =>
             Interlocked.Increment(ref _calls) <= failures ? throw failure?.Invoke(id) ?? new NativeIOException(EIO, id.Value) : inner.Describe(id);

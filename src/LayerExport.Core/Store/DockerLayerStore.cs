@@ -36,7 +36,7 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     public LayerId ParseId(string? text)
     {
         var hex = text?.StartsWith("sha256:", StringComparison.Ordinal) == true ? text[7..] : text;
-        return hex is not null && ChainIdRegex().IsMatch(hex) ? LayerId.Parse(hex) : throw new InvalidLayerIdException(text);
+        return hex is not null && ChainIdRegex().IsMatch(hex) ? LayerId.Parse(hex) : throw new InvalidLayerIdException(text, "IDs are chain IDs, 64 lowercase hex digits, with or without 'sha256:'");
     }
 
     /// <inheritdoc />

@@ -4,8 +4,36 @@ namespace LayerExport.Core.Store;
 public abstract class LayerStoreException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The text given is not a layer ID.</summary>
-public sealed class InvalidLayerIdException(string? text)
-    : LayerStoreException($"'{text}' is not a layer ID: IDs match {LayerId.Pattern}.");
+public sealed class InvalidLayerIdException : LayerStoreException
+{
+    private readonly string _form;
+
+    /// <summary>The text, refused as an ID of the common form (<see cref="LayerId.Pattern"/>).</summary>
+    public InvalidLayerIdException(string? text)
+        : this(text, $"IDs match {LayerId.Pattern}")
+    {
+    }
+
+    /// <summary>The text, refused as an ID of the store's own <paramref name="form"/> (what its detail says IDs are).</summary>
+    public InvalidLayerIdException(string? text, string form)
+        : this($"'{text}' is not a layer ID: {form}.", text, form)
+    {
+    }
+
+    private InvalidLayerIdException(string message, string? text, string form)
+        : base(message)
+    {
+        Text = text;
+        _form = form;
+    }
+
+    /// <summary>The text that is not an ID.</summary>
+    public string? Text { get; }
+
+    /// <summary>The same refusal, saying the text was the value of <paramref name="parameter"/>.</summary>
+    public InvalidLayerIdException Of(string parameter) =>
+        new($"The {parameter} value '{Text}' is not a layer ID: {_form}.", Text, _form);
+}
 
 /// <summary>No layer has this ID.</summary>
 public sealed class LayerNotFoundException(LayerId id)

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
 
 namespace LayerExportApi.Layers;
@@ -69,6 +70,17 @@ internal readonly partial record struct ByteRangeRequest(ByteRangeKind Kind, lon
     /// <summary>Whether the request has a range this server acts on: a <c>Range</c> in bytes on a GET (RFC 9110, section 14.2); only then does its <c>If-Range</c> count.</summary>
     public static bool Applies(HttpRequest request) =>
         HttpMethods.IsGet(request.Method) && IsBytesUnit(request.Headers.Range.ToString());
+
+    /// <summary>Whether the request's range is malformed whatever the representation's state: a <c>Range</c> in bytes on a GET that is no byte range, with no <c>If-Range</c> that could void it.</summary>
+    public static bool IsMalformed(HttpRequest request) =>
+        Applies(request) && request.Headers.IfRange.Count == 0 && !TryParseBytes(request.Headers.Range.ToString(), out _);
+
+    /// <summary>The problem that answers a malformed range.</summary>
+    public static ProblemHttpResult MalformedProblem() => TypedResults.Problem(
+        detail: "The Range header is not a byte range such as 'bytes=0-1023'.",
+        statusCode: StatusCodes.Status400BadRequest,
+        title: "Malformed Range header",
+        type: "urn:layer-export:problem:malformed-range");
 
     /// <summary>Whether the request asks for one well-formed byte range with no <c>If-Range</c>: what a body of any length answers with 206 or 416.</summary>
     public static bool AsksForOneRange(HttpRequest request)

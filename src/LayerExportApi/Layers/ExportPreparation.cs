@@ -52,11 +52,7 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
         }
         catch (TimeoutRejectedException e)
         {
-            // Polly's own message names neither the setting nor the phase; this one becomes the problem's detail.
-            throw new TimeoutRejectedException(
-                $"Validating, opening and surveying the layer took longer than LayerStore:Access:PrepareTimeout ({e.Timeout.TotalSeconds:0.###} s); the layer store is slow or busy, try again later.",
-                e.Timeout,
-                e);
+            throw Described(e);
         }
     }
 
@@ -77,6 +73,26 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
             // Judged again, with retries, once a slot is held.
         }
     }
+
+    /// <summary>Reads the store's metadata (the listing, a layer's description) with the same retries and time limit.</summary>
+    /// <remarks>The stores leave a transient error (EIO, EMFILE, ...) to their caller to retry, as this phase does for an export.</remarks>
+    public async ValueTask<T> ReadAsync<T>(Func<T> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await pipeline.ExecuteAsync(static (read, _) => ValueTask.FromResult(read()), read, cancellationToken);
+        }
+        catch (TimeoutRejectedException e)
+        {
+            throw Described(e);
+        }
+    }
+
+    // Polly's own message names neither the setting nor the phase; this one becomes the problem's detail.
+    private static TimeoutRejectedException Described(TimeoutRejectedException e) => new(
+        $"Validating, opening and surveying the layer took longer than LayerStore:Access:PrepareTimeout ({e.Timeout.TotalSeconds:0.###} s); the layer store is slow or busy, try again later.",
+        e.Timeout,
+        e);
 
     /// <summary>True for failures worth another try: transient system-call errors and a layer that changed under the walk, also inside an entry's failure.</summary>
     public static bool IsTransient(Exception exception) => IsChanging(exception) || exception switch

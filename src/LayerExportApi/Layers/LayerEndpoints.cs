@@ -76,30 +76,35 @@ internal static class LayerEndpoints
     }
 
     /// <summary>List the layers in the store.</summary>
-    public static Results<Ok<IReadOnlyList<LayerSummary>>, ProblemHttpResult> ListLayers(ILayerStore store)
+    public static async Task<Results<Ok<IReadOnlyList<LayerSummary>>, ProblemHttpResult>> ListLayers(
+        ILayerStore store,
+        ExportPreparation preparation,
+        CancellationToken cancellationToken)
     {
         try
         {
-            return TypedResults.Ok(store.List());
+            return TypedResults.Ok(await preparation.ReadAsync(store.List, cancellationToken));
         }
-        catch (LayerStoreException e)
+        catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
-            return LayerProblems.For(e);
+            return problem;
         }
     }
 
     /// <summary>Describe one layer.</summary>
-    public static Results<Ok<LayerDescription>, ProblemHttpResult> DescribeLayer(
+    public static async Task<Results<Ok<LayerDescription>, ProblemHttpResult>> DescribeLayer(
         [Description("Layer ID")] string id,
-        ILayerStore store)
+        ILayerStore store,
+        ExportPreparation preparation,
+        CancellationToken cancellationToken)
     {
         try
         {
-            return TypedResults.Ok(store.Describe(store.ParseId(id)));
+            return TypedResults.Ok(await preparation.ReadAsync(() => store.Describe(store.ParseId(id)), cancellationToken));
         }
-        catch (LayerStoreException e)
+        catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
-            return LayerProblems.For(e);
+            return problem;
         }
     }
 
@@ -124,6 +129,13 @@ internal static class LayerEndpoints
         if (ConditionalHeaders.Malformed(request) is { } malformed)
         {
             return malformed;
+        }
+
+        // The plain tar serves ranges in every state: without an If-Range to void it, a malformed one is refused
+        // before the slot. A compressed body's depends on whether its digest is known, which the survey tells.
+        if (chosen == LayerCompression.None && ByteRangeRequest.IsMalformed(request))
+        {
+            return ByteRangeRequest.MalformedProblem();
         }
 
         try
@@ -220,7 +232,15 @@ internal static class LayerEndpoints
         store.ParseId(id);
         foreach (var named in parents ?? [])
         {
-            store.ParseId(named);
+            try
+            {
+                store.ParseId(named);
+            }
+            catch (InvalidLayerIdException e)
+            {
+                // The path's ID is well formed: the detail says which value is not (an empty one would name nothing).
+                throw e.Of("parent");
+            }
         }
     }
 }

@@ -80,7 +80,8 @@ internal sealed class LayerTarResult(
         switch (range.Kind)
         {
             case ByteRangeKind.Malformed:
-                await WriteProblemAsync(httpContext, StatusCodes.Status400BadRequest, "Malformed Range header", "malformed-range", "The Range header is not a byte range such as 'bytes=0-1023'.");
+                response.Headers.Clear();
+                await ByteRangeRequest.MalformedProblem().ExecuteAsync(httpContext);
                 return;
             case ByteRangeKind.Unsatisfiable:
                 response.Headers.ContentRange = new ContentRangeHeaderValue(rangeable).ToString();

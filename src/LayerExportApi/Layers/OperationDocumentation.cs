@@ -25,7 +25,7 @@ internal static class OperationDocumentation
     // What LayerTarResult sends with each status; the other problems go out without the tar's headers.
     private static readonly Dictionary<string, (string Name, string Description)[]> TarResponseHeaders = new()
     {
-        ["200"] = [(HeaderNames.ContentLength, "Bytes of the body: always for the plain tar; for gzip and zstd once their digest is known (else the body is chunked)."), AcceptRanges, Digest, ETag, Disposition, Vary],
+        ["200"] = [(HeaderNames.ContentLength, "Bytes of the body: always for the plain tar; for gzip and zstd once their digest is known (else the body is chunked)."), AcceptRanges, Digest, ETag, Disposition, Vary, (HeaderNames.Trailer, "'Docker-Content-Digest', over HTTP/2 when the digest is not known before the body: it then follows the body as a trailer.")],
         ["206"] = [(HeaderNames.ContentLength, "Bytes of the range."), (HeaderNames.ContentRange, "The range sent and the body's size, e.g. 'bytes 0-1023/8192'."), AcceptRanges, Digest, ETag, Disposition, Vary],
         ["304"] = [Digest, ("ETag", "The body's strong entity tag, when known (If-None-Match: * matches before it is)."), Vary],
         ["416"] = [(HeaderNames.ContentRange, "'bytes */<size>': the body's size.")],

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using LayerExport.Core.Compression;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
@@ -13,7 +14,7 @@ namespace LayerExportApi.Layers;
 /// section 12.5.1); among equals, the one named first, and for a wildcard the plain tar first. Without either, the
 /// plain tar.
 /// </remarks>
-internal static class RepresentationNegotiation
+internal static partial class RepresentationNegotiation
 {
     /// <summary>The representation's name in metrics: <c>none</c>, <c>gzip</c> or <c>zstd</c>.</summary>
     public static string Tag(LayerCompression compression) => compression switch
@@ -43,17 +44,22 @@ internal static class RepresentationNegotiation
     /// <summary>The media ranges of <c>Accept</c>; empty when there is none, null when it does not parse.</summary>
     /// <remarks>
     /// A request without Accept (or with an empty one) accepts any representation (RFC 9110, section 12.5.1);
-    /// TryParseList reports an empty header as unparsable, so that case is answered before it is asked.
+    /// TryParseStrictList reports an empty header as unparsable, so that case is answered before it is asked. The
+    /// strict parser, because the lenient one drops a member it cannot read and decides on the rest.
     /// </remarks>
     public static IList<MediaTypeHeaderValue>? ParseAccept(StringValues accept) =>
         StringValues.IsNullOrEmpty(accept) ? []
-        : MediaTypeHeaderValue.TryParseList(accept, out var parsed) && parsed.All(HasValidWeight) ? parsed
+        : MediaTypeHeaderValue.TryParseStrictList(accept, out var parsed) && parsed.All(HasValidWeight) ? parsed
         : null;
 
-    // The parser keeps "q=abc" as a parameter and reports no quality, which would count as 1: RFC 9110's qvalue
-    // grammar makes such a weight, or one outside 0-1, a malformed header instead.
+    // The parser keeps "q=abc" as a parameter and reports no quality, which would count as 1, and reads a number from
+    // the start of "q=0x1" or "q=1e0": RFC 9110's qvalue grammar makes such a weight, or one outside 0-1, a malformed
+    // header instead.
     private static bool HasValidWeight(MediaTypeHeaderValue range) =>
-        !range.Parameters.Any(static p => p.Name.Equals("q", StringComparison.OrdinalIgnoreCase)) || range.Quality is >= 0 and <= 1;
+        range.Parameters.Where(static p => p.Name.Equals("q", StringComparison.OrdinalIgnoreCase)).All(static p => QValue().IsMatch(p.Value.AsSpan()));
+
+    [GeneratedRegex(@"\A(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\z", RegexOptions.CultureInvariant)]
+    private static partial Regex QValue();
 
     /// <summary>The chosen compression, or the problem that refuses the request.</summary>
     public static LayerCompression? Choose(string? compression, IList<MediaTypeHeaderValue> accept, out ProblemHttpResult? problem)

@@ -120,6 +120,8 @@ public sealed class RepresentationNegotiationTests
     [InlineData(Gzip, 1)]
     [InlineData(Gzip + ";q=0, " + Zstd + ";q=1, */*;q=0.5", 3)]
     [InlineData(Gzip + ";Q=0.5", 1)]
+    [InlineData(Gzip + ";q=0.125, " + Zstd + ";q=1.000, " + Tar + ";q=0.", 3)]
+    [InlineData(Gzip + ", , " + Zstd + ",", 2)]
     public void AWellFormedAcceptIsItsMediaRanges(string accept, int count) =>
         Assert.Equal(count, RepresentationNegotiation.ParseAccept(accept)?.Count);
 
@@ -135,6 +137,12 @@ public sealed class RepresentationNegotiationTests
     [InlineData(Gzip + ";q=1.5")]
     [InlineData(Gzip + ";q=2")]
     [InlineData(Zstd + ", " + Gzip + ";q=abc")]
+    [InlineData(Gzip + ";q=0x1")]
+    [InlineData(Gzip + ";q=0.5abc")]
+    [InlineData(Gzip + ";q=1e0")]
+    [InlineData(Gzip + ";q=0.0001")]
+    [InlineData("text/html, no-slash")]
+    [InlineData(Gzip + ", 5")]
     public void AnAcceptThatIsNotAListOfMediaRangesWithQValuesIsMalformed(string accept) =>
         Assert.Null(RepresentationNegotiation.ParseAccept(accept));
 

@@ -47,7 +47,10 @@ public sealed class DockerLayerStoreTests : IDisposable
         Assert.Equal(new[] { ChainId("app"), ChainId("base") }.Order(StringComparer.Ordinal), layers.Select(l => l.Id));
         Assert.Equal([baseChain], app.Chain);
         Assert.Equal("docker", app.Layout);
-        Assert.Throws<InvalidLayerIdException>(() => store.ParseId("app"));
+        var notAChainId = Assert.Throws<InvalidLayerIdException>(() => store.ParseId("app"));
+
+        // "app" has the form of a native ID: the detail must give the form this layout takes.
+        Assert.Equal("'app' is not a layer ID: IDs are chain IDs, 64 lowercase hex digits, with or without 'sha256:'.", notAChainId.Message);
     }
 
     [Fact]
