@@ -248,6 +248,19 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         return new FileStatus(in buffer);
     }
 
+    /// <summary>Whether a child is a symlink now, without following it; false once it is gone.</summary>
+    public bool IsSymlinkAt(ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            return StatAt(name).Type == Libc.S_IFLNK;
+        }
+        catch (NativeIOException e) when (e.IsNotFound)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Whether this process may read a child, as the kernel judges an open (effective IDs, capabilities, ACLs), without following a symlink.</summary>
     /// <returns>False when the kernel refuses (EACCES); null when it cannot be asked (before Linux 5.8); any other failure throws.</returns>
     public bool? CanReadAt(ReadOnlySpan<byte> name)

@@ -154,7 +154,8 @@ public abstract class DirectoryLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {
-            if (Root.StatAt(name).Type == Libc.S_IFLNK)
+            // A name removed since its open was refused is as missing as one never there.
+            if (Root.IsSymlinkAt(name))
             {
                 throw new LayerRefusedException($"Layer '{id}' is a symbolic link in the store; refused.");
             }

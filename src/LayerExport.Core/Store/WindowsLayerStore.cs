@@ -152,7 +152,7 @@ public sealed class WindowsLayerStore : ILayerStore, IDisposable
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {
-            return _root.StatAt(name).Type == Libc.S_IFLNK
+            return _root.IsSymlinkAt(name)
                 ? throw new LayerRefusedException($"Layer '{id}' is a symbolic link in the store; refused.")
                 : null;
         }

@@ -102,6 +102,27 @@ public sealed class NativeLayerStoreTests : IDisposable
     }
 
     [Fact]
+    public void ASymlinkedLayerRemovedAsItIsLookedAtIsNotInTheStore()
+    {
+        // Its open is refused as a symlink; gone before the second look that tells a symlink from other refusals.
+        Directory.CreateDirectory(System.IO.Path.Combine(_root.Path, "elsewhere", "diff"));
+        File.CreateSymbolicLink(System.IO.Path.Combine(_root.Path, "linked"), System.IO.Path.Combine(_root.Path, "elsewhere"));
+        using var store = new NativeLayerStore(_root.Path);
+
+        var error = Record.Exception(() => SyscallRace.AtStatusOfAName(
+            () => store.Describe(LayerId.Parse("linked")),
+            name =>
+            {
+                if (name == "linked")
+                {
+                    File.Delete(System.IO.Path.Combine(_root.Path, "linked"));
+                }
+            }));
+
+        Assert.IsType<LayerNotFoundException>(error);
+    }
+
+    [Fact]
     public void ADisposedStoreHoldsNoDescriptor()
     {
         Layer("base", "{}");

@@ -249,6 +249,27 @@ public sealed class WindowsLayerStoreTests : IDisposable
     }
 
     [Fact]
+    public void ASymlinkedLayerRemovedAsItIsLookedAtIsNotInTheStore()
+    {
+        // Its open is refused as a symlink; gone before the second look that tells a symlink from other refusals.
+        AddChain();
+        File.CreateSymbolicLink(_store.Path("linked"), _store.Path("middle"));
+        using var store = _store.Open();
+
+        var error = Record.Exception(() => SyscallRace.AtStatusOfAName(
+            () => store.Describe(LayerId.Parse("linked")),
+            name =>
+            {
+                if (name == "linked")
+                {
+                    File.Delete(_store.Path("linked"));
+                }
+            }));
+
+        Assert.IsType<LayerNotFoundException>(error);
+    }
+
+    [Fact]
     public void LayersThatCannotBeOpenedLeaveNoDescriptorOpen()
     {
         // The store keeps its root open, and nothing below it once a lookup has failed.
