@@ -429,7 +429,12 @@ internal sealed class DiskEntryReader(bool openContent)
     }
 
     /// <summary>Throws when the opened file was deleted, replaced under its name or written to since <paramref name="opened"/> was taken.</summary>
-    /// <remarks>The open descriptor still reads the old file after an unlink or a rename over its name; its link count (none left) and its times (an unlink, link, chmod or write moves ctime) tell.</remarks>
+    /// <remarks>
+    /// The open descriptor still reads the old file after an unlink or a rename over its name; its link count (none left)
+    /// and its times (an unlink, link, chmod or write moves ctime) tell. A clock that stamps in jiffies or whole seconds
+    /// (kernels before 6.13, ext4 of 128-byte inodes) keeps the ctime of a change within its tick, so the mode and owner
+    /// the header took are compared too.
+    /// </remarks>
     internal static void EnsureUnchanged(FileDescriptor file, in FileStatus opened)
     {
         var now = file.Stat();
@@ -438,7 +443,7 @@ internal sealed class DiskEntryReader(bool openContent)
             throw new LayerChangedException("file was deleted or replaced while being read");
         }
 
-        if (now.Size != opened.Size
+        if (now.Size != opened.Size || now.Mode != opened.Mode || now.Uid != opened.Uid || now.Gid != opened.Gid
             || now.MtimeSeconds != opened.MtimeSeconds || now.MtimeNanoseconds != opened.MtimeNanoseconds
             || now.CtimeSeconds != opened.CtimeSeconds || now.CtimeNanoseconds != opened.CtimeNanoseconds)
         {

@@ -2,12 +2,14 @@ using System.Security.Cryptography;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
+using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
 using LayerExport.Core.Store;
 using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Export;
 
-/// <summary>On a file system that stamps whole seconds, a file rewritten within its second keeps the layer's fingerprint: what was read of so young a state is not kept.</summary>
+/// <summary>On a file system that stamps whole seconds, a change within the second of the last keeps the ctime: what tells such changes apart.</summary>
 [Collection(SerialTests.Name)]
 public sealed class CoarseTimestampTests
 {
@@ -44,6 +46,43 @@ public sealed class CoarseTimestampTests
         }
 
         Assert.Fail("every rewrite moved the ctime to another second: the race was never set up");
+    }
+
+    // A chmod or chown within the second of the open keeps the ctime (as within one jiffy on kernels before multigrain
+    // timestamps); the header's mode or owner is then no longer the file's, and they themselves must tell.
+    [Theory]
+    [InlineData(0x180, 0, 0)]
+    [InlineData(0x1A4, 1, 0)]
+    [InlineData(0x1A4, 0, 1)]
+    public async Task AFileWhoseModeOrOwnerChangedWithinTheSecondItWasOpenedInWasChanged(int mode, int uid, int gid)
+    {
+        await using var fileSystem = await ScratchFileSystem.MountAsync(ScratchFileSystem.SecondsExt4);
+        var path = Path.Combine(fileSystem.MountPoint, "file");
+        await File.WriteAllTextAsync(path, "content");
+        using var directory = FileDescriptor.OpenDirectory(fileSystem.MountPoint);
+        var listed = new DirectoryEntry("file"u8.ToArray(), Libc.DT_REG, directory.StatAt("file"u8).Inode);
+
+        // A second may pass between the open and the change (then the ctime moves and there is no race to show): tried again.
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            Posix.ChangeMode(path, 0x1A4);
+            Posix.ChangeOwner(path, 0, 0);
+            using var entry = new DiskEntryReader(openContent: true).Read(directory, listed, "file"u8.ToArray(), directory.Stat().Device, out _);
+            var opened = directory.StatAt("file"u8);
+            Posix.ChangeMode(path, mode);
+            Posix.ChangeOwner(path, uid, gid);
+            var changed = directory.StatAt("file"u8);
+            if (changed.CtimeSeconds != opened.CtimeSeconds || changed.CtimeNanoseconds != opened.CtimeNanoseconds)
+            {
+                continue;
+            }
+
+            var error = Record.Exception(() => entry!.Content!.EnsureUnchanged());
+            Assert.Equal("file was changed while being read", Assert.IsType<LayerChangedException>(error).Message);
+            return;
+        }
+
+        Assert.Fail("every change moved the ctime to another second: the race was never set up");
     }
 
     private static LayerSurvey Survey(ILayerStore store)

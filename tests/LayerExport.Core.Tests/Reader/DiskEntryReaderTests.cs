@@ -15,7 +15,7 @@ public sealed class DiskEntryReaderTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
-    // The writer checks the file once its bytes are out: a chmod moves only its ctime, within the same second.
+    // The writer checks the file once its bytes are out: a chmod moves only its mode and ctime.
     [Fact]
     public void AFileWhoseModeChangedAfterItWasOpenedWasChanged()
     {
