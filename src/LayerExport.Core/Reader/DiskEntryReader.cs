@@ -219,8 +219,11 @@ internal sealed class DiskEntryReader(bool openContent)
             throw Replaced();
         }
 
+        // A clock that stamps in ticks keeps the ctime of a change within one: the owner the header took and the
+        // target's length (a symlink's size) are compared too.
         var now = directory.StatAt(name);
-        if (!now.IsSameFile(listed) || now.CtimeSeconds != listed.CtimeSeconds || now.CtimeNanoseconds != listed.CtimeNanoseconds)
+        if (!now.IsSameFile(listed) || now.CtimeSeconds != listed.CtimeSeconds || now.CtimeNanoseconds != listed.CtimeNanoseconds
+            || now.Uid != listed.Uid || now.Gid != listed.Gid || target.Length != listed.Size)
         {
             throw Replaced();
         }

@@ -73,25 +73,49 @@ public sealed class ReplacedEntryTests : IDisposable
     {
         MakeEntry("a symlink");
         using var directory = FileDescriptor.OpenDirectory(_root.Path);
-        var listed = WithEarlierCtime(directory.StatAt(Name));
+        var listed = Listed(directory.StatAt(Name), ctimeSeconds: -1);
 
         var error = Record.Exception(() => DiskEntryReader.Describe(directory, Name, Name, listed));
 
         Assert.IsType<LayerChangedException>(error);
     }
 
-    private static FileStatus WithEarlierCtime(in FileStatus status) => new(new StatxBuffer
+    // On a clock that stamps in ticks a symlink's owner changed, or the symlink made again with another target, within
+    // the tick of its listing keeps the ctime: only what the header took (owner) and the target's length tell.
+    [Theory]
+    [InlineData("owner")]
+    [InlineData("group")]
+    [InlineData("target length")]
+    public void ASymlinkChangedWithinTheTickOfItsListingWasChanged(string change)
+    {
+        MakeEntry("a symlink");
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        var status = directory.StatAt(Name);
+        var listed = change switch
+        {
+            "owner" => Listed(status, uid: 1),
+            "group" => Listed(status, gid: 1),
+            _ => Listed(status, size: 1),
+        };
+
+        var error = Record.Exception(() => DiskEntryReader.Describe(directory, Name, Name, listed));
+
+        Assert.IsType<LayerChangedException>(error);
+    }
+
+    // The status the walk listed: the one the name has now, moved by these amounts.
+    private static FileStatus Listed(in FileStatus status, long ctimeSeconds = 0, uint uid = 0, uint gid = 0, long size = 0) => new(new StatxBuffer
     {
         Mask = Libc.STATX_BASIC_STATS,
         NLink = status.NLink,
-        Uid = status.Uid,
-        Gid = status.Gid,
+        Uid = status.Uid + uid,
+        Gid = status.Gid + gid,
         Mode = (ushort)status.Mode,
         Ino = status.Inode,
-        Size = (ulong)status.Size,
+        Size = (ulong)(status.Size + size),
         AtimeSec = status.AtimeSeconds,
         AtimeNsec = status.AtimeNanoseconds,
-        CtimeSec = status.CtimeSeconds - 1,
+        CtimeSec = status.CtimeSeconds + ctimeSeconds,
         CtimeNsec = status.CtimeNanoseconds,
         MtimeSec = status.MtimeSeconds,
         MtimeNsec = status.MtimeNanoseconds,
