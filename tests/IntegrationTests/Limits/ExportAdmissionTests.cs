@@ -17,12 +17,9 @@ public sealed class ExportAdmissionTests
     public async Task ASlotThatComesFreeAsTheStopBeginsStartsNoExport()
     {
         // An export begun once the stop has started would only be cut at the shutdown timeout.
-        using var services = new ServiceCollection().AddLogging().AddMetrics().BuildServiceProvider();
-        var limits = Options.Create(new LimitsOptions { ConcurrentExports = 1, QueuedExports = 1 });
-        using var gate = new ExportGate(limits);
-        using var lifetime = new StoppableLifetime();
-        var admission = new ExportAdmission(gate, new ExportMetrics(services.GetRequiredService<IMeterFactory>(), gate), limits, lifetime);
-        var context = new DefaultHttpContext { RequestServices = services };
+        using var one = new OneSlot();
+        var (gate, lifetime, admission) = (one.Gate, one.Lifetime, one.Admission);
+        var context = one.NewRequest();
         var running = await gate.EnterAsync(CancellationToken.None);
         Assert.True(running.IsAcquired);
 
@@ -45,23 +42,47 @@ public sealed class ExportAdmissionTests
     [Fact]
     public async Task TheStoreIsAskedForItsVerdictOnlyWhenNoSlotIsFreeAndARefusalQueuesNothing()
     {
-        using var services = new ServiceCollection().AddLogging().AddMetrics().BuildServiceProvider();
-        var limits = Options.Create(new LimitsOptions { ConcurrentExports = 1, QueuedExports = 1 });
-        using var gate = new ExportGate(limits);
-        using var lifetime = new StoppableLifetime();
-        var admission = new ExportAdmission(gate, new ExportMetrics(services.GetRequiredService<IMeterFactory>(), gate), limits, lifetime);
+        using var one = new OneSlot();
         var asked = 0;
 
         // A free slot costs the download no look at the store beyond its own; a taken one asks before the queue.
-        var admitted = await admission.EnterAsync(new DefaultHttpContext { RequestServices = services }, LayerCompression.None, () => asked++, CancellationToken.None);
-        var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => admission.EnterAsync(
-            new DefaultHttpContext { RequestServices = services }, LayerCompression.None, () => throw new InvalidOperationException("refused"), CancellationToken.None));
+        var admitted = await one.Admission.EnterAsync(one.NewRequest(), LayerCompression.None, () => asked++, CancellationToken.None);
+        var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => one.Admission.EnterAsync(
+            one.NewRequest(), LayerCompression.None, () => throw new InvalidOperationException("refused"), CancellationToken.None));
 
         Assert.Null(admitted);
         Assert.Equal(0, asked);
         Assert.Equal("refused", refusal.Message);
-        Assert.Equal(0, gate.Queued);
-        Assert.Equal(0, gate.Available);
+        Assert.Equal(0, one.Gate.Queued);
+        Assert.Equal(0, one.Gate.Available);
+    }
+
+    // One export slot and one queue place, admitted by a lifetime the test stops.
+    private sealed class OneSlot : IDisposable
+    {
+        private readonly ServiceProvider _services = new ServiceCollection().AddLogging().AddMetrics().BuildServiceProvider();
+
+        public OneSlot()
+        {
+            var limits = Options.Create(new LimitsOptions { ConcurrentExports = 1, QueuedExports = 1 });
+            Gate = new ExportGate(limits);
+            Admission = new ExportAdmission(Gate, new ExportMetrics(_services.GetRequiredService<IMeterFactory>(), Gate), limits, Lifetime);
+        }
+
+        public ExportGate Gate { get; }
+
+        public StoppableLifetime Lifetime { get; } = new();
+
+        public ExportAdmission Admission { get; }
+
+        public DefaultHttpContext NewRequest() => new() { RequestServices = _services };
+
+        public void Dispose()
+        {
+            Gate.Dispose();
+            Lifetime.Dispose();
+            _services.Dispose();
+        }
     }
 
     private sealed class StoppableLifetime : IHostApplicationLifetime, IDisposable
