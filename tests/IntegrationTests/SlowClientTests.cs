@@ -10,6 +10,7 @@ using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -166,6 +167,23 @@ public sealed class SlowClientTests : IDisposable
         Assert.False(pending.IsCompleted, "the flush completed: the check had nothing pending to judge");
         Assert.Equal(0, aborts.Aborted);
         await unread.Reader.CompleteAsync();
+    }
+
+    [Fact]
+    public void KestrelsOwnCheckComesBackForWhatIsWrittenAfterTheBody()
+    {
+        // A chunked body's last chunk, or HTTP/2 trailers, go out once the export is over: timed as any response.
+        var context = new DefaultHttpContext();
+        var kestrelCheck = new KestrelRate { MinDataRate = new MinDataRate(16 * 1024, TimeSpan.FromSeconds(10)) };
+        var configured = kestrelCheck.MinDataRate;
+        context.Features.Set<IHttpMinResponseDataRateFeature>(kestrelCheck);
+
+        var guard = ResponseRateGuard.Install(context, 16 * 1024, TimeSpan.FromSeconds(10), new MovableClock())!;
+        var whileGuarded = kestrelCheck.MinDataRate;
+        guard.Dispose();
+
+        Assert.Null(whileGuarded);
+        Assert.Same(configured, kestrelCheck.MinDataRate);
     }
 
     [Fact]
@@ -452,5 +470,10 @@ public sealed class SlowClientTests : IDisposable
         public CancellationToken RequestAborted { get; set; }
 
         public void Abort() => Aborted++;
+    }
+
+    private sealed class KestrelRate : IHttpMinResponseDataRateFeature
+    {
+        public MinDataRate? MinDataRate { get; set; }
     }
 }

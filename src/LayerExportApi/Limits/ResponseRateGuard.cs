@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace LayerExportApi.Limits;
@@ -22,6 +23,8 @@ internal sealed class ResponseRateGuard : IDisposable
     private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(1);
 
     private readonly HttpContext _httpContext;
+    private readonly IHttpMinResponseDataRateFeature? _kestrelCheck;
+    private readonly MinDataRate? _kestrelRate;
     private readonly double _bytesPerSecond;
     private readonly TimeSpan _grace;
     private readonly TimeProvider _clock;
@@ -37,6 +40,8 @@ internal sealed class ResponseRateGuard : IDisposable
     private ResponseRateGuard(HttpContext httpContext, double bytesPerSecond, TimeSpan grace, TimeProvider clock)
     {
         _httpContext = httpContext;
+        _kestrelCheck = httpContext.Features.Get<IHttpMinResponseDataRateFeature>();
+        _kestrelRate = _kestrelCheck?.MinDataRate;
         _bytesPerSecond = bytesPerSecond;
         _grace = grace;
         _clock = clock;
@@ -54,25 +59,32 @@ internal sealed class ResponseRateGuard : IDisposable
             return null;
         }
 
-        if (httpContext.Features.Get<IHttpMinResponseDataRateFeature>() is { } kestrelCheck)
+        var guard = new ResponseRateGuard(httpContext, bytesPerSecond, grace, clock);
+        if (guard._kestrelCheck is { } kestrelCheck)
         {
             kestrelCheck.MinDataRate = null;
         }
-
-        var guard = new ResponseRateGuard(httpContext, bytesPerSecond, grace, clock);
         var body = httpContext.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
         httpContext.Features.Set<IHttpResponseBodyFeature>(new GuardedBody(body, new CountingWriter(body.Writer, guard)));
         return guard;
     }
 
     /// <inheritdoc />
-    /// <remarks>Waits for a check under way: once the request is over, Kestrel may hand its context to the connection's next request.</remarks>
+    /// <remarks>
+    /// Waits for a check under way: once the request is over, Kestrel may hand its context to the connection's next
+    /// request. Kestrel's own check comes back for what it writes after the body: a chunked body's last chunk, trailers.
+    /// </remarks>
     public void Dispose()
     {
         _timer.Dispose();
         lock (_checking)
         {
             _disposed = true;
+        }
+
+        if (_kestrelCheck is { } kestrelCheck)
+        {
+            kestrelCheck.MinDataRate = _kestrelRate;
         }
     }
 
