@@ -52,7 +52,7 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
         }
         catch (TimeoutRejectedException e)
         {
-            throw Described(e);
+            throw Described(e, "Validating, opening and surveying the layer");
         }
     }
 
@@ -84,13 +84,13 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
         }
         catch (TimeoutRejectedException e)
         {
-            throw Described(e);
+            throw Described(e, "Reading the layer store's metadata");
         }
     }
 
     // Polly's own message names neither the setting nor the phase; this one becomes the problem's detail.
-    private static TimeoutRejectedException Described(TimeoutRejectedException e) => new(
-        $"Validating, opening and surveying the layer took longer than LayerStore:Access:PrepareTimeout ({e.Timeout.TotalSeconds:0.###} s); the layer store is slow or busy, try again later.",
+    private static TimeoutRejectedException Described(TimeoutRejectedException e, string phase) => new(
+        $"{phase} took longer than LayerStore:Access:PrepareTimeout ({e.Timeout.TotalSeconds:0.###} s); the layer store is slow or busy, try again later.",
         e.Timeout,
         e);
 
