@@ -97,6 +97,37 @@ public sealed class HealthTests : IDisposable
     }
 
     [Fact]
+    public async Task AListingThatHangsIsNotReadyOnceTheTimeoutHasPassedAndTheProbesThatFollowShareIt()
+    {
+        HangingListStore? hanging = null;
+        await using var server = ApiServer.Start(
+            _store.Root,
+            services => services.DecorateLayerStore(store => hanging = new HangingListStore(store)),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:ReadinessTimeout"] = "00:00:00.1" });
+        using var client = server.CreateClient();
+        var store = hanging ?? throw new InvalidOperationException("the store was not decorated");
+        store.Hang();
+
+        using var first = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        using var second = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        using var alive = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
+
+        foreach (var notReady in (HttpResponseMessage[])[first, second])
+        {
+            var problem = await ProblemAssert.IsProblemAsync(notReady, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("The layer store did not answer in time.", problem.GetProperty("detail").GetString());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        Assert.Equal(1, store.HungListings);
+        Assert.Contains("LayerStore:Access:ReadinessTimeout (0.1 s)", await NotReadyReasonAsync(server), StringComparison.Ordinal);
+
+        store.Answer();
+        using var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    [Fact]
     public async Task ProbesNeedNoTokenWhenTokensAreRequired()
     {
         await using var server = ApiServer.Start(_store.Root, settings: BearerTokens.Settings(BearerTokens.NewToken()));
@@ -122,5 +153,37 @@ public sealed class HealthTests : IDisposable
         public LayerDescription Describe(LayerId id) => inner.Describe(id);
 
         public ILayerContent Open(LayerId id) => inner.Open(id);
+    }
+
+    /// <summary>Once told to, every listing blocks until the test lets it answer: a store on a hung file system.</summary>
+    private sealed class HangingListStore(ILayerStore inner) : ILayerStore, IDisposable
+    {
+        private readonly ManualResetEventSlim _answer = new(initialState: true);
+        private int _hungListings;
+
+        public int HungListings => Volatile.Read(ref _hungListings);
+
+        public LayerStoreLayout Layout => inner.Layout;
+
+        public void Hang() => _answer.Reset();
+
+        public void Answer() => _answer.Set();
+
+        public IReadOnlyList<LayerSummary> List()
+        {
+            if (!_answer.IsSet)
+            {
+                Interlocked.Increment(ref _hungListings);
+                Assert.True(_answer.Wait(CapturedLogs.SafetyTimeout), "the test never let the listing answer");
+            }
+
+            return inner.List();
+        }
+
+        public LayerDescription Describe(LayerId id) => inner.Describe(id);
+
+        public ILayerContent Open(LayerId id) => inner.Open(id);
+
+        public void Dispose() => _answer.Dispose();
     }
 }

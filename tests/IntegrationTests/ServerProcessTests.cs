@@ -171,6 +171,8 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("LayerStore__Access__RetryAttempts", "11", "LayerStore:Access:RetryAttempts must be 0 to 10.")]
     [InlineData("LayerStore__Access__RetryDelay", "00:00:10.001", "LayerStore:Access:RetryDelay must be 00:00:00 to 00:00:10.")]
     [InlineData("LayerStore__Access__PrepareTimeout", "00:00:00.999", "LayerStore:Access:PrepareTimeout must be 00:00:01 to 01:00:00.")]
+    [InlineData("LayerStore__Access__ReadinessTimeout", "00:00:00.099", "LayerStore:Access:ReadinessTimeout must be 00:00:00.1 to 00:05:00.")]
+    [InlineData("LayerStore__Access__ReadinessTimeout", "00:05:00.001", "LayerStore:Access:ReadinessTimeout must be 00:00:00.1 to 00:05:00.")]
     [InlineData("Limits__Connections", "0", "Limits:Connections must be 1 to 2147483647, or unset to follow the file descriptor limit.")]
     [InlineData("Limits__ConcurrentExports", "0", "Limits:ConcurrentExports must be 1 to 100000.")]
     [InlineData("DigestCache__SettleTime", "-00:00:00.001", "DigestCache:SettleTime must be 00:00:00 to 01:00:00.")]

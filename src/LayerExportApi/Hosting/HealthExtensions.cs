@@ -20,6 +20,8 @@ internal static class HealthExtensions
     /// <summary>Registers the readiness check of the store.</summary>
     public static WebApplicationBuilder AddHealthProbes(this WebApplicationBuilder builder)
     {
+        // One instance: it shares a probe still running with the probes that come after it.
+        builder.Services.AddSingleton<StoreReadinessCheck>();
         builder.Services.AddHealthChecks().AddCheck<StoreReadinessCheck>("store", tags: [ReadyTag]);
         return builder;
     }

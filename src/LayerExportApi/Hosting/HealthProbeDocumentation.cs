@@ -30,7 +30,7 @@ internal sealed class HealthProbeDocumentation(TokenHashes tokens) : IOpenApiDoc
             "Readiness",
             "Whether the layer store can be read.",
             "'Healthy': the store root is the directory opened at start-up and the store lists its layers.",
-            notReady: "not-ready: the store root is gone, was replaced by another directory (restart to serve it), or cannot be listed; the detail gives no path.");
+            notReady: "not-ready: the store root is gone, was replaced by another directory (restart to serve it), cannot be listed, or did not answer within LayerStore:Access:ReadinessTimeout; the detail gives no path.");
         return Task.CompletedTask;
     }
 

@@ -20,6 +20,10 @@ internal sealed class StoreAccessOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "LayerStore:Access:PrepareTimeout must be 00:00:01 to 01:00:00.")]
     public TimeSpan PrepareTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>How long <c>/readyz</c> waits for the store's listing before it answers 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.1", "00:05:00", ErrorMessage = "LayerStore:Access:ReadinessTimeout must be 00:00:00.1 to 00:05:00.")]
+    public TimeSpan ReadinessTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Whether a whole GET may take the tar's length and known digest from the layer's last survey instead of
     /// walking it again; the export checks both at the end, so a layer changed since fails that download once.
