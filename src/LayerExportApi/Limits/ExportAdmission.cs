@@ -23,10 +23,12 @@ namespace LayerExportApi.Limits;
 /// </remarks>
 internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IOptions<LimitsOptions> options, IHostApplicationLifetime lifetime)
 {
+    private int _asking;
+
     /// <summary>Takes a slot for <paramref name="context"/>'s export of <paramref name="representation"/>; null once it is held, else the refusal to answer.</summary>
     /// <param name="context">The request.</param>
     /// <param name="representation">What it exports, for the metrics.</param>
-    /// <param name="beforeWaiting">Run when no slot is free, before the request waits for one: throws the store's refusal of a request that can only be refused.</param>
+    /// <param name="beforeWaiting">Run when no slot is free, before the request waits for one, unless as many requests as there are slots are running it: throws the store's refusal of a request that can only be refused.</param>
     /// <param name="cancellationToken">The client's hang-up.</param>
     /// <exception cref="OperationCanceledException">The client hung up while waiting.</exception>
     public async Task<ProblemHttpResult?> EnterAsync(HttpContext context, LayerCompression representation, Action beforeWaiting, CancellationToken cancellationToken)
@@ -42,7 +44,7 @@ internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IO
         if (!lease.IsAcquired)
         {
             lease.Dispose();
-            beforeWaiting();
+            AskBeforeWaiting(beforeWaiting, limits.ConcurrentExports);
             lease = await WaitAsync(limits.QueueTimeout, cancellationToken);
             if (lease is null)
             {
@@ -68,6 +70,23 @@ internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IO
 
         context.Features.Set(slot);
         return null;
+    }
+
+    // The store's verdict is asked on the request's thread, which a hung file system holds for good: at most as many
+    // requests ask at once as there are slots, so such threads stay bounded; the rest wait for a slot unasked.
+    private void AskBeforeWaiting(Action ask, int limit)
+    {
+        try
+        {
+            if (Interlocked.Increment(ref _asking) <= limit)
+            {
+                ask();
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _asking);
+        }
     }
 
     // A place in the queue: null once the wait timed out or the stop began; the client's hang-up goes on as its cancellation.

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using LayerExport.Core.Compression;
 using LayerExportApi.Layers;
+using IntegrationTests.Support;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -55,6 +56,35 @@ public sealed class ExportAdmissionTests
         Assert.Equal("refused", refusal.Message);
         Assert.Equal(0, one.Gate.Queued);
         Assert.Equal(0, one.Gate.Available);
+    }
+
+    [Fact]
+    public async Task NoMoreRequestsAskTheStoreAtOnceThanThereAreSlotsSoAHungStoreHoldsNoMoreThreads()
+    {
+        using var one = new OneSlot();
+        using var answer = new ManualResetEventSlim();
+        using var asking = new SemaphoreSlim(0);
+        var running = await one.Gate.EnterAsync(CancellationToken.None);
+
+        // The first to find no slot free asks the store, which does not answer: a hung file system.
+        var hung = Task.Run(() => one.Admission.EnterAsync(one.NewRequest(), LayerCompression.None, () =>
+        {
+            asking.Release();
+            Assert.True(answer.Wait(CapturedLogs.SafetyTimeout), "the test never let the store answer");
+        }, CancellationToken.None));
+        Assert.True(await asking.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
+
+        var asked = 0;
+        var nextRequest = one.NewRequest();
+        var next = one.Admission.EnterAsync(nextRequest, LayerCompression.None, () => asked++, CancellationToken.None);
+        Assert.Equal(1, one.Gate.Queued);
+        running.Dispose();
+
+        Assert.Null(await next);
+        Assert.Equal(0, asked);
+        answer.Set();
+        nextRequest.Features.Get<ExportSlot>()?.Dispose();
+        Assert.Null(await hung);
     }
 
     // One export slot and one queue place, admitted by a lifetime the test stops.
