@@ -237,7 +237,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             try
             {
-                length = TarSplitAssembler.MeasureTarLength(opened, files, cancellationToken);
+                length = TarSplitAssembler.MeasureTarLength(opened, files, recorded.DiffId is null ? null : recorded.Size, cancellationToken);
                 measured = opened.ReadDigest();
             }
             finally

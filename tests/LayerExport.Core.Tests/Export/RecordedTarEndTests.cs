@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using LayerExport.Core.Export;
+using LayerExport.Core.Store;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.Export;
+
+/// <summary>
+/// Go's tar reader, and so containers/storage and tar-split, take a tar that stops after a member or after one zero
+/// block, and keep whatever follows the end blocks: the diff-digest and diff-size cover those bytes, and the record
+/// rebuilds them.
+/// </summary>
+public sealed class RecordedTarEndTests : IDisposable
+{
+    private readonly TempDirectory _root = new();
+
+    public void Dispose() => _root.Dispose();
+
+    public static TheoryData<string> Ends => ["no end blocks", "one end block", "garbage after the end blocks", "zeros then garbage"];
+
+    [Theory]
+    [MemberData(nameof(Ends))]
+    public async Task ATarOfTheRecordedDiffSizeIsRebuiltWhateverFollowsItsLastMember(string end)
+    {
+        var (id, tar) = await RecordLayerAsync(end, withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+
+        var rebuilt = await TarExport.ToBytesAsync(store, id, CancellationToken.None);
+
+        Assert.Equal(tar, rebuilt);
+    }
+
+    [Theory]
+    [MemberData(nameof(Ends))]
+    public async Task WithoutADiffDigestSuchARecordIsStillTakenForOneCutShort(string end)
+    {
+        var (id, _) = await RecordLayerAsync(end, withDigest: false);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        var refused = Assert.Throws<LayerStoreCorruptException>(() => export.Survey(CancellationToken.None));
+
+        Assert.Contains("does not end with the two zero blocks", refused.Message, StringComparison.Ordinal);
+    }
+
+    // GNU tar's archive of one file, its end changed as a writer other than GNU tar may leave it, tar-split's record of
+    // that and the unpacked file, as containers/storage keeps them (with diff-size when it has the digest).
+    private async Task<(string Id, byte[] Tar)> RecordLayerAsync(string end, bool withDigest)
+    {
+        var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(end)));
+        var source = Directory.CreateDirectory(_root.Combine("source")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(source, "a.txt"), "hello\n");
+        var files = Directory.CreateDirectory(_root.Combine($"overlay/{id}/diff")).FullName;
+        Directory.CreateDirectory(_root.Combine("overlay-layers"));
+        var tarPath = _root.Combine("layer.tar");
+        await ExternalTool.RunCheckedAsync("tar", "--format=gnu", "--blocking-factor=1", "-C", source, "-cf", tarPath, "a.txt");
+        var whole = await File.ReadAllBytesAsync(tarPath);
+        byte[] tar = end switch
+        {
+            "no end blocks" => whole[..^1024],
+            "one end block" => whole[..^512],
+            "garbage after the end blocks" => [.. whole, .. "garbage"u8],
+            _ => [.. whole, .. new byte[700], (byte)'x'],
+        };
+        await File.WriteAllBytesAsync(tarPath, tar);
+        await ExternalTool.RunCheckedAsync("tar-split", "disasm", "--no-stdout", "--output", _root.Combine($"overlay-layers/{id}.tar-split.gz"), tarPath);
+        await ExternalTool.RunCheckedAsync("tar", "-C", files, "-xf", tarPath, "a.txt");
+        var layer = new Dictionary<string, object> { ["id"] = id };
+        if (withDigest)
+        {
+            layer["diff-digest"] = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar));
+            layer["diff-size"] = tar.Length;
+        }
+
+        await File.WriteAllTextAsync(_root.Combine("overlay-layers/layers.json"), JsonSerializer.Serialize(new[] { layer }));
+        return (id, tar);
+    }
+}
