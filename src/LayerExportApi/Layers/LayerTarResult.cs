@@ -141,6 +141,13 @@ internal sealed class LayerTarResult(
                     {
                         // As for a whole download: kept, a descriptor this state does not make would fail every resume.
                         descriptors.ForgetKnown(layerId, survey.Fingerprint);
+                        if (e is InvalidDataException)
+                        {
+                            // Found before a byte left (a gzip block unlike its index), it is answered as a whole download's
+                            // mismatch is: the layer changing, retry; not an unexplained 500.
+                            throw new LayerExportException("(compressed body)", e.Message, new TarMismatchException(e.Message));
+                        }
+
                         throw;
                     }
 
