@@ -66,8 +66,9 @@ internal sealed class LayerTarResult(
 
         // A compressed body is served in ranges against its descriptor, which the endpoint computes first for a range
         // when no complete export of this layer state left it: a gzip body with a block index is compressed again from
-        // the block that holds the start, any other from its start.
-        var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size ? index : null;
+        // the block that holds the start, any other from its start. An index of another tar length than the one surveyed
+        // (a damaged entry) would ask the tar for bytes it does not have: the body is then made whole and checked.
+        var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size && index.TarLength == survey.TarSize ? index : null;
         var ranges = compression == LayerCompression.None || known is not null;
         var rangeable = compression == LayerCompression.None ? survey.TarSize : known?.Size ?? 0;
         response.ContentLength = known?.Size ?? (compression == LayerCompression.None ? survey.TarSize : null);
