@@ -134,6 +134,71 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Equal(body[1..], resumed);
     }
 
+    // A resume within the last gzip block finds the damage before any byte of the body is sent: that is still answered.
+    [Fact]
+    public async Task AWrongCachedGzipIndexFoundBeforeTheBodyIsAProblemAndTheNextResumeSucceeds()
+    {
+        _store.AddPatternFile("base", "data/blob.bin", 200 * 1024);
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["Export:Gzip:BlockSize"] = "65536" };
+        var url = new Uri("/layers/base/tar?compression=gzip", UriKind.Relative);
+        var (body, _) = await RecordAsync(settings, url);
+        var changed = await DamageEntriesAsync(text =>
+        {
+            var json = JsonNode.Parse(text)!.AsObject();
+            if (json["GzipIndex"] is not { } index)
+            {
+                return text;
+            }
+
+            var lengths = index["CompressedLengths"]!.AsArray();
+            lengths[0] = lengths[0]!.GetValue<int>() + 1;
+            lengths[^1] = lengths[^1]!.GetValue<int>() - 1;
+            return json.ToJsonString();
+        });
+
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        using (var failed = await RangeAsync(http, url, body.Length - 9))
+        {
+            await ProblemAssert.IsProblemAsync(failed, HttpStatusCode.ServiceUnavailable);
+        }
+
+        using var resumed = await RangeAsync(http, url, body.Length - 9);
+
+        Assert.Equal(1, changed);
+        Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
+        Assert.Equal(body[^9..], await resumed.Content.ReadAsByteArrayAsync());
+    }
+
+    // An index whose tar length is not the surveyed tar's, though its block count and sizes agree, is not used for a range.
+    [Fact]
+    public async Task AGzipIndexOfAnotherTarLengthIsNotUsedForARange()
+    {
+        _store.AddPatternFile("base", "data/blob.bin", 200 * 1024);
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["Export:Gzip:BlockSize"] = "65536" };
+        var url = new Uri("/layers/base/tar?compression=gzip", UriKind.Relative);
+        var (body, _) = await RecordAsync(settings, url);
+        var changed = await DamageEntriesAsync(text =>
+        {
+            var json = JsonNode.Parse(text)!.AsObject();
+            if (json["GzipIndex"] is not { } index)
+            {
+                return text;
+            }
+
+            index["TarLength"] = index["TarLength"]!.GetValue<long>() + 1;
+            return json.ToJsonString();
+        });
+
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        using var resumed = await RangeAsync(http, url, body.Length - 9);
+
+        Assert.Equal(1, changed);
+        Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
+        Assert.Equal(body[^9..], await resumed.Content.ReadAsByteArrayAsync());
+    }
+
     // Its tar is the one announced, its size too: only the body's digest tells the kept descriptor wrong.
     [Theory]
     [InlineData("gzip")]
@@ -195,6 +260,13 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         }
 
         return changed;
+    }
+
+    private static async Task<HttpResponseMessage> RangeAsync(HttpClient http, Uri url, long start)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(start, null);
+        return await http.SendAsync(request);
     }
 
     private static async Task<byte[]> ResumeAsync(HttpClient http, Uri url)

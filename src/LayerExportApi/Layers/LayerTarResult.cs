@@ -66,8 +66,9 @@ internal sealed class LayerTarResult(
 
         // A compressed body is served in ranges against its descriptor, which the endpoint computes first for a range
         // when no complete export of this layer state left it: a gzip body with a block index is compressed again from
-        // the block that holds the start, any other from its start.
-        var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size ? index : null;
+        // the block that holds the start, any other from its start. An index of another tar length than the one surveyed
+        // (a damaged entry) would ask the tar for bytes it does not have: the body is then made whole and checked.
+        var gzipIndex = compression == LayerCompression.Gzip && known?.GzipIndex is { } index && index.Size == known.Size && index.TarLength == survey.TarSize ? index : null;
         var ranges = compression == LayerCompression.None || known is not null;
         var rangeable = compression == LayerCompression.None ? survey.TarSize : known?.Size ?? 0;
         response.ContentLength = known?.Size ?? (compression == LayerCompression.None ? survey.TarSize : null);
@@ -141,6 +142,13 @@ internal sealed class LayerTarResult(
                     {
                         // As for a whole download: kept, a descriptor this state does not make would fail every resume.
                         descriptors.ForgetKnown(layerId, survey.Fingerprint);
+                        if (e is InvalidDataException)
+                        {
+                            // Found before a byte left (a gzip block unlike its index), it is answered as a whole download's
+                            // mismatch is: the layer changing, retry; not an unexplained 500.
+                            throw new LayerExportException("(compressed body)", e.Message, new TarMismatchException(e.Message));
+                        }
+
                         throw;
                     }
 
