@@ -7,10 +7,15 @@ namespace LayerExport.Core.Digest;
 /// Bytes are written straight into the inner pipe's memory and copied aside for <see cref="ConcurrentSha256"/>;
 /// a flush also waits until the hash has nearly caught up, which bounds the copies held per export.
 /// </remarks>
-public sealed class HashingPipeWriter(PipeWriter inner) : PipeWriter, IDisposable
+/// <param name="inner">Where the bytes go.</param>
+/// <param name="hashes">False: bytes are only counted, for a tar whose digest another check already fixes (<see cref="Export.ExpectedTar.FixedByBody"/>).</param>
+public sealed class HashingPipeWriter(PipeWriter inner, bool hashes = true) : PipeWriter, IDisposable
 {
-    private readonly ConcurrentSha256 _sha256 = new();
+    private readonly ConcurrentSha256? _sha256 = hashes ? new() : null;
     private Memory<byte> _lastMemory;
+
+    /// <summary>Whether the bytes are hashed.</summary>
+    public bool Hashes => _sha256 is not null;
 
     /// <summary>Bytes advanced so far.</summary>
     public long Length { get; private set; }
@@ -20,13 +25,15 @@ public sealed class HashingPipeWriter(PipeWriter inner) : PipeWriter, IDisposabl
         GetDigestAsync(ReadOnlyMemory<byte>.Empty, cancellationToken);
 
     /// <summary>The digest everything advanced so far would have if <paramref name="followedBy"/> came next; nothing is advanced.</summary>
+    /// <exception cref="InvalidOperationException">The writer only counts.</exception>
     public async ValueTask<LayerDigest> GetDigestAsync(ReadOnlyMemory<byte> followedBy, CancellationToken cancellationToken) =>
-        LayerDigest.FromHash(await _sha256.GetCurrentHashAsync(followedBy, cancellationToken).ConfigureAwait(false));
+        LayerDigest.FromHash(await (_sha256 ?? throw new InvalidOperationException("This writer counts its bytes without hashing them."))
+            .GetCurrentHashAsync(followedBy, cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc />
     public override void Advance(int bytes)
     {
-        _sha256.Append(_lastMemory.Span[..bytes]);
+        _sha256?.Append(_lastMemory.Span[..bytes]);
         _lastMemory = _lastMemory[bytes..];
         Length += bytes;
         inner.Advance(bytes);
@@ -49,10 +56,14 @@ public sealed class HashingPipeWriter(PipeWriter inner) : PipeWriter, IDisposabl
     {
         // The bytes leave first; the hash catches up while they are sent.
         var result = await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
-        await _sha256.WaitForBacklogAsync(ConcurrentSha256.MaxPendingAtFlush, cancellationToken).ConfigureAwait(false);
+        if (_sha256 is not null)
+        {
+            await _sha256.WaitForBacklogAsync(ConcurrentSha256.MaxPendingAtFlush, cancellationToken).ConfigureAwait(false);
+        }
+
         return result;
     }
 
     /// <inheritdoc />
-    public void Dispose() => _sha256.Dispose();
+    public void Dispose() => _sha256?.Dispose();
 }

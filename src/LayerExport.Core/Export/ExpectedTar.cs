@@ -9,6 +9,16 @@ namespace LayerExport.Core.Export;
 /// <param name="BodyDigest">The announced digest of that body, if any.</param>
 public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySize = null, LayerDigest? BodyDigest = null)
 {
+    /// <summary>Whether <see cref="DiffId"/> comes from two places that agree (the compressed body's descriptor and the plain tar's, or the store's record), not one.</summary>
+    public bool DiffIdCorroborated { get; init; }
+
+    /// <summary>Whether the compressed body's digest, checked before its last byte, fixes the tar: its own digest need not be computed.</summary>
+    /// <remarks>
+    /// A body with the announced digest is the body kept with <see cref="DiffId"/>, and the same body only ever holds
+    /// the same tar. Only the diffID's own record could be wrong (a damaged entry), so it must be corroborated.
+    /// </remarks>
+    public bool FixedByBody => BodyDigest is not null && DiffId is not null && DiffIdCorroborated;
+
     /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>
     /// <param name="toCome">The bytes that will end the tar, not written yet (the end-of-archive blocks), or none.</param>
@@ -24,7 +34,8 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
             throw Mismatch("(end of archive)", $"the {what} is {total} bytes, not the announced {length}");
         }
 
-        if (DiffId is { } diffId && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
+        // A writer that only counts is one whose tar the body's digest fixes (FixedByBody); VerifyBody checks that.
+        if (DiffId is { } diffId && tar.Hashes && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
         {
             throw Mismatch("(end of archive)", $"the {what}'s digest {actual} is not the announced {diffId}");
         }

@@ -166,7 +166,7 @@ internal sealed class LayerTarResult(
                 ExportSummary summary;
                 try
                 {
-                    summary = await export.WriteAsync(compression, body, new ExpectedTar(survey.TarSize, known?.DiffId, known?.Size, known?.Digest), aborted);
+                    summary = await export.WriteAsync(compression, body, Expected(known), aborted);
                 }
                 catch (LayerExportException e) when (known is not null && e.InnerException is TarMismatchException)
                 {
@@ -212,8 +212,15 @@ internal sealed class LayerTarResult(
         // that waits for them is not kept waiting that long.
         await response.StartAsync(aborted);
         await body.FlushAsync(aborted);
-        await export.WriteCompressedRangeAsync(compression, body, descriptor, new ExpectedTar(survey.TarSize, descriptor.DiffId), start, end, aborted);
+        await export.WriteCompressedRangeAsync(compression, body, descriptor, Expected(descriptor), start, end, aborted);
     }
+
+    // What the response announces of the tar: a compressed body whose descriptor the plain tar's agrees with is
+    // checked by its own digest alone, so the tar is not hashed (ExpectedTar.FixedByBody).
+    private ExpectedTar Expected(LayerDescriptor? descriptor) => new(survey.TarSize, descriptor?.DiffId, descriptor?.Size, descriptor?.Digest)
+    {
+        DiffIdCorroborated = compression != LayerCompression.None && descriptor is not null && descriptors.Corroborates(export.Layer.Id, survey, descriptor),
+    };
 
     // A compressed range found the body unlike its descriptor: another tar, block or digest than the one known.
     private static bool IsNotTheKnownBody(Exception exception) =>

@@ -94,6 +94,49 @@ public sealed class AnnouncedEndTests : IDisposable
         Assert.Equal(body, sent);
     }
 
+    // The body's digest, checked before its last byte, fixes the tar: a diffID two places agree on is taken as given,
+    // so this one, which is not the tar's, passes unhashed. Not corroborated, it is computed and found wrong.
+    [Theory]
+    [InlineData(LayerCompression.Gzip, true)]
+    [InlineData(LayerCompression.Zstd, true)]
+    [InlineData(LayerCompression.Gzip, false)]
+    [InlineData(LayerCompression.Zstd, false)]
+    public async Task OnlyACorroboratedDiffIdOfABodyWhoseDigestIsCheckedGoesUnhashed(LayerCompression compression, bool corroborated)
+    {
+        var (body, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+        var expected = new ExpectedTar(made.Bytes, other, body.Length, made.Digest) { DiffIdCorroborated = corroborated };
+
+        if (corroborated)
+        {
+            var (sent, summary) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, expected, compression));
+            Assert.Equal(body, sent);
+            Assert.Equal(other, summary.DiffId);
+        }
+        else
+        {
+            var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, expected, compression)));
+            Assert.IsType<LayerExportException>(failure.InnerException);
+            Assert.InRange(failure.Collected.Length, 0, body.Length - 1);
+        }
+    }
+
+    // Unhashed, the tar is held to the body's digest alone: a body unlike it still never delivers its last byte.
+    [Theory]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task AnUnhashedTarWhoseBodyIsNotTheAnnouncedOneNeverDeliversThatBody(LayerCompression compression)
+    {
+        var (body, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+        var expected = new ExpectedTar(made.Bytes, made.DiffId, body.Length, other) { DiffIdCorroborated = true };
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, expected, compression)));
+
+        Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.InRange(failure.Collected.Length, 0, body.Length - 1);
+    }
+
     [Fact]
     public async Task AnAnnouncedTarLengthLeavesTheCompressedTarWhole()
     {
