@@ -138,22 +138,11 @@ public sealed class DigestCacheRecoveryTests : IDisposable
     [Fact]
     public async Task AWrongCachedGzipIndexFoundBeforeTheBodyIsAProblemAndTheNextResumeSucceeds()
     {
-        _store.AddPatternFile("base", "data/blob.bin", 200 * 1024);
-        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["Export:Gzip:BlockSize"] = "65536" };
-        var url = new Uri("/layers/base/tar?compression=gzip", UriKind.Relative);
-        var (body, _) = await RecordAsync(settings, url);
-        var changed = await DamageEntriesAsync(text =>
+        var (settings, url, body, changed) = await RecordGzipBlocksAndDamageTheirIndexAsync(index =>
         {
-            var json = JsonNode.Parse(text)!.AsObject();
-            if (json["GzipIndex"] is not { } index)
-            {
-                return text;
-            }
-
             var lengths = index["CompressedLengths"]!.AsArray();
             lengths[0] = lengths[0]!.GetValue<int>() + 1;
             lengths[^1] = lengths[^1]!.GetValue<int>() - 1;
-            return json.ToJsonString();
         });
 
         await using var server = ApiServer.Start(_store.Root, settings: settings);
@@ -174,21 +163,7 @@ public sealed class DigestCacheRecoveryTests : IDisposable
     [Fact]
     public async Task AGzipIndexOfAnotherTarLengthIsNotUsedForARange()
     {
-        _store.AddPatternFile("base", "data/blob.bin", 200 * 1024);
-        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["Export:Gzip:BlockSize"] = "65536" };
-        var url = new Uri("/layers/base/tar?compression=gzip", UriKind.Relative);
-        var (body, _) = await RecordAsync(settings, url);
-        var changed = await DamageEntriesAsync(text =>
-        {
-            var json = JsonNode.Parse(text)!.AsObject();
-            if (json["GzipIndex"] is not { } index)
-            {
-                return text;
-            }
-
-            index["TarLength"] = index["TarLength"]!.GetValue<long>() + 1;
-            return json.ToJsonString();
-        });
+        var (settings, url, body, changed) = await RecordGzipBlocksAndDamageTheirIndexAsync(index => index["TarLength"] = index["TarLength"]!.GetValue<long>() + 1);
 
         await using var server = ApiServer.Start(_store.Root, settings: settings);
         using var http = server.CreateClient();
@@ -245,6 +220,27 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         using var client = first.CreateClient();
         var body = await client.GetByteArrayAsync(url);
         return (body, descriptorUrl is null ? null : await client.GetStringAsync(descriptorUrl));
+    }
+
+    // A gzip body of several 64 KiB blocks, recorded, then its kept block index damaged.
+    private async Task<(Dictionary<string, string> Settings, Uri Url, byte[] Body, int Changed)> RecordGzipBlocksAndDamageTheirIndexAsync(Action<JsonNode> damage)
+    {
+        _store.AddPatternFile("base", "data/blob.bin", 200 * 1024);
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["Export:Gzip:BlockSize"] = "65536" };
+        var url = new Uri("/layers/base/tar?compression=gzip", UriKind.Relative);
+        var (body, _) = await RecordAsync(settings, url);
+        var changed = await DamageEntriesAsync(text =>
+        {
+            var json = JsonNode.Parse(text)!.AsObject();
+            if (json["GzipIndex"] is not { } index)
+            {
+                return text;
+            }
+
+            damage(index);
+            return json.ToJsonString();
+        });
+        return (settings, url, body, changed);
     }
 
     // Rewrites every entry file through damage; returns how many it changed.
