@@ -12,20 +12,27 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
     /// <summary>Whether <see cref="DiffId"/> comes from two places that agree (the compressed body's descriptor and the plain tar's, or the store's record), not one.</summary>
     public bool DiffIdCorroborated { get; init; }
 
+    /// <summary>The fingerprint of the layer state the announcement is of; an unhashed tar is held to it before its end.</summary>
+    public string? StateFingerprint { get; init; }
+
     /// <summary>Whether the compressed body's digest, checked before its last byte, fixes the tar: its own digest need not be computed.</summary>
     /// <remarks>
     /// A body with the announced digest is the body kept with <see cref="DiffId"/>, and the same body only ever holds
-    /// the same tar. Only the diffID's own record could be wrong (a damaged entry), so it must be corroborated.
+    /// the same tar. Only the diffID's own record could be wrong (a damaged entry), so it must be corroborated. The
+    /// body's digest is known only once all of it is made, after much of it may have left; the walk's fingerprint,
+    /// checked against <see cref="StateFingerprint"/> before the end-of-archive blocks, still finds a layer changed
+    /// since the announcement while a small body has not left, as the tar's digest did.
     /// </remarks>
-    public bool FixedByBody => BodyDigest is not null && DiffId is not null && DiffIdCorroborated;
+    public bool FixedByBody => BodyDigest is not null && DiffId is not null && DiffIdCorroborated && StateFingerprint is not null;
 
     /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>
     /// <param name="toCome">The bytes that will end the tar, not written yet (the end-of-archive blocks), or none.</param>
+    /// <param name="walked">The fingerprint of the entries written, or null where none is taken (a reassembled tar, always hashed).</param>
     /// <param name="what">What the tar is, for the message ("tar", "reassembled tar").</param>
     /// <param name="cancellationToken">Stops the wait for the hash.</param>
     /// <exception cref="LayerExportException">The length or the digest differs: the layer changed on disk.</exception>
-    public async ValueTask VerifyAsync(HashingPipeWriter tar, ReadOnlyMemory<byte> toCome, string what, CancellationToken cancellationToken)
+    public async ValueTask VerifyAsync(HashingPipeWriter tar, ReadOnlyMemory<byte> toCome, string? walked, string what, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tar);
         var total = tar.Length + toCome.Length;
@@ -35,6 +42,11 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
         }
 
         // A writer that only counts is one whose tar the body's digest fixes (FixedByBody); VerifyBody checks that.
+        if (!tar.Hashes && walked != StateFingerprint)
+        {
+            throw Mismatch("(end of archive)", $"the {what}'s entries are not those of the layer state whose body was announced");
+        }
+
         if (DiffId is { } diffId && tar.Hashes && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)
         {
             throw Mismatch("(end of archive)", $"the {what}'s digest {actual} is not the announced {diffId}");

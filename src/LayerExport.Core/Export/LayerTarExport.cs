@@ -27,16 +27,16 @@ public sealed class LayerTarExport : IExportProgress
     /// <summary>Writes the whole layer to <paramref name="output"/>; returns what it wrote.</summary>
     /// <param name="reader">The layer's entries.</param>
     /// <param name="output">Where the tar goes.</param>
-    /// <param name="beforeEnd">A last check, given the end-of-archive bytes still to come, before they are written; throwing keeps the archive unfinished.</param>
+    /// <param name="beforeEnd">A last check, given the end-of-archive bytes still to come and the fingerprint of every entry written, before those bytes are written; throwing keeps the archive unfinished.</param>
     /// <param name="cancellationToken">Stops the export.</param>
-    public Task<WrittenTar> WriteAsync(ILayerEntryReader reader, PipeWriter output, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken) =>
+    public Task<WrittenTar> WriteAsync(ILayerEntryReader reader, PipeWriter output, Func<ReadOnlyMemory<byte>, string, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken) =>
         WriteAsync(reader, new TarStreamWriter(output), beforeEnd, cancellationToken);
 
     /// <summary>Writes the tar bytes from <paramref name="start"/> up to (not including) <paramref name="end"/>.</summary>
     public Task<WrittenTar> WriteRangeAsync(ILayerEntryReader reader, PipeWriter output, long start, long end, CancellationToken cancellationToken) =>
         WriteAsync(reader, new TarStreamWriter(output, start, end), beforeEnd: null, cancellationToken);
 
-    private async Task<WrittenTar> WriteAsync(ILayerEntryReader reader, TarStreamWriter tar, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken)
+    private async Task<WrittenTar> WriteAsync(ILayerEntryReader reader, TarStreamWriter tar, Func<ReadOnlyMemory<byte>, string, CancellationToken, ValueTask>? beforeEnd, CancellationToken cancellationToken)
     {
         _tar = tar;
         using var fingerprint = new LayerFingerprint();
@@ -64,7 +64,7 @@ public sealed class LayerTarExport : IExportProgress
             EntriesWritten++;
         }
 
-        await tar.FinishAsync(beforeEnd, cancellationToken).ConfigureAwait(false);
+        await tar.FinishAsync(beforeEnd is null ? null : (toCome, token) => beforeEnd(toCome, fingerprint.Current, token), cancellationToken).ConfigureAwait(false);
         return new WrittenTar(tar.BytesWritten, EntriesWritten, fingerprint.Current, fingerprint.NewestChangeNanoseconds);
     }
 }

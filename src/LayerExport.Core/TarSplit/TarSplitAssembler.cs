@@ -178,7 +178,7 @@ public sealed class TarSplitAssembler : IExportProgress
 
         if (expected is not null)
         {
-            await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, "reassembled tar", cancellationToken).ConfigureAwait(false);
+            await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, walked: null, "reassembled tar", cancellationToken).ConfigureAwait(false);
         }
 
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);

@@ -220,6 +220,7 @@ internal sealed class LayerTarResult(
     private ExpectedTar Expected(LayerDescriptor? descriptor) => new(survey.TarSize, descriptor?.DiffId, descriptor?.Size, descriptor?.Digest)
     {
         DiffIdCorroborated = compression != LayerCompression.None && descriptor is not null && descriptors.Corroborates(export.Layer.Id, survey, descriptor),
+        StateFingerprint = survey.Fingerprint,
     };
 
     // A compressed range found the body unlike its descriptor: another tar, block or digest than the one known.
