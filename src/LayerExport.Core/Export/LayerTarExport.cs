@@ -64,7 +64,8 @@ public sealed class LayerTarExport : IExportProgress
             EntriesWritten++;
         }
 
-        await tar.FinishAsync(beforeEnd is null ? null : (toCome, token) => beforeEnd(toCome, fingerprint.Current, token), cancellationToken).ConfigureAwait(false);
-        return new WrittenTar(tar.BytesWritten, EntriesWritten, fingerprint.Current, fingerprint.NewestChangeNanoseconds);
+        var walked = fingerprint.Current;
+        await tar.FinishAsync(beforeEnd is null ? null : (toCome, token) => beforeEnd(toCome, walked, token), cancellationToken).ConfigureAwait(false);
+        return new WrittenTar(tar.BytesWritten, EntriesWritten, walked, fingerprint.NewestChangeNanoseconds);
     }
 }
