@@ -121,6 +121,40 @@ public sealed class AnnouncedEndTests : IDisposable
         }
     }
 
+    // The body's digest fixes the tar only when there is one to check: a corroborated diffID announced without it,
+    // here not the tar's, is still found by hashing the tar.
+    [Theory]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task ACorroboratedDiffIdWithoutABodyDigestIsStillHeldToTheTarsHash(LayerCompression compression)
+    {
+        var (body, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+        var expected = new ExpectedTar(made.Bytes, other, body.Length) { DiffIdCorroborated = true, StateFingerprint = made.Fingerprint };
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, expected, compression)));
+
+        var mismatch = Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.Contains($"digest {made.DiffId} is not the announced {other}", mismatch.Message, StringComparison.Ordinal);
+        Assert.InRange(failure.Collected.Length, 0, body.Length - 1);
+    }
+
+    // Without the announced state's fingerprint the walk has nothing to be held to before the end: the tar is hashed,
+    // and an unchanged one is delivered whole.
+    [Theory]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task ACorroboratedDiffIdWithoutTheStatesFingerprintIsHashedAndAnUnchangedBodyDelivered(LayerCompression compression)
+    {
+        var (body, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+        var expected = new ExpectedTar(made.Bytes, made.DiffId, body.Length, made.Digest) { DiffIdCorroborated = true };
+
+        var (sent, summary) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, expected, compression));
+
+        Assert.Equal(body, sent);
+        Assert.Equal(made.DiffId, summary.DiffId);
+    }
+
     // Unhashed, the tar is held to the body's digest alone: a body unlike it still never delivers its last byte.
     [Theory]
     [InlineData(LayerCompression.Gzip)]

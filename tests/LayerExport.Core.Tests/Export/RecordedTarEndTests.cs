@@ -18,13 +18,15 @@ public sealed class RecordedTarEndTests : IDisposable
 
     public void Dispose() => _root.Dispose();
 
-    public static TheoryData<string> Ends => ["no end blocks", "one end block", "garbage after the end blocks", "zeros then garbage"];
+    private static readonly string[] EndNames = ["no end blocks", "one end block", "garbage after the end blocks", "zeros then garbage"];
+
+    public static TheoryData<string> Ends => [.. EndNames];
 
     [Theory]
     [MemberData(nameof(Ends))]
     public async Task ATarOfTheRecordedDiffSizeIsRebuiltWhateverFollowsItsLastMember(string end)
     {
-        var (id, tar) = await RecordLayerAsync(end, withDigest: true);
+        var (id, tar) = await RecordLayerAsync(end, withDigest: true, withSize: true);
         using var store = new ContainersStorageLayerStore(_root.Path);
 
         var rebuilt = await TarExport.ToBytesAsync(store, id, CancellationToken.None);
@@ -32,11 +34,28 @@ public sealed class RecordedTarEndTests : IDisposable
         Assert.Equal(tar, rebuilt);
     }
 
-    [Theory]
-    [MemberData(nameof(Ends))]
-    public async Task WithoutADiffDigestSuchARecordIsStillTakenForOneCutShort(string end)
+    // Partial pulls of containers/storage before 1.56 recorded a diff-size without a digest (the sum of the file
+    // sizes): no promise of the tar's length, so it cannot vouch for the tar's end either.
+    public static TheoryData<string, bool> EndsWithOrWithoutASize
     {
-        var (id, _) = await RecordLayerAsync(end, withDigest: false);
+        get
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (var end in EndNames)
+            {
+                data.Add(end, false);
+                data.Add(end, true);
+            }
+
+            return data;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EndsWithOrWithoutASize))]
+    public async Task WithoutADiffDigestSuchARecordIsStillTakenForOneCutShort(string end, bool withSize)
+    {
+        var (id, _) = await RecordLayerAsync(end, withDigest: false, withSize);
         using var store = new ContainersStorageLayerStore(_root.Path);
         using var export = new LayerExporter(store).Prepare(id, []);
 
@@ -46,8 +65,8 @@ public sealed class RecordedTarEndTests : IDisposable
     }
 
     // GNU tar's archive of one file, its end changed as a writer other than GNU tar may leave it, tar-split's record of
-    // that and the unpacked file, as containers/storage keeps them (with diff-size when it has the digest).
-    private async Task<(string Id, byte[] Tar)> RecordLayerAsync(string end, bool withDigest)
+    // that and the unpacked file, as containers/storage keeps them (with the diff-digest and diff-size asked for).
+    private async Task<(string Id, byte[] Tar)> RecordLayerAsync(string end, bool withDigest, bool withSize)
     {
         var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(end)));
         var source = Directory.CreateDirectory(_root.Combine("source")).FullName;
@@ -71,6 +90,10 @@ public sealed class RecordedTarEndTests : IDisposable
         if (withDigest)
         {
             layer["diff-digest"] = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar));
+        }
+
+        if (withSize)
+        {
             layer["diff-size"] = tar.Length;
         }
 
