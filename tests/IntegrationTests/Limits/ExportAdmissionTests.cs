@@ -87,6 +87,25 @@ public sealed class ExportAdmissionTests
         Assert.Null(await hung);
     }
 
+    // Each request that asked gives its place among the askers back, a refused one too: the next is asked again.
+    [Fact]
+    public async Task ARequestTheStoreRefusedLeavesTheNextToFindNoSlotFreeAskingIt()
+    {
+        using var one = new OneSlot();
+        var running = await one.Gate.EnterAsync(CancellationToken.None);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => one.Admission.EnterAsync(
+            one.NewRequest(), LayerCompression.None, () => throw new InvalidOperationException("refused"), CancellationToken.None));
+
+        var asked = 0;
+        var nextRequest = one.NewRequest();
+        var next = one.Admission.EnterAsync(nextRequest, LayerCompression.None, () => asked++, CancellationToken.None);
+        Assert.Equal(1, asked);
+        running.Dispose();
+
+        Assert.Null(await next);
+        nextRequest.Features.Get<ExportSlot>()?.Dispose();
+    }
+
     // One export slot and one queue place, admitted by a lifetime the test stops.
     private sealed class OneSlot : IDisposable
     {
