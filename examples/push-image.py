@@ -16,7 +16,8 @@ What a registry push sidecar does, with the Python standard library only:
    printed.
 
 The parent chain is passed back with each request (`parent=`), so a store whose chain changed between the
-steps fails the push (409) instead of publishing a mix. Exit code: 0 on success, 1 with a message otherwise.
+steps fails the push (409) instead of publishing a mix. Exit code: 0 on success, 2 for a usage error, 1 with a
+message otherwise.
 """
 import argparse
 import hashlib
