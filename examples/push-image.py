@@ -16,7 +16,8 @@ What a registry push sidecar does, with the Python standard library only:
    printed.
 
 The parent chain is passed back with each request (`parent=`), so a store whose chain changed between the
-steps fails the push (409) instead of publishing a mix. Exit code: 0 on success, 1 with a message otherwise.
+steps fails the push (409) instead of publishing a mix. Exit code: 0 on success, 2 for a usage error, 1 with a
+message otherwise.
 """
 import argparse
 import hashlib
@@ -42,17 +43,21 @@ def get_json(url):
             return json.load(response)
     except urllib.error.HTTPError as e:
         fail(f"GET {url}: {e.code} {e.read().decode(errors='replace')}")
+    except urllib.error.URLError as e:
+        fail(f"GET {url}: {e.reason}")
 
 
 def registry_has(registry, repository, digest):
-    request = urllib.request.Request(f"{registry}/v2/{repository}/blobs/{digest}", method="HEAD")
+    url = f"{registry}/v2/{repository}/blobs/{digest}"
     try:
-        with urllib.request.urlopen(request, timeout=60):
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=60):
             return True
     except urllib.error.HTTPError as e:
         if e.code == 404:
             return False
-        fail(f"HEAD blob {digest}: {e.code}")
+        fail(f"HEAD {url}: {e.code}")
+    except urllib.error.URLError as e:
+        fail(f"HEAD {url}: {e.reason}")
 
 
 def start_upload(registry, repository):
@@ -62,6 +67,8 @@ def start_upload(registry, repository):
             location = response.headers["Location"]
     except urllib.error.HTTPError as e:
         fail(f"starting an upload to {repository}: {e.code} {e.read().decode(errors='replace')}")
+    except urllib.error.URLError as e:
+        fail(f"starting an upload to {repository} at {registry}: {e.reason}")
     return urllib.parse.urljoin(registry + "/", location)
 
 

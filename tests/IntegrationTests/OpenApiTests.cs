@@ -249,6 +249,30 @@ public sealed class OpenApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/openapi/v1.json", "application/json")]
+    [InlineData("/swagger/index.html", "text/html")]
+    public async Task TheDocumentAndTheUiAnswerHeadAsEveryEndpointDoes(string path, string mediaType)
+    {
+        var head = await RawHttp.SendAsync(Server.BaseAddress, "HEAD", path);
+
+        Assert.Equal(200, head.Status);
+        Assert.StartsWith(mediaType, head.Headers["Content-Type"], StringComparison.Ordinal);
+        Assert.Empty(head.WireBody);
+    }
+
+    [Theory]
+    [InlineData("POST", "/openapi/v1.json")]
+    [InlineData("POST", "/swagger/index.html")]
+    [InlineData("DELETE", "/swagger")]
+    public async Task AnotherMethodOnTheDocumentationIs405AllowingGetAndHead(string method, string path)
+    {
+        var response = await RawHttp.SendAsync(Server.BaseAddress, method, path);
+
+        await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), HttpStatusCode.MethodNotAllowed);
+        Assert.Equal("GET, HEAD", response.Headers["Allow"]);
+    }
+
+    [Theory]
     [InlineData("/swagger/index.html")]
     [InlineData("/openapi/v1.json")]
     public async Task ADnsRebindingPageGetsNoDocumentation(string path)

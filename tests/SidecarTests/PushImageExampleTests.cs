@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
@@ -54,19 +55,45 @@ public sealed class PushImageExampleTests
         Assert.Equal(TestContent.Random(seed: 5, length: 200_000), await File.ReadAllBytesAsync(Path.Combine(rootfs, "usr", "lib", "libdemo.so")));
     }
 
+    [Fact]
+    public async Task AServerOrRegistryItCannotReachIsAMessageNotATraceback()
+    {
+        using var work = new TemporaryDirectory("push-example-unreachable");
+        var store = new NativeStoreBuilder(work.Combine("store"));
+        NativeStoreBuilder.WriteFile(store.AddLayer("base"), "etc/hostname", "base\n"u8.ToArray());
+        using var server = new ApiServer(store.Root, work.Combine("digests"));
+        // A port bound but not listened on refuses every connection, and nothing else can take it meanwhile.
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var nowhere = $"http://127.0.0.1:{((IPEndPoint)closed.LocalEndPoint!).Port}";
+
+        foreach (var (serverAddress, registryAddress) in new[] { (nowhere, nowhere), (server.BaseAddress.ToString(), nowhere) })
+        {
+            var result = await RunAsync(serverAddress, registryAddress, "latest", "base");
+
+            Assert.Equal(1, result.ExitCode);
+            Assert.StartsWith("push-image: ", result.Stderr, StringComparison.Ordinal);
+            Assert.Contains("Connection refused", result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("Traceback", result.Stderr, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task<(string Digest, string Log)> PushAsync(ApiServer server, RegistryProcess registry, string tag)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "examples", "push-image.py");
-        var result = (await ExternalTool.RunAsync(
-            "python3",
-            script,
-            "--server", server.BaseAddress.ToString(),
-            "--registry", registry.BaseAddress.ToString(),
-            "--repository", Repository,
-            "--tag", tag,
-            "patch")).EnsureSuccess($"push-image.py --tag {tag}");
+        var result = (await RunAsync(server.BaseAddress.ToString(), registry.BaseAddress.ToString(), tag, "patch"))
+            .EnsureSuccess($"push-image.py --tag {tag}");
         return (Encoding.UTF8.GetString(result.Stdout).Trim(), result.Stderr);
     }
+
+    private static Task<ToolResult> RunAsync(string server, string registry, string tag, string layer) =>
+        ExternalTool.RunAsync(
+            "python3",
+            Path.Combine(AppContext.BaseDirectory, "examples", "push-image.py"),
+            "--server", server,
+            "--registry", registry,
+            "--repository", Repository,
+            "--tag", tag,
+            layer);
 
     // skopeo checks each blob against its digest; umoci checks each layer's uncompressed digest against the
     // config's diffIDs and applies the whiteouts.

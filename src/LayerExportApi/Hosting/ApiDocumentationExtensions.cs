@@ -55,8 +55,10 @@ internal static class ApiDocumentationExtensions
     /// </remarks>
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
-        app.MapOpenApi().AllowAnonymous();
+        // Both would answer only GET, or every method with a 404; they are read like any other resource.
+        app.MapOpenApi().WithMetadata(HealthExtensions.ReadOnly).AllowAnonymous();
         app.MapSwaggerUI("swagger", static options => options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1"))
+            .WithMetadata(HealthExtensions.ReadOnly)
             .AllowAnonymous();
         return app;
     }

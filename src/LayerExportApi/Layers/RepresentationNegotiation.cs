@@ -31,7 +31,7 @@ internal static partial class RepresentationNegotiation
         if ((compression is null ? ParseAccept(accept) : []) is not { } ranges)
         {
             problem = TypedResults.Problem(
-                detail: "The Accept header is not a list of media ranges.",
+                detail: "The Accept header is not a list of media ranges, such as 'application/vnd.oci.image.layer.v1.tar+gzip;q=0.5' (a weight is q=0 to q=1, at most three decimals).",
                 statusCode: StatusCodes.Status400BadRequest,
                 title: "Malformed Accept header",
                 type: "urn:layer-export:problem:malformed-accept");

@@ -176,6 +176,16 @@ public sealed class RepresentationNegotiationTests
             (problem!.StatusCode, problem.ProblemDetails.Type));
     }
 
+    [Fact]
+    public void TheMalformedAcceptDetailSaysWhatAWeightMayBe()
+    {
+        // A weight of four decimals is a plausible slip; "not a list of media ranges" alone would not point at it.
+        Assert.Null(RepresentationNegotiation.Negotiate(null, Gzip + ";q=0.5000", out var problem));
+
+        AssertProblem(StatusCodes.Status400BadRequest, "malformed-accept", "Malformed Accept header", problem);
+        Assert.Contains("q=0 to q=1, at most three decimals", problem.ProblemDetails.Detail, StringComparison.Ordinal);
+    }
+
     private static IList<MediaTypeHeaderValue> Accept(string accept) =>
         RepresentationNegotiation.ParseAccept(accept) ?? throw new ArgumentException($"'{accept}' does not parse", nameof(accept));
 
