@@ -167,7 +167,7 @@ public sealed class ServerProcessTests : IDisposable
     [InlineData("Export__Gzip__BlockSize", "67108865", "Export:Gzip:BlockSize must be 64 KiB to 64 MiB.")]
     [InlineData("Export__Zstd__Level", "0", "Export:Zstd:Level must be 1 to 19.")]
     [InlineData("Export__Zstd__Level", "20", "Export:Zstd:Level must be 1 to 19.")]
-    [InlineData("Export__Threads", "257", "Export:Threads must be 0 (one per core) to 256.")]
+    [InlineData("Export__Threads", "257", "Export:Threads must be 0 (one per core, at most 4) to 256.")]
     [InlineData("LayerStore__Access__RetryAttempts", "11", "LayerStore:Access:RetryAttempts must be 0 to 10.")]
     [InlineData("LayerStore__Access__RetryDelay", "00:00:10.001", "LayerStore:Access:RetryDelay must be 00:00:00 to 00:00:10.")]
     [InlineData("LayerStore__Access__PrepareTimeout", "00:00:00.999", "LayerStore:Access:PrepareTimeout must be 00:00:01 to 01:00:00.")]

@@ -15,12 +15,23 @@ public sealed class CompressionOptions
     /// <summary>zstd settings.</summary>
     public ZstdOptions Zstd { get; set; } = new();
 
-    /// <summary>Compression threads; 0 means one per core.</summary>
-    [Range(0, 256, ErrorMessage = "Export:Threads must be 0 (one per core) to 256.")]
+    /// <summary>The most compression threads one export takes by default, whatever the core count.</summary>
+    /// <remarks>
+    /// Each zstd worker holds a job's input and output: an export at level 3 held 49 MB with one worker, 65 MB with
+    /// two, 131 MB with eight and 179 MB with sixteen (docs/decisions/0018-compression-threads-per-export.md), so one
+    /// worker per core would multiply the memory of every concurrent export by the machine's core count.
+    /// </remarks>
+    public const int DefaultMaxThreads = 4;
+
+    /// <summary>Compression threads of one export; 0 means one per core, at most <see cref="DefaultMaxThreads"/>.</summary>
+    [Range(0, 256, ErrorMessage = "Export:Threads must be 0 (one per core, at most 4) to 256.")]
     public int Threads { get; set; }
 
     /// <summary>The thread count actually used.</summary>
-    public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+    public int EffectiveThreads => ThreadsOn(Environment.ProcessorCount);
+
+    /// <summary>The thread count used on a machine of <paramref name="cores"/> cores.</summary>
+    internal int ThreadsOn(int cores) => Threads > 0 ? Threads : Math.Min(cores, DefaultMaxThreads);
 }
 
 /// <summary>gzip settings.</summary>

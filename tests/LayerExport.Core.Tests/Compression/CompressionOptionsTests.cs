@@ -3,7 +3,7 @@ using LayerExport.Core.Compression;
 
 namespace LayerExport.Core.Tests.Compression;
 
-/// <summary>The codec defaults are part of every compressed digest; the thread count is one per core unless set.</summary>
+/// <summary>The codec defaults are part of every compressed digest; the thread count is one per core, at most four, unless set.</summary>
 public sealed class CompressionOptionsTests
 {
     [Fact]
@@ -24,11 +24,27 @@ public sealed class CompressionOptionsTests
     [InlineData(1, true)]
     [InlineData(3, true)]
     [InlineData(256, true)]
-    public void TheEffectiveThreadsAreTheSetCountOrOnePerCore(int threads, bool set)
+    public void TheEffectiveThreadsAreTheSetCountOrOnePerCoreUpToFour(int threads, bool set)
     {
         var options = new CompressionOptions { Threads = threads };
 
-        Assert.Equal(set ? threads : Environment.ProcessorCount, options.EffectiveThreads);
+        Assert.Equal(set ? threads : Math.Min(Environment.ProcessorCount, 4), options.EffectiveThreads);
+    }
+
+    // A zstd worker's jobs cost tens of MB: one per core of a large machine would multiply every export's memory.
+    [Theory]
+    [InlineData(0, 1, 1)]
+    [InlineData(0, 2, 2)]
+    [InlineData(0, 4, 4)]
+    [InlineData(0, 5, 4)]
+    [InlineData(0, 128, 4)]
+    [InlineData(8, 2, 8)]
+    [InlineData(256, 128, 256)]
+    public void UnsetTheThreadsAreOnePerCoreButNeverMoreThanFourWhileASetCountIsTakenAsItIs(int threads, int cores, int used)
+    {
+        var options = new CompressionOptions { Threads = threads };
+
+        Assert.Equal(used, options.ThreadsOn(cores));
     }
 
     [Theory]
