@@ -24,9 +24,17 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     public DockerLayerStore(string root)
     {
         using var dataRoot = FileDescriptor.OpenDirectory(root);
-        _layerDb = StorePath.Open(dataRoot, "image/overlay2/layerdb/sha256");
-        _layerDbCountsLinks = StoreListing.CountsLinks(_layerDb);
-        _overlay2 = StorePath.Open(dataRoot, "overlay2");
+        _layerDb = OpenPart(dataRoot, root, "image/overlay2/layerdb/sha256");
+        try
+        {
+            _layerDbCountsLinks = StoreListing.CountsLinks(_layerDb);
+            _overlay2 = OpenPart(dataRoot, root, "overlay2");
+        }
+        catch
+        {
+            _layerDb.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -116,6 +124,19 @@ public sealed partial class DockerLayerStore : ILayerStore, IDisposable
     {
         _layerDb.Dispose();
         _overlay2.Dispose();
+    }
+
+    // A data-root lacking one of these is most often another layout's root, or Docker's with another storage driver.
+    private static FileDescriptor OpenPart(FileDescriptor dataRoot, string root, string path)
+    {
+        try
+        {
+            return StorePath.Open(dataRoot, path);
+        }
+        catch (LayerStoreCorruptException e) when (e.InnerException is NativeIOException { IsNotFound: true })
+        {
+            throw new LayerStoreCorruptException($"{root} holds no {path}/: not the data-root of a Docker engine with the overlay2 storage driver.", e);
+        }
     }
 
     private static bool RecordOf(LayerId id, FileDescriptor layer)

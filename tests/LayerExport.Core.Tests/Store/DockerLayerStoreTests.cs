@@ -389,6 +389,23 @@ public sealed class DockerLayerStoreTests : IDisposable
         Assert.Equal($"Layer '{chain}': cache-id '{content[..160]}... (59840 more characters)' is not a directory name.", error.Message);
     }
 
+    // The fatal start-up line must name the directory taken for a data-root, and the refusal close what it opened.
+    [Theory]
+    [InlineData(false, "image/overlay2/layerdb/sha256")]
+    [InlineData(true, "overlay2")]
+    public void ARootWithoutTheLayerDatabaseOrOverlay2IsNoDataRootAndLeavesNoDescriptorOpen(bool withLayerDb, string missing)
+    {
+        if (withLayerDb)
+        {
+            Directory.CreateDirectory(_root.Combine("image/overlay2/layerdb/sha256"));
+        }
+
+        var error = Assert.Throws<LayerStoreCorruptException>(() => new DockerLayerStore(_root.Path));
+
+        Assert.Equal($"{_root.Path} holds no {missing}/: not the data-root of a Docker engine with the overlay2 storage driver.", error.Message);
+        Assert.Empty(OpenFileDescriptors.Under(_root.Path));
+    }
+
     public void Dispose() => _root.Dispose();
 
     private static async Task<byte[]> RangeAsync(DockerLayerStore store, string id, long start, long end)
