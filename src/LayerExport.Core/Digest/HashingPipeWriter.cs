@@ -20,6 +20,9 @@ public sealed class HashingPipeWriter(PipeWriter inner, bool hashes = true) : Pi
     /// <summary>Bytes advanced so far.</summary>
     public long Length { get; private set; }
 
+    /// <summary>Bytes copied aside and not hashed yet: for tests of the bound a flush keeps.</summary>
+    internal long PendingBytes => _sha256?.PendingBytes ?? 0;
+
     /// <summary>The digest of everything advanced so far, once the hashing thread has caught up.</summary>
     public ValueTask<LayerDigest> GetDigestAsync(CancellationToken cancellationToken) =>
         GetDigestAsync(ReadOnlyMemory<byte>.Empty, cancellationToken);
