@@ -116,6 +116,28 @@ def push_layer(args, layer, parents):
     return descriptor
 
 
+def push_manifest(args, layers, os_name, architecture):
+    """Pushes the image config (unless the registry has it) and the manifest of `layers`; returns the manifest's digest."""
+    config = json.dumps({"architecture": architecture, "os": os_name, "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [d["diffID"] for d in layers]}},
+                        sort_keys=True, separators=(",", ":")).encode()
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    if not registry_has(args.registry, args.repository, config_digest):
+        push_blob(args.registry, args.repository, config_digest, len(config), config, "image config")
+
+    manifest = json.dumps({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPE,
+        "config": {"mediaType": CONFIG_TYPE, "digest": config_digest, "size": len(config)},
+        "layers": [{"mediaType": d["mediaType"], "digest": d["digest"], "size": d["size"]} for d in layers],
+    }, sort_keys=True, separators=(",", ":")).encode()
+    status, headers, text = put(f"{args.registry}/v2/{args.repository}/manifests/{args.tag}", manifest, len(manifest),
+                                MANIFEST_TYPE)
+    if status != 201:
+        fail(f"the registry answered {status} to the manifest: {text}")
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("layer", help="the top layer's ID; its recorded parents come along")
@@ -138,24 +160,10 @@ def main():
         parents = list(reversed(bottom_up[:index]))
         layers.append(push_layer(args, layer, parents))
 
-    config = json.dumps({"architecture": architecture, "os": os_name, "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [d["diffID"] for d in layers]}},
-                        sort_keys=True, separators=(",", ":")).encode()
-    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
-    if not registry_has(args.registry, args.repository, config_digest):
-        push_blob(args.registry, args.repository, config_digest, len(config), config, "image config")
-
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST_TYPE,
-        "config": {"mediaType": CONFIG_TYPE, "digest": config_digest, "size": len(config)},
-        "layers": [{"mediaType": d["mediaType"], "digest": d["digest"], "size": d["size"]} for d in layers],
-    }, sort_keys=True, separators=(",", ":")).encode()
-    status, headers, text = put(f"{args.registry}/v2/{args.repository}/manifests/{args.tag}", manifest, len(manifest),
-                                MANIFEST_TYPE)
-    if status != 201:
-        fail(f"the registry answered {status} to the manifest: {text}")
-    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    try:
+        digest = push_manifest(args, layers, os_name, architecture)
+    except (http.client.HTTPException, OSError) as e:
+        fail(f"pushing the image config and manifest to {args.registry}: {e}")
     print(f"{args.repository}:{args.tag} = {digest}", file=sys.stderr)
     print(digest)
 

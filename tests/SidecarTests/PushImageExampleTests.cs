@@ -78,6 +78,49 @@ public sealed class PushImageExampleTests
         }
     }
 
+    // A registry that has every blob already, then goes away as the manifest is put: the last step fails like the others.
+    [Fact]
+    public async Task ARegistryThatGoesAwayAtTheManifestIsAMessageNotATraceback()
+    {
+        using var work = new TemporaryDirectory("push-example-manifest");
+        var store = new NativeStoreBuilder(work.Combine("store"));
+        NativeStoreBuilder.WriteFile(store.AddLayer("base"), "etc/hostname", "base\n"u8.ToArray());
+        using var server = new ApiServer(store.Root, work.Combine("digests"));
+        using var registry = new TcpListener(IPAddress.Loopback, 0);
+        registry.Start();
+        using var stop = new CancellationTokenSource();
+        var answering = AnswerHeadsAndDropTheRestAsync(registry, stop.Token);
+
+        var result = await RunAsync(server.BaseAddress.ToString(), $"http://127.0.0.1:{((IPEndPoint)registry.LocalEndpoint).Port}", "latest", "base");
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answering);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("base: sha256:", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("push-image: pushing the image config and manifest to http://127.0.0.1:", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Traceback", result.Stderr, StringComparison.Ordinal);
+    }
+
+    // Every HEAD finds its blob; any other request is read up to its body and closed unanswered.
+    private static async Task AnswerHeadsAndDropTheRestAsync(TcpListener listener, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var client = await listener.AcceptTcpClientAsync(cancellationToken);
+            var stream = client.GetStream();
+            using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+            var requestLine = await reader.ReadLineAsync(cancellationToken);
+            while (!string.IsNullOrEmpty(await reader.ReadLineAsync(cancellationToken)))
+            {
+            }
+
+            if (requestLine?.StartsWith("HEAD ", StringComparison.Ordinal) == true)
+            {
+                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), cancellationToken);
+            }
+        }
+    }
+
     private static async Task<(string Digest, string Log)> PushAsync(ApiServer server, RegistryProcess registry, string tag)
     {
         var result = (await RunAsync(server.BaseAddress.ToString(), registry.BaseAddress.ToString(), tag, "patch"))
