@@ -59,9 +59,7 @@ public sealed class PushImageExampleTests
     public async Task AServerOrRegistryItCannotReachIsAMessageNotATraceback()
     {
         using var work = new TemporaryDirectory("push-example-unreachable");
-        var store = new NativeStoreBuilder(work.Combine("store"));
-        NativeStoreBuilder.WriteFile(store.AddLayer("base"), "etc/hostname", "base\n"u8.ToArray());
-        using var server = new ApiServer(store.Root, work.Combine("digests"));
+        using var server = OneLayerServer(work);
         // A port bound but not listened on refuses every connection, and nothing else can take it meanwhile.
         using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -83,9 +81,7 @@ public sealed class PushImageExampleTests
     public async Task ARegistryThatGoesAwayAtTheManifestIsAMessageNotATraceback()
     {
         using var work = new TemporaryDirectory("push-example-manifest");
-        var store = new NativeStoreBuilder(work.Combine("store"));
-        NativeStoreBuilder.WriteFile(store.AddLayer("base"), "etc/hostname", "base\n"u8.ToArray());
-        using var server = new ApiServer(store.Root, work.Combine("digests"));
+        using var server = OneLayerServer(work);
         using var registry = new TcpListener(IPAddress.Loopback, 0);
         registry.Start();
         using var stop = new CancellationTokenSource();
@@ -119,6 +115,14 @@ public sealed class PushImageExampleTests
                 await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), cancellationToken);
             }
         }
+    }
+
+    // One layer, "base": enough for a push to reach the registry.
+    private static ApiServer OneLayerServer(TemporaryDirectory work)
+    {
+        var store = new NativeStoreBuilder(work.Combine("store"));
+        NativeStoreBuilder.WriteFile(store.AddLayer("base"), "etc/hostname", "base\n"u8.ToArray());
+        return new ApiServer(store.Root, work.Combine("digests"));
     }
 
     private static async Task<(string Digest, string Log)> PushAsync(ApiServer server, RegistryProcess registry, string tag)
