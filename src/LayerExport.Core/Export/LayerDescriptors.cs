@@ -226,8 +226,16 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         }
     }
 
-    /// <summary>Computations that may go on with nobody waiting for them: by default one per core.</summary>
-    internal int MaxAbandoned { get; init; } = Environment.ProcessorCount;
+    /// <summary>Computations that may go on with nobody waiting for them: by default one per core, at most four.</summary>
+    /// <remarks>
+    /// Each holds a whole export's memory outside <c>Limits:ConcurrentExports</c>, whose slots are the requests' (a zstd
+    /// one about 100 MB, docs/decisions/0018-compression-threads-per-export.md): one per core of a large machine would
+    /// hold gigabytes for answers nobody may come back for.
+    /// </remarks>
+    internal int MaxAbandoned { get; init; } = AbandonedOn(Environment.ProcessorCount);
+
+    /// <summary>The default <see cref="MaxAbandoned"/> on a machine of <paramref name="cores"/> cores.</summary>
+    internal static int AbandonedOn(int cores) => Math.Min(cores, 4);
 
     /// <summary>Computations running now, for tests.</summary>
     internal int RunningCount

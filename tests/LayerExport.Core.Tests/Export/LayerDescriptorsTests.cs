@@ -150,6 +150,17 @@ public sealed class LayerDescriptorsTests : IDisposable
         Assert.Equal(computed.Digest, cached.Digest);
     }
 
+    // Each computation nobody waits for holds a whole export's memory outside the export slots: a large machine's
+    // core count must not multiply them.
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(4, 4)]
+    [InlineData(5, 4)]
+    [InlineData(128, 4)]
+    public void ComputationsGoOnForNobodyOnePerCoreButNeverMoreThanFour(int cores, int abandoned) =>
+        Assert.Equal(abandoned, LayerDescriptors.AbandonedOn(cores));
+
     // The layers are made a moment before: kept at once, as a settled layer's are.
     private static LayerDescriptors Descriptors(ILayerStore store, int maxAbandoned) =>
         new(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions()) { MaxAbandoned = maxAbandoned, SettleTime = TimeSpan.Zero };
