@@ -124,6 +124,24 @@ public sealed class KnownDescriptorsTests : IDisposable
     }
 
     [Fact]
+    public void OnlyAPlainTarOfTheSameDiffIdAndTheSurveyedLengthCorroboratesACompressedBody()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store, new DigestCache(directory: null), new CompressionOptions());
+        var survey = new LayerSurvey(4096, 1, "fingerprint");
+        var zstd = new LayerDescriptor(LayerMediaType.For(LayerCompression.Zstd), Digest, 118, DiffId);
+        Assert.False(descriptors.Corroborates(LayerId, survey, zstd));
+
+        descriptors.Record(LayerId, LayerCompression.Zstd, new ExportSummary(4096, 1, DiffId, Digest, 118, "fingerprint"));
+
+        // The plain tar's entry and the body's are written together: a damaged one disagrees with the other.
+        Assert.True(descriptors.Corroborates(LayerId, survey, zstd));
+        Assert.False(descriptors.Corroborates(LayerId, survey, zstd with { DiffId = Digest }));
+        Assert.False(descriptors.Corroborates(LayerId, survey with { TarSize = 4608 }, zstd));
+        Assert.True(descriptors.Corroborates(LayerId, new LayerSurvey(4096, 1, "recorded") { RecordedDiffId = DiffId }, zstd));
+    }
+
+    [Fact]
     public void RememberingAnotherLayersSurveyKeepsTheFirst()
     {
         using var store = new NativeLayerStore(_store.Root);
