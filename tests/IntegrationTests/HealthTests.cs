@@ -1,6 +1,7 @@
 using System.Net;
 using IntegrationTests.Support;
 using LayerExport.Core.Store;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IntegrationTests;
 
@@ -100,27 +101,38 @@ public sealed class HealthTests : IDisposable
     public async Task AListingThatHangsIsNotReadyOnceTheTimeoutHasPassedAndTheProbesThatFollowShareIt()
     {
         HangingListStore? hanging = null;
+        var clock = new HeldClock();
         await using var server = ApiServer.Start(
             _store.Root,
-            services => services.DecorateLayerStore(store => hanging = new HangingListStore(store)),
-            settings: new Dictionary<string, string> { ["LayerStore:Access:ReadinessTimeout"] = "00:00:00.1" });
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(store => hanging = new HangingListStore(store)),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:ReadinessTimeout"] = "00:00:07" });
         using var client = server.CreateClient();
         var store = hanging ?? throw new InvalidOperationException("the store was not decorated");
         store.Hang();
 
-        using var first = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
-        using var second = await client.GetAsync(new Uri("/readyz", UriKind.Relative));
+        var notReady = new List<HttpResponseMessage>();
+        for (var probe = 0; probe < 2; probe++)
+        {
+            var response = client.GetAsync(new Uri("/readyz", UriKind.Relative));
+            Assert.Equal(TimeSpan.FromSeconds(7), await clock.NextTimerAsync());
+            clock.FireTimers();
+            notReady.Add(await response);
+        }
+
         using var alive = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
 
-        foreach (var notReady in (HttpResponseMessage[])[first, second])
+        foreach (var response in notReady)
         {
-            var problem = await ProblemAssert.IsProblemAsync(notReady, HttpStatusCode.ServiceUnavailable);
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
             Assert.Equal("The layer store did not answer in time.", problem.GetProperty("detail").GetString());
+            response.Dispose();
         }
 
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
         Assert.Equal(1, store.HungListings);
-        Assert.Contains("LayerStore:Access:ReadinessTimeout (0.1 s)", await NotReadyReasonAsync(server), StringComparison.Ordinal);
+        Assert.Contains("LayerStore:Access:ReadinessTimeout (7 s)", await NotReadyReasonAsync(server), StringComparison.Ordinal);
 
         store.Answer();
         using var ready = await client.GetAsync(new Uri("/readyz", UriKind.Relative));

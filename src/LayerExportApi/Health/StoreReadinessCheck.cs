@@ -18,6 +18,7 @@ internal sealed partial class StoreReadinessCheck(
     StoreRootIdentity opened,
     IOptions<LayerStoreOptions> options,
     IOptions<StoreAccessOptions> access,
+    TimeProvider clock,
     ILogger<StoreReadinessCheck> logger) : IHealthCheck
 {
     private readonly Lock _gate = new();
@@ -29,7 +30,7 @@ internal sealed partial class StoreReadinessCheck(
         var timeout = access.Value.ReadinessTimeout;
         try
         {
-            return await Running().WaitAsync(timeout, cancellationToken);
+            return await Running().WaitAsync(timeout, clock, cancellationToken);
         }
         catch (TimeoutException)
         {

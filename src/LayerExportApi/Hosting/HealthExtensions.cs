@@ -1,5 +1,6 @@
 using LayerExportApi.Health;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace LayerExportApi.Hosting;
 
@@ -22,6 +23,7 @@ internal static class HealthExtensions
     {
         // One instance: it shares a probe still running with the probes that come after it.
         builder.Services.AddSingleton<StoreReadinessCheck>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHealthChecks().AddCheck<StoreReadinessCheck>("store", tags: [ReadyTag]);
         return builder;
     }
