@@ -11,7 +11,6 @@ clients that hang up, and must give their memory back.
     run-zstd-memory.py --store /var/tmp/layerbench/store-full --levels 3,19 --threads 0,8 --clients 16 --seconds 60
 """
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -25,11 +24,10 @@ def measure(dll, store, level, threads, shape, clients, seconds):
     settings = {"Export__Zstd__Level": str(level), "Export__Threads": str(threads)}
     server = kit.Server(dll, store, settings, name=f"zstd{level}-t{threads}")
     try:
-        kit.run(f"curl -sS -f -o /dev/null '{server.base}/layers/{shape}/tar'")
-        subprocess.run(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", f"{server.base}/layers/{shape}/tar?compression=zstd"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        before = server.peak_rss_mb()
         url = f"{server.base}/layers/{shape}/tar?compression=zstd"
+        kit.run(f"curl -sS -f -o /dev/null '{server.base}/layers/{shape}/tar'")
+        subprocess.run(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        before = server.peak_rss_mb()
         curls = [subprocess.Popen(["curl", "-sS", "-o", "/dev/null", url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for _ in range(clients)]
         deadline = time.monotonic() + seconds
@@ -55,7 +53,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", default=os.path.join(kit.WORK, "store-full"))
     parser.add_argument("--levels", default="3,9,19")
-    parser.add_argument("--threads", default="0", help="Export:Threads values (0: one per core)")
+    parser.add_argument("--threads", default="0", help="Export:Threads values (0: one per core, at most four)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--shape", default="large-files")
