@@ -240,7 +240,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         {
             try
             {
-                length = TarSplitAssembler.MeasureTarLength(opened, files, recorded.DiffId is null ? null : recorded.Size, cancellationToken);
+                length = TarSplitAssembler.MeasureTarLength(opened, files, recorded.DiffId, recorded.Size, cancellationToken);
                 measured = opened.ReadDigest();
             }
             finally

@@ -45,15 +45,16 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
     /// <exception cref="LayerStoreCorruptException">The tar the record describes does not end with the end-of-archive blocks: the record is cut short; or it holds a GNU sparse file, which the record cannot rebuild.</exception>
     public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken) =>
-        MeasureTarLength(record, files: null, recordedLength: null, cancellationToken);
+        MeasureTarLength(record, files: null, recordedDiffId: null, recordedLength: null, cancellationToken);
 
     /// <summary>Like <see cref="MeasureTarLength(TarSplitRecord, CancellationToken)"/>, checking each file with content against <paramref name="files"/>.</summary>
     /// <param name="record">The layer's tar-split record, read once.</param>
     /// <param name="files">What the metadata walk met, or null to check no file.</param>
-    /// <param name="recordedLength">The tar's length as the store recorded it with its digest: a record that rebuilds exactly that many bytes is whole, however its tar ends.</param>
+    /// <param name="recordedDiffId">The tar's digest as the store recorded it: a record is then taken however its tar ends, unless <paramref name="recordedLength"/> says otherwise.</param>
+    /// <param name="recordedLength">The tar's length as the store recorded it with its digest: a record that rebuilds another length and no end blocks is cut short.</param>
     /// <param name="cancellationToken">Stops the measure.</param>
     /// <exception cref="LayerStoreCorruptException">Also: a file with content is not on disk as the record says.</exception>
-    internal static long MeasureTarLength(TarSplitRecord record, RecordedFileCheck? files, long? recordedLength, CancellationToken cancellationToken)
+    internal static long MeasureTarLength(TarSplitRecord record, RecordedFileCheck? files, LayerDigest? recordedDiffId, long? recordedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         long length = 0;
@@ -107,9 +108,11 @@ public sealed class TarSplitAssembler : IExportProgress
         // its trailer for whole unless the host turns strict validation on). tar-split records every byte after
         // the last entry, so the tar always ends with the two zero blocks tar writers put there (or more zeros:
         // GNU tar pads to its record size). Go's reader, and so tar-split and the stores, also take a tar that stops
-        // after a member or one zero block, and keep bytes after the end blocks: the length the store recorded tells
-        // such a record from one cut short.
-        return trailingZeros >= 2 * TarHeaderEncoder.BlockSize || length == recordedLength
+        // after a member or one zero block, and keep bytes after the end blocks. The store's diffID tells such a
+        // record from one cut short: every whole export checks it before its last bytes, and a range or descriptor of
+        // a reassembled tar waits for one that did; a length recorded with it tells before any byte.
+        var vouched = recordedDiffId is not null && (recordedLength is null || length == recordedLength);
+        return trailingZeros >= 2 * TarHeaderEncoder.BlockSize || vouched
             ? length
             : throw new LayerStoreCorruptException(
                 $"The tar-split record describes a tar of {length} bytes that does not end with the two zero blocks "

@@ -16,7 +16,11 @@ internal static class DockerDataRoot
     /// tar with <paramref name="tarOptions"/> (such as <c>--format=gnu</c>); with <c>--sparse</c> among them, also
     /// <c>holes.bin</c>, 1 MiB with three bytes in the middle.
     /// </summary>
-    public static async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string root, string name, string? parent, params string[] tarOptions)
+    public static Task<(string ChainId, byte[] Tar)> AddLayerAsync(string root, string name, string? parent, params string[] tarOptions) =>
+        AddLayerAsync(root, name, parent, static tar => tar, tarOptions);
+
+    /// <summary>Like <see cref="AddLayerAsync(string, string, string?, string[])"/>, the layer's tar being GNU tar's as <paramref name="pulled"/> changes it (the tar a pull would have met).</summary>
+    public static async Task<(string ChainId, byte[] Tar)> AddLayerAsync(string root, string name, string? parent, Func<byte[], byte[]> pulled, params string[] tarOptions)
     {
         var source = Directory.CreateDirectory(Path.Combine(root, $"src-{name}")).FullName;
         Directory.CreateDirectory(Path.Combine(source, "etc"));
@@ -35,7 +39,8 @@ internal static class DockerDataRoot
 
         var tarPath = Path.Combine(root, $"{name}.tar");
         await ExternalTool.RunCheckedAsync("tar", ["-cf", tarPath, .. tarOptions, "-C", source, "."]);
-        var tar = await File.ReadAllBytesAsync(tarPath);
+        var tar = pulled(await File.ReadAllBytesAsync(tarPath));
+        await File.WriteAllBytesAsync(tarPath, tar);
 
         var chain = ChainId(name);
         var layerDb = Directory.CreateDirectory(Path.Combine(root, $"image/overlay2/layerdb/sha256/{chain}")).FullName;
@@ -52,7 +57,7 @@ internal static class DockerDataRoot
         return (chain, tar);
     }
 
-    /// <summary>The chain ID (hex, no algorithm) <see cref="AddLayerAsync"/> gives layer <paramref name="name"/>.</summary>
+    /// <summary>The chain ID (hex, no algorithm) <see cref="AddLayerAsync(string, string, string?, string[])"/> gives layer <paramref name="name"/>.</summary>
     public static string ChainId(string name) => Sha256(Encoding.UTF8.GetBytes("chain:" + name));
 
     /// <summary>The overlay2 directory name (cache ID) of layer <paramref name="name"/>.</summary>
