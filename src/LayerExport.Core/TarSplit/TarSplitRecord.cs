@@ -12,7 +12,8 @@ namespace LayerExport.Core.TarSplit;
 /// single line may not exceed <see cref="MaxLineLength"/>. Every line must end in a newline, as tar-split writes
 /// them, which also catches a record cut short in the middle of a line. A gzip stream without its final block or
 /// trailer is refused only when the process runs with <c>System.IO.Compression.UseStrictValidation</c>, as the
-/// server does; a record cut between two lines is otherwise caught by <see cref="TarSplitAssembler.MeasureTarLength(TarSplitRecord, CancellationToken)"/>.
+/// server does; a record cut between two lines is otherwise caught by <see cref="TarSplitAssembler.MeasureTarLength(TarSplitRecord, CancellationToken)"/>
+/// (its tar lacks the end blocks) or, where the store recorded the tar's digest, by the export's check of it.
 /// </remarks>
 public sealed class TarSplitRecord : IDisposable
 {
