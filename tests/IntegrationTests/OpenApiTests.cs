@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using IntegrationTests.Support;
+using Swashbuckle.AspNetCore.SwaggerUI;
 
 namespace IntegrationTests;
 
@@ -246,6 +247,33 @@ public sealed class OpenApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    // Swagger UI's stock page script names the petstore's document; our page loads Swashbuckle's index.js instead.
+    [Fact]
+    public async Task NoFileUnderSwaggerNamesThePetstoreAndTheStockInitializerIsAnUnknownPath()
+    {
+        const string prefix = "Swashbuckle.AspNetCore.SwaggerUI.node_modules.swagger_ui_dist.";
+        var files = typeof(SwaggerUIOptions).Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(n => n[prefix.Length..])
+            .ToList();
+        Assert.Contains("swagger-initializer.js", files);
+        using var client = Server.CreateClient();
+
+        foreach (var file in files)
+        {
+            using var response = await client.GetAsync(new Uri($"/swagger/{file}", UriKind.Relative));
+            if (file == "swagger-initializer.js")
+            {
+                await ProblemAssert.IsProblemWithoutDetailAsync(response, HttpStatusCode.NotFound);
+                continue;
+            }
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Empty(response.Content.Headers.ContentEncoding);
+            Assert.DoesNotContain("petstore", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        }
     }
 
     [Theory]

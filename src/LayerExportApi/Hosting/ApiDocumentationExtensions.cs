@@ -60,6 +60,16 @@ internal static class ApiDocumentationExtensions
         app.MapSwaggerUI("swagger", static options => options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1"))
             .WithMetadata(HealthExtensions.ReadOnly)
             .AllowAnonymous();
+
+        // Swagger UI's stock page script, which Swashbuckle embeds and would serve, names the petstore's document;
+        // our page loads Swashbuckle's index.js instead, so here it is an unknown path (the status code pages' 404).
+        app.Map("swagger/swagger-initializer.js", static context =>
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            })
+            .WithMetadata(HealthExtensions.ReadOnly)
+            .AllowAnonymous();
         return app;
     }
 
