@@ -1,8 +1,10 @@
+using System.Buffers.Binary;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using IntegrationTests.Support;
+using LayerExport.Core.Compression;
 
 namespace IntegrationTests;
 
@@ -14,11 +16,13 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         .AddFile("base", "etc/hostname", "base\n"u8.ToArray());
 
     private readonly string _digests = Directory.CreateTempSubdirectory("digest-recovery-").FullName;
+    private readonly string _downloads = Directory.CreateTempSubdirectory("digest-recovery-downloads-").FullName;
 
     public void Dispose()
     {
         _store.Dispose();
         Directory.Delete(_digests, recursive: true);
+        Directory.Delete(_downloads, recursive: true);
     }
 
     [Fact]
@@ -113,6 +117,7 @@ public sealed class DigestCacheRecoveryTests : IDisposable
                 Assert.True(lengths.Count > 1);
                 lengths[0] = lengths[0]!.GetValue<int>() + 1;
                 lengths[^1] = lengths[^1]!.GetValue<int>() - 1;
+                Reseal(json["GzipIndex"]!);
             }
             else
             {
@@ -176,6 +181,64 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Equal(body[^9..], await resumed.Content.ReadAsByteArrayAsync());
     }
 
+    // The trailer's CRC-32 is sent as kept, never computed by a resume: an index damaged there alone, its lengths
+    // and tar length all true, must not end a range that looks complete with wrong last bytes. Resumed in the
+    // trailer, in the last block, and from the first block (negative: from the end).
+    [Theory]
+    [InlineData(-8)]
+    [InlineData(-9)]
+    [InlineData(1)]
+    public async Task AGzipIndexWithAWrongCrcAloneIsNotUsedForARangeAndIsReplaced(int from)
+    {
+        var (settings, url, body, changed) = await RecordGzipBlocksAndDamageTheirIndexAsync(index => index["Crc32"] = index["Crc32"]!.GetValue<uint>() ^ 1, reseal: false);
+
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        var start = from < 0 ? body.Length + from : from;
+        using var resumed = await RangeAsync(http, url, start);
+        var reassembled = body[..start].Concat(await resumed.Content.ReadAsByteArrayAsync()).ToArray();
+        var file = Path.Combine(_downloads, "base.tar.gz");
+        await File.WriteAllBytesAsync(file, reassembled);
+        var gzip = await ProcessRunner.RunAsync("gzip", ["-t", file]);
+        var kept = await KeptGzipIndexesAsync();
+
+        Assert.Equal(1, changed);
+        Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
+        Assert.True(gzip.ExitCode == 0, gzip.Describe());
+        Assert.Equal(body, reassembled);
+        Assert.Equal(BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(body.Length - 8)), Assert.Single(kept)["Crc32"]!.GetValue<uint>());
+    }
+
+    // An older server kept indexes without a checksum: such an index is not used for a range (the body is made whole
+    // and cut), and the next complete download keeps a checked one.
+    [Fact]
+    public async Task AGzipIndexKeptWithoutAChecksumIsNotUsedForARangeAndTheNextDownloadKeepsOne()
+    {
+        var (settings, url, body, changed) = await RecordGzipBlocksAndDamageTheirIndexAsync(
+            index =>
+            {
+                index["Crc32"] = index["Crc32"]!.GetValue<uint>() ^ 1;
+                index.AsObject().Remove("Checksum");
+            },
+            reseal: false);
+
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        using var resumed = await RangeAsync(http, url, body.Length - 9);
+        var range = await resumed.Content.ReadAsByteArrayAsync();
+        var whole = await http.GetByteArrayAsync(url);
+
+        // The client may hold the last byte before the server has kept what the download made; it logs after that.
+        await server.Logs.WaitForExportOutcomesAsync("base", 2);
+        var kept = await KeptGzipIndexesAsync();
+
+        Assert.Equal(1, changed);
+        Assert.Equal(HttpStatusCode.PartialContent, resumed.StatusCode);
+        Assert.Equal(body[^9..], range);
+        Assert.Equal(body, whole);
+        Assert.NotNull(Assert.Single(kept)["Checksum"]);
+    }
+
     // Its tar is the one announced, its size too: only the body's digest tells the kept descriptor wrong.
     [Theory]
     [InlineData("gzip")]
@@ -224,8 +287,9 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         return (body, descriptorUrl is null ? null : await client.GetStringAsync(descriptorUrl));
     }
 
-    // A gzip body of several 64 KiB blocks, recorded, then its kept block index damaged.
-    private async Task<(Dictionary<string, string> Settings, Uri Url, byte[] Body, int Changed)> RecordGzipBlocksAndDamageTheirIndexAsync(Action<JsonNode> damage)
+    // A gzip body of several 64 KiB blocks, recorded, then its kept block index damaged and, unless told not to, its
+    // checksum made again: wrong only where the checksum cannot tell, as an index kept for a tar the layer no longer makes.
+    private async Task<(Dictionary<string, string> Settings, Uri Url, byte[] Body, int Changed)> RecordGzipBlocksAndDamageTheirIndexAsync(Action<JsonNode> damage, bool reseal = true)
     {
         _store.AddPatternFile("base", "data/blob.bin", 200 * 1024);
         var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["Export:Gzip:BlockSize"] = "65536" };
@@ -240,10 +304,27 @@ public sealed class DigestCacheRecoveryTests : IDisposable
             }
 
             damage(index);
+            if (reseal)
+            {
+                Reseal(index);
+            }
+
             return json.ToJsonString();
         });
         return (settings, url, body, changed);
     }
+
+    // The checksum an export keeps with an index of these values.
+    private static void Reseal(JsonNode index) =>
+        index["Checksum"] = new GzipBlockIndex(
+            index["BlockSize"]!.GetValue<int>(),
+            [.. index["CompressedLengths"]!.AsArray().Select(length => length!.GetValue<int>())],
+            index["Crc32"]!.GetValue<uint>(),
+            index["TarLength"]!.GetValue<long>()).Checksum();
+
+    private async Task<IEnumerable<JsonNode>> KeptGzipIndexesAsync() =>
+        (await Task.WhenAll(Directory.GetFiles(_digests, "*.json").Select(entry => File.ReadAllTextAsync(entry))))
+            .Select(text => JsonNode.Parse(text)!["GzipIndex"]).OfType<JsonNode>();
 
     // Rewrites every entry file through damage; returns how many it changed.
     private async Task<int> DamageEntriesAsync(Func<string, string> damage)

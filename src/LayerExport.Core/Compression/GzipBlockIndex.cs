@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 
 namespace LayerExport.Core.Compression;
 
@@ -43,6 +44,22 @@ public sealed record GzipBlockIndex(int BlockSize, IReadOnlyList<int> Compressed
         }
 
         return (CompressedLengths.Count, start);
+    }
+
+    /// <summary>SHA-256, in lowercase hex, of the block size, tar length, CRC-32 and compressed lengths, each little-endian, in that order.</summary>
+    /// <remarks>A kept copy is checked against it when read: a damaged field would otherwise reach a resume as it is.</remarks>
+    public string Checksum()
+    {
+        var bytes = new byte[4 + 8 + 4 + (4 * CompressedLengths.Count)];
+        BinaryPrimitives.WriteInt32LittleEndian(bytes, BlockSize);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(4), TarLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(12), Crc32);
+        for (var block = 0; block < CompressedLengths.Count; block++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(16 + (4 * block)), CompressedLengths[block]);
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
 
     /// <summary>The gzip trailer.</summary>

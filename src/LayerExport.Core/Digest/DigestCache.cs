@@ -137,7 +137,7 @@ public sealed class DigestCache
             descriptor.Digest.Value,
             descriptor.Size,
             descriptor.DiffId.Value,
-            descriptor.GzipIndex is { } index ? new StoredGzipIndex(index.BlockSize, [.. index.CompressedLengths], index.Crc32, index.TarLength) : null);
+            descriptor.GzipIndex is { } index ? StoredGzipIndex.Of(index) : null);
         var temporary = Encoding.ASCII.GetBytes($"{key}.json.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}.tmp");
 
         // Best effort: a cache directory that vanished, filled up or became unsafe costs a recomputation later, never an export.
@@ -389,18 +389,29 @@ internal sealed record StoredDescriptor(string MediaType, string Digest, long Si
         }
 
         var index = GzipIndex?.ToIndex();
-        if (GzipIndex is not null && (index is null || index.Size != Size))
+        if (GzipIndex is not null && (index is null || index.Size != Size || (GzipIndex.Checksum is { } checksum && checksum != index.Checksum())))
         {
             return null;
         }
 
-        return new LayerDescriptor(MediaType, new LayerDigest(Digest), Size, new LayerDigest(DiffId)) { GzipIndex = index };
+        // An index an older server kept has no checksum, and a damaged trailer in it would leave in a range unnoticed:
+        // the entry still gives the digest, and the next complete compression keeps a checked index.
+        return new LayerDescriptor(MediaType, new LayerDigest(Digest), Size, new LayerDigest(DiffId)) { GzipIndex = GzipIndex?.Checksum is null ? null : index };
     }
 }
 
 /// <summary>A gzip body's block index as a cache file keeps it.</summary>
-internal sealed record StoredGzipIndex(int BlockSize, int[] CompressedLengths, uint Crc32, long TarLength)
+/// <remarks>
+/// A resume sends the trailer's CRC-32 as kept, and each block it makes again only meets its kept length: the
+/// checksum over every field (<see cref="GzipBlockIndex.Checksum"/>) is what finds any of them damaged on disk
+/// before a range leaves with it.
+/// </remarks>
+internal sealed record StoredGzipIndex(int BlockSize, int[] CompressedLengths, uint Crc32, long TarLength, string? Checksum = null)
 {
+    /// <summary>The index as a cache file keeps it, with its checksum.</summary>
+    public static StoredGzipIndex Of(GzipBlockIndex index) =>
+        new(index.BlockSize, [.. index.CompressedLengths], index.Crc32, index.TarLength, index.Checksum());
+
     /// <summary>The index, or null when its lengths do not describe blocks of its tar.</summary>
     public GzipBlockIndex? ToIndex() =>
         BlockSize >= BlockGzipStream.MinBlockSize && TarLength > 0 && CompressedLengths is { } lengths

@@ -13,4 +13,13 @@ public sealed class GzipBlockIndexTests
 
         Assert.Equal([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08], index.Trailer());
     }
+
+    // Cache files keep it: the value, made with Python's hashlib and struct, must not move, or every kept index is lost.
+    [Fact]
+    public void TheChecksumIsTheSha256OfBlockSizeTarLengthCrcAndLengthsLittleEndian()
+    {
+        var index = new GzipBlockIndex(1024, [5, 7], 0x04030201, (1L << 32) + 0x08070605);
+
+        Assert.Equal("d9bb7d852a762d4679f8d6c460213dc77dd4ae08e0873fb1027bca8f06ea5a61", index.Checksum());
+    }
 }

@@ -318,6 +318,41 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
         Assert.False(Cache(directory).TryGet(Key(0), out _));
     }
 
+    // Each value is one an index may hold, its lengths those of its tar; only the checksum tells the damage. A resume
+    // would send a wrong CRC-32 or tar length as the trailer, a wrong block size would fail every resume.
+    [Theory]
+    [InlineData("\"Crc32\":1")]
+    [InlineData("\"TarLength\":1025")]
+    [InlineData("\"BlockSize\":131072")]
+    [InlineData("\"Checksum\":\"04904d43d9e68d9d62d24363f00eebfa4f41cb7b6a38c3eb52b15b1d04425f91\"")]
+    public void AGzipIndexUnlikeItsChecksumIsAMiss(string damage)
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        var path = Path.Combine(directory, Key(0) + ".json");
+        var field = damage[..damage.IndexOf(':', StringComparison.Ordinal)];
+        var entry = GzipEntry("");
+        var start = entry.IndexOf(field, StringComparison.Ordinal);
+        var end = entry.IndexOfAny([',', '}'], start);
+        File.WriteAllText(path, entry[..start] + damage + entry[end..]);
+
+        Assert.NotEqual(entry, File.ReadAllText(path));
+        Assert.False(Cache(directory).TryGet(Key(0), out _));
+    }
+
+    // An older server kept its indexes without a checksum: the digest is still good, the index is not trusted for a range.
+    [Fact]
+    public void AGzipIndexKeptWithoutAChecksumIsLeftOutAndTheDescriptorKept()
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor);
+        File.WriteAllText(Path.Combine(directory, Key(0) + ".json"), GzipEntry("").Replace(",\"Checksum\":\"" + GzipChecksum + "\"", "", StringComparison.Ordinal));
+
+        Assert.True(Cache(directory).TryGet(Key(0), out var stored));
+        Assert.Equal((LayerMediaType.TarGzip, 355L), (stored.MediaType, stored.Size));
+        Assert.Null(stored.GzipIndex);
+    }
+
     // No representation of a layer is empty: a tar holds at least its two end blocks.
     [Fact]
     public void AnEntryOfNoBytesIsAMiss()
@@ -557,6 +592,9 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
 
     private static string Key(int i) => DigestCache.Key("layer", $"fingerprint {i}", "none");
 
+    // SHA-256 of that index's fields, little-endian (65536, 1024, 0, 337), as Python's hashlib and struct make it.
+    private const string GzipChecksum = "44904d43d9e68d9d62d24363f00eebfa4f41cb7b6a38c3eb52b15b1d04425f91";
+
     // A consistent gzip entry (one block of a 1 KiB tar: 10 + 337 + 8 bytes) with one member replaced by damage.
     private static string GzipEntry(string damage)
     {
@@ -566,7 +604,7 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
             ["Digest"] = "\"Digest\":\"sha256:" + new string('a', 64) + "\"",
             ["Size"] = "\"Size\":355",
             ["DiffId"] = "\"DiffId\":\"sha256:" + new string('b', 64) + "\"",
-            ["GzipIndex"] = "\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":1024}",
+            ["GzipIndex"] = "\"GzipIndex\":{\"BlockSize\":65536,\"CompressedLengths\":[337],\"Crc32\":0,\"TarLength\":1024,\"Checksum\":\"" + GzipChecksum + "\"}",
         };
         if (damage.Length > 0)
         {
