@@ -123,7 +123,10 @@ public sealed class AuthenticationTests : IAsyncLifetime
             foreach (var (method, path) in EveryEndpointRequest())
             {
                 using var response = await client.SendAsync(new HttpRequestMessage(method, path));
-                Assert.True(response.IsSuccessStatusCode, $"{method} {path} answered {(int)response.StatusCode} with a valid token: {await response.Content.ReadAsStringAsync()}");
+
+                // Swagger UI's stock initializer is mapped only to be an unknown path.
+                var expected = path == "/swagger/swagger-initializer.js" ? HttpStatusCode.NotFound : HttpStatusCode.OK;
+                Assert.True(response.StatusCode == expected, $"{method} {path} answered {(int)response.StatusCode} with a valid token: {await response.Content.ReadAsStringAsync()}");
             }
         }
     }

@@ -62,14 +62,13 @@ internal static class ApiDocumentationExtensions
             .AllowAnonymous();
 
         // Swagger UI's stock page script, which Swashbuckle embeds and would serve, names the petstore's document;
-        // our page loads Swashbuckle's index.js instead, so here it is an unknown path (the status code pages' 404).
+        // our page loads Swashbuckle's index.js instead, so here it is an unknown path: every method, a token asked
+        // for as anywhere outside the documentation, then the status code pages' 404.
         app.Map("swagger/swagger-initializer.js", static context =>
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
-            })
-            .WithMetadata(HealthExtensions.ReadOnly)
-            .AllowAnonymous();
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
         return app;
     }
 
