@@ -161,11 +161,14 @@ internal sealed class OverlayDiffReader : DirectoryWalk<OverlayDiffReader.DiffFr
         return false;
     }
 
+    /// <summary>One directory of the diff entered by the walk, with its device: an entry on another one is a mount point.</summary>
     internal sealed class DiffFrame(FileDescriptor directory, ulong device, byte[] prefix, List<DirectoryEntry> children, bool ownsDirectory)
         : Frame(prefix, children, new ParkedDirectory(directory, ownsDirectory))
     {
+        /// <summary>The open directory.</summary>
         public FileDescriptor Directory => Directories[0]!.Descriptor;
 
+        /// <summary>The directory's device.</summary>
         public ulong Device { get; } = device;
     }
 }

@@ -289,11 +289,14 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         return names;
     }
 
+    /// <summary>One directory entered in the layer's tree, with the same directory in its parent's tree when that has one.</summary>
     internal sealed class PairFrame(FileDescriptor directory, FileDescriptor? parent, byte[] prefix, List<(byte[] Name, bool InParent)> children, bool ownsDirectories)
         : Frame(prefix, children, new ParkedDirectory(directory, ownsDirectories), parent is null ? null : new ParkedDirectory(parent, ownsDirectories))
     {
+        /// <summary>The open directory in the layer's tree.</summary>
         public FileDescriptor Directory => Directories[0]!.Descriptor;
 
+        /// <summary>The open directory of the same path in the parent's tree; null when the parent has none.</summary>
         public FileDescriptor? Parent => Directories[1]?.Descriptor;
     }
 }

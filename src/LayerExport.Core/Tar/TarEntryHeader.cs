@@ -48,8 +48,3 @@ public sealed record TarEntryHeader
     /// <summary>Further PAX records, each key at most once (Windows layers: <c>MSWINDOWS.*</c>, <c>LIBARCHIVE.creationtime</c>).</summary>
     public IReadOnlyList<PaxRecord> PaxRecords { get; init; } = [];
 }
-
-/// <summary>One extended attribute: raw name and raw value.</summary>
-/// <param name="Name">The attribute name, e.g. <c>user.comment</c>.</param>
-/// <param name="Value">The value bytes; need not be UTF-8.</param>
-public sealed record Xattr(byte[] Name, byte[] Value);

@@ -37,8 +37,7 @@ public static class TarHeaderEncoder
     // Seconds from the Unix epoch back to 0001-01-01T00:00:00Z.
     private const long GoZeroTime = -62_135_596_800;
 
-    // The largest PAX header Go's writer accepts.
-    /// <summary>The largest PAX extended header's data this encoder writes; an entry needing more fails.</summary>
+    /// <summary>The largest PAX extended header's data this encoder writes, the most Go's writer accepts; an entry needing more fails.</summary>
     internal const int MaxPaxDataLength = 1 << 20;
 
     private static readonly byte[] PaxDirectory = "PaxHeaders.0"u8.ToArray();

@@ -490,11 +490,14 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
     /// <summary>The four FILETIMEs of an entry.</summary>
     private readonly record struct EntryTimes(long LastWrite, long LastAccess, long Creation, long Change);
 
+    /// <summary>One directory of the layer entered by the walk, with its path's components as the layer names them.</summary>
     internal sealed class WindowsFrame(FileDescriptor directory, List<byte[]> components, List<byte[]> children, bool ownsDirectory)
         : Frame(components.Count == 0 ? [] : [.. Join(components), (byte)'/'], children, new ParkedDirectory(directory, ownsDirectory))
     {
+        /// <summary>The open directory.</summary>
         public FileDescriptor Directory => Directories[0]!.Descriptor;
 
+        /// <summary>The directory's path below the layer, one component each.</summary>
         public List<byte[]> Components { get; } = components;
     }
 }
