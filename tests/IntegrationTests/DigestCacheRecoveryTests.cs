@@ -48,6 +48,34 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Contains("sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar)), await descriptor.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    // A plain download of a known layer state is held to the check kept with its diffID, not to its SHA-256: a check
+    // damaged alone fails that download as a damaged diffID did, and the next one keeps the true check.
+    [Fact]
+    public async Task AWrongKeptTarCheckFailsOnePlainDownloadAndIsThenReplacedByTheTrueOne()
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests };
+        var url = new Uri("/layers/base/tar", UriKind.Relative);
+        var (tar, _) = await RecordAsync(settings, url);
+        string? trueCheck = null;
+        Assert.Equal(1, await DamageEntriesAsync(text => Regex.Replace(text, "\"TarCheck\":\"([0-9a-f]{32})\"", match =>
+        {
+            trueCheck = match.Groups[1].Value;
+            return "\"TarCheck\":\"" + new string('0', 32) + "\"";
+        })));
+
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        using var failed = await http.GetAsync(url);
+        await ProblemAssert.IsProblemAsync(failed, HttpStatusCode.ServiceUnavailable);
+        using var retried = await http.GetAsync(url);
+        var body = await retried.Content.ReadAsByteArrayAsync();
+        await server.Logs.WaitForExportOutcomesAsync("base", 2);
+
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal(tar, body);
+        Assert.Contains($"\"TarCheck\":\"{trueCheck}\"", await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_digests, "*.json"))), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AReadErrorInADownloadKeepsTheCachedDigest()
     {

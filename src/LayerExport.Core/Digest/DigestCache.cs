@@ -137,7 +137,8 @@ public sealed class DigestCache
             descriptor.Digest.Value,
             descriptor.Size,
             descriptor.DiffId.Value,
-            descriptor.GzipIndex is { } index ? StoredGzipIndex.Of(index) : null);
+            descriptor.GzipIndex is { } index ? StoredGzipIndex.Of(index) : null,
+            descriptor.TarCheck);
         var temporary = Encoding.ASCII.GetBytes($"{key}.json.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}.tmp");
 
         // Best effort: a cache directory that vanished, filled up or became unsafe costs a recomputation later, never an export.
@@ -373,7 +374,7 @@ public sealed class DigestCache
 }
 
 /// <summary>One cache file's content.</summary>
-internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null)
+internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null, string? TarCheck = null)
 {
     /// <summary>The descriptor, or null when a value could not have been written by this server.</summary>
     /// <remarks>
@@ -383,7 +384,8 @@ internal sealed record StoredDescriptor(string MediaType, string Digest, long Si
     public LayerDescriptor? ToDescriptor()
     {
         if (MediaType is not (LayerMediaType.Tar or LayerMediaType.TarGzip or LayerMediaType.TarZstd)
-            || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size <= 0)
+            || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size <= 0
+            || (TarCheck is not null && (MediaType != LayerMediaType.Tar || !SealedChecksum.IsWellFormed(TarCheck))))
         {
             return null;
         }
@@ -396,7 +398,11 @@ internal sealed record StoredDescriptor(string MediaType, string Digest, long Si
 
         // An index an older server kept has no checksum, and a damaged trailer in it would leave in a range unnoticed:
         // the entry still gives the digest, and the next complete compression keeps a checked index.
-        return new LayerDescriptor(MediaType, new LayerDigest(Digest), Size, new LayerDigest(DiffId)) { GzipIndex = GzipIndex?.Checksum is null ? null : index };
+        return new LayerDescriptor(MediaType, new LayerDigest(Digest), Size, new LayerDigest(DiffId))
+        {
+            GzipIndex = GzipIndex?.Checksum is null ? null : index,
+            TarCheck = TarCheck,
+        };
     }
 }
 

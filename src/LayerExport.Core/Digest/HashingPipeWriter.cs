@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.IO.Pipelines;
 
 namespace LayerExport.Core.Digest;
@@ -5,16 +6,18 @@ namespace LayerExport.Core.Digest;
 /// <summary>Passes writes through to another pipe while hashing every byte advanced, on another thread.</summary>
 /// <remarks>
 /// Bytes are written straight into the inner pipe's memory and copied aside for <see cref="ConcurrentSha256"/>;
-/// a flush also waits until the hash has nearly caught up, which bounds the copies held per export.
+/// a flush also waits until the hash has nearly caught up, which bounds the copies held per export. Their XXH3-128
+/// (<see cref="SealedChecksum"/>) is taken as they are advanced: it is fast enough to need no thread of its own.
 /// </remarks>
 /// <param name="inner">Where the bytes go.</param>
-/// <param name="hashes">False: bytes are only counted, for a tar whose digest another check already fixes (<see cref="Export.ExpectedTar.FixedByBody"/>).</param>
+/// <param name="hashes">False: no SHA-256, for a tar whose digest another check already fixes (<see cref="Export.ExpectedTar.FixedByBody"/>, <see cref="Export.ExpectedTar.CheckedByChecksum"/>).</param>
 public sealed class HashingPipeWriter(PipeWriter inner, bool hashes = true) : PipeWriter, IDisposable
 {
     private readonly ConcurrentSha256? _sha256 = hashes ? new() : null;
+    private readonly XxHash128 _checksum = new();
     private Memory<byte> _lastMemory;
 
-    /// <summary>Whether the bytes are hashed.</summary>
+    /// <summary>Whether the bytes are hashed with SHA-256.</summary>
     public bool Hashes => _sha256 is not null;
 
     /// <summary>Bytes advanced so far.</summary>
@@ -33,10 +36,19 @@ public sealed class HashingPipeWriter(PipeWriter inner, bool hashes = true) : Pi
         LayerDigest.FromHash(await (_sha256 ?? throw new InvalidOperationException("This writer counts its bytes without hashing them."))
             .GetCurrentHashAsync(followedBy, cancellationToken).ConfigureAwait(false));
 
+    /// <summary>The XXH3-128 everything advanced so far would have if <paramref name="followedBy"/> came next; nothing is advanced.</summary>
+    public UInt128 GetChecksum(ReadOnlySpan<byte> followedBy)
+    {
+        var checksum = _checksum.Clone();
+        checksum.Append(followedBy);
+        return checksum.GetCurrentHashAsUInt128();
+    }
+
     /// <inheritdoc />
     public override void Advance(int bytes)
     {
         _sha256?.Append(_lastMemory.Span[..bytes]);
+        _checksum.Append(_lastMemory.Span[..bytes]);
         _lastMemory = _lastMemory[bytes..];
         Length += bytes;
         inner.Advance(bytes);

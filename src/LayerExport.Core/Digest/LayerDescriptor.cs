@@ -11,4 +11,7 @@ public sealed record LayerDescriptor(string MediaType, LayerDigest Digest, long 
 {
     /// <summary>For a gzip body, where each of its blocks lies; with it a byte range of the body can be served.</summary>
     public GzipBlockIndex? GzipIndex { get; init; }
+
+    /// <summary>For a plain tar, its <see cref="Digest.SealedChecksum"/>: with it, a later export of the same layer state is checked without SHA-256.</summary>
+    public string? TarCheck { get; init; }
 }

@@ -25,6 +25,13 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
     /// </remarks>
     public bool FixedByBody => BodyDigest is not null && DiffId is not null && DiffIdCorroborated && StateFingerprint is not null;
 
+    /// <summary>The <see cref="Digest.SealedChecksum"/> kept with <see cref="DiffId"/> for this layer state, if any.</summary>
+    public string? TarCheck { get; init; }
+
+    /// <summary>Whether a plain tar may be held to <see cref="TarCheck"/> instead of its SHA-256: one of a layer state exported before.</summary>
+    /// <remarks>The walk's fingerprint is held to <see cref="StateFingerprint"/> before the end-of-archive blocks too, as for <see cref="FixedByBody"/>.</remarks>
+    public bool CheckedByChecksum => TarCheck is not null && DiffId is not null && StateFingerprint is not null;
+
     /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>
     /// <param name="toCome">The bytes that will end the tar, not written yet (the end-of-archive blocks), or none.</param>
@@ -41,10 +48,15 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
             throw Mismatch("(end of archive)", $"the {what} is {total} bytes, not the announced {length}");
         }
 
-        // A writer that only counts is one whose tar the body's digest fixes (FixedByBody); VerifyBody checks that.
+        // A writer without SHA-256 is one whose tar the body's digest (FixedByBody, VerifyBody) or the kept check fixes.
         if (!tar.Hashes && walked != StateFingerprint)
         {
-            throw Mismatch("(end of archive)", $"the {what}'s entries are not those of the layer state whose body was announced");
+            throw Mismatch("(end of archive)", $"the {what}'s entries are not those of the layer state whose digest was announced");
+        }
+
+        if (!tar.Hashes && CheckedByChecksum && TarCheck != SealedChecksum.Seal(DiffId!.Value, tar.GetChecksum(toCome.Span)))
+        {
+            throw Mismatch("(end of archive)", $"the {what}'s checksum is not the one kept with the announced {DiffId}");
         }
 
         if (DiffId is { } diffId && tar.Hashes && await tar.GetDigestAsync(toCome, cancellationToken).ConfigureAwait(false) is var actual && actual != diffId)

@@ -15,6 +15,9 @@ public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId,
     /// <summary>For gzip, where each block of the body lies: what a byte range of it needs.</summary>
     public GzipBlockIndex? GzipIndex { get; init; }
 
+    /// <summary>The tar's <see cref="Digest.SealedChecksum"/>, sealed with <see cref="DiffId"/>.</summary>
+    public string? TarCheck { get; init; }
+
     /// <summary>How long the entries read had been unchanged (their newest ctime) when the pass that read them began.</summary>
     /// <remarks>
     /// A file written again within its ctime's tick keeps that ctime, and so the fingerprint: what was read of a state

@@ -110,7 +110,11 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     /// <returns>The descriptor of what was produced, kept or not.</returns>
     public LayerDescriptor Record(string layerId, LayerCompression compression, ExportSummary summary)
     {
-        var descriptor = new LayerDescriptor(LayerMediaType.For(compression), summary.Digest, summary.Size, summary.DiffId) { GzipIndex = summary.GzipIndex };
+        var descriptor = new LayerDescriptor(LayerMediaType.For(compression), summary.Digest, summary.Size, summary.DiffId)
+        {
+            GzipIndex = summary.GzipIndex,
+            TarCheck = compression == LayerCompression.None ? summary.TarCheck : null,
+        };
         if (summary.UnchangedFor < SettleTime)
         {
             // Announced as an ETag and trusted for ranges, a digest must be of every body this fingerprint may stand for.
@@ -120,7 +124,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         cache.Put(Key(layerId, summary.Fingerprint, compression), descriptor);
         if (compression != LayerCompression.None)
         {
-            var tar = new LayerDescriptor(LayerMediaType.Tar, summary.DiffId, summary.Bytes, summary.DiffId);
+            var tar = new LayerDescriptor(LayerMediaType.Tar, summary.DiffId, summary.Bytes, summary.DiffId) { TarCheck = summary.TarCheck };
             cache.Put(Key(layerId, summary.Fingerprint, LayerCompression.None), tar);
         }
 

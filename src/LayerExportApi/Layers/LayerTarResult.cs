@@ -221,6 +221,7 @@ internal sealed class LayerTarResult(
     {
         DiffIdCorroborated = compression != LayerCompression.None && descriptor is not null && descriptors.Corroborates(export.Layer.Id, survey, descriptor),
         StateFingerprint = survey.Fingerprint,
+        TarCheck = compression == LayerCompression.None ? descriptor?.TarCheck : null,
     };
 
     // A compressed range found the body unlike its descriptor: another tar, block or digest than the one known.

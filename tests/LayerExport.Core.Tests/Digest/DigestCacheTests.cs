@@ -353,6 +353,25 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
         Assert.Null(stored.GzipIndex);
     }
 
+    // A plain tar's check is kept beside its diffID; a value no export writes, or a check on a compressed body, is a miss.
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef", "application/vnd.oci.image.layer.v1.tar", true)]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF", "application/vnd.oci.image.layer.v1.tar", false)]
+    [InlineData("0123456789abcdef", "application/vnd.oci.image.layer.v1.tar", false)]
+    [InlineData("0123456789abcdef0123456789abcdef", "application/vnd.oci.image.layer.v1.tar+zstd", false)]
+    public void APlainTarsCheckIsKeptAndOnlyOfTheFormAnExportWrites(string check, string mediaType, bool kept)
+    {
+        var directory = _temp.Combine("digests");
+        Cache(directory).Put(Key(0), Descriptor with { TarCheck = "0123456789abcdef0123456789abcdef" });
+        var path = Path.Combine(directory, Key(0) + ".json");
+        File.WriteAllText(path, File.ReadAllText(path)
+            .Replace("0123456789abcdef0123456789abcdef", check, StringComparison.Ordinal)
+            .Replace("\"application/vnd.oci.image.layer.v1.tar\"", $"\"{mediaType}\"", StringComparison.Ordinal));
+
+        Assert.Equal(kept, Cache(directory).TryGet(Key(0), out var stored));
+        Assert.Equal(kept ? check : null, stored?.TarCheck);
+    }
+
     // No representation of a layer is empty: a tar holds at least its two end blocks.
     [Fact]
     public void AnEntryOfNoBytesIsAMiss()

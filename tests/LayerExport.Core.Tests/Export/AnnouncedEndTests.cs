@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using LayerExport.Core.Compression;
@@ -186,6 +187,59 @@ public sealed class AnnouncedEndTests : IDisposable
         var mismatch = Assert.IsType<LayerExportException>(failure.InnerException);
         Assert.IsType<TarMismatchException>(mismatch.InnerException);
         Assert.Equal("(end of archive)", mismatch.Path);
+    }
+
+    // A plain tar of a layer state exported before is held to the check kept with its diffID, not to its SHA-256: a
+    // diffID the tar does not have, sealed into the check with the tar's own checksum, goes through.
+    [Fact]
+    public async Task APlainTarOfAKnownStateIsHeldToItsKeptChecksumNotToItsSha256()
+    {
+        var (whole, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null)));
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+        var expected = new ExpectedTar(whole.Length, other) { StateFingerprint = made.Fingerprint, TarCheck = SealedChecksum.Seal(other, XxHash128.HashToUInt128(whole)) };
+
+        var (sent, summary) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, expected));
+
+        Assert.Equal(whole, sent);
+        Assert.Equal(other, summary.DiffId);
+        Assert.Equal(expected.TarCheck, summary.TarCheck);
+    }
+
+    public static TheoryData<string> KeptCheckDamage => ["checksum", "diffID"];
+
+    // As an entry damaged on disk leaves them: the check of other bytes, or a diffID the check was not sealed with.
+    [Theory]
+    [MemberData(nameof(KeptCheckDamage))]
+    public async Task AKeptChecksumThatIsNotTheTarsOrNotSealedWithTheAnnouncedDiffIdNeverDeliversTheTar(string damaged)
+    {
+        var (whole, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null)));
+        var checksum = XxHash128.HashToUInt128(whole);
+        var expected = damaged == "checksum"
+            ? new ExpectedTar(whole.Length, made.DiffId) { StateFingerprint = made.Fingerprint, TarCheck = SealedChecksum.Seal(made.DiffId, checksum + 1) }
+            : new ExpectedTar(whole.Length, new LayerDigest("sha256:" + new string('e', 64))) { StateFingerprint = made.Fingerprint, TarCheck = made.TarCheck };
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, expected)));
+
+        var mismatch = Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.IsType<TarMismatchException>(mismatch.InnerException);
+        Assert.InRange(failure.Collected.Length, 0, whole.Length - 1);
+    }
+
+    // The check is the tar's XXH3-128 sealed with its diffID, whichever representation's export took it.
+    [Theory]
+    [InlineData(LayerCompression.None)]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task EveryExportSealsTheTarsChecksumWithItsDiffId(LayerCompression compression)
+    {
+        var whole = await _store.ExportAsync("layer");
+
+        var (_, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+
+        var sealedBytes = new byte[71 + 16];
+        System.Text.Encoding.ASCII.GetBytes("sha256:" + Convert.ToHexStringLower(SHA256.HashData(whole)), sealedBytes);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(sealedBytes.AsSpan(71), XxHash128.HashToUInt128(whole));
+        Assert.Equal(Convert.ToHexStringLower(XxHash128.Hash(sealedBytes)), made.TarCheck);
     }
 
     [Fact]
