@@ -15,11 +15,11 @@ namespace LayerExport.Core.Digest;
 /// </remarks>
 public static class SealedChecksum
 {
-    private const int Length = 32;
+    private const int HexDigits = 32;
 
     private static readonly SearchValues<char> LowerHex = SearchValues.Create("0123456789abcdef");
 
-    /// <summary>The check of a tar of digest <paramref name="diffId"/> whose XXH3-128 is <paramref name="checksum"/>: 32 lowercase hex digits.</summary>
+    /// <summary>The check of a tar of digest <paramref name="diffId"/> whose XXH3-128 is <paramref name="checksum"/>: the XXH3-128, in 32 lowercase hex digits, of the diffID's text followed by the checksum, little-endian.</summary>
     public static string Seal(LayerDigest diffId, UInt128 checksum)
     {
         Span<byte> sealedBytes = stackalloc byte[71 + 16];
@@ -29,5 +29,5 @@ public static class SealedChecksum
     }
 
     /// <summary>Whether <paramref name="text"/> has the form <see cref="Seal"/> gives.</summary>
-    public static bool IsWellFormed(string? text) => text is { Length: Length } && !text.AsSpan().ContainsAnyExcept(LowerHex);
+    public static bool IsWellFormed(string? text) => text is { Length: HexDigits } && !text.AsSpan().ContainsAnyExcept(LowerHex);
 }
