@@ -379,12 +379,14 @@ internal sealed record StoredDescriptor(string MediaType, string Digest, long Si
     /// <summary>The descriptor, or null when a value could not have been written by this server.</summary>
     /// <remarks>
     /// Well-formed JSON can still hold what no export makes (a damaged file, a hand edit): such a value would reach a
-    /// response header or a gzip resume as it is and fail every request of its layer state, so it is only a miss.
+    /// response header or a gzip resume as it is and fail every request of its layer state, so it is only a miss. A plain
+    /// tar's digest is its diffID: a download announces the one and is checked against the other, so they must agree.
     /// </remarks>
     public LayerDescriptor? ToDescriptor()
     {
         if (MediaType is not (LayerMediaType.Tar or LayerMediaType.TarGzip or LayerMediaType.TarZstd)
             || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size <= 0
+            || (MediaType == LayerMediaType.Tar && Digest != DiffId)
             || (TarCheck is not null && (MediaType != LayerMediaType.Tar || !SealedChecksum.IsWellFormed(TarCheck))))
         {
             return null;

@@ -43,9 +43,11 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             return new LayerDescriptor(LayerMediaType.Tar, recorded, survey.TarSize, recorded);
         }
 
-        // The key names the representation; an entry of another one (a damaged or hand-made file) is a miss too.
+        // The key names the representation; an entry of another one (a damaged or hand-made file) is a miss too. A plain
+        // tar is announced with the entry's size and held to the survey's: one that differs would fail every download.
         return cache.TryGet(Key(layerId, survey.Fingerprint, compression), out var known) && known.MediaType == LayerMediaType.For(compression)
             && (known.GzipIndex is null || known.GzipIndex.BlockSize == options.Gzip.BlockSize)
+            && (compression != LayerCompression.None || known.Size == survey.TarSize)
             ? known
             : null;
     }
