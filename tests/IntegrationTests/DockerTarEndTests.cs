@@ -86,4 +86,40 @@ public sealed class DockerTarEndTests : IAsyncLifetime
         var problem = await ProblemAssert.IsProblemAsync(range, HttpStatusCode.InternalServerError);
         Assert.Equal("urn:layer-export:problem:store-inconsistent", problem.GetProperty("type").GetString());
     }
+
+    // A record without end blocks is vouched for by the diffID alone, which only a whole export checks: before one did,
+    // a HEAD announced the cut record's length under the whole tar's diffID, and If-None-Match took that diffID for
+    // the state's. Both wait for the check, as a range and the descriptor do; a tar that is whole is still announced.
+    [Theory]
+    [InlineData("HEAD")]
+    [InlineData("If-None-Match")]
+    public async Task ARecordCutShortIsNotAnnouncedBeforeItsTarIsChecked(string request)
+    {
+        using var client = Server.CreateClient();
+        var cutDiffId = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(_cutTar));
+        var wholeDiffId = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(_wholeTar));
+
+        using var cut = await client.SendAsync(Announcement(request, _cut, cutDiffId));
+        using var whole = await client.SendAsync(Announcement(request, _whole, wholeDiffId));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, cut.StatusCode);
+        Assert.False(cut.Headers.Contains("Docker-Content-Digest"));
+        Assert.Equal(request == "HEAD" ? HttpStatusCode.OK : HttpStatusCode.NotModified, whole.StatusCode);
+        Assert.Equal(wholeDiffId, whole.Headers.GetValues("Docker-Content-Digest").Single());
+        if (request == "HEAD")
+        {
+            Assert.Equal(_wholeTar.Length, whole.Content.Headers.ContentLength);
+        }
+    }
+
+    private static HttpRequestMessage Announcement(string request, string layer, string diffId)
+    {
+        var message = new HttpRequestMessage(request == "HEAD" ? HttpMethod.Head : HttpMethod.Get, new Uri($"/layers/{layer}/tar", UriKind.Relative));
+        if (request == "If-None-Match")
+        {
+            message.Headers.IfNoneMatch.Add(new EntityTagHeaderValue($"\"{diffId}\""));
+        }
+
+        return message;
+    }
 }

@@ -13,6 +13,9 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
     /// <summary>The diffID the store recorded for this layer, when its tar is reassembled from a record.</summary>
     public LayerDigest? RecordedDiffId { get; init; }
 
+    /// <summary>Whether <see cref="TarSize"/> is a record's whose tar has no end blocks and no recorded length: only <see cref="RecordedDiffId"/>, which a whole export checks, tells it from a record cut short.</summary>
+    public bool LengthVouchedByDiffIdAlone { get; init; }
+
     /// <summary>Walks <paramref name="reader"/> (a metadata reader) to the end.</summary>
     public static LayerSurvey Take(ILayerEntryReader reader, CancellationToken cancellationToken) =>
         Take(reader, walked: null, cancellationToken);

@@ -245,11 +245,12 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         seen = $"{walked.Fingerprint}\nno record";
         LayerDigest measured;
         long length;
+        bool vouchedByDiffIdAlone;
         using (var opened = recorded.OpenRecord())
         {
             try
             {
-                length = TarSplitAssembler.MeasureTarLength(opened, files, recorded.DiffId, recorded.Size, cancellationToken);
+                (length, vouchedByDiffIdAlone) = TarSplitAssembler.MeasureTarLength(opened, files, recorded.DiffId, recorded.Size, cancellationToken);
                 measured = opened.ReadDigest();
             }
             finally
@@ -273,7 +274,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         record = measured;
         var fingerprint = seen = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"recorded\n{recorded.DiffId}\n{length}\n{measured}\n{walked.Fingerprint}")));
-        return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId };
+        return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId, LengthVouchedByDiffIdAlone = vouchedByDiffIdAlone };
     }
 
     // A file that differs from its record (size, CRC-64, missing), or a tar that is not the recorded one, looks like

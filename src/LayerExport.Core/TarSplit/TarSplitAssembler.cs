@@ -45,7 +45,7 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
     /// <exception cref="LayerStoreCorruptException">The tar the record describes does not end with the end-of-archive blocks: the record is cut short; or it holds a GNU sparse file, which the record cannot rebuild.</exception>
     public static long MeasureTarLength(TarSplitRecord record, CancellationToken cancellationToken) =>
-        MeasureTarLength(record, files: null, recordedDiffId: null, recordedLength: null, cancellationToken);
+        MeasureTarLength(record, files: null, recordedDiffId: null, recordedLength: null, cancellationToken).Length;
 
     /// <summary>Like <see cref="MeasureTarLength(TarSplitRecord, CancellationToken)"/>, checking each file with content against <paramref name="files"/>.</summary>
     /// <param name="record">The layer's tar-split record, read once.</param>
@@ -53,8 +53,9 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <param name="recordedDiffId">The tar's digest as the store recorded it: a record is then taken however its tar ends, unless <paramref name="recordedLength"/> says otherwise.</param>
     /// <param name="recordedLength">The tar's length as the store recorded it with its digest: a record that rebuilds another length and no end blocks is cut short.</param>
     /// <param name="cancellationToken">Stops the measure.</param>
+    /// <returns>The length, and whether the diffID alone vouches for it (no end blocks, no recorded length): only a whole export checks that.</returns>
     /// <exception cref="LayerStoreCorruptException">Also: a file with content is not on disk as the record says.</exception>
-    internal static long MeasureTarLength(TarSplitRecord record, RecordedFileCheck? files, LayerDigest? recordedDiffId, long? recordedLength, CancellationToken cancellationToken)
+    internal static (long Length, bool VouchedByDiffIdAlone) MeasureTarLength(TarSplitRecord record, RecordedFileCheck? files, LayerDigest? recordedDiffId, long? recordedLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         long length = 0;
@@ -112,8 +113,9 @@ public sealed class TarSplitAssembler : IExportProgress
         // record from one cut short: every whole export checks it before its last bytes, and a range or descriptor of
         // a reassembled tar waits for one that did; a length recorded with it tells before any byte.
         var vouched = recordedDiffId is not null && (recordedLength is null || length == recordedLength);
-        return trailingZeros >= 2 * TarHeaderEncoder.BlockSize || vouched
-            ? length
+        var ended = trailingZeros >= 2 * TarHeaderEncoder.BlockSize;
+        return ended || vouched
+            ? (length, !ended && recordedLength is null)
             : throw new LayerStoreCorruptException(
                 $"The tar-split record describes a tar of {length} bytes that does not end with the two zero blocks "
                 + "that end every tar: the record is cut short.");
