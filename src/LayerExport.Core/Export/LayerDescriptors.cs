@@ -53,12 +53,15 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     }
 
     /// <summary>Whether the plain tar's own descriptor of this layer state (or the store's record) gives the diffID and tar length <paramref name="compressed"/> gives.</summary>
-    /// <remarks>Two places that agree: a damaged entry cannot pass for the tar's digest where an export trusts it unhashed (<see cref="ExpectedTar.FixedByBody"/>).</remarks>
+    /// <remarks>
+    /// Two places that agree: a damaged entry cannot pass for the tar's digest where an export trusts it unhashed
+    /// (<see cref="ExpectedTar.FixedByBody"/>). A plain descriptor <see cref="TryGetKnown"/> gives has the surveyed length.
+    /// </remarks>
     public bool Corroborates(string layerId, LayerSurvey survey, LayerDescriptor compressed)
     {
         ArgumentNullException.ThrowIfNull(survey);
         ArgumentNullException.ThrowIfNull(compressed);
-        return TryGetKnown(layerId, survey, LayerCompression.None) is { } tar && tar.Digest == compressed.DiffId && tar.Size == survey.TarSize;
+        return TryGetKnown(layerId, survey, LayerCompression.None) is { } tar && tar.Digest == compressed.DiffId;
     }
 
     /// <summary>The last survey seen for a layer, or null: what a plain download may announce without walking the layer again.</summary>
