@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using System.Text;
 using LayerExport.Core.TarSplit;
 
@@ -39,6 +40,26 @@ public class Crc64IsoTests
 
         Assert.Equal(0xF09F27ABFB48E2B4, crc);
     }
+
+    [Fact]
+    public void FoldedInputsOfEveryLengthAndAlignmentGiveTheTablesValue()
+    {
+        var data = Pattern();
+        for (var start = 0; start < 4; start++)
+        {
+            for (var length = 0; length <= 700; length++)
+            {
+                var span = data.AsSpan(start, length);
+                Assert.Equal(Crc64Iso.AppendByTables(0, span), Crc64Iso.Append(0, span));
+                Assert.Equal(Crc64Iso.AppendByTables(0xF09F27ABFB48E2B4, span), Crc64Iso.Append(0xF09F27ABFB48E2B4, span));
+            }
+        }
+    }
+
+    // The test above compares the folded form only where it runs: on an x86 machine that is every one since 2010.
+    [Fact]
+    public void AnX86MachineFoldsLongInputs() =>
+        Assert.True(Pclmulqdq.IsSupported || !X86Base.IsSupported, "without PCLMULQDQ the folded form is not tested here");
 
     // The same bytes as the Go program: b[i] = byte(i*31 + i/7) for 100,000 bytes.
     private static byte[] Pattern() => [.. Enumerable.Range(0, 100_000).Select(i => (byte)((i * 31) + (i / 7)))];
