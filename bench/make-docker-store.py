@@ -39,12 +39,13 @@ try:
                 digest.update(block)
         chain = digest.hexdigest()
         layer = os.path.join(layerdb, chain)
-        diff = os.path.join(a.out, "overlay2", f"cache-{shape}", "diff")
+        cache_id = hashlib.sha256(shape.encode()).hexdigest()
+        diff = os.path.join(a.out, "overlay2", cache_id, "diff")
         os.makedirs(layer)
         os.makedirs(diff)
         benchkit.run(f"tar-split disasm --no-stdout --output '{layer}/tar-split.json.gz' '{tar}'")
         benchkit.run(f"tar --xattrs --xattrs-include='*' -xpf '{tar}' -C '{diff}'")
-        for name, text in (("diff", f"sha256:{chain}"), ("cache-id", f"cache-{shape}")):
+        for name, text in (("diff", f"sha256:{chain}"), ("cache-id", cache_id)):
             with open(os.path.join(layer, name), "w") as f:
                 f.write(text)
         os.remove(tar)

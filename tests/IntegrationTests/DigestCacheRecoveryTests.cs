@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using IntegrationTests.Support;
 using LayerExport.Core.Compression;
+using LayerExport.Core.Tests.Support;
 
 namespace IntegrationTests;
 
@@ -66,6 +67,46 @@ public sealed class DigestCacheRecoveryTests : IDisposable
 
         Assert.Equal(tar, body);
         Assert.Contains($"\"TarCheck\":\"{trueCheck}\"", await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_digests, "*.json"))), StringComparison.Ordinal);
+    }
+
+    // A reassembled tar is held to the check kept with the store's diffID too, once an export has seen the tar have it:
+    // a damaged check fails one download, is forgotten (it is not the store's fault), and the next one keeps the true check.
+    [Fact]
+    public async Task AWrongKeptCheckOfAReassembledTarFailsOnePlainDownloadAndIsThenReplacedByTheTrueOne()
+    {
+        var root = Directory.CreateTempSubdirectory("digest-recovery-docker-").FullName;
+        try
+        {
+            var (chain, tar) = await DockerDataRoot.AddLayerAsync(root, "layer", parent: null, "--format=gnu");
+            var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["LayerStore:Layout"] = "docker" };
+            var url = new Uri($"/layers/{chain}/tar", UriKind.Relative);
+            await using (var first = ApiServer.Start(root, settings: settings))
+            {
+                using var client = first.CreateClient();
+                Assert.Equal(tar, await client.GetByteArrayAsync(url));
+            }
+
+            string? trueCheck = null;
+            Assert.Equal(1, await DamageEntriesAsync(text => Regex.Replace(text, "\"TarCheck\":\"([0-9a-f]{32})\"", match =>
+            {
+                trueCheck = match.Groups[1].Value;
+                return "\"TarCheck\":\"" + new string('0', 32) + "\"";
+            })));
+
+            // The tar is larger than a flush: its body has started when the check fails, so the download is aborted.
+            await using var server = ApiServer.Start(root, settings: settings);
+            using var http = server.CreateClient();
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
+            var body = await http.GetByteArrayAsync(url);
+            await server.Logs.WaitForExportOutcomesAsync(chain, 2);
+
+            Assert.Equal(tar, body);
+            Assert.Contains($"\"TarCheck\":\"{trueCheck}\"", await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_digests, "*.json"))), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     // A plain download announces the entry's Digest and Size but holds its tar to the DiffId, its check and the survey's

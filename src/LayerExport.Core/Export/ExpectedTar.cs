@@ -35,7 +35,7 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
     /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>
     /// <param name="toCome">The bytes that will end the tar, not written yet (the end-of-archive blocks), or none.</param>
-    /// <param name="walked">The fingerprint of the entries written, or null where none is taken (a reassembled tar, always hashed).</param>
+    /// <param name="walked">The fingerprint of the entries written (a reassembled tar's: of the state its record was surveyed in), or null where none is taken.</param>
     /// <param name="what">What the tar is, for the message ("tar", "reassembled tar").</param>
     /// <param name="cancellationToken">Stops the wait for the hash.</param>
     /// <exception cref="LayerExportException">The length or the digest differs: the layer changed on disk.</exception>

@@ -34,22 +34,26 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     /// <summary>The descriptor of a representation when it is already known for this layer state.</summary>
     /// <remarks>
     /// A plain tar reassembled from the store's record is known before it is made: its digest is the recorded diffID,
-    /// unless this layer state was found not to rebuild it (<see cref="VerifyRecordedAsync"/>).
+    /// unless this layer state was found not to rebuild it (<see cref="VerifyRecordedAsync"/>). Once an export has seen
+    /// it have that digest, the descriptor kept then also carries the tar's check (<see cref="LayerDescriptor.TarCheck"/>).
     /// </remarks>
     public LayerDescriptor? TryGetKnown(string layerId, LayerSurvey survey, LayerCompression compression)
     {
-        if (compression == LayerCompression.None && survey.RecordedDiffId is { } recorded && !_unbuildable.ContainsKey(Key(layerId, survey.Fingerprint, compression)))
-        {
-            return new LayerDescriptor(LayerMediaType.Tar, recorded, survey.TarSize, recorded);
-        }
+        var key = Key(layerId, survey.Fingerprint, compression);
 
         // The key names the representation; an entry of another one (a damaged or hand-made file) is a miss too. A plain
         // tar is announced with the entry's size and held to the survey's: one that differs would fail every download.
-        return cache.TryGet(Key(layerId, survey.Fingerprint, compression), out var known) && known.MediaType == LayerMediaType.For(compression)
+        var kept = cache.TryGet(key, out var known) && known.MediaType == LayerMediaType.For(compression)
             && (known.GzipIndex is null || known.GzipIndex.BlockSize == options.Gzip.BlockSize)
             && (compression != LayerCompression.None || known.Size == survey.TarSize)
             ? known
             : null;
+        if (compression == LayerCompression.None && survey.RecordedDiffId is { } recorded && !_unbuildable.ContainsKey(key))
+        {
+            return kept?.Digest == recorded ? kept : new LayerDescriptor(LayerMediaType.Tar, recorded, survey.TarSize, recorded);
+        }
+
+        return kept;
     }
 
     /// <summary>Whether the plain tar's own descriptor of this layer state (or the store's record) gives the diffID and tar length <paramref name="compressed"/> gives.</summary>

@@ -56,8 +56,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             var announced = AnnouncedLengthWriter.AroundTar(output, expected);
 
             // SHA-256 is most of a plain download's CPU; a layer state exported before has a check that costs far less.
-            // A reassembled tar is hashed all the same: its assembler reports the digest it made.
-            var checkedDiffId = content.Recorded is null && expected is { CheckedByChecksum: true, DiffId: { } known } ? known : (LayerDigest?)null;
+            var checkedDiffId = UnhashedDiffId(expected, expected?.CheckedByChecksum == true);
             using var tar = new HashingPipeWriter(announced, hashes: checkedDiffId is null);
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             await AnnouncedLengthWriter.ReleaseAsync(announced, cancellationToken).ConfigureAwait(false);
@@ -117,8 +116,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
         var announcedTar = AnnouncedLengthWriter.AroundTar(compressorInput, expected);
         // Hashing the tar costs up to a sixth of a compressed export's CPU; a body whose digest is checked needs none.
-        // A reassembled tar is hashed all the same: its assembler reports the digest it made.
-        var fixedDiffId = content.Recorded is null && expected is { FixedByBody: true, DiffId: { } known } ? known : (LayerDigest?)null;
+        var fixedDiffId = UnhashedDiffId(expected, expected?.FixedByBody == true);
         using (var tar = new HashingPipeWriter(announcedTar, hashes: fixedDiffId is null))
         {
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
@@ -134,6 +132,11 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             };
         }
     }
+
+    // The announced diffID when another check fixes the tar (fixedOtherwise) and its SHA-256 need not be taken, else
+    // null. A reassembled tar is held to its store's diffID: only a check taken under that one stands in for it.
+    private LayerDigest? UnhashedDiffId(ExpectedTar? expected, bool fixedOtherwise) =>
+        fixedOtherwise && expected?.DiffId is { } announced && (content.Recorded is not { } recorded || recorded.DiffId == announced) ? announced : null;
 
     /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly outside them.</summary>
     /// <remarks>
@@ -280,11 +283,18 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     // A file that differs from its record (size, CRC-64, missing), or a tar that is not the recorded one, looks like
     // a change, but when the layer is still in the state surveyed before it was read, nothing changed: the store's
     // files and record disagree, and every retry would fail the same way. Only a walk after the failure can tell.
-    private LayerExportException Judge(LayerExportException failure, string surveyed, CancellationToken cancellationToken)
+    // A tar written without SHA-256 (hashed: false) was held to a check kept for the state, not to the store's diffID:
+    // when that check fails on an unchanged layer, the kept check is what is wrong, and the caller forgets it.
+    private LayerExportException Judge(LayerExportException failure, string surveyed, bool hashed, CancellationToken cancellationToken)
     {
         if (Moved(surveyed, cancellationToken))
         {
             return Changed(failure);
+        }
+
+        if (!hashed && failure.InnerException is TarMismatchException)
+        {
+            return failure;
         }
 
         if (failure.InnerException is TarSplitRecordException)
@@ -340,7 +350,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
             record.Expect(_surveyedRecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
 
-            _reassembled = new TarSplitAssembler(recorded.Files);
+            _reassembled = new TarSplitAssembler(recorded.Files) { State = fingerprint };
             try
             {
                 var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);
@@ -351,7 +361,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             // A record that was not the one surveyed is a change already, whatever a walk after it finds (an edit undone).
             catch (LayerExportException e) when (!record.DiffersFromExpected && e.InnerException is LayerChangedException or TarMismatchException or TarSplitRecordException or NativeIOException { IsNotFound: true })
             {
-                throw Judge(e, fingerprint, cancellationToken);
+                throw Judge(e, fingerprint, tar.Hashes, cancellationToken);
             }
         }
 

@@ -29,6 +29,10 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <summary>An assembler reading files under <paramref name="layerRoot"/> (not owned; e.g. an overlay2 <c>diff/</c>).</summary>
     internal TarSplitAssembler(FileDescriptor layerRoot) => _root = layerRoot;
 
+    /// <summary>The fingerprint of the layer state whose record is reassembled (its survey's): what a tar written without SHA-256 is held to before its end.</summary>
+    /// <remarks>Such a tar is fixed by another check (<see cref="ExpectedTar.CheckedByChecksum"/>, <see cref="ExpectedTar.FixedByBody"/>) that was taken of that state.</remarks>
+    internal string? State { get; init; }
+
     /// <summary>Tar offset reached so far (bytes written, plus for a range those before it); readable after a failure.</summary>
     /// <remarks>As a generated tar counts, so that the log and the metrics take a range's own bytes alike from both.</remarks>
     public long BytesWritten => _tar is null ? 0 : _windowStart + _tar.Length;
@@ -183,13 +187,13 @@ public sealed class TarSplitAssembler : IExportProgress
 
         if (expected is not null)
         {
-            await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, walked: null, "reassembled tar", cancellationToken).ConfigureAwait(false);
+            await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, walked: State, "reassembled tar", cancellationToken).ConfigureAwait(false);
         }
 
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         // Every byte has left; a client that hangs up now does not cost the summary its digest.
-        return new TarSplitSummary(tar.Length, EntriesWritten, await tar.GetDigestAsync(CancellationToken.None).ConfigureAwait(false));
+        return new TarSplitSummary(tar.Length, EntriesWritten, tar.Hashes ? await tar.GetDigestAsync(CancellationToken.None).ConfigureAwait(false) : null);
     }
 
     /// <summary>Writes the bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the tar the record describes.</summary>

@@ -34,6 +34,24 @@ public sealed class KnownDescriptorsTests : IDisposable
         Assert.Null(descriptors.TryGetKnown(LayerId, survey, LayerCompression.Zstd));
     }
 
+    // Once an export has seen the reassembled tar have its recorded diffID, the descriptor kept then carries the tar's
+    // check (decision 0019); one kept under another digest is not the recorded tar's and is passed over.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ARecordedDiffIdsTarIsDescribedWithTheCheckKeptWhenAnExportSawIt(bool keptUnderTheRecordedDiffId)
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = Descriptors(store, new DigestCache(directory: null), new CompressionOptions());
+        var survey = new LayerSurvey(4096, 1, "fingerprint") { RecordedDiffId = DiffId };
+        var kept = keptUnderTheRecordedDiffId ? DiffId : Digest;
+
+        descriptors.Record(LayerId, LayerCompression.None, new ExportSummary(4096, 1, kept, kept, 4096, "fingerprint") { TarCheck = "check" });
+
+        var known = descriptors.TryGetKnown(LayerId, survey, LayerCompression.None);
+        Assert.Equal(new LayerDescriptor(LayerMediaType.Tar, DiffId, 4096, DiffId) { TarCheck = keptUnderTheRecordedDiffId ? "check" : null }, known);
+    }
+
     [Fact]
     public void ACompressedExportAlsoMakesItsPlainTarAndItsGzipIndexKnown()
     {
