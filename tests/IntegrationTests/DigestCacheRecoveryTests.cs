@@ -109,6 +109,55 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         }
     }
 
+    // A compressed body's kept DiffId, damaged alone, is announced against the store's diffID: the reassembled tar,
+    // hashed since the two disagree, is the store's and cannot have it. That is the kept descriptor's fault, not a
+    // store whose files do not rebuild its diffID: one download fails and forgets it, the next has the body.
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task AWrongKeptDiffIdOfAReassembledTarsBodyFailsOneDownloadNotEveryOneAsTheStores(string compression)
+    {
+        var root = Directory.CreateTempSubdirectory("digest-recovery-docker-").FullName;
+        try
+        {
+            var (chain, _) = await DockerDataRoot.AddLayerAsync(root, "layer", parent: null, "--format=gnu");
+            var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["LayerStore:Layout"] = "docker" };
+            var url = new Uri($"/layers/{chain}/tar?compression={compression}", UriKind.Relative);
+            byte[] body;
+            await using (var first = ApiServer.Start(root, settings: settings))
+            {
+                using var client = first.CreateClient();
+                body = await client.GetByteArrayAsync(url);
+            }
+
+            var changed = await DamageEntriesAsync(text =>
+            {
+                var json = JsonNode.Parse(text)!.AsObject();
+                if (!json["MediaType"]!.GetValue<string>().EndsWith("+" + compression, StringComparison.Ordinal))
+                {
+                    return text;
+                }
+
+                json["DiffId"] = "sha256:" + new string('0', 64);
+                return json.ToJsonString();
+            });
+
+            await using var server = ApiServer.Start(root, settings: settings);
+            using var http = server.CreateClient();
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
+            await server.Logs.WaitForExportOutcomeAsync(chain, "failed");
+            using var next = await http.GetAsync(url);
+
+            Assert.Equal(1, changed);
+            Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+            Assert.Equal(body, await next.Content.ReadAsByteArrayAsync());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     // A plain download announces the entry's Digest and Size but holds its tar to the DiffId, its check and the survey's
     // length: an entry damaged in the Digest alone gave HEAD, the descriptor and a complete download that digest; one
     // damaged in the Size alone gave HEAD and the descriptor that size, and a download a Content-Length no body fills.

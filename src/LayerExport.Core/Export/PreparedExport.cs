@@ -283,16 +283,17 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     // A file that differs from its record (size, CRC-64, missing), or a tar that is not the recorded one, looks like
     // a change, but when the layer is still in the state surveyed before it was read, nothing changed: the store's
     // files and record disagree, and every retry would fail the same way. Only a walk after the failure can tell.
-    // A tar written without SHA-256 (hashed: false) was held to a check kept for the state, not to the store's diffID:
-    // when that check fails on an unchanged layer, the kept check is what is wrong, and the caller forgets it.
-    private LayerExportException Judge(LayerExportException failure, string surveyed, bool hashed, CancellationToken cancellationToken)
+    // A tar not held by its SHA-256 to the store's own diffID (unhashed, or announced under another diffID from a kept
+    // descriptor) was held to what was kept for the state: when that fails on an unchanged layer, the kept descriptor
+    // is what is wrong, and the caller forgets it.
+    private LayerExportException Judge(LayerExportException failure, string surveyed, bool heldToStoresDiffId, CancellationToken cancellationToken)
     {
         if (Moved(surveyed, cancellationToken))
         {
             return Changed(failure);
         }
 
-        if (!hashed && failure.InnerException is TarMismatchException)
+        if (!heldToStoresDiffId && failure.InnerException is TarMismatchException)
         {
             return failure;
         }
@@ -361,7 +362,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             // A record that was not the one surveyed is a change already, whatever a walk after it finds (an edit undone).
             catch (LayerExportException e) when (!record.DiffersFromExpected && e.InnerException is LayerChangedException or TarMismatchException or TarSplitRecordException or NativeIOException { IsNotFound: true })
             {
-                throw Judge(e, fingerprint, tar.Hashes, cancellationToken);
+                throw Judge(e, fingerprint, tar.Hashes && recorded.DiffId is { } stores && expected?.DiffId == stores, cancellationToken);
             }
         }
 
