@@ -56,7 +56,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             var announced = AnnouncedLengthWriter.AroundTar(output, expected);
 
             // SHA-256 is most of a plain download's CPU; a layer state exported before has a check that costs far less.
-            var checkedDiffId = UnhashedDiffId(expected, expected?.CheckedByChecksum == true);
+            var checkedDiffId = UnhashedDiffId(expected, expected?.CheckedByChecksum == true, cancellationToken);
             using var tar = new HashingPipeWriter(announced, hashes: checkedDiffId is null);
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
             await AnnouncedLengthWriter.ReleaseAsync(announced, cancellationToken).ConfigureAwait(false);
@@ -116,7 +116,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         var compressorInput = PipeWriter.Create(stage.Input, new StreamPipeWriterOptions(leaveOpen: true));
         var announcedTar = AnnouncedLengthWriter.AroundTar(compressorInput, expected);
         // Hashing the tar costs up to a sixth of a compressed export's CPU; a body whose digest is checked needs none.
-        var fixedDiffId = UnhashedDiffId(expected, expected?.FixedByBody == true);
+        var fixedDiffId = UnhashedDiffId(expected, expected?.FixedByBody == true, cancellationToken);
         using (var tar = new HashingPipeWriter(announcedTar, hashes: fixedDiffId is null))
         {
             var written = await WriteTarAsync(tar, expected, cancellationToken).ConfigureAwait(false);
@@ -134,9 +134,14 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     }
 
     // The announced diffID when another check fixes the tar (fixedOtherwise) and its SHA-256 need not be taken, else
-    // null. A reassembled tar is held to its store's diffID: only a check taken under that one stands in for it.
-    private LayerDigest? UnhashedDiffId(ExpectedTar? expected, bool fixedOtherwise) =>
-        fixedOtherwise && expected?.DiffId is { } announced && (content.Recorded is not { } recorded || recorded.DiffId == announced) ? announced : null;
+    // null. A reassembled tar is held to its store's diffID: only a check taken under that one, of the state this export
+    // reads, stands in for it. An announcement from an earlier request's survey may be of a state gone since, whose
+    // tar (files and record unchanged, a ctime moved) the store's diffID still vouches for.
+    private LayerDigest? UnhashedDiffId(ExpectedTar? expected, bool fixedOtherwise, CancellationToken cancellationToken) =>
+        fixedOtherwise && expected?.DiffId is { } announced
+            && (content.Recorded is not { } recorded || (recorded.DiffId == announced && (_survey ?? Survey(cancellationToken)).Fingerprint == expected.StateFingerprint))
+            ? announced
+            : null;
 
     /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly outside them.</summary>
     /// <remarks>
