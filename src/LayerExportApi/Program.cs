@@ -1,8 +1,6 @@
-using LayerExport.Core.Store;
 using LayerExportApi.Hosting;
 using LayerExportApi.Layers;
 using LayerExportApi.Security;
-using Microsoft.Extensions.Options;
 using Serilog;
 
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
@@ -91,29 +89,10 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (OptionsValidationException e)
-{
-    Log.Fatal("LayerExport cannot start: {Reason}", string.Join(" ", e.Failures));
-    return 1;
-}
-catch (LayerStoreException e)
-{
-    Log.Fatal("LayerExport cannot start: LayerStore:Root is not a store of the configured LayerStore:Layout. {Reason}", e.Message);
-    return 1;
-}
-catch (Exception e) when (ConfigurationValueError.Describe(e) is { } reason)
-{
-    Log.Fatal("LayerExport cannot start: {Reason}", reason);
-    return 1;
-}
-catch (StartupCheckException e)
-{
-    Log.Fatal("LayerExport cannot start: {Reason}", e.Message);
-    return 1;
-}
+// The tests' host factory stops this entry point with HostAbortedException once it holds the built host: no failure.
 catch (Exception e) when (e is not HostAbortedException)
 {
-    Log.Fatal(e, "LayerExport could not start: {Reason}", e.Message);
+    StartupFailure.Report(e);
     return 1;
 }
 finally

@@ -56,9 +56,9 @@ internal static class ApiDocumentationExtensions
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
         // Both would answer only GET, or every method with a 404; they are read like any other resource.
-        app.MapOpenApi().WithMetadata(HealthExtensions.ReadOnly).AllowAnonymous();
+        app.MapOpenApi().WithMetadata(ReadOnlyMethods.Metadata).AllowAnonymous();
         app.MapSwaggerUI("swagger", static options => options.SwaggerEndpoint("/openapi/v1.json", "LayerExport v1"))
-            .WithMetadata(HealthExtensions.ReadOnly)
+            .WithMetadata(ReadOnlyMethods.Metadata)
             .AllowAnonymous();
 
         // Swagger UI's stock page script, which Swashbuckle embeds and would serve, names the petstore's document;

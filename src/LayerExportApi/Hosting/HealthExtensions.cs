@@ -28,18 +28,15 @@ internal static class HealthExtensions
         return builder;
     }
 
-    /// <summary>GET and HEAD only, as every other endpoint of the server.</summary>
-    internal static readonly HttpMethodMetadata ReadOnly = new([HttpMethods.Get, HttpMethods.Head]);
-
     /// <summary>Maps both probes, without authentication.</summary>
     public static WebApplication MapHealthProbes(this WebApplication app)
     {
         // MapHealthChecks answers every method; these are read like any other resource, so another method is a 405.
         app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = HealthResponses.WriteAsync })
-            .WithMetadata(ReadOnly)
+            .WithMetadata(ReadOnlyMethods.Metadata)
             .AllowAnonymous();
         app.MapHealthChecks(ReadinessPath, new HealthCheckOptions { Predicate = static c => c.Tags.Contains(ReadyTag), ResponseWriter = HealthResponses.WriteAsync })
-            .WithMetadata(ReadOnly)
+            .WithMetadata(ReadOnlyMethods.Metadata)
             .AllowAnonymous();
         return app;
     }

@@ -25,7 +25,7 @@ internal static class MetricsExtensions
     {
         // The instruments exist once made: the gauges of slots and queue are scraped from start, not from the first export.
         app.Services.GetRequiredService<ExportMetrics>();
-        app.MapPrometheusScrapingEndpoint(Path).WithMetadata(HealthExtensions.ReadOnly);
+        app.MapPrometheusScrapingEndpoint(Path).WithMetadata(ReadOnlyMethods.Metadata);
         return app;
     }
 }
