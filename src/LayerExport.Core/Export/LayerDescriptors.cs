@@ -167,7 +167,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     public async Task VerifyRecordedAsync(string layerId, LayerSurvey survey, CancellationToken cancellationToken)
     {
         var key = Key(layerId, survey.Fingerprint, LayerCompression.None);
-        if (survey.RecordedDiffId is null || cache.TryGet(key, out _))
+        if (survey.RecordedDiffId is not { } recorded || SawRecordedDiffId(key, recorded))
         {
             return;
         }
@@ -188,11 +188,15 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             throw;
         }
 
-        if (!cache.TryGet(key, out _))
+        if (!SawRecordedDiffId(key, recorded))
         {
             throw new LayerChangedException("the layer changed while its tar was checked against the recorded diffID");
         }
     }
+
+    // An export keeps the plain descriptor only once its tar had the recorded diffID; an entry of another digest (a
+    // damaged file) is no such proof, as TryGetKnown passes it over too.
+    private bool SawRecordedDiffId(string key, LayerDigest recorded) => cache.TryGet(key, out var kept) && kept.Digest == recorded;
 
     private async Task<LayerDescriptor> ComputeSharedAsync(string key, string layerId, LayerCompression compression, CancellationToken cancellationToken)
     {

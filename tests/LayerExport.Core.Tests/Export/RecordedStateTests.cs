@@ -103,6 +103,24 @@ public sealed class RecordedStateTests : IDisposable
         Assert.Contains("is not the announced", inconsistent.Message, StringComparison.Ordinal);
     }
 
+    // A plain entry kept under the state's key with another digest (a damaged cache file) is no proof that an export
+    // saw the tar have the recorded diffID: the check is still made before a range goes out under it.
+    [Fact]
+    public async Task AKeptPlainEntryOfAnotherDigestDoesNotStandForTheCheckOfTheRecordedDiffId()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        RetimeFirstFileHeader(RecordPath(id));
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        var survey = Survey(store, id);
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+        descriptors.Record(id, LayerCompression.None, new ExportSummary(survey.TarSize, 1, other, other, survey.TarSize, survey.Fingerprint));
+
+        var failure = await Assert.ThrowsAsync<LayerExportException>(() => descriptors.VerifyRecordedAsync(id, survey, CancellationToken.None));
+
+        Assert.IsType<LayerStoreCorruptException>(failure.InnerException);
+    }
+
     [Fact]
     public async Task ThePlainDescriptorOfARecordThatNoLongerRebuildsTheRecordedDiffIdIsAnInconsistentStore()
     {
