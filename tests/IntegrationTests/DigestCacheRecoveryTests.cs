@@ -18,12 +18,14 @@ public sealed class DigestCacheRecoveryTests : IDisposable
 
     private readonly string _digests = Directory.CreateTempSubdirectory("digest-recovery-").FullName;
     private readonly string _downloads = Directory.CreateTempSubdirectory("digest-recovery-downloads-").FullName;
+    private readonly string _dockerRoot = Directory.CreateTempSubdirectory("digest-recovery-docker-").FullName;
 
     public void Dispose()
     {
         _store.Dispose();
         Directory.Delete(_digests, recursive: true);
         Directory.Delete(_downloads, recursive: true);
+        Directory.Delete(_dockerRoot, recursive: true);
     }
 
     [Fact]
@@ -74,39 +76,23 @@ public sealed class DigestCacheRecoveryTests : IDisposable
     [Fact]
     public async Task AWrongKeptCheckOfAReassembledTarFailsOnePlainDownloadAndIsThenReplacedByTheTrueOne()
     {
-        var root = Directory.CreateTempSubdirectory("digest-recovery-docker-").FullName;
-        try
+        var (chain, settings, url, tar) = await RecordDockerLayerAsync(query: "");
+        string? trueCheck = null;
+        Assert.Equal(1, await DamageEntriesAsync(text => Regex.Replace(text, "\"TarCheck\":\"([0-9a-f]{32})\"", match =>
         {
-            var (chain, tar) = await DockerDataRoot.AddLayerAsync(root, "layer", parent: null, "--format=gnu");
-            var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["LayerStore:Layout"] = "docker" };
-            var url = new Uri($"/layers/{chain}/tar", UriKind.Relative);
-            await using (var first = ApiServer.Start(root, settings: settings))
-            {
-                using var client = first.CreateClient();
-                Assert.Equal(tar, await client.GetByteArrayAsync(url));
-            }
+            trueCheck = match.Groups[1].Value;
+            return "\"TarCheck\":\"" + new string('0', 32) + "\"";
+        })));
 
-            string? trueCheck = null;
-            Assert.Equal(1, await DamageEntriesAsync(text => Regex.Replace(text, "\"TarCheck\":\"([0-9a-f]{32})\"", match =>
-            {
-                trueCheck = match.Groups[1].Value;
-                return "\"TarCheck\":\"" + new string('0', 32) + "\"";
-            })));
+        // The tar is larger than a flush: its body has started when the check fails, so the download is aborted.
+        await using var server = ApiServer.Start(_dockerRoot, settings: settings);
+        using var http = server.CreateClient();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
+        var body = await http.GetByteArrayAsync(url);
+        await server.Logs.WaitForExportOutcomesAsync(chain, 2);
 
-            // The tar is larger than a flush: its body has started when the check fails, so the download is aborted.
-            await using var server = ApiServer.Start(root, settings: settings);
-            using var http = server.CreateClient();
-            await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
-            var body = await http.GetByteArrayAsync(url);
-            await server.Logs.WaitForExportOutcomesAsync(chain, 2);
-
-            Assert.Equal(tar, body);
-            Assert.Contains($"\"TarCheck\":\"{trueCheck}\"", await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_digests, "*.json"))), StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        Assert.Equal(tar, body);
+        Assert.Contains($"\"TarCheck\":\"{trueCheck}\"", await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_digests, "*.json"))), StringComparison.Ordinal);
     }
 
     // A compressed body's kept DiffId, damaged alone, is announced against the store's diffID: the reassembled tar,
@@ -117,45 +103,28 @@ public sealed class DigestCacheRecoveryTests : IDisposable
     [InlineData("zstd")]
     public async Task AWrongKeptDiffIdOfAReassembledTarsBodyFailsOneDownloadNotEveryOneAsTheStores(string compression)
     {
-        var root = Directory.CreateTempSubdirectory("digest-recovery-docker-").FullName;
-        try
+        var (chain, settings, url, body) = await RecordDockerLayerAsync($"?compression={compression}");
+        var changed = await DamageEntriesAsync(text =>
         {
-            var (chain, _) = await DockerDataRoot.AddLayerAsync(root, "layer", parent: null, "--format=gnu");
-            var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["LayerStore:Layout"] = "docker" };
-            var url = new Uri($"/layers/{chain}/tar?compression={compression}", UriKind.Relative);
-            byte[] body;
-            await using (var first = ApiServer.Start(root, settings: settings))
+            var json = JsonNode.Parse(text)!.AsObject();
+            if (!json["MediaType"]!.GetValue<string>().EndsWith("+" + compression, StringComparison.Ordinal))
             {
-                using var client = first.CreateClient();
-                body = await client.GetByteArrayAsync(url);
+                return text;
             }
 
-            var changed = await DamageEntriesAsync(text =>
-            {
-                var json = JsonNode.Parse(text)!.AsObject();
-                if (!json["MediaType"]!.GetValue<string>().EndsWith("+" + compression, StringComparison.Ordinal))
-                {
-                    return text;
-                }
+            json["DiffId"] = "sha256:" + new string('0', 64);
+            return json.ToJsonString();
+        });
 
-                json["DiffId"] = "sha256:" + new string('0', 64);
-                return json.ToJsonString();
-            });
+        await using var server = ApiServer.Start(_dockerRoot, settings: settings);
+        using var http = server.CreateClient();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
+        await server.Logs.WaitForExportOutcomeAsync(chain, "failed");
+        using var next = await http.GetAsync(url);
 
-            await using var server = ApiServer.Start(root, settings: settings);
-            using var http = server.CreateClient();
-            await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
-            await server.Logs.WaitForExportOutcomeAsync(chain, "failed");
-            using var next = await http.GetAsync(url);
-
-            Assert.Equal(1, changed);
-            Assert.Equal(HttpStatusCode.OK, next.StatusCode);
-            Assert.Equal(body, await next.Content.ReadAsByteArrayAsync());
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        Assert.Equal(1, changed);
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal(body, await next.Content.ReadAsByteArrayAsync());
     }
 
     // A plain download announces the entry's Digest and Size but holds its tar to the DiffId, its check and the survey's
@@ -438,6 +407,18 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         using var retried = await http.GetAsync(url);
         Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
         return await retried.Content.ReadAsByteArrayAsync();
+    }
+
+    // A Docker data-root of one layer, downloaded once (plain tar, or the query's representation) by a server that kept
+    // what it made in the digest cache; the first download's body is returned.
+    private async Task<(string Chain, Dictionary<string, string> Settings, Uri Url, byte[] Body)> RecordDockerLayerAsync(string query)
+    {
+        var (chain, _) = await DockerDataRoot.AddLayerAsync(_dockerRoot, "layer", parent: null, "--format=gnu");
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests, ["LayerStore:Layout"] = "docker" };
+        var url = new Uri($"/layers/{chain}/tar{query}", UriKind.Relative);
+        await using var first = ApiServer.Start(_dockerRoot, settings: settings);
+        using var client = first.CreateClient();
+        return (chain, settings, url, await client.GetByteArrayAsync(url));
     }
 
     private async Task<(byte[] Body, string? Descriptor)> RecordAsync(Dictionary<string, string> settings, Uri url, Uri? descriptorUrl = null)
