@@ -13,6 +13,9 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
     /// <summary>The diffID the store recorded for this layer, when its tar is reassembled from a record.</summary>
     public LayerDigest? RecordedDiffId { get; init; }
 
+    /// <summary>The digest of the tar-split record the survey measured, when the tar is reassembled: an export makes its tar from that record or fails.</summary>
+    internal LayerDigest? RecordDigest { get; init; }
+
     /// <summary>Whether <see cref="TarSize"/> is a record's whose tar has no end blocks and no recorded length: only <see cref="RecordedDiffId"/>, which a whole export checks, tells it from a record cut short.</summary>
     public bool LengthVouchedByDiffIdAlone { get; init; }
 

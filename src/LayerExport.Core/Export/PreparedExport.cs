@@ -22,7 +22,6 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     private readonly LayerTarExport _generated = new();
     private TarSplitAssembler? _reassembled;
     private LayerSurvey? _survey;
-    private LayerDigest? _surveyedRecordDigest;
 
     /// <summary>The layer being exported.</summary>
     public LayerDescription Layer { get; } = layer;
@@ -171,7 +170,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         if (content.Recorded is { } recorded)
         {
             using var record = recorded.OpenRecord();
-            record.Expect(_surveyedRecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
+            record.Expect(_survey?.RecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
             _reassembled = new TarSplitAssembler(recorded.Files);
             await _reassembled.WriteRangeAsync(record, output, start, end, cancellationToken).ConfigureAwait(false);
 
@@ -198,12 +197,23 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         await GzipRange.WriteAsync(body, index, compressionOptions, start, end, WriteTarRangeAsync, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Whether <paramref name="survey"/>, taken by an earlier request, may stand for this export: it announces the diffID the store records now.</summary>
-    /// <remarks>The export checks a tar against the diffID announced; one the store no longer records must not be announced or checked.</remarks>
-    public bool MayAssume(LayerSurvey survey)
+    /// <summary>Takes <paramref name="survey"/>, taken by an earlier request, as this export's own when it may stand for it: it announces the diffID the store records now.</summary>
+    /// <returns>Whether it was taken; if not, the export surveys the layer itself.</returns>
+    /// <remarks>
+    /// The export checks a tar against the diffID announced; one the store no longer records must not be announced or
+    /// checked. A reassembled tar is then made from the very record that survey measured, each file held to its recorded
+    /// size and CRC-64, so it is the tar of that layer state byte for byte and the layer is not walked again.
+    /// </remarks>
+    public bool TryAssume(LayerSurvey survey)
     {
         ArgumentNullException.ThrowIfNull(survey);
-        return survey.RecordedDiffId == content.Recorded?.DiffId;
+        if (survey.RecordedDiffId != content.Recorded?.DiffId || (content.Recorded is not null && survey.RecordDigest is null))
+        {
+            return false;
+        }
+
+        _survey = survey;
+        return true;
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>
@@ -213,7 +223,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         string? seen = null;
         try
         {
-            return _survey = TakeSurvey(out _surveyedRecordDigest, ref seen, cancellationToken);
+            return _survey = TakeSurvey(ref seen, cancellationToken);
         }
         // A record read while it is rewritten in place stops parsing, or rebuilds a tar cut short, just as a broken
         // one does; only a second look tells the change a retry gets past from the store's fault.
@@ -231,14 +241,13 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     private LayerSurvey TakeSurvey(CancellationToken cancellationToken)
     {
         string? seen = null;
-        return TakeSurvey(out _, ref seen, cancellationToken);
+        return TakeSurvey(ref seen, cancellationToken);
     }
 
-    // record: the digest of the tar-split record the survey measured, if any. seen: what the survey saw, as far as it
-    // got: the fingerprint once it is whole, else the walk's and the record's bytes as read (null until the walk is).
-    private LayerSurvey TakeSurvey(out LayerDigest? record, ref string? seen, CancellationToken cancellationToken)
+    // seen: what the survey saw, as far as it got: the fingerprint once it is whole, else the walk's and the record's
+    // bytes as read (null until the walk is).
+    private LayerSurvey TakeSurvey(ref string? seen, CancellationToken cancellationToken)
     {
-        record = null;
         using var reader = content.CreateMetadataReader(cancellationToken);
 
         // The walk meets every file a record may have content for: the record's files are checked against what it saw.
@@ -279,10 +288,9 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         // The reassembled tar depends on the record as much as on the files: both go into the fingerprint, the record
         // by its content (an edit that keeps the tar's length is another state; a chmod of the record is not).
-        record = measured;
         var fingerprint = seen = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"recorded\n{recorded.DiffId}\n{length}\n{measured}\n{walked.Fingerprint}")));
-        return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId, LengthVouchedByDiffIdAlone = vouchedByDiffIdAlone };
+        return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId, LengthVouchedByDiffIdAlone = vouchedByDiffIdAlone, RecordDigest = measured };
     }
 
     // A file that differs from its record (size, CRC-64, missing), or a tar that is not the recorded one, looks like
@@ -326,7 +334,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         string? again = null;
         try
         {
-            TakeSurvey(out _, ref again, cancellationToken);
+            TakeSurvey(ref again, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -354,7 +362,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
             using var record = recorded.OpenRecord();
 
             // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
-            record.Expect(_surveyedRecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
+            record.Expect(_survey?.RecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
 
             _reassembled = new TarSplitAssembler(recorded.Files) { State = fingerprint };
             try

@@ -39,7 +39,7 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
                     var export = state.exporter.Prepare(state.id, state.parents);
                     try
                     {
-                        return ValueTask.FromResult(state.assumed(export.Layer.Id) is { } survey && export.MayAssume(survey) ? (export, survey, false) : (export, export.Survey(token), true));
+                        return ValueTask.FromResult(state.assumed(export.Layer.Id) is { } survey && export.TryAssume(survey) ? (export, survey, false) : (export, export.Survey(token), true));
                     }
                     catch
                     {

@@ -38,8 +38,8 @@ public sealed class LastSurveyTests : IDisposable
         using var export = new LayerExporter(store).Prepare("generated", []);
 
         // A layer without a record: a survey taken of its record is of another layer state.
-        Assert.True(export.MayAssume(new LayerSurvey(1024, 0, "fingerprint")));
-        Assert.False(export.MayAssume(new LayerSurvey(1024, 0, "fingerprint") { RecordedDiffId = new LayerDigest("sha256:" + new string('d', 64)) }));
-        Assert.Throws<ArgumentNullException>(() => export.MayAssume(null!));
+        Assert.True(export.TryAssume(new LayerSurvey(1024, 0, "fingerprint")));
+        Assert.False(export.TryAssume(new LayerSurvey(1024, 0, "fingerprint") { RecordedDiffId = new LayerDigest("sha256:" + new string('d', 64)) }));
+        Assert.Throws<ArgumentNullException>(() => export.TryAssume(null!));
     }
 }

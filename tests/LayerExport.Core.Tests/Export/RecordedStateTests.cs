@@ -73,6 +73,55 @@ public sealed class RecordedStateTests : IDisposable
         Assert.Equal(original, tar);
     }
 
+    // A survey an earlier request took stands for the export: the tar comes from the record it measured, each file held
+    // to the record, so the layer is not walked again and what is made is kept under that survey's fingerprint, even when
+    // a ctime moved since (a chmod leaves the reassembled tar as it was).
+    [Fact]
+    public async Task AnAssumedSurveyIsTheExportsOwnAndTheLayerIsNotWalkedAgain()
+    {
+        var (id, original) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        var earlier = Survey(store, id);
+        Posix.ChangeMode(Path.Combine(_root.Path, "overlay", id, "diff", "a.txt"), Convert.ToInt32("600", 8));
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        Assert.True(export.TryAssume(earlier));
+        var (tar, summary) = await PipeCollector.CollectAsync(output => export.WriteTarAsync(output, CancellationToken.None));
+
+        Assert.Equal(original, tar);
+        Assert.Equal(earlier.Fingerprint, summary.Fingerprint);
+        Assert.NotEqual(earlier.Fingerprint, Survey(store, id).Fingerprint);
+    }
+
+    [Fact]
+    public async Task ARecordRewrittenSinceTheAssumedSurveyFailsTheExportAsAChange()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: false);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        var earlier = Survey(store, id);
+        RetimeFirstFileHeader(RecordPath(id));
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        Assert.True(export.TryAssume(earlier));
+        var failure = await FailedTarAsync(export);
+
+        Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
+    }
+
+    // Only a survey that measured a record can stand for a reassembled export: one made without (by hand, or of the
+    // layer's files alone) leaves the export to survey the layer itself.
+    [Fact]
+    public async Task ASurveyWithoutTheRecordItMeasuredIsNotAssumedForAReassembledLayer()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        var surveyed = Survey(store, id);
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        Assert.False(export.TryAssume(new LayerSurvey(surveyed.TarSize, surveyed.Entries, surveyed.Fingerprint) { RecordedDiffId = surveyed.RecordedDiffId }));
+        Assert.True(export.TryAssume(surveyed));
+    }
+
     // What the log of an aborted export reports: the reassembler's count, not the unused generator's.
     [Fact]
     public async Task TheProgressOfAReassembledExportIsItsBytesAndEntries()
