@@ -10,8 +10,8 @@ namespace LayerExport.Core.TarSplit;
 /// Reflected polynomial 0xD800000000000000, initial value and final xor all ones. <see cref="Append"/> takes and
 /// returns the finished value, as Go's <c>crc64.Update</c> does, so a checksum can be built chunk by chunk.
 /// Where the CPU multiplies without carries (PCLMULQDQ), long inputs are folded 64 bytes a step and only the last
-/// 16 to 31 bytes go through the tables: a reassembled tar checks every file's content, and eight bytes a step
-/// through eight derived tables ran at a third of the speed of the tar's SHA-256.
+/// 16 to 31 bytes go through the tables: a reassembled tar checks every file's content on the writer's thread, and
+/// eight bytes a step through eight derived tables ran slower than the tar's SHA-256 (1.7 against 1.9 GB/s).
 /// </remarks>
 public static class Crc64Iso
 {
