@@ -16,6 +16,9 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
     /// <summary>The digest of the tar-split record the survey measured, when the tar is reassembled: an export makes its tar from that record or fails.</summary>
     internal LayerDigest? RecordDigest { get; init; }
 
+    /// <summary>The newest ctime the walk met (nanoseconds since the epoch), or <see cref="long.MinValue"/>: a file changed after the survey has a newer one.</summary>
+    internal long NewestChangeNanoseconds { get; init; } = long.MinValue;
+
     /// <summary>Whether <see cref="TarSize"/> is a record's whose tar has no end blocks and no recorded length: only <see cref="RecordedDiffId"/>, which a whole export checks, tells it from a record cut short.</summary>
     public bool LengthVouchedByDiffIdAlone { get; init; }
 
@@ -50,6 +53,6 @@ public sealed record LayerSurvey(long TarSize, long Entries, string Fingerprint)
             }
         }
 
-        return new LayerSurvey(size, entries, fingerprint.Current);
+        return new LayerSurvey(size, entries, fingerprint.Current) { NewestChangeNanoseconds = fingerprint.NewestChangeNanoseconds };
     }
 }

@@ -290,7 +290,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         // by its content (an edit that keeps the tar's length is another state; a chmod of the record is not).
         var fingerprint = seen = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
             $"recorded\n{recorded.DiffId}\n{length}\n{measured}\n{walked.Fingerprint}")));
-        return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId, LengthVouchedByDiffIdAlone = vouchedByDiffIdAlone, RecordDigest = measured };
+        return new LayerSurvey(length, walked.Entries, fingerprint) { RecordedDiffId = recorded.DiffId, LengthVouchedByDiffIdAlone = vouchedByDiffIdAlone, RecordDigest = measured, NewestChangeNanoseconds = walked.NewestChangeNanoseconds };
     }
 
     // A file that differs from its record (size, CRC-64, missing), or a tar that is not the recorded one, looks like
@@ -358,13 +358,16 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     {
         if (content.Recorded is { } recorded)
         {
-            var fingerprint = (_survey ?? Survey(cancellationToken)).Fingerprint;
+            var survey = _survey ?? Survey(cancellationToken);
+            var fingerprint = survey.Fingerprint;
             using var record = recorded.OpenRecord();
 
             // What is made now is recorded under the fingerprint surveyed: it must come from the record surveyed.
-            record.Expect(_survey?.RecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
+            record.Expect(survey.RecordDigest ?? throw new InvalidOperationException("a recorded layer's survey measures its record"));
 
-            _reassembled = new TarSplitAssembler(recorded.Files) { State = fingerprint };
+            // Unhashed, the tar is held to a check a write that keeps a file's size and CRC-64 might pass: a file the survey
+            // did not see as it is now (its ctime moved since, as every write moves it) fails as a change instead.
+            _reassembled = new TarSplitAssembler(recorded.Files) { State = fingerprint, ChangedNoLaterThan = tar.Hashes ? null : survey.NewestChangeNanoseconds };
             try
             {
                 var summary = await _reassembled.WriteAsync(record, tar, expected, cancellationToken).ConfigureAwait(false);

@@ -33,6 +33,10 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <remarks>Such a tar is fixed by another check (<see cref="ExpectedTar.CheckedByChecksum"/>, <see cref="ExpectedTar.FixedByBody"/>) that was taken of that state.</remarks>
     internal string? State { get; init; }
 
+    /// <summary>When set, the newest ctime (nanoseconds since the epoch) a file read may have: a newer one fails the export as a change.</summary>
+    /// <remarks>A tar written without SHA-256 is held to a check of the state surveyed; a file changed since is not of that state.</remarks>
+    internal long? ChangedNoLaterThan { get; init; }
+
     /// <summary>Tar offset reached so far (bytes written, plus for a range those before it); readable after a failure.</summary>
     /// <remarks>As a generated tar counts, so that the log and the metrics take a range's own bytes alike from both.</remarks>
     public long BytesWritten => _tar is null ? 0 : _windowStart + _tar.Length;
@@ -276,10 +280,16 @@ public sealed class TarSplitAssembler : IExportProgress
         var path = entry.DisplayName;
         var size = entry.Size;
         using var file = LayerFileResolver.OpenRegularFile(_root, entry.Name.Span, path);
-        var onDisk = file.Stat().Size;
+        var status = file.Stat();
+        var onDisk = status.Size;
         if (onDisk != size)
         {
             throw Changed(path, $"is {onDisk} bytes on disk, the tar-split record says {size}");
+        }
+
+        if (ChangedNoLaterThan is { } newest && (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds > newest)
+        {
+            throw Changed(path, "changed since the layer was surveyed (its ctime is newer than any the survey met)");
         }
 
         var crc = 0UL;

@@ -108,6 +108,47 @@ public sealed class RecordedStateTests : IDisposable
         Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
     }
 
+    // Unhashed, a reassembled tar is held to the check kept for the state surveyed, which a write that keeps a file's
+    // size and CRC-64 (anyone can make one) might pass: a file whose ctime moved since the survey fails such an export
+    // as a change, before its last bytes. A hashed export is held to the store's diffID by SHA-256 and still delivers.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AFileChangedSinceTheAssumedSurveyFailsAnExportHeldToTheKeptCheckAndNotOneHashed(bool heldToTheKeptCheck)
+    {
+        var (id, original) = await RecordLayerAsync(withDigest: true);
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        var earlier = Survey(store, id);
+        var file = Path.Combine(_root.Path, "overlay", id, "diff", "a.txt");
+        for (var mode = 0; Posix.Stat(file).CtimeNanoseconds <= earlier.NewestChangeNanoseconds; mode ^= 1)
+        {
+            // Until the clock has ticked past the newest ctime the survey met, as it has after any settled state.
+            Posix.ChangeMode(file, Convert.ToInt32(mode == 0 ? "600" : "644", 8));
+        }
+
+        using var export = new LayerExporter(store).Prepare(id, []);
+        Assert.True(export.TryAssume(earlier));
+        var diffId = new LayerDigest("sha256:" + Sha256(original));
+        var expected = new ExpectedTar(original.Length, diffId)
+        {
+            StateFingerprint = earlier.Fingerprint,
+            TarCheck = heldToTheKeptCheck ? SealedChecksum.Seal(diffId, System.IO.Hashing.XxHash128.HashToUInt128(original)) : null,
+        };
+
+        var made = PipeCollector.CollectAsync(output => export.WriteAsync(LayerCompression.None, output, expected, CancellationToken.None));
+
+        if (heldToTheKeptCheck)
+        {
+            var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => made);
+            Assert.IsType<LayerChangedException>(failure.InnerException?.InnerException);
+            Assert.InRange(failure.Collected.Length, 0, original.Length - 1);
+        }
+        else
+        {
+            Assert.Equal(original, (await made).Bytes);
+        }
+    }
+
     // Only a survey that measured a record can stand for a reassembled export: one made without (by hand, or of the
     // layer's files alone) leaves the export to survey the layer itself.
     [Fact]

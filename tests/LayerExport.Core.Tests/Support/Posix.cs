@@ -143,7 +143,8 @@ internal static unsafe partial class Posix
             MtimeSeconds: *(long*)(buffer + 112),
             RdevMajor: *(uint*)(buffer + 128),
             RdevMinor: *(uint*)(buffer + 132),
-            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140));
+            Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140),
+            CtimeNanoseconds: (*(long*)(buffer + 96) * 1_000_000_000) + *(uint*)(buffer + 104));
     }
 
     /// <summary>openat(2)'s number on this machine's architecture.</summary>
