@@ -163,6 +163,21 @@ public sealed class RecordedStateTests : IDisposable
         Assert.True(export.TryAssume(surveyed));
     }
 
+    // The survey would announce, and the export check, a diffID the store no longer records: the export surveys afresh.
+    [Fact]
+    public async Task ASurveyOfTheDiffIdTheStoreRecordedBeforeIsNotAssumedForAReassembledLayer()
+    {
+        var (id, _) = await RecordLayerAsync(withDigest: true);
+        using var before = new ContainersStorageLayerStore(_root.Path);
+        var earlier = Survey(before, id);
+        var layers = _root.Combine("overlay-layers/layers.json");
+        File.WriteAllText(layers, File.ReadAllText(layers).Replace(earlier.RecordedDiffId!.Value.Value, "sha256:" + new string('e', 64), StringComparison.Ordinal));
+        using var store = new ContainersStorageLayerStore(_root.Path);
+        using var export = new LayerExporter(store).Prepare(id, []);
+
+        Assert.False(export.TryAssume(earlier));
+    }
+
     // What the log of an aborted export reports: the reassembler's count, not the unused generator's.
     [Fact]
     public async Task TheProgressOfAReassembledExportIsItsBytesAndEntries()
