@@ -198,12 +198,16 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         await GzipRange.WriteAsync(body, index, compressionOptions, start, end, WriteTarRangeAsync, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Whether <paramref name="survey"/>, taken by an earlier request, may stand for this export: it announces the diffID the store records now.</summary>
-    /// <remarks>The export checks a tar against the diffID announced; one the store no longer records must not be announced or checked.</remarks>
+    /// <summary>Whether <paramref name="survey"/>, taken by an earlier request, may stand for this export: its tar is generated, and so was the survey's.</summary>
+    /// <remarks>
+    /// A reassembled tar's export surveys the layer itself before its first byte, as it must read the record surveyed:
+    /// an earlier survey spares no walk, and could only announce a state gone since (a ctime moved, a file repaired),
+    /// whose kept check the tar is then not held to and whose verdict (no digest announced) is not the layer's now.
+    /// </remarks>
     public bool MayAssume(LayerSurvey survey)
     {
         ArgumentNullException.ThrowIfNull(survey);
-        return survey.RecordedDiffId == content.Recorded?.DiffId;
+        return content.Recorded is null && survey.RecordedDiffId is null;
     }
 
     /// <summary>Walks the layer's metadata: exact tar size and fingerprint, no file read.</summary>

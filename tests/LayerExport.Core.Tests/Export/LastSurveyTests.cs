@@ -31,15 +31,22 @@ public sealed class LastSurveyTests : IDisposable
     }
 
     [Fact]
-    public void ALastSurveyIsAssumedOnlyWhileTheLayerHasItsRecordedDiffId()
+    public async Task ALastSurveyIsAssumedOnlyForAGeneratedTar()
     {
         _store.AddLayer("generated").File("a.txt", "a\n"u8.ToArray());
         using var store = new NativeLayerStore(_store.Root);
         using var export = new LayerExporter(store).Prepare("generated", []);
+        using var docker = new TempDirectory();
+        var (chain, _) = await DockerDataRoot.AddLayerAsync(docker.Path, "layer", parent: null, "--format=gnu");
+        using var dockerStore = new DockerLayerStore(docker.Path);
+        using var reassembled = new LayerExporter(dockerStore).Prepare(chain, []);
 
         // A layer without a record: a survey taken of its record is of another layer state.
         Assert.True(export.MayAssume(new LayerSurvey(1024, 0, "fingerprint")));
         Assert.False(export.MayAssume(new LayerSurvey(1024, 0, "fingerprint") { RecordedDiffId = new LayerDigest("sha256:" + new string('d', 64)) }));
         Assert.Throws<ArgumentNullException>(() => export.MayAssume(null!));
+
+        // A reassembled tar's export surveys the layer itself: not even a survey of the state it is in now is assumed.
+        Assert.False(reassembled.MayAssume(reassembled.Survey(CancellationToken.None)));
     }
 }
