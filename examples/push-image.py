@@ -84,6 +84,25 @@ def put(url, body, size, content_type):
     return response.status, response.headers, text
 
 
+class ExactBody:
+    """The export's body as the upload reads it: a transfer that ends before `size` bytes fails the upload.
+
+    A failed export ends its transfer short, and http.client's response then reads as b"" (the end) where more
+    was asked for: the registry would wait for the rest of the announced length until its socket timed out.
+    """
+
+    def __init__(self, source, size):
+        self.source = source
+        self.remaining = size
+
+    def read(self, amount):
+        data = self.source.read(min(amount, self.remaining)) if self.remaining else b""
+        if self.remaining and not data:
+            raise http.client.IncompleteRead(b"", self.remaining)
+        self.remaining -= len(data)
+        return data
+
+
 def push_blob(registry, repository, digest, size, body, what):
     upload = start_upload(registry, repository)
     separator = "&" if urllib.parse.urlsplit(upload).query else "?"
@@ -107,7 +126,8 @@ def push_layer(args, layer, parents):
             announced = source.headers.get("Docker-Content-Digest")
             if announced not in (None, descriptor["digest"]):
                 fail(f"{layer}: the export announces {announced}, the descriptor said {descriptor['digest']}")
-            push_blob(args.registry, args.repository, descriptor["digest"], descriptor["size"], source, layer)
+            push_blob(args.registry, args.repository, descriptor["digest"], descriptor["size"],
+                      ExactBody(source, descriptor["size"]), layer)
     except urllib.error.HTTPError as e:
         fail(f"GET {url}: {e.code} {e.read().decode(errors='replace')}")
     except (http.client.HTTPException, OSError) as e:

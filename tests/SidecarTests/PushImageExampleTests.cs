@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text;
 using LayerExport.TestSupport;
 using SidecarTests.Infrastructure;
@@ -95,6 +96,60 @@ public sealed class PushImageExampleTests
         Assert.Contains("base: sha256:", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("push-image: pushing the image config and manifest to http://127.0.0.1:", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Traceback", result.Stderr, StringComparison.Ordinal);
+    }
+
+    // A failed export ends its transfer short (a plain tar over HTTP/1.1 closes the connection after its marker): the
+    // push fails at once, and the registry, which would otherwise wait for the rest until its socket timed out, keeps nothing.
+    [Fact]
+    public async Task AnExportThatEndsShortFailsThePushAtOnceAndNothingLands()
+    {
+        using var work = new TemporaryDirectory("push-example-short");
+        using var registry = await RegistryProcess.StartAsync(work.CreateSubdirectory("registry"));
+        using var server = new TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var tar = TestContent.Random(seed: 7, length: 100_000);
+        var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(tar));
+        using var stop = new CancellationTokenSource();
+        var serving = ServeALayerThatEndsShortAsync(server, tar, digest, stop.Token);
+
+        var result = await RunAsync($"http://127.0.0.1:{((IPEndPoint)server.LocalEndpoint).Port}", registry.BaseAddress.ToString(), "latest", "base");
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => serving);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"push-image: base: the transfer failed (IncompleteRead(0 bytes read, {ShortBy} more expected)); nothing was committed under {digest}", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Traceback", result.Stderr, StringComparison.Ordinal);
+        using var client = registry.CreateClient();
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/{Repository}/blobs/{digest}"));
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
+    private const int ShortBy = 60_000;
+
+    // LayerExport as the script meets it for a layer "base" whose whole download fails after its first bytes.
+    private static async Task ServeALayerThatEndsShortAsync(TcpListener listener, byte[] tar, string digest, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var client = await listener.AcceptTcpClientAsync(cancellationToken);
+            var stream = client.GetStream();
+            using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+            var path = (await reader.ReadLineAsync(cancellationToken))?.Split(' ')[1] ?? "";
+            while (!string.IsNullOrEmpty(await reader.ReadLineAsync(cancellationToken)))
+            {
+            }
+
+            var (body, length) = path switch
+            {
+                "/layers/base" => (Encoding.UTF8.GetBytes("""{"id":"base","chain":[],"layout":"native"}"""), -1),
+                _ when path.StartsWith("/layers/base/descriptor", StringComparison.Ordinal) => (Encoding.UTF8.GetBytes(
+                    $$"""{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{{digest}}","size":{{tar.Length}},"diffID":"{{digest}}"}"""), -1),
+                _ => (tar[..(tar.Length - ShortBy)], tar.Length),
+            };
+            var head = $"HTTP/1.1 200 OK\r\nContent-Length: {(length < 0 ? body.Length : length)}\r\nConnection: close\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head), cancellationToken);
+            await stream.WriteAsync(body, cancellationToken);
+        }
     }
 
     // Every HEAD finds its blob; any other request is read up to its body and closed unanswered.

@@ -71,9 +71,16 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     /// <summary>The last survey seen for a layer, or null: what a plain download may announce without walking the layer again.</summary>
     /// <remarks>
     /// Only an announcement that the export then verifies: a tar of another length, or another digest when one
-    /// was announced, fails the download before its last bytes and makes the layer be surveyed afresh.
+    /// was announced, fails the download before its last bytes and makes the layer be surveyed afresh. A reassembled
+    /// tar's export walks nothing when it takes a survey (<see cref="PreparedExport.TryAssume"/>), so nothing would find
+    /// the state gone while its exports succeed: its survey is given only while an export has seen that state have the
+    /// recorded diffID and kept the tar's check, which a file changed since fails (a repaired layer's survey of its
+    /// damaged state, found not to rebuild the diffID, would otherwise be taken, and announce no digest, for good).
     /// </remarks>
-    public LayerSurvey? LastSurvey(string layerId) => _lastSurveys.TryGetValue(layerId, out var survey) ? survey : null;
+    public LayerSurvey? LastSurvey(string layerId) =>
+        _lastSurveys.TryGetValue(layerId, out var survey) && (survey.RecordedDiffId is null || TryGetKnown(layerId, survey, LayerCompression.None)?.TarCheck is not null)
+            ? survey
+            : null;
 
     /// <summary>Remembers a survey just taken, or what a completed generated export found.</summary>
     /// <remarks>Layers come and go in a store: one kept for every layer ever exported would grow without end.</remarks>

@@ -13,6 +13,22 @@ public sealed class LastSurveyTests : IDisposable
 
     public void Dispose() => _store.Dispose();
 
+    // A reassembled tar's export walks nothing when it takes a survey: only one of a state an export has seen rebuild the
+    // recorded diffID (its check kept) is given, never one found not to, nor one of a state no export has seen.
+    [Fact]
+    public void AReassembledTarsSurveyIsGivenOnlyOnceAnExportKeptItsStatesCheck()
+    {
+        using var store = new NativeLayerStore(_store.Root);
+        using var descriptors = new LayerDescriptors(new LayerExporter(store), new DigestCache(directory: null), new CompressionOptions());
+        var diffId = new LayerDigest("sha256:" + new string('d', 64));
+        var survey = new LayerSurvey(1024, 0, "fingerprint") { RecordedDiffId = diffId };
+        descriptors.RememberSurvey("layer", survey);
+
+        Assert.Null(descriptors.LastSurvey("layer"));
+        descriptors.Record("layer", LayerCompression.None, new ExportSummary(1024, 0, diffId, diffId, 1024, "fingerprint") { TarCheck = "check" });
+        Assert.Equal(survey, descriptors.LastSurvey("layer"));
+    }
+
     [Fact]
     public void OnceMoreLayersThanTheBoundWereSurveyedTheEarlierOnesAreForgottenAndTheLatestKept()
     {
