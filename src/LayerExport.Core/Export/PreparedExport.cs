@@ -134,8 +134,8 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
     // The announced diffID when another check fixes the tar (fixedOtherwise) and its SHA-256 need not be taken, else
     // null. A reassembled tar is held to its store's diffID: only a check taken under that one, of the state this export
-    // reads, stands in for it. An announcement from an earlier request's survey may be of a state gone since, whose
-    // tar (files and record unchanged, a ctime moved) the store's diffID still vouches for.
+    // reads, stands in for it. An announcement made from a survey the export did not take as its own may be of a state
+    // gone since, whose tar (files and record unchanged, a ctime moved) the store's diffID still vouches for.
     private LayerDigest? UnhashedDiffId(ExpectedTar? expected, bool fixedOtherwise, CancellationToken cancellationToken) =>
         fixedOtherwise && expected?.DiffId is { } announced
             && (content.Recorded is not { } recorded || (recorded.DiffId == announced && (_survey ?? Survey(cancellationToken)).Fingerprint == expected.StateFingerprint))

@@ -70,6 +70,9 @@ internal readonly record struct FileStatus
     /// <summary>Sub-second part of the status-change time.</summary>
     public uint CtimeNanoseconds { get; }
 
+    /// <summary>The status-change time in nanoseconds since the epoch.</summary>
+    public long ChangeTimeNanoseconds => (CtimeSeconds * 1_000_000_000) + CtimeNanoseconds;
+
     /// <summary>True when a file system or a bind mount is mounted on this very file (Linux 5.8+; false before).</summary>
     public bool IsMountRoot { get; }
 

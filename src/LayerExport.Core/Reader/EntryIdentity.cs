@@ -15,6 +15,6 @@ public sealed record EntryIdentity(ulong Device, ulong Inode, uint LinkCount, lo
         status.Device,
         status.Inode,
         status.NLink,
-        (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds,
+        status.ChangeTimeNanoseconds,
         (status.MtimeSeconds * 1_000_000_000) + status.MtimeNanoseconds);
 }

@@ -287,7 +287,7 @@ public sealed class TarSplitAssembler : IExportProgress
             throw Changed(path, $"is {onDisk} bytes on disk, the tar-split record says {size}");
         }
 
-        if (ChangedNoLaterThan is { } newest && (status.CtimeSeconds * 1_000_000_000) + status.CtimeNanoseconds > newest)
+        if (ChangedNoLaterThan is { } newest && status.ChangeTimeNanoseconds > newest)
         {
             throw Changed(path, "changed since the layer was surveyed (its ctime is newer than any the survey met)");
         }
