@@ -25,25 +25,14 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
 
     private const int MaxEntriesAhead = 512;
 
-    // Each side wakes the other in batches, not per entry: a wake-up is a futex call and a thread switch, dearer
-    // than reading a small file. A waiting writer is woken after this many entries (or when the reading thread
-    // is about to wait itself, or ends); a waiting reading thread once half its budget and queue are free.
+    // A waiting writer is woken after this many entries (see ReadAheadQueue).
     private const int WakeWriterAfter = 32;
 
     private readonly ILayerEntryReader _inner;
-    private readonly Queue<Item> _queue = new();
-    private readonly object _gate = new();
+    private readonly ReadAheadQueue<LayerEntry> _queue = new(Budget, MaxEntriesAhead, WakeWriterAfter);
     private readonly Thread _thread;
     // Cancelled on dispose: the inner reader may be deep in one read (a comparison, a listing) that the queue never sees.
     private readonly CancellationTokenSource _stop = new();
-    // Taken at the first small file: a layer of large files never needs it.
-    private ReadAheadRing? _ring;
-    private long _held;
-    private bool _ended;
-    private bool _stopping;
-    private bool _readingThreadWaits;
-    private int _unannounced;
-    private TaskCompletionSource? _writerWaits;
     private bool _disposed;
 
     /// <summary>Starts reading ahead from the reader <paramref name="open"/> makes; this reader owns it from now on.</summary>
@@ -56,16 +45,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     }
 
     /// <summary>Bytes of content (and large files' stand-in cost, and extended attributes) held ahead right now.</summary>
-    public long HeldBytes
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _held;
-            }
-        }
-    }
+    public long HeldBytes => _queue.HeldBytes;
 
     /// <inheritdoc />
     public bool TryRead([NotNullWhen(true)] out LayerEntry? entry)
@@ -75,38 +55,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     }
 
     /// <inheritdoc />
-    public async ValueTask<LayerEntry?> ReadAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            Task wake;
-            lock (_gate)
-            {
-                if (_queue.TryDequeue(out var item))
-                {
-                    _held -= item.Metadata;
-                    if (_readingThreadWaits && (_queue.Count <= MaxEntriesAhead / 2 || (item.Metadata > 0 && _held <= Budget / 2)))
-                    {
-                        Monitor.Pulse(_gate);
-                    }
-
-                    item.Failure?.Throw();
-                    return item.Entry;
-                }
-
-                if (_ended)
-                {
-                    return null;
-                }
-
-                _writerWaits ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _unannounced = 0;
-                wake = _writerWaits.Task;
-            }
-
-            await wake.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public ValueTask<LayerEntry?> ReadAsync(CancellationToken cancellationToken) => _queue.TakeAsync(cancellationToken);
 
     /// <inheritdoc />
     public void Dispose()
@@ -117,77 +66,75 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         }
 
         _disposed = true;
-        lock (_gate)
-        {
-            _stopping = true;
-            Monitor.PulseAll(_gate);
-        }
+        _queue.Stop();
 
         // The inner reader belongs to the thread until it ends, which is at its next look at the token.
         _stop.Cancel();
         _thread.Join();
         _stop.Dispose();
-        while (_queue.TryDequeue(out var item))
+        foreach (var entry in _queue.Drain())
         {
-            item.Entry?.Dispose();
+            entry.Dispose();
         }
 
         _inner.Dispose();
-        lock (_gate)
-        {
-            _ring?.Dispose();
-        }
+        _queue.Dispose();
     }
 
     private void Run()
     {
         try
         {
-            while (!Volatile.Read(ref _stopping) && _inner.TryRead(out var entry))
+            while (!_queue.Stopping && _inner.TryRead(out var entry))
             {
-                var item = Prepare(entry);
-                if (!Publish(item))
+                if (Prepare(entry) is not { } prepared)
                 {
-                    item.Entry?.Dispose();
+                    return;
+                }
+
+                if (!_queue.Publish(prepared.Entry, prepared.Metadata))
+                {
+                    prepared.Entry.Dispose();
                     return;
                 }
             }
 
-            End(null);
+            _queue.End(null);
         }
         catch (Exception e)
         {
             // The failure takes its place in the order: everything read before it is still written.
-            End(new Item(null, ExceptionDispatchInfo.Capture(e)));
+            _queue.End(ExceptionDispatchInfo.Capture(e));
         }
     }
 
-    private Item Prepare(LayerEntry entry)
+    // The entry as the writer takes it, and the bytes of its extended attributes, held until it does; null when stopping.
+    private (LayerEntry Entry, int Metadata)? Prepare(LayerEntry entry)
     {
         // Extended attributes can be large (XFS keeps up to 64 KiB a value): they count until the writer takes the entry.
         var metadata = XattrBytes(entry.Header);
         if (entry.Content is null)
         {
-            if (metadata > 0)
+            if (metadata > 0 && !_queue.TryReserve(metadata, 0, out _))
             {
-                Reserve(0, metadata, inRing: false);
+                entry.Dispose();
+                return null;
             }
 
-            return new Item(entry, null, metadata);
+            return (entry, metadata);
         }
 
         var size = entry.Header.Size;
         var cost = (int)Math.Min(size + 1, SmallFileLimit);
-        if (size >= SmallFileLimit)
-        {
-            Reserve(cost, metadata, inRing: false);
-            return new Item(new LayerEntry(entry.Header, new HeldContent(entry.Content, this, cost)) { Identity = entry.Identity }, null, metadata);
-        }
-
-        if (Reserve(cost, metadata, inRing: true) is not { } slot)
+        if (!_queue.TryReserve(cost + metadata, size >= SmallFileLimit ? 0 : cost, out var slot))
         {
             entry.Dispose();
-            throw new OperationCanceledException("The read-ahead was stopped.");
+            return null;
+        }
+
+        if (size >= SmallFileLimit)
+        {
+            return (new LayerEntry(entry.Header, new HeldContent(entry.Content, _queue, cost)) { Identity = entry.Identity }, metadata);
         }
 
         try
@@ -199,14 +146,14 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
                 entry.Content.EnsureUnchanged();
             }
 
-            var buffered = new LayerEntry(entry.Header, new BufferedContent(slot, length, this, cost)) { Identity = entry.Identity };
+            var buffered = new LayerEntry(entry.Header, new BufferedContent(slot, length, _queue, cost)) { Identity = entry.Identity };
             entry.Dispose();
-            return new Item(buffered, null, metadata);
+            return (buffered, metadata);
         }
         catch (Exception e) when (e is not LayerExportException)
         {
             entry.Dispose();
-            Release(cost + metadata, slot);
+            _queue.Release(cost + metadata, slot);
             throw new LayerExportException(entry.DisplayPath, e.Message, e);
         }
     }
@@ -231,67 +178,6 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         return length;
     }
 
-    private bool Publish(Item item)
-    {
-        lock (_gate)
-        {
-            while (_queue.Count >= MaxEntriesAhead && !_stopping)
-            {
-                WaitForRoom();
-            }
-
-            if (_stopping)
-            {
-                return false;
-            }
-
-            _queue.Enqueue(item);
-            if (++_unannounced >= WakeWriterAfter)
-            {
-                WakeWriter();
-            }
-
-            return true;
-        }
-    }
-
-    private void End(Item? last)
-    {
-        lock (_gate)
-        {
-            if (last is { } item)
-            {
-                _queue.Enqueue(item);
-            }
-
-            _ended = true;
-            WakeWriter();
-        }
-    }
-
-    // Waits until the budget has room for the content's cost and the entry's metadata, and for a small file until the
-    // ring has a slot for its content; one item may always be held, however large, so the walk never stalls (an
-    // empty ring fits any small file). Null only when stopping.
-    private ReadAheadRing.Slot? Reserve(int cost, int metadata, bool inRing)
-    {
-        lock (_gate)
-        {
-            ReadAheadRing.Slot slot = default;
-            while (!_stopping && ((_held > 0 && _held + cost + metadata > Budget) || (inRing && !(_ring ??= new ReadAheadRing(Budget)).TryTake(cost, out slot))))
-            {
-                WaitForRoom();
-            }
-
-            if (_stopping && inRing && slot.Taken is null)
-            {
-                return null;
-            }
-
-            _held += cost + metadata;
-            return slot;
-        }
-    }
-
     private static int XattrBytes(TarEntryHeader header)
     {
         var bytes = 0;
@@ -303,47 +189,8 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
         return bytes;
     }
 
-    private void Release(int cost, ReadAheadRing.Slot? slot)
-    {
-        lock (_gate)
-        {
-            _held -= cost;
-            if (slot is { } taken)
-            {
-                _ring?.Free(taken);
-            }
-
-            if (_readingThreadWaits && _held <= Budget / 2)
-            {
-                Monitor.Pulse(_gate);
-            }
-        }
-    }
-
-    // Called under the lock: whatever was queued is announced before the reading thread sleeps.
-    private void WaitForRoom()
-    {
-        WakeWriter();
-        _readingThreadWaits = true;
-        Monitor.Wait(_gate);
-        _readingThreadWaits = false;
-    }
-
-    private void WakeWriter()
-    {
-        _unannounced = 0;
-        if (_writerWaits is { } waiter)
-        {
-            _writerWaits = null;
-            waiter.SetResult();
-        }
-    }
-
-    // Metadata: the bytes of the entry's extended attributes, held in the budget until the writer takes the entry.
-    private readonly record struct Item(LayerEntry? Entry, ExceptionDispatchInfo? Failure, int Metadata = 0);
-
     // A small file read ahead: served from its ring slot; a slot one byte longer than the header's size tells growth.
-    private sealed class BufferedContent(ReadAheadRing.Slot slot, int length, PrefetchingEntryReader owner, int cost) : IEntryContent
+    private sealed class BufferedContent(ReadAheadRing.Slot slot, int length, ReadAheadQueue<LayerEntry> owner, int cost) : IEntryContent
     {
         private int _disposed;
 
@@ -370,7 +217,7 @@ internal sealed class PrefetchingEntryReader : ILayerEntryReader
     }
 
     // A large file only opened ahead; the writer reads it directly.
-    private sealed class HeldContent(IEntryContent inner, PrefetchingEntryReader owner, int cost) : IEntryContent
+    private sealed class HeldContent(IEntryContent inner, ReadAheadQueue<LayerEntry> owner, int cost) : IEntryContent
     {
         private int _disposed;
 

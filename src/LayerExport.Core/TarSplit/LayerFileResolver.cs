@@ -25,16 +25,7 @@ internal static class LayerFileResolver
         var directory = OpenParent(root, components, displayPath);
         try
         {
-            var name = components[^1];
-            var expected = StatRegularFile(root, directory, name, displayPath);
-            var file = Open(directory, name, isDirectory: false, displayPath);
-            if (!file.Stat().IsSameFile(expected))
-            {
-                file.Dispose();
-                throw new LayerExportException(displayPath, "was replaced on disk while being opened", new LayerChangedException($"{displayPath}: replaced while being opened"));
-            }
-
-            return file;
+            return OpenIn(root.Stat(), directory, components[^1], displayPath).File;
         }
         finally
         {
@@ -45,13 +36,32 @@ internal static class LayerFileResolver
         }
     }
 
+    /// <summary>Opens the regular file <paramref name="name"/> in <paramref name="directory"/> (the root or one <see cref="OpenParent"/> gave), with its status.</summary>
+    /// <param name="rootStatus">The layer root's status: its mount is the only one a file may be on.</param>
+    /// <param name="directory">The directory that holds the file.</param>
+    /// <param name="name">The file's name in it.</param>
+    /// <param name="displayPath">The tar path, for messages.</param>
+    public static (FileDescriptor File, FileStatus Status) OpenIn(FileStatus rootStatus, FileDescriptor directory, ReadOnlySpan<byte> name, string displayPath)
+    {
+        var expected = StatRegularFile(rootStatus, directory, name, displayPath);
+        var file = Open(directory, name, isDirectory: false, displayPath);
+        var status = file.Stat();
+        if (!status.IsSameFile(expected))
+        {
+            file.Dispose();
+            throw new LayerExportException(displayPath, "was replaced on disk while being opened", new LayerChangedException($"{displayPath}: replaced while being opened"));
+        }
+
+        return (file, status);
+    }
+
     /// <summary>The status of the regular file a cleaned path names, found as <see cref="OpenRegularFile"/> finds it, without opening it.</summary>
     public static FileStatus Stat(FileDescriptor root, List<byte[]> components, string displayPath)
     {
         var directory = OpenParent(root, components, displayPath);
         try
         {
-            return StatRegularFile(root, directory, components[^1], displayPath);
+            return StatRegularFile(root.Stat(), directory, components[^1], displayPath);
         }
         finally
         {
@@ -96,8 +106,8 @@ internal static class LayerFileResolver
         return components.Count > 0 ? components : throw Unsafe(displayPath, "it names the layer root");
     }
 
-    // The directory that holds the file: the root itself, or the cleaned directories resolved inside the root.
-    private static FileDescriptor OpenParent(FileDescriptor root, List<byte[]> components, string displayPath)
+    /// <summary>The directory that holds the file a cleaned path names: the root itself, or the path's directories resolved inside the root (then the caller's to dispose).</summary>
+    public static FileDescriptor OpenParent(FileDescriptor root, List<byte[]> components, string displayPath)
     {
         if (components.Count == 1)
         {
@@ -152,7 +162,7 @@ internal static class LayerFileResolver
 
     // Opening a device runs its driver and a FIFO's open can block or wake a writer: the name's type is checked first.
     // The file's mount must be the layer root's, so no bind mount on the way or on the file itself is crossed.
-    private static FileStatus StatRegularFile(FileDescriptor root, FileDescriptor directory, ReadOnlySpan<byte> name, string displayPath)
+    private static FileStatus StatRegularFile(FileStatus layer, FileDescriptor directory, ReadOnlySpan<byte> name, string displayPath)
     {
         FileStatus status;
         try
@@ -174,7 +184,6 @@ internal static class LayerFileResolver
             throw new LayerExportException(displayPath, "not a regular file on disk, but the tar-split record has content for it", new LayerChangedException($"{displayPath}: no longer a regular file"));
         }
 
-        var layer = root.Stat();
         if (status.IsMountRoot || status.Device != layer.Device || status.MountId != layer.MountId)
         {
             throw MountPoint(displayPath);

@@ -12,13 +12,15 @@ namespace LayerExport.Core.TarSplit;
 
 /// <summary>Rebuilds a layer's original tar, byte for byte, from its tar-split record and its unpacked directory.</summary>
 /// <remarks>
-/// Segments are copied from the record; file content is read straight into the pipe's memory from the file the
-/// tar path names, opened race-safely under the layer root (see <see cref="LayerFileResolver"/>). Each file must
-/// have exactly the recorded size and CRC-64, else the export fails naming it. Flushes happen once at least
-/// <see cref="TarStreamWriter.FlushThreshold"/> bytes are pending and always before more bytes are added, never
-/// after the last ones, so the final bytes stay back until the whole tar has been checked against what was
-/// announced. Cancellation is checked before every entry and every read of a file
-/// (see <see cref="FileReadSize"/>). On any failure the caller must abort the transfer, never finish it.
+/// Segments are copied from the record; file content comes from the file the tar path names, opened race-safely
+/// under the layer root (see <see cref="LayerFileResolver"/>). A whole export reads the record and its small files
+/// ahead on another thread (<see cref="RecordReadAhead"/>) and reads larger files straight into the pipe's memory; a
+/// range reads what it needs as it goes. Each file must have exactly the recorded size and CRC-64, else the export
+/// fails naming it. Flushes happen once at least <see cref="TarStreamWriter.FlushThreshold"/> bytes are pending and
+/// always before more bytes are added, never after the last ones, so the final bytes stay back until the whole tar
+/// has been checked against what was announced. Cancellation is checked before every entry and every read of a
+/// file the writer reads (see <see cref="FileReadSize"/>). On any failure the caller must abort the transfer, never
+/// finish it.
 /// </remarks>
 public sealed class TarSplitAssembler : IExportProgress
 {
@@ -145,37 +147,19 @@ public sealed class TarSplitAssembler : IExportProgress
         _tar = tar;
         var flush = new BatchedFlush(tar);
         var headers = new RecordedHeaders();
-        while (true)
+        using var files = new RecordedFiles(_root, ChangedNoLaterThan);
+        using (var ahead = new RecordReadAhead(record, _root, ChangedNoLaterThan))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!TryRead(record, out var entry))
+            while (true)
             {
-                break;
-            }
-
-            if (entry.Type == TarSplitEntryType.Segment)
-            {
-                await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
-                PaddingToEntryEnd = null;
-                tar.Write(entry.Bytes.Span);
-                flush.Count(entry.Size);
-                headers.Read(entry.Bytes.Span);
-            }
-            else if (entry.Size > 0)
-            {
-                try
+                cancellationToken.ThrowIfCancellationRequested();
+                using var part = await ahead.TakeAsync(cancellationToken).ConfigureAwait(false);
+                if (part is null)
                 {
-                    await WriteFileAsync(entry, 0, entry.Size, tar, flush, cancellationToken).ConfigureAwait(false);
+                    break;
                 }
-                catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
-                {
-                    throw new LayerExportException(entry.DisplayName, e.Message, e);
-                }
-            }
 
-            if (entry.Type == TarSplitEntryType.File && headers.Classify(entry) != RecordedMember.GlobalHeader)
-            {
-                EntriesWritten++;
+                await WritePartAsync(part, files, tar, flush, headers, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -211,6 +195,7 @@ public sealed class TarSplitAssembler : IExportProgress
         using var tar = new HashingPipeWriter(output);
         _tar = tar;
         _windowStart = start;
+        using var files = new RecordedFiles(_root, ChangedNoLaterThan);
         var flush = new BatchedFlush(tar);
         var headers = new RecordedHeaders();
         for (long position = 0; position < end;)
@@ -238,7 +223,7 @@ public sealed class TarSplitAssembler : IExportProgress
             {
                 try
                 {
-                    await WriteFileAsync(entry, from, to, tar, flush, cancellationToken).ConfigureAwait(false);
+                    await WriteFileAsync(files, entry, from, to, tar, flush, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
                 {
@@ -256,13 +241,50 @@ public sealed class TarSplitAssembler : IExportProgress
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    private async ValueTask WritePartAsync(RecordReadAhead.Part part, RecordedFiles files, HashingPipeWriter tar, BatchedFlush flush, RecordedHeaders headers, CancellationToken cancellationToken)
+    {
+        var entry = part.Entry;
+        if (entry.Type == TarSplitEntryType.Segment)
+        {
+            await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            PaddingToEntryEnd = null;
+            tar.Write(entry.Bytes.Span);
+            flush.Count(entry.Size);
+            headers.Read(entry.Bytes.Span);
+        }
+        else if (part.Content is { } content)
+        {
+            await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            tar.Write(content.Span);
+            flush.Count(content.Length);
+            PaddingToEntryEnd = TarHeaderEncoder.PaddedLength(entry.Size) - entry.Size;
+        }
+        else if (entry.Size > 0)
+        {
+            try
+            {
+                await WriteFileAsync(files, entry, 0, entry.Size, tar, flush, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not LayerExportException)
+            {
+                throw new LayerExportException(entry.DisplayName, e.Message, e);
+            }
+        }
+
+        if (entry.Type == TarSplitEntryType.File && headers.Classify(entry) != RecordedMember.GlobalHeader)
+        {
+            EntriesWritten++;
+        }
+    }
+
     private static long TrailingZeros(ReadOnlySpan<byte> segment, long before)
     {
         var last = segment.LastIndexOfAnyExcept((byte)0);
         return last < 0 ? before + segment.Length : segment.Length - last - 1;
     }
 
-    private static bool TryRead(TarSplitRecord record, [NotNullWhen(true)] out TarSplitEntry? entry)
+    /// <summary>Reads the record's next entry, a malformed line failing the export as the record's.</summary>
+    internal static bool TryRead(TarSplitRecord record, [NotNullWhen(true)] out TarSplitEntry? entry)
     {
         try
         {
@@ -275,23 +297,10 @@ public sealed class TarSplitAssembler : IExportProgress
     }
 
     // Writes the file's bytes from..to; the CRC is checked when that is the whole file.
-    private async ValueTask WriteFileAsync(TarSplitEntry entry, long from, long to, HashingPipeWriter tar, BatchedFlush flush, CancellationToken cancellationToken)
+    private async ValueTask WriteFileAsync(RecordedFiles files, TarSplitEntry entry, long from, long to, HashingPipeWriter tar, BatchedFlush flush, CancellationToken cancellationToken)
     {
-        var path = entry.DisplayName;
         var size = entry.Size;
-        using var file = LayerFileResolver.OpenRegularFile(_root, entry.Name.Span, path);
-        var status = file.Stat();
-        var onDisk = status.Size;
-        if (onDisk != size)
-        {
-            throw Changed(path, $"is {onDisk} bytes on disk, the tar-split record says {size}");
-        }
-
-        if (ChangedNoLaterThan is { } newest && status.ChangeTimeNanoseconds > newest)
-        {
-            throw Changed(path, "changed since the layer was surveyed (its ctime is newer than any the survey met)");
-        }
-
+        using var file = files.Open(entry);
         var crc = 0UL;
         using var reads = FileReadSize.Begin(to - from);
         for (var offset = from; offset < to;)
@@ -304,7 +313,7 @@ public sealed class TarSplitAssembler : IExportProgress
             var read = file.ReadAt(span, offset);
             if (read == 0)
             {
-                throw Changed(path, $"shrank to {offset} bytes while being read; the tar-split record says {size}");
+                throw RecordedFiles.Shrank(entry, offset);
             }
 
             crc = Crc64Iso.Append(crc, span[..read]);
@@ -318,15 +327,12 @@ public sealed class TarSplitAssembler : IExportProgress
         // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
         if (to == size && file.ReadAt(tar.GetSpan(1)[..1], size) != 0)
         {
-            throw Changed(path, $"grew past the {size} bytes the tar-split record says while being read");
+            throw RecordedFiles.Grew(entry);
         }
 
         if (from == 0 && to == size && crc != entry.Checksum)
         {
-            throw Changed(path, $"content does not match the tar-split record's checksum (CRC-64 {crc:x16}, recorded {entry.Checksum:x16}): the layer on disk was altered");
+            throw RecordedFiles.Altered(entry, crc);
         }
     }
-
-    private static LayerExportException Changed(string path, string reason) =>
-        new(path, reason, new LayerChangedException($"{path}: {reason}"));
 }

@@ -54,9 +54,10 @@ public sealed class TarSplitCancellationTests : IDisposable
         var assembler = new TarSplitAssembler(root);
         var output = PipeWriter.Create(new MemoryStream());
 
-        // The token is cancelled as a.txt is opened, after the check before its entry: only the check before each
-        // read of the file can stop it there. A cancellation inside a file's copy stays a cancellation, not that
-        // file's failure.
+        // The token is cancelled as a.txt is opened. A range opens it after the check before its entry: only the
+        // check before each read of the file can stop it there. A whole export opens it ahead, on the read-ahead's
+        // thread, while the writer may still be anywhere before it. A cancellation inside a file's copy stays a
+        // cancellation, not that file's failure.
         var error = Record.Exception(() => SyscallRace.AtOpen(
             () =>
             {
@@ -75,7 +76,7 @@ public sealed class TarSplitCancellationTests : IDisposable
             }));
 
         Assert.IsAssignableFrom<OperationCanceledException>(error);
-        Assert.Equal(SyntheticLayer.AStart, assembler.BytesWritten);
+        Assert.InRange(assembler.BytesWritten, range ? SyntheticLayer.AStart : 0, SyntheticLayer.AStart);
         Assert.Equal(0, assembler.EntriesWritten);
     }
 }

@@ -1,0 +1,187 @@
+using System.IO.Pipelines;
+using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
+using LayerExport.Core.TarSplit;
+using LayerExport.Core.Tests.Support;
+
+namespace LayerExport.Core.Tests.TarSplit;
+
+/// <summary>A record and its small files read ahead: bounded, in the record's order, each file held to the record and read from its own directory.</summary>
+public sealed class RecordReadAheadTests : IDisposable
+{
+    private static readonly byte[] Header = [.. Enumerable.Repeat((byte)'h', 512)];
+
+    private readonly TempDirectory _root = new("layerexport-record-ahead-");
+
+    public void Dispose() => _root.Dispose();
+
+    [Fact]
+    public async Task ReadingAheadStopsAtTheBudgetWhenNobodyTakesAndEveryPartArrivesInOrder()
+    {
+        // 200 files of 100 kB are 20 MB; the read-ahead must stop near its 1 MiB budget and wait there.
+        var files = Enumerable.Range(0, 200).Select(i => ($"files/f{i:D3}", Content(i, 100_000))).ToList();
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        using var record = SyntheticLayer.OpenRecord(Lines(files));
+        using var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null);
+
+        Assert.True(SpinWait.SpinUntil(() => ahead.HeldBytes > PrefetchingEntryReader.Budget - 100_001, TimeSpan.FromSeconds(30)), $"held {ahead.HeldBytes}");
+        Assert.InRange(ahead.HeldBytes, 0, PrefetchingEntryReader.Budget);
+        var names = new List<string>();
+        while (await ahead.TakeAsync(CancellationToken.None) is { } part)
+        {
+            using (part)
+            {
+                Assert.InRange(ahead.HeldBytes, 0, PrefetchingEntryReader.Budget);
+                if (part.Entry.Type == TarSplitEntryType.File)
+                {
+                    names.Add(part.Entry.DisplayName);
+                    Assert.Equal(files[names.Count - 1].Item2, part.Content!.Value.ToArray());
+                }
+            }
+        }
+
+        Assert.Equal(files.Select(f => f.Item1), names);
+        Assert.Equal(0, ahead.HeldBytes);
+    }
+
+    [Fact]
+    public void DisposingHalfwayClosesEveryFileAndDirectoryItOpened()
+    {
+        var files = Enumerable.Range(0, 40).Select(i => ($"dir{i % 4}/sub/f{i:D2}", Content(i, 100_000))).ToList();
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        using var record = SyntheticLayer.OpenRecord(Lines(files));
+        using (var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null))
+        {
+            // Waiting for room with 1 MiB held, it keeps the directory of the last file read open.
+            Assert.True(SpinWait.SpinUntil(() => ahead.HeldBytes > PrefetchingEntryReader.Budget - 100_001, TimeSpan.FromSeconds(30)), $"held {ahead.HeldBytes}");
+            Assert.Contains(OpenFileDescriptors.Under(_root.Path), path => path != _root.Path);
+        }
+
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
+    }
+
+    [Fact]
+    public async Task FilesOfOneNameInDirectoriesOfOneLengthAreEachReadFromTheirOwnDirectory()
+    {
+        // Small files (read ahead) and large ones (read by the writer), in directories whose paths differ in one
+        // byte, visited in turn: a file taken from the directory of the file before it fails its CRC-64.
+        var large = PrefetchingEntryReader.SmallFileLimit + 1;
+        List<(string, byte[])> files =
+        [
+            ("d1/f", Content(1, 10)), ("d2/f", Content(2, 10)), ("d1/g", Content(3, 10)),
+            ("d1/big", Content(4, large)), ("d2/big", Content(5, large)), ("./d2/../d1/f2", Content(6, 10)),
+            ("d2/f2", Content(7, 10)), ("top", Content(8, 10)), ("d1/f3", Content(9, 10)),
+        ];
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+
+        Assert.Equal(Tar(files), await ReassembleAsync(root, files, range: false));
+        Assert.Equal(Tar(files), await ReassembleAsync(root, files, range: true));
+    }
+
+    [Fact]
+    public async Task ASmallFileAlteredOnDiskFailsNamingItAfterEveryPartBeforeIt()
+    {
+        List<(string, byte[])> files = [("a", Content(1, 6)), ("b", Content(2, 700)), ("c", Content(3, 6))];
+        var lines = Lines(files);
+        var altered = Content(2, 700);
+        altered[350] ^= 1;
+        File.WriteAllBytes(Path.Combine(_root.Path, "b"), altered);
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        using var record = SyntheticLayer.OpenRecord(lines);
+        using var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null);
+
+        var taken = new List<string>();
+        var error = await Assert.ThrowsAsync<LayerExportException>(async () =>
+        {
+            while (await ahead.TakeAsync(CancellationToken.None) is { } part)
+            {
+                using (part)
+                {
+                    taken.Add(part.Entry.Type == TarSplitEntryType.File ? part.Entry.DisplayName : "segment");
+                }
+            }
+        });
+
+        Assert.Equal(["segment", "a", "segment", "segment"], taken);
+        Assert.Equal("b", error.Path);
+        Assert.Contains("does not match the tar-split record's checksum", Assert.IsType<LayerChangedException>(error.InnerException).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(false, "shrank to 350 bytes while being read; the tar-split record says 700")]
+    [InlineData(true, "grew past the 700 bytes the tar-split record says while being read")]
+    public void ASmallFileThatChangesLengthAfterItIsOpenedFailsNamingIt(bool grow, string reason)
+    {
+        List<(string, byte[])> files = [("a", Content(1, 6)), ("b", Content(2, 700))];
+        var lines = Lines(files);
+        var path = Path.Combine(_root.Path, "b");
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        var changed = 0;
+
+        // b is changed at the first read made while it is open: after its open, whose status said 700 bytes.
+        var error = Record.Exception(() => SyscallRace.AtRead(
+            () =>
+            {
+                using var record = SyntheticLayer.OpenRecord(lines);
+                using var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null);
+                while (ahead.TakeAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult() is { } part)
+                {
+                    part.Dispose();
+                }
+
+                return 0;
+            },
+            () =>
+            {
+                if (changed == 0 && OpenFileDescriptors.Under(_root.Path).Contains(path))
+                {
+                    changed = 1;
+                    using var file = new FileStream(path, FileMode.Open, FileAccess.Write);
+                    file.SetLength(grow ? 701 : 350);
+                }
+            }));
+
+        var failure = Assert.IsType<LayerExportException>(error);
+        Assert.Equal("b", failure.Path);
+        Assert.Equal($"b: {reason}", Assert.IsType<LayerChangedException>(failure.InnerException).Message);
+    }
+
+    private static byte[] Content(int seed, int length) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 7) + seed))];
+
+    // Each file after a 512-byte header segment and followed by its padding, then the end blocks; the files are written.
+    private string[] Lines(List<(string Name, byte[] Content)> files)
+    {
+        var lines = new List<string>();
+        var position = 0;
+        foreach (var (name, content) in files)
+        {
+            var path = Path.GetFullPath(Path.Combine(_root.Path, name));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, content);
+            lines.Add(SyntheticRecord.Segment(Header, position++));
+            lines.Add(SyntheticRecord.File(name, content, position++));
+            lines.Add(SyntheticRecord.Segment(new byte[Padding(content.Length)], position++));
+        }
+
+        lines.Add(SyntheticRecord.Segment(new byte[1024], position));
+        return [.. lines];
+    }
+
+    private static byte[] Tar(List<(string Name, byte[] Content)> files) =>
+        [.. files.SelectMany(f => (byte[])[.. Header, .. f.Content, .. new byte[Padding(f.Content.Length)]]), .. new byte[1024]];
+
+    private static int Padding(int length) => (512 - (length % 512)) % 512;
+
+    private async Task<byte[]> ReassembleAsync(FileDescriptor root, List<(string Name, byte[] Content)> files, bool range)
+    {
+        using var record = SyntheticLayer.OpenRecord(Lines(files));
+        var received = new MemoryStream();
+        var output = PipeWriter.Create(received, new(leaveOpen: true));
+        var assembler = new TarSplitAssembler(root);
+        await (range
+            ? assembler.WriteRangeAsync(record, output, 0, Tar(files).Length, CancellationToken.None)
+            : assembler.WriteAsync(record, output, null, CancellationToken.None));
+        await output.CompleteAsync();
+        return received.ToArray();
+    }
+}
