@@ -82,7 +82,8 @@ public sealed class StoreWriterTests : IAsyncLifetime
         Assert.Equal(Layer.DiffDigest, "sha256:" + Convert.ToHexStringLower(_sha256.GetHashAndReset()));
     }
 
-    // The price of taking no lock: the layer can go while it is sent. That download fails, visibly; the next is a 404.
+    // The price of taking no lock: the layer can go while it is sent. That download fails, visibly, at the first file
+    // it opens after the removal (later.bin; files read ahead before it would still go out as they were); the next is a 404.
     [Fact]
     public async Task RemovingTheLayerUnderAHeldDownloadFailsThatDownload()
     {

@@ -30,7 +30,7 @@ internal sealed class BuildahStore : IDisposable
     }
 
     /// <summary>Builds img1 and img2.</summary>
-    /// <param name="bigFileLength">When above zero, img1's layer also holds <c>big.bin</c> of this many bytes (a pattern that does not compress to nothing).</param>
+    /// <param name="bigFileLength">When above zero, img1's layer also holds <c>big.bin</c> of this many bytes (a pattern that does not compress to nothing), and last <c>later.bin</c> of 1 MiB: too large to be read ahead, it is opened only once the export reaches it.</param>
     public static async Task<BuildahStore> CreateAsync(long bigFileLength = 0)
     {
         var store = new BuildahStore();
@@ -47,6 +47,8 @@ internal sealed class BuildahStore : IDisposable
                 {
                     await big.WriteAsync(block.AsMemory(0, (int)Math.Min(left, block.Length)));
                 }
+
+                await File.WriteAllBytesAsync(Path.Combine(source, "later.bin"), block);
             }
 
             var first = await store.BuildahAsync("from", "scratch");
