@@ -11,8 +11,9 @@ namespace LayerExport.Core.TarSplit;
 /// writer sends what was read before. Parts come out in the record's order and a failure in its place, so the bytes,
 /// and the file a failure names, are those the assembler alone would give. A small file is held to the record here as
 /// the assembler holds a large one: its size (and ctime, when bounded) as opened, then its bytes read whole, one byte
-/// past the end too, against the record's size and CRC-64. Segments' bytes and small files' slots are held ahead within
-/// <see cref="PrefetchingEntryReader.Budget"/>; larger files are left for the writer to open and read into the output.
+/// past the end too, against the record's size and CRC-64. Segments' bytes, files' names and small files' slots are held
+/// ahead within <see cref="PrefetchingEntryReader.Budget"/>; larger files are left for the writer to open and read into
+/// the output.
 /// </remarks>
 internal sealed class RecordReadAhead : IDisposable
 {
@@ -38,7 +39,7 @@ internal sealed class RecordReadAhead : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Bytes of segments and small files held ahead right now.</summary>
+    /// <summary>Bytes of segments, files' names and small files held ahead right now.</summary>
     public long HeldBytes => _queue.HeldBytes;
 
     /// <summary>The next part of the record, null at its end (the record is then the caller's again); rethrows a failure in its place.</summary>
@@ -76,7 +77,7 @@ internal sealed class RecordReadAhead : IDisposable
                     return;
                 }
 
-                if (!_queue.Publish(part, part.Entry.Type == TarSplitEntryType.Segment ? part.Entry.Bytes.Length : 0))
+                if (!_queue.Publish(part, LineBytes(entry)))
                 {
                     part.Dispose();
                     return;
@@ -92,21 +93,20 @@ internal sealed class RecordReadAhead : IDisposable
         }
     }
 
+    // A segment's bytes, or a file's name: a record line may hold megabytes of either, kept until the writer takes it.
+    private static int LineBytes(TarSplitEntry entry) => entry.Bytes.Length + entry.Name.Length;
+
     // The entry as the writer takes it: a small file's content read and checked; null when stopping.
     private Part? Prepare(TarSplitEntry entry)
     {
-        if (entry.Type == TarSplitEntryType.Segment)
+        var line = LineBytes(entry);
+        if (entry.Type == TarSplitEntryType.Segment || entry.Size is 0 or >= PrefetchingEntryReader.SmallFileLimit)
         {
-            return _queue.TryReserve(entry.Bytes.Length, 0, out _) ? new Part(entry) : null;
-        }
-
-        if (entry.Size is 0 or >= PrefetchingEntryReader.SmallFileLimit)
-        {
-            return new Part(entry);
+            return line == 0 || _queue.TryReserve(line, 0, out _) ? new Part(entry) : null;
         }
 
         var cost = (int)entry.Size + 1;
-        if (!_queue.TryReserve(cost, cost, out var slot))
+        if (!_queue.TryReserve(cost + line, cost, out var slot))
         {
             return null;
         }
@@ -118,7 +118,7 @@ internal sealed class RecordReadAhead : IDisposable
         }
         catch (Exception e)
         {
-            _queue.Release(cost, slot);
+            _queue.Release(cost + line, slot);
             throw e is LayerExportException ? e : new LayerExportException(entry.DisplayName, e.Message, e);
         }
     }

@@ -45,6 +45,44 @@ public sealed class RecordReadAheadTests : IDisposable
     }
 
     [Fact]
+    public async Task FilesNamesCountInTheBudgetSoLongNamesDoNotPileUpAhead()
+    {
+        // A line may be 64 MiB and gzip shrinks a repeated name a thousandfold: without names in the budget, 1536 entries
+        // of empty files (directories, links) could be held ahead, 96 GiB from a record of some 100 MB.
+        const int nameLength = 200_000;
+        var lines = Enumerable.Range(0, 120)
+            .Select(i => $$"""{"type":1,"name":"{{new string('n', nameLength - 3)}}{{i:D3}}","size":0,"position":{{i}}}""")
+            .Append(SyntheticRecord.Segment(new byte[1024], 120));
+        using var gate = new ManualResetEventSlim();
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        using var record = new TarSplitRecord(new GatedStream(SyntheticRecord.Compress(lines), gate), leaveOpen: false);
+        using var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null);
+        try
+        {
+            // The writer waits before the first line is read: it is woken once the thread waits for room (or after 96 parts).
+            var first = ahead.TakeAsync(CancellationToken.None);
+            gate.Set();
+            var taken = 0;
+            for (var part = await first; part is not null; part = await ahead.TakeAsync(CancellationToken.None))
+            {
+                using (part)
+                {
+                    // The thread has read at most what the budget holds (5 names) and the line it waits to queue.
+                    taken++;
+                    Assert.InRange(ahead.HeldBytes, 0, PrefetchingEntryReader.Budget);
+                    Assert.InRange(record.LineNumber, taken, taken + (PrefetchingEntryReader.Budget / nameLength) + 1);
+                }
+            }
+
+            Assert.Equal(121, taken);
+        }
+        finally
+        {
+            gate.Set();
+        }
+    }
+
+    [Fact]
     public void DisposingHalfwayClosesEveryFileAndDirectoryItOpened()
     {
         var files = Enumerable.Range(0, 40).Select(i => ($"dir{i % 4}/sub/f{i:D2}", Content(i, 100_000))).ToList();
@@ -183,5 +221,16 @@ public sealed class RecordReadAheadTests : IDisposable
             : assembler.WriteAsync(record, output, null, CancellationToken.None));
         await output.CompleteAsync();
         return received.ToArray();
+    }
+
+    // A record's bytes whose first read waits for the gate.
+    private sealed class GatedStream(byte[] bytes, ManualResetEventSlim gate) : MemoryStream(bytes)
+    {
+        // MemoryStream's span read comes here too in a derived class.
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            gate.Wait();
+            return base.Read(buffer, offset, count);
+        }
     }
 }
