@@ -19,23 +19,6 @@ namespace LayerExport.Core.TarSplit;
 /// </remarks>
 internal static class LayerFileResolver
 {
-    public static FileDescriptor OpenRegularFile(FileDescriptor root, ReadOnlySpan<byte> tarPath, string displayPath)
-    {
-        var components = Clean(tarPath, displayPath);
-        var directory = OpenParent(root, components, displayPath);
-        try
-        {
-            return OpenIn(root.Stat(), directory, components[^1], displayPath).File;
-        }
-        finally
-        {
-            if (directory != root)
-            {
-                directory.Dispose();
-            }
-        }
-    }
-
     /// <summary>Opens the regular file <paramref name="name"/> in <paramref name="directory"/> (the root or one <see cref="OpenParent"/> gave), with its status.</summary>
     /// <param name="rootStatus">The layer root's status: its mount is the only one a file may be on.</param>
     /// <param name="directory">The directory that holds the file.</param>
@@ -45,17 +28,21 @@ internal static class LayerFileResolver
     {
         var expected = StatRegularFile(rootStatus, directory, name, displayPath);
         var file = Open(directory, name, isDirectory: false, displayPath);
-        var status = file.Stat();
-        if (!status.IsSameFile(expected))
+        try
+        {
+            var status = file.Stat();
+            return status.IsSameFile(expected)
+                ? (file, status)
+                : throw new LayerExportException(displayPath, "was replaced on disk while being opened", new LayerChangedException($"{displayPath}: replaced while being opened"));
+        }
+        catch
         {
             file.Dispose();
-            throw new LayerExportException(displayPath, "was replaced on disk while being opened", new LayerChangedException($"{displayPath}: replaced while being opened"));
+            throw;
         }
-
-        return (file, status);
     }
 
-    /// <summary>The status of the regular file a cleaned path names, found as <see cref="OpenRegularFile"/> finds it, without opening it.</summary>
+    /// <summary>The status of the regular file a cleaned path names, found as <see cref="OpenParent"/> and <see cref="OpenIn"/> find it, without opening it.</summary>
     public static FileStatus Stat(FileDescriptor root, List<byte[]> components, string displayPath)
     {
         var directory = OpenParent(root, components, displayPath);

@@ -32,7 +32,7 @@ public sealed class LayerFileResolverTests : IDisposable
     {
         using var root = FileDescriptor.OpenDirectory(Root);
 
-        using (var file = LayerFileResolver.OpenRegularFile(root, "a/b/f"u8, "a/b/f"))
+        using (var file = OpenRegularFile(root, "a/b/f"u8, "a/b/f"))
         {
             Assert.Equal(Content, Read(file));
             Assert.Equal([Root, Root + "/a/b/f"], OpenFileDescriptors.Under(Root));
@@ -127,7 +127,7 @@ public sealed class LayerFileResolverTests : IDisposable
     {
         using var root = FileDescriptor.OpenDirectory(Root);
 
-        var error = Assert.Throws<LayerExportException>(() => LayerFileResolver.OpenRegularFile(root, "a/b"u8, "./a/b"));
+        var error = Assert.Throws<LayerExportException>(() => OpenRegularFile(root, "a/b"u8, "./a/b"));
 
         Assert.Equal("./a/b", error.Path);
         Assert.Equal("not a regular file on disk, but the tar-split record has content for it", error.Reason);
@@ -156,7 +156,7 @@ public sealed class LayerFileResolverTests : IDisposable
         var opened = new List<string>();
 
         var error = Record.Exception(() => SyscallRace.AtOpen(
-            () => LayerFileResolver.OpenRegularFile(root, "a/x"u8, "./a/x"),
+            () => OpenRegularFile(root, "a/x"u8, "./a/x"),
             name =>
             {
                 opened.Add(name);
@@ -174,6 +174,24 @@ public sealed class LayerFileResolverTests : IDisposable
         Assert.Equal([Root], OpenFileDescriptors.Under(Root));
     }
 
+    // A file found as RecordedFiles finds it, its directory closed at once.
+    private static FileDescriptor OpenRegularFile(FileDescriptor root, ReadOnlySpan<byte> tarPath, string displayPath)
+    {
+        var components = LayerFileResolver.Clean(tarPath, displayPath);
+        var directory = LayerFileResolver.OpenParent(root, components, displayPath);
+        try
+        {
+            return LayerFileResolver.OpenIn(root.Stat(), directory, components[^1], displayPath).File;
+        }
+        finally
+        {
+            if (directory != root)
+            {
+                directory.Dispose();
+            }
+        }
+    }
+
     private static byte[] Read(FileDescriptor file)
     {
         var buffer = new byte[64];
@@ -187,7 +205,7 @@ public sealed class LayerFileResolverTests : IDisposable
             Posix.RefuseOpenat2OnThisThread();
             try
             {
-                return (LayerFileResolver.OpenRegularFile(root, Encoding.UTF8.GetBytes(path), path), null);
+                return (OpenRegularFile(root, Encoding.UTF8.GetBytes(path), path), null);
             }
             catch (LayerExportException e)
             {
