@@ -60,7 +60,8 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         var named = ReadLayers().Values.Where(l => l.Names.Contains(text)).ToList();
         return named.Count switch
         {
-            0 => LayerId.Parse(text),
+            // A name may be any text (containers/storage checks none): the detail says that none matched, not that it cannot be one.
+            0 => LayerId.TryParse(text, out var unnamed) ? unnamed : throw new InvalidLayerIdException(text, $"no layer in layers.json has that name, and IDs match {LayerId.Pattern}"),
             // The request was a valid name; an ID layers.json gives that is no ID is the store's fault, not the client's.
             1 => LayerId.TryParse(named[0].Id, out var id)
                 ? id

@@ -94,13 +94,15 @@ internal static class LayerEndpoints
     /// <summary>Describe one layer.</summary>
     public static async Task<Results<Ok<LayerDescription>, ProblemHttpResult>> DescribeLayer(
         [Description("Layer ID")] string id,
+        HttpRequest request,
         ILayerStore store,
         ExportPreparation preparation,
         CancellationToken cancellationToken)
     {
         try
         {
-            return TypedResults.Ok(await preparation.ReadAsync(() => store.Describe(store.ParseId(id)), cancellationToken));
+            var layer = LayerPathSegment.Read(request, id);
+            return TypedResults.Ok(await preparation.ReadAsync(() => store.Describe(store.ParseId(layer)), cancellationToken));
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
@@ -140,8 +142,9 @@ internal static class LayerEndpoints
 
         try
         {
-            RequireWellFormedIds(store, id, parent);
-            if (await admission.EnterAsync(request.HttpContext, chosen, () => preparation.RefuseNow(id, parent ?? []), cancellationToken) is { } refused)
+            var layer = LayerPathSegment.Read(request, id);
+            RequireWellFormedIds(store, layer, parent);
+            if (await admission.EnterAsync(request.HttpContext, chosen, () => preparation.RefuseNow(layer, parent ?? []), cancellationToken) is { } refused)
             {
                 return refused;
             }
@@ -156,7 +159,7 @@ internal static class LayerEndpoints
                 && !request.Headers.ContainsKey(HeaderNames.IfNoneMatch)
                 && !request.Headers.ContainsKey(HeaderNames.IfMatch)
                 && !request.Headers.ContainsKey(HeaderNames.IfRange);
-            var (export, survey, _) = await preparation.PrepareAsync(id, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
+            var (export, survey, _) = await preparation.PrepareAsync(layer, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
             var unverified = chosen == LayerCompression.None && survey.RecordedDiffId is not null;
@@ -209,13 +212,14 @@ internal static class LayerEndpoints
 
         try
         {
-            RequireWellFormedIds(store, id, parent);
-            if (await admission.EnterAsync(context, chosen, () => preparation.RefuseNow(id, parent ?? []), cancellationToken) is { } refused)
+            var layer = LayerPathSegment.Read(context.Request, id);
+            RequireWellFormedIds(store, layer, parent);
+            if (await admission.EnterAsync(context, chosen, () => preparation.RefuseNow(layer, parent ?? []), cancellationToken) is { } refused)
             {
                 return refused;
             }
 
-            var (export, survey) = await preparation.PrepareAsync(id, parent ?? [], cancellationToken);
+            var (export, survey) = await preparation.PrepareAsync(layer, parent ?? [], cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             using (export)
             {

@@ -126,6 +126,24 @@ public sealed class ContainersStorageLayersJsonTests : IDisposable
     }
 
     [Fact]
+    public async Task ANameHoldingASlashIsLookedUpInLayersJsonOnlyNeverFollowedAsAPath()
+    {
+        // containers/storage takes any text as a layer's name; one that reads as a path below overlay/ leads nowhere there.
+        Write(new { id = Id("named"), names = new List<string> { "sub/dir", "../../escape" } });
+        await File.WriteAllTextAsync(_root.Combine($"overlay/{Id("named")}/diff/named.txt"), "named\n");
+        Directory.CreateDirectory(_root.Combine("overlay/sub/dir/diff"));
+        await File.WriteAllTextAsync(_root.Combine("overlay/sub/dir/diff/decoy.txt"), "decoy\n");
+        using var store = Open();
+
+        var tar = await TarExport.ToBytesAsync(store, "sub/dir", CancellationToken.None);
+        var unknown = Assert.Throws<InvalidLayerIdException>(() => store.ParseId("sub/other"));
+
+        Assert.Equal(["named.txt"], DotNetTar.List(tar).Select(static m => m.Name));
+        Assert.Equal(Id("named"), store.ParseId("../../escape").Value);
+        Assert.Equal($"'sub/other' is not a layer ID: no layer in layers.json has that name, and IDs match {LayerId.Pattern}.", unknown.Message);
+    }
+
+    [Fact]
     public void ANameOfALayerWhoseIdIsNoLayerIdIsInconsistentNotAnInvalidRequest()
     {
         Write(new { id = "not a valid id", names = new List<string> { "friendly" } });
