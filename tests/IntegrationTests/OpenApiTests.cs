@@ -227,6 +227,23 @@ public sealed class OpenApiTests : IAsyncLifetime
         }
     }
 
+    // Swagger UI percent-encodes what is typed into a path parameter, so a containers-storage name goes in as it is.
+    [Theory]
+    [InlineData("/layers/{id}")]
+    [InlineData("/layers/{id}/tar")]
+    [InlineData("/layers/{id}/descriptor")]
+    public async Task TheLayerIdSaysANameGoesInAsOnePercentEncodedSegment(string path)
+    {
+        var document = await DocumentAsync();
+
+        foreach (var method in (string[])["get", "head"])
+        {
+            var operation = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+            var id = operation.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "id");
+            Assert.Contains("containers-storage layout also a name from layers.json, as one percent-encoded path segment (a '/' as %2F)", id.GetProperty("description").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task TheDescriptorSizeIsAnInteger()
     {

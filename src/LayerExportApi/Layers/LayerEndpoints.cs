@@ -13,6 +13,8 @@ namespace LayerExportApi.Layers;
 /// <summary>The <c>/layers</c> endpoint group: list, describe and export layers.</summary>
 internal static class LayerEndpoints
 {
+    private const string IdDescription = "Layer ID; in the containers-storage layout also a name from layers.json, as one percent-encoded path segment (a '/' as %2F)";
+
     /// <summary>Maps the group.</summary>
     public static RouteGroupBuilder MapLayerEndpoints(this IEndpointRouteBuilder routes)
     {
@@ -93,7 +95,7 @@ internal static class LayerEndpoints
 
     /// <summary>Describe one layer.</summary>
     public static async Task<Results<Ok<LayerDescription>, ProblemHttpResult>> DescribeLayer(
-        [Description("Layer ID")] string id,
+        [Description(IdDescription)] string id,
         HttpRequest request,
         ILayerStore store,
         ExportPreparation preparation,
@@ -112,7 +114,7 @@ internal static class LayerEndpoints
 
     /// <summary>Download a layer as an OCI layer tar.</summary>
     public static async Task<Results<LayerTarResult, ProblemHttpResult>> ExportLayerTar(
-        [Description("Layer ID")] string id,
+        [Description(IdDescription)] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first; must be the start of the recorded chain.")] string[]? parent,
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd; the OCI media types in Accept work too.")] string? compression,
         HttpRequest request,
@@ -195,7 +197,7 @@ internal static class LayerEndpoints
 
     /// <summary>Digest and size of a layer representation.</summary>
     public static async Task<Results<Ok<DescriptorResponse>, ProblemHttpResult>> DescribeRepresentation(
-        [Description("Layer ID")] string id,
+        [Description(IdDescription)] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first.")] string[]? parent,
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd.")] string? compression,
         HttpContext context,
