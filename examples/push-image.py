@@ -6,7 +6,8 @@
 
 What a registry push sidecar does, with the Python standard library only:
 
-1. `GET /layers/{id}` gives the recorded parent chain; the image's layers are the chain, base first.
+1. `GET /layers/{id}` gives the layer's ID and recorded parent chain; the image's layers are the chain, base
+   first. A containers-storage name given instead of an ID is sent as one percent-encoded path segment.
 2. For each layer, `GET /layers/{id}/descriptor?compression=...` gives the blob's digest and size and the
    layer's diffID before a byte is sent. A blob the registry already has is skipped (`HEAD`).
 3. Otherwise the body of `GET /layers/{id}/tar?compression=...` is streamed into the registry's upload
@@ -160,7 +161,7 @@ def push_manifest(args, layers, os_name, architecture):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("layer", help="the top layer's ID; its recorded parents come along")
+    parser.add_argument("layer", help="the top layer's ID (containers-storage: or a name from layers.json); its recorded parents come along")
     parser.add_argument("--server", default="http://127.0.0.1:5000", help="LayerExport's base URL")
     parser.add_argument("--registry", required=True, help="the registry's base URL, e.g. http://127.0.0.1:5001")
     parser.add_argument("--repository", required=True)
@@ -172,8 +173,10 @@ def main():
     args.registry = args.registry.rstrip("/")
     os_name, _, architecture = args.platform.partition("/")
 
-    chain = get_json(f"{args.server}/layers/{urllib.parse.quote(args.layer)}")["chain"]
-    bottom_up = list(reversed(chain)) + [args.layer]
+    # A containers-storage name may hold '/' or '%': the path takes it as one percent-encoded segment. The layer
+    # it names then goes by its ID, so that a name moved to another layer meanwhile cannot change what is pushed.
+    described = get_json(f"{args.server}/layers/{urllib.parse.quote(args.layer, safe='')}")
+    bottom_up = list(reversed(described["chain"])) + [described["id"]]
     layers = []
     for index, layer in enumerate(bottom_up):
         # Each layer's own parents, nearest first: the part of the chain below it.

@@ -56,6 +56,33 @@ public sealed class PushImageExampleTests
         Assert.Equal(TestContent.Random(seed: 5, length: 200_000), await File.ReadAllBytesAsync(Path.Combine(rootfs, "usr", "lib", "libdemo.so")));
     }
 
+    // A containers-storage name may hold '/', '%' and any other text: the script asks for it as one percent-encoded
+    // path segment, and pushes the layer it names under that layer's ID.
+    [Fact]
+    public async Task AContainersStorageLayerIsPushedByANameHoldingASlashAPercentAndNonAsciiText()
+    {
+        const string name = "registry.example/app:v1 100% ü";
+        using var work = new TemporaryDirectory("push-example-name");
+        var root = work.Combine("store");
+        var baseId = Convert.ToHexStringLower(SHA256.HashData("base"u8));
+        var topId = Convert.ToHexStringLower(SHA256.HashData("top"u8));
+        NativeStoreBuilder.WriteFile(Path.Combine(root, "overlay", baseId, "diff"), "etc/hostname", "base\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(Path.Combine(root, "overlay", topId, "diff"), "app/main.py", "print('named')\n"u8.ToArray());
+        NativeStoreBuilder.WriteFile(root, "overlay-layers/layers.json", Encoding.UTF8.GetBytes(
+            $$"""[{"id":"{{baseId}}"},{"id":"{{topId}}","parent":"{{baseId}}","names":["{{name}}"]}]"""));
+        using var server = new ApiServer(root, work.Combine("digests"), new Dictionary<string, string> { ["LayerStore:Layout"] = "containers-storage" });
+        using var registry = await RegistryProcess.StartAsync(work.CreateSubdirectory("registry"));
+
+        var result = (await RunAsync(server.BaseAddress.ToString(), registry.BaseAddress.ToString(), "named", name))
+            .EnsureSuccess("push-image.py with a layer name");
+
+        Assert.Contains($"{baseId}: pushed sha256:", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"{topId}: pushed sha256:", result.Stderr, StringComparison.Ordinal);
+        var rootfs = await PullAndUnpackAsync(registry, work, "named");
+        Assert.Equal("base\n", await File.ReadAllTextAsync(Path.Combine(rootfs, "etc", "hostname")));
+        Assert.Equal("print('named')\n", await File.ReadAllTextAsync(Path.Combine(rootfs, "app", "main.py")));
+    }
+
     [Fact]
     public async Task AServerOrRegistryItCannotReachIsAMessageNotATraceback()
     {
