@@ -12,11 +12,18 @@ public sealed class MidStreamFailureTests : IAsyncLifetime
     private const int FirstFileSize = 256 * 1024;
     private const string Noisy = "noisy";
 
+    // Its failing file is too large to be read ahead: it fails once its header is written, inside its entry.
+    private const string Unread = "unread";
+
     private readonly TempLayerStore _store = TempLayerStore.Create()
         .AddLayer("broken")
         .AddPatternFile("broken", "a/first.bin", FirstFileSize)
         .AddFile("broken", "b/second.txt", "second\n"u8.ToArray())
         .AddPatternFile("broken", FailingEntry, 8192)
+        .AddLayer(Unread)
+        .AddPatternFile(Unread, "a/first.bin", FirstFileSize)
+        .AddFile(Unread, "b/second.txt", "second\n"u8.ToArray())
+        .AddPatternFile(Unread, FailingEntry, 1024 * 1024)
         .AddLayer(Noisy)
         .AddFile(Noisy, "a/first.bin", RandomNumberGenerator.GetBytes(1024 * 1024))
         .AddPatternFile(Noisy, FailingEntry, 8192);
@@ -107,6 +114,24 @@ public sealed class MidStreamFailureTests : IAsyncLifetime
 
         Assert.True(curl.ExitCode != 0, $"curl reported success for a failed export: {curl.Describe()}");
         Assert.NotEmpty(curl.StandardError);
+    }
+
+    // The failing entry's header, and the small entries before it, had not been flushed when its file failed: were
+    // they dropped, the body would end at an earlier entry's end, where every tar reader takes it for complete
+    // (curl | tar -x without pipefail exits 0).
+    [Fact]
+    public async Task AFailureInsideAnEntryEndsTheBodyInsideItWhereEveryTarReaderFails()
+    {
+        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "cut.tar", Server.Url($"/layers/{Unread}/tar")], _work.FullName);
+        Assert.True(curl.ExitCode == 18, $"curl did not report a short transfer: {curl.Describe()}");
+
+        var gnuTar = await ProcessRunner.RunAsync("tar", ["-tf", "cut.tar"], _work.FullName);
+        var bsdtar = await ProcessRunner.RunAsync("bsdtar", ["-tf", "cut.tar"], _work.FullName);
+        var python = await ProcessRunner.RunAsync("python3", ["-c", "import sys, tarfile; tarfile.open(sys.argv[1]).getmembers()", "cut.tar"], _work.FullName);
+        Assert.True(gnuTar.ExitCode != 0, $"GNU tar accepted the cut tar: {gnuTar.Describe()}");
+        Assert.True(bsdtar.ExitCode != 0, $"bsdtar accepted the cut tar: {bsdtar.Describe()}");
+        Assert.True(python.ExitCode != 0, $"Python's tarfile accepted the cut tar: {python.Describe()}");
+        Assert.Contains(FailingEntry, gnuTar.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]

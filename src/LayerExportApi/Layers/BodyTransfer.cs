@@ -17,8 +17,8 @@ namespace LayerExportApi.Layers;
 /// the problem response and its status, as a failure before the body is. A failure after that ends the transfer
 /// short of its announced length, so the client sees a failed transfer, never a short body that looks complete.
 /// A whole plain tar over HTTP/1.x that failed between entries also gets <see cref="IncompleteArchiveMarker"/>
-/// before the connection is closed, so that a tar reader fed by a pipe (<c>curl | tar -x</c>) fails too;
-/// everything else is aborted.
+/// before the connection is closed, and one that failed inside an entry sends all it wrote of that entry, so that a
+/// tar reader fed by a pipe (<c>curl | tar -x</c>) fails too; everything else is aborted.
 /// </remarks>
 internal sealed class BodyTransfer(PreparedExport export, LayerCompression compression, LayerDescriptors descriptors, ILogger logger)
 {
@@ -98,22 +98,25 @@ internal sealed class BodyTransfer(PreparedExport export, LayerCompression compr
         }
     }
 
-    // Sends the marker and returns without aborting: Kestrel then finds the body short of its Content-Length, reports
-    // that (not logged: IntendedShortBodies), and closes the connection after sending what it has (an abort would
-    // drop the unsent bytes). Only for HTTP/1.x, where a short body is the failure signal.
+    // Sends the marker (none inside an entry) and returns without aborting: Kestrel then finds the body short of its
+    // Content-Length, reports that (not logged: IntendedShortBodies), and closes the connection after sending what it
+    // has. An abort would drop the bytes not flushed yet: inside an entry, its header and the small entries before
+    // it, so that the body would end at an earlier entry's end, which every tar reader takes for a complete tar.
+    // Only for HTTP/1.x, where a short body is the failure signal.
     private async Task<bool> TryMarkIncompleteAsync(HttpContext httpContext)
     {
         var request = httpContext.Request;
         if (!(HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
             || httpContext.Response.ContentLength is not { } length
-            || IncompleteArchiveMarker.After(export.Progress.BytesWritten, export.Progress.PaddingToEntryEnd, length) is not { } marker)
+            || (export.Progress.PaddingToEntryEnd is null ? [] : IncompleteArchiveMarker.After(export.Progress.BytesWritten, export.Progress.PaddingToEntryEnd, length)) is not { } marker)
         {
             return false;
         }
 
         try
         {
-            var result = await httpContext.Response.BodyWriter.WriteAsync(marker, httpContext.RequestAborted);
+            var body = httpContext.Response.BodyWriter;
+            var result = marker.Length == 0 ? await body.FlushAsync(httpContext.RequestAborted) : await body.WriteAsync(marker, httpContext.RequestAborted);
             if (result.IsCanceled || result.IsCompleted)
             {
                 return false;
