@@ -11,4 +11,7 @@ public interface IExportProgress
 
     /// <summary>Zero bytes that complete the last entry begun: 0 between entries, the padding after a file's last byte, null inside a header or a file's data.</summary>
     long? PaddingToEntryEnd { get; }
+
+    /// <summary>True when the bytes written end after an entry's header and short of its content's end, where a cut tar fails every reader; false where that is not known.</summary>
+    bool EndsInsideEntry { get; }
 }

@@ -24,6 +24,9 @@ public sealed class LayerTarExport : IExportProgress
     /// <inheritdoc />
     public long? PaddingToEntryEnd => _tar is null ? 0 : _tar.PaddingToEntryEnd;
 
+    /// <inheritdoc />
+    public bool EndsInsideEntry => _tar is not null && _tar.PaddingToEntryEnd is null;
+
     /// <summary>Writes the whole layer to <paramref name="output"/>; returns what it wrote.</summary>
     /// <param name="reader">The layer's entries.</param>
     /// <param name="output">Where the tar goes.</param>

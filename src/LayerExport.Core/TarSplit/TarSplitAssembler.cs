@@ -47,9 +47,16 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <remarks>Not the record's lines: the log and the metrics count members as tar readers list them, as for a generated tar.</remarks>
     public long EntriesWritten { get; private set; }
 
-    /// <summary>Zero bytes that complete the last entry: 0 before the first segment, the padding once a file's last byte is written, else null.</summary>
+    /// <summary>The path a failure of the record itself (not of a file it names) gives.</summary>
+    internal const string RecordPath = "(tar-split record)";
+
+    /// <summary>Zero bytes that complete the last entry: 0 before the first segment or after an entry without content, the padding once a file's last byte is written, else null.</summary>
     /// <remarks>A record's segments hold the headers and the padding together, so entry boundaries are known only there.</remarks>
     public long? PaddingToEntryEnd { get; private set; } = 0;
+
+    /// <summary>True from a file's header to its last byte: inside its entry, where a cut tar fails every reader.</summary>
+    /// <remarks>A segment can end inside a header or on an entry's end: after one, this is false, known only when the part after it comes.</remarks>
+    public bool EndsInsideEntry { get; private set; }
 
     /// <summary>The length of the tar <paramref name="record"/> describes (segment lengths plus file sizes), reading no file.</summary>
     /// <exception cref="TarSplitRecordException">The record is malformed, or its sizes overflow.</exception>
@@ -148,18 +155,49 @@ public sealed class TarSplitAssembler : IExportProgress
         var flush = new BatchedFlush(tar);
         var headers = new RecordedHeaders();
         using var files = new RecordedFiles(_root, ChangedNoLaterThan);
+
+        // Each segment waits for the part after it, so that the tar's last one (the last padding and the end-of-archive
+        // blocks) is written only once the tar is checked: a failed export then ends where a marker can follow.
+        RecordReadAhead.Part? held = null;
         using (var ahead = new RecordReadAhead(record, _root, ChangedNoLaterThan))
         {
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                using var part = await ahead.TakeAsync(cancellationToken).ConfigureAwait(false);
+                RecordReadAhead.Part? part;
+                try
+                {
+                    part = await ahead.TakeAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (LayerExportException e) when (held is not null && e.Path != RecordPath)
+                {
+                    // A small file read ahead failed: the held segment ends with its header, and the body inside its entry.
+                    await WriteSegmentAsync(held.Entry, tar, flush, headers, cancellationToken).ConfigureAwait(false);
+                    EndsInsideEntry = true;
+                    throw;
+                }
+
                 if (part is null)
                 {
                     break;
                 }
 
-                await WritePartAsync(part, files, tar, flush, headers, cancellationToken).ConfigureAwait(false);
+                if (held is not null)
+                {
+                    await WriteSegmentAsync(held.Entry, tar, flush, headers, cancellationToken).ConfigureAwait(false);
+                    held = null;
+                }
+
+                if (part.Entry.Type == TarSplitEntryType.Segment)
+                {
+                    held = part;
+                    continue;
+                }
+
+                using (part)
+                {
+                    await WriteFilePartAsync(part, files, tar, flush, headers, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
 
@@ -170,12 +208,18 @@ public sealed class TarSplitAssembler : IExportProgress
         }
         catch (Exception e) when (e is LayerChangedException or NativeIOException)
         {
-            throw new LayerExportException("(tar-split record)", e.Message, e);
+            throw new LayerExportException(RecordPath, e.Message, e);
         }
 
+        var last = held?.Entry.Bytes ?? ReadOnlyMemory<byte>.Empty;
         if (expected is not null)
         {
-            await expected.VerifyAsync(tar, ReadOnlyMemory<byte>.Empty, walked: State, "reassembled tar", cancellationToken).ConfigureAwait(false);
+            await expected.VerifyAsync(tar, last, walked: State, "reassembled tar", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (held is not null)
+        {
+            await WriteSegmentAsync(held.Entry, tar, flush, headers, cancellationToken).ConfigureAwait(false);
         }
 
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -241,23 +285,27 @@ public sealed class TarSplitAssembler : IExportProgress
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask WritePartAsync(RecordReadAhead.Part part, RecordedFiles files, HashingPipeWriter tar, BatchedFlush flush, RecordedHeaders headers, CancellationToken cancellationToken)
+    private async ValueTask WriteSegmentAsync(TarSplitEntry segment, HashingPipeWriter tar, BatchedFlush flush, RecordedHeaders headers, CancellationToken cancellationToken)
+    {
+        await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+        PaddingToEntryEnd = null;
+        EndsInsideEntry = false;
+        tar.Write(segment.Bytes.Span);
+        flush.Count(segment.Size);
+        headers.Read(segment.Bytes.Span);
+    }
+
+    private async ValueTask WriteFilePartAsync(RecordReadAhead.Part part, RecordedFiles files, HashingPipeWriter tar, BatchedFlush flush, RecordedHeaders headers, CancellationToken cancellationToken)
     {
         var entry = part.Entry;
-        if (entry.Type == TarSplitEntryType.Segment)
+        if (part.Content is { } content)
         {
             await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
-            PaddingToEntryEnd = null;
-            tar.Write(entry.Bytes.Span);
-            flush.Count(entry.Size);
-            headers.Read(entry.Bytes.Span);
-        }
-        else if (part.Content is { } content)
-        {
-            await flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+            EndsInsideEntry = true;
             tar.Write(content.Span);
             flush.Count(content.Length);
             PaddingToEntryEnd = TarHeaderEncoder.PaddedLength(entry.Size) - entry.Size;
+            EndsInsideEntry = false;
         }
         else if (entry.Size > 0)
         {
@@ -270,8 +318,13 @@ public sealed class TarSplitAssembler : IExportProgress
                 throw new LayerExportException(entry.DisplayName, e.Message, e);
             }
         }
+        else if (BytesWritten % TarHeaderEncoder.BlockSize == 0)
+        {
+            // An entry without content ends with its header, on a block boundary (a global header's records do not).
+            PaddingToEntryEnd = 0;
+        }
 
-        if (entry.Type == TarSplitEntryType.File && headers.Classify(entry) != RecordedMember.GlobalHeader)
+        if (headers.Classify(entry) != RecordedMember.GlobalHeader)
         {
             EntriesWritten++;
         }
@@ -292,7 +345,7 @@ public sealed class TarSplitAssembler : IExportProgress
         }
         catch (TarSplitRecordException e)
         {
-            throw new LayerExportException("(tar-split record)", e.Message, e);
+            throw new LayerExportException(RecordPath, e.Message, e);
         }
     }
 
@@ -300,6 +353,7 @@ public sealed class TarSplitAssembler : IExportProgress
     private async ValueTask WriteFileAsync(RecordedFiles files, TarSplitEntry entry, long from, long to, HashingPipeWriter tar, BatchedFlush flush, CancellationToken cancellationToken)
     {
         var size = entry.Size;
+        EndsInsideEntry = true;
         using var file = files.Open(entry);
         var crc = 0UL;
         using var reads = FileReadSize.Begin(to - from);
@@ -323,6 +377,7 @@ public sealed class TarSplitAssembler : IExportProgress
         }
 
         PaddingToEntryEnd = to == size ? TarHeaderEncoder.PaddedLength(size) - size : null;
+        EndsInsideEntry = to != size;
 
         // One byte past the end tells a file that grew; the probe lands in pipe memory that is never advanced.
         if (to == size && file.ReadAt(tar.GetSpan(1)[..1], size) != 0)

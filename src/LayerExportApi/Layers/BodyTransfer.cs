@@ -108,7 +108,7 @@ internal sealed class BodyTransfer(PreparedExport export, LayerCompression compr
         var request = httpContext.Request;
         if (!(HttpProtocol.IsHttp11(request.Protocol) || HttpProtocol.IsHttp10(request.Protocol))
             || httpContext.Response.ContentLength is not { } length
-            || (export.Progress.PaddingToEntryEnd is null ? [] : IncompleteArchiveMarker.After(export.Progress.BytesWritten, export.Progress.PaddingToEntryEnd, length)) is not { } marker)
+            || (export.Progress.EndsInsideEntry ? [] : IncompleteArchiveMarker.After(export.Progress.BytesWritten, export.Progress.PaddingToEntryEnd, length)) is not { } marker)
         {
             return false;
         }

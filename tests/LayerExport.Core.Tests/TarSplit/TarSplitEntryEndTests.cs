@@ -1,5 +1,7 @@
 using System.IO.Pipelines;
+using LayerExport.Core.Export;
 using LayerExport.Core.Native;
+using LayerExport.Core.Reader;
 using LayerExport.Core.TarSplit;
 
 namespace LayerExport.Core.Tests.TarSplit;
@@ -35,13 +37,61 @@ public sealed class TarSplitEntryEndTests : IDisposable
     }
 
     [Fact]
-    public async Task AfterASegmentTheEntryEndIsUnknown()
+    public async Task ASegmentWaitsForThePartAfterItSoAFailedRecordLeavesTheLastEntryEndKnown()
     {
-        // A segment holds a header or padding and the next header together: where an entry ends is not known.
+        // A segment holds padding and the next header together: written, it would leave the entry end unknown.
         var assembler = await FailAsync([.. SyntheticLayer.Lines[..3], Malformed]);
 
-        Assert.Equal(1536, assembler.BytesWritten);
+        Assert.Equal(512 + SyntheticLayer.A.Length, assembler.BytesWritten);
+        Assert.Equal(512 - SyntheticLayer.A.Length, assembler.PaddingToEntryEnd);
+        Assert.False(assembler.EndsInsideEntry);
+    }
+
+    [Fact]
+    public async Task AnEntryWithoutContentEndsWithItsHeader()
+    {
+        var assembler = await FailAsync([SyntheticLayer.Lines[0], SyntheticRecord.File("dir/", [], 1), Malformed]);
+
+        Assert.Equal(512, assembler.BytesWritten);
+        Assert.Equal(0, assembler.PaddingToEntryEnd);
+        Assert.False(assembler.EndsInsideEntry);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFileThatFailsEndsTheTarAfterItsHeaderInsideItsEntry(bool large)
+    {
+        // A small file fails on the read-ahead's thread, a large one on the writer's: either way its header goes out.
+        var content = new byte[large ? PrefetchingEntryReader.SmallFileLimit + 1 : 100];
+        File.WriteAllBytes(Path.Combine(_layer.Root, "changed.bin"), [.. content, 1]);
+        using var root = FileDescriptor.OpenDirectory(_layer.Root);
+        using var record = SyntheticLayer.OpenRecord([SyntheticLayer.Lines[0], SyntheticRecord.File("changed.bin", content, 1), SyntheticRecord.Segment(new byte[1024], 2)]);
+        var assembler = new TarSplitAssembler(root);
+
+        var error = await Assert.ThrowsAsync<LayerExportException>(
+            () => assembler.WriteAsync(record, new Pipe().Writer, null, CancellationToken.None));
+
+        Assert.Equal("changed.bin", error.Path);
+        Assert.Equal(512, assembler.BytesWritten);
         Assert.Null(assembler.PaddingToEntryEnd);
+        Assert.True(assembler.EndsInsideEntry);
+    }
+
+    [Fact]
+    public async Task ATarThatFailsItsCheckEndsBeforeItsLastSegmentWithTheLastPaddingKnown()
+    {
+        using var root = FileDescriptor.OpenDirectory(_layer.Root);
+        using var record = SyntheticLayer.OpenRecord(SyntheticLayer.Lines);
+        var assembler = new TarSplitAssembler(root);
+
+        var error = await Assert.ThrowsAsync<LayerExportException>(
+            () => assembler.WriteAsync(record, new Pipe().Writer, new ExpectedTar(SyntheticLayer.Tar.Length + 512, null), CancellationToken.None));
+
+        Assert.Equal("(end of archive)", error.Path);
+        Assert.Equal(SyntheticLayer.BStart + SyntheticLayer.B.Length, assembler.BytesWritten);
+        Assert.Equal(1024 - SyntheticLayer.B.Length, assembler.PaddingToEntryEnd);
+        Assert.False(assembler.EndsInsideEntry);
     }
 
     [Fact]
