@@ -97,7 +97,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         ArgumentOutOfRangeException.ThrowIfEqual(compression, LayerCompression.None);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(end, known.Size);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(start, end);
-        await using var body = output.AsStream(leaveOpen: true);
+        await using var body = new BatchedPipeStream(output);
         var window = new WindowStream(body, start, end - start, holdLastByte: true);
         var made = await WriteCompressedAsync(compression, window, expected, cancellationToken).ConfigureAwait(false);
         if (made.Digest != known.Digest || made.Size != known.Size)
@@ -106,6 +106,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
 
         await window.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+        await body.FlushAllAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ExportSummary> WriteCompressedAsync(LayerCompression compression, Stream body, ExpectedTar? expected, CancellationToken cancellationToken)
@@ -146,13 +147,14 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// <remarks>
     /// A range is of the layer state its ETag names, the one surveyed before it, and a file may change before it is
     /// opened: no digest of the whole tar can catch that here. So the range's last byte leaves only once a second
-    /// metadata walk finds that same state (a change moves a file's ctime), else the range ends one byte short.
+    /// metadata walk finds that same state (a change moves a file's ctime), else the range ends one byte short, or,
+    /// smaller than a batch of <see cref="BatchedPipeStream"/>, fails before any byte of it leaves.
     /// </remarks>
     /// <exception cref="LayerChangedException">The layer is no longer in the state surveyed before the range.</exception>
     public async Task WriteTarRangeAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
     {
         var surveyed = (_survey ?? Survey(cancellationToken)).Fingerprint;
-        await using var body = output.AsStream(leaveOpen: true);
+        await using var body = new BatchedPipeStream(output);
         var window = new WindowStream(body, 0, end - start, holdLastByte: true);
         var tar = PipeWriter.Create(window, new StreamPipeWriterOptions(leaveOpen: true));
         await WriteTarBytesAsync(tar, start, end, cancellationToken).ConfigureAwait(false);
@@ -163,6 +165,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         }
 
         await window.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+        await body.FlushAllAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task WriteTarBytesAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
@@ -193,8 +196,9 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// <exception cref="InvalidDataException">The layer no longer makes the indexed body.</exception>
     public async Task WriteGzipRangeAsync(PipeWriter output, GzipBlockIndex index, long start, long end, CancellationToken cancellationToken)
     {
-        await using var body = output.AsStream(leaveOpen: true);
+        await using var body = new BatchedPipeStream(output);
         await GzipRange.WriteAsync(body, index, compressionOptions, start, end, WriteTarRangeAsync, cancellationToken).ConfigureAwait(false);
+        await body.FlushAllAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Takes <paramref name="survey"/>, taken by an earlier request, as this export's own when it may stand for it: it announces the diffID the store records now.</summary>
