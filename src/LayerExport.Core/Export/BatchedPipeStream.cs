@@ -8,11 +8,12 @@ namespace LayerExport.Core.Export;
 /// A byte range is checked once all of it is made. Flushed as it is written, as <c>PipeWriter.AsStream</c> flushes every
 /// write, its first bytes reach the response before that check, so a range that fails it could only be cut, with
 /// no status line when the headers had not left yet. Held in the pipe, a range smaller than a batch fails before any
-/// byte leaves, as a problem response.
+/// byte leaves, as a problem response. As <c>AsStream</c>'s stream, it takes a pipe whose reader went away for one
+/// that still reads: the client's hang-up is the request's abort, which the export sees as cancellation.
 /// </remarks>
 internal sealed class BatchedPipeStream(PipeWriter output) : Stream
 {
-    private readonly BatchedFlush _flush = new(output);
+    private long _unflushed;
 
     /// <inheritdoc />
     public override bool CanRead => false;
@@ -31,7 +32,14 @@ internal sealed class BatchedPipeStream(PipeWriter output) : Stream
 
     /// <summary>Flushes whatever is written, batch or not.</summary>
     /// <exception cref="OperationCanceledException">The pipe's reader went away.</exception>
-    public ValueTask FlushAllAsync(CancellationToken cancellationToken) => _flush.FlushAsync(cancellationToken);
+    public async ValueTask FlushAllAsync(CancellationToken cancellationToken)
+    {
+        _unflushed = 0;
+        if ((await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCanceled)
+        {
+            throw new OperationCanceledException("The flush of the body was cancelled.", cancellationToken);
+        }
+    }
 
     /// <inheritdoc />
     public override void Write(ReadOnlySpan<byte> buffer)
@@ -45,7 +53,7 @@ internal sealed class BatchedPipeStream(PipeWriter output) : Stream
             left = left[n..];
         }
 
-        _flush.Count(buffer.Length);
+        _unflushed += buffer.Length;
     }
 
     /// <inheritdoc />
@@ -55,7 +63,7 @@ internal sealed class BatchedPipeStream(PipeWriter output) : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         Write(buffer.Span);
-        await _flush.FlushIfFullAsync(cancellationToken).ConfigureAwait(false);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -64,7 +72,8 @@ internal sealed class BatchedPipeStream(PipeWriter output) : Stream
 
     /// <inheritdoc />
     /// <remarks>Only a whole batch: the bytes of a range are sent, but for the last batch, before its check.</remarks>
-    public override Task FlushAsync(CancellationToken cancellationToken) => _flush.FlushIfFullAsync(cancellationToken).AsTask();
+    public override Task FlushAsync(CancellationToken cancellationToken) =>
+        _unflushed >= TarStreamWriter.FlushThreshold ? FlushAllAsync(cancellationToken).AsTask() : Task.CompletedTask;
 
     /// <inheritdoc />
     public override void Flush()
