@@ -67,6 +67,32 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>The server's descriptors, threads and memory now.</summary>
     public ProcessStatus ReadStatus() => ProcessStatus.Read(Pid);
 
+    /// <summary>How many of the server's descriptors are open on <paramref name="directory"/> (an absolute path without symlinks) or anything under it.</summary>
+    public int CountDescriptorsUnder(string directory)
+    {
+        var count = 0;
+        foreach (var descriptor in Directory.EnumerateFileSystemEntries($"/proc/{Pid}/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(descriptor).LinkTarget;
+            }
+            catch (IOException)
+            {
+                // Closed since it was listed.
+                continue;
+            }
+
+            if (target is not null && (target == directory || target.StartsWith(directory + "/", StringComparison.Ordinal)))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>A client with one connection: requests run one after another (see <see cref="LoopbackHttp.CreateSequentialClient"/>).</summary>
     public HttpClient CreateClient() => LoopbackHttp.CreateSequentialClient(BaseAddress);
 
