@@ -31,17 +31,18 @@ internal sealed class ServerProcess : IDisposable
     public string Output => _process.Output;
 
     /// <summary>Starts a server over <paramref name="storeRoot"/> with its digest cache in <paramref name="digestCacheDirectory"/>.</summary>
-    /// <param name="storeRoot">LayerStore:Root (native layout).</param>
+    /// <param name="storeRoot">LayerStore:Root.</param>
     /// <param name="digestCacheDirectory">DigestCache:Directory; created, and given to the server's user.</param>
     /// <param name="unprivileged">Runs the server as nobody (uid and gid 65534, no groups, no capabilities) through setpriv.</param>
     /// <param name="environment">More environment variables for the server process.</param>
-    public static async Task<ServerProcess> StartAsync(string storeRoot, string digestCacheDirectory, bool unprivileged = false, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="layout">LayerStore:Layout: <c>native</c> or <c>docker</c> (a Docker data-root).</param>
+    public static async Task<ServerProcess> StartAsync(string storeRoot, string digestCacheDirectory, bool unprivileged = false, IReadOnlyDictionary<string, string>? environment = null, string layout = "native")
     {
         Directory.CreateDirectory(digestCacheDirectory);
         var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
         {
             ["LayerStore__Root"] = storeRoot,
-            ["LayerStore__Layout"] = "native",
+            ["LayerStore__Layout"] = layout,
             ["DigestCache__Directory"] = digestCacheDirectory,
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
         };
@@ -65,6 +66,32 @@ internal sealed class ServerProcess : IDisposable
 
     /// <summary>The server's descriptors, threads and memory now.</summary>
     public ProcessStatus ReadStatus() => ProcessStatus.Read(Pid);
+
+    /// <summary>How many of the server's descriptors are open on <paramref name="directory"/> (an absolute path without symlinks) or anything under it.</summary>
+    public int CountDescriptorsUnder(string directory)
+    {
+        var count = 0;
+        foreach (var descriptor in Directory.EnumerateFileSystemEntries($"/proc/{Pid}/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(descriptor).LinkTarget;
+            }
+            catch (IOException)
+            {
+                // Closed since it was listed.
+                continue;
+            }
+
+            if (target is not null && (target == directory || target.StartsWith(directory + "/", StringComparison.Ordinal)))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
 
     /// <summary>A client with one connection: requests run one after another (see <see cref="LoopbackHttp.CreateSequentialClient"/>).</summary>
     public HttpClient CreateClient() => LoopbackHttp.CreateSequentialClient(BaseAddress);
