@@ -25,6 +25,10 @@ namespace LayerExport.Core.TarSplit;
 public sealed class TarSplitAssembler : IExportProgress
 {
     private readonly FileDescriptor _root;
+
+    // Record segments after the last file part written, held until the next file part or the tar's check (HeldTailLimit).
+    private readonly Queue<TarSplitEntry> _held = new();
+    private long _heldBytes;
     private HashingPipeWriter? _tar;
     private long _windowStart;
 
@@ -46,6 +50,10 @@ public sealed class TarSplitAssembler : IExportProgress
     /// <summary>Tar members written so far (the record's file entries but a PAX global header's); readable after a failure.</summary>
     /// <remarks>Not the record's lines: the log and the metrics count members as tar readers list them, as for a generated tar.</remarks>
     public long EntriesWritten { get; private set; }
+
+    /// <summary>Bytes of record segments after the last file part held back until the tar is checked, at most.</summary>
+    /// <remarks>A tar's tail after its last member: GNU tar's and bsdtar's fill their 10 KiB records, Go's writer only has the end blocks.</remarks>
+    internal const int HeldTailLimit = 1024 * 1024;
 
     /// <summary>The path a failure of the record itself (not of a file it names) gives.</summary>
     internal const string RecordPath = "(tar-split record)";
@@ -156,9 +164,9 @@ public sealed class TarSplitAssembler : IExportProgress
         var headers = new RecordedHeaders();
         using var files = new RecordedFiles(_root, ChangedNoLaterThan);
 
-        // Each segment waits for the part after it, so that the tar's last one (the last padding and the end-of-archive
-        // blocks) is written only once the tar is checked: a failed export then ends where a marker can follow.
-        RecordReadAhead.Part? held = null;
+        // Segments wait for the file part after them, so that the tar's tail after its last file (the last padding, the
+        // end-of-archive blocks, a tar writer's record padding) is written only once the tar is checked: a failed export
+        // then ends where a marker can follow. Only so much waits; a longer tail is written as it comes.
         using (var ahead = new RecordReadAhead(record, _root, ChangedNoLaterThan))
         {
             while (true)
@@ -169,10 +177,10 @@ public sealed class TarSplitAssembler : IExportProgress
                 {
                     part = await ahead.TakeAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (LayerExportException e) when (held is not null && e.Path != RecordPath)
+                catch (LayerExportException e) when (_held.Count > 0 && e.Path != RecordPath)
                 {
-                    // A small file read ahead failed: the held segment ends with its header, and the body inside its entry.
-                    await WriteSegmentAsync(held.Entry, tar, flush, headers, cancellationToken).ConfigureAwait(false);
+                    // A small file read ahead failed: the held segments end with its header, and the body inside its entry.
+                    await WriteHeldAsync(0, tar, flush, headers, cancellationToken).ConfigureAwait(false);
                     EndsInsideEntry = true;
                     throw;
                 }
@@ -182,18 +190,15 @@ public sealed class TarSplitAssembler : IExportProgress
                     break;
                 }
 
-                if (held is not null)
-                {
-                    await WriteSegmentAsync(held.Entry, tar, flush, headers, cancellationToken).ConfigureAwait(false);
-                    held = null;
-                }
-
                 if (part.Entry.Type == TarSplitEntryType.Segment)
                 {
-                    held = part;
+                    _held.Enqueue(part.Entry);
+                    _heldBytes += part.Entry.Bytes.Length;
+                    await WriteHeldAsync(HeldTailLimit, tar, flush, headers, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
+                await WriteHeldAsync(0, tar, flush, headers, cancellationToken).ConfigureAwait(false);
                 using (part)
                 {
                     await WriteFilePartAsync(part, files, tar, flush, headers, cancellationToken).ConfigureAwait(false);
@@ -211,17 +216,20 @@ public sealed class TarSplitAssembler : IExportProgress
             throw new LayerExportException(RecordPath, e.Message, e);
         }
 
-        var last = held?.Entry.Bytes ?? ReadOnlyMemory<byte>.Empty;
         if (expected is not null)
         {
-            await expected.VerifyAsync(tar, last, walked: State, "reassembled tar", cancellationToken).ConfigureAwait(false);
+            var tail = new byte[_heldBytes];
+            var at = 0;
+            foreach (var segment in _held)
+            {
+                segment.Bytes.Span.CopyTo(tail.AsSpan(at));
+                at += segment.Bytes.Length;
+            }
+
+            await expected.VerifyAsync(tar, tail, walked: State, "reassembled tar", cancellationToken).ConfigureAwait(false);
         }
 
-        if (held is not null)
-        {
-            await WriteSegmentAsync(held.Entry, tar, flush, headers, cancellationToken).ConfigureAwait(false);
-        }
-
+        await WriteHeldAsync(0, tar, flush, headers, cancellationToken).ConfigureAwait(false);
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         // Every byte has left; a client that hangs up now does not cost the summary its digest.
@@ -283,6 +291,16 @@ public sealed class TarSplitAssembler : IExportProgress
         }
 
         await flush.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Writes the oldest held segments until at most limit bytes are held.
+    private async ValueTask WriteHeldAsync(long limit, HashingPipeWriter tar, BatchedFlush flush, RecordedHeaders headers, CancellationToken cancellationToken)
+    {
+        while (_heldBytes > limit && _held.TryDequeue(out var segment))
+        {
+            await WriteSegmentAsync(segment, tar, flush, headers, cancellationToken).ConfigureAwait(false);
+            _heldBytes -= segment.Bytes.Length;
+        }
     }
 
     private async ValueTask WriteSegmentAsync(TarSplitEntry segment, HashingPipeWriter tar, BatchedFlush flush, RecordedHeaders headers, CancellationToken cancellationToken)
