@@ -43,15 +43,10 @@ public sealed class ReassembledFailureTests : IAsyncLifetime
         var curl = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "a.tar", Server.Url($"/layers/{DockerDataRoot.ChainId("a")}/tar")], _work.FullName);
         Assert.True(curl.ExitCode == 18, $"curl did not report a short transfer: {curl.Describe()}");
 
-        var gnuTar = await ProcessRunner.RunAsync("tar", ["-tf", "a.tar"], _work.FullName);
-        var bsdtar = await ProcessRunner.RunAsync("bsdtar", ["-tf", "a.tar"], _work.FullName);
-        var python = await ProcessRunner.RunAsync("python3", ["-c", "import sys, tarfile; tarfile.open(sys.argv[1]).getmembers()", "a.tar"], _work.FullName);
-        Assert.True(gnuTar.ExitCode != 0, $"GNU tar accepted the cut tar: {gnuTar.Describe()}");
-        Assert.True(bsdtar.ExitCode != 0, $"bsdtar accepted the cut tar: {bsdtar.Describe()}");
-        Assert.True(python.ExitCode != 0, $"Python's tarfile accepted the cut tar: {python.Describe()}");
+        var listed = await TarReaders.AssertEachRejectsAsync(_work.FullName, "a.tar", "cut");
 
         // The body went out up to the altered file's header: GNU tar lists it, then finds its content missing.
-        Assert.Contains("etc/config.txt", gnuTar.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("etc/config.txt", listed, StringComparison.Ordinal);
         await Server.Logs.WaitForExportOutcomeAsync(DockerDataRoot.ChainId("a"), "failed");
     }
 }
