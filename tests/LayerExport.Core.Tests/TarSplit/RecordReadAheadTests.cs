@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using LayerExport.Core.Native;
 using LayerExport.Core.Reader;
@@ -79,6 +80,32 @@ public sealed class RecordReadAheadTests : IDisposable
         finally
         {
             gate.Set();
+        }
+    }
+
+    [Fact]
+    public async Task TheSmallFilesOfAnExportShareOneRingThatGoesBackToTheSharedPool()
+    {
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        using var record = SyntheticLayer.OpenRecord(Lines([("a", "abc"u8.ToArray()), ("b", "def"u8.ToArray())]));
+        var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null);
+        while (await ahead.TakeAsync(CancellationToken.None) is { } part)
+        {
+            part.Dispose();
+        }
+
+        ahead.Dispose();
+
+        var buffer = ArrayPool<byte>.Shared.Rent(PrefetchingEntryReader.Budget);
+        try
+        {
+            // Each slot is one byte longer than its file.
+            Assert.Equal("abc"u8.ToArray(), buffer[..3]);
+            Assert.Equal("def"u8.ToArray(), buffer[4..7]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
