@@ -17,7 +17,9 @@ internal sealed class RecordedFiles(FileDescriptor root, long? changedNoLaterTha
 {
     private FileStatus? _rootStatus;
     private FileDescriptor? _directory;
-    private byte[] _directoryPath = [];
+
+    // The cleaned path of the last file opened under _directory: its components but the last name the directory.
+    private List<byte[]> _directoryOf = [];
 
     /// <summary>Opens the file <paramref name="entry"/> names, refusing one whose size is not the record's or whose ctime is past the bound.</summary>
     /// <param name="entry">A file entry of the record, with content.</param>
@@ -73,15 +75,14 @@ internal sealed class RecordedFiles(FileDescriptor root, long? changedNoLaterTha
             return root;
         }
 
-        var path = Parents(components);
-        if (_directory is not null && path.AsSpan().SequenceEqual(_directoryPath))
+        if (_directory is not null && SameDirectory(components, _directoryOf))
         {
             return _directory;
         }
 
         Forget();
         _directory = LayerFileResolver.OpenParent(root, components, displayPath);
-        _directoryPath = path;
+        _directoryOf = components;
         return _directory;
     }
 
@@ -91,28 +92,21 @@ internal sealed class RecordedFiles(FileDescriptor root, long? changedNoLaterTha
         _directory = null;
     }
 
-    // The cleaned directories joined by '/' (each component's bytes, no NUL or empty one, so the join is unambiguous).
-    private static byte[] Parents(List<byte[]> components)
+    private static bool SameDirectory(List<byte[]> a, List<byte[]> b)
     {
-        var length = components.Count - 2;
-        for (var i = 0; i < components.Count - 1; i++)
+        if (a.Count != b.Count)
         {
-            length += components[i].Length;
+            return false;
         }
 
-        var path = new byte[length];
-        var at = 0;
-        for (var i = 0; i < components.Count - 1; i++)
+        for (var i = 0; i < a.Count - 1; i++)
         {
-            if (i > 0)
+            if (!a[i].AsSpan().SequenceEqual(b[i]))
             {
-                path[at++] = (byte)'/';
+                return false;
             }
-
-            components[i].CopyTo(path, at);
-            at += components[i].Length;
         }
 
-        return path;
+        return true;
     }
 }
