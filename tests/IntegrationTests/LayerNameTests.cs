@@ -127,9 +127,9 @@ public sealed class LayerNameTests : IAsyncLifetime
     [InlineData("/layers/100%/tar", "'100%' is not a layer ID: in a path, '%' begins the escape")]
     [InlineData("/layers/a%2/descriptor", "'a%2' is not a layer ID: in a path, '%' begins the escape")]
     // Dot segments: which segment as sent the route value came from is in doubt ("a%252Fb/.." would pass for a%2Fb).
-    [InlineData("/layers/x/../a%2Fb/tar", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent")]
-    [InlineData("/layers/a%252Fb/../a%2Fb/tar", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent")]
-    [InlineData("/layers/a%252Fb/%2E%2e/a%2Fb", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent")]
+    [InlineData("/layers/x/../a%2Fb/tar", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent, and '/layers/x/../a%2Fb/tar' has a '.' or '..' segment.")]
+    [InlineData("/layers/a%252Fb/../a%2Fb/tar", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent, and '/layers/a%252Fb/../a%2Fb/tar' has a '.' or '..' segment.")]
+    [InlineData("/layers/a%252Fb/%2E%2e/a%2Fb", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent, and '/layers/a%252Fb/%2E%2e/a%2Fb' has a '.' or '..' segment.")]
     // A name no layer has: no path is built from it, it is looked up in layers.json only.
     [InlineData("/layers/..%2F..%2Fetc%2Fpasswd/tar", "'../../etc/passwd' is not a layer ID: no layer in layers.json has that name")]
     [InlineData("/layers/registry.example%2Fgone/tar", "'registry.example/gone' is not a layer ID: no layer in layers.json has that name")]

@@ -31,6 +31,22 @@ public sealed class RequestLoggingTests : IDisposable
         Assert.Single(server.Logs.Events, e => CapturedLogs.Property(e, "RequestPath") == "/layers/base");
     }
 
+    // Kestrel's decoded path reads a%2Fb (the name a/b) and a%252Fb (the name a%2Fb) alike; the log must not.
+    [Theory]
+    [InlineData("/layers/a%2Fb/tar", "a/b")]
+    [InlineData("/layers/a%252Fb/tar", "a%2Fb")]
+    [InlineData("/layers/caf%C3%A9?parent=x", "café")]
+    public async Task ARequestIsLoggedWithItsPathAsSentAndTheLayerNameItStandsFor(string target, string layerId)
+    {
+        await using var server = ApiServer.Start(_store.Root);
+
+        var response = await RawHttp.SendAsync(server.BaseAddress, "GET", target);
+        var logged = await server.Logs.WaitForRequestLoggedAsync(target.Split('?')[0]);
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal(layerId, CapturedLogs.Property(logged, "LayerId"));
+    }
+
     // Alerts on the request log watch Error: a store the server cannot make sense of is the operator's to fix.
     [Fact]
     public async Task ARequestAnsweredWithA500IsLoggedAsAnError()

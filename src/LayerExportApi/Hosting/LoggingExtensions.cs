@@ -35,9 +35,10 @@ internal static class LoggingExtensions
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.EnrichDiagnosticContext = static (context, http) =>
             {
+                // The route value is Kestrel's decoding, which reads a%2Fb and a%252Fb alike.
                 if (http.GetRouteValue("id") is string id)
                 {
-                    context.Set("LayerId", id);
+                    context.Set("LayerId", LayerPathSegment.TryRead(http.Request, id) ?? id);
                 }
 
                 if (http.Items[ExportOutcome.Item] is string outcome)
@@ -49,6 +50,15 @@ internal static class LoggingExtensions
             // A 200 whose body was aborted is a failure, whatever its status line said; one cut by a stop is the
             // operator's doing, as the export's own line says. Passing health probes, polled every few seconds, only
             // show at Verbose.
+            // The path as sent, as an access log shows it: Kestrel's decoded path logs two names alike (RequestTarget).
+            options.GetMessageTemplateProperties = static (http, _, elapsed, status) =>
+            [
+                new LogEventProperty("RequestMethod", new ScalarValue(http.Request.Method)),
+                new LogEventProperty("RequestPath", new ScalarValue(RequestTarget.PathAsSent(http.Request))),
+                new LogEventProperty("StatusCode", new ScalarValue(status)),
+                new LogEventProperty("Elapsed", new ScalarValue(elapsed)),
+            ];
+
             options.GetLevel = static (http, _, exception) =>
                 exception is not null || http.Items[ExportOutcome.Item] is ExportOutcome.Failed ? LogEventLevel.Error
                 : http.Items[ExportOutcome.Item] is ExportOutcome.Aborted ? LogEventLevel.Warning

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Unicode;
 using LayerExport.Core.Store;
-using Microsoft.AspNetCore.Http.Features;
+using LayerExportApi.Hosting;
 
 namespace LayerExportApi.Layers;
 
@@ -20,39 +20,41 @@ internal static class LayerPathSegment
     /// The segment as sent holds a <c>%</c> that begins no escape of UTF-8 text, or the path holds a <c>.</c> or
     /// <c>..</c> segment, which leaves in doubt which segment as sent the route value came from.
     /// </exception>
-    public static string Read(HttpRequest request, string routeValue)
+    public static string Read(HttpRequest request, string routeValue) =>
+        Resolve(request, routeValue, out var refusal) ?? throw refusal!;
+
+    /// <summary>What <see cref="Read"/> gives, or <see langword="null"/> where it refuses the segment.</summary>
+    public static string? TryRead(HttpRequest request, string routeValue) => Resolve(request, routeValue, out _);
+
+    private static string? Resolve(HttpRequest request, string routeValue, out InvalidLayerIdException? refusal)
     {
+        refusal = null;
+
         // Without a '%', nothing was left encoded and none was decoded: the route value is the decoded segment.
         if (!routeValue.Contains('%'))
         {
             return routeValue;
         }
 
-        var segments = PathAsSent(request.HttpContext.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget).Split('/');
+        var path = RequestTarget.PathAsSent(request);
+        var segments = path.Split('/');
 
         // Kestrel removes dot segments after decoding: with one, the route value's segment as sent cannot be told,
         // and "/layers/a%252Fb/../a%2Fb" would read as a%2Fb, which the path as resolved does not name.
         if (segments.Length < 3 || segments.Any(IsDotSegment))
         {
-            throw new InvalidLayerIdException(routeValue, "a layer segment holding '%' is read from the path as sent, which then must have no '.' or '..' segment");
+            refusal = new InvalidLayerIdException(routeValue, $"a layer segment holding '%' is read from the path as sent, and '{path}' has a '.' or '..' segment");
+            return null;
         }
 
         // "", "layers", then the ID: the routes take no path base and no empty segment.
-        return Decoded(segments[2])
-            ?? throw new InvalidLayerIdException(segments[2], "in a path, '%' begins the escape of a byte of UTF-8 text (a '%' in a name is %25, a '/' is %2F)");
-    }
-
-    // An absolute-form target (RFC 9112, section 3.2.2) names the scheme and authority before the path.
-    private static string PathAsSent(string target)
-    {
-        var path = target.AsSpan(0, target.IndexOf('?') is var query and >= 0 ? query : target.Length);
-        if (path.StartsWith('/'))
+        var decoded = Decoded(segments[2]);
+        if (decoded is null)
         {
-            return path.ToString();
+            refusal = new InvalidLayerIdException(segments[2], "in a path, '%' begins the escape of a byte of UTF-8 text (a '%' in a name is %25, a '/' is %2F)");
         }
 
-        var authority = path.IndexOf("://", StringComparison.Ordinal) + 3;
-        return authority >= 3 && path[authority..].IndexOf('/') is var start and >= 0 ? path[(authority + start)..].ToString() : "";
+        return decoded;
     }
 
     private static bool IsDotSegment(string segment) =>
