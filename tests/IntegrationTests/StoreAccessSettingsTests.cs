@@ -2,6 +2,7 @@ using System.Net;
 using IntegrationTests.Support;
 using LayerExport.Core.Native;
 using LayerExport.Core.Store;
+using LayerExportApi.Layers;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IntegrationTests;
@@ -74,12 +75,107 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.DoesNotContain("00:00:01", detail, StringComparison.Ordinal);
     }
 
+    // A hard-mounted network file system whose server is gone: the store's call never returns and cannot be cancelled.
+    [Theory]
+    [InlineData("")]
+    [InlineData("/tar")]
+    public async Task AStoreReadThatNeverReturnsIsAStoreTimeoutAndAsManyAsThereAreSlotsMakeTheStoreRefusedAtOnce(string endpoint)
+    {
+        var clock = new HeldClock();
+        using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()));
+        await using var server = ApiServer.Start(
+            hung.Root,
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(hung.Decorate),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        using var client = server.CreateClient();
+        var path = new Uri($"/layers/{Layer}{endpoint}", UriKind.Relative);
+        var held = OpenFileDescriptors.Under(hung.Root);
+
+        var first = client.GetAsync(path);
+        Assert.True(await hung.Entered.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
+        clock.FireTimers();
+        using var timedOut = await first;
+        using var refused = await client.GetAsync(path);
+
+        var timeout = await ProblemAssert.IsProblemAsync(timedOut, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:store-timeout", timeout.GetProperty("type").GetString());
+        Assert.Contains("took longer than LayerStore:Access:PrepareTimeout (1 s)", timeout.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var hungStore = await ProblemAssert.IsProblemAsync(refused, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:store-timeout", hungStore.GetProperty("type").GetString());
+        Assert.StartsWith("1 reads of the layer store given up on after LayerStore:Access:PrepareTimeout (1 s) have not returned yet", hungStore.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, hung.Calls);
+
+        // Once the read returns, what it opened is closed and the store is asked again.
+        hung.Release();
+        var reads = server.Services.GetRequiredService<StoreReads>();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the read given up on was never counted as returned");
+        Assert.Empty(OpenFileDescriptors.Added(held, OpenFileDescriptors.Under(hung.Root)));
+        using var served = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
     private FlakyStore Flaky => _flaky ?? throw new InvalidOperationException("store not decorated");
 
     private ApiServer Start(int failures, Dictionary<string, string> settings) => ApiServer.Start(
         _store.Root,
         services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures)),
         settings: settings);
+
+    /// <summary>A store whose first Describe or Open hangs until the test releases it; the others pass through.</summary>
+    private sealed class HungStore(TempLayerStore store) : IDisposable
+    {
+        private readonly ManualResetEventSlim _released = new();
+        private int _calls;
+
+        public SemaphoreSlim Entered { get; } = new(0);
+
+        public string Root => store.Root;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public ILayerStore Decorate(ILayerStore inner) => new Hanging(inner, this);
+
+        public void Release() => _released.Set();
+
+        public void Dispose()
+        {
+            _released.Set();
+            _released.Dispose();
+            Entered.Dispose();
+            store.Dispose();
+        }
+
+        private void HangOnce()
+        {
+            if (Interlocked.Increment(ref _calls) == 1)
+            {
+                Entered.Release();
+                Assert.True(_released.Wait(CapturedLogs.SafetyTimeout), "the test never released the hung store");
+            }
+        }
+
+        private sealed class Hanging(ILayerStore inner, HungStore hung) : ILayerStore
+        {
+            public LayerStoreLayout Layout => inner.Layout;
+
+            public IReadOnlyList<LayerSummary> List() => inner.List();
+
+            public LayerDescription Describe(LayerId id)
+            {
+                hung.HangOnce();
+                return inner.Describe(id);
+            }
+
+            public ILayerContent Open(LayerId id)
+            {
+                var content = inner.Open(id);
+                hung.HangOnce();
+                return content;
+            }
+        }
+    }
 
     /// <summary>Fails Describe with EIO the first <c>failures</c> times, then behaves like the real store.</summary>
     private sealed class FlakyStore(ILayerStore inner, int failures) : ILayerStore

@@ -1,5 +1,6 @@
 using LayerExport.Core.Export;
 using LayerExportApi.Layers;
+using LayerExportApi.Limits;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
@@ -16,6 +17,9 @@ internal static class ResilienceExtensions
             .BindConfiguration(StoreAccessOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton(static services => new StoreReads(
+            services.GetRequiredService<IOptions<LimitsOptions>>().Value.ConcurrentExports,
+            services.GetRequiredService<IOptions<StoreAccessOptions>>().Value.PrepareTimeout));
         builder.Services.AddSingleton(static services =>
         {
             var options = services.GetRequiredService<IOptions<StoreAccessOptions>>().Value;
@@ -35,7 +39,7 @@ internal static class ResilienceExtensions
                 });
             }
 
-            return new ExportPreparation(services.GetRequiredService<LayerExporter>(), pipeline.Build(), options.ReuseLastSurvey);
+            return new ExportPreparation(services.GetRequiredService<LayerExporter>(), pipeline.Build(), options.ReuseLastSurvey, services.GetRequiredService<StoreReads>());
         });
         return builder;
     }

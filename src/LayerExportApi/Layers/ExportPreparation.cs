@@ -12,8 +12,10 @@ namespace LayerExportApi.Layers;
 /// <remarks>
 /// Only this phase is retried or timed: once a body has started, bytes sent cannot be taken back, and a long
 /// download to a slow client is legitimate. Store verdicts (not found, refused, inconsistent) are final.
+/// The store's calls are synchronous and a hung file system never returns from one, so each runs off the request's
+/// thread: the time limit answers the client while the read, given up on, goes on, counted (<see cref="StoreReads"/>).
 /// </remarks>
-internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeline pipeline, bool reuseLastSurvey)
+internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeline pipeline, bool reuseLastSurvey, StoreReads reads)
 {
     /// <summary>Whether whole downloads may take their length from the layer's last survey (<c>LayerStore:Access:ReuseLastSurvey</c>).</summary>
     public bool ReusesLastSurvey => reuseLastSurvey;
@@ -31,23 +33,28 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
     public async ValueTask<(PreparedExport Export, LayerSurvey Survey, bool Surveyed)> PrepareAsync(
         string id, IReadOnlyList<string> parents, Func<string, LayerSurvey?> assumed, CancellationToken cancellationToken)
     {
+        reads.ThrowIfHung();
         try
         {
             return await pipeline.ExecuteAsync(
-                static (state, token) =>
-                {
-                    var export = state.exporter.Prepare(state.id, state.parents);
-                    try
+                static (state, token) => state.reads.RunAsync(
+                    () =>
                     {
-                        return ValueTask.FromResult(state.assumed(export.Layer.Id) is { } survey && export.TryAssume(survey) ? (export, survey, false) : (export, export.Survey(token), true));
-                    }
-                    catch
-                    {
-                        export.Dispose();
-                        throw;
-                    }
-                },
-                (exporter, id, parents, assumed),
+                        var export = state.exporter.Prepare(state.id, state.parents);
+                        try
+                        {
+                            return state.assumed(export.Layer.Id) is { } survey && export.TryAssume(survey) ? (export, survey, false) : (export, export.Survey(token), true);
+                        }
+                        catch
+                        {
+                            export.Dispose();
+                            throw;
+                        }
+                    },
+                    static late => late.export.Dispose(),
+                    state.cancellationToken,
+                    token),
+                (exporter, id, parents, assumed, reads, cancellationToken),
                 cancellationToken);
         }
         catch (TimeoutRejectedException e)
@@ -78,9 +85,10 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
     /// <remarks>The stores leave a transient error (EIO, EMFILE, ...) to their caller to retry, as this phase does for an export.</remarks>
     public async ValueTask<T> ReadAsync<T>(Func<T> read, CancellationToken cancellationToken)
     {
+        reads.ThrowIfHung();
         try
         {
-            return await pipeline.ExecuteAsync(static (read, _) => ValueTask.FromResult(read()), read, cancellationToken);
+            return await pipeline.ExecuteAsync(static (state, token) => state.reads.RunAsync(state.read, static _ => { }, state.cancellationToken, token), (read, reads, cancellationToken), cancellationToken);
         }
         catch (TimeoutRejectedException e)
         {

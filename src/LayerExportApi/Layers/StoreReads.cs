@@ -1,0 +1,84 @@
+using Polly.Timeout;
+
+namespace LayerExportApi.Layers;
+
+/// <summary>Runs the store's synchronous reads off the request's thread, and bounds the reads given up on that still run.</summary>
+/// <remarks>
+/// A read on a hard-mounted network file system whose server is gone never returns and cannot be cancelled. Giving
+/// up on it answers its client, but its thread stays blocked; past <c>Limits:ConcurrentExports</c> such reads the store
+/// is taken as hung and refused at once, so a hung store holds no more threads than the export slots did.
+/// </remarks>
+internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
+{
+    private int _stillRunning;
+
+    /// <summary>How many reads were given up on and have not returned yet.</summary>
+    public int StillRunning => Volatile.Read(ref _stillRunning);
+
+    /// <summary>Refuses a new read while as many as the bound allows, given up on, still run.</summary>
+    /// <exception cref="TimeoutRejectedException">The store is taken as hung.</exception>
+    public void ThrowIfHung()
+    {
+        if (StillRunning >= mostStillRunning)
+        {
+            throw new TimeoutRejectedException(
+                $"{StillRunning} reads of the layer store given up on after LayerStore:Access:PrepareTimeout ({prepareTimeout.TotalSeconds:0.###} s) have not returned yet; the layer store is hung or very slow, try again later.",
+                prepareTimeout);
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/> on a pool thread and waits for it until the time limit says to give up.</summary>
+    /// <param name="read">The store's synchronous work.</param>
+    /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
+    /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on.</param>
+    /// <param name="cancellationToken">The time limit's token, linked to the request's.</param>
+    public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted, CancellationToken cancellationToken)
+    {
+        var running = Task.Run(read, CancellationToken.None);
+        try
+        {
+            return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (requestAborted.IsCancellationRequested)
+        {
+            // As when the read ran on the request's own thread: the request, and its export slot, end with the read.
+            await ((Task)running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            GiveUp(running, discard);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            GiveUp(running, discard);
+            throw;
+        }
+    }
+
+    // A read done just as it was given up on (or cancelled by itself) is not counted; what any returns is nobody's.
+    private void GiveUp<T>(Task<T> running, Action<T> discard)
+    {
+        var stillRunning = !running.IsCompleted;
+        if (stillRunning)
+        {
+            Interlocked.Increment(ref _stillRunning);
+        }
+
+        _ = running.ContinueWith(
+            late =>
+            {
+                if (late.IsCompletedSuccessfully)
+                {
+                    discard(late.Result);
+                }
+
+                // Its failure has no one left to hear it; read, it is not reported as unobserved.
+                _ = late.Exception;
+                if (stillRunning)
+                {
+                    Interlocked.Decrement(ref _stillRunning);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+}
