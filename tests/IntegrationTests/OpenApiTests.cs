@@ -40,10 +40,12 @@ public sealed class OpenApiTests : IAsyncLifetime
         { "/layers/{id}/descriptor", "get", [400, 403, 404, 409, 421, 500, 503] },
         { "/layers/{id}/descriptor", "head", [400, 403, 404, 409, 421, 500, 503] },
         { "/healthz", "get", [421] },
+        { "/healthz", "head", [421] },
         { "/readyz", "get", [421, 503] },
+        { "/readyz", "head", [421, 503] },
     };
 
-    public static TheoryData<string> PathsWithHead() => ["/layers", "/layers/{id}", "/layers/{id}/tar", "/layers/{id}/descriptor"];
+    public static TheoryData<string> PathsWithHead() => ["/layers", "/layers/{id}", "/layers/{id}/tar", "/layers/{id}/descriptor", "/healthz", "/readyz"];
 
     [Fact]
     public async Task DocumentHasExactlyTheApiPathsAndTheirOperations()
@@ -54,7 +56,7 @@ public sealed class OpenApiTests : IAsyncLifetime
             .SelectMany(path => path.Value.EnumerateObject().Where(o => o.Name is not "parameters").Select(o => $"{o.Name} {path.Name}"))
             .Order(StringComparer.Ordinal);
         Assert.Equal(
-            ["get /healthz", "get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "get /readyz", "head /layers", "head /layers/{id}", "head /layers/{id}/descriptor", "head /layers/{id}/tar"],
+            ["get /healthz", "get /layers", "get /layers/{id}", "get /layers/{id}/descriptor", "get /layers/{id}/tar", "get /readyz", "head /healthz", "head /layers", "head /layers/{id}", "head /layers/{id}/descriptor", "head /layers/{id}/tar", "head /readyz"],
             operations);
     }
 
@@ -166,6 +168,23 @@ public sealed class OpenApiTests : IAsyncLifetime
             var mediaType = Assert.Single(ok.GetProperty("content").EnumerateObject());
             Assert.Equal(response.Content.Headers.ContentType?.MediaType, mediaType.Name);
             Assert.Equal(await response.Content.ReadAsStringAsync(), mediaType.Value.GetProperty("example").GetString());
+        }
+    }
+
+    // The probes are read-only resources like every endpoint: HEAD answers, so the document must offer it.
+    [Fact]
+    public async Task TheHealthProbesAnswerHeadAsTheDocumentSays()
+    {
+        var document = await DocumentAsync();
+        using var client = Server.CreateClient();
+
+        foreach (var path in (string[])["/healthz", "/readyz"])
+        {
+            using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative)));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+            var head = document.GetProperty("paths").GetProperty(path).GetProperty("head");
+            Assert.False(head.GetProperty("responses").GetProperty("200").TryGetProperty("content", out _), $"HEAD {path} 200 has a body");
         }
     }
 

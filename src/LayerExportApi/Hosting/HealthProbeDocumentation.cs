@@ -36,6 +36,28 @@ internal sealed class HealthProbeDocumentation(TokenHashes tokens) : IOpenApiDoc
 
     private OpenApiPathItem Probe(OpenApiDocument document, string operationId, string summary, string healthy, string? notReady)
     {
+        // HEAD answers as GET without a body (ReadOnlyMethods), as on every endpoint; its responses are its own objects,
+        // since the document transformer that drops HEAD's bodies edits them in place.
+        OpenApiOperation Operation(string id) => new()
+        {
+            OperationId = id,
+            Summary = summary,
+            Tags = new HashSet<OpenApiTagReference> { new(Tag, document) },
+            Responses = Responses(document, healthy, notReady),
+        };
+
+        return new OpenApiPathItem
+        {
+            Operations = new Dictionary<HttpMethod, OpenApiOperation>
+            {
+                [HttpMethod.Get] = Operation(operationId),
+                [HttpMethod.Head] = Operation($"{operationId}Head"),
+            },
+        };
+    }
+
+    private OpenApiResponses Responses(OpenApiDocument document, string healthy, string? notReady)
+    {
         var responses = new OpenApiResponses
         {
             ["200"] = new OpenApiResponse
@@ -58,18 +80,6 @@ internal sealed class HealthProbeDocumentation(TokenHashes tokens) : IOpenApiDoc
             responses["421"] = ProblemDocumentation.Response(document, "foreign-host: over loopback, Host names a domain other than localhost.");
         }
 
-        return new OpenApiPathItem
-        {
-            Operations = new Dictionary<HttpMethod, OpenApiOperation>
-            {
-                [HttpMethod.Get] = new OpenApiOperation
-                {
-                    OperationId = operationId,
-                    Summary = summary,
-                    Tags = new HashSet<OpenApiTagReference> { new(Tag, document) },
-                    Responses = responses,
-                },
-            },
-        };
+        return responses;
     }
 }
