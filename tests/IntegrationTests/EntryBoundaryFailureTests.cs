@@ -117,6 +117,28 @@ public sealed class EntryBoundaryFailureTests : IDisposable
         await TarReaders.AssertEachRejectsAsync(_work.FullName, "resumed.tar", "resumed");
     }
 
+    // The download after the growth takes its length from the first one's survey. The last file's one more block
+    // leaves the end-of-archive blocks' 1024 bytes 512 short of room: found only by the length check before them, the
+    // failure had no room for the marker, and the aborted body ended wherever the reset cut it, most often where
+    // GNU tar, bsdtar and Python took it for a whole tar.
+    [Fact]
+    public async Task ALayerThatGrewByABlockSinceItsSurveyEndsInTheMarkerToo()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+        using var client = server.CreateClient();
+        var first = await client.GetByteArrayAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative));
+        Assert.True(first.Length > 200_000);
+        await File.WriteAllBytesAsync(Path.Combine(_store.DiffPath(Layer), LastFile), [.. Enumerable.Repeat((byte)'b', 600)]);
+
+        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "grown.tar", server.Url($"/layers/{Layer}/tar")], _work.FullName);
+        Assert.True(curl.ExitCode == 18, $"curl did not report a short transfer: {curl.Describe()}");
+
+        var saved = await File.ReadAllBytesAsync(Path.Combine(_work.FullName, "grown.tar"));
+        Assert.True(saved.Length < first.Length, "the body reached the announced length");
+        Assert.True(saved.AsSpan().IndexOf("LAYER-EXPORT-FAILED"u8) >= 0, "the body does not end in the marker");
+        await TarReaders.AssertEachRejectsAsync(_work.FullName, "grown.tar", "cut");
+    }
+
     // A whole download records the layer's digest; the same-size edit keeps the length and changes the digest.
     private async Task AnnounceThenChangeAsync(HttpClient client)
     {

@@ -390,7 +390,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
         // sure to move at a later write (ExportSummary.UnchangedFor).
         var started = DateTimeOffset.UtcNow;
         using var reader = new PrefetchingEntryReader(content.CreateReader);
-        var written = await _generated.WriteAsync(reader, tar, expected is null ? null : (toCome, walked, token) => expected.VerifyAsync(tar, toCome, walked, "tar", token), cancellationToken).ConfigureAwait(false);
+        var written = await _generated.WriteAsync(reader, tar, expected?.Length, expected is null ? null : (toCome, walked, token) => expected.VerifyAsync(tar, toCome, walked, "tar", token), cancellationToken).ConfigureAwait(false);
         return (written.Bytes, written.Entries, written.Fingerprint, Age(written.NewestChangeNanoseconds, started));
     }
 

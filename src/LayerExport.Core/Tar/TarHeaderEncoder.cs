@@ -40,6 +40,9 @@ public static class TarHeaderEncoder
     /// <summary>The largest PAX extended header's data this encoder writes, the most Go's writer accepts; an entry needing more fails.</summary>
     internal const int MaxPaxDataLength = 1 << 20;
 
+    /// <summary>The most bytes <see cref="Write"/> writes for one header: a PAX block, its largest data, and the main block.</summary>
+    internal const int MaxEncodedLength = (2 * BlockSize) + MaxPaxDataLength;
+
     private static readonly byte[] PaxDirectory = "PaxHeaders.0"u8.ToArray();
     private static readonly byte[] XattrPrefix = "SCHILY.xattr."u8.ToArray();
 

@@ -5,6 +5,7 @@ using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
+using LayerExport.Core.Tar;
 using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Export;
@@ -20,17 +21,23 @@ public sealed class AnnouncedEndTests : IDisposable
 
     public void Dispose() => _store.Dispose();
 
+    // A new small file adds a header and one data block: exactly the end-of-archive blocks' length, so the last entry
+    // now ends where they should. Found only by the length check before those blocks, the entries would fill the
+    // announced length but its last byte, and leave no room for the marker that makes a tar cut between entries fail
+    // in tar readers.
     [Fact]
-    public async Task ATarWhoseEntriesAloneFillTheAnnouncedLengthNeverDeliversThatLength()
+    public async Task ATarWhoseEntriesAloneWouldFillTheAnnouncedLengthFailsBeforeTheEntryThatPassesItsEndBlocks()
     {
         var announced = (await _store.ExportAsync("layer")).Length;
 
-        // A new small file adds a header and one data block: exactly the end-of-archive blocks' length.
         _layer.File("etc/added", "x");
         var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(announced, null))));
 
-        Assert.IsType<LayerExportException>(failure.InnerException);
-        Assert.Equal(announced - 1, failure.Collected.Length);
+        var mismatch = Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.Equal("zz-last.bin", mismatch.Path);
+        Assert.IsType<TarMismatchException>(mismatch.InnerException);
+        Assert.Equal(0, failure.Collected.Length % TarHeaderEncoder.BlockSize);
+        Assert.True(failure.Collected.Length + IncompleteArchiveMarker.Length < announced, "no room is left for the marker");
     }
 
     // The new file's data passes the announced length long before the end of the archive is checked.
