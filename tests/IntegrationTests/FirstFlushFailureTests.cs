@@ -15,6 +15,7 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
     private const string Failing = "failing";
     private const string FailsLate = "fails-late";
     private const string FailsLarge = "fails-large";
+    private const string PastABlock = "past-a-block";
     private const string FailingEntry = "z/fails.bin";
     private const string EditedFile = "etc/config";
 
@@ -28,7 +29,10 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
         .AddLayer(FailsLate)
         .AddPatternFile(FailsLate, FailingEntry, 8192)
         .AddLayer(FailsLarge)
-        .AddPatternFile(FailsLarge, FailingEntry, 512 * 1024);
+        .AddPatternFile(FailsLarge, FailingEntry, 512 * 1024)
+        .AddLayer(PastABlock)
+        .AddFile(PastABlock, EditedFile, "a=1\n"u8.ToArray())
+        .AddPatternFile(PastABlock, "data/blob.bin", 1536 * 1024);
 
     private ApiServer? _server;
 
@@ -81,6 +85,24 @@ public sealed class FirstFlushFailureTests : IAsyncLifetime
         var failed = (await Server.Logs.WaitForExportOutcomesAsync(Small, 2))[1];
         Assert.Equal("503", CapturedLogs.Property(failed, "ProblemStatus"));
         Assert.Equal(LogEventLevel.Warning, failed.Level);
+    }
+
+    // A gzip body's first bytes wait for its first block (1 MiB of tar) to be compressed, not only for the tar's first
+    // flush: its header alone went out as soon as that block was begun, and the change found at the end broke the
+    // transfer after those 10 bytes where zstd's answered 503.
+    [Fact]
+    public async Task AGzipBodyPastItsFirstBlockThatFailsBeforeABlockLeftIsLayerChangingToo()
+    {
+        var url = new Uri($"/layers/{PastABlock}/tar?compression=gzip", UriKind.Relative);
+        using var client = Server.CreateClient();
+        var first = await client.GetByteArrayAsync(url);
+        Assert.True(first.Length < TarStreamWriter.FlushThreshold, "the compressed body is larger than what the server holds back");
+        await File.WriteAllBytesAsync(Path.Combine(_store.DiffPath(PastABlock), EditedFile), "a=2\n"u8.ToArray());
+
+        using var changed = await client.GetAsync(url);
+
+        var problem = await ProblemAssert.IsProblemAsync(changed, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:layer-changing", problem.GetProperty("type").GetString());
     }
 
     [Fact]

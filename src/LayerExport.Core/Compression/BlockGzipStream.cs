@@ -209,12 +209,6 @@ public sealed class BlockGzipStream : Stream
 
     private async ValueTask SubmitBlockAsync(bool final, CancellationToken cancellationToken)
     {
-        if (!_headerWritten)
-        {
-            await _inner.WriteAsync(Header.ToArray(), cancellationToken).ConfigureAwait(false);
-            _headerWritten = true;
-        }
-
         if (_inFlight.Count >= _maxInFlight)
         {
             await WriteOldestAsync(cancellationToken).ConfigureAwait(false);
@@ -241,6 +235,14 @@ public sealed class BlockGzipStream : Stream
             }
 
             _lengths.Add(block.Bytes.Length);
+            if (!_headerWritten)
+            {
+                // Not before: a response's stream sends what it is written, and a body whose first bytes left can no
+                // longer be a problem response when the export fails before any block is done.
+                await _inner.WriteAsync(Header.ToArray(), cancellationToken).ConfigureAwait(false);
+                _headerWritten = true;
+            }
+
             await _inner.WriteAsync(block.Bytes, cancellationToken).ConfigureAwait(false);
         }
         finally
