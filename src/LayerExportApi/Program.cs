@@ -6,7 +6,9 @@ using Serilog;
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
-    var builder = WebApplication.CreateBuilder(args);
+    // Settings are read once, at start, where they are validated: reloading them on change would watch every
+    // directory under the working directory, the whole file system for a service started in "/".
+    var builder = WebApplication.CreateBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
 
     // Settings: the appsettings.json shipped beside the server under every other source, whatever the working directory.
     builder.AddShippedSettings();

@@ -50,6 +50,31 @@ public sealed class ServerProcessTests : IDisposable
             wrapper: ServerProcess.AsNobody);
     }
 
+    // A service's working directory is often "/": watching the settings files there for changes put an inotify watch
+    // on every directory of the file system (74,300 here), the layer store's included.
+    [Fact]
+    public async Task TheServerWatchesNoDirectoryOfItsWorkingDirectoryForSettingsChanges()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(_contentRoot.FullName, $"d{i}", "sub"));
+        }
+
+        await using var server = ServerProcess.Start(
+            _contentRoot.FullName,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root },
+            "--urls", "http://127.0.0.1:0");
+        await server.WaitUntilListeningAsync();
+
+        Assert.Equal(0, InotifyWatches(server.Id));
+        await server.KillAsync();
+    }
+
+    // Each watch of an inotify descriptor is one "inotify wd:" line of its fdinfo.
+    private static int InotifyWatches(int pid) => Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd")
+        .Where(static fd => new FileInfo(fd).LinkTarget == "anon_inode:inotify")
+        .Sum(fd => File.ReadLines($"/proc/{pid}/fdinfo/{Path.GetFileName(fd)}").Count(static line => line.StartsWith("inotify wd:", StringComparison.Ordinal)));
+
     [Theory]
     [InlineData("Auto", "zstd compresses with native libzstd 1.5.7 (")]
     [InlineData("Managed", "zstd compresses with managed ZstdSharp.Port (zstd 1.5.7)")]
