@@ -116,6 +116,51 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
+    // Until the first read is given up on, a hung store looks like a slow one: every request that came in the meantime
+    // started a read of its own, each holding a thread for good, however many came while the time limit ran.
+    [Fact]
+    public async Task RequestsThatComeWhileTheStoreHangsBlockNoMoreThreadsThanThereAreSlots()
+    {
+        const int Crowd = 4;
+        var clock = new HeldClock();
+        using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()), everyCall: true);
+        await using var server = ApiServer.Start(
+            hung.Root,
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(hung.Decorate),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        using var client = server.CreateClient();
+        var path = new Uri($"/layers/{Layer}", UriKind.Relative);
+
+        var first = client.GetAsync(path);
+        Assert.True(await hung.Entered.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
+        List<Task<HttpResponseMessage>> requests = [first, .. Enumerable.Range(1, Crowd - 1).Select(_ => client.GetAsync(path))];
+
+        // Every request that runs at once takes a time limit of its own: fired once all are there, every one runs out.
+        for (var timed = 0; timed < Crowd; timed++)
+        {
+            await clock.NextTimerAsync();
+        }
+
+        clock.FireTimers();
+        foreach (var request in requests)
+        {
+            using var response = await request;
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("urn:layer-export:problem:store-timeout", problem.GetProperty("type").GetString());
+        }
+
+        var reads = server.Services.GetRequiredService<StoreReads>();
+        Assert.Equal(1, reads.StillRunning);
+        Assert.Equal(1, hung.Calls);
+
+        hung.Release();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the read given up on was never counted as returned");
+        using var served = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
     private FlakyStore Flaky => _flaky ?? throw new InvalidOperationException("store not decorated");
 
     private ApiServer Start(int failures, Dictionary<string, string> settings) => ApiServer.Start(
@@ -123,8 +168,8 @@ public sealed class StoreAccessSettingsTests : IDisposable
         services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures)),
         settings: settings);
 
-    /// <summary>A store whose first Describe or Open hangs until the test releases it; the others pass through.</summary>
-    private sealed class HungStore(TempLayerStore store) : IDisposable
+    /// <summary>A store whose first Describe or Open (or every one) hangs until the test releases it; the others pass through.</summary>
+    private sealed class HungStore(TempLayerStore store, bool everyCall = false) : IDisposable
     {
         private readonly ManualResetEventSlim _released = new();
         private int _calls;
@@ -147,9 +192,9 @@ public sealed class StoreAccessSettingsTests : IDisposable
             store.Dispose();
         }
 
-        private void HangOnce()
+        private void Hang()
         {
-            if (Interlocked.Increment(ref _calls) == 1)
+            if (Interlocked.Increment(ref _calls) == 1 || everyCall)
             {
                 Entered.Release();
                 Assert.True(_released.Wait(CapturedLogs.SafetyTimeout), "the test never released the hung store");
@@ -164,14 +209,14 @@ public sealed class StoreAccessSettingsTests : IDisposable
 
             public LayerDescription Describe(LayerId id)
             {
-                hung.HangOnce();
+                hung.Hang();
                 return inner.Describe(id);
             }
 
             public ILayerContent Open(LayerId id)
             {
                 var content = inner.Open(id);
-                hung.HangOnce();
+                hung.Hang();
                 return content;
             }
         }

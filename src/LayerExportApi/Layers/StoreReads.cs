@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Polly.Timeout;
 
 namespace LayerExportApi.Layers;
@@ -5,11 +6,15 @@ namespace LayerExportApi.Layers;
 /// <summary>Runs the store's synchronous reads off the request's thread, and bounds the reads given up on that still run.</summary>
 /// <remarks>
 /// A read on a hard-mounted network file system whose server is gone never returns and cannot be cancelled. Giving
-/// up on it answers its client, but its thread stays blocked; past <c>Limits:ConcurrentExports</c> such reads the store
-/// is taken as hung and refused at once, so a hung store holds no more threads than the export slots did.
+/// up on it answers its client, but its thread stays blocked. At most <c>Limits:ConcurrentExports</c> reads run at
+/// once, each until it returns, given up on or not; the others wait for one to return, within their time limit. Once
+/// that many reads given up on still run, the store is taken as hung and refused at once. So a hung store holds no
+/// more threads than the export slots did, however many requests come while it hangs.
 /// </remarks>
 internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
 {
+    // One turn a read that may run: taken as it starts, given back as it returns, not when it is given up on.
+    private readonly Channel<bool> _turns = Turns(mostStillRunning);
     private int _stillRunning;
 
     /// <summary>How many reads were given up on and have not returned yet.</summary>
@@ -27,14 +32,21 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
         }
     }
 
-    /// <summary>Runs <paramref name="read"/> on a pool thread and waits for it until the time limit says to give up.</summary>
+    /// <summary>Runs <paramref name="read"/> on a pool thread, once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
     /// <param name="read">The store's synchronous work.</param>
     /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
     /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on.</param>
     /// <param name="cancellationToken">The time limit's token, linked to the request's.</param>
     public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted, CancellationToken cancellationToken)
     {
+        await _turns.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var running = Task.Run(read, CancellationToken.None);
+        _ = running.ContinueWith(
+            static (_, turns) => ((ChannelWriter<bool>)turns!).TryWrite(true),
+            _turns.Writer,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         try
         {
             return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -51,6 +63,17 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
             GiveUp(running, discard);
             throw;
         }
+    }
+
+    private static Channel<bool> Turns(int count)
+    {
+        var turns = Channel.CreateBounded<bool>(count);
+        for (var turn = 0; turn < count; turn++)
+        {
+            turns.Writer.TryWrite(true);
+        }
+
+        return turns;
     }
 
     // A read done just as it was given up on (or cancelled by itself) is not counted; what any returns is nobody's.
