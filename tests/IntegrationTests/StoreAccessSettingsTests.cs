@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using IntegrationTests.Support;
 using LayerExport.Core.Native;
@@ -161,6 +162,25 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
+    // The pool adds about a thread a second once all of its are blocked: store calls hung on its threads held up every
+    // request, health probes too (64 calls hung on a FIFO's open took /healthz 58 s to answer, 14 ms on their own threads).
+    [Theory]
+    [InlineData("/layers")]
+    [InlineData("/layers/layer")]
+    [InlineData("/layers/layer/tar")]
+    public async Task TheStoreIsCalledOnAThreadOfItsOwnNotOnTheThreadPool(string path)
+    {
+        var store = new ThreadRecordingStore();
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(store.Decorate));
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEmpty(store.OnPoolThread);
+        Assert.All(store.OnPoolThread, static onPool => Assert.False(onPool, "a store call ran on a pool thread"));
+    }
+
     private FlakyStore Flaky => _flaky ?? throw new InvalidOperationException("store not decorated");
 
     private ApiServer Start(int failures, Dictionary<string, string> settings) => ApiServer.Start(
@@ -219,6 +239,33 @@ public sealed class StoreAccessSettingsTests : IDisposable
                 hung.Hang();
                 return content;
             }
+        }
+    }
+
+    /// <summary>Records, for every call of the store, whether it ran on a thread of the pool.</summary>
+    private sealed class ThreadRecordingStore
+    {
+        private readonly ConcurrentQueue<bool> _onPoolThread = new();
+
+        public IReadOnlyCollection<bool> OnPoolThread => _onPoolThread;
+
+        public ILayerStore Decorate(ILayerStore inner) => new Recording(inner, this);
+
+        private T Record<T>(Func<T> call)
+        {
+            _onPoolThread.Enqueue(Thread.CurrentThread.IsThreadPoolThread);
+            return call();
+        }
+
+        private sealed class Recording(ILayerStore inner, ThreadRecordingStore store) : ILayerStore
+        {
+            public LayerStoreLayout Layout => inner.Layout;
+
+            public IReadOnlyList<LayerSummary> List() => store.Record(inner.List);
+
+            public LayerDescription Describe(LayerId id) => store.Record(() => inner.Describe(id));
+
+            public ILayerContent Open(LayerId id) => store.Record(() => inner.Open(id));
         }
     }
 

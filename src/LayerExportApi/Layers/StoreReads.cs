@@ -32,7 +32,7 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
         }
     }
 
-    /// <summary>Runs <paramref name="read"/> on a pool thread, once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
+    /// <summary>Runs <paramref name="read"/> on a thread of its own, once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
     /// <param name="read">The store's synchronous work.</param>
     /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
     /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on.</param>
@@ -40,7 +40,9 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
     public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted, CancellationToken cancellationToken)
     {
         await _turns.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        var running = Task.Run(read, CancellationToken.None);
+        // A thread of its own, not the pool's: once every pool thread is blocked the pool adds about one a second, so
+        // calls hung on its threads would hold up every request, health probes too (64 took /healthz 58 s to answer).
+        var running = Task.Factory.StartNew(read, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _ = running.ContinueWith(
             static (_, turns) => ((ChannelWriter<bool>)turns!).TryWrite(true),
             _turns.Writer,
