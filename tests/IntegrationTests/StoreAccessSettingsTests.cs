@@ -162,6 +162,47 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
+    // A download that finds no slot free asks the store whether it can only be refused before it queues. That call ran
+    // on the request's thread with no time limit: while the store hung, the request was never answered.
+    [Fact]
+    public async Task ADownloadThatFindsNoSlotFreeWhileTheStoreHangsIsAStoreTimeoutToo()
+    {
+        var clock = new HeldClock();
+        using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()), everyCall: true);
+        await using var server = ApiServer.Start(
+            hung.Root,
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(hung.Decorate),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        using var client = server.CreateClient();
+        var path = new Uri($"/layers/{Layer}/tar", UriKind.Relative);
+
+        var first = client.GetAsync(path);
+        Assert.True(await hung.Entered.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
+        var second = client.GetAsync(path);
+
+        // The first download's time limit, then the second's question's.
+        await clock.NextTimerAsync();
+        await clock.NextTimerAsync();
+        clock.FireTimers();
+        using var timedOut = await first;
+        using var asked = await second.WaitAsync(CapturedLogs.SafetyTimeout);
+
+        foreach (var response in new[] { timedOut, asked })
+        {
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("urn:layer-export:problem:store-timeout", problem.GetProperty("type").GetString());
+        }
+
+        Assert.Equal(1, hung.Calls);
+        hung.Release();
+        var reads = server.Services.GetRequiredService<StoreReads>();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the read given up on was never counted as returned");
+        using var served = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
     // The pool adds about a thread a second once all of its are blocked: store calls hung on its threads held up every
     // request, health probes too (64 calls hung on a FIFO's open took /healthz 58 s to answer, 14 ms on their own threads).
     [Theory]

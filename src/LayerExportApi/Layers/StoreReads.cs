@@ -11,7 +11,7 @@ namespace LayerExportApi.Layers;
 /// that many reads given up on still run, the store is taken as hung and refused at once. So a hung store holds no
 /// more threads than the export slots did, however many requests come while it hangs.
 /// </remarks>
-internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
+internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, TimeProvider clock)
 {
     // One turn a read that may run: taken as it starts, given back as it returns, not when it is given up on.
     private readonly Channel<bool> _turns = Turns(mostStillRunning);
@@ -30,6 +30,18 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
                 $"{StillRunning} reads of the layer store given up on after LayerStore:Access:PrepareTimeout ({prepareTimeout.TotalSeconds:0.###} s) have not returned yet; the layer store is hung or very slow, try again later.",
                 prepareTimeout);
         }
+    }
+
+    /// <summary>Runs <paramref name="read"/> as the other overload does, with <c>LayerStore:Access:PrepareTimeout</c> as its time limit.</summary>
+    /// <param name="read">The store's synchronous work.</param>
+    /// <param name="discard">Releases what a read given up on returns after all.</param>
+    /// <param name="requestAborted">The request's token.</param>
+    /// <exception cref="OperationCanceledException">The time limit ran out, or the client left.</exception>
+    public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted)
+    {
+        using var timeout = new CancellationTokenSource(prepareTimeout, clock);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, requestAborted);
+        return await RunAsync(read, discard, requestAborted, limit.Token).ConfigureAwait(false);
     }
 
     /// <summary>Runs <paramref name="read"/> on a thread of its own, once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
