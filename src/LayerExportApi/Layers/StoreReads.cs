@@ -3,7 +3,7 @@ using Polly.Timeout;
 
 namespace LayerExportApi.Layers;
 
-/// <summary>Runs the store's synchronous reads off the request's thread, and bounds the reads given up on that still run.</summary>
+/// <summary>Runs the store's synchronous reads off the request's thread, a bounded number at once, and refuses new ones while the store hangs.</summary>
 /// <remarks>
 /// A read on a hard-mounted network file system whose server is gone never returns and cannot be cancelled. Giving
 /// up on it answers its client, but its thread stays blocked. At most <c>Limits:ConcurrentExports</c> reads run at
