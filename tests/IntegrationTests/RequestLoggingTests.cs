@@ -31,12 +31,15 @@ public sealed class RequestLoggingTests : IDisposable
         Assert.Single(server.Logs.Events, e => CapturedLogs.Property(e, "RequestPath") == "/layers/base");
     }
 
-    // Kestrel's decoded path reads a%2Fb (the name a/b) and a%252Fb (the name a%2Fb) alike; the log must not.
+    // Kestrel's decoded path reads a%2Fb (the name a/b) and a%252Fb (the name a%2Fb) alike; the log must not. A path
+    // that names no layer (a '%' that begins no escape, a dot segment) has none: its route value is another's name.
     [Theory]
     [InlineData("/layers/a%2Fb/tar", "a/b")]
     [InlineData("/layers/a%252Fb/tar", "a%2Fb")]
     [InlineData("/layers/caf%C3%A9?parent=x", "café")]
-    public async Task ARequestIsLoggedWithItsPathAsSentAndTheLayerNameItStandsFor(string target, string layerId)
+    [InlineData("/layers/100%/tar", null)]
+    [InlineData("/layers/x/../a%2Fb/tar", null)]
+    public async Task ARequestIsLoggedWithItsPathAsSentAndTheLayerNameItStandsFor(string target, string? layerId)
     {
         await using var server = ApiServer.Start(_store.Root);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using IntegrationTests.Support;
 using LayerExport.Core.Native;
@@ -116,6 +117,111 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
+    // Until the first read is given up on, a hung store looks like a slow one: every request that came in the meantime
+    // started a read of its own, each holding a thread for good, however many came while the time limit ran.
+    [Fact]
+    public async Task RequestsThatComeWhileTheStoreHangsBlockNoMoreThreadsThanThereAreSlots()
+    {
+        const int Crowd = 4;
+        var clock = new HeldClock();
+        using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()), everyCall: true);
+        await using var server = ApiServer.Start(
+            hung.Root,
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(hung.Decorate),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        using var client = server.CreateClient();
+        var path = new Uri($"/layers/{Layer}", UriKind.Relative);
+
+        var first = client.GetAsync(path);
+        Assert.True(await hung.Entered.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
+        List<Task<HttpResponseMessage>> requests = [first, .. Enumerable.Range(1, Crowd - 1).Select(_ => client.GetAsync(path))];
+
+        // Every request that runs at once takes a time limit of its own: fired once all are there, every one runs out.
+        for (var timed = 0; timed < Crowd; timed++)
+        {
+            await clock.NextTimerAsync();
+        }
+
+        clock.FireTimers();
+        foreach (var request in requests)
+        {
+            using var response = await request;
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("urn:layer-export:problem:store-timeout", problem.GetProperty("type").GetString());
+        }
+
+        var reads = server.Services.GetRequiredService<StoreReads>();
+        Assert.Equal(1, reads.StillRunning);
+        Assert.Equal(1, hung.Calls);
+
+        hung.Release();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the read given up on was never counted as returned");
+        using var served = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    // A download that finds no slot free asks the store whether it can only be refused before it queues. That call ran
+    // on the request's thread with no time limit: while the store hung, the request was never answered.
+    [Fact]
+    public async Task ADownloadThatFindsNoSlotFreeWhileTheStoreHangsIsAStoreTimeoutToo()
+    {
+        var clock = new HeldClock();
+        using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()), everyCall: true);
+        await using var server = ApiServer.Start(
+            hung.Root,
+            services => services
+                .AddSingleton<TimeProvider>(clock)
+                .DecorateLayerStore(hung.Decorate),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        using var client = server.CreateClient();
+        var path = new Uri($"/layers/{Layer}/tar", UriKind.Relative);
+
+        var first = client.GetAsync(path);
+        Assert.True(await hung.Entered.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
+        var second = client.GetAsync(path);
+
+        // The first download's time limit, then the second's question's.
+        await clock.NextTimerAsync();
+        await clock.NextTimerAsync();
+        clock.FireTimers();
+        using var timedOut = await first;
+        using var asked = await second.WaitAsync(CapturedLogs.SafetyTimeout);
+
+        foreach (var response in new[] { timedOut, asked })
+        {
+            var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("urn:layer-export:problem:store-timeout", problem.GetProperty("type").GetString());
+        }
+
+        Assert.Equal(1, hung.Calls);
+        hung.Release();
+        var reads = server.Services.GetRequiredService<StoreReads>();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the read given up on was never counted as returned");
+        using var served = await client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    // The pool adds about a thread a second once all of its are blocked: store calls hung on its threads held up every
+    // request, health probes too (64 calls hung on a FIFO's open took /healthz 58 s to answer, 14 ms on their own threads).
+    [Theory]
+    [InlineData("/layers")]
+    [InlineData("/layers/layer")]
+    [InlineData("/layers/layer/tar")]
+    public async Task TheStoreIsCalledOnAThreadOfItsOwnNotOnTheThreadPool(string path)
+    {
+        var store = new ThreadRecordingStore();
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(store.Decorate));
+        using var client = server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEmpty(store.OnPoolThread);
+        Assert.All(store.OnPoolThread, static onPool => Assert.False(onPool, "a store call ran on a pool thread"));
+    }
+
     private FlakyStore Flaky => _flaky ?? throw new InvalidOperationException("store not decorated");
 
     private ApiServer Start(int failures, Dictionary<string, string> settings) => ApiServer.Start(
@@ -123,8 +229,8 @@ public sealed class StoreAccessSettingsTests : IDisposable
         services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures)),
         settings: settings);
 
-    /// <summary>A store whose first Describe or Open hangs until the test releases it; the others pass through.</summary>
-    private sealed class HungStore(TempLayerStore store) : IDisposable
+    /// <summary>A store whose first Describe or Open (or every one) hangs until the test releases it; the others pass through.</summary>
+    private sealed class HungStore(TempLayerStore store, bool everyCall = false) : IDisposable
     {
         private readonly ManualResetEventSlim _released = new();
         private int _calls;
@@ -147,9 +253,9 @@ public sealed class StoreAccessSettingsTests : IDisposable
             store.Dispose();
         }
 
-        private void HangOnce()
+        private void Hang()
         {
-            if (Interlocked.Increment(ref _calls) == 1)
+            if (Interlocked.Increment(ref _calls) == 1 || everyCall)
             {
                 Entered.Release();
                 Assert.True(_released.Wait(CapturedLogs.SafetyTimeout), "the test never released the hung store");
@@ -164,16 +270,43 @@ public sealed class StoreAccessSettingsTests : IDisposable
 
             public LayerDescription Describe(LayerId id)
             {
-                hung.HangOnce();
+                hung.Hang();
                 return inner.Describe(id);
             }
 
             public ILayerContent Open(LayerId id)
             {
                 var content = inner.Open(id);
-                hung.HangOnce();
+                hung.Hang();
                 return content;
             }
+        }
+    }
+
+    /// <summary>Records, for every call of the store, whether it ran on a thread of the pool.</summary>
+    private sealed class ThreadRecordingStore
+    {
+        private readonly ConcurrentQueue<bool> _onPoolThread = new();
+
+        public IReadOnlyCollection<bool> OnPoolThread => _onPoolThread;
+
+        public ILayerStore Decorate(ILayerStore inner) => new Recording(inner, this);
+
+        private T Record<T>(Func<T> call)
+        {
+            _onPoolThread.Enqueue(Thread.CurrentThread.IsThreadPoolThread);
+            return call();
+        }
+
+        private sealed class Recording(ILayerStore inner, ThreadRecordingStore store) : ILayerStore
+        {
+            public LayerStoreLayout Layout => inner.Layout;
+
+            public IReadOnlyList<LayerSummary> List() => store.Record(inner.List);
+
+            public LayerDescription Describe(LayerId id) => store.Record(() => inner.Describe(id));
+
+            public ILayerContent Open(LayerId id) => store.Record(() => inner.Open(id));
         }
     }
 

@@ -35,10 +35,11 @@ internal static class LoggingExtensions
             options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
             options.EnrichDiagnosticContext = static (context, http) =>
             {
-                // The route value is Kestrel's decoding, which reads a%2Fb and a%252Fb alike.
-                if (http.GetRouteValue("id") is string id)
+                // The route value is Kestrel's decoding, which reads a%2Fb and a%252Fb alike. A path that names no
+                // layer logs none: its route value would read as the name another path stands for ("100%" as 100%25's).
+                if (http.GetRouteValue("id") is string id && LayerPathSegment.TryRead(http.Request, id) is { } layer)
                 {
-                    context.Set("LayerId", LayerPathSegment.TryRead(http.Request, id) ?? id);
+                    context.Set("LayerId", layer);
                 }
 
                 if (http.Items[ExportOutcome.Item] is string outcome)

@@ -19,7 +19,8 @@ internal static class ResilienceExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton(static services => new StoreReads(
             services.GetRequiredService<IOptions<LimitsOptions>>().Value.ConcurrentExports,
-            services.GetRequiredService<IOptions<StoreAccessOptions>>().Value.PrepareTimeout));
+            services.GetRequiredService<IOptions<StoreAccessOptions>>().Value.PrepareTimeout,
+            services.GetService<TimeProvider>() ?? TimeProvider.System));
         builder.Services.AddSingleton(static services =>
         {
             var options = services.GetRequiredService<IOptions<StoreAccessOptions>>().Value;

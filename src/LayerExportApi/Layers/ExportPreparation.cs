@@ -67,17 +67,19 @@ internal sealed class ExportPreparation(LayerExporter exporter, ResiliencePipeli
     /// <remarks>
     /// Asked before a request waits for a slot, so that one the store can only refuse is answered at once. Any other
     /// failure is left to <see cref="PrepareAsync(string, IReadOnlyList{string}, Func{string, LayerSurvey?}, CancellationToken)"/>, which retries what may pass.
+    /// The store's call runs as every other does (<see cref="StoreReads"/>), within the same time limit; one that does
+    /// not answer in time is left to that phase too.
     /// </remarks>
     /// <exception cref="LayerStoreException">A <see cref="LayerNotFoundException"/>, <see cref="ParentChainMismatchException"/> or <see cref="LayerRefusedException"/>.</exception>
-    public void RefuseNow(string id, IReadOnlyList<string> parents)
+    public async ValueTask RefuseNowAsync(string id, IReadOnlyList<string> parents, CancellationToken cancellationToken)
     {
         try
         {
-            exporter.Check(id, parents);
+            await reads.RunAsync(() => exporter.Check(id, parents), static _ => { }, cancellationToken);
         }
         catch (Exception e) when (e is not (LayerNotFoundException or ParentChainMismatchException or LayerRefusedException))
         {
-            // Judged again, with retries, once a slot is held.
+            // Judged again, with retries, once a slot is held; a store that did not answer in time, too.
         }
     }
 

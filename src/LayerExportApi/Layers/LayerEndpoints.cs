@@ -146,7 +146,7 @@ internal static class LayerEndpoints
         {
             var layer = LayerPathSegment.Read(request, id);
             RequireWellFormedIds(store, layer, parent);
-            if (await admission.EnterAsync(request.HttpContext, chosen, () => preparation.RefuseNow(layer, parent ?? []), cancellationToken) is { } refused)
+            if (await admission.EnterAsync(request.HttpContext, chosen, token => preparation.RefuseNowAsync(layer, parent ?? [], token), cancellationToken) is { } refused)
             {
                 return refused;
             }
@@ -216,7 +216,7 @@ internal static class LayerEndpoints
         {
             var layer = LayerPathSegment.Read(context.Request, id);
             RequireWellFormedIds(store, layer, parent);
-            if (await admission.EnterAsync(context, chosen, () => preparation.RefuseNow(layer, parent ?? []), cancellationToken) is { } refused)
+            if (await admission.EnterAsync(context, chosen, token => preparation.RefuseNowAsync(layer, parent ?? [], token), cancellationToken) is { } refused)
             {
                 return refused;
             }

@@ -1,15 +1,20 @@
+using System.Threading.Channels;
 using Polly.Timeout;
 
 namespace LayerExportApi.Layers;
 
-/// <summary>Runs the store's synchronous reads off the request's thread, and bounds the reads given up on that still run.</summary>
+/// <summary>Runs the store's synchronous reads off the request's thread, a bounded number at once, and refuses new ones while the store hangs.</summary>
 /// <remarks>
 /// A read on a hard-mounted network file system whose server is gone never returns and cannot be cancelled. Giving
-/// up on it answers its client, but its thread stays blocked; past <c>Limits:ConcurrentExports</c> such reads the store
-/// is taken as hung and refused at once, so a hung store holds no more threads than the export slots did.
+/// up on it answers its client, but its thread stays blocked. At most <c>Limits:ConcurrentExports</c> reads run at
+/// once, each until it returns, given up on or not; the others wait for one to return, within their time limit. Once
+/// that many reads given up on still run, the store is taken as hung and refused at once. So a hung store holds no
+/// more threads than the export slots did, however many requests come while it hangs.
 /// </remarks>
-internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
+internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, TimeProvider clock)
 {
+    // One turn a read that may run: taken as it starts, given back as it returns, not when it is given up on.
+    private readonly Channel<bool> _turns = Turns(mostStillRunning);
     private int _stillRunning;
 
     /// <summary>How many reads were given up on and have not returned yet.</summary>
@@ -27,14 +32,35 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
         }
     }
 
-    /// <summary>Runs <paramref name="read"/> on a pool thread and waits for it until the time limit says to give up.</summary>
+    /// <summary>Runs <paramref name="read"/> as the other overload does, with <c>LayerStore:Access:PrepareTimeout</c> as its time limit.</summary>
+    /// <param name="read">The store's synchronous work.</param>
+    /// <param name="discard">Releases what a read given up on returns after all.</param>
+    /// <param name="requestAborted">The request's token.</param>
+    /// <exception cref="OperationCanceledException">The time limit ran out, or the client left.</exception>
+    public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted)
+    {
+        using var timeout = new CancellationTokenSource(prepareTimeout, clock);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, requestAborted);
+        return await RunAsync(read, discard, requestAborted, limit.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="read"/> on a thread of its own, once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
     /// <param name="read">The store's synchronous work.</param>
     /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
     /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on.</param>
     /// <param name="cancellationToken">The time limit's token, linked to the request's.</param>
     public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted, CancellationToken cancellationToken)
     {
-        var running = Task.Run(read, CancellationToken.None);
+        await _turns.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        // A thread of its own, not the pool's: once every pool thread is blocked the pool adds about one a second, so
+        // calls hung on its threads would hold up every request, health probes too (64 took /healthz 58 s to answer).
+        var running = Task.Factory.StartNew(read, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _ = running.ContinueWith(
+            static (_, turns) => ((ChannelWriter<bool>)turns!).TryWrite(true),
+            _turns.Writer,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         try
         {
             return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -51,6 +77,17 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout)
             GiveUp(running, discard);
             throw;
         }
+    }
+
+    private static Channel<bool> Turns(int count)
+    {
+        var turns = Channel.CreateBounded<bool>(count);
+        for (var turn = 0; turn < count; turn++)
+        {
+            turns.Writer.TryWrite(true);
+        }
+
+        return turns;
     }
 
     // A read done just as it was given up on (or cancelled by itself) is not counted; what any returns is nobody's.

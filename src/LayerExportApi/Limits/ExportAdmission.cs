@@ -28,10 +28,10 @@ internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IO
     /// <summary>Takes a slot for <paramref name="context"/>'s export of <paramref name="representation"/>; null once it is held, else the refusal to answer.</summary>
     /// <param name="context">The request.</param>
     /// <param name="representation">What it exports, for the metrics.</param>
-    /// <param name="beforeWaiting">Run when no slot is free, before the request waits for one, unless as many requests as there are slots are running it: throws the store's refusal of a request that can only be refused.</param>
+    /// <param name="beforeWaiting">Run when no slot is free, before the request waits for one, unless as many requests as there are slots are running it: throws the store's refusal of a request that can only be refused. It is given the client's hang-up.</param>
     /// <param name="cancellationToken">The client's hang-up.</param>
     /// <exception cref="OperationCanceledException">The client hung up while waiting.</exception>
-    public async Task<ProblemHttpResult?> EnterAsync(HttpContext context, LayerCompression representation, Action beforeWaiting, CancellationToken cancellationToken)
+    public async Task<ProblemHttpResult?> EnterAsync(HttpContext context, LayerCompression representation, Func<CancellationToken, ValueTask> beforeWaiting, CancellationToken cancellationToken)
     {
         var stopping = lifetime.ApplicationStopping;
         if (stopping.IsCancellationRequested)
@@ -44,7 +44,7 @@ internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IO
         if (!lease.IsAcquired)
         {
             lease.Dispose();
-            AskBeforeWaiting(beforeWaiting, limits.ConcurrentExports);
+            await AskBeforeWaitingAsync(beforeWaiting, limits.ConcurrentExports, cancellationToken);
             lease = await WaitAsync(limits.QueueTimeout, cancellationToken);
             if (lease is null)
             {
@@ -72,15 +72,15 @@ internal sealed class ExportAdmission(ExportGate gate, ExportMetrics metrics, IO
         return null;
     }
 
-    // The store's verdict is asked on the request's thread, which a hung file system holds for good: at most as many
-    // requests ask at once as there are slots, so such threads stay bounded; the rest wait for a slot unasked.
-    private void AskBeforeWaiting(Action ask, int limit)
+    // At most as many requests ask the store at once as there are slots; the rest wait for a slot unasked. The asks
+    // of a hung store end at its time limit (StoreReads), which gives their requests back to the queue.
+    private async ValueTask AskBeforeWaitingAsync(Func<CancellationToken, ValueTask> ask, int limit, CancellationToken cancellationToken)
     {
         try
         {
             if (Interlocked.Increment(ref _asking) <= limit)
             {
-                ask();
+                await ask(cancellationToken);
             }
         }
         finally

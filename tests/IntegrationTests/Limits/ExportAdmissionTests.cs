@@ -26,7 +26,7 @@ public sealed class ExportAdmissionTests
 
         // The queued request's continuation waits in this context until the slot is free and the stop has begun.
         var held = new HeldContinuations();
-        var queued = held.Run(() => admission.EnterAsync(context, LayerCompression.None, static () => { }, CancellationToken.None));
+        var queued = held.Run(() => admission.EnterAsync(context, LayerCompression.None, static _ => ValueTask.CompletedTask, CancellationToken.None));
         Assert.Equal(1, gate.Queued);
         running.Dispose();
         await lifetime.StopAsync();
@@ -47,9 +47,9 @@ public sealed class ExportAdmissionTests
         var asked = 0;
 
         // A free slot costs the download no look at the store beyond its own; a taken one asks before the queue.
-        var admitted = await one.Admission.EnterAsync(one.NewRequest(), LayerCompression.None, () => asked++, CancellationToken.None);
+        var admitted = await one.Admission.EnterAsync(one.NewRequest(), LayerCompression.None, _ => { asked++; return ValueTask.CompletedTask; }, CancellationToken.None);
         var refusal = await Assert.ThrowsAsync<InvalidOperationException>(() => one.Admission.EnterAsync(
-            one.NewRequest(), LayerCompression.None, () => throw new InvalidOperationException("refused"), CancellationToken.None));
+            one.NewRequest(), LayerCompression.None, _ => throw new InvalidOperationException("refused"), CancellationToken.None));
 
         Assert.Null(admitted);
         Assert.Equal(0, asked);
@@ -67,16 +67,17 @@ public sealed class ExportAdmissionTests
         var running = await one.Gate.EnterAsync(CancellationToken.None);
 
         // The first to find no slot free asks the store, which does not answer: a hung file system.
-        var hung = Task.Run(() => one.Admission.EnterAsync(one.NewRequest(), LayerCompression.None, () =>
+        var hung = Task.Run(() => one.Admission.EnterAsync(one.NewRequest(), LayerCompression.None, _ =>
         {
             asking.Release();
-            Assert.True(answer.Wait(CapturedLogs.SafetyTimeout), "the test never let the store answer");
+            Assert.True(answer.Wait(CapturedLogs.SafetyTimeout, CancellationToken.None), "the test never let the store answer");
+            return ValueTask.CompletedTask;
         }, CancellationToken.None));
         Assert.True(await asking.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
 
         var asked = 0;
         var nextRequest = one.NewRequest();
-        var next = one.Admission.EnterAsync(nextRequest, LayerCompression.None, () => asked++, CancellationToken.None);
+        var next = one.Admission.EnterAsync(nextRequest, LayerCompression.None, _ => { asked++; return ValueTask.CompletedTask; }, CancellationToken.None);
         Assert.Equal(1, one.Gate.Queued);
         running.Dispose();
 
@@ -94,11 +95,11 @@ public sealed class ExportAdmissionTests
         using var one = new OneSlot();
         var running = await one.Gate.EnterAsync(CancellationToken.None);
         await Assert.ThrowsAsync<InvalidOperationException>(() => one.Admission.EnterAsync(
-            one.NewRequest(), LayerCompression.None, () => throw new InvalidOperationException("refused"), CancellationToken.None));
+            one.NewRequest(), LayerCompression.None, _ => throw new InvalidOperationException("refused"), CancellationToken.None));
 
         var asked = 0;
         var nextRequest = one.NewRequest();
-        var next = one.Admission.EnterAsync(nextRequest, LayerCompression.None, () => asked++, CancellationToken.None);
+        var next = one.Admission.EnterAsync(nextRequest, LayerCompression.None, _ => { asked++; return ValueTask.CompletedTask; }, CancellationToken.None);
         Assert.Equal(1, asked);
         running.Dispose();
 
