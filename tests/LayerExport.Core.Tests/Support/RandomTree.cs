@@ -19,11 +19,22 @@ internal sealed class RandomTree
     private const int MaxDepth = 4;
     private const int DirectoryType = 0x4000;
 
-    private static readonly string[] FileModes = ["644", "644", "600", "755", "000", "444", "4755", "2755", "1644", "7777"];
-    private static readonly string[] DirectoryModes = ["755", "755", "700", "555", "000", "1777", "2775", "7777"];
-    private static readonly (long Uid, long Gid)[] Owners = [(0, 0), (0, 0), (1000, 1000), (65534, 65534), (123, 456), (3_000_000, 3_000_001)];
-    private static readonly string[] XattrNames = ["user.a", "user.comment", "user.Z"];
-    private static readonly string[] SymlinkTargets = ["a", "../b", "/etc/passwd", "nowhere/missing", "c/" + new string('t', 120)];
+    /// <summary>The modes regular files, FIFOs and devices are given.</summary>
+    public static readonly string[] FileModes = ["644", "644", "600", "755", "000", "444", "4755", "2755", "1644", "7777"];
+
+    /// <summary>The modes directories are given.</summary>
+    public static readonly string[] DirectoryModes = ["755", "755", "700", "555", "000", "1777", "2775", "7777"];
+
+    /// <summary>The owners entries are given: root, common ones, and one past what a ustar header holds.</summary>
+    public static readonly (long Uid, long Gid)[] Owners = [(0, 0), (0, 0), (1000, 1000), (65534, 65534), (123, 456), (3_000_000, 3_000_001)];
+
+    /// <summary>The <c>user.*</c> xattrs files and directories are given.</summary>
+    public static readonly string[] XattrNames = ["user.a", "user.comment", "user.Z"];
+
+    /// <summary>The targets symlinks are given: relative, absolute, dangling, long.</summary>
+    public static readonly string[] SymlinkTargets = ["a", "../b", "/etc/passwd", "nowhere/missing", "c/" + new string('t', 120)];
+
+    private static readonly string[] LookalikeMarkers = ["", "n", "yes", "Y"];
 
     private readonly Random _random;
     private readonly string? _overlayNamespace;
@@ -97,18 +108,23 @@ internal sealed class RandomTree
                 _written.Add(path);
                 Attributes(path, DirectoryModes, xattrs: true);
 
-                // An overlay diff's directory is opaque ("y") or holds xattr whiteouts ("x") often, and more often over a directory below.
+                // An overlay diff's directory is opaque ("y") or holds xattr whiteouts ("x") often, and more often over a
+                // directory below; now and then its mark has a value overlayfs takes for neither.
                 var over = BelowType(path) == DirectoryType;
                 var roll = _random.Next(20);
-                var marker = _overlayNamespace is null ? null : roll < (over ? 9 : 4) ? "y" : roll < (over ? 14 : 7) ? "x" : null;
+                var marker = _overlayNamespace is null ? null
+                    : roll < (over ? 9 : 4) ? "y"
+                    : roll < (over ? 14 : 7) ? "x"
+                    : roll == 19 ? LookalikeMarkers[_random.Next(LookalikeMarkers.Length)]
+                    : null;
                 if (marker is not null)
                 {
                     Posix.SetXattr(Full(path), $"{_overlayNamespace}.overlay.opaque", Encoding.ASCII.GetBytes(marker));
                 }
 
-                // Below an opaque directory the view below is hidden: the diff writes there as if it were empty.
+                // Below an opaque directory, or one over anything but a directory, the diff writes as if on nothing.
                 var hidden = _belowHidden;
-                _belowHidden |= marker == "y";
+                _belowHidden |= marker == "y" || !over;
                 FillDirectory(path, depth + 1, holdsXattrWhiteouts: marker == "x");
                 _belowHidden = hidden;
                 break;
@@ -131,7 +147,8 @@ internal sealed class RandomTree
                 Attributes(path, FileModes, xattrs: false);
                 break;
             case Kind.Device:
-                (int Type, uint Major, uint Minor)[] devices = [(Posix.CharacterDeviceType, 1, 3), (Posix.CharacterDeviceType, 136, 5), (Posix.BlockDeviceType, 8, 1)];
+                // 0:5 is no whiteout: only 0:0 is.
+                (int Type, uint Major, uint Minor)[] devices = [(Posix.CharacterDeviceType, 1, 3), (Posix.CharacterDeviceType, 0, 5), (Posix.BlockDeviceType, 8, 1)];
                 var device = devices[_random.Next(devices.Length)];
                 Posix.MakeNode(Full(path), device.Type | Convert.ToInt32("644", 8), device.Major, device.Minor);
                 _written.Add(path);
@@ -182,12 +199,19 @@ internal sealed class RandomTree
         _written.Clear();
     }
 
-    // A time between 2001 and 2030, whole seconds half of the time.
-    private static (long Seconds, long Nanoseconds) RandomTime(Random random) =>
-        (1_000_000_000 + random.NextInt64(900_000_000), random.Next(2) == 0 ? 0 : random.Next(1, 1_000_000_000));
+    /// <summary>
+    /// A time between 2001 and 2030, or now and then one a ustar header cannot hold (before 1970, past 11 octal
+    /// digits) or the epoch; whole seconds half of the time.
+    /// </summary>
+    public static (long Seconds, long Nanoseconds) RandomTime(Random random)
+    {
+        long[] edges = [0, -1_000_000_000, 8_589_934_591, 8_589_934_592, 9_000_000_000];
+        var seconds = random.Next(25) == 0 ? edges[random.Next(edges.Length)] : 1_000_000_000 + random.NextInt64(900_000_000);
+        return (seconds, random.Next(2) == 0 ? 0 : random.Next(1, 1_000_000_000));
+    }
 
-    // Random bytes of a random length: often empty or small, sometimes past several tar blocks.
-    private byte[] RandomContent(int minimum = 0)
+    /// <summary>Random bytes of a random length: often empty or small, sometimes past several tar blocks.</summary>
+    public byte[] RandomContent(int minimum = 0)
     {
         var roll = _random.Next(20);
         var length = roll < 3 ? 0 : roll < 13 ? _random.Next(1, 200) : roll < 18 ? _random.Next(200, 5_000) : _random.Next(5_000, 70_000);
@@ -216,8 +240,8 @@ internal sealed class RandomTree
         }
     }
 
-    // Empty, text, or binary.
-    private static byte[] RandomXattrValue(Random random)
+    /// <summary>An xattr value: empty, text, or binary.</summary>
+    public static byte[] RandomXattrValue(Random random)
     {
         switch (random.Next(3))
         {
@@ -275,11 +299,14 @@ internal sealed class RandomTree
     {
         var levels = _random.Next(30, 41);
         var path = "deep";
+        var hidden = _belowHidden;
         for (var level = 0; level < levels; level++)
         {
+            _belowHidden |= BelowType(path) != DirectoryType;
             if (_overlayNamespace is not null && _random.Next(60) == 0)
             {
                 Add(path, MaxDepth, Kind.Whiteout);
+                _belowHidden = hidden;
                 return;
             }
 
@@ -289,6 +316,7 @@ internal sealed class RandomTree
             if (_overlayNamespace is not null && _random.Next(60) == 0)
             {
                 Posix.SetXattr(Full(path), $"{_overlayNamespace}.overlay.opaque", "y"u8);
+                _belowHidden = true;
             }
 
             path += "/lvl";
@@ -302,6 +330,8 @@ internal sealed class RandomTree
         {
             Add(path, MaxDepth - 1);
         }
+
+        _belowHidden = hidden;
     }
 
     private Kind PickKind(int depth, bool holdsXattrWhiteouts)
