@@ -67,6 +67,8 @@ internal static unsafe partial class Posix
         }
     }
 
+    public static void RemoveXattr(string path, string name) => Check(LRemoveXattr(path, name), $"{path} {name}");
+
     public static IReadOnlyList<string> ListXattrs(string path)
     {
         var buffer = new byte[CheckSize(LListXattr(path, null, 0), path)];
@@ -160,6 +162,7 @@ internal static unsafe partial class Posix
             Inode: *(ulong*)(buffer + 32),
             Size: (long)*(ulong*)(buffer + 40),
             MtimeSeconds: *(long*)(buffer + 112),
+            MtimeNanoseconds: *(uint*)(buffer + 120),
             RdevMajor: *(uint*)(buffer + 128),
             RdevMinor: *(uint*)(buffer + 132),
             Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140),
@@ -317,6 +320,9 @@ internal static unsafe partial class Posix
 
     [LibraryImport(Library, EntryPoint = "lsetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int LSetXattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Library, EntryPoint = "lremovexattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int LRemoveXattr(string path, string name);
 
     [LibraryImport(Library, EntryPoint = "llistxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint LListXattr(string path, byte* list, nuint size);
