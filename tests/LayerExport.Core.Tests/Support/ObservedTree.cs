@@ -17,7 +17,6 @@ internal sealed class ObservedTree
 {
     private const int RegularType = 0x8000;
     private const int SymlinkType = 0xA000;
-    private const int DirectoryType = 0x4000;
     private const int CharacterDeviceType = 0x2000;
     private const int BlockDeviceType = 0x6000;
 
@@ -33,15 +32,10 @@ internal sealed class ObservedTree
     /// <summary>One description per relative path, in ordinal path order.</summary>
     public SortedDictionary<string, string> Entries { get; }
 
-    /// <summary>Describes every entry below <paramref name="root"/>, not the root itself.</summary>
-    /// <remarks>
-    /// A name the directory lists but that cannot be looked up is not there: overlayfs lists the whiteouts of a lower
-    /// directory that merges nothing, but resolves no path to them.
-    /// </remarks>
+    /// <summary>Describes every entry below <paramref name="root"/> that can be looked up (see <see cref="TreeWalk"/>), not the root itself.</summary>
     public static ObservedTree Take(string root)
     {
-        var statuses = new List<(string Path, FileMetadata Status)>();
-        Walk(root, "", statuses);
+        var statuses = TreeWalk.RelativePaths(root).Select(p => (Path: p, Status: Posix.Stat(Path.Combine(root, p)))).ToList();
         var firstNames = statuses
             .Where(static e => e.Status.Type == RegularType)
             .GroupBy(static e => (e.Status.Device, e.Status.Inode))
@@ -71,24 +65,6 @@ internal sealed class ObservedTree
 
         var first = differing[0];
         return $"'{first}'\n  expected: {expected.Entries.GetValueOrDefault(first) ?? "(absent)"}\n  actual:   {actual.Entries.GetValueOrDefault(first) ?? "(absent)"}";
-    }
-
-    private static void Walk(string root, string directory, List<(string Path, FileMetadata Status)> statuses)
-    {
-        foreach (var name in Directory.EnumerateFileSystemEntries(Path.Combine(root, directory)).Select(Path.GetFileName).Order(StringComparer.Ordinal))
-        {
-            var path = directory.Length == 0 ? name! : directory + "/" + name;
-            if (Posix.TryStat(Path.Combine(root, path)) is not { } status)
-            {
-                continue;
-            }
-
-            statuses.Add((path, status));
-            if (status.Type == DirectoryType)
-            {
-                Walk(root, path, statuses);
-            }
-        }
     }
 
     private static string Describe(string full, FileMetadata status, string? firstName)

@@ -25,10 +25,11 @@ internal sealed class OverlayMount : IAsyncDisposable
     public string MountPoint => _directory.Combine("mnt");
 
     /// <summary>
-    /// Mounts <paramref name="lowerDirectories"/> (the topmost first) read-only; with <paramref name="userXattrs"/>
-    /// overlayfs reads its marks from <c>user.overlay.*</c> instead of <c>trusted.overlay.*</c>.
+    /// Mounts <paramref name="lowerDirectories"/> (the topmost first), read-only, or writable into
+    /// <paramref name="upper"/>'s directory (its work directory on the same file system); with
+    /// <paramref name="userXattrs"/> overlayfs keeps its marks in <c>user.overlay.*</c> instead of <c>trusted.overlay.*</c>.
     /// </summary>
-    public static async Task<OverlayMount> MountAsync(IReadOnlyList<string> lowerDirectories, bool userXattrs)
+    public static async Task<OverlayMount> MountAsync(IReadOnlyList<string> lowerDirectories, bool userXattrs, (string Directory, string Work)? upper = null)
     {
         await Swept.Value;
         var mount = new OverlayMount();
@@ -38,7 +39,11 @@ internal sealed class OverlayMount : IAsyncDisposable
             var empty = mount._directory.Combine("empty");
             Directory.CreateDirectory(empty);
             Directory.CreateDirectory(mount.MountPoint);
-            var options = $"ro,{(userXattrs ? "userxattr," : "")}lowerdir={string.Join(':', [.. lowerDirectories, empty])}";
+            var options = $"{(userXattrs ? "userxattr," : "")}lowerdir={string.Join(':', [.. lowerDirectories, empty])}";
+            options += upper is var (directory, work)
+                // An upper directory must hold its files whole to be a layer: no redirects, no metadata-only copies (userxattr allows neither).
+                ? $",upperdir={directory},workdir={work}{(userXattrs ? "" : ",redirect_dir=off,metacopy=off,index=off")}"
+                : ",ro";
             var result = await ExternalTool.RunAsync("mount", "-t", "overlay", "-o", options, "layer-export-oracle", mount.MountPoint);
             Assert.True(
                 result.ExitCode == 0,

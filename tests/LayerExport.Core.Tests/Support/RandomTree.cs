@@ -39,17 +39,19 @@ internal sealed class RandomTree
     private readonly Random _random;
     private readonly string? _overlayNamespace;
     private readonly string? _below;
+    private readonly bool _forWritableMount;
     private readonly List<string> _files = [];
     private readonly List<string> _whiteouts = [];
     private readonly List<string> _written = [];
     private bool _belowHidden;
 
-    private RandomTree(string root, Random random, string? overlayNamespace, string? below)
+    private RandomTree(string root, Random random, string? overlayNamespace, string? below, bool forWritableMount)
     {
         Root = root;
         _random = random;
         _overlayNamespace = overlayNamespace;
         _below = below;
+        _forWritableMount = forWritableMount;
     }
 
     /// <summary>The kinds of entry the tree writes.</summary>
@@ -69,13 +71,18 @@ internal sealed class RandomTree
     public string Root { get; }
 
     /// <summary>A tree of plain entries: no whiteouts, no overlay marks.</summary>
-    public static RandomTree Full(string root, Random random) => new(root, random, null, null);
+    public static RandomTree Full(string root, Random random) => new(root, random, null, null, false);
 
     /// <summary>
     /// A layer's diff in overlayfs's form, its marks in the <c>trusted</c> or <c>user</c> xattr namespace; with
-    /// <paramref name="below"/>, the merged view of the layers under it, whose entries it then mostly changes.
+    /// <paramref name="below"/>, the merged view of the layers under it, whose entries it then mostly changes. With
+    /// <paramref name="forWritableMount"/> every whiteout is a character device that deletes an entry of that view, as
+    /// in a layer overlayfs or an OCI applier wrote: a writable overlayfs mount cannot remove a directory in which it
+    /// lists a whiteout that hides nothing (a lower directory that merges nothing) or which holds an xattr whiteout.
+    /// Otherwise whiteouts are also written where nothing is below.
     /// </summary>
-    public static RandomTree OverlayDiff(string root, Random random, string xattrNamespace, string? below = null) => new(root, random, xattrNamespace, below);
+    public static RandomTree OverlayDiff(string root, Random random, string xattrNamespace, string? below = null, bool forWritableMount = false) =>
+        new(root, random, xattrNamespace, below, forWritableMount);
 
     /// <summary>Fills the root with random entries, sometimes with a directory chain deeper than the export keeps open, and sets their times.</summary>
     public void Fill()
@@ -279,7 +286,7 @@ internal sealed class RandomTree
         var roll = _random.Next(10);
         if (roll < 2)
         {
-            Add(path, depth, holdsXattrWhiteouts && _random.Next(2) == 0 ? Kind.XattrWhiteout : Kind.Whiteout);
+            Add(path, depth, holdsXattrWhiteouts && !_forWritableMount && _random.Next(2) == 0 ? Kind.XattrWhiteout : Kind.Whiteout);
         }
         else if (roll < 8 && belowType == DirectoryType && depth < MaxDepth)
         {
@@ -303,7 +310,7 @@ internal sealed class RandomTree
         for (var level = 0; level < levels; level++)
         {
             _belowHidden |= BelowType(path) != DirectoryType;
-            if (_overlayNamespace is not null && _random.Next(60) == 0)
+            if (_overlayNamespace is not null && (!_forWritableMount || BelowType(path) is not null) && _random.Next(60) == 0)
             {
                 Add(path, MaxDepth, Kind.Whiteout);
                 _belowHidden = hidden;
@@ -344,8 +351,8 @@ internal sealed class RandomTree
             (Kind.HardLink, 10),
             (Kind.Fifo, 2),
             (Kind.Device, 2),
-            (Kind.Whiteout, _overlayNamespace is null ? 0 : 15),
-            (Kind.XattrWhiteout, holdsXattrWhiteouts ? 20 : 0),
+            (Kind.Whiteout, _overlayNamespace is null || _forWritableMount ? 0 : 15),
+            (Kind.XattrWhiteout, holdsXattrWhiteouts && !_forWritableMount ? 20 : 0),
             (Kind.XattrWhiteoutLookalike, holdsXattrWhiteouts ? 8 : 0),
         };
         var roll = _random.Next(weights.Sum(static w => w.Weight));

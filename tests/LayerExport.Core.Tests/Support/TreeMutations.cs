@@ -37,7 +37,7 @@ internal sealed class TreeMutations
         var mutations = new TreeMutations(root, random);
         Action[] changes =
         [
-            mutations.AddEntry, mutations.AddEntry, mutations.RemoveEntry, mutations.RecreateDirectory,
+            mutations.AddEntry, mutations.AddEntry, mutations.RemoveEntry, mutations.RemoveEntry, mutations.RecreateDirectory,
             mutations.ReplaceWithAnotherType, mutations.ReplaceWithAnotherType,
             mutations.ChangeMode, mutations.ChangeMode, mutations.ChangeOwner, mutations.ChangeOwner, mutations.ChangeXattr, mutations.ChangeXattr,
             mutations.ChangeContentKeepingSize, mutations.ChangeContentKeepingSize, mutations.ChangeContent, mutations.ChangeMtime,
