@@ -26,6 +26,8 @@ internal static unsafe partial class Posix
     private const uint SeccompReturnAllow = 0x7fff_0000;
     private const uint SeccompSetModeFilter = 1;
     private const uint Enosys = 38;
+    private const int Enoent = 2;
+    private const int Enotdir = 20;
 
     /// <summary>SECCOMP_FILTER_FLAG_NEW_LISTENER: the filter's notifications go to a descriptor the call returns.</summary>
     public const uint SeccompNewListener = 8;
@@ -64,6 +66,8 @@ internal static unsafe partial class Posix
             Check(LSetXattr(path, name, v, (nuint)value.Length, 0), $"{path} {name}");
         }
     }
+
+    public static void RemoveXattr(string path, string name) => Check(LRemoveXattr(path, name), $"{path} {name}");
 
     public static IReadOnlyList<string> ListXattrs(string path)
     {
@@ -133,7 +137,24 @@ internal static unsafe partial class Posix
     {
         var buffer = stackalloc byte[256];
         Check(Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer), path);
-        return new FileMetadata(
+        return Metadata(buffer);
+    }
+
+    /// <summary>lstat(2) of <paramref name="path"/>, or null when there is no such entry (nothing by that name, or a non-directory on the way).</summary>
+    public static FileMetadata? TryStat(string path)
+    {
+        var buffer = stackalloc byte[256];
+        if (Statx(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
+        {
+            return Marshal.GetLastPInvokeError() is Enoent or Enotdir ? null : throw LastError(path);
+        }
+
+        return Metadata(buffer);
+    }
+
+    // The offsets are those of struct statx (linux/stat.h).
+    private static FileMetadata Metadata(byte* buffer) =>
+        new(
             Mode: *(ushort*)(buffer + 28),
             Uid: *(uint*)(buffer + 20),
             Gid: *(uint*)(buffer + 24),
@@ -141,11 +162,11 @@ internal static unsafe partial class Posix
             Inode: *(ulong*)(buffer + 32),
             Size: (long)*(ulong*)(buffer + 40),
             MtimeSeconds: *(long*)(buffer + 112),
+            MtimeNanoseconds: *(uint*)(buffer + 120),
             RdevMajor: *(uint*)(buffer + 128),
             RdevMinor: *(uint*)(buffer + 132),
             Device: ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140),
             CtimeNanoseconds: (*(long*)(buffer + 96) * 1_000_000_000) + *(uint*)(buffer + 104));
-    }
 
     /// <summary>openat(2)'s number on this machine's architecture.</summary>
     public static uint OpenatSyscallNumber => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 56u : 257u;
@@ -299,6 +320,9 @@ internal static unsafe partial class Posix
 
     [LibraryImport(Library, EntryPoint = "lsetxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int LSetXattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Library, EntryPoint = "lremovexattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int LRemoveXattr(string path, string name);
 
     [LibraryImport(Library, EntryPoint = "llistxattr", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial nint LListXattr(string path, byte* list, nuint size);
