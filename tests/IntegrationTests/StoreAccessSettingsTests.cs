@@ -84,12 +84,7 @@ public sealed class StoreAccessSettingsTests : IDisposable
     {
         var clock = new HeldClock();
         using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()));
-        await using var server = ApiServer.Start(
-            hung.Root,
-            services => services
-                .AddSingleton<TimeProvider>(clock)
-                .DecorateLayerStore(hung.Decorate),
-            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        await using var server = StartOneSlotHung(hung, clock);
         using var client = server.CreateClient();
         var path = new Uri($"/layers/{Layer}{endpoint}", UriKind.Relative);
         var held = OpenFileDescriptors.Under(hung.Root);
@@ -125,12 +120,7 @@ public sealed class StoreAccessSettingsTests : IDisposable
         const int Crowd = 4;
         var clock = new HeldClock();
         using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()), everyCall: true);
-        await using var server = ApiServer.Start(
-            hung.Root,
-            services => services
-                .AddSingleton<TimeProvider>(clock)
-                .DecorateLayerStore(hung.Decorate),
-            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        await using var server = StartOneSlotHung(hung, clock);
         using var client = server.CreateClient();
         var path = new Uri($"/layers/{Layer}", UriKind.Relative);
 
@@ -169,12 +159,7 @@ public sealed class StoreAccessSettingsTests : IDisposable
     {
         var clock = new HeldClock();
         using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()), everyCall: true);
-        await using var server = ApiServer.Start(
-            hung.Root,
-            services => services
-                .AddSingleton<TimeProvider>(clock)
-                .DecorateLayerStore(hung.Decorate),
-            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
+        await using var server = StartOneSlotHung(hung, clock);
         using var client = server.CreateClient();
         var path = new Uri($"/layers/{Layer}/tar", UriKind.Relative);
 
@@ -221,6 +206,14 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.NotEmpty(store.OnPoolThread);
         Assert.All(store.OnPoolThread, static onPool => Assert.False(onPool, "a store call ran on a pool thread"));
     }
+
+    // One export slot and a one-second time limit on the held clock, so a single hung call reaches every bound.
+    private static ApiServer StartOneSlotHung(HungStore hung, HeldClock clock) => ApiServer.Start(
+        hung.Root,
+        services => services
+            .AddSingleton<TimeProvider>(clock)
+            .DecorateLayerStore(hung.Decorate),
+        settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:00:01", ["Limits:ConcurrentExports"] = "1" });
 
     private FlakyStore Flaky => _flaky ?? throw new InvalidOperationException("store not decorated");
 
