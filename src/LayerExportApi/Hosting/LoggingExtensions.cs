@@ -48,9 +48,6 @@ internal static class LoggingExtensions
                 }
             };
 
-            // A 200 whose body was aborted is a failure, whatever its status line said; one cut by a stop is the
-            // operator's doing, as the export's own line says. Passing health probes, polled every few seconds, only
-            // show at Verbose.
             // The path as sent, as an access log shows it: Kestrel's decoded path logs two names alike (RequestTarget).
             options.GetMessageTemplateProperties = static (http, _, elapsed, status) =>
             [
@@ -60,6 +57,9 @@ internal static class LoggingExtensions
                 new LogEventProperty("Elapsed", new ScalarValue(elapsed)),
             ];
 
+            // A 200 whose body was aborted is a failure, whatever its status line said; one cut by a stop is the
+            // operator's doing, as the export's own line says. Passing health probes, polled every few seconds, only
+            // show at Verbose.
             options.GetLevel = static (http, _, exception) =>
                 exception is not null || http.Items[ExportOutcome.Item] is ExportOutcome.Failed ? LogEventLevel.Error
                 : http.Items[ExportOutcome.Item] is ExportOutcome.Aborted ? LogEventLevel.Warning
