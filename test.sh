@@ -5,6 +5,7 @@
 # image from it (skopeo), and as the file systems one layer is built on to compare exports (e2fsprogs, xfsprogs,
 # btrfs-progs) when they are missing; needs root (or sudo) only then.
 # chromium is the browser the Swagger UI tests drive (headless, through PuppeteerSharp); it is installed the same way.
+# strace holds a store call of a server process for good (HungStoreStopTests), as a hung network file system would.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,6 +25,7 @@ command -v buildah >/dev/null || need+=(buildah)
 command -v umoci >/dev/null || need+=(umoci)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v chromium >/dev/null || need+=(chromium)
+command -v strace >/dev/null || need+=(strace)
 # The mkfs tools live in sbin, which a sudo user's PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 PATH="$PATH:/usr/sbin:/sbin" command -v mkfs.xfs >/dev/null || need+=(xfsprogs)

@@ -20,7 +20,9 @@ internal static class ResilienceExtensions
         builder.Services.AddSingleton(static services => new StoreReads(
             services.GetRequiredService<IOptions<LimitsOptions>>().Value.ConcurrentExports,
             services.GetRequiredService<IOptions<StoreAccessOptions>>().Value.PrepareTimeout,
-            services.GetService<TimeProvider>() ?? TimeProvider.System));
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetRequiredService<IHostApplicationLifetime>(),
+            services.GetRequiredService<ILogger<StoreReads>>()));
         builder.Services.AddSingleton(static services =>
         {
             var options = services.GetRequiredService<IOptions<StoreAccessOptions>>().Value;

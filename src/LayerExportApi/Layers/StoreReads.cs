@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using LayerExport.Core.Export;
 using Polly.Timeout;
 
 namespace LayerExportApi.Layers;
@@ -9,9 +10,10 @@ namespace LayerExportApi.Layers;
 /// up on it answers its client, but its thread stays blocked. At most <c>Limits:ConcurrentExports</c> reads run at
 /// once, each until it returns, given up on or not; the others wait for one to return, within their time limit. Once
 /// that many reads given up on still run, the store is taken as hung and refused at once. So a hung store holds no
-/// more threads than the export slots did, however many requests come while it hangs.
+/// more threads than the export slots did, however many requests come while it hangs. Once the host begins to stop,
+/// a read waiting for its turn or for its call is given up on at once, so that a hung store does not hold the stop.
 /// </remarks>
-internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, TimeProvider clock)
+internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<StoreReads> logger)
 {
     // One turn a read that may run: taken as it starts, given back as it returns, not when it is given up on.
     private readonly Channel<bool> _turns = Turns(mostStillRunning);
@@ -37,6 +39,7 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, 
     /// <param name="discard">Releases what a read given up on returns after all.</param>
     /// <param name="requestAborted">The request's token.</param>
     /// <exception cref="OperationCanceledException">The time limit ran out, or the client left.</exception>
+    /// <exception cref="ServiceStoppingException">The host began to stop before the read returned.</exception>
     public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted)
     {
         using var timeout = new CancellationTokenSource(prepareTimeout, clock);
@@ -49,9 +52,20 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, 
     /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
     /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on.</param>
     /// <param name="cancellationToken">The time limit's token, linked to the request's.</param>
+    /// <exception cref="ServiceStoppingException">The host began to stop before the read returned; the read, if it had started, is given up on.</exception>
     public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted, CancellationToken cancellationToken)
     {
-        await _turns.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var stopping = lifetime.ApplicationStopping;
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+        try
+        {
+            await _turns.Reader.ReadAsync(waiting.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ServiceStoppingException();
+        }
+
         // A thread of its own, not the pool's: once every pool thread is blocked the pool adds about one a second, so
         // calls hung on its threads would hold up every request, health probes too (64 took /healthz 58 s to answer).
         var running = Task.Factory.StartNew(read, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -63,14 +77,20 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, 
             TaskScheduler.Default);
         try
         {
-            return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await running.WaitAsync(waiting.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (requestAborted.IsCancellationRequested)
         {
-            // As when the read ran on the request's own thread: the request, and its export slot, end with the read.
-            await ((Task)running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // As when the read ran on the request's own thread: the request, and its export slot, end with the read,
+            // or with the stop, which starts no other export.
+            await ((Task)running).WaitAsync(stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             GiveUp(running, discard);
             throw;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            GiveUp(running, discard);
+            throw new ServiceStoppingException();
         }
         catch (OperationCanceledException)
         {
@@ -102,20 +122,34 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, 
         _ = running.ContinueWith(
             late =>
             {
-                if (late.IsCompletedSuccessfully)
+                try
                 {
-                    discard(late.Result);
+                    if (late.IsCompletedSuccessfully)
+                    {
+                        discard(late.Result);
+                    }
+                }
+                catch (Exception e)
+                {
+                    // Nobody waits for this continuation: unlogged, the failure (descriptors left open) would be lost.
+                    DiscardFailed(logger, e);
+                }
+                finally
+                {
+                    if (stillRunning)
+                    {
+                        Interlocked.Decrement(ref _stillRunning);
+                    }
                 }
 
                 // Its failure has no one left to hear it; read, it is not reported as unobserved.
                 _ = late.Exception;
-                if (stillRunning)
-                {
-                    Interlocked.Decrement(ref _stillRunning);
-                }
             },
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A layer store read given up on returned after all, and releasing what it returned failed")]
+    private static partial void DiscardFailed(ILogger logger, Exception exception);
 }
