@@ -19,9 +19,10 @@ public sealed class HungStoreStopTests : IDisposable
 
     // The server runs under strace, which holds every openat relative to the layer's directory (its layer.json first)
     // for ten minutes, as a hard-mounted network file system whose server is gone holds it for good. With one export
-    // slot the describe's hung call takes the only turn, and the download waits for it.
+    // slot the first describe's hung call takes the only turn, and the second waits for it; nothing else on their way
+    // heeds the stop, so the second is held however far it got when the SIGTERM came.
     [Fact]
-    public async Task ASigtermAnswersARequestWaitingForAHungStoreCallAndOneWaitingForItsTurnWithServiceStopping()
+    public async Task ASigtermAnswersARequestWaitingForAHungStoreCallAndOneWaitingForItsTurnWithServiceStoppingAndTheServerExits()
     {
         var layerDirectory = Path.Combine(_store.Root, Layer);
         await using var tracer = ServerProcess.StartUnder(
@@ -42,19 +43,21 @@ public sealed class HungStoreStopTests : IDisposable
         using var server = Process.GetProcessById(ServerPid(tracer.Id));
         try
         {
-            var describing = client.GetAsync(new Uri($"/layers/{Layer}", UriKind.Relative));
+            var path = new Uri($"/layers/{Layer}", UriKind.Relative);
+            var hung = client.GetAsync(path);
             Assert.True(SpinWait.SpinUntil(() => OpensInside(server.Id, layerDirectory), CapturedLogs.SafetyTimeout), "the server never opened a file of the layer");
-            var downloading = client.GetAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative));
+            var waiting = client.GetAsync(path);
+            var starting = $"Request starting HTTP/1.1 GET {new Uri(client.BaseAddress, path)} ";
             Assert.True(
-                SpinWait.SpinUntil(() => tracer.Output.Contains($"Request starting HTTP/1.1 GET {client.BaseAddress}layers/{Layer}/tar", StringComparison.Ordinal), CapturedLogs.SafetyTimeout),
-                $"the server never began the download:{Environment.NewLine}{tracer.Output}");
+                SpinWait.SpinUntil(() => tracer.Output.Split(starting).Length == 3, CapturedLogs.SafetyTimeout),
+                $"the server never began the second describe:{Environment.NewLine}{tracer.Output}");
 
             var term = await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString(CultureInfo.InvariantCulture)]);
             Assert.True(term.ExitCode == 0, term.Describe());
-            using var described = await describing.WaitAsync(CapturedLogs.SafetyTimeout);
-            using var downloaded = await downloading.WaitAsync(CapturedLogs.SafetyTimeout);
+            using var hungAnswer = await hung.WaitAsync(CapturedLogs.SafetyTimeout);
+            using var waitingAnswer = await waiting.WaitAsync(CapturedLogs.SafetyTimeout);
 
-            foreach (var response in new[] { described, downloaded })
+            foreach (var response in new[] { hungAnswer, waitingAnswer })
             {
                 var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.ServiceUnavailable);
                 Assert.Equal("urn:layer-export:problem:service-stopping", problem.GetProperty("type").GetString());
