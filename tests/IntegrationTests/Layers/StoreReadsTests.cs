@@ -1,0 +1,143 @@
+using System.Collections.Concurrent;
+using IntegrationTests.Support;
+using LayerExport.Core.Export;
+using LayerExportApi.Layers;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace IntegrationTests.Layers;
+
+/// <summary>The store's reads alone, with a call the test holds and a stop the test begins.</summary>
+public sealed class StoreReadsTests : IDisposable
+{
+    private readonly ManualResetEventSlim _released = new();
+    private readonly SemaphoreSlim _entered = new(0);
+    private readonly StoppableLifetime _lifetime = new();
+    private readonly RecordingLogger _logger = new();
+    private readonly ConcurrentQueue<string> _discarded = new();
+    private int _calls;
+
+    public void Dispose()
+    {
+        _released.Set();
+        _released.Dispose();
+        _entered.Dispose();
+        _lifetime.Dispose();
+    }
+
+    [Fact]
+    public async Task ARequestWaitingForItsHungCallIsToldTheServiceStopsOnceTheStopBeginsAndTheCallStaysCountedUntilItReturns()
+    {
+        var reads = OneTurn();
+        var waiting = reads.RunAsync(Held, Discard, CancellationToken.None).AsTask();
+        Assert.True(await _entered.WaitAsync(CapturedLogs.SafetyTimeout), "the call never started");
+
+        await _lifetime.StopAsync();
+
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => waiting.WaitAsync(CapturedLogs.SafetyTimeout));
+        Assert.Equal(1, reads.StillRunning);
+        _released.Set();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the call given up on was never counted as returned");
+        Assert.Equal(["late"], _discarded);
+    }
+
+    [Fact]
+    public async Task ARequestWaitingForATurnIsToldTheServiceStopsOnceTheStopBeginsAndItsCallNeverStarts()
+    {
+        var reads = OneTurn();
+        var running = reads.RunAsync(Held, Discard, CancellationToken.None).AsTask();
+        Assert.True(await _entered.WaitAsync(CapturedLogs.SafetyTimeout), "the call never started");
+        var waiting = reads.RunAsync(Held, Discard, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted, "the second call did not wait for the turn");
+
+        await _lifetime.StopAsync();
+
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => waiting.WaitAsync(CapturedLogs.SafetyTimeout));
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => running.WaitAsync(CapturedLogs.SafetyTimeout));
+        Assert.Equal(1, Volatile.Read(ref _calls));
+    }
+
+    // Nobody is left to answer: the client's own cancellation goes on, and the request log names it 499.
+    [Fact]
+    public async Task ARequestWhoseClientLeftStopsWaitingForItsHungCallOnceTheStopBeginsWithTheClientsCancellation()
+    {
+        using var client = new CancellationTokenSource();
+        var reads = OneTurn();
+        var waiting = reads.RunAsync(Held, Discard, client.Token).AsTask();
+        Assert.True(await _entered.WaitAsync(CapturedLogs.SafetyTimeout), "the call never started");
+        await client.CancelAsync();
+
+        await _lifetime.StopAsync();
+
+        var left = await Record.ExceptionAsync(() => waiting.WaitAsync(CapturedLogs.SafetyTimeout));
+        Assert.IsAssignableFrom<OperationCanceledException>(left);
+        Assert.Equal(1, reads.StillRunning);
+        _released.Set();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the call given up on was never counted as returned");
+    }
+
+    // The late call's continuation has no one waiting for it: a failure there was lost, and the call counted for good.
+    [Fact]
+    public async Task ADiscardThatFailsWhenALateCallReturnsIsLoggedAsAnErrorAndTheCallIsNoLongerCounted()
+    {
+        using var limit = new CancellationTokenSource();
+        var failure = new IOException("close failed");
+        var reads = OneTurn();
+        var givenUp = reads.RunAsync(Held, _ => throw failure, CancellationToken.None, limit.Token).AsTask();
+        Assert.True(await _entered.WaitAsync(CapturedLogs.SafetyTimeout), "the call never started");
+        await limit.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => givenUp);
+
+        _released.Set();
+
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the call given up on was never counted as returned");
+        var (level, logged) = Assert.Single(_logger.Entries);
+        Assert.Equal(LogLevel.Error, level);
+        Assert.Same(failure, logged);
+    }
+
+    // One turn and a time limit far beyond the test: only the stop, the client or the test's own token ends a wait.
+    private StoreReads OneTurn() => new(1, TimeSpan.FromMinutes(10), TimeProvider.System, _lifetime, _logger);
+
+    private string Held()
+    {
+        Interlocked.Increment(ref _calls);
+        _entered.Release();
+        Assert.True(_released.Wait(CapturedLogs.SafetyTimeout), "the test never released the call");
+        return "late";
+    }
+
+    private void Discard(string late) => _discarded.Enqueue(late);
+
+    private sealed class StoppableLifetime : IHostApplicationLifetime, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new();
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => _stopping.Token;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public Task StopAsync() => _stopping.CancelAsync();
+
+        public void StopApplication() => _stopping.Cancel();
+
+        public void Dispose() => _stopping.Dispose();
+    }
+
+    private sealed class RecordingLogger : ILogger<StoreReads>
+    {
+        private readonly ConcurrentQueue<(LogLevel Level, Exception? Exception)> _entries = new();
+
+        public IReadOnlyCollection<(LogLevel Level, Exception? Exception)> Entries => _entries;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _entries.Enqueue((logLevel, exception));
+    }
+}
