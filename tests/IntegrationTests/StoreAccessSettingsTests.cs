@@ -4,6 +4,8 @@ using IntegrationTests.Support;
 using LayerExport.Core.Native;
 using LayerExport.Core.Store;
 using LayerExportApi.Layers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IntegrationTests;
@@ -188,6 +190,34 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
     }
 
+    // Nobody is left to answer, so the stop ends the wait for the hung call without an answer, and the request log
+    // names the client's leaving (499), not the stop (503).
+    [Fact]
+    public async Task AClientThatLeftDuringAHungStoreCallDoesNotHoldTheStopAndIsLoggedAsAClientThatLeft()
+    {
+        var left = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var hung = new HungStore(TempLayerStore.Create().AddLayer(Layer).AddFile(Layer, "file.txt", "content\n"u8.ToArray()));
+        await using var server = ApiServer.Start(
+            hung.Root,
+            services => services
+                .DecorateLayerStore(hung.Decorate)
+                .AddSingleton<IStartupFilter>(new AbortWatch(left)),
+            settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:10:00", ["Limits:ShutdownTimeout"] = "00:10:00" });
+        using var client = server.CreateClient();
+        using var leaving = new CancellationTokenSource();
+        var request = client.GetAsync(new Uri($"/layers/{Layer}", UriKind.Relative), leaving.Token);
+        Assert.True(await hung.Entered.WaitAsync(CapturedLogs.SafetyTimeout), "the store was never asked");
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
+        await left.Task.WaitAsync(CapturedLogs.SafetyTimeout);
+
+        await server.StopAsync().WaitAsync(CapturedLogs.SafetyTimeout);
+
+        var logged = await server.Logs.WaitForRequestLoggedAsync($"/layers/{Layer}");
+        Assert.Equal("499", CapturedLogs.Property(logged, "StatusCode"));
+        Assert.Equal(1, server.Services.GetRequiredService<StoreReads>().StillRunning);
+    }
+
     // The pool adds about a thread a second once all of its are blocked: store calls hung on its threads held up every
     // request, health probes too (64 calls hung on a FIFO's open took /healthz 58 s to answer, 14 ms on their own threads).
     [Theory]
@@ -221,6 +251,20 @@ public sealed class StoreAccessSettingsTests : IDisposable
         _store.Root,
         services => services.DecorateLayerStore(inner => _flaky = new FlakyStore(inner, failures)),
         settings: settings);
+
+    /// <summary>Says when the server saw a request's client leave, ahead of the application's own middleware.</summary>
+    private sealed class AbortWatch(TaskCompletionSource left) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                context.RequestAborted.Register(() => left.TrySetResult());
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
 
     /// <summary>A store whose first Describe or Open (or every one) hangs until the test releases it; the others pass through.</summary>
     private sealed class HungStore(TempLayerStore store, bool everyCall = false) : IDisposable

@@ -69,18 +69,21 @@ internal static class LoggingExtensions
         });
 
         // A client that hangs up while the answer is being worked out (a descriptor computed, a layer surveyed) is
-        // not a server error: it is logged as 499, as ASP.NET Core names it, not as a 500 with a stack trace. During a
-        // stop the abort is the server's (the shutdown timeout ran out first), logged as the export's would be.
+        // not a server error: it is logged as 499, as ASP.NET Core names it, not as a 500 with a stack trace. An abort
+        // that came once the stop had begun is the server's (the shutdown timeout ran out first), logged as the
+        // export's would be; a client that left before, whose request the stop only ends, stays a 499.
         var stopping = app.Lifetime.ApplicationStopping;
         app.Use(async (context, next) =>
         {
+            var leftBeforeStop = false;
+            using var leaving = context.RequestAborted.Register(() => leftBeforeStop = !stopping.IsCancellationRequested);
             try
             {
                 await next(context);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
             {
-                if (stopping.IsCancellationRequested)
+                if (stopping.IsCancellationRequested && !leftBeforeStop)
                 {
                     context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                     context.Items[ExportOutcome.Item] = ExportOutcome.Aborted;
