@@ -47,10 +47,10 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
         return await RunAsync(read, discard, requestAborted, limit.Token).ConfigureAwait(false);
     }
 
-    /// <summary>Runs <paramref name="read"/> on a thread of its own, once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
+    /// <summary>Runs <paramref name="read"/> on a thread of its own, once fewer reads than the bound run, and waits for it until the time limit says to give up or the host begins to stop.</summary>
     /// <param name="read">The store's synchronous work.</param>
     /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
-    /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on.</param>
+    /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on, until the host begins to stop.</param>
     /// <param name="cancellationToken">The time limit's token, linked to the request's.</param>
     /// <exception cref="ServiceStoppingException">The host began to stop before the read returned; the read, if it had started, is given up on.</exception>
     public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted, CancellationToken cancellationToken)
@@ -87,8 +87,9 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
             GiveUp(running, discard);
             throw;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
+            // The stop's doing: a cancellation the read threw itself, before it, stays the read's failure.
             GiveUp(running, discard);
             throw new ServiceStoppingException();
         }
