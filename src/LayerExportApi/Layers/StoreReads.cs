@@ -89,7 +89,7 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            // The stop's doing: a cancellation the read threw itself, before it, stays the read's failure.
+            // The stop's doing; outside a stop, a cancellation the read threw itself stays its failure, as below.
             GiveUp(running, discard);
             throw new ServiceStoppingException();
         }
