@@ -203,6 +203,7 @@ public sealed class StoreAccessSettingsTests : IDisposable
                 .DecorateLayerStore(hung.Decorate)
                 .AddSingleton<IStartupFilter>(new AbortWatch(left)),
             settings: new Dictionary<string, string> { ["LayerStore:Access:PrepareTimeout"] = "00:10:00", ["Limits:ShutdownTimeout"] = "00:10:00" });
+        var reads = server.Services.GetRequiredService<StoreReads>();
         using var client = server.CreateClient();
         using var leaving = new CancellationTokenSource();
         var request = client.GetAsync(new Uri($"/layers/{Layer}", UriKind.Relative), leaving.Token);
@@ -215,7 +216,7 @@ public sealed class StoreAccessSettingsTests : IDisposable
 
         var logged = await server.Logs.WaitForRequestLoggedAsync($"/layers/{Layer}");
         Assert.Equal("499", CapturedLogs.Property(logged, "StatusCode"));
-        Assert.Equal(1, server.Services.GetRequiredService<StoreReads>().StillRunning);
+        Assert.Equal(1, reads.StillRunning);
     }
 
     // The pool adds about a thread a second once all of its are blocked: store calls hung on its threads held up every
