@@ -11,7 +11,8 @@ namespace LayerExportApi.Layers;
 /// once, each until it returns, given up on or not; the others wait for one to return, within their time limit. Once
 /// that many reads given up on still run, the store is taken as hung and refused at once. So a hung store holds no
 /// more threads than the export slots did, however many requests come while it hangs. Once the host begins to stop,
-/// a read waiting for its turn or for its call is given up on at once, so that a hung store does not hold the stop.
+/// a read waiting for its turn or for its call is given up on at once, and none starts, so that a hung store does not
+/// hold the stop.
 /// </remarks>
 internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<StoreReads> logger)
 {
@@ -22,10 +23,16 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
     /// <summary>How many reads were given up on and have not returned yet.</summary>
     public int StillRunning => Volatile.Read(ref _stillRunning);
 
-    /// <summary>Refuses a new read while as many as the bound allows, given up on, still run.</summary>
+    /// <summary>Refuses a new read while as many as the bound allows, given up on, still run, or once the host begins to stop.</summary>
     /// <exception cref="TimeoutRejectedException">The store is taken as hung.</exception>
+    /// <exception cref="ServiceStoppingException">The host began to stop: no read starts, whatever the store's state.</exception>
     public void ThrowIfHung()
     {
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new ServiceStoppingException();
+        }
+
         if (StillRunning >= mostStillRunning)
         {
             throw new TimeoutRejectedException(

@@ -57,6 +57,25 @@ public sealed class StoreReadsTests : IDisposable
         Assert.Equal(1, Volatile.Read(ref _calls));
     }
 
+    // A request that came just before the stop may reach the store once an earlier call was given up on by it.
+    [Fact]
+    public async Task OnceTheStopBeganARequestIsToldTheServiceStopsNotThatTheStoreHangsAndStartsNoCall()
+    {
+        var reads = OneTurn();
+        var givenUp = reads.RunAsync(Held, Discard, CancellationToken.None).AsTask();
+        Assert.True(await _entered.WaitAsync(CapturedLogs.SafetyTimeout), "the call never started");
+        await _lifetime.StopAsync();
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => givenUp.WaitAsync(CapturedLogs.SafetyTimeout));
+
+        Assert.Throws<ServiceStoppingException>(reads.ThrowIfHung);
+
+        // Its turn back, the store is free again, but the stop starts no call.
+        _released.Set();
+        Assert.True(SpinWait.SpinUntil(() => reads.StillRunning == 0, CapturedLogs.SafetyTimeout), "the call given up on was never counted as returned");
+        await Assert.ThrowsAsync<ServiceStoppingException>(() => reads.RunAsync(Held, Discard, CancellationToken.None).AsTask());
+        Assert.Equal(1, Volatile.Read(ref _calls));
+    }
+
     // Nobody is left to answer: the client's own cancellation goes on, and the request log names it 499.
     [Fact]
     public async Task ARequestWhoseClientLeftStopsWaitingForItsHungCallOnceTheStopBeginsWithTheClientsCancellation()
