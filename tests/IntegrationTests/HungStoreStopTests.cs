@@ -19,8 +19,8 @@ public sealed class HungStoreStopTests : IDisposable
 
     // The server runs under strace, which holds every openat relative to the layer's directory (its layer.json first)
     // for ten minutes, as a hard-mounted network file system whose server is gone holds it for good. With one export
-    // slot the first describe's hung call takes the only turn, and the second waits for it; nothing else on their way
-    // heeds the stop, so the second is held however far it got when the SIGTERM came.
+    // slot the first describe's hung call takes the only turn, and the second waits for it. Only the store's reads heed
+    // the stop on a describe's way, so however far the second got when the SIGTERM came, only they can answer it.
     [Fact]
     public async Task ASigtermAnswersARequestWaitingForAHungStoreCallAndOneWaitingForItsTurnWithServiceStoppingAndTheServerExits()
     {
