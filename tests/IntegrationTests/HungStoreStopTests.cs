@@ -19,10 +19,14 @@ public sealed class HungStoreStopTests : IDisposable
 
     // The server runs under strace, which holds every openat relative to the layer's directory (its layer.json first)
     // for ten minutes, as a hard-mounted network file system whose server is gone holds it for good. With one export
-    // slot the first describe's hung call takes the only turn, and the second waits for it. Only the store's reads heed
-    // the stop on a describe's way, so however far the second got when the SIGTERM came, only they can answer it.
-    [Fact]
-    public async Task ASigtermAnswersARequestWaitingForAHungStoreCallAndOneWaitingForItsTurnWithServiceStoppingAndTheServerExits()
+    // slot the first request's hung call takes the only turn, and the second waits for it (a download asks the store
+    // whether it can only be refused before it queues for the slot). Only the store's reads heed the stop on a
+    // describe's way, so they alone can answer the second describe; a second download that had not reached the store
+    // by the SIGTERM is refused by the export queue, which heeds it too.
+    [Theory]
+    [InlineData("")]
+    [InlineData("/tar")]
+    public async Task ASigtermAnswersARequestWaitingForAHungStoreCallAndOneWaitingForItsTurnWithServiceStoppingAndTheServerExits(string endpoint)
     {
         var layerDirectory = Path.Combine(_store.Root, Layer);
         await using var tracer = ServerProcess.StartUnder(
@@ -43,14 +47,14 @@ public sealed class HungStoreStopTests : IDisposable
         using var server = Process.GetProcessById(ServerPid(tracer.Id));
         try
         {
-            var path = new Uri($"/layers/{Layer}", UriKind.Relative);
+            var path = new Uri($"/layers/{Layer}{endpoint}", UriKind.Relative);
             var hung = client.GetAsync(path);
             Assert.True(SpinWait.SpinUntil(() => OpensInside(server.Id, layerDirectory), CapturedLogs.SafetyTimeout), "the server never opened a file of the layer");
             var waiting = client.GetAsync(path);
             var starting = $"Request starting HTTP/1.1 GET {new Uri(client.BaseAddress, path)} ";
             Assert.True(
                 SpinWait.SpinUntil(() => tracer.Output.Split(starting).Length == 3, CapturedLogs.SafetyTimeout),
-                $"the server never began the second describe:{Environment.NewLine}{tracer.Output}");
+                $"the server never began the second request:{Environment.NewLine}{tracer.Output}");
 
             var term = await ProcessRunner.RunAsync("kill", ["-TERM", server.Id.ToString(CultureInfo.InvariantCulture)]);
             Assert.True(term.ExitCode == 0, term.Describe());
