@@ -15,6 +15,7 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, 
 {
     // One turn a read that may run: taken as it starts, given back as it returns, not when it is given up on.
     private readonly Channel<bool> _turns = Turns(mostStillRunning);
+    private readonly StoreThreads _threads = new(StoreThreads.IdleLifetime);
     private int _stillRunning;
 
     /// <summary>How many reads were given up on and have not returned yet.</summary>
@@ -44,7 +45,7 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, 
         return await RunAsync(read, discard, requestAborted, limit.Token).ConfigureAwait(false);
     }
 
-    /// <summary>Runs <paramref name="read"/> on a thread of its own, once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
+    /// <summary>Runs <paramref name="read"/> on a thread of its own (<see cref="StoreThreads"/>), once fewer reads than the bound run, and waits for it until the time limit says to give up.</summary>
     /// <param name="read">The store's synchronous work.</param>
     /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
     /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on.</param>
@@ -52,9 +53,7 @@ internal sealed class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, 
     public async ValueTask<T> RunAsync<T>(Func<T> read, Action<T> discard, CancellationToken requestAborted, CancellationToken cancellationToken)
     {
         await _turns.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        // A thread of its own, not the pool's: once every pool thread is blocked the pool adds about one a second, so
-        // calls hung on its threads would hold up every request, health probes too (64 took /healthz 58 s to answer).
-        var running = Task.Factory.StartNew(read, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var running = _threads.Run(read);
         _ = running.ContinueWith(
             static (_, turns) => ((ChannelWriter<bool>)turns!).TryWrite(true),
             _turns.Writer,
