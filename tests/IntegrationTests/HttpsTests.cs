@@ -22,44 +22,70 @@ public sealed class HttpsTests : IDisposable
         _work.Delete(recursive: true);
     }
 
-    public static TheoryData<string> CertificateSettings => ["endpoint", "default"];
-
-    // The README's two ways: an endpoint's own Certificate section, or the default certificate for --urls https://.
-    [Theory]
-    [MemberData(nameof(CertificateSettings))]
-    public async Task AServerGivenAPemCertificateAndKeyServesATarOverHttps(string settings)
+    // An endpoint's own Certificate section; Kestrel listens on its endpoints alone.
+    [Fact]
+    public async Task AnEndpointWithAPemCertificateAndKeyServesATarOverHttps()
     {
         var certificate = LoopbackCertificate.Create(_work.FullName);
-        var environment = new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root };
-        string[] arguments;
-        if (settings == "endpoint")
+        var settings = new Dictionary<string, string>
         {
-            environment["Kestrel__Endpoints__Secure__Url"] = "https://127.0.0.1:0";
-            environment["Kestrel__Endpoints__Secure__Certificate__Path"] = certificate.CertificatePath;
-            environment["Kestrel__Endpoints__Secure__Certificate__KeyPath"] = certificate.KeyPath;
-            arguments = [];
-        }
-        else
-        {
-            environment["Kestrel__Certificates__Default__Path"] = certificate.CertificatePath;
-            environment["Kestrel__Certificates__Default__KeyPath"] = certificate.KeyPath;
-            arguments = ["--urls", "https://127.0.0.1:0"];
-        }
+            ["LayerStore__Root"] = _store.Root,
+            ["Kestrel__Endpoints__Secure__Url"] = "https://127.0.0.1:0",
+            ["Kestrel__Endpoints__Secure__Certificate__Path"] = certificate.CertificatePath,
+            ["Kestrel__Endpoints__Secure__Certificate__KeyPath"] = certificate.KeyPath,
+        };
 
-        await using var server = ServerProcess.Start(AppContext.BaseDirectory, environment, arguments);
-        var address = await server.WaitUntilListeningAsync();
+        await using var server = ServerProcess.Start(AppContext.BaseDirectory, settings);
+
+        await AssertServesTheLayerOverHttpsAsync(await server.WaitUntilListeningAsync(), certificate);
+    }
+
+    // README's way: --urls https:// and the default certificate, here with a key encrypted by its password; the Unix
+    // socket is listened on beside it.
+    [Fact]
+    public async Task TheDefaultCertificateServesAnHttpsUrlBesideTheUnixSocket()
+    {
+        var certificate = LoopbackCertificate.Create(_work.FullName, password: Password);
+        var socket = Path.Combine(_work.FullName, "api.sock");
+        var settings = new Dictionary<string, string>
+        {
+            ["LayerStore__Root"] = _store.Root,
+            ["Kestrel__Certificates__Default__Path"] = certificate.CertificatePath,
+            ["Kestrel__Certificates__Default__KeyPath"] = certificate.KeyPath,
+            ["Kestrel__Certificates__Default__Password"] = Password,
+            ["Listen__UnixSocketPath"] = socket,
+        };
+
+        await using var server = ServerProcess.Start(AppContext.BaseDirectory, settings, "--urls", "https://127.0.0.1:0");
+
+        await AssertServesTheLayerOverHttpsAsync(await server.WaitUntilListeningAsync(), certificate);
+        using var unix = UnixSocketHttp.CreateClient(socket);
+        Assert.Equal("over TLS\n", await GnuTar.ReadMemberAsync(await SaveAsync(unix, "unix.tar"), "etc/motd"));
+        Assert.DoesNotContain(Password, server.Output, StringComparison.Ordinal);
+    }
+
+    // curl checks the server's certificate against the one file it is told to trust, and the name it asked for; it
+    // takes HTTP/2 where the server offers it. GNU tar and Python's tarfile read what it saved.
+    private async Task AssertServesTheLayerOverHttpsAsync(Uri address, LoopbackCertificate certificate)
+    {
         Assert.Equal(Uri.UriSchemeHttps, address.Scheme);
-
-        // curl checks the server's certificate against the one file it is told to trust, and the name it was asked by.
         var archive = Path.Combine(_work.FullName, "layer.tar");
-        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "--fail", "--cacert", certificate.CertificatePath, "-o", archive, new Uri(address, $"/layers/{Layer}/tar").ToString()]);
+        var curl = await ProcessRunner.RunAsync("curl", ["-sS", "--fail", "--cacert", certificate.CertificatePath, "-o", archive, "-w", "%{http_version}", new Uri(address, $"/layers/{Layer}/tar").ToString()]);
         Assert.True(curl.ExitCode == 0, curl.Describe());
+        Assert.Equal("2", curl.StandardOutput);
 
         Assert.Equal(["etc/", "etc/motd"], await GnuTar.ListNamesAsync(archive));
         Assert.Equal("over TLS\n", await GnuTar.ReadMemberAsync(archive, "etc/motd"));
         var python = await ProcessRunner.RunAsync("python3", ["-c", "import sys, tarfile; print(tarfile.open(sys.argv[1]).extractfile('etc/motd').read().decode(), end='')", archive]);
         Assert.True(python.ExitCode == 0, python.Describe());
         Assert.Equal("over TLS\n", python.StandardOutput);
+    }
+
+    private async Task<string> SaveAsync(HttpClient client, string name)
+    {
+        var path = Path.Combine(_work.FullName, name);
+        await File.WriteAllBytesAsync(path, await client.GetByteArrayAsync(new Uri($"/layers/{Layer}/tar", UriKind.Relative)));
+        return path;
     }
 
     // An HTTPS endpoint and no certificate: Kestrel's advice is a developer's certificate; a server needs the settings.

@@ -20,11 +20,11 @@ public sealed class LoopbackCertificate
     /// <summary>The certificate, PEM.</summary>
     public string CertificatePath { get; }
 
-    /// <summary>Its private key, unencrypted PKCS#8 PEM.</summary>
+    /// <summary>Its private key, PKCS#8 PEM: encrypted when it was made with a password.</summary>
     public string KeyPath { get; }
 
-    /// <summary>Writes <c>{name}.crt</c> and <c>{name}.key</c> into <paramref name="directory"/>.</summary>
-    public static LoopbackCertificate Create(string directory, string name = "loopback")
+    /// <summary>Writes <c>{name}.crt</c> and <c>{name}.key</c> into <paramref name="directory"/>, the key encrypted with <paramref name="password"/> if given.</summary>
+    public static LoopbackCertificate Create(string directory, string name = "loopback", string? password = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
@@ -44,7 +44,9 @@ public sealed class LoopbackCertificate
         var certificatePath = Path.Combine(directory, $"{name}.crt");
         var keyPath = Path.Combine(directory, $"{name}.key");
         File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
-        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(keyPath, password is null
+            ? key.ExportPkcs8PrivateKeyPem()
+            : key.ExportEncryptedPkcs8PrivateKeyPem(password, new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 100_000)));
         return new LoopbackCertificate(certificatePath, keyPath);
     }
 }
