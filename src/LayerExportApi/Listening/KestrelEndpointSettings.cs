@@ -44,14 +44,14 @@ internal sealed class KestrelEndpointSettings
     /// <remarks>Kestrel binds the configured endpoints instead of the addresses when there are any.</remarks>
     public bool HttpsLacksACertificate(IReadOnlyCollection<string> addresses)
     {
-        if (_default is { Names: true })
+        if (_default is { NamesACertificate: true })
         {
             return false;
         }
 
         return _endpoints.Count == 0
             ? addresses.Any(IsHttps)
-            : _endpoints.Any(static e => e.Url is { } url && IsHttps(url) && e.Certificate is not { Names: true } && !e.Sni.Any(static sni => sni.Certificate.Names));
+            : _endpoints.Any(static e => e.Url is { } url && IsHttps(url) && e.Certificate is not { NamesACertificate: true } && !e.Sni.Any(static sni => sni.Certificate.NamesACertificate));
     }
 
     /// <summary>The configured endpoints (else <paramref name="addresses"/>) and the default certificate, or empty when there are none.</summary>
@@ -95,7 +95,7 @@ internal sealed class KestrelEndpointSettings
     // Kestrel takes a file certificate by Path, a store certificate by Subject; KeyPath alone names none.
     private sealed record Certificate(string? Path, string? KeyPath, string? Subject, string? Store)
     {
-        public bool Names => !string.IsNullOrEmpty(Path) || !string.IsNullOrEmpty(Subject);
+        public bool NamesACertificate => !string.IsNullOrEmpty(Path) || !string.IsNullOrEmpty(Subject);
 
         public static Certificate? Read(IConfigurationSection section, string contentRoot)
         {
