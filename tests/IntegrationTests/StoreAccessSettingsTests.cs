@@ -238,6 +238,28 @@ public sealed class StoreAccessSettingsTests : IDisposable
         Assert.All(store.OnPoolThread, static onPool => Assert.False(onPool, "a store call ran on a pool thread"));
     }
 
+    // A thread started for every call cut the requests a second of GET /layers by seven in eight (StoreThreads).
+    [Theory]
+    [InlineData("/layers")]
+    [InlineData("/layers/layer")]
+    [InlineData("/layers/layer/tar")]
+    public async Task OneRequestAfterAnotherFindsTheStoresThreadIdleAndStartsNoOther(string path)
+    {
+        var store = new ThreadRecordingStore();
+        await using var server = ApiServer.Start(_store.Root, services => services.DecorateLayerStore(store.Decorate));
+        using var client = server.CreateClient();
+
+        for (var request = 0; request < 4; request++)
+        {
+            using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.LoadIntoBufferAsync();
+        }
+
+        Assert.True(store.Threads.Count >= 4, $"{store.Threads.Count} store calls recorded");
+        Assert.Single(store.Threads.Distinct());
+    }
+
     // One export slot and a one-second time limit on the held clock, so a single hung call reaches every bound.
     private static ApiServer StartOneSlotHung(HungStore hung, HeldClock clock) => ApiServer.Start(
         hung.Root,
@@ -321,18 +343,20 @@ public sealed class StoreAccessSettingsTests : IDisposable
         }
     }
 
-    /// <summary>Records, for every call of the store, whether it ran on a thread of the pool.</summary>
+    /// <summary>Records the thread every call of the store ran on.</summary>
     private sealed class ThreadRecordingStore
     {
-        private readonly ConcurrentQueue<bool> _onPoolThread = new();
+        private readonly ConcurrentQueue<Thread> _threads = new();
 
-        public IReadOnlyCollection<bool> OnPoolThread => _onPoolThread;
+        public ConcurrentQueue<Thread> Threads => _threads;
+
+        public IEnumerable<bool> OnPoolThread => _threads.Select(static thread => thread.IsThreadPoolThread);
 
         public ILayerStore Decorate(ILayerStore inner) => new Recording(inner, this);
 
         private T Record<T>(Func<T> call)
         {
-            _onPoolThread.Enqueue(Thread.CurrentThread.IsThreadPoolThread);
+            _threads.Enqueue(Thread.CurrentThread);
             return call();
         }
 

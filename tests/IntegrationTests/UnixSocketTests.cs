@@ -196,6 +196,27 @@ public sealed class UnixSocketTests : IDisposable
         Assert.Equal("keep me", await File.ReadAllTextAsync(SocketPath));
     }
 
+    // Kestrel binds configured endpoints alone: the socket would be passed over with a warning, never made.
+    [Fact]
+    public async Task ASocketBesideKestrelEndpointsStopsStartUpWithOneLine()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["Listen__UnixSocketPath"] = SocketPath,
+                ["Kestrel__Endpoints__Plain__Url"] = "http://127.0.0.1:0",
+            });
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}: {server.Output}");
+        Assert.Contains($"LayerExport cannot start: Listen:UnixSocketPath '{SocketPath}' cannot be listened on beside Kestrel:Endpoints", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+        Assert.Equal(SocketPathKind.Nothing, LayerExport.Core.Native.SocketPath.Inspect(SocketPath));
+    }
+
     [Fact]
     public async Task SocketOnlyListensOnTheSocketAlone()
     {

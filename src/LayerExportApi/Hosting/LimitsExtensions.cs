@@ -30,7 +30,8 @@ internal static partial class LimitsExtensions
         builder.Services.AddSingleton<ExportGate>();
         builder.Services.AddSingleton<ExportAdmission>();
 
-        // A stalled or very slow reader is dropped; an HTTP/2 stream's pipe holds at most 64 KiB before writes wait.
+        // A stalled or very slow reader is dropped. An HTTP/2 stream's own pipe holds about 4 KiB before a flush waits,
+        // a threshold Kestrel fixes whatever MaxResponseBufferSize is (decision 0006, "Session 40").
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<LimitsOptions>>(static (kestrel, limits) =>
         {
             var rate = limits.Value.MinResponseBytesPerSecond;

@@ -18,6 +18,7 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
 {
     // One turn a read that may run: taken as it starts, given back as it returns, not when it is given up on.
     private readonly Channel<bool> _turns = Turns(mostStillRunning);
+    private readonly StoreThreads _threads = new(StoreThreads.IdleLifetime);
     private int _stillRunning;
 
     /// <summary>How many reads were given up on and have not returned yet.</summary>
@@ -54,7 +55,7 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
         return await RunAsync(read, discard, requestAborted, limit.Token).ConfigureAwait(false);
     }
 
-    /// <summary>Runs <paramref name="read"/> on a thread of its own, once fewer reads than the bound run, and waits for it until the time limit says to give up or the host begins to stop.</summary>
+    /// <summary>Runs <paramref name="read"/> on a thread of its own (<see cref="StoreThreads"/>), once fewer reads than the bound run, and waits for it until the time limit says to give up or the host begins to stop.</summary>
     /// <param name="read">The store's synchronous work.</param>
     /// <param name="discard">Releases what a read given up on returns after all (an opened layer's descriptors).</param>
     /// <param name="requestAborted">The request's token: a client that leaves is not answered, so its read is waited for, not given up on, until the host begins to stop.</param>
@@ -73,9 +74,7 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
             throw new ServiceStoppingException();
         }
 
-        // A thread of its own, not the pool's: once every pool thread is blocked the pool adds about one a second, so
-        // calls hung on its threads would hold up every request, health probes too (64 took /healthz 58 s to answer).
-        var running = Task.Factory.StartNew(read, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var running = _threads.Run(read);
         _ = running.ContinueWith(
             static (_, turns) => ((ChannelWriter<bool>)turns!).TryWrite(true),
             _turns.Writer,

@@ -54,6 +54,14 @@ internal sealed partial class ListenerSetup(
 
         if (_options.SocketPath is { } path)
         {
+            // Kestrel binds configured endpoints alone and passes over every address given here, the socket's included,
+            // with no more than a warning: a socket asked for and never made must stop start-up instead.
+            if (configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+            {
+                throw new StartupCheckException(
+                    $"Listen:UnixSocketPath '{path}' cannot be listened on beside Kestrel:Endpoints, which Kestrel then binds alone; give the TCP addresses with --urls (HTTPS ones a certificate by Kestrel:Certificates:Default), or the socket as an endpoint of its own (Kestrel:Endpoints:<name>:Url = http://unix:{path}).");
+            }
+
             _groupId = ResolveGroup();
             ClearStaleSocket(path);
             addresses.Add($"http://unix:{path}");

@@ -113,6 +113,24 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// Runs the server with <paramref name="settings"/> and asserts that it exits with 1 and one "cannot start" line
+    /// that holds <paramref name="message"/>, without a stack trace: every refusal at start-up says why in one line.
+    /// </summary>
+    /// <returns>Everything the server wrote.</returns>
+    public static async Task<string> AssertStartUpFailureAsync(Dictionary<string, string> settings, string message, string urls = "http://127.0.0.1:0", string[]? wrapper = null)
+    {
+        await using var server = StartUnder(wrapper ?? [], AppContext.BaseDirectory, settings, "--urls", urls);
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+        var fatal = server.Output.Split('\n').Where(line => line.Contains("LayerExport cannot start: ", StringComparison.Ordinal));
+        Assert.Contains(message, Assert.Single(fatal), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
+        return server.Output;
+    }
+
     /// <summary>The address from the server's "Now listening on" line.</summary>
     public async Task<Uri> WaitUntilListeningAsync()
     {
@@ -196,6 +214,6 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"Now listening on: (?<url>http://\S+)", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"Now listening on: (?<url>https?://\S+)", RegexOptions.CultureInvariant)]
     private static partial Regex ListeningLine();
 }

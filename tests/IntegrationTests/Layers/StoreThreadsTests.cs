@@ -1,0 +1,100 @@
+using IntegrationTests.Support;
+using LayerExportApi.Layers;
+
+namespace IntegrationTests.Layers;
+
+/// <summary>The store's kept threads alone: which thread each call runs on, and when a thread ends.</summary>
+public sealed class StoreThreadsTests
+{
+    private static readonly TimeSpan Timeout = CapturedLogs.SafetyTimeout;
+
+    [Fact]
+    public async Task CallsOneAfterAnotherRunOnOneKeptBackgroundThreadNotThePool()
+    {
+        var threads = new StoreThreads(StoreThreads.IdleLifetime);
+
+        var ran = new List<Thread>();
+        for (var call = 0; call < 5; call++)
+        {
+            ran.Add(await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout));
+        }
+
+        Assert.Single(ran.Distinct());
+        Assert.False(ran[0].IsThreadPoolThread);
+        // A kept thread must not hold the process open after the host has stopped.
+        Assert.True(ran[0].IsBackground);
+        Assert.Equal(1, threads.Alive);
+    }
+
+    [Fact]
+    public async Task AHungCallKeepsItsThreadAndTheNextCallRunsOnAnother()
+    {
+        var threads = new StoreThreads(StoreThreads.IdleLifetime);
+        using var hung = new ManualResetEventSlim();
+        var first = await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout);
+        var hanging = threads.Run(() => hung.Wait(Timeout));
+
+        var next = await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout);
+
+        Assert.False(hanging.IsCompleted);
+        Assert.NotSame(first, next);
+        Assert.Equal(2, threads.Alive);
+        hung.Set();
+        Assert.True(await hanging.WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task ThreadsStartedForCallsAtOnceAreKeptForTheCallsAfter()
+    {
+        var threads = new StoreThreads(StoreThreads.IdleLifetime);
+        using var together = new Barrier(3);
+        var atOnce = Enumerable.Range(0, 3)
+            .Select(_ => threads.Run(() =>
+            {
+                Assert.True(together.SignalAndWait(Timeout), "the three calls did not run at once");
+                return Thread.CurrentThread;
+            }))
+            .ToArray();
+        var started = (await Task.WhenAll(atOnce).WaitAsync(Timeout)).ToHashSet();
+
+        var after = new List<Thread>();
+        for (var call = 0; call < 6; call++)
+        {
+            after.Add(await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout));
+        }
+
+        Assert.Equal(3, started.Count);
+        Assert.All(after, thread => Assert.Contains(thread, started));
+        Assert.Equal(3, threads.Alive);
+    }
+
+    [Fact]
+    public async Task AFailingCallFaultsItsTaskAndItsThreadTakesTheNextCall()
+    {
+        var threads = new StoreThreads(StoreThreads.IdleLifetime);
+        Thread? failedOn = null;
+
+        var failure = await Assert.ThrowsAsync<IOException>(() => threads.Run<int>(() =>
+        {
+            failedOn = Thread.CurrentThread;
+            throw new IOException("the store failed");
+        }).WaitAsync(Timeout));
+        var next = await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout);
+
+        Assert.Equal("the store failed", failure.Message);
+        Assert.Same(failedOn, next);
+    }
+
+    [Fact]
+    public async Task AThreadIdleForItsLifetimeEndsAndTheNextCallStartsAnother()
+    {
+        var threads = new StoreThreads(TimeSpan.FromMilliseconds(50));
+        var first = await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout);
+
+        Assert.True(first.Join(Timeout), "the idle thread did not end");
+        Assert.Equal(0, threads.Alive);
+        var next = await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout);
+
+        Assert.NotSame(first, next);
+    }
+}
