@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using IntegrationTests.Support;
 using LayerExport.Core.Export;
 using LayerExportApi.Layers;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace IntegrationTests.Layers;
@@ -127,23 +126,6 @@ public sealed class StoreReadsTests : IDisposable
     }
 
     private void Discard(string late) => _discarded.Enqueue(late);
-
-    private sealed class StoppableLifetime : IHostApplicationLifetime, IDisposable
-    {
-        private readonly CancellationTokenSource _stopping = new();
-
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => _stopping.Token;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public Task StopAsync() => _stopping.CancelAsync();
-
-        public void StopApplication() => _stopping.Cancel();
-
-        public void Dispose() => _stopping.Dispose();
-    }
 
     private sealed class RecordingLogger : ILogger<StoreReads>
     {

@@ -6,7 +6,6 @@ using IntegrationTests.Support;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace IntegrationTests.Limits;
@@ -133,23 +132,6 @@ public sealed class ExportAdmissionTests
             Lifetime.Dispose();
             _services.Dispose();
         }
-    }
-
-    private sealed class StoppableLifetime : IHostApplicationLifetime, IDisposable
-    {
-        private readonly CancellationTokenSource _stopping = new();
-
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => _stopping.Token;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public Task StopAsync() => _stopping.CancelAsync();
-
-        public void StopApplication() => _stopping.Cancel();
-
-        public void Dispose() => _stopping.Dispose();
     }
 
     // Keeps what is posted to it until the test runs it, on the test's thread.
