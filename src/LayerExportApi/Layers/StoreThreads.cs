@@ -9,8 +9,15 @@ namespace LayerExportApi.Layers;
 /// idles, so a hung call holds its own thread and no other call waits behind it. A thread idle for
 /// <c>idleLifetime</c> ends.
 /// </remarks>
-internal sealed class StoreThreads(TimeSpan idleLifetime)
+internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
 {
+    /// <summary>Kept threads that end after <paramref name="idleLifetime"/> idle.</summary>
+    // The request's execution context (its activity, its culture) is not the kept thread's for later calls.
+    public StoreThreads(TimeSpan idleLifetime)
+        : this(idleLifetime, static thread => thread.UnsafeStart())
+    {
+    }
+
     /// <summary>How long a kept thread waits for its next call before it ends.</summary>
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromSeconds(30);
 
@@ -50,9 +57,22 @@ internal sealed class StoreThreads(TimeSpan idleLifetime)
             _alive++;
         }
 
-        var thread = new Thread(() => Serve(work)) { IsBackground = true, Name = "Layer store call" };
-        // The request's execution context (its activity, its culture) is not the kept thread's for later calls.
-        thread.UnsafeStart();
+        try
+        {
+            start(new Thread(() => Serve(work)) { IsBackground = true, Name = "Layer store call" });
+        }
+        catch (Exception refused)
+        {
+            // A thread the system refuses (OutOfMemoryException at a pids limit) fails this call as the call's own
+            // failure would, so that its caller gives back what it holds for the call (StoreReads' turn).
+            lock (_gate)
+            {
+                _alive--;
+            }
+
+            work.Fail(refused);
+        }
+
         return work.Task;
     }
 
@@ -113,6 +133,12 @@ internal sealed class StoreThreads(TimeSpan idleLifetime)
             {
                 _failure = failure;
             }
+        }
+
+        public void Fail(Exception failure)
+        {
+            _failure = failure;
+            Complete();
         }
 
         public override void Complete()

@@ -97,4 +97,18 @@ public sealed class StoreThreadsTests
 
         Assert.NotSame(first, next);
     }
+
+    // The system may refuse a thread (a cgroup's pids.max; .NET throws OutOfMemoryException): the caller must hear it
+    // through the task, as it hears a call's failure, so that what it holds for the call (StoreReads' turn) is given back.
+    [Fact]
+    public async Task AThreadTheSystemRefusesFaultsTheCallsTaskAndIsNotCountedAlive()
+    {
+        var refused = new InvalidOperationException("no thread to be had");
+        var threads = new StoreThreads(StoreThreads.IdleLifetime, _ => throw refused);
+
+        var call = threads.Run(static () => 1);
+
+        Assert.Same(refused, await Assert.ThrowsAsync<InvalidOperationException>(() => call.WaitAsync(Timeout)));
+        Assert.Equal(0, threads.Alive);
+    }
 }
