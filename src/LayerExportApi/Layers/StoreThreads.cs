@@ -44,6 +44,8 @@ internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
     public Task<T> Run<T>(Func<T> call)
     {
         var work = new StoreCall<T>(call);
+        // Taken before a thread has the call, which lets go of the task once it completes it.
+        var task = work.Task;
         lock (_gate)
         {
             // Each call queued is one an idle thread has yet to take: queue only while some idle thread is still free.
@@ -51,7 +53,7 @@ internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
             {
                 _waiting.Enqueue(work);
                 Monitor.Pulse(_gate);
-                return work.Task;
+                return task;
             }
 
             _alive++;
@@ -73,7 +75,7 @@ internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
             work.Fail(refused);
         }
 
-        return work.Task;
+        return task;
     }
 
     private void Serve(StoreCall first)
@@ -117,17 +119,18 @@ internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
     private sealed class StoreCall<T>(Func<T> call) : StoreCall
     {
         // Continuations run on the pool, never on the kept thread, which would then not be free for the next call.
-        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource<T>? _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private Func<T>? _call = call;
         private T? _result;
         private Exception? _failure;
 
-        public Task<T> Task => _done.Task;
+        public Task<T> Task => _done!.Task;
 
         public override void Run()
         {
             try
             {
-                _result = call();
+                _result = _call!();
             }
             catch (Exception failure)
             {
@@ -143,13 +146,18 @@ internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
 
         public override void Complete()
         {
-            if (_failure is null)
+            var (done, result, failure) = (_done!, _result, _failure);
+
+            // The thread holds its call while it idles, for as long as it lives: what the call captured and returned
+            // (an opened layer, its survey) is left to its caller alone.
+            (_done, _call, _result, _failure) = (null, null, default, null);
+            if (failure is null)
             {
-                _done.SetResult(_result!);
+                done.SetResult(result!);
             }
             else
             {
-                _done.SetException(_failure);
+                done.SetException(failure);
             }
         }
     }
