@@ -22,7 +22,8 @@ internal static class ResilienceExtensions
             services.GetRequiredService<IOptions<StoreAccessOptions>>().Value.PrepareTimeout,
             services.GetService<TimeProvider>() ?? TimeProvider.System,
             services.GetRequiredService<IHostApplicationLifetime>(),
-            services.GetRequiredService<ILogger<StoreReads>>()));
+            services.GetRequiredService<ILogger<StoreReads>>(),
+            new StoreThreads(StoreThreads.IdleLifetime)));
         builder.Services.AddSingleton(static services =>
         {
             var options = services.GetRequiredService<IOptions<StoreAccessOptions>>().Value;

@@ -14,11 +14,10 @@ namespace LayerExportApi.Layers;
 /// a read waiting for its turn or for its call is given up on at once, and none starts, so that a hung store does not
 /// hold the stop.
 /// </remarks>
-internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<StoreReads> logger)
+internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareTimeout, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<StoreReads> logger, StoreThreads threads)
 {
     // One turn a read that may run: taken as it starts, given back as it returns, not when it is given up on.
     private readonly Channel<bool> _turns = Turns(mostStillRunning);
-    private readonly StoreThreads _threads = new(StoreThreads.IdleLifetime);
     private int _stillRunning;
 
     /// <summary>How many reads were given up on and have not returned yet.</summary>
@@ -74,7 +73,7 @@ internal sealed partial class StoreReads(int mostStillRunning, TimeSpan prepareT
             throw new ServiceStoppingException();
         }
 
-        var running = _threads.Run(read);
+        var running = threads.Run(read);
         _ = running.ContinueWith(
             static (_, turns) => ((ChannelWriter<bool>)turns!).TryWrite(true),
             _turns.Writer,

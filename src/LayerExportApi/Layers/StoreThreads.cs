@@ -9,8 +9,15 @@ namespace LayerExportApi.Layers;
 /// idles, so a hung call holds its own thread and no other call waits behind it. A thread idle for
 /// <c>idleLifetime</c> ends.
 /// </remarks>
-internal sealed class StoreThreads(TimeSpan idleLifetime)
+internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
 {
+    /// <summary>Kept threads that end after <paramref name="idleLifetime"/> idle.</summary>
+    // The request's execution context (its activity, its culture) is not the kept thread's for later calls.
+    public StoreThreads(TimeSpan idleLifetime)
+        : this(idleLifetime, static thread => thread.UnsafeStart())
+    {
+    }
+
     /// <summary>How long a kept thread waits for its next call before it ends.</summary>
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromSeconds(30);
 
@@ -37,6 +44,8 @@ internal sealed class StoreThreads(TimeSpan idleLifetime)
     public Task<T> Run<T>(Func<T> call)
     {
         var work = new StoreCall<T>(call);
+        // Taken before a thread has the call, which lets go of the task once it completes it.
+        var task = work.Task;
         lock (_gate)
         {
             // Each call queued is one an idle thread has yet to take: queue only while some idle thread is still free.
@@ -44,16 +53,29 @@ internal sealed class StoreThreads(TimeSpan idleLifetime)
             {
                 _waiting.Enqueue(work);
                 Monitor.Pulse(_gate);
-                return work.Task;
+                return task;
             }
 
             _alive++;
         }
 
-        var thread = new Thread(() => Serve(work)) { IsBackground = true, Name = "Layer store call" };
-        // The request's execution context (its activity, its culture) is not the kept thread's for later calls.
-        thread.UnsafeStart();
-        return work.Task;
+        try
+        {
+            start(new Thread(() => Serve(work)) { IsBackground = true, Name = "Layer store call" });
+        }
+        catch (Exception refused)
+        {
+            // A thread the system refuses (OutOfMemoryException at a pids limit) fails this call as the call's own
+            // failure would, so that its caller gives back what it holds for the call (StoreReads' turn).
+            lock (_gate)
+            {
+                _alive--;
+            }
+
+            work.Fail(refused);
+        }
+
+        return task;
     }
 
     private void Serve(StoreCall first)
@@ -97,17 +119,18 @@ internal sealed class StoreThreads(TimeSpan idleLifetime)
     private sealed class StoreCall<T>(Func<T> call) : StoreCall
     {
         // Continuations run on the pool, never on the kept thread, which would then not be free for the next call.
-        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource<T>? _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private Func<T>? _call = call;
         private T? _result;
         private Exception? _failure;
 
-        public Task<T> Task => _done.Task;
+        public Task<T> Task => _done!.Task;
 
         public override void Run()
         {
             try
             {
-                _result = call();
+                _result = _call!();
             }
             catch (Exception failure)
             {
@@ -115,15 +138,26 @@ internal sealed class StoreThreads(TimeSpan idleLifetime)
             }
         }
 
+        public void Fail(Exception failure)
+        {
+            _failure = failure;
+            Complete();
+        }
+
         public override void Complete()
         {
-            if (_failure is null)
+            var (done, result, failure) = (_done!, _result, _failure);
+
+            // The thread holds its call while it idles, for as long as it lives: what the call captured and returned
+            // (an opened layer, its survey) is left to its caller alone.
+            (_done, _call, _result, _failure) = (null, null, default, null);
+            if (failure is null)
             {
-                _done.SetResult(_result!);
+                done.SetResult(result!);
             }
             else
             {
-                _done.SetException(_failure);
+                done.SetException(failure);
             }
         }
     }

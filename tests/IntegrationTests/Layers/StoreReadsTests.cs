@@ -114,8 +114,31 @@ public sealed class StoreReadsTests : IDisposable
         Assert.Same(failure, logged);
     }
 
+    // A read that never ran holds no thread: were its turn lost, every later read would wait for its time limit.
+    [Fact]
+    public async Task AReadWhoseThreadTheSystemRefusesFailsAloneAndGivesItsTurnBack()
+    {
+        var refused = new InvalidOperationException("no thread to be had");
+        var refusals = 1;
+        var reads = OneTurn(new StoreThreads(StoreThreads.IdleLifetime, thread =>
+        {
+            if (Interlocked.Decrement(ref refusals) >= 0)
+            {
+                throw refused;
+            }
+
+            thread.UnsafeStart();
+        }));
+
+        Assert.Same(refused, await Assert.ThrowsAsync<InvalidOperationException>(() => reads.RunAsync(static () => "refused", Discard, CancellationToken.None).AsTask()));
+
+        Assert.Equal("next", await reads.RunAsync(static () => "next", Discard, CancellationToken.None).AsTask().WaitAsync(CapturedLogs.SafetyTimeout));
+    }
+
     // One turn and a time limit far beyond the test: only the stop, the client or the test's own token ends a wait.
-    private StoreReads OneTurn() => new(1, TimeSpan.FromMinutes(10), TimeProvider.System, _lifetime, _logger);
+    private StoreReads OneTurn() => OneTurn(new StoreThreads(StoreThreads.IdleLifetime));
+
+    private StoreReads OneTurn(StoreThreads threads) => new(1, TimeSpan.FromMinutes(10), TimeProvider.System, _lifetime, _logger, threads);
 
     private string Held()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using IntegrationTests.Support;
 using LayerExportApi.Layers;
 
@@ -96,5 +97,47 @@ public sealed class StoreThreadsTests
         var next = await threads.Run(static () => Thread.CurrentThread).WaitAsync(Timeout);
 
         Assert.NotSame(first, next);
+    }
+
+    // The system may refuse a thread (a cgroup's pids.max; .NET throws OutOfMemoryException): the caller must hear it
+    // through the task, as it hears a call's failure, so that what it holds for the call (StoreReads' turn) is given back.
+    [Fact]
+    public async Task AThreadTheSystemRefusesFaultsTheCallsTaskAndIsNotCountedAlive()
+    {
+        var refused = new InvalidOperationException("no thread to be had");
+        var threads = new StoreThreads(StoreThreads.IdleLifetime, _ => throw refused);
+
+        var call = threads.Run(static () => 1);
+
+        Assert.Same(refused, await Assert.ThrowsAsync<InvalidOperationException>(() => call.WaitAsync(Timeout)));
+        Assert.Equal(0, threads.Alive);
+    }
+
+    // A call's result (an opened layer and its survey) is its caller's: a kept thread idling for its next call must
+    // not hold it, nor what the call captured, for as long as the thread lives.
+    [Fact]
+    public void AKeptThreadHoldsNothingOfTheCallsItRan()
+    {
+        var threads = new StoreThreads(StoreThreads.IdleLifetime);
+        var first = RunAndLetGo(threads);
+        var next = RunAndLetGo(threads);
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.Equal(1, threads.Alive);
+        Assert.False(first.IsAlive, "the thread holds its first call's result");
+        Assert.False(next.IsAlive, "the thread holds its last call's result");
+    }
+
+    // Not inlined, so that the test's own frame holds neither the result nor the task. Waited for without a timer,
+    // which would hold WaitAsync's task, and with it the result, until the timer is put away.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference RunAndLetGo(StoreThreads threads)
+    {
+        var call = threads.Run(static () => new byte[1024]);
+        Assert.True(call.Wait(Timeout), "the call never ended");
+        return new(call.Result);
     }
 }
