@@ -12,8 +12,8 @@ namespace LayerExportApi.Layers;
 internal sealed class StoreThreads(TimeSpan idleLifetime, Action<Thread> start)
 {
     /// <summary>Kept threads that end after <paramref name="idleLifetime"/> idle.</summary>
-    // The request's execution context (its activity, its culture) is not the kept thread's for later calls.
     public StoreThreads(TimeSpan idleLifetime)
+        // The request's execution context (its activity, its culture) is not the kept thread's for later calls.
         : this(idleLifetime, static thread => thread.UnsafeStart())
     {
     }
