@@ -213,6 +213,7 @@ public sealed class UnixSocketTests : IDisposable
 
         Assert.True(exitCode == 1, $"exit code {exitCode}: {server.Output}");
         Assert.Contains($"LayerExport cannot start: Listen:UnixSocketPath '{SocketPath}' cannot be listened on beside Kestrel:Endpoints", server.Output, StringComparison.Ordinal);
+        Assert.Contains("which Listen:UnixSocketMode and Listen:UnixSocketGroup do not apply to.", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", server.Output, StringComparison.Ordinal);
         Assert.Equal(SocketPathKind.Nothing, LayerExport.Core.Native.SocketPath.Inspect(SocketPath));
     }

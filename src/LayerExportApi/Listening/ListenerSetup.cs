@@ -59,7 +59,7 @@ internal sealed partial class ListenerSetup(
             if (configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
             {
                 throw new StartupCheckException(
-                    $"Listen:UnixSocketPath '{path}' cannot be listened on beside Kestrel:Endpoints, which Kestrel then binds alone; give the TCP addresses with --urls (HTTPS ones a certificate by Kestrel:Certificates:Default), or the socket as an endpoint of its own (Kestrel:Endpoints:<name>:Url = http://unix:{path}).");
+                    $"Listen:UnixSocketPath '{path}' cannot be listened on beside Kestrel:Endpoints, which Kestrel then binds alone; give the TCP addresses with --urls (HTTPS ones a certificate by Kestrel:Certificates:Default), or the socket as an endpoint of its own (Kestrel:Endpoints:<name>:Url = http://unix:{path}), which Listen:UnixSocketMode and Listen:UnixSocketGroup do not apply to.");
             }
 
             _groupId = ResolveGroup();
