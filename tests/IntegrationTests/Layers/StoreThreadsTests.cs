@@ -27,6 +27,44 @@ public sealed class StoreThreadsTests
         Assert.Equal(1, threads.Alive);
     }
 
+    // A caller that calls again as soon as it hears a result must find the thread that gave it idle. The caller's
+    // continuation is run inline, on the kept thread, at the moment the result is given: the earliest it can ever run.
+    [Fact]
+    public async Task ACallMadeTheMomentAResultIsHeardFindsItsThreadIdle()
+    {
+        var started = 0;
+        var threads = new StoreThreads(StoreThreads.IdleLifetime, thread =>
+        {
+            Interlocked.Increment(ref started);
+            thread.UnsafeStart();
+        });
+
+        using var release = new ManualResetEventSlim();
+        var first = threads.Run(() =>
+        {
+            release.Wait(Timeout);
+            return Thread.CurrentThread;
+        });
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new InlineSynchronizationContext());
+        // Returns at its await, which the held call has yet to complete: the continuation is in place before the result.
+        var again = CallAgainOnHearing(first, threads);
+        SynchronizationContext.SetSynchronizationContext(previous);
+        release.Set();
+        var second = await again.WaitAsync(Timeout);
+        await second.WaitAsync(Timeout);
+
+        Assert.Equal(1, Volatile.Read(ref started));
+        Assert.Equal(1, threads.Alive);
+    }
+
+    private static async Task<Task<Thread>> CallAgainOnHearing(Task<Thread> call, StoreThreads threads)
+    {
+        var ranOn = await call;
+        Assert.Same(ranOn, Thread.CurrentThread);
+        return threads.Run(static () => Thread.CurrentThread);
+    }
+
     [Fact]
     public async Task AHungCallKeepsItsThreadAndTheNextCallRunsOnAnother()
     {
@@ -139,5 +177,11 @@ public sealed class StoreThreadsTests
         var call = threads.Run(static () => new byte[1024]);
         Assert.True(call.Wait(Timeout), "the call never ended");
         return new(call.Result);
+    }
+
+    /// <summary>Runs every continuation posted to it at once, on the thread that posts it.</summary>
+    private sealed class InlineSynchronizationContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => d(state);
     }
 }
