@@ -13,9 +13,9 @@ internal static partial class LimitsExtensions
     /// <summary>Bytes an HTTP/1.1 connection holds unsent before a flush waits: one of the tar writer's flush batches.</summary>
     /// <remarks>
     /// File reads land in arrays the pipe rents from the shared pool for its segments, whose few kept arrays many
-    /// connections outgrow. Two batches unsent kept a third array of each connection in flight, and the arrays the pool
-    /// could not keep were garbage on the large object heap: 64 downloads at once peaked 120-230 MB higher, and single
-    /// downloads were no faster on this machine (decision 0015, "Session 41").
+    /// connections outgrow. Two batches unsent kept about one more array of each connection in flight, and the arrays
+    /// the pool could not keep were garbage on the large object heap: 64 downloads at once peaked at 345-485 MB instead
+    /// of 250-260 MB, and single downloads were no faster on this machine (decision 0015, "Session 41").
     /// </remarks>
     public const long UnsentBytesPerConnection = TarStreamWriter.FlushThreshold;
 
