@@ -137,13 +137,13 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [Fact]
-    public async Task AConnectionHoldsTwoFlushBatchesUnsentBeforeTheWriterWaits()
+    public async Task AConnectionHoldsOneFlushBatchUnsentBeforeTheWriterWaits()
     {
         await using var server = ApiServer.Start(_store.Root);
 
         var unsent = server.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.MaxWriteBufferSize;
 
-        Assert.Equal(2L * TarStreamWriter.FlushThreshold, unsent);
+        Assert.Equal(TarStreamWriter.FlushThreshold, unsent);
     }
 
     [Fact]

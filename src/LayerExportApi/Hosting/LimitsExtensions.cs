@@ -10,12 +10,14 @@ namespace LayerExportApi.Hosting;
 /// <summary>Limits from <c>Limits</c>: connections, concurrent exports, the minimum rate a client must read at, the shutdown grace.</summary>
 internal static partial class LimitsExtensions
 {
-    /// <summary>Bytes an HTTP/1.1 connection holds unsent before a flush waits: two of the tar writer's flush batches.</summary>
+    /// <summary>Bytes an HTTP/1.1 connection holds unsent before a flush waits: one of the tar writer's flush batches.</summary>
     /// <remarks>
-    /// Kestrel's default is one batch (64 KiB), so every flush of a download waited until the socket's sender had taken
-    /// the whole batch, and the writer and the sender took turns instead of overlapping (decision 0015).
+    /// File reads land in arrays the pipe rents from the shared pool for its segments, whose few kept arrays many
+    /// connections outgrow. Two batches unsent kept about one more array of each connection in flight, and the arrays
+    /// the pool could not keep were garbage on the large object heap: 64 downloads at once peaked at 345-485 MB instead
+    /// of 250-260 MB, and single downloads were no faster on this machine (decision 0015, "Session 41").
     /// </remarks>
-    public const long UnsentBytesPerConnection = 2L * TarStreamWriter.FlushThreshold;
+    public const long UnsentBytesPerConnection = TarStreamWriter.FlushThreshold;
 
     private const ulong RecommendedDescriptorLimit = 4096;
 
