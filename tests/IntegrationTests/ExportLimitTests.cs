@@ -1,5 +1,6 @@
 using System.Net;
 using IntegrationTests.Support;
+using LayerExport.TestSupport;
 using LayerExportApi.Limits;
 using Microsoft.Extensions.DependencyInjection;
 using Serilog.Core;

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using IntegrationTests.Support;
 using LayerExport.Core.Tests.Support;
+using LayerExport.TestSupport;
 
 namespace IntegrationTests;
 

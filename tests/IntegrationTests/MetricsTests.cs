@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using IntegrationTests.Support;
+using LayerExport.TestSupport;
 
 namespace IntegrationTests;
 

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using IntegrationTests.Support;
 using LayerExport.Core.Tar;
+using LayerExport.TestSupport;
 using LayerExportApi.Limits;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

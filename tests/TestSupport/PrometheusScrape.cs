@@ -1,17 +1,19 @@
 using System.Globalization;
 
-namespace IntegrationTests.Support;
+namespace LayerExport.TestSupport;
 
 /// <summary>One scrape of <c>/metrics</c>: each sample line's series (name and labels, as written) and value.</summary>
-internal sealed class PrometheusScrape(IReadOnlyDictionary<string, double> samples, string text)
+public sealed class PrometheusScrape(IReadOnlyDictionary<string, double> samples, string text)
 {
+    /// <summary>The scrape as the server wrote it.</summary>
     public string Text => text;
 
+    /// <summary>Scrapes <c>/metrics</c> through <paramref name="client"/>; fails the test unless it answers with success.</summary>
     public static async Task<PrometheusScrape> TakeAsync(HttpClient client)
     {
         using var response = await client.GetAsync(new Uri("/metrics", UriKind.Relative));
         var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"/metrics answered {(int)response.StatusCode}: {text}");
+        Xunit.Assert.True(response.IsSuccessStatusCode, $"/metrics answered {(int)response.StatusCode}: {text}");
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -34,7 +36,7 @@ internal sealed class PrometheusScrape(IReadOnlyDictionary<string, double> sampl
         var matching = samples.Where(s =>
             (s.Key == name || s.Key.StartsWith(name + "{", StringComparison.Ordinal))
             && labels.All(l => s.Key.Contains($"{l.Name}=\"{l.Value}\"", StringComparison.Ordinal))).ToList();
-        Assert.True(matching.Count <= 1, $"{matching.Count} series of {name} match: {string.Join(", ", matching.Select(m => m.Key))}");
+        Xunit.Assert.True(matching.Count <= 1, $"{matching.Count} series of {name} match: {string.Join(", ", matching.Select(m => m.Key))}");
         return matching.Count == 0 ? 0 : matching[0].Value;
     }
 }
