@@ -40,6 +40,22 @@ public sealed class AnnouncedEndTests : IDisposable
         Assert.True(failure.Collected.Length + IncompleteArchiveMarker.Length < announced, "no room is left for the marker");
     }
 
+    // An extended attribute on the last file gives its entry a PAX header of two blocks, its data unchanged: the
+    // entry ends where the end blocks should, past them by its header's length alone.
+    [Fact]
+    public async Task ALastEntryWhoseHeaderAloneGrowsByTheEndBlocksFailsBeforeIt()
+    {
+        var announced = (await _store.ExportAsync("layer")).Length;
+
+        _layer.Xattr("zz-last.bin", "user.note", new string('n', 200));
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(announced, null))));
+
+        var mismatch = Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.Equal("zz-last.bin", mismatch.Path);
+        Assert.IsType<TarMismatchException>(mismatch.InnerException);
+        Assert.True(failure.Collected.Length + IncompleteArchiveMarker.Length < announced, "no room is left for the marker");
+    }
+
     // The new file's data passes the announced length long before the end of the archive is checked.
     [Fact]
     public async Task ATarThatGrowsPastTheAnnouncedLengthStopsBeforeReachingIt()

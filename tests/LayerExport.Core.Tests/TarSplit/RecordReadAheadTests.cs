@@ -203,6 +203,130 @@ public sealed class RecordReadAheadTests : IDisposable
         Assert.Equal($"b: {reason}", Assert.IsType<LayerChangedException>(failure.InnerException).Message);
     }
 
+    [Fact]
+    public async Task AFileBesideTheDirectoryOfTheFileBeforeItIsReadFromItsOwnDirectory()
+    {
+        // d/g shares its first directory with d/sub/f before it, one level up: the directory kept for d/sub is not d.
+        List<(string, byte[])> files = [("d/sub/f", Content(1, 10)), ("d/g", Content(2, 10)), ("d/sub/h", Content(3, 10))];
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+
+        Assert.Equal(Tar(files), await ReassembleAsync(root, files, range: false));
+    }
+
+    [Fact]
+    public async Task ASmallFileOfAnotherSizeThanTheRecordsFailsNamingItAndIsClosed()
+    {
+        List<(string, byte[])> files = [("a", Content(1, 6)), ("b", Content(2, 700))];
+        var lines = Lines(files);
+        File.WriteAllBytes(Path.Combine(_root.Path, "b"), Content(2, 699));
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        using (var record = SyntheticLayer.OpenRecord(lines))
+        using (var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null))
+        {
+            var error = await Assert.ThrowsAsync<LayerExportException>(async () =>
+            {
+                while (await ahead.TakeAsync(CancellationToken.None) is { } part)
+                {
+                    part.Dispose();
+                }
+            });
+
+            Assert.Equal("b", error.Path);
+            Assert.Equal("b: is 699 bytes on disk, the tar-split record says 700", Assert.IsType<LayerChangedException>(error.InnerException).Message);
+        }
+
+        Assert.Equal([_root.Path], OpenFileDescriptors.Under(_root.Path));
+    }
+
+    [Fact]
+    public async Task TheWriterTakesPartsWhileTheRecordIsStillBeingRead()
+    {
+        // Half the record arrives, then the rest waits: the thread has published hundreds of parts with room for more,
+        // and the writer waiting for its first is woken by a batch of them, not only once the thread waits or ends.
+        var lines = Enumerable.Range(0, 1200)
+            .Select(i => $$"""{"type":1,"name":"empty/{{i:D4}}","size":0,"position":{{i}}}""")
+            .Append(SyntheticRecord.Segment(new byte[1024], 1200));
+        var compressed = SyntheticRecord.Compress(lines);
+        using var start = new ManualResetEventSlim();
+        using var gate = new ManualResetEventSlim();
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        using var record = new TarSplitRecord(new GatedStream(compressed, gate, compressed.Length / 2, start), leaveOpen: false);
+        using var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null);
+
+        // A waiting writer is woken once this many parts are published; the guard only ends a test whose writer never is.
+        const int batch = 96;
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        try
+        {
+            // The writer waits before the thread reads the first line, as it would for a record slow to come.
+            var first = ahead.TakeAsync(guard.Token);
+            start.Set();
+            for (var i = 0; i < batch; i++)
+            {
+                using var part = i == 0 ? await first : await ahead.TakeAsync(guard.Token);
+                Assert.Equal($"empty/{i:D4}", part!.Entry.DisplayName);
+            }
+
+            Assert.InRange(record.LineNumber, batch, 1200);
+        }
+        finally
+        {
+            start.Set();
+            gate.Set();
+        }
+
+        var taken = batch;
+        while (await ahead.TakeAsync(guard.Token) is { } part)
+        {
+            part.Dispose();
+            taken++;
+        }
+
+        Assert.Equal(1201, taken);
+    }
+
+    [Fact]
+    public void AFileIsReadFromTheDirectoryKeptForTheFileBeforeItThoughThatDirectoryMoved()
+    {
+        // As a walk reads a directory's files from the directory it opened: d, renamed as d/a is read, still holds d/b,
+        // which a lookup from the root by path would no longer find.
+        List<(string, byte[])> files = [("d/a", Content(1, 10)), ("d/b", Content(2, 10))];
+        var lines = Lines(files);
+        using var root = FileDescriptor.OpenDirectory(_root.Path);
+        var moved = false;
+
+        var contents = SyscallRace.AtRead(
+            () =>
+            {
+                using var record = SyntheticLayer.OpenRecord(lines);
+                using var ahead = new RecordReadAhead(record, root, changedNoLaterThan: null);
+                var taken = new List<byte[]>();
+                while (ahead.TakeAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult() is { } part)
+                {
+                    using (part)
+                    {
+                        if (part.Content is { } content)
+                        {
+                            taken.Add(content.ToArray());
+                        }
+                    }
+                }
+
+                return taken;
+            },
+            () =>
+            {
+                if (!moved)
+                {
+                    moved = true;
+                    Directory.Move(Path.Combine(_root.Path, "d"), Path.Combine(_root.Path, "e"));
+                }
+            });
+
+        Assert.True(moved);
+        Assert.Equal(files.Select(f => f.Item2), contents);
+    }
+
     private static byte[] Content(int seed, int length) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 7) + seed))];
 
     // Each file after a 512-byte header segment and followed by its padding, then the end blocks; the files are written.
@@ -242,14 +366,20 @@ public sealed class RecordReadAheadTests : IDisposable
         return received.ToArray();
     }
 
-    // A record's bytes whose first read waits for the gate.
-    private sealed class GatedStream(byte[] bytes, ManualResetEventSlim gate) : MemoryStream(bytes)
+    // A record's bytes whose reads wait for start (when given), and those past the first openBytes for the gate.
+    private sealed class GatedStream(byte[] bytes, ManualResetEventSlim gate, int openBytes = 0, ManualResetEventSlim? start = null) : MemoryStream(bytes)
     {
         // MemoryStream's span read comes here too in a derived class.
         public override int Read(byte[] buffer, int offset, int count)
         {
-            gate.Wait();
-            return base.Read(buffer, offset, count);
+            start?.Wait();
+            if (Position >= openBytes)
+            {
+                gate.Wait();
+                return base.Read(buffer, offset, count);
+            }
+
+            return base.Read(buffer, offset, (int)Math.Min(count, openBytes - Position));
         }
     }
 }
