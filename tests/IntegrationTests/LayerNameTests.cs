@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -85,6 +86,19 @@ public sealed class LayerNameTests : IAsyncLifetime
         Assert.Equal(Id(layer), description.RootElement.GetProperty("id").GetString());
     }
 
+    // Without a '%', the route value is the segment as it decodes, whatever dot segment Kestrel removed before it.
+    [Theory]
+    [InlineData("/layers/x/../{0}")]
+    [InlineData("/layers/./{0}/tar")]
+    public async Task ASegmentWithoutPercentIsReadAsResolvedAfterADotSegment(string format)
+    {
+        var target = string.Format(CultureInfo.InvariantCulture, format, Named);
+
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", target);
+
+        Assert.True(response.Status == 200, $"{target}: {response.Status} {Encoding.UTF8.GetString(response.Body)}");
+    }
+
     [Fact]
     public async Task AnAbsoluteFormTargetIsReadFromItsPath()
     {
@@ -129,6 +143,7 @@ public sealed class LayerNameTests : IAsyncLifetime
     // Dot segments: which segment as sent the route value came from is in doubt ("a%252Fb/.." would pass for a%2Fb).
     [InlineData("/layers/x/../a%2Fb/tar", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent, and '/layers/x/../a%2Fb/tar' has a '.' or '..' segment.")]
     [InlineData("/layers/a%252Fb/../a%2Fb/tar", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent, and '/layers/a%252Fb/../a%2Fb/tar' has a '.' or '..' segment.")]
+    [InlineData("/layers/./a%2Fb/tar", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent, and '/layers/./a%2Fb/tar' has a '.' or '..' segment.")]
     [InlineData("/layers/a%252Fb/%2E%2e/a%2Fb", "'a%2Fb' is not a layer ID: a layer segment holding '%' is read from the path as sent, and '/layers/a%252Fb/%2E%2e/a%2Fb' has a '.' or '..' segment.")]
     // A name no layer has: no path is built from it, it is looked up in layers.json only.
     [InlineData("/layers/..%2F..%2Fetc%2Fpasswd/tar", "'../../etc/passwd' is not a layer ID: no layer in layers.json has that name")]

@@ -37,6 +37,8 @@ public sealed class RequestLoggingTests : IDisposable
     [InlineData("/layers/a%2Fb/tar", "a/b")]
     [InlineData("/layers/a%252Fb/tar", "a%2Fb")]
     [InlineData("/layers/caf%C3%A9?parent=x", "café")]
+    // The query begins at the first '?': a later one is the query's, not the path's.
+    [InlineData("/layers/a%2Fb?x=?", "a/b")]
     [InlineData("/layers/100%/tar", null)]
     [InlineData("/layers/x/../a%2Fb/tar", null)]
     public async Task ARequestIsLoggedWithItsPathAsSentAndTheLayerNameItStandsFor(string target, string? layerId)
@@ -48,6 +50,19 @@ public sealed class RequestLoggingTests : IDisposable
 
         Assert.Equal(400, response.Status);
         Assert.Equal(layerId, CapturedLogs.Property(logged, "LayerId"));
+    }
+
+    // An asterisk-form target (OPTIONS *, RFC 9112 section 3.2.4) has no path: it is logged with none.
+    [Fact]
+    public async Task AnAsteriskFormTargetIsLoggedWithNoPath()
+    {
+        await using var server = ApiServer.Start(_store.Root);
+
+        var response = await RawHttp.SendAsync(server.BaseAddress, "OPTIONS", "*");
+        var logged = await server.Logs.WaitForRequestLoggedAsync("");
+
+        Assert.True(response.Status < 500, $"OPTIONS *: {response.Status}");
+        Assert.Equal("OPTIONS", CapturedLogs.Property(logged, "RequestMethod"));
     }
 
     // Alerts on the request log watch Error: a store the server cannot make sense of is the operator's to fix.

@@ -135,6 +135,40 @@ public sealed class StoreReadsTests : IDisposable
         Assert.Equal("next", await reads.RunAsync(static () => "next", Discard, CancellationToken.None).AsTask().WaitAsync(CapturedLogs.SafetyTimeout));
     }
 
+    // Outside a stop, a cancellation the store's call throws itself is that call's failure, not the stop's 503.
+    [Fact]
+    public async Task ACancellationTheReadThrowsItselfOutsideAStopIsItsOwnFailureNotTheStop()
+    {
+        var own = new OperationCanceledException("the store's call cancelled itself");
+        var reads = OneTurn();
+
+        var thrown = await Record.ExceptionAsync(() => reads.RunAsync<string>(() => throw own, Discard, CancellationToken.None).AsTask().WaitAsync(CapturedLogs.SafetyTimeout));
+
+        Assert.Same(own, thrown);
+        Assert.Equal(0, reads.StillRunning);
+    }
+
+    // A client that leaves is not answered: its request, and its export slot, end with the read, which is then not
+    // counted as given up on, so that clients leaving a slow store do not make it refused as hung.
+    [Fact]
+    public async Task ARequestWhoseClientLeftEndsWithItsReadWhichIsNotCountedAsGivenUpOn()
+    {
+        using var client = new CancellationTokenSource();
+        var reads = OneTurn();
+        var waiting = reads.RunAsync(Held, Discard, client.Token).AsTask();
+        Assert.True(await _entered.WaitAsync(CapturedLogs.SafetyTimeout), "the call never started");
+        await client.CancelAsync();
+        reads.ThrowIfHung();
+
+        _released.Set();
+
+        var left = await Record.ExceptionAsync(() => waiting.WaitAsync(CapturedLogs.SafetyTimeout));
+        Assert.IsAssignableFrom<OperationCanceledException>(left);
+        // Released by the request as it ended, after its read returned: not later, by a read given up on.
+        Assert.Equal(["late"], _discarded);
+        Assert.Equal(0, reads.StillRunning);
+    }
+
     // One turn and a time limit far beyond the test: only the stop, the client or the test's own token ends a wait.
     private StoreReads OneTurn() => OneTurn(new StoreThreads(StoreThreads.IdleLifetime));
 

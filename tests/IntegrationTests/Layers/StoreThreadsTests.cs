@@ -137,6 +137,20 @@ public sealed class StoreThreadsTests
         Assert.NotSame(first, next);
     }
 
+    // A call made just as an idle thread's lifetime runs out finds that thread still idle or starts another: never is
+    // it queued for a thread that then ends without taking it, which would leave it unanswered for good.
+    [Fact]
+    public async Task ACallMadeAsAnIdleThreadsLifetimeRunsOutIsAlwaysAnswered()
+    {
+        var threads = new StoreThreads(TimeSpan.Zero);
+
+        for (var call = 0; call < 2_000; call++)
+        {
+            var sent = call;
+            Assert.Equal(sent, await threads.Run(() => sent).WaitAsync(Timeout));
+        }
+    }
+
     // The system may refuse a thread (a cgroup's pids.max; .NET throws OutOfMemoryException): the caller must hear it
     // through the task, as it hears a call's failure, so that what it holds for the call (StoreReads' turn) is given back.
     [Fact]

@@ -106,6 +106,28 @@ public sealed class ExportAdmissionTests
         nextRequest.Features.Get<ExportSlot>()?.Dispose();
     }
 
+    // Once the stop has begun, a request finding no slot free is told so at once: the store, which may hang, is not
+    // asked first, and a full queue is not its answer.
+    [Fact]
+    public async Task OnceTheStopHasBegunARequestFindingTheQueueFullIsToldTheServiceStopsWithoutAskingTheStore()
+    {
+        using var one = new OneSlot();
+        var running = await one.Gate.EnterAsync(CancellationToken.None);
+        var queued = one.Gate.EnterAsync(CancellationToken.None);
+        Assert.Equal(1, one.Gate.Queued);
+        await one.Lifetime.StopAsync();
+        var asked = 0;
+
+        var refused = await one.Admission.EnterAsync(one.NewRequest(), LayerCompression.None, _ => { asked++; return ValueTask.CompletedTask; }, CancellationToken.None);
+
+        Assert.Equal(
+            (StatusCodes.Status503ServiceUnavailable, "urn:layer-export:problem:service-stopping"),
+            (refused?.StatusCode, refused?.ProblemDetails.Type));
+        Assert.Equal(0, asked);
+        running.Dispose();
+        (await queued).Dispose();
+    }
+
     // One export slot and one queue place, admitted by a lifetime the test stops.
     private sealed class OneSlot : IDisposable
     {
