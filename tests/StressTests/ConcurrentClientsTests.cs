@@ -26,8 +26,8 @@ public sealed class ConcurrentClientsTests(ITestOutputHelper output)
     private static readonly (string, string) FullCollection = ("gc_heap_generation", "gen2");
     private static readonly TimeSpan GateDeadline = TimeSpan.FromSeconds(60);
 
-    // Measured on 2 cores (RELIABILITY.md, "64 concurrent clients"): a paused export holds about 1.8 MiB and peaks near
-    // 2.1 MiB; one download allocates about 2 MB plus 2-3% of what it sends.
+    // Measured on 2 cores (RELIABILITY.md, "Session 41: 64-client peak" and "Session 42: the 64-client budget"): a paused
+    // export holds about 1.8 MiB and peaks near 2.1 MiB; one download allocates about 2 MB plus 2-3% of what it sends.
     private const long PeakBytesPerClient = 3L * 1024 * 1024;
     private const long AllocatedBytesPerClient = 2L * 1024 * 1024;
     private const double AllocatedShareOfBytesSent = 1.0 / 16;
