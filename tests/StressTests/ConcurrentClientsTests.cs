@@ -14,7 +14,7 @@ namespace StressTests;
 /// server then provably holds every export open at once, each paused by back-pressure, before any finishes.
 /// The budget is held by two figures: the peak RSS over the idle server, and what the GC allocated during the
 /// downloads. The second moves with far less noise: a second flush batch unsent per connection (decision 0015) made
-/// the pipe's arrays outgrow the shared pool and become garbage: 1.7-2.8 times the allocation at this test's default
+/// the pipe's arrays outgrow the shared pool and become garbage: 1.3-2.9 times the allocation at this test's default
 /// size and fourteen times at 256 MiB, while the peak rose by 16-50% and by 85% (RELIABILITY.md, "Session 42").
 /// </remarks>
 public sealed class ConcurrentClientsTests(ITestOutputHelper output)
