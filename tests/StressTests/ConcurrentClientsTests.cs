@@ -115,6 +115,8 @@ public sealed class ConcurrentClientsTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, $"{failures.Count} of {clients} downloads failed or differed; first: {failures.FirstOrDefault()}");
         var peakBudget = (baseline.ResidentKiB * 1024) + PeakBytesFixed + (clients * PeakBytesPerClient);
         Assert.True(after.PeakResidentKiB * 1024 <= peakBudget, $"peak RSS {Figures.Megabytes(after.PeakResidentKiB)} is over {peakBudget / 1e6:F1} MB: {Figures.Megabytes(baseline.ResidentKiB)} idle, {PeakBytesFixed / 1024 / 1024} MiB and {PeakBytesPerClient / 1024 / 1024} MiB per download");
+        // A series gone from /metrics reads as 0, which would pass any budget.
+        Assert.True(allocated > 0, $"no allocation counted during the downloads: is {AllocatedBytes} still on /metrics?");
         var allocationBudget = AllocatedBytesFixed + (clients * AllocatedBytesPerClient) + (AllocatedShareOfBytesSent * clients * expectedSize);
         Assert.True(allocated <= allocationBudget, $"the GC allocated {allocated / 1e6:F1} MB during the downloads, over {allocationBudget / 1e6:F1} MB: {AllocatedBytesFixed / 1024 / 1024} MiB, {AllocatedBytesPerClient / 1024 / 1024} MiB per download and {AllocatedShareOfBytesSent:P2} of the bytes sent");
     }
