@@ -34,6 +34,9 @@ try
     // Digests: the cache directory ("DigestCache") and the descriptors computed once and kept there.
     builder.AddDigestCache();
 
+    // Compressed bodies: kept under their digest and read back by later downloads, when "BlobCache:Directory" is set.
+    builder.AddBlobCache();
+
     // Start-up checks of the store: can this process see the opaque marks kept in trusted.* xattrs?
     builder.AddStoreChecks();
 

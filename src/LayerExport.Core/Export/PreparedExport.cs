@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
+using LayerExport.Core.Blobs;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Native;
@@ -42,7 +43,16 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
     /// contradicts a header.
     /// </param>
     /// <param name="cancellationToken">Stops the export.</param>
-    public async Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, ExpectedTar? expected, CancellationToken cancellationToken)
+    public Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, ExpectedTar? expected, CancellationToken cancellationToken) =>
+        WriteAsync(compression, output, expected, copy: null, cancellationToken);
+
+    /// <summary>Writes the layer as <paramref name="compression"/> into <paramref name="output"/>, a compressed body also into <paramref name="copy"/>.</summary>
+    /// <param name="compression">The representation.</param>
+    /// <param name="output">Where its bytes go.</param>
+    /// <param name="expected">What was already announced about the tar, as for the overload without a copy.</param>
+    /// <param name="copy">Where the compressed body's bytes are copied as they leave, to be kept under its digest; null for none.</param>
+    /// <param name="cancellationToken">Stops the export.</param>
+    public async Task<ExportSummary> WriteAsync(LayerCompression compression, PipeWriter output, ExpectedTar? expected, BlobCopy? copy, CancellationToken cancellationToken)
     {
         if (content.Recorded is { } recorded)
         {
@@ -72,7 +82,8 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
         var announcedBody = AnnouncedLengthWriter.AroundBody(output, expected);
         await using var body = announcedBody.AsStream(leaveOpen: true);
-        var summary = await WriteCompressedAsync(compression, body, expected, cancellationToken).ConfigureAwait(false);
+        await using var copied = copy is null ? null : new BlobCopyStream(body, copy);
+        var summary = await WriteCompressedAsync(compression, (Stream?)copied ?? body, expected, cancellationToken).ConfigureAwait(false);
         expected?.VerifyBody(summary.Digest);
         await AnnouncedLengthWriter.ReleaseAsync(announcedBody, cancellationToken).ConfigureAwait(false);
         return summary;

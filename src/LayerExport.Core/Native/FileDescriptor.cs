@@ -165,13 +165,16 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
     }
 
     /// <summary>Writes all of <paramref name="source"/> from the start of the file.</summary>
-    public void WriteAll(ReadOnlySpan<byte> source)
+    public void WriteAll(ReadOnlySpan<byte> source) => WriteAllAt(source, 0);
+
+    /// <summary>Writes all of <paramref name="source"/> from <paramref name="offset"/> on.</summary>
+    public void WriteAllAt(ReadOnlySpan<byte> source, long offset)
     {
         fixed (byte* p = source)
         {
             for (var written = 0; written < source.Length;)
             {
-                var n = Libc.PWrite(this, p + written, (nuint)(source.Length - written), written);
+                var n = Libc.PWrite(this, p + written, (nuint)(source.Length - written), offset + written);
                 if (n >= 0)
                 {
                     written += (int)n;

@@ -11,6 +11,9 @@ internal static partial class ExportLog
     [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) bytes {Start}-{End} completed in {ElapsedMs} ms")]
     public static partial void RangeCompleted(ILogger logger, string layerId, LayerCompression compression, long start, long end, long elapsedMs);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) bytes {Start}-{End} sent from the kept body in {ElapsedMs} ms")]
+    public static partial void KeptBodySent(ILogger logger, string layerId, LayerCompression compression, long start, long end, long elapsedMs);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Export of layer {LayerId} ({Compression}) cancelled: the client went away after {Bytes} tar bytes, {Entries} entries in {ElapsedMs} ms")]
     public static partial void Cancelled(ILogger logger, string layerId, LayerCompression compression, long bytes, long entries, long elapsedMs);
 

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using LayerExport.Core.Blobs;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Export;
 using LayerExport.Core.Store;
@@ -122,6 +123,7 @@ internal static class LayerEndpoints
         ExportAdmission admission,
         ExportPreparation preparation,
         LayerDescriptors descriptors,
+        BlobCache blobs,
         ILogger<LayerTarResult> logger,
         CancellationToken cancellationToken)
     {
@@ -154,8 +156,10 @@ internal static class LayerEndpoints
             // A whole download may take its length (and digest, when known) from the layer's last survey, sparing
             // a walk: the export checks both before its last bytes, so a layer changed since fails that one download
             // and the next one surveys afresh. HEAD, conditional and range requests act on the survey before any
-            // byte is sent, so they always take a fresh one.
+            // byte is sent, so they always take a fresh one; so does a compressed download while bodies are kept, since
+            // a kept body is sent without reading the layer, whose state only a fresh survey vouches for.
             var wholeDownload = preparation.ReusesLastSurvey
+                && !(blobs.IsOn && chosen != LayerCompression.None)
                 && HttpMethods.IsGet(request.Method)
                 && !request.Headers.ContainsKey(HeaderNames.Range)
                 && !request.Headers.ContainsKey(HeaderNames.IfNoneMatch)
@@ -187,7 +191,7 @@ internal static class LayerEndpoints
                 }
             }
 
-            return new LayerTarResult(export, chosen, survey, known, descriptors, logger);
+            return new LayerTarResult(export, chosen, survey, known, descriptors, blobs, logger);
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {

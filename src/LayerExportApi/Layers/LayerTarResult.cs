@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Reflection;
 using LayerExport.Core;
+using LayerExport.Core.Blobs;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
@@ -22,6 +23,7 @@ internal sealed class LayerTarResult(
     LayerSurvey survey,
     LayerDescriptor? known,
     LayerDescriptors descriptors,
+    BlobCache blobs,
     ILogger logger) : IResult, IEndpointMetadataProvider
 {
     /// <summary>The header registries use for a blob's digest.</summary>
@@ -123,6 +125,17 @@ internal sealed class LayerTarResult(
             return;
         }
 
+        // A body kept from an earlier export of this state is read back, checked against its digest, not made again.
+        if (compression != LayerCompression.None && known is not null && blobs.TryOpen(known) is { } kept)
+        {
+            using (kept)
+            {
+                await SendKeptAsync(httpContext, kept, range);
+            }
+
+            return;
+        }
+
         if (range.Kind == ByteRangeKind.Partial)
         {
             // Tar bytes produced: a gzip range compresses the tar again from the start of its first block, another
@@ -164,9 +177,10 @@ internal sealed class LayerTarResult(
             async (body, aborted) =>
             {
                 ExportSummary summary;
+                using var copy = compression == LayerCompression.None ? null : blobs.StartCopy();
                 try
                 {
-                    summary = await export.WriteAsync(compression, body, Expected(known), aborted);
+                    summary = await export.WriteAsync(compression, body, Expected(known), copy, aborted);
                 }
                 catch (LayerExportException e) when (known is not null && e.InnerException is TarMismatchException)
                 {
@@ -175,6 +189,11 @@ internal sealed class LayerTarResult(
                 }
 
                 descriptors.Record(layerId, compression, summary);
+                if (summary.UnchangedFor >= descriptors.SettleTime)
+                {
+                    // Only a state whose descriptor is kept looks its body up again.
+                    copy?.Keep(summary.Digest, summary.Size);
+                }
                 if (survey.RecordedDiffId is null && summary.Fingerprint != survey.Fingerprint)
                 {
                     // The layer changed without changing the tar's length: the next download announces what was read now.
@@ -187,6 +206,32 @@ internal sealed class LayerTarResult(
                 }
 
                 return elapsed => ExportLog.Completed(logger, layerId, compression, summary.Size, summary.Entries, summary.Digest.Value, elapsed);
+            });
+    }
+
+    // The kept body, whole or the range asked for; one found damaged is removed, and fails this transfer only.
+    private async Task SendKeptAsync(HttpContext httpContext, CachedBlob kept, ByteRangeRequest range)
+    {
+        var (start, end) = range.Kind == ByteRangeKind.Partial ? (range.Start, range.End + 1) : (0, kept.Descriptor.Size);
+        await new BodyTransfer(export, compression, descriptors, logger).RunAsync(
+            httpContext,
+            static () => 0,
+            markIncomplete: false,
+            async (body, aborted) =>
+            {
+                try
+                {
+                    await kept.WriteAsync(body, start, end, aborted);
+                }
+                catch (InvalidDataException e)
+                {
+                    blobs.Remove(kept.Descriptor.Digest);
+
+                    // As a body found unlike its descriptor: a retry gets it made again.
+                    throw new LayerExportException("(kept body)", e.Message, new TarMismatchException(e.Message));
+                }
+
+                return elapsed => ExportLog.KeptBodySent(logger, export.Layer.Id, compression, start, end - 1, elapsed);
             });
     }
 

@@ -1,0 +1,286 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Native;
+
+namespace LayerExport.Core.Blobs;
+
+/// <summary>Compressed layer bodies kept on disk under their digest, so that a later download of the same body reads it back instead of compressing the layer again.</summary>
+/// <remarks>
+/// Content-addressed, as a registry keeps blobs: a body is looked up only by the digest a layer state's descriptor
+/// names, and is read back through a check of that digest with its last byte held until the check passed
+/// (<see cref="CachedBlob"/>), so a file damaged on disk fails its download and is removed, never served as whole.
+/// A body is kept only from a complete export whose digest was computed from the very bytes copied here
+/// (<see cref="BlobCopy"/>). The directory is one only this user can change (<see cref="PrivateDirectory"/>), opened
+/// anew for every use; the bodies written first go first once together they would hold more than the bound.
+/// </remarks>
+public sealed class BlobCache
+{
+    /// <summary>The default bound on the bytes kept.</summary>
+    public const long DefaultMaxBytes = 8L << 30;
+
+    private const int EntryMode = 0b110_000_000;
+    private const string EntryPrefix = "sha256-";
+    private const int HexDigits = 64;
+
+    private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
+
+    // A copy is written as fast as its body is made: one this old is a crashed server's, never one under way.
+    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromDays(1);
+
+    private readonly string? _directory;
+    private readonly uint _user = Libc.GetEffectiveUserId();
+    private readonly Action<string>? _writeFailed;
+    private readonly Lock _pruneGate = new();
+    private Task _pruning = Task.CompletedTask;
+    private bool _pruneAgain;
+    private int _writesFailing;
+
+    /// <summary>A cache kept in <paramref name="directory"/>; null keeps nothing.</summary>
+    /// <param name="directory">The directory, or null for a cache that is off.</param>
+    /// <param name="maxBytes">The bound on the bytes of the bodies kept; a body larger than it is not kept.</param>
+    /// <param name="writeFailed">Told why a body could not be kept: once, until one is kept again.</param>
+    /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
+    public BlobCache(string? directory, long maxBytes = DefaultMaxBytes, Action<string>? writeFailed = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
+        MaxBytes = maxBytes;
+        _writeFailed = writeFailed;
+        if (directory is not null)
+        {
+            _directory = Path.GetFullPath(directory);
+            CheckDirectory(_directory);
+        }
+    }
+
+    /// <summary>Whether bodies are kept at all.</summary>
+    public bool IsOn => _directory is not null;
+
+    /// <summary>The bound on the bytes kept.</summary>
+    public long MaxBytes { get; }
+
+    /// <summary>The prune under way or last run: for tests, which wait for it.</summary>
+    internal Task Pruning
+    {
+        get
+        {
+            lock (_pruneGate)
+            {
+                return _pruning;
+            }
+        }
+    }
+
+    /// <summary>Opens or creates <paramref name="directory"/> as the cache would, and closes it again: the start-up check.</summary>
+    /// <exception cref="UnsafeDirectoryException">Another user could change the directory or one above it.</exception>
+    public static void CheckDirectory(string directory)
+    {
+        using var opened = PrivateDirectory.OpenOrCreate(directory);
+    }
+
+    /// <summary>The kept body <paramref name="descriptor"/> describes, opened, or null when none of its size is kept.</summary>
+    /// <remarks>Only a regular file of this user and of the descriptor's size is a body: anything else is ignored rather than trusted.</remarks>
+    public CachedBlob? TryOpen(LayerDescriptor descriptor)
+    {
+        ArgumentNullException.ThrowIfNull(descriptor);
+        if (_directory is null || EntryName(descriptor.Digest) is not { } name)
+        {
+            return null;
+        }
+
+        FileDescriptor? file = null;
+        try
+        {
+            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            file = directory.OpenFileAt(name);
+            var status = file.Stat();
+            if (status.Type != Libc.S_IFREG || status.Uid != _user || status.Size != descriptor.Size)
+            {
+                file.Dispose();
+                return null;
+            }
+
+            return new CachedBlob(file, descriptor);
+        }
+        catch (IOException)
+        {
+            file?.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>A new copy to write a body into while it is made, or null when the cache is off or its directory cannot take one now.</summary>
+    public BlobCopy? StartCopy()
+    {
+        if (_directory is null)
+        {
+            return null;
+        }
+
+        var temporary = Encoding.ASCII.GetBytes($"{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}.tmp");
+        FileDescriptor? directory = null;
+        try
+        {
+            directory = PrivateDirectory.OpenOrCreate(_directory);
+            return new BlobCopy(this, directory, temporary, directory.CreateNewFileAt(temporary, EntryMode));
+        }
+        catch (IOException e)
+        {
+            directory?.Dispose();
+            WriteFailed(e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Removes the body kept under <paramref name="digest"/>: one found damaged on its way out.</summary>
+    public void Remove(LayerDigest digest)
+    {
+        if (_directory is null || EntryName(digest) is not { } name)
+        {
+            return;
+        }
+
+        try
+        {
+            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            directory.UnlinkAt(name);
+        }
+        catch (IOException)
+        {
+            // A directory not there or not safe now holds nothing that is read back either.
+        }
+    }
+
+    /// <summary>The name a body of this digest is kept under; null for a digest that is not a SHA-256 as this server writes them.</summary>
+    internal static byte[]? EntryName(LayerDigest digest)
+    {
+        var value = digest.Value;
+        if (value is null || value.Length != 7 + HexDigits || !value.StartsWith("sha256:", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var name = Encoding.ASCII.GetBytes(EntryPrefix + value[7..]);
+        return IsEntryName(name) ? name : null;
+    }
+
+    /// <summary>A copy was kept under its digest: the next failure is told again, and the bound is enforced.</summary>
+    internal void Kept()
+    {
+        Volatile.Write(ref _writesFailing, 0);
+        PruneSoon();
+    }
+
+    /// <summary>Tells, once until a body is kept again, why one could not be.</summary>
+    internal void WriteFailed(string reason)
+    {
+        if (Interlocked.Exchange(ref _writesFailing, 1) == 0)
+        {
+            _writeFailed?.Invoke(reason);
+        }
+    }
+
+    // One prune at a time, off the request; a body kept while one runs asks for another after it.
+    private void PruneSoon()
+    {
+        lock (_pruneGate)
+        {
+            if (!_pruning.IsCompleted)
+            {
+                _pruneAgain = true;
+                return;
+            }
+
+            _pruning = Task.Run(PruneUntilSettled);
+        }
+    }
+
+    private void PruneUntilSettled()
+    {
+        while (true)
+        {
+            try
+            {
+                using var directory = PrivateDirectory.OpenOrCreate(_directory!);
+                Prune(directory);
+            }
+            catch (IOException)
+            {
+                // The directory is not there or not safe now: the next body kept tries again.
+            }
+
+            lock (_pruneGate)
+            {
+                if (!_pruneAgain)
+                {
+                    return;
+                }
+
+                _pruneAgain = false;
+            }
+        }
+    }
+
+    // Down to the bound, bodies written first going first, and the copies a crash left behind; anything else in the
+    // directory is left alone.
+    private void Prune(FileDescriptor directory)
+    {
+        var entries = new List<(byte[] Name, long Size, long Seconds, uint Nanoseconds)>();
+        var abandonedBefore = DateTimeOffset.UtcNow.Subtract(AbandonedAfter).ToUnixTimeSeconds();
+        long total = 0;
+        foreach (var (name, type, _) in directory.ReadDirectory())
+        {
+            var entry = IsEntryName(name);
+            if (type is not (Libc.DT_REG or Libc.DT_UNKNOWN) || !(entry || IsTemporaryName(name)))
+            {
+                continue;
+            }
+
+            try
+            {
+                var status = directory.StatAt(name);
+                if (entry)
+                {
+                    entries.Add((name, status.Size, status.MtimeSeconds, status.MtimeNanoseconds));
+                    total += status.Size;
+                }
+                else if (status.MtimeSeconds < abandonedBefore)
+                {
+                    RemoveQuietly(directory, name);
+                }
+            }
+            catch (NativeIOException)
+            {
+                // Gone since the listing: one fewer to prune.
+            }
+        }
+
+        entries.Sort(static (a, b) => a.Seconds != b.Seconds ? a.Seconds.CompareTo(b.Seconds) : a.Nanoseconds.CompareTo(b.Nanoseconds));
+        for (var i = 0; total > MaxBytes && i < entries.Count; i++)
+        {
+            RemoveQuietly(directory, entries[i].Name);
+            total -= entries[i].Size;
+        }
+    }
+
+    internal static void RemoveQuietly(FileDescriptor directory, byte[] name)
+    {
+        try
+        {
+            directory.UnlinkAt(name);
+        }
+        catch (NativeIOException)
+        {
+            // Left behind, it is only a stray file in the server's own directory, pruned later.
+        }
+    }
+
+    // sha256-<64 lowercase hex digits>, as EntryName makes them.
+    private static bool IsEntryName(ReadOnlySpan<byte> name) =>
+        name.Length == EntryPrefix.Length + HexDigits && name.StartsWith("sha256-"u8) && !name[EntryPrefix.Length..].ContainsAnyExcept(LowerHex);
+
+    // <32 lowercase hex digits>.tmp, as StartCopy makes them.
+    private static bool IsTemporaryName(ReadOnlySpan<byte> name) =>
+        name.Length == 32 + 4 && name.EndsWith(".tmp"u8) && !name[..32].ContainsAnyExcept(LowerHex);
+}

@@ -1,0 +1,72 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using LayerExport.Core.Compression;
+using LayerExport.Core.Digest;
+using LayerExport.Core.Export;
+using LayerExport.Core.Native;
+
+namespace LayerExport.Core.Blobs;
+
+/// <summary>A body kept in the <see cref="BlobCache"/>, opened, with the descriptor it was looked up by.</summary>
+/// <remarks>
+/// Every read of it hashes the whole body, a range too, and holds the last byte sent until the digest is the
+/// descriptor's: what another process with this user's rights or the disk changed since it was kept fails the
+/// transfer instead of reaching the client as a body that looks whole.
+/// </remarks>
+public sealed class CachedBlob : IDisposable
+{
+    private const int ChunkSize = 256 * 1024;
+
+    private readonly FileDescriptor _file;
+
+    internal CachedBlob(FileDescriptor file, LayerDescriptor descriptor)
+    {
+        _file = file;
+        Descriptor = descriptor;
+    }
+
+    /// <summary>What the body is: its digest and size.</summary>
+    public LayerDescriptor Descriptor { get; }
+
+    /// <summary>Writes bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the body into <paramref name="output"/>, the last one only once the whole body was read with its digest.</summary>
+    /// <exception cref="InvalidDataException">The file no longer holds the body of its digest.</exception>
+    public async Task WriteAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(end, Descriptor.Size);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, end);
+        await using var body = new BatchedPipeStream(output);
+        var window = new WindowStream(body, start, end - start, holdLastByte: true);
+        await using var hashed = new HashingStream(window);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            for (long offset = 0; offset < Descriptor.Size;)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var n = _file.ReadAt(buffer.AsSpan(0, (int)Math.Min(ChunkSize, Descriptor.Size - offset)), offset);
+                if (n == 0)
+                {
+                    throw new InvalidDataException($"the kept body of {Descriptor.Digest} ends at {offset} bytes, not at its {Descriptor.Size}");
+                }
+
+                await hashed.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                offset += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (hashed.CurrentDigest != Descriptor.Digest)
+        {
+            throw new InvalidDataException($"the kept body of {Descriptor.Digest} now has digest {hashed.CurrentDigest}");
+        }
+
+        await window.ReleaseAsync(cancellationToken).ConfigureAwait(false);
+        await body.FlushAllAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _file.Dispose();
+}
