@@ -1,0 +1,237 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using IntegrationTests.Support;
+using LayerExportApi.Hosting;
+
+namespace IntegrationTests;
+
+/// <summary>With <c>BlobCache:Directory</c> set, a compressed body is kept under its digest and read back, checked, by later downloads of the same layer state.</summary>
+public sealed class BlobCacheTests : IDisposable
+{
+    // Incompressible, so that a body is larger than what the response holds back before its first flush (64 KiB).
+    private const int LargeFileBytes = 512 * 1024;
+
+    private readonly TempLayerStore _store = TempLayerStore.Create()
+        .AddLayer("small")
+        .AddFile("small", "etc/hostname", "small\n"u8.ToArray())
+        .AddLayer("large")
+        .AddFile("large", "data/random.bin", RandomNumberGenerator.GetBytes(LargeFileBytes))
+        .AddFile("large", "etc/motd", "large\n"u8.ToArray());
+
+    private readonly string _scratch = Directory.CreateTempSubdirectory("blob-cache-").FullName;
+
+    private string Blobs => Path.Combine(_scratch, "blobs");
+
+    public void Dispose()
+    {
+        _store.Dispose();
+        Directory.Delete(_scratch, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("gzip", "-z")]
+    [InlineData("zstd", "--zstd")]
+    public async Task ASecondDownloadIsTheKeptBodyByteForByte(string compression, string tarOption)
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+
+        var first = await http.GetByteArrayAsync(new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
+        using var again = await http.GetAsync(new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
+        var second = await again.Content.ReadAsByteArrayAsync();
+
+        // Kept under its own digest, holding exactly the body sent; sent again from there, not made again.
+        var digest = Convert.ToHexStringLower(SHA256.HashData(first));
+        Assert.Equal([$"sha256-{digest}"], Directory.GetFiles(Blobs).Select(Path.GetFileName));
+        Assert.Equal(first, await File.ReadAllBytesAsync(Path.Combine(Blobs, $"sha256-{digest}")));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal($"sha256:{digest}", again.Headers.GetValues("Docker-Content-Digest").Single());
+        Assert.Equal(first, second);
+        await server.Logs.WaitForAsync(e => e.RenderMessage().Contains($"bytes 0-{first.Length - 1} sent from the kept body", StringComparison.Ordinal), "the body sent from the kept body");
+
+        var archive = Path.Combine(_scratch, "second");
+        await File.WriteAllBytesAsync(archive, second);
+        Assert.Equal("large\n", await GnuTar.ReadMemberAsync(archive, "etc/motd", tarOption));
+    }
+
+    [Fact]
+    public async Task TheKeptBodyIsTheOneAServerWithoutTheCacheMakes()
+    {
+        byte[] kept;
+        await using (var server = Start())
+        {
+            using var http = server.CreateClient();
+            await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+            kept = await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+        }
+
+        await using var plain = ApiServer.Start(_store.Root);
+        using var client = plain.CreateClient();
+
+        Assert.Equal(await client.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative)), kept);
+    }
+
+    [Fact]
+    public async Task AKeptBodyDamagedOnDiskFailsItsTransferIsRemovedAndIsMadeAgain()
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+        var first = await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative));
+        var kept = Assert.Single(Directory.GetFiles(Blobs));
+        await using (var file = new FileStream(kept, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = first.Length / 2;
+            var original = file.ReadByte();
+            file.Position = first.Length / 2;
+            file.WriteByte((byte)(original ^ 0xFF));
+        }
+
+        // The damage lies after what the response holds back: the body has started, so the transfer fails short.
+        using var damaged = await http.GetAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, damaged.StatusCode);
+        Assert.Equal(first.Length, damaged.Content.Headers.ContentLength);
+        await Assert.ThrowsAnyAsync<Exception>(() => damaged.Content.ReadAsByteArrayAsync());
+
+        Assert.False(File.Exists(kept), "the damaged body is still kept");
+        Assert.Equal(first, await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative)));
+        Assert.Equal(first, await File.ReadAllBytesAsync(kept));
+    }
+
+    [Fact]
+    public async Task ASmallKeptBodyFoundDamagedIsAProblemBeforeAnyByte()
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+        var first = await http.GetByteArrayAsync(new Uri("/layers/small/tar?compression=gzip", UriKind.Relative));
+        var kept = Assert.Single(Directory.GetFiles(Blobs));
+        var bytes = await File.ReadAllBytesAsync(kept);
+        bytes[^5] ^= 0x01;
+        await File.WriteAllBytesAsync(kept, bytes);
+
+        using var damaged = await http.GetAsync(new Uri("/layers/small/tar?compression=gzip", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(damaged, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:layer-changing", problem.GetProperty("type").GetString());
+        Assert.False(File.Exists(kept), "the damaged body is still kept");
+        Assert.Equal(first, await http.GetByteArrayAsync(new Uri("/layers/small/tar?compression=gzip", UriKind.Relative)));
+    }
+
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task ARangeOfAKeptBodyIsThatSliceOfIt(string compression)
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+        var whole = await http.GetByteArrayAsync(new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
+        Assert.Single(Directory.GetFiles(Blobs));
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
+        request.Headers.Range = new RangeHeaderValue(1000, whole.Length - 2);
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal($"bytes 1000-{whole.Length - 2}/{whole.Length}", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(whole[1000..^1], await response.Content.ReadAsByteArrayAsync());
+        await server.Logs.WaitForAsync(e => e.RenderMessage().Contains($"bytes 1000-{whole.Length - 2} sent from the kept body", StringComparison.Ordinal), "the range sent from the kept body");
+    }
+
+    [Fact]
+    public async Task AChangedLayerIsNotAnsweredWithTheBodyKeptForItsOldState()
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+        await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+        await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+
+        await File.WriteAllTextAsync(Path.Combine(_store.DiffPath("large"), "etc", "motd"), "changed\n");
+        var after = await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+
+        var archive = Path.Combine(_scratch, "after");
+        await File.WriteAllBytesAsync(archive, after);
+        Assert.Equal("changed\n", await GnuTar.ReadMemberAsync(archive, "etc/motd", "-z"));
+        Assert.Equal(2, Directory.GetFiles(Blobs).Length);
+    }
+
+    [Fact]
+    public async Task ABodyLargerThanTheBoundIsSentWholeAndNotKept()
+    {
+        await using var server = Start(new Dictionary<string, string> { ["BlobCache:MaxBytes"] = (1 << 20).ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        using var http = server.CreateClient();
+        _store.AddFile("large", "data/more.bin", RandomNumberGenerator.GetBytes(2 * LargeFileBytes));
+
+        using var response = await http.GetAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative));
+        var body = await response.Content.ReadAsByteArrayAsync();
+        using var again = await http.GetAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(body.Length > 1 << 20, $"the body is {body.Length} bytes, within the bound");
+        Assert.Equal($"sha256:{Convert.ToHexStringLower(SHA256.HashData(body))}", again.Headers.GetValues("Docker-Content-Digest").Single());
+        Assert.Equal(body, await again.Content.ReadAsByteArrayAsync());
+        Assert.Empty(Directory.GetFileSystemEntries(Blobs));
+    }
+
+    [Fact]
+    public async Task ABodyOfALayerYoungerThanTheSettleTimeIsNotKept()
+    {
+        await using var server = Start(new Dictionary<string, string> { ["DigestCache:SettleTime"] = "01:00:00" });
+        using var http = server.CreateClient();
+
+        await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+
+        Assert.Empty(Directory.GetFileSystemEntries(Blobs));
+    }
+
+    [Fact]
+    public async Task AClientThatHangsUpLeavesNoCopyBehind()
+    {
+        await using var server = Start(new Dictionary<string, string> { ["Export:Gzip:Level"] = "9" });
+        _store.AddFile("large", "data/more.bin", RandomNumberGenerator.GetBytes(16 * LargeFileBytes));
+        using var http = server.CreateClient();
+
+        using (var response = await http.GetAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
+        {
+            await using var body = await response.Content.ReadAsStreamAsync();
+            await body.ReadExactlyAsync(new byte[1024]);
+        }
+
+        // The copy is removed as the export unwinds, before its outcome is logged.
+        await server.Logs.WaitForExportOutcomeAsync("large", "cancelled");
+        Assert.Empty(Directory.GetFileSystemEntries(Blobs));
+    }
+
+    [Fact]
+    public async Task ADirectoryOthersCanWriteIsRefusedAtStart()
+    {
+        var shared = Path.Combine(_scratch, "shared");
+        Directory.CreateDirectory(shared);
+        var chmod = await ProcessRunner.RunAsync("chmod", ["777", shared]);
+        Assert.True(chmod.ExitCode == 0, chmod.Describe());
+
+        var result = new BlobCacheDirectoryCheck().Validate(null, new BlobCacheOptions { Directory = shared });
+
+        Assert.True(result.Failed, "a directory every user can write was accepted");
+        Assert.StartsWith($"BlobCache:Directory is unsafe: '{shared}': '{shared}' belongs to uid ", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ABoundUnderOneMebibyteStopsTheStart()
+    {
+        await using var server = ServerProcess.Start(
+            AppContext.BaseDirectory,
+            new Dictionary<string, string> { ["LayerStore__Root"] = _store.Root, ["BlobCache__Directory"] = Blobs, ["BlobCache__MaxBytes"] = "1000" },
+            "--urls", "http://127.0.0.1:0");
+
+        var exitCode = await server.WaitForExitAsync();
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
+        Assert.Contains("BlobCache:MaxBytes must be at least 1048576 (1 MiB).", server.Output, StringComparison.Ordinal);
+    }
+
+    private ApiServer Start(Dictionary<string, string>? settings = null)
+    {
+        var all = new Dictionary<string, string>(settings ?? []) { ["BlobCache:Directory"] = Blobs };
+        return ApiServer.Start(_store.Root, settings: all);
+    }
+}
