@@ -28,6 +28,7 @@ tool stops the script with the Debian package to install.
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 
@@ -173,6 +174,9 @@ def main():
     parser.add_argument("--shapes", default=",".join(SHAPES))
     parser.add_argument("--scale", type=float, default=0.25, help="make-layers.py --scale, used only for missing shapes")
     parser.add_argument("--gzip-level", type=int, default=kit.default_gzip_level())
+    parser.add_argument("--blob-cache", action="store_true",
+                        help="keep compressed bodies (BlobCache:Directory, removed after the run): the counted rounds then "
+                             "download the bodies the first downloads kept, not bodies compressed again")
     args = parser.parse_args()
     shapes = [s for s in args.shapes.split(",") if s]
     unknown = [s for s in shapes if s not in SHAPES]
@@ -185,7 +189,11 @@ def main():
     ensure_store(args.store, shapes, args.scale)
     dll = kit.build_server()
     tars = os.path.join(kit.WORK, "tars-e2e")
-    server = kit.Server(dll, args.store, {"Export__Gzip__Level": str(args.gzip_level)}, name="e2e")
+    settings = {"Export__Gzip__Level": str(args.gzip_level)}
+    blobs = os.path.join(kit.WORK, "blobs", f"e2e-{os.getpid()}") if args.blob_cache else None
+    if blobs is not None:
+        settings.update({"BlobCache__Directory": blobs, "BlobCache__MaxBytes": str(64 << 30)})
+    server = kit.Server(dll, args.store, settings, name="e2e")
     nginx = None
     loads = []
     rounds = []
@@ -215,7 +223,8 @@ def main():
             expected[(s, "ours-tar")] = expected[(s, "nginx")] = sizes[s]["ours-tar"]
             expected[(s, "ours-gzip")] = sizes[s]["ours-gzip"]
             expected[(s, "ours-zstd")] = sizes[s]["ours-zstd"]
-        print(f"{os.cpu_count()} cores, gzip level {args.gzip_level}, {args.rounds} rounds + 1 warm-up; "
+        kept = "; compressed bodies kept (BlobCache) since the first download" if blobs is not None else ""
+        print(f"{os.cpu_count()} cores, gzip level {args.gzip_level}{kept}, {args.rounds} rounds + 1 warm-up; "
               f"load before: {os.getloadavg()[0]:.2f}", file=sys.stderr)
         one_round(servers, shapes, plans, 0, expected)
         for n in range(args.rounds):
@@ -226,6 +235,8 @@ def main():
         if nginx is not None:
             nginx.stop()
         server.stop()
+        if blobs is not None:
+            shutil.rmtree(blobs, ignore_errors=True)
 
     rss = None
     if RSS_SHAPE in shapes:
@@ -268,7 +279,7 @@ def main():
     print(f"\n{args.rounds} rounds{note}; load average (1 min) after each round: "
           f"{' '.join(f'{x:.2f}' for x in loads)}")
     path = kit.save("e2e", {"machine": kit.machine(), "tools": kit.tool_versions(nginx="nginx -v"), "store": args.store,
-                            "gzip_level": args.gzip_level, "rounds": args.rounds, "load_after_each_round": loads,
+                            "gzip_level": args.gzip_level, "blob_cache": args.blob_cache, "rounds": args.rounds, "load_after_each_round": loads,
                             "sha256_bytes_per_second": sha256_speed, "results": results,
                             "raw": [{f"{s}/{k}": v for (s, k), v in r.items()} for r in rounds]})
     print(f"raw results: {path}")
