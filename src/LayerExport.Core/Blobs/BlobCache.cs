@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using LayerExport.Core.Digest;
@@ -32,6 +33,7 @@ public sealed class BlobCache
     private readonly string? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
     private readonly Action<string>? _writeFailed;
+    private readonly ConcurrentDictionary<string, byte> _copying = new(StringComparer.Ordinal);
     private readonly Lock _pruneGate = new();
     private Task _pruning = Task.CompletedTask;
     private bool _pruneAgain;
@@ -110,10 +112,11 @@ public sealed class BlobCache
         }
     }
 
-    /// <summary>A new copy to write a body into while it is made, or null when the cache is off or its directory cannot take one now.</summary>
-    public BlobCopy? StartCopy()
+    /// <summary>A new copy to write a body into while it is made, or null when the cache is off, its directory cannot take one now, or a copy of the same <paramref name="state"/> is under way.</summary>
+    /// <param name="state">What the body will be of (layer, state, representation): many clients downloading the same new state at once write one copy, not one each.</param>
+    public BlobCopy? StartCopy(string state)
     {
-        if (_directory is null)
+        if (_directory is null || !_copying.TryAdd(state, 0))
         {
             return null;
         }
@@ -123,15 +126,19 @@ public sealed class BlobCache
         try
         {
             directory = PrivateDirectory.OpenOrCreate(_directory);
-            return new BlobCopy(this, directory, temporary, directory.CreateNewFileAt(temporary, EntryMode));
+            return new BlobCopy(this, state, directory, temporary, directory.CreateNewFileAt(temporary, EntryMode));
         }
         catch (IOException e)
         {
             directory?.Dispose();
+            _copying.TryRemove(state, out _);
             WriteFailed(e.Message);
             return null;
         }
     }
+
+    /// <summary>A copy of <paramref name="state"/> ended, kept or not.</summary>
+    internal void CopyEnded(string state) => _copying.TryRemove(state, out _);
 
     /// <summary>Removes the body kept under <paramref name="digest"/>: one found damaged on its way out.</summary>
     public void Remove(LayerDigest digest)

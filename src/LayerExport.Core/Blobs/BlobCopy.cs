@@ -11,14 +11,16 @@ namespace LayerExport.Core.Blobs;
 public sealed class BlobCopy : IDisposable
 {
     private readonly BlobCache _cache;
+    private readonly string _state;
     private readonly FileDescriptor _directory;
     private readonly byte[] _temporary;
     private FileDescriptor? _file;
     private bool _kept;
 
-    internal BlobCopy(BlobCache cache, FileDescriptor directory, byte[] temporary, FileDescriptor file)
+    internal BlobCopy(BlobCache cache, string state, FileDescriptor directory, byte[] temporary, FileDescriptor file)
     {
         _cache = cache;
+        _state = state;
         _directory = directory;
         _temporary = temporary;
         _file = file;
@@ -84,6 +86,11 @@ public sealed class BlobCopy : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_directory.IsClosed)
+        {
+            return;
+        }
+
         _file?.Dispose();
         _file = null;
         if (!_kept)
@@ -92,6 +99,7 @@ public sealed class BlobCopy : IDisposable
         }
 
         _directory.Dispose();
+        _cache.CopyEnded(_state);
     }
 
     private void GiveUp(string? reason)

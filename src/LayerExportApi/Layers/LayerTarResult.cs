@@ -177,7 +177,7 @@ internal sealed class LayerTarResult(
             async (body, aborted) =>
             {
                 ExportSummary summary;
-                using var copy = compression == LayerCompression.None ? null : blobs.StartCopy();
+                using var copy = compression == LayerCompression.None ? null : blobs.StartCopy($"{layerId}\n{survey.Fingerprint}\n{compression}");
                 try
                 {
                     summary = await export.WriteAsync(compression, body, Expected(known), copy, aborted);
@@ -189,7 +189,7 @@ internal sealed class LayerTarResult(
                 }
 
                 descriptors.Record(layerId, compression, summary);
-                if (summary.UnchangedFor >= descriptors.SettleTime)
+                if (descriptors.Keeps(summary))
                 {
                     // Only a state whose descriptor is kept looks its body up again.
                     copy?.Keep(summary.Digest, summary.Size);

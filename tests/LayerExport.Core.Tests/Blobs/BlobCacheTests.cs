@@ -50,7 +50,7 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
         var cache = Cache(Mebibyte);
         var body = RandomNumberGenerator.GetBytes(Mebibyte + 1);
 
-        using (var copy = cache.StartCopy()!)
+        using (var copy = cache.StartCopy(Guid.NewGuid().ToString())!)
         {
             copy.Append(body.AsSpan(0, Mebibyte));
             Assert.False(copy.GivenUp);
@@ -65,18 +65,35 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public void OneStateIsCopiedByOneDownloadAtATime()
+    {
+        var cache = Cache(Mebibyte);
+
+        using (var first = cache.StartCopy("layer\nstate\ngzip"))
+        {
+            Assert.NotNull(first);
+            Assert.Null(cache.StartCopy("layer\nstate\ngzip"));
+            using var other = cache.StartCopy("layer\nstate\nzstd");
+            Assert.NotNull(other);
+        }
+
+        using var after = cache.StartCopy("layer\nstate\ngzip");
+        Assert.NotNull(after);
+    }
+
+    [Fact]
     public void ACopyNotKeptLeavesNothingAndOneShortOfItsSizeIsNotKept()
     {
         var cache = Cache(Mebibyte);
         var body = RandomNumberGenerator.GetBytes(1000);
 
-        using (var copy = cache.StartCopy()!)
+        using (var copy = cache.StartCopy(Guid.NewGuid().ToString())!)
         {
             copy.Append(body);
             Assert.Single(System.IO.Directory.GetFiles(Directory));
         }
 
-        using (var shortCopy = cache.StartCopy()!)
+        using (var shortCopy = cache.StartCopy(Guid.NewGuid().ToString())!)
         {
             shortCopy.Append(body.AsSpan(1));
             Assert.False(shortCopy.Keep(DescriptorOf(body).Digest, body.Length));
@@ -95,7 +112,7 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
         var cache = Cache(Mebibyte);
         var body = RandomNumberGenerator.GetBytes(100);
 
-        using var copy = cache.StartCopy()!;
+        using var copy = cache.StartCopy(Guid.NewGuid().ToString())!;
         copy.Append(body);
 
         Assert.False(copy.Keep(new LayerDigest(digest), body.Length));
@@ -186,7 +203,7 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
 
     private static bool Keep(BlobCache cache, byte[] body)
     {
-        using var copy = cache.StartCopy()!;
+        using var copy = cache.StartCopy(Guid.NewGuid().ToString())!;
         copy.Append(body);
         return copy.Keep(DescriptorOf(body).Digest, body.Length);
     }
