@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using IntegrationTests.Support;
+using LayerExport.TestSupport;
 using LayerExportApi.Hosting;
 
 namespace IntegrationTests;
@@ -32,26 +33,35 @@ public sealed class BlobCacheTests : IDisposable
     [Theory]
     [InlineData("gzip", "-z")]
     [InlineData("zstd", "--zstd")]
-    public async Task ASecondDownloadIsTheKeptBodyByteForByte(string compression, string tarOption)
+    public async Task TheSecondDownloadKeepsItsBodyAndTheThirdIsThatBodyByteForByte(string compression, string tarOption)
     {
         await using var server = Start();
         using var http = server.CreateClient();
+        var path = $"/layers/large/tar?compression={compression}";
 
-        var first = await http.GetByteArrayAsync(new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
-        using var again = await http.GetAsync(new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
-        var second = await again.Content.ReadAsByteArrayAsync();
+        // A state pulled once is not kept: the first download only learns its digest.
+        var first = await http.GetByteArrayAsync(new Uri(path, UriKind.Relative));
+        Assert.Empty(Directory.GetFileSystemEntries(Blobs));
 
-        // Kept under its own digest, holding exactly the body sent; sent again from there, not made again.
+        // The second keeps it under its own digest, holding exactly the body sent, once its export ended.
+        Assert.Equal(first, await http.GetByteArrayAsync(new Uri(path, UriKind.Relative)));
+        await server.Logs.WaitForExportOutcomesAsync("large", 2);
         var digest = Convert.ToHexStringLower(SHA256.HashData(first));
-        Assert.Equal([$"sha256-{digest}"], Directory.GetFiles(Blobs).Select(Path.GetFileName));
+        Assert.Equal([$"sha256-{digest}"], Directory.GetFileSystemEntries(Blobs).Select(Path.GetFileName));
         Assert.Equal(first, await File.ReadAllBytesAsync(Path.Combine(Blobs, $"sha256-{digest}")));
-        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
-        Assert.Equal($"sha256:{digest}", again.Headers.GetValues("Docker-Content-Digest").Single());
-        Assert.Equal(first, second);
-        await server.Logs.WaitForAsync(e => e.RenderMessage().Contains($"bytes 0-{first.Length - 1} sent from the kept body", StringComparison.Ordinal), "the body sent from the kept body");
 
-        var archive = Path.Combine(_scratch, "second");
-        await File.WriteAllBytesAsync(archive, second);
+        // The third is sent from there, not made again.
+        using var third = await http.GetAsync(new Uri(path, UriKind.Relative));
+        var sent = await third.Content.ReadAsByteArrayAsync();
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Equal($"sha256:{digest}", third.Headers.GetValues("Docker-Content-Digest").Single());
+        Assert.Equal(first, sent);
+        await server.Logs.WaitForAsync(e => e.RenderMessage().Contains($"bytes 0-{first.Length - 1} sent from the kept body", StringComparison.Ordinal), "the body sent from the kept body");
+        var metrics = await PrometheusScrape.TakeAsync(http);
+        Assert.Equal(1, metrics.Value("layer_export_kept_bodies_sent_total", ("representation", compression)));
+
+        var archive = Path.Combine(_scratch, "third");
+        await File.WriteAllBytesAsync(archive, sent);
         Assert.Equal("large\n", await GnuTar.ReadMemberAsync(archive, "etc/motd", tarOption));
     }
 
@@ -62,8 +72,9 @@ public sealed class BlobCacheTests : IDisposable
         await using (var server = Start())
         {
             using var http = server.CreateClient();
-            await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+            await KeepAsync(server, http, "large", "/layers/large/tar?compression=gzip");
             kept = await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+            await server.Logs.WaitForAsync(e => e.RenderMessage().Contains("sent from the kept body", StringComparison.Ordinal), "the body sent from the kept body");
         }
 
         await using var plain = ApiServer.Start(_store.Root);
@@ -73,12 +84,11 @@ public sealed class BlobCacheTests : IDisposable
     }
 
     [Fact]
-    public async Task AKeptBodyDamagedOnDiskFailsItsTransferIsRemovedAndIsMadeAgain()
+    public async Task AKeptBodyDamagedOnDiskFailsItsTransferIsRemovedAndIsKeptAgain()
     {
         await using var server = Start();
         using var http = server.CreateClient();
-        var first = await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative));
-        var kept = Assert.Single(Directory.GetFiles(Blobs));
+        var (first, kept) = await KeepAsync(server, http, "large", "/layers/large/tar?compression=zstd");
         await using (var file = new FileStream(kept, FileMode.Open, FileAccess.ReadWrite))
         {
             file.Position = first.Length / 2;
@@ -95,6 +105,7 @@ public sealed class BlobCacheTests : IDisposable
 
         Assert.False(File.Exists(kept), "the damaged body is still kept");
         Assert.Equal(first, await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative)));
+        await server.Logs.WaitForExportOutcomesAsync("large", 4);
         Assert.Equal(first, await File.ReadAllBytesAsync(kept));
     }
 
@@ -103,8 +114,7 @@ public sealed class BlobCacheTests : IDisposable
     {
         await using var server = Start();
         using var http = server.CreateClient();
-        var first = await http.GetByteArrayAsync(new Uri("/layers/small/tar?compression=gzip", UriKind.Relative));
-        var kept = Assert.Single(Directory.GetFiles(Blobs));
+        var (first, kept) = await KeepAsync(server, http, "small", "/layers/small/tar?compression=gzip");
         var bytes = await File.ReadAllBytesAsync(kept);
         bytes[^5] ^= 0x01;
         await File.WriteAllBytesAsync(kept, bytes);
@@ -124,8 +134,7 @@ public sealed class BlobCacheTests : IDisposable
     {
         await using var server = Start();
         using var http = server.CreateClient();
-        var whole = await http.GetByteArrayAsync(new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
-        Assert.Single(Directory.GetFiles(Blobs));
+        var (whole, _) = await KeepAsync(server, http, "large", $"/layers/large/tar?compression={compression}");
 
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
         request.Headers.Range = new RangeHeaderValue(1000, whole.Length - 2);
@@ -142,8 +151,7 @@ public sealed class BlobCacheTests : IDisposable
     {
         await using var server = Start();
         using var http = server.CreateClient();
-        await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
-        await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+        await KeepAsync(server, http, "large", "/layers/large/tar?compression=gzip");
 
         await File.WriteAllTextAsync(Path.Combine(_store.DiffPath("large"), "etc", "motd"), "changed\n");
         var after = await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
@@ -151,7 +159,6 @@ public sealed class BlobCacheTests : IDisposable
         var archive = Path.Combine(_scratch, "after");
         await File.WriteAllBytesAsync(archive, after);
         Assert.Equal("changed\n", await GnuTar.ReadMemberAsync(archive, "etc/motd", "-z"));
-        Assert.Equal(2, Directory.GetFiles(Blobs).Length);
     }
 
     [Fact]
@@ -161,25 +168,13 @@ public sealed class BlobCacheTests : IDisposable
         using var http = server.CreateClient();
         _store.AddFile("large", "data/more.bin", RandomNumberGenerator.GetBytes(2 * LargeFileBytes));
 
-        using var response = await http.GetAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative));
-        var body = await response.Content.ReadAsByteArrayAsync();
+        var body = await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative));
         using var again = await http.GetAsync(new Uri("/layers/large/tar?compression=zstd", UriKind.Relative));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.True(body.Length > 1 << 20, $"the body is {body.Length} bytes, within the bound");
         Assert.Equal($"sha256:{Convert.ToHexStringLower(SHA256.HashData(body))}", again.Headers.GetValues("Docker-Content-Digest").Single());
         Assert.Equal(body, await again.Content.ReadAsByteArrayAsync());
-        Assert.Empty(Directory.GetFileSystemEntries(Blobs));
-    }
-
-    [Fact]
-    public async Task ABodyOfALayerYoungerThanTheSettleTimeIsNotKept()
-    {
-        await using var server = Start(new Dictionary<string, string> { ["DigestCache:SettleTime"] = "01:00:00" });
-        using var http = server.CreateClient();
-
-        await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
-
         Assert.Empty(Directory.GetFileSystemEntries(Blobs));
     }
 
@@ -189,7 +184,9 @@ public sealed class BlobCacheTests : IDisposable
         await using var server = Start(new Dictionary<string, string> { ["Export:Gzip:Level"] = "9" });
         _store.AddFile("large", "data/more.bin", RandomNumberGenerator.GetBytes(16 * LargeFileBytes));
         using var http = server.CreateClient();
+        await http.GetByteArrayAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
 
+        // The second download of the state copies its body as it goes.
         using (var response = await http.GetAsync(new Uri("/layers/large/tar?compression=gzip", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead))
         {
             await using var body = await response.Content.ReadAsStreamAsync();
@@ -197,7 +194,8 @@ public sealed class BlobCacheTests : IDisposable
         }
 
         // The copy is removed as the export unwinds, before its outcome is logged.
-        await server.Logs.WaitForExportOutcomeAsync("large", "cancelled");
+        var outcomes = await server.Logs.WaitForExportOutcomesAsync("large", 2);
+        Assert.Contains(" cancelled", outcomes[1].MessageTemplate.Text, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(Blobs));
     }
 
@@ -227,6 +225,18 @@ public sealed class BlobCacheTests : IDisposable
 
         Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
         Assert.Contains("BlobCache:MaxBytes must be at least 1048576 (1 MiB).", server.Output, StringComparison.Ordinal);
+    }
+
+    // The layer's first two downloads: the first learns the digest, the second keeps the body once all of it left
+    // (its export ends after the client has the last byte). Returns the body and the kept file.
+    private async Task<(byte[] Body, string Kept)> KeepAsync(ApiServer server, HttpClient http, string layerId, string path)
+    {
+        await http.GetByteArrayAsync(new Uri(path, UriKind.Relative));
+        var body = await http.GetByteArrayAsync(new Uri(path, UriKind.Relative));
+        await server.Logs.WaitForExportOutcomesAsync(layerId, 2);
+        var kept = Path.Combine(Blobs, $"sha256-{Convert.ToHexStringLower(SHA256.HashData(body))}");
+        Assert.Equal([kept], Directory.GetFileSystemEntries(Blobs));
+        return (body, kept);
     }
 
     private ApiServer Start(Dictionary<string, string>? settings = null)

@@ -112,6 +112,26 @@ public sealed class BlobCache
         }
     }
 
+    /// <summary>Whether a body <paramref name="descriptor"/> describes is kept, as far as its name, type, owner and size tell without reading it.</summary>
+    public bool Holds(LayerDescriptor? descriptor)
+    {
+        if (_directory is null || descriptor is null || EntryName(descriptor.Digest) is not { } name)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            var status = directory.StatAt(name);
+            return status.Type == Libc.S_IFREG && status.Uid == _user && status.Size == descriptor.Size;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A new copy to write a body into while it is made, or null when the cache is off, its directory cannot take one now, or a copy of the same <paramref name="state"/> is under way.</summary>
     /// <param name="state">What the body will be of (layer, state, representation): many clients downloading the same new state at once write one copy, not one each.</param>
     public BlobCopy? StartCopy(string state)

@@ -122,13 +122,6 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     /// </remarks>
     public static readonly TimeSpan DefaultSettleTime = TimeSpan.FromSeconds(2);
 
-    /// <summary>Whether <see cref="Record"/> keeps what <paramref name="summary"/> describes: the layer had not changed within <see cref="SettleTime"/> of the export's start.</summary>
-    public bool Keeps(ExportSummary summary)
-    {
-        ArgumentNullException.ThrowIfNull(summary);
-        return summary.UnchangedFor >= SettleTime;
-    }
-
     /// <summary>Remembers what a completed export produced, under the fingerprint of what it actually read, unless the layer had changed within <see cref="SettleTime"/> of its start.</summary>
     /// <returns>The descriptor of what was produced, kept or not.</returns>
     public LayerDescriptor Record(string layerId, LayerCompression compression, ExportSummary summary)
@@ -138,7 +131,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             GzipIndex = summary.GzipIndex,
             TarCheck = compression == LayerCompression.None ? summary.TarCheck : null,
         };
-        if (!Keeps(summary))
+        if (summary.UnchangedFor < SettleTime)
         {
             // Announced as an ETag and trusted for ranges, a digest must be of every body this fingerprint may stand for.
             return descriptor;

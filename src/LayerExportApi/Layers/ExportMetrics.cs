@@ -11,7 +11,8 @@ namespace LayerExportApi.Layers;
 /// (<c>completed</c>, <c>cancelled</c> by the client, <c>failed</c> on a read error, <c>aborted</c> by a shutdown).
 /// Bytes are tar bytes produced, known for every outcome: for a byte range, those made for it (the range of a plain
 /// tar, a gzip body's tar from the block that holds it, a zstd body's whole tar). Entries are tar entries, whatever the
-/// layer's store keeps.
+/// layer's store keeps. A body read back from <c>BlobCache:Directory</c> produces no tar: it counts as an export of
+/// 0 bytes and 0 entries, and once more among the kept bodies sent.
 /// </remarks>
 internal sealed class ExportMetrics
 {
@@ -24,6 +25,7 @@ internal sealed class ExportMetrics
     private readonly Counter<long> _entries;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _rejections;
+    private readonly Counter<long> _keptBodiesSent;
 
     /// <summary>Creates the instruments on the host's meter factory.</summary>
     public ExportMetrics(IMeterFactory meterFactory, ExportGate gate)
@@ -41,6 +43,7 @@ internal sealed class ExportMetrics
             tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600] });
         _rejections = meter.CreateCounter<long>("layer_export.rejections", "{request}", "Exports refused with 503 because every slot and queue place was taken.");
+        _keptBodiesSent = meter.CreateCounter<long>("layer_export.kept_bodies_sent", "{export}", "Compressed downloads answered in full from a body kept in BlobCache:Directory.");
     }
 
     /// <summary>An export's body starts.</summary>
@@ -56,6 +59,9 @@ internal sealed class ExportMetrics
         _entries.Add(entries, tags);
         _duration.Record(elapsed.TotalSeconds, tags);
     }
+
+    /// <summary>A download was answered in full from a kept body.</summary>
+    public void KeptBodySent(LayerCompression compression) => _keptBodiesSent.Add(1, Representation(compression));
 
     /// <summary>An export was refused for want of a slot.</summary>
     public void Rejected(string representation) => _rejections.Add(1, new KeyValuePair<string, object?>("representation", representation));

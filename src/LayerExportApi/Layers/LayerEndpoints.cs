@@ -156,16 +156,17 @@ internal static class LayerEndpoints
             // A whole download may take its length (and digest, when known) from the layer's last survey, sparing
             // a walk: the export checks both before its last bytes, so a layer changed since fails that one download
             // and the next one surveys afresh. HEAD, conditional and range requests act on the survey before any
-            // byte is sent, so they always take a fresh one; so does a compressed download while bodies are kept, since
+            // byte is sent, so they always take a fresh one; so does a download of a state whose body is kept, since
             // a kept body is sent without reading the layer, whose state only a fresh survey vouches for.
             var wholeDownload = preparation.ReusesLastSurvey
-                && !(blobs.IsOn && chosen != LayerCompression.None)
                 && HttpMethods.IsGet(request.Method)
                 && !request.Headers.ContainsKey(HeaderNames.Range)
                 && !request.Headers.ContainsKey(HeaderNames.IfNoneMatch)
                 && !request.Headers.ContainsKey(HeaderNames.IfMatch)
                 && !request.Headers.ContainsKey(HeaderNames.IfRange);
-            var (export, survey, _) = await preparation.PrepareAsync(layer, parent ?? [], wholeDownload ? descriptors.LastSurvey : static _ => null, cancellationToken);
+            LayerSurvey? Assumed(string id) =>
+                descriptors.LastSurvey(id) is { } last && !(chosen != LayerCompression.None && blobs.Holds(descriptors.TryGetKnown(id, last, chosen))) ? last : null;
+            var (export, survey, _) = await preparation.PrepareAsync(layer, parent ?? [], wholeDownload ? Assumed : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
             var unverified = chosen == LayerCompression.None && survey.RecordedDiffId is not null;

@@ -177,7 +177,9 @@ internal sealed class LayerTarResult(
             async (body, aborted) =>
             {
                 ExportSummary summary;
-                using var copy = compression == LayerCompression.None ? null : blobs.StartCopy($"{layerId}\n{survey.Fingerprint}\n{compression}");
+                // Kept from the second download of a state on, whose descriptor the first kept (so the state had settled):
+                // a state pulled once costs neither the copy nor the disk.
+                using var copy = compression == LayerCompression.None || known is null ? null : blobs.StartCopy($"{layerId}\n{survey.Fingerprint}\n{compression}");
                 try
                 {
                     summary = await export.WriteAsync(compression, body, Expected(known), copy, aborted);
@@ -189,11 +191,7 @@ internal sealed class LayerTarResult(
                 }
 
                 descriptors.Record(layerId, compression, summary);
-                if (descriptors.Keeps(summary))
-                {
-                    // Only a state whose descriptor is kept looks its body up again.
-                    copy?.Keep(summary.Digest, summary.Size);
-                }
+                copy?.Keep(summary.Digest, summary.Size);
                 if (survey.RecordedDiffId is null && summary.Fingerprint != survey.Fingerprint)
                 {
                     // The layer changed without changing the tar's length: the next download announces what was read now.
@@ -231,6 +229,7 @@ internal sealed class LayerTarResult(
                     throw new LayerExportException("(kept body)", e.Message, new TarMismatchException(e.Message));
                 }
 
+                httpContext.RequestServices.GetRequiredService<ExportMetrics>().KeptBodySent(compression);
                 return elapsed => ExportLog.KeptBodySent(logger, export.Layer.Id, compression, start, end - 1, elapsed);
             });
     }
