@@ -102,6 +102,29 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
         Assert.Empty(System.IO.Directory.GetFileSystemEntries(Directory));
     }
 
+    [Fact]
+    public async Task EveryWriteToTheBodyGoesToTheCopyTooSyncOrAsync()
+    {
+        var cache = Cache(Mebibyte);
+        var body = RandomNumberGenerator.GetBytes(3000);
+        using var sent = new MemoryStream();
+
+        using (var copy = cache.StartCopy("layer\nstate\ngzip")!)
+        {
+            await using (var stream = new BlobCopyStream(sent, copy))
+            {
+                stream.Write(body.AsSpan(0, 1000));
+                await stream.WriteAsync(body.AsMemory(1000, 1000));
+                stream.Write(body, 2000, 1000);
+            }
+
+            Assert.True(copy.Keep(DescriptorOf(body).Digest, body.Length));
+        }
+
+        Assert.Equal(body, sent.ToArray());
+        Assert.Equal(body, File.ReadAllBytes(Path.Combine(Directory, Name(body))));
+    }
+
     [Theory]
     [InlineData("sha512:" + "ab")]
     [InlineData("sha256:../../../../etc/passwd")]
