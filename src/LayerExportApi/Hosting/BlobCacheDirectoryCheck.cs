@@ -1,5 +1,4 @@
 using LayerExport.Core.Blobs;
-using LayerExport.Core.Native;
 using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Hosting;
@@ -8,25 +7,6 @@ namespace LayerExportApi.Hosting;
 internal sealed class BlobCacheDirectoryCheck : IValidateOptions<BlobCacheOptions>
 {
     /// <inheritdoc />
-    public ValidateOptionsResult Validate(string? name, BlobCacheOptions options)
-    {
-        if (string.IsNullOrWhiteSpace(options.Directory))
-        {
-            return ValidateOptionsResult.Success;
-        }
-
-        try
-        {
-            BlobCache.CheckDirectory(options.Directory);
-            return ValidateOptionsResult.Success;
-        }
-        catch (UnsafeDirectoryException e)
-        {
-            return ValidateOptionsResult.Fail($"BlobCache:Directory is unsafe: {e.Message}");
-        }
-        catch (NativeIOException e)
-        {
-            return ValidateOptionsResult.Fail($"BlobCache:Directory cannot be opened or created: {e.Message}");
-        }
-    }
+    public ValidateOptionsResult Validate(string? name, BlobCacheOptions options) =>
+        PrivateDirectorySetting.Validate("BlobCache:Directory", options.Directory, BlobCache.CheckDirectory);
 }

@@ -1,5 +1,4 @@
 using LayerExport.Core.Digest;
-using LayerExport.Core.Native;
 using Microsoft.Extensions.Options;
 
 namespace LayerExportApi.Hosting;
@@ -8,25 +7,6 @@ namespace LayerExportApi.Hosting;
 internal sealed class DigestCacheDirectoryCheck : IValidateOptions<DigestCacheOptions>
 {
     /// <inheritdoc />
-    public ValidateOptionsResult Validate(string? name, DigestCacheOptions options)
-    {
-        if (string.IsNullOrWhiteSpace(options.Directory))
-        {
-            return ValidateOptionsResult.Success;
-        }
-
-        try
-        {
-            DigestCache.CheckDirectory(options.Directory);
-            return ValidateOptionsResult.Success;
-        }
-        catch (UnsafeDirectoryException e)
-        {
-            return ValidateOptionsResult.Fail($"DigestCache:Directory is unsafe: {e.Message}");
-        }
-        catch (NativeIOException e)
-        {
-            return ValidateOptionsResult.Fail($"DigestCache:Directory cannot be opened or created: {e.Message}");
-        }
-    }
+    public ValidateOptionsResult Validate(string? name, DigestCacheOptions options) =>
+        PrivateDirectorySetting.Validate("DigestCache:Directory", options.Directory, DigestCache.CheckDirectory);
 }
