@@ -166,7 +166,7 @@ internal static class LayerEndpoints
                 && !request.Headers.ContainsKey(HeaderNames.IfRange);
             LayerSurvey? Assumed(string id) =>
                 descriptors.LastSurvey(id) is { } last && !(chosen != LayerCompression.None && blobs.Holds(descriptors.TryGetKnown(id, last, chosen))) ? last : null;
-            var (export, survey, _) = await preparation.PrepareAsync(layer, parent ?? [], wholeDownload ? Assumed : static _ => null, cancellationToken);
+            var (export, survey, surveyed) = await preparation.PrepareAsync(layer, parent ?? [], wholeDownload ? Assumed : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
             var unverified = chosen == LayerCompression.None && survey.RecordedDiffId is not null;
@@ -192,7 +192,7 @@ internal static class LayerEndpoints
                 }
             }
 
-            return new LayerTarResult(export, chosen, survey, known, descriptors, blobs, logger);
+            return new LayerTarResult(export, chosen, survey, surveyed, known, descriptors, blobs, logger);
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {

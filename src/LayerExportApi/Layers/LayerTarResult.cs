@@ -15,12 +15,14 @@ namespace LayerExportApi.Layers;
 /// What is known before the body starts is announced: the exact length of the plain tar always, the digest
 /// (as <c>Docker-Content-Digest</c> and a strong ETag) when this layer state was exported before. The body goes
 /// out through <see cref="BodyTransfer"/>, which answers a failure with a problem while nothing of the body has
-/// left, and makes it a failed transfer after that.
+/// left, and makes it a failed transfer after that. A gzip or zstd body kept in the <see cref="BlobCache"/> is sent
+/// from there when the survey was taken for this request (<c>surveyedNow</c>), not the last one taken on trust.
 /// </remarks>
 internal sealed class LayerTarResult(
     PreparedExport export,
     LayerCompression compression,
     LayerSurvey survey,
+    bool surveyedNow,
     LayerDescriptor? known,
     LayerDescriptors descriptors,
     BlobCache blobs,
@@ -125,8 +127,9 @@ internal sealed class LayerTarResult(
             return;
         }
 
-        // A body kept from an earlier export of this state is read back, checked against its digest, not made again.
-        if (compression != LayerCompression.None && known is not null && blobs.TryOpen(known) is { } kept)
+        // A body kept from an earlier export of this state is read back, checked against its digest, not made again. A
+        // survey taken on trust was of a state without one (LayerEndpoints); one kept since is not sent on its word.
+        if (compression != LayerCompression.None && known is not null && surveyedNow && blobs.TryOpen(known) is { } kept)
         {
             using (kept)
             {
