@@ -64,6 +64,9 @@ try
     // The digest cache too: a directory made unsafe later then costs only its entries, never a request.
     app.OpenDigestCache();
 
+    // And the blob cache, likewise: its directory is checked now, not by the first compressed download.
+    app.OpenBlobCache();
+
     // zstd: the native libzstd shipped with the server where it emits the managed port's bytes; the log says which.
     app.ReportZstdImplementation();
 

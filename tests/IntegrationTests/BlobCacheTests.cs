@@ -200,6 +200,29 @@ public sealed class BlobCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ADirectoryMadeUnsafeAfterTheStartIsNeitherReadNorWrittenAndDownloadsGoOn()
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+        var (body, _) = await KeepAsync(server, http, "large", "/layers/large/tar?compression=gzip");
+        var chmod = await ProcessRunner.RunAsync("chmod", ["777", Blobs]);
+        Assert.True(chmod.ExitCode == 0, chmod.Describe());
+
+        // An If-None-Match of another tag asks for the whole body on a fresh survey, as a kept body needs.
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/layers/large/tar?compression=gzip", UriKind.Relative));
+        request.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"sha256:other\""));
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(body, await response.Content.ReadAsByteArrayAsync());
+        await server.Logs.WaitForExportOutcomesAsync("large", 3);
+
+        Assert.DoesNotContain(server.Logs.Events, e => e.RenderMessage().Contains("sent from the kept body", StringComparison.Ordinal));
+        var warning = await server.Logs.WaitForAsync(e => e.RenderMessage().StartsWith("A compressed body was not kept in BlobCache:Directory: ", StringComparison.Ordinal), "the copy refused");
+        Assert.Contains($"'{Blobs}'", warning.RenderMessage(), StringComparison.Ordinal);
+        Assert.Single(Directory.GetFileSystemEntries(Blobs));
+    }
+
+    [Fact]
     public async Task ADirectoryOthersCanWriteIsRefusedAtStart()
     {
         var shared = Path.Combine(_scratch, "shared");

@@ -23,6 +23,13 @@ internal static partial class BlobCacheExtensions
         return builder;
     }
 
+    /// <summary>Opens the cache now: a directory made unsafe after start then costs only its bodies, never a request.</summary>
+    public static WebApplication OpenBlobCache(this WebApplication app)
+    {
+        app.Services.GetRequiredService<BlobCache>();
+        return app;
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "A compressed body was not kept in BlobCache:Directory: {Reason}; others that fail likewise are not logged until one is kept again")]
     private static partial void BodyNotKept(ILogger logger, string reason);
 }
