@@ -165,7 +165,10 @@ internal static class LayerEndpoints
                 && !request.Headers.ContainsKey(HeaderNames.IfMatch)
                 && !request.Headers.ContainsKey(HeaderNames.IfRange);
             LayerSurvey? Assumed(string id) =>
-                descriptors.LastSurvey(id) is { } last && !(chosen != LayerCompression.None && blobs.Holds(descriptors.TryGetKnown(id, last, chosen))) ? last : null;
+                descriptors.LastSurvey(id) is { } last
+                && !(chosen != LayerCompression.None && blobs.IsOn && blobs.Holds(descriptors.TryGetKnown(id, last, chosen)))
+                    ? last
+                    : null;
             var (export, survey, surveyed) = await preparation.PrepareAsync(layer, parent ?? [], wholeDownload ? Assumed : static _ => null, cancellationToken);
             descriptors.RememberSurvey(export.Layer.Id, survey);
             var known = descriptors.TryGetKnown(export.Layer.Id, survey, chosen);
