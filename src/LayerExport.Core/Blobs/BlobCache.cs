@@ -27,7 +27,8 @@ public sealed class BlobCache
 
     private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
 
-    // A copy is written as fast as its body is made: one this old is a crashed server's, never one under way.
+    // Every write moves a copy's mtime, and a download that sends nothing for that long is cut by the minimum read
+    // rate: a copy untouched this long is a crashed server's, never one under way.
     private static readonly TimeSpan AbandonedAfter = TimeSpan.FromDays(1);
 
     private readonly string? _directory;
