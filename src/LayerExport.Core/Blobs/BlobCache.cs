@@ -275,7 +275,7 @@ public sealed class BlobCache
                 }
                 else if (status.MtimeSeconds < abandonedBefore)
                 {
-                    RemoveQuietly(directory, name);
+                    directory.RemoveQuietlyAt(name);
                 }
             }
             catch (NativeIOException)
@@ -287,20 +287,8 @@ public sealed class BlobCache
         entries.Sort(static (a, b) => a.Seconds != b.Seconds ? a.Seconds.CompareTo(b.Seconds) : a.Nanoseconds.CompareTo(b.Nanoseconds));
         for (var i = 0; total > MaxBytes && i < entries.Count; i++)
         {
-            RemoveQuietly(directory, entries[i].Name);
+            directory.RemoveQuietlyAt(entries[i].Name);
             total -= entries[i].Size;
-        }
-    }
-
-    internal static void RemoveQuietly(FileDescriptor directory, byte[] name)
-    {
-        try
-        {
-            directory.UnlinkAt(name);
-        }
-        catch (NativeIOException)
-        {
-            // Left behind, it is only a stray file in the server's own directory, pruned later.
         }
     }
 

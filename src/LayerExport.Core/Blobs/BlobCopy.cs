@@ -95,7 +95,7 @@ public sealed class BlobCopy : IDisposable
         _file = null;
         if (!_kept)
         {
-            BlobCache.RemoveQuietly(_directory, _temporary);
+            _directory.RemoveQuietlyAt(_temporary);
         }
 
         _directory.Dispose();
@@ -106,7 +106,7 @@ public sealed class BlobCopy : IDisposable
     {
         _file!.Dispose();
         _file = null;
-        BlobCache.RemoveQuietly(_directory, _temporary);
+        _directory.RemoveQuietlyAt(_temporary);
         if (reason is not null)
         {
             _cache.WriteFailed(reason);

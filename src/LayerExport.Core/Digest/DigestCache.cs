@@ -172,7 +172,7 @@ public sealed class DigestCache
             }
             catch (NativeIOException e)
             {
-                RemoveQuietly(directory, temporary);
+                directory.RemoveQuietlyAt(temporary);
                 WriteFailed(e.Message);
             }
         }
@@ -198,7 +198,7 @@ public sealed class DigestCache
         try
         {
             using var directory = PrivateDirectory.OpenOrCreate(_directory);
-            RemoveQuietly(directory, EntryName(key));
+            directory.RemoveQuietlyAt(EntryName(key));
         }
         catch (IOException)
         {
@@ -297,7 +297,7 @@ public sealed class DigestCache
                     }
                     else if (status.MtimeSeconds < abandonedBefore)
                     {
-                        RemoveQuietly(directory, name);
+                        directory.RemoveQuietlyAt(name);
                     }
                 }
                 catch (NativeIOException)
@@ -315,7 +315,7 @@ public sealed class DigestCache
         entries.Sort(static (a, b) => a.Seconds != b.Seconds ? a.Seconds.CompareTo(b.Seconds) : a.Nanoseconds.CompareTo(b.Nanoseconds));
         foreach (var (name, _, _) in entries.Take(entries.Count - (_maxOnDisk - (_maxOnDisk / 10))))
         {
-            RemoveQuietly(directory, name);
+            directory.RemoveQuietlyAt(name);
         }
     }
 
@@ -357,18 +357,6 @@ public sealed class DigestCache
         catch (IOException)
         {
             return null;
-        }
-    }
-
-    private static void RemoveQuietly(FileDescriptor directory, byte[] name)
-    {
-        try
-        {
-            directory.UnlinkAt(name);
-        }
-        catch (NativeIOException)
-        {
-            // Left behind, it is only a stray temporary file in the server's own directory.
         }
     }
 }

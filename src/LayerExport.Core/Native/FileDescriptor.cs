@@ -221,6 +221,19 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         }
     }
 
+    /// <summary>Removes a child that is not a directory, ignoring a failure: for a cache's own files, where one left behind is only a stray that a later prune removes.</summary>
+    public void RemoveQuietlyAt(ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            UnlinkAt(name);
+        }
+        catch (NativeIOException)
+        {
+            // Left behind, it is only a stray file in the server's own directory.
+        }
+    }
+
     /// <summary>Metadata of this descriptor itself.</summary>
     public FileStatus Stat()
     {
