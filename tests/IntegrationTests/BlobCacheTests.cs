@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using System.Text.Json;
 using IntegrationTests.Support;
 using LayerExport.TestSupport;
 using LayerExportApi.Hosting;
@@ -144,6 +145,80 @@ public sealed class BlobCacheTests : IDisposable
         Assert.Equal($"bytes 1000-{whole.Length - 2}/{whole.Length}", response.Content.Headers.ContentRange?.ToString());
         Assert.Equal(whole[1000..^1], await response.Content.ReadAsByteArrayAsync());
         await server.Logs.WaitForAsync(e => e.RenderMessage().Contains($"bytes 1000-{whole.Length - 2} sent from the kept body", StringComparison.Ordinal), "the range sent from the kept body");
+    }
+
+    [Theory]
+    [InlineData("gzip", "-z")]
+    [InlineData("zstd", "--zstd")]
+    public async Task ADescriptorKeepsTheBodyItMadeAndTheDownloadAfterItIsThatBody(string compression, string tarOption)
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+
+        // A sidecar asks for the digest and size first, then downloads: the body the descriptor was made from is kept.
+        using var described = JsonDocument.Parse(await http.GetStringAsync(new Uri($"/layers/large/descriptor?compression={compression}", UriKind.Relative)));
+        var digest = described.RootElement.GetProperty("digest").GetString()!;
+        var kept = Path.Combine(Blobs, digest.Replace(':', '-'));
+        Assert.Equal([kept], Directory.GetFileSystemEntries(Blobs));
+
+        var body = await http.GetByteArrayAsync(new Uri($"/layers/large/tar?compression={compression}", UriKind.Relative));
+        await server.Logs.WaitForAsync(e => e.RenderMessage().Contains($"bytes 0-{body.Length - 1} sent from the kept body", StringComparison.Ordinal), "the download sent from the kept body");
+        Assert.Equal(digest, $"sha256:{Convert.ToHexStringLower(SHA256.HashData(body))}");
+        Assert.Equal(described.RootElement.GetProperty("size").GetInt64(), body.Length);
+        Assert.Equal(await File.ReadAllBytesAsync(kept), body);
+
+        var archive = Path.Combine(_scratch, "described");
+        await File.WriteAllBytesAsync(archive, body);
+        Assert.Equal("large\n", await GnuTar.ReadMemberAsync(archive, "etc/motd", tarOption));
+    }
+
+    [Fact]
+    public async Task ADescriptorOfAStateNotYetSettledKeepsNothing()
+    {
+        await using var server = Start(new Dictionary<string, string> { ["DigestCache:SettleTime"] = "01:00:00" });
+        using var http = server.CreateClient();
+
+        // Its descriptor is not kept, so nothing could find the body under it.
+        using var unsettled = await http.GetAsync(new Uri("/layers/large/descriptor?compression=gzip", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, unsettled.StatusCode);
+        Assert.Empty(Directory.GetFileSystemEntries(Blobs));
+    }
+
+    [Fact]
+    public async Task ADescriptorOfThePlainTarKeepsNothing()
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+
+        // The plain tar is made at a static file's speed: a copy of it would only cost disk.
+        using var plain = await http.GetAsync(new Uri("/layers/large/descriptor", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.Empty(Directory.GetFileSystemEntries(Blobs));
+    }
+
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task AResumeOfAStateNoDownloadCompletedIsSentFromTheBodyItsDescriptorKept(string compression)
+    {
+        await using var server = Start();
+        using var http = server.CreateClient();
+        var path = $"/layers/large/tar?compression={compression}";
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        request.Headers.Range = new RangeHeaderValue(1000, null);
+        using var response = await http.SendAsync(request);
+        var slice = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        await server.Logs.WaitForAsync(e => e.RenderMessage().Contains(" sent from the kept body", StringComparison.Ordinal), "the range sent from the kept body");
+        var kept = Assert.Single(Directory.GetFileSystemEntries(Blobs));
+        var whole = await File.ReadAllBytesAsync(kept);
+        Assert.Equal(whole[1000..], slice);
+        Assert.Equal($"bytes 1000-{whole.Length - 1}/{whole.Length}", response.Content.Headers.ContentRange?.ToString());
+        Assert.Equal(whole, await http.GetByteArrayAsync(new Uri(path, UriKind.Relative)));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Native;
 
@@ -157,6 +158,9 @@ public sealed class BlobCache
             return null;
         }
     }
+
+    /// <summary>The state <see cref="StartCopy"/> takes for one representation of one layer state.</summary>
+    public static string StateOf(string layerId, string fingerprint, LayerCompression compression) => $"{layerId}\n{fingerprint}\n{compression}";
 
     /// <summary>A copy of <paramref name="state"/> ended, kept or not.</summary>
     internal void CopyEnded(string state) => _copying.TryRemove(state, out _);

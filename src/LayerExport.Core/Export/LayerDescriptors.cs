@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using LayerExport.Core.Blobs;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Reader;
@@ -131,7 +132,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             GzipIndex = summary.GzipIndex,
             TarCheck = compression == LayerCompression.None ? summary.TarCheck : null,
         };
-        if (summary.UnchangedFor < SettleTime)
+        if (!Settled(summary))
         {
             // Announced as an ETag and trusted for ranges, a digest must be of every body this fingerprint may stand for.
             return descriptor;
@@ -147,6 +148,15 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         return descriptor;
     }
 
+    /// <summary>Where a computed gzip or zstd body is kept for the download it was asked ahead of; null keeps none.</summary>
+    /// <remarks>
+    /// A descriptor is computed for a download to come: a sidecar's push after its descriptor, a resumed or conditional
+    /// download of a state no export completed. The body made for it was thrown away; kept, that download reads it back
+    /// instead of compressing the layer again. Only a state whose descriptor is kept keeps its body: nothing could look
+    /// up another.
+    /// </remarks>
+    public BlobCache? Blobs { get; init; }
+
     /// <summary>The descriptor for this layer state, computing it (once, however many ask) when it is not known.</summary>
     /// <remarks>A reassembled plain tar's is the recorded diffID, given only once the tar of this state was seen to have it: a descriptor must describe a body that can be served.</remarks>
     public async Task<LayerDescriptor> GetAsync(string layerId, LayerSurvey survey, LayerCompression compression, CancellationToken cancellationToken)
@@ -161,7 +171,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             return known;
         }
 
-        return await ComputeSharedAsync(Key(layerId, survey.Fingerprint, compression), layerId, compression, cancellationToken).ConfigureAwait(false);
+        return await ComputeSharedAsync(Key(layerId, survey.Fingerprint, compression), layerId, survey.Fingerprint, compression, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Makes sure the plain tar of this layer state was seen once to have the diffID its store recorded, exporting it once (shared) when it was not.</summary>
@@ -181,7 +191,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
 
         try
         {
-            await ComputeSharedAsync(key, layerId, LayerCompression.None, cancellationToken).ConfigureAwait(false);
+            await ComputeSharedAsync(key, layerId, survey.Fingerprint, LayerCompression.None, cancellationToken).ConfigureAwait(false);
         }
         catch (LayerExportException e) when (e.InnerException is LayerStoreCorruptException)
         {
@@ -205,7 +215,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
     // damaged file) is no such proof, as TryGetKnown passes it over too.
     private bool SawRecordedDiffId(string key, LayerDigest recorded) => cache.TryGet(key, out var kept) && kept.Digest == recorded;
 
-    private async Task<LayerDescriptor> ComputeSharedAsync(string key, string layerId, LayerCompression compression, CancellationToken cancellationToken)
+    private async Task<LayerDescriptor> ComputeSharedAsync(string key, string layerId, string fingerprint, LayerCompression compression, CancellationToken cancellationToken)
     {
         Computation? computation;
         lock (_lock)
@@ -230,7 +240,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
                 computation = new Computation(CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token));
                 _running.Add(key, computation);
                 var started = computation;
-                computation.Work = Task.Run(() => ComputeAsync(key, layerId, compression, started));
+                computation.Work = Task.Run(() => ComputeAsync(key, layerId, fingerprint, compression, started));
             }
 
             computation.Waiters++;
@@ -299,14 +309,21 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         _shutdown.Dispose();
     }
 
-    private async Task<LayerDescriptor> ComputeAsync(string key, string layerId, LayerCompression compression, Computation computation)
+    private async Task<LayerDescriptor> ComputeAsync(string key, string layerId, string fingerprint, LayerCompression compression, Computation computation)
     {
         try
         {
             using var export = exporter.Prepare(layerId, []);
+            using var copy = compression == LayerCompression.None ? null : Blobs?.StartCopy(BlobCache.StateOf(layerId, fingerprint, compression));
             var sink = PipeWriter.Create(Stream.Null);
-            var summary = await export.WriteAsync(compression, sink, expected: null, computation.Cancellation.Token).ConfigureAwait(false);
-            return Record(layerId, compression, summary);
+            var summary = await export.WriteAsync(compression, sink, expected: null, copy, computation.Cancellation.Token).ConfigureAwait(false);
+            var descriptor = Record(layerId, compression, summary);
+            if (Settled(summary))
+            {
+                copy?.Keep(summary.Digest, summary.Size);
+            }
+
+            return descriptor;
         }
         finally
         {
@@ -355,6 +372,8 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
             _running.Remove(key);
         }
     }
+
+    private bool Settled(ExportSummary summary) => summary.UnchangedFor >= SettleTime;
 
     private string Key(string layerId, string fingerprint, LayerCompression compression) =>
         DigestCache.Key(layerId, fingerprint, Representation(compression));

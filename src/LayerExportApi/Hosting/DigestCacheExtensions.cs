@@ -1,3 +1,4 @@
+using LayerExport.Core.Blobs;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Export;
@@ -67,6 +68,7 @@ internal static partial class DigestCacheExtensions
                 services.GetRequiredService<IOptions<CompressionOptions>>().Value)
             {
                 SettleTime = services.GetRequiredService<IOptions<DigestCacheOptions>>().Value.SettleTime,
+                Blobs = services.GetRequiredService<BlobCache>(),
             };
 
             // A computation started now would only be cut by the shutdown; those running may finish within its grace.

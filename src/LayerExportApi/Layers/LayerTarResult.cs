@@ -182,7 +182,7 @@ internal sealed class LayerTarResult(
                 ExportSummary summary;
                 // Kept from the second download of a state on, whose descriptor the first kept (so the state had settled):
                 // a state pulled once costs neither the copy nor the disk.
-                using var copy = compression == LayerCompression.None || known is null ? null : blobs.StartCopy($"{layerId}\n{survey.Fingerprint}\n{compression}");
+                using var copy = compression == LayerCompression.None || known is null ? null : blobs.StartCopy(BlobCache.StateOf(layerId, survey.Fingerprint, compression));
                 try
                 {
                     summary = await export.WriteAsync(compression, body, Expected(known), copy, aborted);
