@@ -1,5 +1,6 @@
 using System.Net;
 using IntegrationTests.Support;
+using LayerExport.Core.Store;
 
 namespace IntegrationTests;
 
@@ -64,6 +65,53 @@ public sealed class ParentChainTests : IAsyncLifetime
         Assert.Equal(recorded, problem.GetProperty("recordedChain").EnumerateArray().Select(e => e.GetString()));
         Assert.Contains($"'{id}'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("urn:layer-export:problem:parent-chain-mismatch", problem.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task AcceptsTheWholeChainOfADeepestImageWithTheLongestIds()
+    {
+        // Docker stacks at most 125 layers; each ID here is the longest a layer ID may be. Named in full, the parents
+        // make a request line of 17 KiB, past Kestrel's default of 8 KiB (an empty 414 before the endpoint ran).
+        using var store = TempLayerStore.Create();
+        var ids = Enumerable.Range(0, 125).Select(static n => $"{n:D3}{new string('f', 125)}").ToArray();
+        for (var n = 0; n < ids.Length; n++)
+        {
+            store.AddLayer(ids[n], parent: n == 0 ? null : ids[n - 1]);
+        }
+
+        store.AddFile(ids[^1], "etc/motd", "deep\n"u8.ToArray());
+        await using var server = ApiServer.Start(store.Root);
+        using var client = server.CreateClient();
+        var query = string.Join('&', Enumerable.Reverse(ids[..^1]).Select(static id => $"parent={id}"));
+        var target = $"/layers/{ids[^1]}/tar?{query}";
+
+        using var response = await client.GetAsync(new Uri(target, UriKind.Relative));
+
+        Assert.True(target.Length > 16 * 1024, $"the request target is {target.Length} bytes");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var archive = Path.Combine(Path.GetTempPath(), $"chain-{Guid.NewGuid():N}.tar");
+        try
+        {
+            await File.WriteAllBytesAsync(archive, await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal("deep\n", await GnuTar.ReadMemberAsync(archive, "etc/motd"));
+        }
+        finally
+        {
+            File.Delete(archive);
+        }
+    }
+
+    [Fact]
+    public async Task QuotesAParentFarLongerThanAnIdOnlyAsFarAsAnIdCouldGo()
+    {
+        using var client = Server.CreateClient();
+
+        using var response = await client.GetAsync(new Uri($"/layers/top/tar?parent={new string('b', 20_000)}", UriKind.Relative));
+
+        var problem = await ProblemAssert.IsProblemAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal(
+            $"The parent value '{new string('b', 160)}... (19840 more characters)' is not a layer ID: IDs match {LayerId.Pattern}.",
+            problem.GetProperty("detail").GetString());
     }
 
     [Theory]

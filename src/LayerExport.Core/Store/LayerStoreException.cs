@@ -16,7 +16,7 @@ public sealed class InvalidLayerIdException : LayerStoreException
 
     /// <summary>The text, refused as an ID of the store's own <paramref name="form"/> (what its detail says IDs are).</summary>
     public InvalidLayerIdException(string? text, string form)
-        : this($"'{text}' is not a layer ID: {form}.", text, form)
+        : this($"'{Quoted(text)}' is not a layer ID: {form}.", text, form)
     {
     }
 
@@ -32,7 +32,10 @@ public sealed class InvalidLayerIdException : LayerStoreException
 
     /// <summary>The same refusal, saying the text was the value of <paramref name="parameter"/>.</summary>
     public InvalidLayerIdException Of(string parameter) =>
-        new($"The {parameter} value '{Text}' is not a layer ID: {_form}.", Text, _form);
+        new($"The {parameter} value '{Quoted(Text)}' is not a layer ID: {_form}.", Text, _form);
+
+    // A request line may hold 32 KiB of one value: the detail quotes it only as far as an ID could go.
+    private static string? Quoted(string? text) => text is null ? null : MetadataText.Quote(text);
 }
 
 /// <summary>No layer has this ID.</summary>

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace LayerExport.Core.Store;
 
-/// <summary>Text read from a store's metadata file, as an error message quotes it.</summary>
+/// <summary>Text read from a store's metadata file, or a request's value refused as an ID, as an error message quotes it.</summary>
 /// <remarks>
 /// Problem details reach HTTP clients and every log line repeats them, and a metadata file can be up to 64 KiB of
 /// anything (even a hard link to another file of the store's file system). A value that is not what it should be

@@ -19,6 +19,14 @@ internal static partial class LimitsExtensions
     /// </remarks>
     public const long UnsentBytesPerConnection = TarStreamWriter.FlushThreshold;
 
+    /// <summary>The longest HTTP/1.1 request line taken: beyond it, Kestrel answers 414 itself.</summary>
+    /// <remarks>
+    /// A parent chain named in full must fit: Docker stacks at most 125 layers, and 124 parents of the longest IDs (128
+    /// characters) make a line of 17 KiB, which Kestrel's default of 8 KiB refused. An HTTP/2 request's path is bounded
+    /// by its header block alone, 32 KiB, so both protocols now take the same requests.
+    /// </remarks>
+    public const int MaxRequestLineBytes = 32 * 1024;
+
     private const ulong RecommendedDescriptorLimit = 4096;
 
     /// <summary>Binds <c>Limits</c>, validates it at start and applies it to the gate, Kestrel and the host.</summary>
@@ -39,6 +47,7 @@ internal static partial class LimitsExtensions
             var rate = limits.Value.MinResponseBytesPerSecond;
             kestrel.Limits.MinResponseDataRate = rate > 0 ? new MinDataRate(rate, limits.Value.MinResponseGracePeriod) : null;
             kestrel.Limits.MaxResponseBufferSize = 64 * 1024;
+            kestrel.Limits.MaxRequestLineSize = MaxRequestLineBytes;
             kestrel.Limits.MaxConcurrentConnections = limits.Value.Connections
                 ?? ConnectionLimit.Default(DescriptorLimit.Current(), DescriptorLimit.Held());
         });
