@@ -23,7 +23,7 @@ internal static partial class LimitsExtensions
     /// <remarks>
     /// A parent chain named in full must fit: Docker stacks at most 125 layers, and 124 parents of the longest IDs (128
     /// characters) make a line of 17 KiB, which Kestrel's default of 8 KiB refused. An HTTP/2 request's path is bounded
-    /// by its header block alone, 32 KiB, so both protocols now take the same requests.
+    /// by its header block alone, 32 KiB, so both protocols now take about the same requests.
     /// </remarks>
     public const int MaxRequestLineBytes = 32 * 1024;
 
