@@ -67,7 +67,8 @@ internal static class LayerEndpoints
             .WithDescription(
                 "An OCI descriptor (mediaType, digest, size) of the representation, plus the layer's diffID. "
                 + "Computed once per layer state (concurrent requests share the work) and cached across restarts; "
-                + "a layer that changed on disk gets a new descriptor.")
+                + "a layer that changed on disk gets a new descriptor. With BlobCache:Directory set, the gzip or zstd body "
+                + "it is computed from is kept, so the download that follows it is read back, not compressed again.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
