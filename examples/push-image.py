@@ -13,6 +13,8 @@ What a registry push sidecar does, with the Python standard library only:
 3. Otherwise the body of `GET /layers/{id}/tar?compression=...` is streamed into the registry's upload
    (`PUT ...?digest=`), with the size as `Content-Length`; nothing is buffered. The registry hashes what it
    receives and refuses a blob that does not match the digest, so a failed or altered export cannot land.
+   With `BlobCache:Directory` set on the server, the body step 2 was computed from is kept, and this download
+   reads it back: the layer is compressed once for both.
 4. An image config lists the diffIDs; it and an OCI image manifest are pushed last. The manifest's digest is
    printed.
 

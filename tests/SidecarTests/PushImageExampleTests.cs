@@ -56,6 +56,38 @@ public sealed class PushImageExampleTests
         Assert.Equal(TestContent.Random(seed: 5, length: 200_000), await File.ReadAllBytesAsync(Path.Combine(rootfs, "usr", "lib", "libdemo.so")));
     }
 
+    // The script asks for each layer's descriptor, then downloads it: with BlobCache set, the body the descriptor was
+    // computed from is kept, and the upload reads it back instead of compressing the layer a second time.
+    [Fact]
+    public async Task WithKeptBodiesEachUploadIsTheBodyItsDescriptorKept()
+    {
+        using var work = new TemporaryDirectory("push-example-kept");
+        var store = new NativeStoreBuilder(work.Combine("store"));
+        NativeStoreBuilder.WriteFile(store.AddLayer("base"), "usr/lib/libdemo.so", TestContent.Random(seed: 7, length: 300_000));
+        NativeStoreBuilder.WriteFile(store.AddLayer("app", parent: "base"), "app/main.py", "print('kept')\n"u8.ToArray());
+        var blobs = work.Combine("blobs");
+        using var server = new ApiServer(store.Root, work.Combine("digests"), new Dictionary<string, string> { ["BlobCache:Directory"] = blobs });
+        using var registry = await RegistryProcess.StartAsync(work.CreateSubdirectory("registry"));
+
+        var result = (await RunAsync(server.BaseAddress.ToString(), registry.BaseAddress.ToString(), "kept", "app"))
+            .EnsureSuccess("push-image.py with kept bodies");
+
+        Assert.Equal(2, CountLines(result.Stderr, " pushed sha256:"));
+        using (var client = server.CreateClient())
+        {
+            var metrics = await PrometheusScrape.TakeAsync(client);
+            Assert.Equal(2, metrics.Value("layer_export_kept_bodies_sent_total", ("representation", "gzip")));
+        }
+
+        var pushed = Directory.GetFiles(blobs).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        var announced = result.Stderr.Split('\n').Where(static line => line.Contains(" pushed sha256:", StringComparison.Ordinal))
+            .Select(static line => line.Split(' ')[2].Replace(':', '-')).Order(StringComparer.Ordinal);
+        Assert.Equal(announced, pushed);
+        var rootfs = await PullAndUnpackAsync(registry, work, "kept");
+        Assert.Equal("print('kept')\n", await File.ReadAllTextAsync(Path.Combine(rootfs, "app", "main.py")));
+        Assert.Equal(TestContent.Random(seed: 7, length: 300_000), await File.ReadAllBytesAsync(Path.Combine(rootfs, "usr", "lib", "libdemo.so")));
+    }
+
     // A containers-storage name may hold '/', '%' and any other text: the script asks for it as one percent-encoded
     // path segment, and pushes the layer it names under that layer's ID.
     [Fact]
