@@ -71,6 +71,37 @@ public sealed class DigestCacheRecoveryTests : IDisposable
         Assert.Contains($"\"TarCheck\":\"{trueCheck}\"", await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_digests, "*.json"))), StringComparison.Ordinal);
     }
 
+    // A compressed download of a known layer state is held to the check kept with its body's digest, not to its SHA-256:
+    // a check damaged alone fails that download as a damaged digest does, and the next one keeps the true check.
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task AWrongKeptBodyCheckFailsOneCompressedDownloadAndIsThenReplacedByTheTrueOne(string compression)
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = _digests };
+        var url = new Uri($"/layers/base/tar?compression={compression}", UriKind.Relative);
+        var (body, _) = await RecordAsync(settings, url);
+        string? trueCheck = null;
+        Assert.Equal(1, await DamageEntriesAsync(text => Regex.Replace(text, "\"BodyCheck\":\"([0-9a-f]{32})\"", match =>
+        {
+            trueCheck = match.Groups[1].Value;
+            return "\"BodyCheck\":\"" + new string('0', 32) + "\"";
+        })));
+
+        // The body leaves as it is made, all but its last byte: the check before that byte cuts the transfer.
+        await using var server = ApiServer.Start(_store.Root, settings: settings);
+        using var http = server.CreateClient();
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetByteArrayAsync(url));
+        await server.Logs.WaitForExportOutcomeAsync("base", "failed");
+        var next = await http.GetByteArrayAsync(url);
+        await server.Logs.WaitForExportOutcomesAsync("base", 2);
+
+        Assert.Equal(body, next);
+        Assert.Contains(
+            Directory.GetFiles(_digests, "*.json").Select(File.ReadAllText),
+            text => text.Contains($"\"BodyCheck\":\"{trueCheck}\"", StringComparison.Ordinal));
+    }
+
     // A reassembled tar is held to the check kept with the store's diffID too, once an export has seen the tar have it:
     // a damaged check fails one download, is forgotten (it is not the store's fault), and the next one keeps the true check.
     [Fact]

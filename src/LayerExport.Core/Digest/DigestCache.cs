@@ -138,7 +138,8 @@ public sealed class DigestCache
             descriptor.Size,
             descriptor.DiffId.Value,
             descriptor.GzipIndex is { } index ? StoredGzipIndex.Of(index) : null,
-            descriptor.TarCheck);
+            descriptor.TarCheck,
+            descriptor.BodyCheck);
         var temporary = Encoding.ASCII.GetBytes($"{key}.json.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}.tmp");
 
         // Best effort: a cache directory that vanished, filled up or became unsafe costs a recomputation later, never an export.
@@ -362,7 +363,7 @@ public sealed class DigestCache
 }
 
 /// <summary>One cache file's content.</summary>
-internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null, string? TarCheck = null)
+internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null, string? TarCheck = null, string? BodyCheck = null)
 {
     /// <summary>The descriptor, or null when a value could not have been written by this server.</summary>
     /// <remarks>
@@ -375,7 +376,8 @@ internal sealed record StoredDescriptor(string MediaType, string Digest, long Si
         if (MediaType is not (LayerMediaType.Tar or LayerMediaType.TarGzip or LayerMediaType.TarZstd)
             || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size <= 0
             || (MediaType == LayerMediaType.Tar && Digest != DiffId)
-            || (TarCheck is not null && (MediaType != LayerMediaType.Tar || !SealedChecksum.IsWellFormed(TarCheck))))
+            || (TarCheck is not null && (MediaType != LayerMediaType.Tar || !SealedChecksum.IsWellFormed(TarCheck)))
+            || (BodyCheck is not null && (MediaType == LayerMediaType.Tar || !SealedChecksum.IsWellFormed(BodyCheck))))
         {
             return null;
         }
@@ -392,6 +394,7 @@ internal sealed record StoredDescriptor(string MediaType, string Digest, long Si
         {
             GzipIndex = GzipIndex?.Checksum is null ? null : index,
             TarCheck = TarCheck,
+            BodyCheck = BodyCheck,
         };
     }
 }

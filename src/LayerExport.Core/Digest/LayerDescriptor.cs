@@ -14,4 +14,7 @@ public sealed record LayerDescriptor(string MediaType, LayerDigest Digest, long 
 
     /// <summary>For a plain tar, its <see cref="Digest.SealedChecksum"/>: with it, a later export of the same layer state is checked without SHA-256.</summary>
     public string? TarCheck { get; init; }
+
+    /// <summary>For a gzip or zstd body, its <see cref="Digest.SealedChecksum"/> with <see cref="Digest"/>: with it, a later export of the same layer state is checked without SHA-256.</summary>
+    public string? BodyCheck { get; init; }
 }

@@ -32,6 +32,17 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
     /// <remarks>The walk's fingerprint is held to <see cref="StateFingerprint"/> before the end-of-archive blocks too, as for <see cref="FixedByBody"/>.</remarks>
     public bool CheckedByChecksum => TarCheck is not null && DiffId is not null && StateFingerprint is not null;
 
+    /// <summary>The <see cref="Digest.SealedChecksum"/> kept with <see cref="BodyDigest"/> for this layer state, if any.</summary>
+    public string? BodyCheck { get; init; }
+
+    /// <summary>Whether a compressed body may be held to <see cref="BodyCheck"/> instead of its SHA-256: one of a layer state exported before.</summary>
+    /// <remarks>
+    /// As <see cref="CheckedByChecksum"/> for a plain tar (docs/decisions/0021-a-known-compressed-body-checked-by-a-sealed-checksum.md).
+    /// A body whose tar is not hashed either (<see cref="FixedByBody"/>) still has the walk's fingerprint held to
+    /// <see cref="StateFingerprint"/> before the tar's end.
+    /// </remarks>
+    public bool BodyCheckedByChecksum => BodyCheck is not null && BodyDigest is not null && StateFingerprint is not null;
+
     /// <summary>Fails when the tar written so far, followed by <paramref name="toCome"/>, is not the one announced; run it before the last bytes leave.</summary>
     /// <param name="tar">The writer that counted and hashed the tar.</param>
     /// <param name="toCome">The bytes that will end the tar, not written yet (the end-of-archive blocks), or none.</param>
@@ -71,11 +82,31 @@ public sealed record ExpectedTar(long? Length, LayerDigest? DiffId, long? BodySi
     {
         if (BodyDigest is { } digest && made != digest)
         {
-            // Its tar passed the checks before: the layer is as it was, the descriptor kept for it is not what it makes.
-            var fact = $"the compressed body's digest {made} is not the announced {digest}";
-            throw new LayerExportException("(end of body)", $"{fact}: the descriptor kept for this layer state does not describe the body it makes", new TarMismatchException(fact));
+            throw BodyMismatch($"the compressed body's digest {made} is not the announced {digest}");
         }
     }
+
+    /// <summary>Fails when the compressed body made, of XXH3-128 <paramref name="checksum"/>, is not the one <see cref="BodyCheck"/> was kept for; run it before its last byte leaves.</summary>
+    /// <returns>The announced digest, which the body then has.</returns>
+    /// <exception cref="LayerExportException">The checksum differs.</exception>
+    public LayerDigest VerifyBodyChecksum(UInt128 checksum)
+    {
+        if (!BodyCheckedByChecksum)
+        {
+            throw new InvalidOperationException("No check was kept for this body.");
+        }
+
+        if (SealedChecksum.Seal(BodyDigest!.Value, checksum) != BodyCheck)
+        {
+            throw BodyMismatch($"the compressed body's checksum is not the one kept with the announced {BodyDigest}");
+        }
+
+        return BodyDigest.Value;
+    }
+
+    // Its tar passed the checks before: the layer is as it was, the descriptor kept for it is not what it makes.
+    private static LayerExportException BodyMismatch(string fact) =>
+        new("(end of body)", $"{fact}: the descriptor kept for this layer state does not describe the body it makes", new TarMismatchException(fact));
 
     /// <summary>The failure of a tar that is not the one announced, at <paramref name="where"/> in it.</summary>
     internal static LayerExportException Mismatch(string where, string fact) =>

@@ -18,6 +18,9 @@ public sealed record ExportSummary(long Bytes, long Entries, LayerDigest DiffId,
     /// <summary>The tar's <see cref="Digest.SealedChecksum"/>, sealed with <see cref="DiffId"/>.</summary>
     public string? TarCheck { get; init; }
 
+    /// <summary>A compressed body's <see cref="Digest.SealedChecksum"/>, sealed with <see cref="Digest"/>.</summary>
+    public string? BodyCheck { get; init; }
+
     /// <summary>How long the entries read had been unchanged (their newest ctime) when the pass that read them began.</summary>
     /// <remarks>
     /// A file written again within its ctime's tick keeps that ctime, and so the fingerprint: what was read of a state

@@ -131,6 +131,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         {
             GzipIndex = summary.GzipIndex,
             TarCheck = compression == LayerCompression.None ? summary.TarCheck : null,
+            BodyCheck = compression == LayerCompression.None ? null : summary.BodyCheck,
         };
         if (!Settled(summary))
         {

@@ -263,12 +263,14 @@ internal sealed class LayerTarResult(
     }
 
     // What the response announces of the tar: a compressed body whose descriptor the plain tar's agrees with is
-    // checked by its own digest alone, so the tar is not hashed (ExpectedTar.FixedByBody).
+    // checked by its own digest alone, so the tar is not hashed (ExpectedTar.FixedByBody), and that digest by the
+    // check kept with it, so the body is not hashed either (ExpectedTar.BodyCheckedByChecksum).
     private ExpectedTar Expected(LayerDescriptor? descriptor) => new(survey.TarSize, descriptor?.DiffId, descriptor?.Size, descriptor?.Digest)
     {
         DiffIdCorroborated = compression != LayerCompression.None && descriptor is not null && descriptors.Corroborates(export.Layer.Id, survey, descriptor),
         StateFingerprint = survey.Fingerprint,
         TarCheck = compression == LayerCompression.None ? descriptor?.TarCheck : null,
+        BodyCheck = compression == LayerCompression.None ? null : descriptor?.BodyCheck,
     };
 
     // A compressed range found the body unlike its descriptor: another tar, block or digest than the one known.

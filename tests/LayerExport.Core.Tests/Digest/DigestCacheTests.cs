@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using LayerExport.Core.Compression;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Native;
@@ -370,6 +371,28 @@ public sealed class DigestCacheTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(kept, Cache(directory).TryGet(Key(0), out var stored));
         Assert.Equal(kept ? check : null, stored?.TarCheck);
+    }
+
+    // A compressed body's check is kept beside its digest; a value no export writes, or a body check on a plain tar, is a miss.
+    [Theory]
+    [InlineData("0123456789abcdef0123456789abcdef", "application/vnd.oci.image.layer.v1.tar+zstd", true)]
+    [InlineData("0123456789abcdef0123456789abcdef", "application/vnd.oci.image.layer.v1.tar+gzip", true)]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF", "application/vnd.oci.image.layer.v1.tar+zstd", false)]
+    [InlineData("0123456789abcdef0123456789abcdeg", "application/vnd.oci.image.layer.v1.tar+zstd", false)]
+    [InlineData("0123456789abcdef0123456789abcdef", "application/vnd.oci.image.layer.v1.tar", false)]
+    public void ACompressedBodysCheckIsKeptAndOnlyOfTheFormAnExportWrites(string check, string mediaType, bool kept)
+    {
+        var directory = _temp.Combine("digests");
+        var body = Descriptor with { MediaType = LayerMediaType.TarZstd, BodyCheck = "0123456789abcdef0123456789abcdef" };
+        Cache(directory).Put(Key(0), body);
+        var path = Path.Combine(directory, Key(0) + ".json");
+        var entry = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        entry["BodyCheck"] = check;
+        entry["MediaType"] = mediaType;
+        File.WriteAllText(path, entry.ToJsonString());
+
+        Assert.Equal(kept, Cache(directory).TryGet(Key(0), out var stored));
+        Assert.Equal(kept ? check : null, stored?.BodyCheck);
     }
 
     // No representation of a layer is empty: a tar holds at least its two end blocks.

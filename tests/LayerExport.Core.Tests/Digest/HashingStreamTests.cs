@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Security.Cryptography;
 using LayerExport.Core.Digest;
 using LayerExport.Core.Tests.Support;
@@ -22,6 +23,26 @@ public sealed class HashingStreamTests
         Assert.Equal(data, inner.ToArray());
         Assert.Equal(data.Length, hashing.BytesWritten);
         Assert.Equal(LayerDigest.FromHash(SHA256.HashData(data)), hashing.CurrentDigest);
+        Assert.Equal(XxHash128.HashToUInt128(data), hashing.Checksum);
+    }
+
+    // A body held to its kept check takes its XXH3-128 alone: asked for a SHA-256 it never took, it refuses.
+    [Fact]
+    public async Task WithoutSha256OnlyTheChecksumIsTaken()
+    {
+        var data = new byte[10_000];
+        new Random(10).NextBytes(data);
+        var inner = new FlushRecordingStream();
+        await using var hashing = new HashingStream(inner, hashes: false);
+
+        hashing.Write(data.AsSpan(0, 4000));
+        await hashing.WriteAsync(data.AsMemory(4000));
+
+        Assert.False(hashing.Hashes);
+        Assert.Equal(data, inner.ToArray());
+        Assert.Equal(data.Length, hashing.BytesWritten);
+        Assert.Equal(XxHash128.HashToUInt128(data), hashing.Checksum);
+        Assert.Throws<InvalidOperationException>(() => hashing.CurrentDigest);
     }
 
     [Fact]

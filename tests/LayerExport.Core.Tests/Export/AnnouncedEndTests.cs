@@ -228,6 +228,61 @@ public sealed class AnnouncedEndTests : IDisposable
         Assert.Equal(expected.TarCheck, summary.TarCheck);
     }
 
+    // A compressed body of a layer state exported before is held to the check kept with its digest, not to its SHA-256:
+    // a digest the body does not have, sealed into the check with the body's own checksum, goes through.
+    [Theory]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task ACompressedBodyOfAKnownStateIsHeldToItsKeptChecksumNotToItsSha256(LayerCompression compression)
+    {
+        var (whole, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+        var expected = new ExpectedTar(made.Bytes, made.DiffId, whole.Length, other)
+        {
+            StateFingerprint = made.Fingerprint,
+            BodyCheck = SealedChecksum.Seal(other, XxHash128.HashToUInt128(whole)),
+        };
+
+        var (sent, summary) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, expected, compression));
+
+        Assert.Equal(whole, sent);
+        Assert.Equal(other, summary.Digest);
+        Assert.Equal(expected.BodyCheck, summary.BodyCheck);
+    }
+
+    // As an entry damaged on disk leaves them: the check of other bytes, or a digest the check was not sealed with.
+    [Theory]
+    [InlineData(LayerCompression.Gzip, "checksum")]
+    [InlineData(LayerCompression.Gzip, "digest")]
+    [InlineData(LayerCompression.Zstd, "checksum")]
+    [InlineData(LayerCompression.Zstd, "digest")]
+    public async Task AKeptBodyChecksumThatIsNotTheBodysOrNotSealedWithTheAnnouncedDigestNeverDeliversTheBody(LayerCompression compression, string damaged)
+    {
+        var (whole, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+        var expected = damaged == "checksum"
+            ? new ExpectedTar(made.Bytes, made.DiffId, whole.Length, made.Digest) { StateFingerprint = made.Fingerprint, BodyCheck = SealedChecksum.Seal(made.Digest, XxHash128.HashToUInt128(whole) + 1) }
+            : new ExpectedTar(made.Bytes, made.DiffId, whole.Length, new LayerDigest("sha256:" + new string('e', 64))) { StateFingerprint = made.Fingerprint, BodyCheck = made.BodyCheck };
+
+        var failure = await Assert.ThrowsAsync<PipeCollector.CollectedException>(() => PipeCollector.CollectAsync(writer => ExportAsync(writer, expected, compression)));
+
+        var mismatch = Assert.IsType<LayerExportException>(failure.InnerException);
+        Assert.IsType<TarMismatchException>(mismatch.InnerException);
+        Assert.Equal("(end of body)", mismatch.Path);
+        Assert.InRange(failure.Collected.Length, 0, whole.Length - 1);
+    }
+
+    // The body's check is its XXH3-128 sealed with its digest, taken by every compressed export, hashed or not.
+    [Theory]
+    [InlineData(LayerCompression.Gzip)]
+    [InlineData(LayerCompression.Zstd)]
+    public async Task EveryCompressedExportSealsTheBodysChecksumWithItsDigest(LayerCompression compression)
+    {
+        var (whole, made) = await PipeCollector.CollectAsync(writer => ExportAsync(writer, new ExpectedTar(null, null), compression));
+
+        Assert.Equal(LayerDigest.FromHash(SHA256.HashData(whole)), made.Digest);
+        Assert.Equal(SealedChecksum.Seal(made.Digest, XxHash128.HashToUInt128(whole)), made.BodyCheck);
+    }
+
     public static TheoryData<string> KeptCheckDamage => ["checksum", "diffID"];
 
     // As an entry damaged on disk leaves them: the check of other bytes, or a diffID the check was not sealed with.
