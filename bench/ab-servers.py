@@ -25,14 +25,14 @@ ap.add_argument("servers", nargs="+", help="name=path/to/LayerExportApi.dll")
 ap.add_argument("--store", required=True)
 ap.add_argument("--paths", default="/layers/large-files/tar?compression=zstd")
 ap.add_argument("--rounds", type=int, default=7)
-ap.add_argument("--setting", action="append", default=[])
+ap.add_argument("--setting", action="append", default=[], help="Key=Value for every server; {name} in it is the server's name")
 a = ap.parse_args()
 procs = {}
 for spec in a.servers:
     name, dll = spec.split("=", 1)
     port = free_port()
     args = ["dotnet", dll, "--urls", f"http://127.0.0.1:{port}", f"--LayerStore:Root={a.store}",
-            "--DigestCache:Directory=", "--Serilog:MinimumLevel:Default=Warning"] + [f"--{s}" for s in a.setting]
+            "--DigestCache:Directory=", "--Serilog:MinimumLevel:Default=Warning"] + [f"--{s.replace('{name}', name)}" for s in a.setting]
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=os.path.dirname(dll))
     procs[name] = (p, port)
 for name, (p, port) in procs.items():

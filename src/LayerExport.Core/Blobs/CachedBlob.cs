@@ -9,9 +9,11 @@ namespace LayerExport.Core.Blobs;
 
 /// <summary>A body kept in the <see cref="BlobCache"/>, opened, with the descriptor it was looked up by.</summary>
 /// <remarks>
-/// Every read of it hashes the whole body, a range too, and holds the last byte sent until the digest is the
-/// descriptor's: what another process with this user's rights or the disk changed since it was kept fails the
-/// transfer instead of reaching the client as a body that looks whole.
+/// Every read of it checks the whole body, a range too, and holds the last byte sent until the check passed: the
+/// XXH3-128 sealed with the digest that the descriptor kept (<see cref="LayerDescriptor.BodyCheck"/>), else the SHA-256
+/// itself. What the disk or a process with this user's rights changed since it was kept fails the transfer instead of
+/// reaching the client as a body that looks whole; the sealed checksum guards against accidents as decisions 0019 and
+/// 0021 describe, the directory being this user's alone.
 /// </remarks>
 public sealed class CachedBlob : IDisposable
 {
@@ -36,7 +38,9 @@ public sealed class CachedBlob : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(start, end);
         await using var body = new BatchedPipeStream(output);
         var window = new WindowStream(body, start, end - start, holdLastByte: true);
-        await using var hashed = new HashingStream(window);
+        // A body whose descriptor kept its check is held to it, as a download that makes the body is (decision 0021).
+        var check = SealedChecksum.IsWellFormed(Descriptor.BodyCheck) ? Descriptor.BodyCheck : null;
+        await using var hashed = new HashingStream(window, hashes: check is null);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
         try
         {
@@ -58,7 +62,12 @@ public sealed class CachedBlob : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        if (hashed.CurrentDigest != Descriptor.Digest)
+        if (check is not null && SealedChecksum.Seal(Descriptor.Digest, hashed.Checksum) != check)
+        {
+            throw new InvalidDataException($"the kept body of {Descriptor.Digest} no longer has the checksum kept with its descriptor");
+        }
+
+        if (check is null && hashed.CurrentDigest != Descriptor.Digest)
         {
             throw new InvalidDataException($"the kept body of {Descriptor.Digest} now has digest {hashed.CurrentDigest}");
         }

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using LayerExport.Core.Blobs;
@@ -180,6 +181,45 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
 
         Assert.Contains($"now has digest sha256:{Convert.ToHexStringLower(SHA256.HashData(damaged))}", failure.Message, StringComparison.Ordinal);
         Assert.Equal(damaged[..^1], await sent);
+    }
+
+    // A descriptor that kept its body's check has the body held to it, not to its SHA-256 (decision 0021): a digest
+    // the body does not have, sealed with the body's own checksum, goes through; a body damaged since does not.
+    [Fact]
+    public async Task AKeptBodyIsHeldToTheCheckItsDescriptorKeptNotToItsSha256()
+    {
+        var cache = Cache(Mebibyte);
+        var body = RandomNumberGenerator.GetBytes(300 * 1024);
+        var other = new LayerDigest("sha256:" + new string('e', 64));
+        using (var copy = cache.StartCopy(Guid.NewGuid().ToString())!)
+        {
+            copy.Append(body);
+            Assert.True(copy.Keep(other, body.Length));
+        }
+
+        var checkedDescriptor = DescriptorOf(body) with { Digest = other, BodyCheck = SealedChecksum.Seal(other, XxHash128.HashToUInt128(body)) };
+        using (var blob = cache.TryOpen(checkedDescriptor)!)
+        {
+            var pipe = new Pipe();
+            var sent = ReadAllAsync(pipe.Reader);
+            await blob.WriteAsync(pipe.Writer, 0, body.Length, CancellationToken.None);
+            await pipe.Writer.CompleteAsync();
+            Assert.Equal(body, await sent);
+        }
+
+        var damaged = body.ToArray();
+        damaged[4321] ^= 0x08;
+        File.WriteAllBytes(Path.Combine(Directory, "sha256-" + new string('e', 64)), damaged);
+        using (var blob = cache.TryOpen(checkedDescriptor)!)
+        {
+            var pipe = new Pipe();
+            var sent = ReadAllAsync(pipe.Reader);
+            var failure = await Assert.ThrowsAsync<InvalidDataException>(() => blob.WriteAsync(pipe.Writer, 0, body.Length, CancellationToken.None));
+            await pipe.Writer.FlushAsync();
+            await pipe.Writer.CompleteAsync();
+            Assert.Contains("no longer has the checksum kept with its descriptor", failure.Message, StringComparison.Ordinal);
+            Assert.Equal(damaged[..^1], await sent);
+        }
     }
 
     [Theory]
