@@ -90,6 +90,17 @@ def peak_rss_mb(pid):
     sys.exit(f"no VmHWM in /proc/{pid}/status")
 
 
+def checked_shapes(args, known):
+    """The shapes of `args.shapes` (comma-separated, each one of `known`), with `args.rounds` at least 1; exits with the
+    option's fault otherwise."""
+    shapes = [s for s in args.shapes.split(",") if s]
+    if not shapes or any(s not in known for s in shapes):
+        sys.exit(f"--shapes: choose from {', '.join(known)}")
+    if args.rounds < 1:
+        sys.exit("--rounds must be at least 1")
+    return shapes
+
+
 def rotated(items, shift):
     """`items` starting at index `shift` (modulo its length): the order of one interleaved round."""
     shift %= len(items)

@@ -36,11 +36,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--shapes", default=",".join(SHAPES))
     args = parser.parse_args()
-    shapes = [s for s in args.shapes.split(",") if s]
-    if not shapes or any(s not in SHAPES for s in shapes):
-        sys.exit(f"--shapes: choose from {', '.join(SHAPES)}")
-    if args.rounds < 1:
-        sys.exit("--rounds must be at least 1")
+    shapes = kit.checked_shapes(args, SHAPES)
 
     kit.require_tools("dotnet", "curl")
     dll = kit.build_server()

@@ -178,12 +178,7 @@ def main():
                         help="keep compressed bodies (BlobCache:Directory, removed after the run): the counted rounds then "
                              "download the bodies the first downloads kept, not bodies compressed again")
     args = parser.parse_args()
-    shapes = [s for s in args.shapes.split(",") if s]
-    unknown = [s for s in shapes if s not in SHAPES]
-    if unknown or not shapes:
-        sys.exit(f"--shapes: choose from {', '.join(SHAPES)}")
-    if args.rounds < 1:
-        sys.exit("--rounds must be at least 1")
+    shapes = kit.checked_shapes(args, SHAPES)
 
     kit.require_tools("dotnet", "curl", "tar", "cat", "gzip", "pigz", "zstd", "cmp", "wc", "nginx")
     ensure_store(args.store, shapes, args.scale)
