@@ -79,8 +79,10 @@ try
     // An unprivileged process over an overlay-form store refuses to start (or names what it cannot judge).
     app.CheckOpaqueMarksVisible();
 
-    // Errors before the body: problem+json; then one log line per request.
+    // Errors before the body, whatever caused them, are answered as problem+json.
     app.UseProblemResponses();
+
+    // One log line per request, with the layer ID and the path as sent.
     app.UseLayerExportRequestLogging();
 
     // Over loopback, only 'localhost' and addresses in Host: a browser page cannot rebind its domain to us.

@@ -3,8 +3,6 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using LayerExport.Core.Compression;
 using LayerExport.Core.Native;
 
 namespace LayerExport.Core.Digest;
@@ -361,64 +359,3 @@ public sealed class DigestCache
         }
     }
 }
-
-/// <summary>One cache file's content.</summary>
-internal sealed record StoredDescriptor(string MediaType, string Digest, long Size, string DiffId, StoredGzipIndex? GzipIndex = null, string? TarCheck = null, string? BodyCheck = null)
-{
-    /// <summary>The descriptor, or null when a value could not have been written by this server.</summary>
-    /// <remarks>
-    /// Well-formed JSON can still hold what no export makes (a damaged file, a hand edit): such a value would reach a
-    /// response header or a gzip resume as it is and fail every request of its layer state, so it is only a miss. A plain
-    /// tar's digest is its diffID: a download announces the one and is checked against the other, so they must agree.
-    /// </remarks>
-    public LayerDescriptor? ToDescriptor()
-    {
-        if (MediaType is not (LayerMediaType.Tar or LayerMediaType.TarGzip or LayerMediaType.TarZstd)
-            || !LayerDigest.IsWellFormed(Digest) || !LayerDigest.IsWellFormed(DiffId) || Size <= 0
-            || (MediaType == LayerMediaType.Tar && Digest != DiffId)
-            || (TarCheck is not null && (MediaType != LayerMediaType.Tar || !SealedChecksum.IsWellFormed(TarCheck)))
-            || (BodyCheck is not null && (MediaType == LayerMediaType.Tar || !SealedChecksum.IsWellFormed(BodyCheck))))
-        {
-            return null;
-        }
-
-        var index = GzipIndex?.ToIndex();
-        if (GzipIndex is not null && (index is null || index.Size != Size || (GzipIndex.Checksum is { } checksum && checksum != index.Checksum())))
-        {
-            return null;
-        }
-
-        // An index an older server kept has no checksum, and a damaged trailer in it would leave in a range unnoticed:
-        // the entry still gives the digest, and the next complete compression keeps a checked index.
-        return new LayerDescriptor(MediaType, new LayerDigest(Digest), Size, new LayerDigest(DiffId))
-        {
-            GzipIndex = GzipIndex?.Checksum is null ? null : index,
-            TarCheck = TarCheck,
-            BodyCheck = BodyCheck,
-        };
-    }
-}
-
-/// <summary>A gzip body's block index as a cache file keeps it.</summary>
-/// <remarks>
-/// A resume sends the trailer's CRC-32 as kept, and each block it makes again only meets its kept length: the
-/// checksum over every field (<see cref="GzipBlockIndex.Checksum"/>) is what finds any of them damaged on disk
-/// before a range leaves with it.
-/// </remarks>
-internal sealed record StoredGzipIndex(int BlockSize, int[] CompressedLengths, uint Crc32, long TarLength, string? Checksum = null)
-{
-    /// <summary>The index as a cache file keeps it, with its checksum.</summary>
-    public static StoredGzipIndex Of(GzipBlockIndex index) =>
-        new(index.BlockSize, [.. index.CompressedLengths], index.Crc32, index.TarLength, index.Checksum());
-
-    /// <summary>The index, or null when its lengths do not describe blocks of its tar.</summary>
-    public GzipBlockIndex? ToIndex() =>
-        BlockSize >= BlockGzipStream.MinBlockSize && TarLength > 0 && CompressedLengths is { } lengths
-            && lengths.Length == TarLength / BlockSize + 1 && lengths.All(static length => length > 0)
-            ? new GzipBlockIndex(BlockSize, lengths, Crc32, TarLength)
-            : null;
-}
-
-/// <summary>Source-generated JSON for cache files.</summary>
-[JsonSerializable(typeof(StoredDescriptor))]
-internal sealed partial class DigestCacheJson : JsonSerializerContext;

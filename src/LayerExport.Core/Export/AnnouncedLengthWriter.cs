@@ -4,7 +4,7 @@ namespace LayerExport.Core.Export;
 
 /// <summary>Passes a tar, or the compressed body carrying it, through, failing the export as soon as it would run past the length announced for it.</summary>
 /// <remarks>
-/// A layer that grew since its survey makes a longer tar than the <c>Content-Length</c> sent, and a layer changed
+/// A layer that grew since its survey makes a longer tar than the length announced, and a layer changed
 /// since its descriptor can compress worse and pass the body's announced size long before its tar ends. Stopped
 /// here, before the excess reaches the response, that is the export's own "the layer changed" failure (a problem
 /// while nothing has left); let through, the server's framing would stop it instead, with a message that names no

@@ -135,7 +135,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         };
         if (!Settled(summary))
         {
-            // Announced as an ETag and trusted for ranges, a digest must be of every body this fingerprint may stand for.
+            // Announced as the representation's validator and trusted for ranges, a digest must be of every body this fingerprint may stand for.
             return descriptor;
         }
 
@@ -196,7 +196,7 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         }
         catch (LayerExportException e) when (e.InnerException is LayerStoreCorruptException)
         {
-            // Announced no more for this state (HEAD, If-None-Match): no body of it can have the recorded diffID.
+            // Announced no more for this state (to a request that wants only its digest): no body of it can have the recorded diffID.
             if (_unbuildable.Count >= MaxUnbuildable)
             {
                 _unbuildable.Clear();

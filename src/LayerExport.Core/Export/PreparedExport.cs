@@ -159,7 +159,7 @@ public sealed class PreparedExport(LayerDescription layer, ILayerContent content
 
     /// <summary>Writes the plain tar's bytes <paramref name="start"/> to <paramref name="end"/> (exclusive), reading no file that lies wholly outside them.</summary>
     /// <remarks>
-    /// A range is of the layer state its ETag names, the one surveyed before it, and a file may change before it is
+    /// A range is of the layer state its validator names, the one surveyed before it, and a file may change before it is
     /// opened: no digest of the whole tar can catch that here. So the range's last byte leaves only once a second
     /// metadata walk finds that same state (a change moves a file's ctime), else the range ends one byte short, or,
     /// smaller than a batch of <see cref="BatchedPipeStream"/>, fails before any byte of it leaves.

@@ -66,7 +66,6 @@ internal static class PrivateDirectory
         }
     }
 
-    // Null when the name does not exist.
     private static FileDescriptor? TryOpenComponent(FileDescriptor parent, byte[] name, string full, string shown)
     {
         try

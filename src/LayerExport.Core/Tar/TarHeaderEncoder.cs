@@ -368,7 +368,7 @@ public static class TarHeaderEncoder
         return sum;
     }
 
-    // Sets the ustar magic and the checksum.
+    // Last: the checksum covers every other byte of the block, the magic included.
     private static void Finish(Span<byte> block)
     {
         "ustar\0"u8.CopyTo(block[MagicOffset..]);

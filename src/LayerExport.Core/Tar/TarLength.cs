@@ -4,7 +4,7 @@ namespace LayerExport.Core.Tar;
 /// <remarks>
 /// A sparse file's logical size can be close to 2^63 (the <c>windows</c> layout takes it from a sparse block's
 /// offset, and XFS allows such files), so a sum of entry sizes can pass <see cref="long.MaxValue"/>. Unchecked, it
-/// would wrap to a small or negative length, announced as <c>Content-Length</c> and served in ranges.
+/// would wrap to a small or negative length, announced as the body's length and served in ranges.
 /// </remarks>
 public static class TarLength
 {

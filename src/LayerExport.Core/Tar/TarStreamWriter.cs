@@ -8,7 +8,7 @@ namespace LayerExport.Core.Tar;
 /// <remarks>
 /// File data is read directly into the pipe's own memory, so a byte is copied once from the page cache to the
 /// response. Flushing only every <see cref="FlushThreshold"/> bytes keeps system calls few; the pipe's
-/// back-pressure then bounds memory whatever the client's speed. A byte window (for HTTP ranges) makes the
+/// back-pressure then bounds memory whatever the client's speed. A byte window (for a range of the tar) makes the
 /// writer skip whole entries before it without reading their files, and stop once the window is full.
 /// </remarks>
 public sealed class TarStreamWriter
@@ -109,7 +109,7 @@ public sealed class TarStreamWriter
     {
         if (!Windowed)
         {
-            // The whole tar: one encoding, straight into the pipe.
+            // Nothing to cut: the header is encoded in the pipe's own memory, never copied.
             Count(TarHeaderEncoder.Write(header, _output));
             return;
         }

@@ -5,6 +5,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Compression;
 
+/// <summary>The compression stage: the same bytes whatever the thread count, readable by the reference tools, never valid unfinished.</summary>
 public class CompressionStageTests
 {
     // Several 64 KiB blocks of mixed incompressible and text data, not a multiple of the block size.

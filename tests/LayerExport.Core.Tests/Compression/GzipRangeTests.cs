@@ -138,6 +138,7 @@ public sealed class GzipRangeTests
         await Assert.ThrowsAsync<InvalidDataException>(() => RangeAsync(tar[..(3 * BlockSize)], index, 0, body.Length));
     }
 
+    /// <summary>Where in the body a range lies.</summary>
     public enum RangePlace
     {
         InOneMiddleBlock,

@@ -2,6 +2,7 @@ using LayerExport.Core.Compression;
 
 namespace LayerExport.Core.Tests.Compression;
 
+/// <summary>The pooled buffer stream keeps every byte in order until frozen.</summary>
 public class PooledBufferStreamTests
 {
     [Fact]

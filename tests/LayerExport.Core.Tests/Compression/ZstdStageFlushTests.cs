@@ -5,6 +5,7 @@ using ZstdSharp;
 
 namespace LayerExport.Core.Tests.Compression;
 
+/// <summary>Flushes of the pipe a zstd body goes to leave its bytes as they are.</summary>
 public class ZstdStageFlushTests
 {
     private const int FlushEvery = 64 * 1024;

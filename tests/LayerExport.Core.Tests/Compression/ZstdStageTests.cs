@@ -4,6 +4,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Compression;
 
+/// <summary>The zstd stage's life: finishing, cancelling and disposing.</summary>
 public class ZstdStageTests
 {
     private static readonly byte[] Tar = MakeTar();

@@ -5,6 +5,7 @@ using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Tests.Export;
 
+/// <summary>A layer's survey: the tar's length, and the entries that cannot be in a tar failing it.</summary>
 public sealed class LayerSurveyTests
 {
     [Fact]

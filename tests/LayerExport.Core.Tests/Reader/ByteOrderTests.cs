@@ -2,6 +2,7 @@ using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Tests.Reader;
 
+/// <summary>Names are ordered by their unsigned bytes, as Go orders them.</summary>
 public sealed class ByteOrderTests
 {
     [Theory]

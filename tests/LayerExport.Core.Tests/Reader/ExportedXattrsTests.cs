@@ -3,6 +3,7 @@ using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Tests.Reader;
 
+/// <summary>Which extended attributes a layer's tar carries and which are overlay or host bookkeeping.</summary>
 public sealed class ExportedXattrsTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using LayerExport.Core.Reader;
 
 namespace LayerExport.Core.Tests.Reader;
 
+/// <summary>Telling whiteouts and opaque markers from ordinary names, and naming the whiteout of a deleted entry.</summary>
 public sealed class WhiteoutNameTests
 {
     [Theory]

@@ -2,6 +2,7 @@ using LayerExport.Core.Store;
 
 namespace LayerExport.Core.Tests.Store;
 
+/// <summary>Which texts are layer IDs: safe path components only.</summary>
 public sealed class LayerIdTests
 {
     public static TheoryData<string> Accepted =>

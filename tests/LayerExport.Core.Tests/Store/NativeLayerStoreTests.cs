@@ -3,6 +3,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Store;
 
+/// <summary>The <c>native</c> layout: its metadata read, and broken, symlinked and inconsistent layers listed with their problem.</summary>
 public sealed class NativeLayerStoreTests : IDisposable
 {
     private readonly TempDirectory _root = new();

@@ -3,6 +3,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Tar;
 
+/// <summary>How much a file read takes as more large files are read at once.</summary>
 public sealed class FileReadSizeTests
 {
     [Theory]

@@ -2,6 +2,7 @@ using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Tests.Tar;
 
+/// <summary>A tar's length is summed and padded within what a long counts, never wrapped.</summary>
 public sealed class TarLengthTests
 {
     // long.MaxValue itself is a length a tar may have; only passing it is refused.

@@ -6,6 +6,7 @@ using LayerExport.Core.Tar;
 
 namespace LayerExport.Core.Tests.Tar;
 
+/// <summary>A byte window of the tar is exactly that slice, reading no file wholly outside it.</summary>
 public class TarStreamWriterWindowTests
 {
     [Fact]

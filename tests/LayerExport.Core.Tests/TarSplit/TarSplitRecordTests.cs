@@ -3,6 +3,7 @@ using LayerExport.Core.TarSplit;
 
 namespace LayerExport.Core.Tests.TarSplit;
 
+/// <summary>Reading a tar-split record: its entries and fields as Go writes them, and malformed lines named.</summary>
 public class TarSplitRecordTests
 {
     private static readonly string Header = SyntheticRecord.Segment(new byte[512], 0);

@@ -2,6 +2,7 @@ using System.Text;
 
 namespace LayerExport.Core.Tests.TarSplit;
 
+/// <summary>A record far larger than the sample layers is reassembled whole.</summary>
 public sealed class TarSplitScaleTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("layerexport-tarsplit-scale-").FullName;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
 
 namespace SidecarTests.Infrastructure;
 
@@ -61,10 +60,4 @@ internal static class FetchExtensions
         Assert.True(fetched.Status == HttpStatusCode.OK, $"GET {path}: {(int)fetched.Status} {System.Text.Encoding.UTF8.GetString(fetched.Body)}");
         return fetched.Body;
     }
-}
-
-/// <summary>Digests as OCI writes them.</summary>
-internal static class Digests
-{
-    public static string Sha256(ReadOnlySpan<byte> bytes) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
 }
