@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using IntegrationTests.Support;
 using LayerExport.TestSupport;
 using LayerExportApi.Hosting;
@@ -24,6 +25,8 @@ public sealed class BlobCacheTests : IDisposable
     private readonly string _scratch = Directory.CreateTempSubdirectory("blob-cache-").FullName;
 
     private string Blobs => Path.Combine(_scratch, "blobs");
+
+    private string Digests => Path.Combine(_scratch, "digests");
 
     public void Dispose()
     {
@@ -323,6 +326,86 @@ public sealed class BlobCacheTests : IDisposable
 
         Assert.True(exitCode == 1, $"exit code {exitCode}:{Environment.NewLine}{server.Output}");
         Assert.Contains("BlobCache:MaxBytes must be at least 1048576 (1 MiB).", server.Output, StringComparison.Ordinal);
+    }
+
+    // The check kept with a body's descriptor, damaged alone, fails the kept body's read: which of the two is wrong
+    // cannot be told, so both go, and the next download makes the body and its descriptor again instead of holding a
+    // new body to the damaged check (a second failure).
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task ADamagedCheckOfAKeptBodyFailsOneDownloadAndTheNextIsTheBody(string compression)
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = Digests };
+        var path = $"/layers/small/tar?compression={compression}";
+        byte[] body;
+        await using (var first = Start(settings))
+        {
+            using var http = first.CreateClient();
+            (body, _) = await KeepAsync(first, http, "small", path);
+        }
+
+        var damaged = 0;
+        foreach (var entry in Directory.GetFiles(Digests, "*.json"))
+        {
+            var text = await File.ReadAllTextAsync(entry);
+            var changed = Regex.Replace(text, "\"BodyCheck\":\"[0-9a-f]{32}\"", "\"BodyCheck\":\"" + new string('0', 32) + "\"");
+            damaged += changed == text ? 0 : 1;
+            await File.WriteAllTextAsync(entry, changed);
+        }
+
+        Assert.Equal(1, damaged);
+        await using var server = Start(settings);
+        using var client = server.CreateClient();
+        using var failed = await client.GetAsync(new Uri(path, UriKind.Relative));
+        var problem = await ProblemAssert.IsProblemAsync(failed, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("urn:layer-export:problem:layer-changing", problem.GetProperty("type").GetString());
+
+        Assert.Equal(body, await client.GetByteArrayAsync(new Uri(path, UriKind.Relative)));
+    }
+
+    // strace fails every read of the kept file with EIO, as a bad sector does. The read is the body not read back: the
+    // transfer fails for a retry and the file is removed, and the retry makes the body from the layer, not another 500.
+    [Fact]
+    public async Task AKeptBodyTheDiskCannotReadFailsOneDownloadAndTheNextIsMadeFromTheLayer()
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = Digests };
+        const string path = "/layers/small/tar?compression=gzip";
+        byte[] body;
+        string kept;
+        await using (var first = Start(settings))
+        {
+            using var http = first.CreateClient();
+            (body, kept) = await KeepAsync(first, http, "small", path);
+        }
+
+        await using var tracer = ServerProcess.StartUnder(
+            ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "trace=pread64", "-e", "inject=pread64:error=EIO", "-P", kept, "-o", "/dev/null", "--"],
+            AppContext.BaseDirectory,
+            new Dictionary<string, string>
+            {
+                ["LayerStore__Root"] = _store.Root,
+                ["DigestCache__Directory"] = Digests,
+                ["BlobCache__Directory"] = Blobs,
+            },
+            "--urls",
+            "http://127.0.0.1:0");
+        using var client = new HttpClient { BaseAddress = await tracer.WaitUntilListeningAsync() };
+        using var server = tracer.WrappedServer();
+        try
+        {
+            using var failed = await client.GetAsync(new Uri(path, UriKind.Relative));
+            var problem = await ProblemAssert.IsProblemAsync(failed, HttpStatusCode.ServiceUnavailable);
+            Assert.Equal("urn:layer-export:problem:layer-changing", problem.GetProperty("type").GetString());
+            Assert.Matches("cannot be read at 0 bytes: .*Input/output error", problem.GetProperty("detail").GetString());
+            Assert.False(File.Exists(kept), "the unreadable body is still kept");
+
+            Assert.Equal(body, await client.GetByteArrayAsync(new Uri(path, UriKind.Relative)));
+        }
+        finally
+        {
+            server.Kill();
+        }
     }
 
     // The layer's first two downloads: the first learns the digest, the second keeps the body once all of it left

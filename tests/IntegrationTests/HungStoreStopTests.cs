@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using IntegrationTests.Support;
@@ -44,7 +43,7 @@ public sealed class HungStoreStopTests : IDisposable
             "--urls",
             "http://127.0.0.1:0");
         using var client = new HttpClient { BaseAddress = await tracer.WaitUntilListeningAsync(), Timeout = Timeout.InfiniteTimeSpan };
-        using var server = Process.GetProcessById(ServerPid(tracer.Id));
+        using var server = tracer.WrappedServer();
         try
         {
             var path = new Uri($"/layers/{Layer}{endpoint}", UriKind.Relative);
@@ -80,10 +79,6 @@ public sealed class HungStoreStopTests : IDisposable
             }
         }
     }
-
-    // The server is strace's only child.
-    private static int ServerPid(int tracer) =>
-        int.Parse(File.ReadAllText($"/proc/{tracer}/task/{tracer}/children").Trim(), CultureInfo.InvariantCulture);
 
     // The state letter follows the command's closing parenthesis in /proc/<pid>/stat; Z once its main thread exited.
     private static bool Ended(int pid)

@@ -26,6 +26,9 @@ public sealed class BlobCache
     private const string EntryPrefix = "sha256-";
     private const int HexDigits = 64;
 
+    // Refusals are rare (a damaged disk): past this many, the oldest being long gone, the set starts again.
+    private const int MaxRefused = 1024;
+
     private static readonly SearchValues<byte> LowerHex = SearchValues.Create("0123456789abcdef"u8);
 
     // Every write moves a copy's mtime, and a download that sends nothing for that long is cut by the minimum read
@@ -36,8 +39,13 @@ public sealed class BlobCache
     private readonly uint _user = Libc.GetEffectiveUserId();
     private readonly Action<string>? _writeFailed;
     private readonly ConcurrentDictionary<string, byte> _copying = new(StringComparer.Ordinal);
+
+    // Bodies found damaged or unreadable: not opened again, where the file could not be removed (a file system
+    // remounted read-only after errors) too, until a new copy of the same digest is kept.
+    private readonly ConcurrentDictionary<string, byte> _refused = new(StringComparer.Ordinal);
     private readonly Lock _pruneGate = new();
     private Task _pruning = Task.CompletedTask;
+    private bool _pruneRunning;
     private bool _pruneAgain;
     private int _writesFailing;
 
@@ -88,7 +96,7 @@ public sealed class BlobCache
     public CachedBlob? TryOpen(LayerDescriptor descriptor)
     {
         ArgumentNullException.ThrowIfNull(descriptor);
-        if (_directory is null || EntryName(descriptor.Digest) is not { } name)
+        if (_directory is null || EntryName(descriptor.Digest) is not { } name || _refused.ContainsKey(descriptor.Digest.Value))
         {
             return null;
         }
@@ -117,7 +125,7 @@ public sealed class BlobCache
     /// <summary>Whether a body <paramref name="descriptor"/> describes is kept, as far as its name, type, owner and size tell without reading it.</summary>
     public bool Holds(LayerDescriptor? descriptor)
     {
-        if (_directory is null || descriptor is null || EntryName(descriptor.Digest) is not { } name)
+        if (_directory is null || descriptor is null || EntryName(descriptor.Digest) is not { } name || _refused.ContainsKey(descriptor.Digest.Value))
         {
             return false;
         }
@@ -165,7 +173,7 @@ public sealed class BlobCache
     /// <summary>A copy of <paramref name="state"/> ended, kept or not.</summary>
     internal void CopyEnded(string state) => _copying.TryRemove(state, out _);
 
-    /// <summary>Removes the body kept under <paramref name="digest"/>: one found damaged on its way out.</summary>
+    /// <summary>Removes the body kept under <paramref name="digest"/>, one found damaged or unreadable on its way out, and opens it no more even where it cannot be removed.</summary>
     public void Remove(LayerDigest digest)
     {
         if (_directory is null || EntryName(digest) is not { } name)
@@ -173,6 +181,12 @@ public sealed class BlobCache
             return;
         }
 
+        if (_refused.Count >= MaxRefused)
+        {
+            _refused.Clear();
+        }
+
+        _refused[digest.Value] = 0;
         try
         {
             using var directory = PrivateDirectory.OpenOrCreate(_directory);
@@ -197,34 +211,44 @@ public sealed class BlobCache
         return IsEntryName(name) ? name : null;
     }
 
-    /// <summary>A copy was kept under its digest: the next failure is told again, and the bound is enforced.</summary>
-    internal void Kept()
+    /// <summary>Prunes the directory off the caller's thread: down to the bound, and without the copies a crashed server left.</summary>
+    /// <remarks>Called at start, as a body kept or a copy refused calls it, so that what a crash left goes without waiting for either.</remarks>
+    public void PruneSoon()
     {
-        Volatile.Write(ref _writesFailing, 0);
-        PruneSoon();
-    }
-
-    /// <summary>Tells, once until a body is kept again, why one could not be.</summary>
-    internal void WriteFailed(string reason)
-    {
-        if (Interlocked.Exchange(ref _writesFailing, 1) == 0)
+        if (_directory is null)
         {
-            _writeFailed?.Invoke(reason);
+            return;
         }
-    }
 
-    // One prune at a time, off the request; a body kept while one runs asks for another after it.
-    private void PruneSoon()
-    {
+        // One prune at a time; asked for while one runs, another runs after it.
         lock (_pruneGate)
         {
-            if (!_pruning.IsCompleted)
+            if (_pruneRunning)
             {
                 _pruneAgain = true;
                 return;
             }
 
+            _pruneRunning = true;
             _pruning = Task.Run(PruneUntilSettled);
+        }
+    }
+
+    /// <summary>A copy was kept under <paramref name="digest"/>: the next failure is told again, and the bound is enforced.</summary>
+    internal void Kept(LayerDigest digest)
+    {
+        _refused.TryRemove(digest.Value, out _);
+        Volatile.Write(ref _writesFailing, 0);
+        PruneSoon();
+    }
+
+    /// <summary>Tells, once until a body is kept again, why one could not be, and prunes: a disk filled by a crash's copies frees them.</summary>
+    internal void WriteFailed(string reason)
+    {
+        if (Interlocked.Exchange(ref _writesFailing, 1) == 0)
+        {
+            _writeFailed?.Invoke(reason);
+            PruneSoon();
         }
     }
 
@@ -242,10 +266,12 @@ public sealed class BlobCache
                 // The directory is not there or not safe now: the next body kept tries again.
             }
 
+            // Running stays true until this decision, under the gate, so a request made after it starts another.
             lock (_pruneGate)
             {
                 if (!_pruneAgain)
                 {
+                    _pruneRunning = false;
                     return;
                 }
 

@@ -79,7 +79,7 @@ public sealed class BlobCopy : IDisposable
             return false;
         }
 
-        _cache.Kept();
+        _cache.Kept(digest);
         return true;
     }
 

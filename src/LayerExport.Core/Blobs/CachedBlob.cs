@@ -31,7 +31,7 @@ public sealed class CachedBlob : IDisposable
     public LayerDescriptor Descriptor { get; }
 
     /// <summary>Writes bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the body into <paramref name="output"/>, the last one only once the whole body was read with its digest.</summary>
-    /// <exception cref="InvalidDataException">The file no longer holds the body of its digest.</exception>
+    /// <exception cref="InvalidDataException">The file no longer holds the body of its digest, or cannot be read (an <see cref="IOException"/> inside).</exception>
     public async Task WriteAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(end, Descriptor.Size);
@@ -47,7 +47,16 @@ public sealed class CachedBlob : IDisposable
             for (long offset = 0; offset < Descriptor.Size;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var n = _file.ReadAt(buffer.AsSpan(0, (int)Math.Min(ChunkSize, Descriptor.Size - offset)), offset);
+                int n;
+                try
+                {
+                    n = _file.ReadAt(buffer.AsSpan(0, (int)Math.Min(ChunkSize, Descriptor.Size - offset)), offset);
+                }
+                catch (IOException e)
+                {
+                    throw new InvalidDataException($"the kept body of {Descriptor.Digest} cannot be read at {offset} bytes: {e.Message}", e);
+                }
+
                 if (n == 0)
                 {
                     throw new InvalidDataException($"the kept body of {Descriptor.Digest} ends at {offset} bytes, not at its {Descriptor.Size}");

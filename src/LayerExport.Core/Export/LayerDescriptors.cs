@@ -112,6 +112,22 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         }
     }
 
+    /// <summary>Drops the check kept with a compressed body's descriptor of a layer state, after a body kept under its digest failed it.</summary>
+    /// <remarks>
+    /// The body on disk or the check kept with its descriptor is wrong, and which cannot be told without the SHA-256 the
+    /// check stands in for (decision 0021). The next download is held to the digest itself, which a damaged body's retry
+    /// still has and a damaged check never had, and keeps the check it takes: one failed download either way, and the
+    /// descriptor, which the kept body was found by, kept.
+    /// </remarks>
+    public void ForgetBodyCheck(string layerId, string fingerprint, LayerCompression compression)
+    {
+        var key = Key(layerId, fingerprint, compression);
+        if (cache.TryGet(key, out var known) && known.BodyCheck is not null)
+        {
+            cache.Put(key, known with { BodyCheck = null });
+        }
+    }
+
     /// <summary>How long a layer must have been unchanged when an export began for what it produced to be kept: <see cref="DefaultSettleTime"/> unless set.</summary>
     public TimeSpan SettleTime { get; init; } = DefaultSettleTime;
 

@@ -23,10 +23,10 @@ internal static partial class BlobCacheExtensions
         return builder;
     }
 
-    /// <summary>Opens the cache now: a directory made unsafe after start then costs only its bodies, never a request.</summary>
+    /// <summary>Opens the cache now, a directory made unsafe after start then costing only its bodies, never a request, and prunes it.</summary>
     public static WebApplication OpenBlobCache(this WebApplication app)
     {
-        app.Services.GetRequiredService<BlobCache>();
+        app.Services.GetRequiredService<BlobCache>().PruneSoon();
         return app;
     }
 

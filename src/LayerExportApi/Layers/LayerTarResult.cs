@@ -210,7 +210,7 @@ internal sealed class LayerTarResult(
             });
     }
 
-    // The kept body, whole or the range asked for; one found damaged is removed, and fails this transfer only.
+    // The kept body, whole or the range asked for; one found damaged or unreadable is removed, and fails this transfer only.
     private async Task SendKeptAsync(HttpContext httpContext, CachedBlob kept, ByteRangeRequest range)
     {
         var (start, end) = range.Kind == ByteRangeKind.Partial ? (range.Start, range.End + 1) : (0, kept.Descriptor.Size);
@@ -227,6 +227,10 @@ internal sealed class LayerTarResult(
                 catch (InvalidDataException e)
                 {
                     blobs.Remove(kept.Descriptor.Digest);
+                    if (e.InnerException is not IOException)
+                    {
+                        descriptors.ForgetBodyCheck(export.Layer.Id, survey.Fingerprint, compression);
+                    }
 
                     // As a body found unlike its descriptor: a retry gets it made again.
                     throw new LayerExportException("(kept body)", e.Message, new TarMismatchException(e.Message));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using LayerExport.TestSupport;
@@ -18,6 +19,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private ServerProcess(Process process) => _process = process;
 
     public int Id => _process.Id;
+
+    /// <summary>The server a wrapper (<see cref="StartUnder"/>) runs as its only child: a tracer killed leaves it running, so a test kills it too.</summary>
+    public Process WrappedServer() =>
+        Process.GetProcessById(int.Parse(File.ReadAllText($"/proc/{Id}/task/{Id}/children").Trim(), CultureInfo.InvariantCulture));
 
     /// <summary>A wrapper for <see cref="StartUnder"/> that runs the server as nobody (65534), whom file modes bind as they do not bind root.</summary>
     public static string[] AsNobody => ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];

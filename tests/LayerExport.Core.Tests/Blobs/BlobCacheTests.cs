@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Security.Cryptography;
 using LayerExport.Core.Blobs;
 using LayerExport.Core.Digest;
+using LayerExport.Core.Native;
 using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Blobs;
@@ -262,6 +263,62 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
         Assert.False(File.Exists(abandoned));
         Assert.True(File.Exists(underWay));
         Assert.True(File.Exists(foreign));
+    }
+
+    // What a crash left is pruned at start (PruneSoon, as the host calls it), not only once a body is kept after it.
+    [Fact]
+    public async Task APruneAskedForWithNoBodyKeptRemovesWhatACrashLeft()
+    {
+        var cache = Cache(Mebibyte);
+        System.IO.Directory.CreateDirectory(Directory);
+        var abandoned = Path.Combine(Directory, new string('c', 32) + ".tmp");
+        File.WriteAllBytes(abandoned, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddDays(-2));
+
+        cache.PruneSoon();
+        await cache.Pruning;
+
+        Assert.False(File.Exists(abandoned));
+    }
+
+    // A body found damaged or unreadable is removed; where the file stays (a file system remounted read-only after
+    // errors cannot unlink it), or comes back, it is not opened again until a copy of that digest is kept anew.
+    [Fact]
+    public void ARemovedBodyIsNotOpenedAgainUntilACopyOfItsDigestIsKept()
+    {
+        var cache = Cache(Mebibyte);
+        var body = RandomNumberGenerator.GetBytes(1000);
+        Assert.True(Keep(cache, body));
+
+        cache.Remove(DescriptorOf(body).Digest);
+        File.WriteAllBytes(Path.Combine(Directory, Name(body)), body);
+
+        Assert.Null(cache.TryOpen(DescriptorOf(body)));
+        Assert.False(cache.Holds(DescriptorOf(body)));
+        Assert.True(Keep(cache, body));
+        using var blob = cache.TryOpen(DescriptorOf(body));
+        Assert.NotNull(blob);
+        Assert.True(cache.Holds(DescriptorOf(body)));
+    }
+
+    // A read the disk fails is the body not read back, as a damaged one: the caller removes it and fails the transfer
+    // for a retry, which makes the body again; it is told from damage by the I/O error inside.
+    [Fact]
+    public async Task AKeptBodyThatCannotBeReadFailsAsNotReadBackWithTheErrorInsideAndSendsNothing()
+    {
+        var descriptor = DescriptorOf(RandomNumberGenerator.GetBytes(1000));
+        System.IO.Directory.CreateDirectory(Directory);
+
+        // A directory's descriptor: every read of it fails (EISDIR), as a bad sector's does (EIO).
+        using var blob = new CachedBlob(FileDescriptor.OpenDirectory(Directory), descriptor);
+        var pipe = new Pipe();
+        var sent = ReadAllAsync(pipe.Reader);
+        var failure = await Assert.ThrowsAsync<InvalidDataException>(() => blob.WriteAsync(pipe.Writer, 0, descriptor.Size, CancellationToken.None));
+        await pipe.Writer.CompleteAsync();
+
+        Assert.IsAssignableFrom<IOException>(failure.InnerException);
+        Assert.Contains($"the kept body of {descriptor.Digest} cannot be read at 0 bytes", failure.Message, StringComparison.Ordinal);
+        Assert.Empty(await sent);
     }
 
     private static bool Keep(BlobCache cache, byte[] body)
