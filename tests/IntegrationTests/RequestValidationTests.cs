@@ -81,6 +81,11 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar", "If-None-Match", "W/\"x\", *, garbage", 400, RefusedBy.App },
         { "/layers/app/tar", "If-Match", "unquoted", 400, RefusedBy.App },
 
+        // "*" stands alone, and a weak tag's "W/" is followed at once by its quoted part (RFC 9110, section 8.8.3).
+        { "/layers/app/tar", "If-None-Match", "*, \"x\"", 400, RefusedBy.App },
+        { "/layers/app/tar", "If-Match", "*, *", 400, RefusedBy.App },
+        { "/layers/app/tar", "If-Match", "W/ \"x\"", 400, RefusedBy.App },
+
         // A parent past the longest ID, in a request line Kestrel takes (one of 9 KiB was refused by Kestrel until session 44).
         { "/layers/app/tar?parent=" + new string('b', 9000), "", "", 400, RefusedBy.App },
 
@@ -142,10 +147,14 @@ public sealed class RequestValidationTests : IAsyncLifetime
         Assert.True(response.Status == 200, $"expected 200, got {response.Status}: {System.Text.Encoding.UTF8.GetString(response.Body)}");
     }
 
-    [Fact]
-    public async Task AMalformedIfRangeWithARangeIsAClientError()
+    // If-Range holds one entity tag or an HTTP-date, never "*" (RFC 9110, section 13.1.5).
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("*")]
+    [InlineData("W/ \"x\"")]
+    public async Task AMalformedIfRangeWithARangeIsAClientError(string ifRange)
     {
-        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/app/tar", [("Authorization", "Bearer " + _token), ("Range", "bytes=0-9"), ("If-Range", "garbage")]);
+        var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/app/tar", [("Authorization", "Bearer " + _token), ("Range", "bytes=0-9"), ("If-Range", ifRange)]);
 
         Assert.Equal(400, response.Status);
         await ProblemAssert.IsProblemWithoutDetailAsync(response.ToMessage(), HttpStatusCode.BadRequest);

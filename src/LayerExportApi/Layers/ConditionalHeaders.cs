@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+using LayerExport.Core.Digest;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -5,7 +7,7 @@ using Microsoft.Net.Http.Headers;
 namespace LayerExportApi.Layers;
 
 /// <summary>The conditional headers <c>If-Match</c>, <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
-internal static class ConditionalHeaders
+internal static partial class ConditionalHeaders
 {
     /// <summary>The problem for the first malformed conditional header, or null when they are absent or well formed.</summary>
     public static ProblemHttpResult? Malformed(HttpRequest request)
@@ -26,7 +28,8 @@ internal static class ConditionalHeaders
         // range the server acts on (none, another unit, a HEAD) it means nothing and is ignored (RFC 9110, section 13.1.5).
         var ifRange = request.Headers.IfRange;
         if (!StringValues.IsNullOrEmpty(ifRange) && ByteRangeRequest.Applies(request)
-            && (ifRange.Count != 1 || (!(EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && IsEntityTag(tag)) && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
+            && (ifRange.Count != 1 || (!(EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && !tag.Equals(EntityTagHeaderValue.Any) && IsEntityTag(tag) && !SpacedWeakPrefix().IsMatch(ifRange[0]!))
+                && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
         {
             return Problem("If-Range", "one entity tag or an HTTP-date");
         }
@@ -45,8 +48,18 @@ internal static class ConditionalHeaders
         return ifMatch.Count == 0 || ifMatch.Any(candidate => candidate.Equals(EntityTagHeaderValue.Any) || (etag is not null && candidate.Compare(etag, useStrongComparison: true)));
     }
 
+    /// <summary>Whether <c>If-Range</c> names a digest as a strong tag: one only the representation's digest can match, and so worth computing when not known.</summary>
+    public static bool IfRangeNamesADigest(HttpRequest request) =>
+        request.Headers.IfRange is { Count: 1 } ifRange
+        && EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && !tag.IsWeak
+        && LayerDigest.IsWellFormed(tag.Tag.Subsegment(1, tag.Tag.Length - 2).ToString());
+
+    // "*" stands alone (RFC 9110, sections 13.1.1 and 13.1.2: "*" / #entity-tag), and a weak tag's "W/" is followed
+    // at once by its quoted part: the parser takes both, so they are refused here.
     private static bool IsEntityTagList(StringValues values) =>
-        EntityTagHeaderValue.TryParseStrictList(values, out var tags) && tags.All(IsEntityTag);
+        EntityTagHeaderValue.TryParseStrictList(values, out var tags) && tags.All(IsEntityTag)
+        && (tags.Count == 1 || !tags.Any(static tag => tag.Equals(EntityTagHeaderValue.Any)))
+        && !values.Any(static value => SpacedWeakPrefix().IsMatch(value!));
 
     // The parser takes any quoted string, but an entity-tag's characters are %x21 / %x23-7E / obs-text (RFC 9110,
     // section 8.8.3): a tag with a space or a quote in it, such as an unpasted placeholder, is malformed.
@@ -60,6 +73,9 @@ internal static class ConditionalHeaders
         var opaque = tag.Tag.Subsegment(1, tag.Tag.Length - 2).AsSpan();
         return !opaque.ContainsAnyInRange('\u0000', '\u0020') && !opaque.Contains('"') && !opaque.Contains('\u007f');
     }
+
+    [GeneratedRegex(@"W/\s", RegexOptions.CultureInvariant)]
+    private static partial Regex SpacedWeakPrefix();
 
     private static ProblemHttpResult Problem(string header, string expected) => TypedResults.Problem(
         detail: $"The {header} header is not {expected}.",

@@ -176,12 +176,13 @@ internal static class LayerEndpoints
             var unverified = chosen == LayerCompression.None && survey.RecordedDiffId is not null;
             var ifMatch = (known is null || unverified) && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any));
             var compressedRange = known is null && chosen != LayerCompression.None && HttpMethods.IsGet(request.Method) && ByteRangeRequest.AsksForOneRange(request);
+            var ifRange = known is null && ByteRangeRequest.Applies(request) && ConditionalHeaders.IfRangeNamesADigest(request);
             var announcedUnchecked = unverified && survey.LengthVouchedByDiffIdAlone
                 && (HttpMethods.IsHead(request.Method) || request.Headers.ContainsKey(HeaderNames.IfNoneMatch));
-            if (ifMatch || compressedRange || announcedUnchecked)
+            if (ifMatch || compressedRange || ifRange || announcedUnchecked)
             {
-                // If-Match can only be answered against the digest, and a range of a compressed body only against its
-                // length, so the descriptor is computed first, as the descriptor endpoint does: a download cut before
+                // If-Match and If-Range can only be answered against the digest, and a range of a compressed body only
+                // against its length, so the descriptor is computed first, as the descriptor endpoint does: a download cut before
                 // any export of this state was complete still resumes. A recorded diffID is checked first, once per
                 // layer state, as the descriptor endpoint checks it; so it is before a HEAD or a 304 announces it with
                 // a length only that diffID can tell from a record cut short, which no body will check.

@@ -11,7 +11,7 @@ internal static class OperationDocumentation
     private static readonly (string Name, string Description)[] TarRequestHeaders =
     [
         ("Range", "One byte range, e.g. 'bytes=0-1023': 206 (for gzip and zstd the body's digest is computed first when not known)."),
-        ("If-Range", "The strong ETag the range is of; another one gets the whole body with 200."),
+        ("If-Range", "The strong ETag the range is of (a digest not known yet is computed first); another one gets the whole body with 200."),
         ("If-None-Match", "ETags (or '*') of a copy the client holds: 304 when one is this body's."),
         ("If-Match", "ETags (or '*') this body must have: 412 otherwise (the digest is computed first when not known)."),
     ];
