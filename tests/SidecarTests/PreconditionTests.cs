@@ -4,7 +4,7 @@ using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
 
-/// <summary>If-Match, If-None-Match: * and a Range on HEAD are answered as RFC 9110 says, whether the digest was known or not.</summary>
+/// <summary>If-Match, If-None-Match: * and a Range on HEAD are answered as RFC 9110 says, whether the digest was known or not, and on the JSON resources, which have no entity tag.</summary>
 public sealed class PreconditionTests : IDisposable
 {
     private const string LayerId = "app";
@@ -90,6 +90,47 @@ public sealed class PreconditionTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, ranged.Status);
         Assert.Equal(whole.ContentLength, ranged.ContentLength);
         Assert.Null(ranged.ContentRange);
+    }
+
+    public static TheoryData<string> JsonResources() => ["/layers", $"/layers/{LayerId}", $"/layers/{LayerId}/descriptor?compression=gzip"];
+
+    // RFC 9110, section 13.2.1: an origin server evaluates If-Match and If-None-Match on every resource. The JSON ones
+    // have no entity tag, so no tag can match: any tag in If-Match fails (412), If-None-Match: * finds the resource
+    // there (304), and a list of tags holds (200).
+    [Theory]
+    [MemberData(nameof(JsonResources))]
+    public async Task AJsonResourceHasNoEntityTagForIfMatchOrIfNoneMatchToName(string path)
+    {
+        var failed = await _client.FetchAsync(path, r => r.Headers.TryAddWithoutValidation("If-Match", OtherTag));
+        var any = await _client.FetchAsync(path, r => r.Headers.TryAddWithoutValidation("If-Match", "*"));
+        var notModified = await _client.FetchAsync(path, r => r.Headers.TryAddWithoutValidation("If-None-Match", "*"));
+        var headNotModified = await _client.FetchAsync(HttpMethod.Head, path, r => r.Headers.TryAddWithoutValidation("If-None-Match", "*"));
+        var noneMatch = await _client.FetchAsync(path, r => r.Headers.TryAddWithoutValidation("If-None-Match", OtherTag));
+
+        Assert.Equal(HttpStatusCode.PreconditionFailed, failed.Status);
+        Assert.Equal("application/problem+json", failed.ContentType);
+        using (var problem = System.Text.Json.JsonDocument.Parse(failed.Body))
+        {
+            Assert.Equal("urn:layer-export:problem:precondition-failed", problem.RootElement.GetProperty("type").GetString());
+        }
+
+        Assert.Equal(HttpStatusCode.OK, any.Status);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.Status);
+        Assert.Empty(notModified.Body);
+        Assert.Equal(HttpStatusCode.NotModified, headNotModified.Status);
+        Assert.Equal(HttpStatusCode.OK, noneMatch.Status);
+        Assert.NotEmpty(noneMatch.Body);
+    }
+
+    // A missing layer is a 404 whatever the preconditions say (RFC 9110, section 13.2.1); a malformed one is a 400.
+    [Fact]
+    public async Task AMissingLayerIsNotFoundBeforeItsPreconditionsAndAMalformedOneIsRefused()
+    {
+        var missing = await _client.FetchAsync("/layers/missing", r => r.Headers.TryAddWithoutValidation("If-Match", OtherTag));
+        var malformed = await _client.FetchAsync($"/layers/{LayerId}", r => r.Headers.TryAddWithoutValidation("If-None-Match", "*, " + OtherTag));
+
+        Assert.Equal(HttpStatusCode.NotFound, missing.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.Status);
     }
 
     public void Dispose()

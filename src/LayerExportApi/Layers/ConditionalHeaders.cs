@@ -12,16 +12,9 @@ internal static partial class ConditionalHeaders
     /// <summary>The problem for the first malformed conditional header, or null when they are absent or well formed.</summary>
     public static ProblemHttpResult? Malformed(HttpRequest request)
     {
-        var ifMatch = request.Headers.IfMatch;
-        if (!StringValues.IsNullOrEmpty(ifMatch) && !IsEntityTagList(ifMatch))
+        if (MalformedMatch(request) is { } malformed)
         {
-            return Problem("If-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
-        }
-
-        var ifNoneMatch = request.Headers.IfNoneMatch;
-        if (!StringValues.IsNullOrEmpty(ifNoneMatch) && !IsEntityTagList(ifNoneMatch))
-        {
-            return Problem("If-None-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
+            return malformed;
         }
 
         // If-Range holds one strong entity tag or an HTTP-date; this API only ever matches the former. Without a
@@ -35,6 +28,43 @@ internal static partial class ConditionalHeaders
         }
 
         return null;
+    }
+
+    /// <summary>The problem for a malformed <c>If-Match</c> or <c>If-None-Match</c>, or null: what a resource without ranges judges.</summary>
+    public static ProblemHttpResult? MalformedMatch(HttpRequest request)
+    {
+        var ifMatch = request.Headers.IfMatch;
+        if (!StringValues.IsNullOrEmpty(ifMatch) && !IsEntityTagList(ifMatch))
+        {
+            return Problem("If-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
+        }
+
+        var ifNoneMatch = request.Headers.IfNoneMatch;
+        if (!StringValues.IsNullOrEmpty(ifNoneMatch) && !IsEntityTagList(ifNoneMatch))
+        {
+            return Problem("If-None-Match", "a list of entity tags such as '\"sha256:…\"', or '*'");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <paramref name="ok"/>, unless the preconditions of a resource that has no entity tag say otherwise: any tag in
+    /// <c>If-Match</c> fails it (412), <c>If-None-Match: *</c> finds it there (304).
+    /// </summary>
+    /// <remarks>Evaluated once the resource is found, as RFC 9110 (section 13.2.1) orders: a 404 or 400 goes first.</remarks>
+    public static Results<Ok<T>, StatusCodeHttpResult, ProblemHttpResult> Untagged<T>(HttpRequest request, Ok<T> ok)
+    {
+        if (!IfMatchHolds(request, etag: null))
+        {
+            return TypedResults.Problem(
+                detail: "If-Match names an entity tag, and this resource has none: only '*' holds.",
+                statusCode: StatusCodes.Status412PreconditionFailed,
+                title: "Precondition failed",
+                type: "urn:layer-export:problem:precondition-failed");
+        }
+
+        return IsNotModified(request, etag: null) ? TypedResults.StatusCode(StatusCodes.Status304NotModified) : ok;
     }
 
     /// <summary>True when <c>If-None-Match</c> names the representation: <c>*</c> (the layer exists by now), or its tag by weak comparison.</summary>

@@ -29,6 +29,8 @@ internal static class LayerEndpoints
             .WithName("ListLayers")
             .WithDescription("Every layer ID with its direct parent (null for a base layer), ordered by ID.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status500InternalServerError)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
@@ -36,6 +38,8 @@ internal static class LayerEndpoints
             .WithName("DescribeLayer")
             .WithDescription("The layer's ID, its recorded parent chain (nearest first) and the store layout.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status500InternalServerError)
@@ -70,6 +74,8 @@ internal static class LayerEndpoints
                 + "a layer that changed on disk gets a new descriptor. With BlobCache:Directory set, the gzip or zstd body "
                 + "it is computed from is kept, so the download that follows it is read back, not compressed again.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
@@ -80,14 +86,20 @@ internal static class LayerEndpoints
     }
 
     /// <summary>List the layers in the store.</summary>
-    public static async Task<Results<Ok<IReadOnlyList<LayerSummary>>, ProblemHttpResult>> ListLayers(
+    public static async Task<Results<Ok<IReadOnlyList<LayerSummary>>, StatusCodeHttpResult, ProblemHttpResult>> ListLayers(
+        HttpRequest request,
         ILayerStore store,
         ExportPreparation preparation,
         CancellationToken cancellationToken)
     {
+        if (ConditionalHeaders.MalformedMatch(request) is { } malformed)
+        {
+            return malformed;
+        }
+
         try
         {
-            return TypedResults.Ok(await preparation.ReadAsync(store.List, cancellationToken));
+            return ConditionalHeaders.Untagged(request, TypedResults.Ok(await preparation.ReadAsync(store.List, cancellationToken)));
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
@@ -96,17 +108,22 @@ internal static class LayerEndpoints
     }
 
     /// <summary>Describe one layer.</summary>
-    public static async Task<Results<Ok<LayerDescription>, ProblemHttpResult>> DescribeLayer(
+    public static async Task<Results<Ok<LayerDescription>, StatusCodeHttpResult, ProblemHttpResult>> DescribeLayer(
         [Description(IdDescription)] string id,
         HttpRequest request,
         ILayerStore store,
         ExportPreparation preparation,
         CancellationToken cancellationToken)
     {
+        if (ConditionalHeaders.MalformedMatch(request) is { } malformed)
+        {
+            return malformed;
+        }
+
         try
         {
             var layer = LayerPathSegment.Read(request, id);
-            return TypedResults.Ok(await preparation.ReadAsync(() => store.Describe(store.ParseId(layer)), cancellationToken));
+            return ConditionalHeaders.Untagged(request, TypedResults.Ok(await preparation.ReadAsync(() => store.Describe(store.ParseId(layer)), cancellationToken)));
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
         {
@@ -206,7 +223,7 @@ internal static class LayerEndpoints
     }
 
     /// <summary>Digest and size of a layer representation.</summary>
-    public static async Task<Results<Ok<DescriptorResponse>, ProblemHttpResult>> DescribeRepresentation(
+    public static async Task<Results<Ok<DescriptorResponse>, StatusCodeHttpResult, ProblemHttpResult>> DescribeRepresentation(
         [Description(IdDescription)] string id,
         [FromQuery(Name = "parent"), Description("The caller's view of the parent chain, nearest first.")] string[]? parent,
         [FromQuery(Name = "compression"), Description("none (default), gzip or zstd.")] string? compression,
@@ -220,6 +237,11 @@ internal static class LayerEndpoints
         if (RepresentationNegotiation.Choose(compression, [], out var refusal) is not { } chosen)
         {
             return refusal!;
+        }
+
+        if (ConditionalHeaders.MalformedMatch(context.Request) is { } malformed)
+        {
+            return malformed;
         }
 
         try
@@ -236,7 +258,7 @@ internal static class LayerEndpoints
             using (export)
             {
                 var descriptor = await descriptors.GetAsync(export.Layer.Id, survey, chosen, cancellationToken);
-                return TypedResults.Ok(new DescriptorResponse(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value));
+                return ConditionalHeaders.Untagged(context.Request, TypedResults.Ok(new DescriptorResponse(descriptor.MediaType, descriptor.Digest.Value, descriptor.Size, descriptor.DiffId.Value)));
             }
         }
         catch (Exception e) when (LayerProblems.TryMap(e, out var problem))
