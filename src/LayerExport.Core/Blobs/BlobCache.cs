@@ -35,7 +35,7 @@ public sealed class BlobCache
     // rate: a copy untouched this long is a crashed server's, never one under way.
     private static readonly TimeSpan AbandonedAfter = TimeSpan.FromDays(1);
 
-    private readonly string? _directory;
+    private readonly CacheDirectory? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
     private readonly Action<string>? _writeFailed;
     private readonly ConcurrentDictionary<string, byte> _copying = new(StringComparer.Ordinal);
@@ -61,8 +61,7 @@ public sealed class BlobCache
         _writeFailed = writeFailed;
         if (directory is not null)
         {
-            _directory = Path.GetFullPath(directory);
-            CheckDirectory(_directory);
+            _directory = new CacheDirectory(directory);
         }
     }
 
@@ -104,7 +103,7 @@ public sealed class BlobCache
         FileDescriptor? file = null;
         try
         {
-            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            using var directory = _directory.Open();
             file = directory.OpenFileAt(name);
             var status = file.Stat();
             if (status.Type != Libc.S_IFREG || status.Uid != _user || status.Size != descriptor.Size)
@@ -132,7 +131,7 @@ public sealed class BlobCache
 
         try
         {
-            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            using var directory = _directory.Open();
             var status = directory.StatAt(name);
             return status.Type == Libc.S_IFREG && status.Uid == _user && status.Size == descriptor.Size;
         }
@@ -155,7 +154,7 @@ public sealed class BlobCache
         FileDescriptor? directory = null;
         try
         {
-            directory = PrivateDirectory.OpenOrCreate(_directory);
+            directory = _directory.Open();
             return new BlobCopy(this, state, directory, temporary, directory.CreateNewFileAt(temporary, EntryMode));
         }
         catch (IOException e)
@@ -189,7 +188,7 @@ public sealed class BlobCache
         _refused[digest.Value] = 0;
         try
         {
-            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            using var directory = _directory.Open();
             directory.UnlinkAt(name);
         }
         catch (IOException)
@@ -258,7 +257,7 @@ public sealed class BlobCache
         {
             try
             {
-                using var directory = PrivateDirectory.OpenOrCreate(_directory!);
+                using var directory = _directory!.Open();
                 Prune(directory);
             }
             catch (IOException)

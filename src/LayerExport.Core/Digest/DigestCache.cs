@@ -45,7 +45,7 @@ public sealed class DigestCache
     private readonly LinkedList<string> _memoryOrder = new();
     private readonly Dictionary<string, LinkedListNode<string>> _memoryPlaces = new(StringComparer.Ordinal);
     private readonly Lock _memoryGate = new();
-    private readonly string? _directory;
+    private readonly CacheDirectory? _directory;
     private readonly uint _user = Libc.GetEffectiveUserId();
     private readonly Action<string>? _writeFailed;
     private readonly int _maxInMemory;
@@ -74,8 +74,7 @@ public sealed class DigestCache
         _writeFailed = writeFailed;
         if (directory is not null)
         {
-            _directory = Path.GetFullPath(directory);
-            CheckDirectory(_directory);
+            _directory = new CacheDirectory(directory);
         }
     }
 
@@ -144,7 +143,7 @@ public sealed class DigestCache
         FileDescriptor directory;
         try
         {
-            directory = PrivateDirectory.OpenOrCreate(_directory);
+            directory = _directory.Open();
         }
         catch (IOException e)
         {
@@ -196,7 +195,7 @@ public sealed class DigestCache
 
         try
         {
-            using var directory = PrivateDirectory.OpenOrCreate(_directory);
+            using var directory = _directory.Open();
             directory.RemoveQuietlyAt(EntryName(key));
         }
         catch (IOException)
@@ -265,7 +264,7 @@ public sealed class DigestCache
             {
                 try
                 {
-                    using var directory = PrivateDirectory.OpenOrCreate(_directory!);
+                    using var directory = _directory!.Open();
                     Prune(directory);
                 }
                 catch (IOException)
@@ -329,11 +328,11 @@ public sealed class DigestCache
 
     // Only a regular file of this user is an entry: nothing else can stand in the directory unless someone with
     // the user's rights (or root) put it there, and then it is ignored rather than followed or trusted.
-    private byte[]? ReadEntry(string path, string key)
+    private byte[]? ReadEntry(CacheDirectory cache, string key)
     {
         try
         {
-            using var directory = PrivateDirectory.OpenOrCreate(path);
+            using var directory = cache.Open();
             using var file = directory.OpenFileAt(EntryName(key));
             var status = file.Stat();
             if (status.Type != Libc.S_IFREG || status.Uid != _user || status.Size > MaxEntryBytes)
