@@ -300,6 +300,21 @@ public sealed class BlobCacheTests : IDisposable
         Assert.Single(Directory.GetFileSystemEntries(Blobs));
     }
 
+    // What a crash left is pruned when the server starts, not once a body is kept after it: a disk it filled would
+    // refuse every copy, and so never have a body kept to prune it.
+    [Fact]
+    public async Task ACopyACrashedServerLeftIsRemovedAtTheStart()
+    {
+        Directory.CreateDirectory(Blobs);
+        var abandoned = Path.Combine(Blobs, new string('d', 32) + ".tmp");
+        await File.WriteAllBytesAsync(abandoned, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddDays(-2));
+
+        await using var server = Start();
+
+        Assert.True(SpinWait.SpinUntil(() => !File.Exists(abandoned), CapturedLogs.SafetyTimeout), "the copy a crash left is still there");
+    }
+
     [Fact]
     public async Task ADirectoryOthersCanWriteIsRefusedAtStart()
     {
