@@ -5,7 +5,7 @@ using SidecarTests.Infrastructure;
 
 namespace SidecarTests;
 
-/// <summary>Byte ranges of the plain tar: 206 with the exact bytes, 416 past the end, If-Range against the digest ETag, resumable with curl.</summary>
+/// <summary>Byte ranges of the plain tar: 206 with the exact bytes, 416 past the end, If-Range against the digest ETag (of every representation once the digest is not known yet), resumable with curl.</summary>
 public sealed class RangeTests : IDisposable
 {
     private const string LayerId = "app";
