@@ -379,6 +379,45 @@ public sealed class BlobCacheTests : IDisposable
         Assert.Equal(body, await client.GetByteArrayAsync(new Uri(path, UriKind.Relative)));
     }
 
+    // An older server's descriptor kept no check of its body (decision 0021): the first read of the kept body is held
+    // to its SHA-256, and the check it takes then is kept with the descriptor, so the next reads need no SHA-256.
+    [Fact]
+    public async Task AKeptBodyWhoseDescriptorHasNoCheckGivesItTheCheckItsReadTook()
+    {
+        var settings = new Dictionary<string, string> { ["DigestCache:Directory"] = Digests };
+        const string path = "/layers/large/tar?compression=zstd";
+        byte[] body;
+        await using (var first = Start(settings))
+        {
+            using var http = first.CreateClient();
+            (body, _) = await KeepAsync(first, http, "large", path);
+        }
+
+        string? check = null;
+        var stripped = 0;
+        foreach (var entry in Directory.GetFiles(Digests, "*.json"))
+        {
+            var text = await File.ReadAllTextAsync(entry);
+            var changed = Regex.Replace(text, ",\"BodyCheck\":\"([0-9a-f]{32})\"", match =>
+            {
+                check = match.Groups[1].Value;
+                return "";
+            });
+            stripped += changed == text ? 0 : 1;
+            await File.WriteAllTextAsync(entry, changed);
+        }
+
+        Assert.Equal(1, stripped);
+        await using var server = Start(settings);
+        using var client = server.CreateClient();
+        Assert.Equal(body, await client.GetByteArrayAsync(new Uri(path, UriKind.Relative)));
+        await server.Logs.WaitForAsync(e => e.RenderMessage().Contains("sent from the kept body", StringComparison.Ordinal), "the body sent from the kept body");
+
+        Assert.Contains(
+            Directory.GetFiles(Digests, "*.json").Select(File.ReadAllText),
+            text => text.Contains($"\"BodyCheck\":\"{check}\"", StringComparison.Ordinal));
+    }
+
     // strace fails every read of the kept file with EIO, as a bad sector does. The read is the body not read back: the
     // transfer fails for a retry and the file is removed, and the retry makes the body from the layer, not another 500.
     [Fact]

@@ -31,8 +31,9 @@ public sealed class CachedBlob : IDisposable
     public LayerDescriptor Descriptor { get; }
 
     /// <summary>Writes bytes <paramref name="start"/> to <paramref name="end"/> (exclusive) of the body into <paramref name="output"/>, the last one only once the whole body was read with its digest.</summary>
+    /// <returns>The descriptor, with the body's sealed check when it had none: an older server's entry, whose body was held to its SHA-256 this once.</returns>
     /// <exception cref="InvalidDataException">The file no longer holds the body of its digest, or cannot be read (an <see cref="IOException"/> inside).</exception>
-    public async Task WriteAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
+    public async Task<LayerDescriptor> WriteAsync(PipeWriter output, long start, long end, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(end, Descriptor.Size);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(start, end);
@@ -83,6 +84,7 @@ public sealed class CachedBlob : IDisposable
 
         await window.ReleaseAsync(cancellationToken).ConfigureAwait(false);
         await body.FlushAllAsync(cancellationToken).ConfigureAwait(false);
+        return check is null ? Descriptor with { BodyCheck = SealedChecksum.Seal(Descriptor.Digest, hashed.Checksum) } : Descriptor;
     }
 
     /// <inheritdoc />

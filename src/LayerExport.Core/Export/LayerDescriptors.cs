@@ -128,6 +128,18 @@ public sealed class LayerDescriptors(LayerExporter exporter, DigestCache cache, 
         }
     }
 
+    /// <summary>Keeps <paramref name="read"/>'s body check with the descriptor of a layer state that has none: taken from a kept body found to have the descriptor's digest.</summary>
+    /// <remarks>An older server's entry has no check (decision 0021), and its kept body would be hashed with SHA-256 on every read.</remarks>
+    public void KeepBodyCheck(string layerId, string fingerprint, LayerCompression compression, LayerDescriptor read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var key = Key(layerId, fingerprint, compression);
+        if (read.BodyCheck is not null && cache.TryGet(key, out var known) && known.BodyCheck is null && known.Digest == read.Digest && known.Size == read.Size)
+        {
+            cache.Put(key, known with { BodyCheck = read.BodyCheck });
+        }
+    }
+
     /// <summary>How long a layer must have been unchanged when an export began for what it produced to be kept: <see cref="DefaultSettleTime"/> unless set.</summary>
     public TimeSpan SettleTime { get; init; } = DefaultSettleTime;
 

@@ -222,7 +222,11 @@ internal sealed class LayerTarResult(
             {
                 try
                 {
-                    await kept.WriteAsync(body, start, end, aborted);
+                    var read = await kept.WriteAsync(body, start, end, aborted);
+                    if (read.BodyCheck != kept.Descriptor.BodyCheck)
+                    {
+                        descriptors.KeepBodyCheck(export.Layer.Id, survey.Fingerprint, compression, read);
+                    }
                 }
                 catch (InvalidDataException e)
                 {

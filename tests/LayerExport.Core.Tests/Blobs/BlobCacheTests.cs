@@ -265,6 +265,37 @@ public sealed class BlobCacheTests : IAsyncLifetime, IDisposable
         Assert.True(File.Exists(foreign));
     }
 
+    // A descriptor an older server kept has no body check: its body is held to its SHA-256 once, and the read gives the
+    // check it took, for the descriptor to keep; one with a check is given back as it was.
+    [Fact]
+    public async Task AKeptBodyReadForADescriptorWithoutACheckGivesTheCheckItTook()
+    {
+        var cache = Cache(Mebibyte);
+        var body = RandomNumberGenerator.GetBytes(100 * 1024);
+        Assert.True(Keep(cache, body));
+        var withoutCheck = DescriptorOf(body);
+
+        LayerDescriptor read;
+        using (var blob = cache.TryOpen(withoutCheck)!)
+        {
+            var pipe = new Pipe();
+            var sent = ReadAllAsync(pipe.Reader);
+            read = await blob.WriteAsync(pipe.Writer, 0, body.Length, CancellationToken.None);
+            await pipe.Writer.CompleteAsync();
+            Assert.Equal(body, await sent);
+        }
+
+        Assert.Equal(withoutCheck with { BodyCheck = SealedChecksum.Seal(withoutCheck.Digest, XxHash128.HashToUInt128(body)) }, read);
+        using (var blob = cache.TryOpen(read)!)
+        {
+            var pipe = new Pipe();
+            var sent = ReadAllAsync(pipe.Reader);
+            Assert.Same(read, await blob.WriteAsync(pipe.Writer, 0, body.Length, CancellationToken.None));
+            await pipe.Writer.CompleteAsync();
+            await sent;
+        }
+    }
+
     // What a crash left is pruned at start (PruneSoon, as the host calls it), not only once a body is kept after it.
     [Fact]
     public async Task APruneAskedForWithNoBodyKeptRemovesWhatACrashLeft()
