@@ -60,6 +60,34 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         return fd >= 0 ? new FileDescriptor(fd) : throw LookupError(Marshal.GetLastPInvokeError(), name);
     }
 
+    /// <summary>Opens a child for reading only when it is a regular file; null when something else stands there, <paramref name="status"/> saying what.</summary>
+    /// <remarks>
+    /// The name is looked at before it is opened: a device or FIFO is never opened (a device's driver would run its
+    /// open, a FIFO's blocked writer would wake). One swapped in between the look and the open is caught by the open's
+    /// own status, and closed at once. A symlink is looked at, never followed.
+    /// </remarks>
+    /// <param name="name">The child's name.</param>
+    /// <param name="status">What stands at the name: the opened file's status, or what the look found.</param>
+    /// <param name="keepAccessTime">Open as <see cref="OpenFileKeepingAccessTimeAt"/> does.</param>
+    public FileDescriptor? OpenRegularFileAt(ReadOnlySpan<byte> name, out FileStatus status, bool keepAccessTime = false)
+    {
+        status = StatAt(name);
+        if (status.Type != Libc.S_IFREG)
+        {
+            return null;
+        }
+
+        var file = keepAccessTime ? OpenFileKeepingAccessTimeAt(name) : OpenFileAt(name);
+        status = file.Stat();
+        if (status.Type == Libc.S_IFREG)
+        {
+            return file;
+        }
+
+        file.Dispose();
+        return null;
+    }
+
     /// <summary>Tries to open a child directory; false when it does not exist.</summary>
     public bool TryOpenDirectoryAt(ReadOnlySpan<byte> name, out FileDescriptor? directory)
     {

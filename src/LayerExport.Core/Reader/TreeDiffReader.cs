@@ -19,6 +19,8 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
     private const int CompareChunk = 64 * 1024;
 
     private readonly DiskEntryReader _entries;
+    private readonly ulong _device;
+    private readonly ulong _parentDevice;
 
     /// <summary>Starts a walk of <paramref name="tree"/> against <paramref name="parentTree"/>; the caller keeps both descriptors.</summary>
     /// <param name="tree">The layer's full root file system.</param>
@@ -31,10 +33,14 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         _entries = new DiskEntryReader(openContent);
         try
         {
-            EncryptedDirectory.RequireKey(tree, tree.Stat());
+            var status = tree.Stat();
+            _device = status.Device;
+            EncryptedDirectory.RequireKey(tree, status);
             if (parentTree is not null)
             {
-                EncryptedDirectory.RequireKey(parentTree, parentTree.Stat());
+                var parentStatus = parentTree.Stat();
+                _parentDevice = parentStatus.Device;
+                EncryptedDirectory.RequireKey(parentTree, parentStatus);
             }
 
             Enter(tree, parentTree, [], ownsDirectories: false);
@@ -53,12 +59,16 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
     {
         var (name, inParent) = child;
         var listed = frame.Directory.StatAt(name);
+        DiskEntryReader.CheckNotMounted(listed, _device);
         if (!inParent || frame.Parent is null)
         {
             return Added(frame.Directory, name, path, listed);
         }
 
+        // The parent's tree is read to compare, listed and opened: a mount in it is no more the parent's than one in
+        // the layer is the layer's.
         var parentListed = frame.Parent.StatAt(name);
+        DiskEntryReader.CheckNotMounted(parentListed, _parentDevice);
         if (listed.Type != parentListed.Type)
         {
             // A changed type replaces the parent's entry whole; extractors remove what was there first.

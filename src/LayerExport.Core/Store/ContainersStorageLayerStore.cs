@@ -185,7 +185,7 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         FileDescriptor? file;
         try
         {
-            file = MetadataFile.Open(LayersJsonId, _layersDirectory, "layers.json");
+            file = MetadataFile.Open(LayersJsonId, _layersDirectory, "layers.json", MaxLayersJsonBytes);
         }
         catch (LayerRefusedException)
         {

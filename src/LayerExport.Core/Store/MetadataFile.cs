@@ -11,16 +11,18 @@ internal static class MetadataFile
     /// <summary>The file's bytes; null when it does not exist; a symlink is refused; an oversized, special or unopenable file is inconsistent.</summary>
     public static byte[]? Read(LayerId id, FileDescriptor directory, string name, int maxBytes = MaxBytes)
     {
-        using var file = Open(id, directory, name);
+        using var file = Open(id, directory, name, maxBytes);
         return file is null ? null : ReadAll(id, file, file.Stat(), name, maxBytes);
     }
 
-    /// <summary>Opens the file; null when it does not exist; a symlink is refused; a file that cannot be opened is inconsistent.</summary>
-    public static FileDescriptor? Open(LayerId id, FileDescriptor directory, string name)
+    /// <summary>Opens the file; null when it does not exist; a symlink is refused; a special file (never opened) or one that cannot be opened is inconsistent.</summary>
+    public static FileDescriptor? Open(LayerId id, FileDescriptor directory, string name, int maxBytes = MaxBytes)
     {
         try
         {
-            return directory.OpenFileAt(Encoding.UTF8.GetBytes(name));
+            return directory.OpenRegularFileAt(Encoding.UTF8.GetBytes(name), out var status) ?? throw (status.Type == Libc.S_IFLNK
+                ? Symlink(id, name)
+                : new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {maxBytes} bytes."));
         }
         catch (NativeIOException e) when (e.IsNotFound)
         {
@@ -28,7 +30,7 @@ internal static class MetadataFile
         }
         catch (NativeIOException e) when (e.IsSymlinkRefused)
         {
-            throw new LayerRefusedException($"Layer '{id}': {name} is a symbolic link; refused.");
+            throw Symlink(id, name);
         }
         catch (NativeIOException e) when (!e.IsTransient)
         {
@@ -54,6 +56,8 @@ internal static class MetadataFile
 
         return length == buffer.Length ? buffer : buffer[..length];
     }
+
+    private static LayerRefusedException Symlink(LayerId id, string name) => new($"Layer '{id}': {name} is a symbolic link; refused.");
 
     /// <summary>The file's text with surrounding white space removed; null when it does not exist.</summary>
     public static string? ReadText(LayerId id, FileDescriptor directory, string name) =>

@@ -371,7 +371,7 @@ public sealed class DockerLayerStoreTests : IDisposable
         var error = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse(appChain)));
         var layers = store.List().ToDictionary(l => l.Id);
 
-        Assert.Equal($"Layer '{appChain}': parent cannot be opened (No such device or address).", error.Message);
+        Assert.Equal($"Layer '{appChain}': parent is not a regular file of at most 65536 bytes.", error.Message);
         Assert.Equal(error.Message, layers[appChain].Problem);
         Assert.Null(layers[baseChain].Problem);
     }

@@ -143,7 +143,7 @@ public sealed class NativeLayerStoreTests : IDisposable
         Layer("good", "{}");
         Layer("child", "{\"parent\": \"sock\"}");
         Directory.CreateDirectory(System.IO.Path.Combine(_root.Path, "sock", "diff"));
-        // A socket cannot be opened as a file (ENXIO), whoever runs the test, unlike a file without permissions.
+        // A socket in its place is looked at, never opened (as a device or a FIFO would not be): no regular file.
         Posix.MakeNode(System.IO.Path.Combine(_root.Path, "sock", "layer.json"), Posix.SocketType, 0, 0);
         using var store = new NativeLayerStore(_root.Path);
 
@@ -151,7 +151,7 @@ public sealed class NativeLayerStoreTests : IDisposable
         var child = Assert.Throws<LayerStoreCorruptException>(() => store.Describe(LayerId.Parse("child")));
         var layers = store.List();
 
-        Assert.Equal("Layer 'sock': layer.json cannot be opened (No such device or address).", own.Message);
+        Assert.Equal("Layer 'sock': layer.json is not a regular file of at most 65536 bytes.", own.Message);
         Assert.Equal(own.Message, child.Message);
         Assert.Equal(["child", "good", "sock"], layers.Select(l => l.Id));
         Assert.Equal([null, null, own.Message], layers.Select(l => l.Problem));

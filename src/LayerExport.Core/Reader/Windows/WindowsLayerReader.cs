@@ -37,6 +37,7 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
     private const int AttributesLength = 4;
 
     private readonly FileDescriptor _layer;
+    private readonly ulong _device;
     private readonly WindowsLayerKind _kind;
     private readonly TombstoneList _tombstones;
     private readonly bool _openContent;
@@ -58,7 +59,9 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         _openContent = openContent;
         try
         {
-            EncryptedDirectory.RequireKey(layer, layer.Stat());
+            var status = layer.Stat();
+            _device = status.Device;
+            EncryptedDirectory.RequireKey(layer, status);
             Push(new WindowsFrame(layer, [], RootChildren(), ownsDirectory: false));
         }
         catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
@@ -134,6 +137,7 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
     private LayerEntry? ReadChild(FileDescriptor directory, byte[] name, List<byte[]> components, byte[] path)
     {
         var listed = directory.StatAt(name);
+        DiskEntryReader.CheckNotMounted(listed, _device);
         var isDirectory = listed.Type == Libc.S_IFDIR;
         if (isDirectory && components.Count == 2
             && WindowsNames.FoldEquals(components[0], WindowsNames.Files) && WindowsNames.FoldEquals(name, "$Recycle.Bin"u8))
@@ -213,22 +217,24 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
     private LayerEntry ReadEncoded(FileDescriptor directory, byte[] name, byte[] path, in FileStatus listed, bool isDirectory)
     {
         byte[] backingName = isDirectory ? [.. name, .. WindowsNames.DirectoryTwinSuffix] : name;
-        FileDescriptor opened;
+        FileDescriptor? opened;
+        FileStatus status;
         try
         {
-            opened = directory.OpenFileKeepingAccessTimeAt(backingName);
+            // A directory's twin was never listed: looked at before it is opened, a device or FIFO there is not opened.
+            opened = directory.OpenRegularFileAt(backingName, out status, keepAccessTime: true);
         }
         catch (NativeIOException e) when (isDirectory && e.IsNotFound)
         {
             throw new InvalidDataException($"the directory has no {Encoding.UTF8.GetString(backingName)} twin holding its metadata", e);
         }
 
-        using var file = new SharedFile(opened);
-        var status = opened.Stat();
-        if (status.Type != Libc.S_IFREG)
+        if (opened is null)
         {
             throw new InvalidDataException($"{Encoding.UTF8.GetString(backingName)} is not a regular file");
         }
+
+        using var file = new SharedFile(opened);
 
         if (!isDirectory && !status.IsSameFile(listed))
         {
