@@ -4,7 +4,7 @@ using LayerExport.Core.Tests.Support;
 
 namespace LayerExport.Core.Tests.Native;
 
-/// <summary>What the descriptor's calls return at the edges of the buffers they start with.</summary>
+/// <summary>What the descriptor's calls return at the edges of the buffers they start with, and what they open.</summary>
 public sealed class FileDescriptorTests : IDisposable
 {
     private const int BadDescriptor = 9;
@@ -15,6 +15,27 @@ public sealed class FileDescriptorTests : IDisposable
     private readonly TempDirectory _root = new();
 
     public void Dispose() => _root.Dispose();
+
+    // The writer is woken by the plain open, which shows the check sees an open; the regular-file open leaves it waiting.
+    [Fact]
+    public void ARegularFileOpenLooksAtAFifoWithoutOpeningIt()
+    {
+        using var directory = FileDescriptor.OpenDirectory(_root.Path);
+        using (var writer = WaitingFifoWriter.Start(_root.Combine("fifo")))
+        {
+            Assert.Null(directory.OpenRegularFileAt("fifo"u8, out var status));
+            Assert.Equal(Libc.S_IFIFO, status.Type);
+            Assert.True(writer.IsWaiting, "the FIFO was opened");
+
+            directory.OpenFileAt("fifo"u8).Dispose();
+            Assert.False(writer.IsWaiting, "a plain open did not wake the writer");
+        }
+
+        File.WriteAllText(_root.Combine("file"), "content");
+        using var file = directory.OpenRegularFileAt("file"u8, out var fileStatus);
+        Assert.NotNull(file);
+        Assert.Equal(7, fileStatus.Size);
+    }
 
     [Theory]
     [InlineData(255)]

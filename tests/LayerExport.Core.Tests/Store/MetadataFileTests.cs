@@ -46,6 +46,18 @@ public sealed class MetadataFileTests : IDisposable
         Assert.Equal("Layer 'layer': parent is not a regular file of at most 65536 bytes.", error.Message);
     }
 
+    // Looked at, not opened: a FIFO's waiting writer is not woken, a device's driver not run.
+    [Fact]
+    public void AFifoInPlaceOfTheFileIsNeverOpened()
+    {
+        using var writer = WaitingFifoWriter.Start(_directory.Combine("layer.json"));
+        using var directory = FileDescriptor.OpenDirectory(_directory.Path);
+
+        Assert.Throws<LayerStoreCorruptException>(() => MetadataFile.Read(Id, directory, "layer.json"));
+
+        Assert.True(writer.IsWaiting, "the FIFO was opened");
+    }
+
     // Another program may rewrite the file between its status and the read: what is there is returned, no padding,
     // and the read ends at the new end of file instead of waiting for the bytes the status promised.
     [Fact]

@@ -235,6 +235,44 @@ public sealed class WindowsLayerReaderTests : IDisposable
         Assert.Equal("dir.$wcidirs$ is not a regular file", error.Reason);
     }
 
+    // The twin is never listed, so it is looked at before it is opened: a FIFO's waiting writer is not woken (nor a
+    // device's driver run), as the walk never opens a special file it listed.
+    [Fact]
+    public void ADirectoryWhoseTwinIsAFifoIsRefusedWithoutOpeningIt()
+    {
+        Directory.CreateDirectory(_store.Path(Layer, "Files", "dir"));
+        using var writer = WaitingFifoWriter.Start(_store.Path(Layer, "Files", "dir.$wcidirs$"));
+
+        var error = ReadFails(Layer);
+
+        Assert.Equal("Files/dir", error.Path);
+        Assert.Equal("dir.$wcidirs$ is not a regular file", error.Reason);
+        Assert.True(writer.IsWaiting, "the FIFO was opened");
+    }
+
+    // A bind mount (here from the same file system) anywhere in a layer puts what is not the layer's under its names:
+    // refused like any mount point, plain parts of a transport layer (UtilityVM, Hives) included.
+    [Fact]
+    public async Task AMountPointInTheLayerFailsTheExport()
+    {
+        using var outside = new TempDirectory();
+        await File.WriteAllTextAsync(outside.Combine("secret.txt"), "not the layer's");
+        _store.PlainDirectory(Layer + "/UtilityVM", Time);
+        _store.PlainDirectory(Layer + "/UtilityVM/mnt", Time);
+        await ExternalTool.RunCheckedAsync("mount", "--bind", outside.Path, _store.Path(Layer, "UtilityVM", "mnt"));
+        try
+        {
+            var error = ReadFails(Layer);
+
+            Assert.Equal("UtilityVM/mnt", error.Path);
+            Assert.Contains("it is a mount point", error.Reason, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await ExternalTool.RunCheckedAsync("umount", _store.Path(Layer, "UtilityVM", "mnt"));
+        }
+    }
+
     [Fact]
     public void AReparsePointThatAlsoHoldsDataIsRefused()
     {
