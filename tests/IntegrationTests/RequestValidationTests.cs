@@ -85,6 +85,8 @@ public sealed class RequestValidationTests : IAsyncLifetime
         { "/layers/app/tar", "If-None-Match", "*, \"x\"", 400, RefusedBy.App },
         { "/layers/app/tar", "If-Match", "*, *", 400, RefusedBy.App },
         { "/layers/app/tar", "If-Match", "W/ \"x\"", 400, RefusedBy.App },
+        { "/layers/app/tar", "If-Match", "w/\"x\"", 400, RefusedBy.App },
+        { "/layers/app/tar", "If-None-Match", "\"a\", w/\"b\"", 400, RefusedBy.App },
 
         // A parent past the longest ID, in a request line Kestrel takes (one of 9 KiB was refused by Kestrel until session 44).
         { "/layers/app/tar?parent=" + new string('b', 9000), "", "", 400, RefusedBy.App },
@@ -152,6 +154,7 @@ public sealed class RequestValidationTests : IAsyncLifetime
     [InlineData("garbage")]
     [InlineData("*")]
     [InlineData("W/ \"x\"")]
+    [InlineData("w/\"x\"")]
     public async Task AMalformedIfRangeWithARangeIsAClientError(string ifRange)
     {
         var response = await RawHttp.SendAsync(Server.BaseAddress, "GET", "/layers/app/tar", [("Authorization", "Bearer " + _token), ("Range", "bytes=0-9"), ("If-Range", ifRange)]);

@@ -241,17 +241,35 @@ public sealed class BlobCache
         PruneSoon();
     }
 
-    /// <summary>Tells, once until a body is kept again, why one could not be, and prunes: a disk filled by a crash's copies frees them.</summary>
+    /// <summary>Tells, once until a body is kept again, why one could not be, and prunes: a crash's copies a day old go from a disk they filled.</summary>
     internal void WriteFailed(string reason)
     {
         if (Interlocked.Exchange(ref _writesFailing, 1) == 0)
         {
             _writeFailed?.Invoke(reason);
-            PruneSoon();
         }
+
+        // Every refusal, not the first alone: a copy turns a day old while the disk stays full. Prunes run one at a time.
+        PruneSoon();
     }
 
     private void PruneUntilSettled()
+    {
+        try
+        {
+            PruneWhileAskedFor();
+        }
+        finally
+        {
+            // Whatever ended the loop, a later request starts a prune again rather than waiting on this one for good.
+            lock (_pruneGate)
+            {
+                _pruneRunning = false;
+            }
+        }
+    }
+
+    private void PruneWhileAskedFor()
     {
         while (true)
         {

@@ -27,10 +27,17 @@ internal sealed class CacheDirectory
     public FileDescriptor Open()
     {
         var opened = PrivateDirectory.OpenOrCreate(Path);
-        if (opened.Stat().Device != _device)
+        try
+        {
+            if (opened.Stat().Device != _device)
+            {
+                throw new UnsafeDirectoryException($"'{Path}' is no longer on the file system it was on at start (was that unmounted?): not used until a restart.");
+            }
+        }
+        catch
         {
             opened.Dispose();
-            throw new UnsafeDirectoryException($"'{Path}' is no longer on the file system it was on at start (was that unmounted?): not used until a restart.");
+            throw;
         }
 
         return opened;

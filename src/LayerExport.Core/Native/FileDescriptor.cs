@@ -78,7 +78,16 @@ internal sealed unsafe class FileDescriptor : SafeHandleZeroOrMinusOneIsInvalid
         }
 
         var file = keepAccessTime ? OpenFileKeepingAccessTimeAt(name) : OpenFileAt(name);
-        status = file.Stat();
+        try
+        {
+            status = file.Stat();
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
         if (status.Type == Libc.S_IFREG)
         {
             return file;

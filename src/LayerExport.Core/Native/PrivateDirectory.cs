@@ -66,6 +66,7 @@ internal static class PrivateDirectory
         }
     }
 
+    // Null when the name does not exist, for the caller to create; a symlink there is refused, never followed.
     private static FileDescriptor? TryOpenComponent(FileDescriptor parent, byte[] name, string full, string shown)
     {
         try

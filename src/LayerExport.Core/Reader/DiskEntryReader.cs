@@ -244,6 +244,21 @@ internal sealed class DiskEntryReader(bool openContent)
         }
     }
 
+    /// <summary>Refuses a name that is not on the mount of <paramref name="root"/>, its walk's root: a mount point, by the kernel's mark or by its mount ID.</summary>
+    /// <remarks>
+    /// The mount ID where the kernel gives one (Linux 5.8 or later), not the device: a btrfs subvolume nested in a tree
+    /// has a device of its own on the same mount, as a file of an overlayfs without xino has its layer's, and both are
+    /// the tree's content. The device only where there is no mount ID.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">It is a mount point.</exception>
+    public static void CheckOnMountOf(in FileStatus status, in FileStatus root)
+    {
+        if (status.IsMountRoot || (root.MountId is { } mount ? status.MountId != mount : status.Device != root.Device))
+        {
+            throw MountPoint();
+        }
+    }
+
     private static InvalidDataException MountPoint() =>
         new("it is a mount point: another file system or a bind mount is mounted on it, which is not part of the layer");
 

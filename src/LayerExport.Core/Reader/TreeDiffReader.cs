@@ -19,8 +19,8 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
     private const int CompareChunk = 64 * 1024;
 
     private readonly DiskEntryReader _entries;
-    private readonly ulong _device;
-    private readonly ulong _parentDevice;
+    private readonly FileStatus _root;
+    private readonly FileStatus _parentRoot;
 
     /// <summary>Starts a walk of <paramref name="tree"/> against <paramref name="parentTree"/>; the caller keeps both descriptors.</summary>
     /// <param name="tree">The layer's full root file system.</param>
@@ -33,14 +33,12 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         _entries = new DiskEntryReader(openContent);
         try
         {
-            var status = tree.Stat();
-            _device = status.Device;
-            EncryptedDirectory.RequireKey(tree, status);
+            _root = tree.Stat();
+            EncryptedDirectory.RequireKey(tree, _root);
             if (parentTree is not null)
             {
-                var parentStatus = parentTree.Stat();
-                _parentDevice = parentStatus.Device;
-                EncryptedDirectory.RequireKey(parentTree, parentStatus);
+                _parentRoot = parentTree.Stat();
+                EncryptedDirectory.RequireKey(parentTree, _parentRoot);
             }
 
             Enter(tree, parentTree, [], ownsDirectories: false);
@@ -59,7 +57,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
     {
         var (name, inParent) = child;
         var listed = frame.Directory.StatAt(name);
-        DiskEntryReader.CheckNotMounted(listed, _device);
+        DiskEntryReader.CheckOnMountOf(listed, _root);
         if (!inParent || frame.Parent is null)
         {
             return Added(frame.Directory, name, path, listed);
@@ -68,7 +66,7 @@ internal sealed class TreeDiffReader : DirectoryWalk<TreeDiffReader.PairFrame, (
         // The parent's tree is read to compare, listed and opened: a mount in it is no more the parent's than one in
         // the layer is the layer's.
         var parentListed = frame.Parent.StatAt(name);
-        DiskEntryReader.CheckNotMounted(parentListed, _parentDevice);
+        DiskEntryReader.CheckOnMountOf(parentListed, _parentRoot);
         if (listed.Type != parentListed.Type)
         {
             // A changed type replaces the parent's entry whole; extractors remove what was there first.

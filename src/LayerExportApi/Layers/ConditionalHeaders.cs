@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using LayerExport.Core.Digest;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
@@ -7,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 namespace LayerExportApi.Layers;
 
 /// <summary>The conditional headers <c>If-Match</c>, <c>If-None-Match</c> and <c>If-Range</c>: a malformed validator is a 400, never ignored silently.</summary>
-internal static partial class ConditionalHeaders
+internal static class ConditionalHeaders
 {
     /// <summary>The problem for the first malformed conditional header, or null when they are absent or well formed.</summary>
     public static ProblemHttpResult? Malformed(HttpRequest request)
@@ -21,8 +20,7 @@ internal static partial class ConditionalHeaders
         // range the server acts on (none, another unit, a HEAD) it means nothing and is ignored (RFC 9110, section 13.1.5).
         var ifRange = request.Headers.IfRange;
         if (!StringValues.IsNullOrEmpty(ifRange) && ByteRangeRequest.Applies(request)
-            && (ifRange.Count != 1 || (!(EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && !tag.Equals(EntityTagHeaderValue.Any) && IsEntityTag(tag) && !SpacedWeakPrefix().IsMatch(ifRange[0]!))
-                && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
+            && (ifRange.Count != 1 || (!IsEntityTag(ifRange[0]!) && !HeaderUtilities.TryParseDate(ifRange[0], out _))))
         {
             return Problem("If-Range", "one entity tag or an HTTP-date");
         }
@@ -81,31 +79,92 @@ internal static partial class ConditionalHeaders
     /// <summary>Whether <c>If-Range</c> names a digest as a strong tag: one only the representation's digest can match, and so worth computing when not known.</summary>
     public static bool IfRangeNamesADigest(HttpRequest request) =>
         request.Headers.IfRange is { Count: 1 } ifRange
-        && EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && !tag.IsWeak
+        && IsEntityTag(ifRange[0]!) && EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && !tag.IsWeak
         && LayerDigest.IsWellFormed(tag.Tag.Subsegment(1, tag.Tag.Length - 2).ToString());
 
-    // "*" stands alone (RFC 9110, sections 13.1.1 and 13.1.2: "*" / #entity-tag), and a weak tag's "W/" is followed
-    // at once by its quoted part: the parser takes both, so they are refused here.
-    private static bool IsEntityTagList(StringValues values) =>
-        EntityTagHeaderValue.TryParseStrictList(values, out var tags) && tags.All(IsEntityTag)
-        && (tags.Count == 1 || !tags.Any(static tag => tag.Equals(EntityTagHeaderValue.Any)))
-        && !values.Any(static value => SpacedWeakPrefix().IsMatch(value!));
-
-    // The parser takes any quoted string, but an entity-tag's characters are %x21 / %x23-7E / obs-text (RFC 9110,
-    // section 8.8.3): a tag with a space or a quote in it, such as an unpasted placeholder, is malformed.
-    private static bool IsEntityTag(EntityTagHeaderValue tag)
+    // "*" alone, or a list of entity tags (RFC 9110, sections 13.1.1 and 13.1.2: "*" / #entity-tag).
+    private static bool IsEntityTagList(StringValues values)
     {
-        if (tag.Equals(EntityTagHeaderValue.Any))
+        var text = string.Join(',', values.ToArray());
+        if (text.AsSpan().Trim(" \t") is "*")
         {
             return true;
         }
 
-        var opaque = tag.Tag.Subsegment(1, tag.Tag.Length - 2).AsSpan();
-        return !opaque.ContainsAnyInRange('\u0000', '\u0020') && !opaque.Contains('"') && !opaque.Contains('\u007f');
+        var i = 0;
+        var tags = 0;
+        while (true)
+        {
+            // A list's elements are separated by commas and optional white space, and may be empty (section 5.6.1).
+            while (i < text.Length && text[i] is ' ' or '\t' or ',')
+            {
+                i++;
+            }
+
+            if (i == text.Length)
+            {
+                return tags > 0;
+            }
+
+            if (!TryReadEntityTag(text, ref i))
+            {
+                return false;
+            }
+
+            tags++;
+            SkipWhiteSpace(text, ref i);
+            if (i < text.Length && text[i] != ',')
+            {
+                return false;
+            }
+        }
     }
 
-    [GeneratedRegex(@"W/\s", RegexOptions.CultureInvariant)]
-    private static partial Regex SpacedWeakPrefix();
+    private static bool IsEntityTag(string text)
+    {
+        var i = 0;
+        SkipWhiteSpace(text, ref i);
+        if (!TryReadEntityTag(text, ref i))
+        {
+            return false;
+        }
+
+        SkipWhiteSpace(text, ref i);
+        return i == text.Length;
+    }
+
+    // entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, etagc = %x21 / %x23-7E / obs-text (RFC 9110, section 8.8.3), held
+    // to the letter: the framework's parser also takes a lowercase "w/", white space after "W/", and any quoted
+    // string, so that a tag with a space in it (an unpasted placeholder) would pass.
+    private static bool TryReadEntityTag(string text, ref int i)
+    {
+        if (text.AsSpan(i).StartsWith("W/", StringComparison.Ordinal))
+        {
+            i += 2;
+        }
+
+        if (i >= text.Length || text[i] != '"')
+        {
+            return false;
+        }
+
+        var end = text.IndexOf('"', i + 1);
+        if (end < 0 || text.AsSpan(i + 1, end - i - 1).ContainsAnyInRange('\u0000', '\u0020') || text.AsSpan(i + 1, end - i - 1).Contains('\u007f'))
+        {
+            return false;
+        }
+
+        i = end + 1;
+        return true;
+    }
+
+    private static void SkipWhiteSpace(string text, ref int i)
+    {
+        while (i < text.Length && text[i] is ' ' or '\t')
+        {
+            i++;
+        }
+    }
 
     private static ProblemHttpResult Problem(string header, string expected) => TypedResults.Problem(
         detail: $"The {header} header is not {expected}.",

@@ -220,13 +220,10 @@ internal sealed class LayerTarResult(
             markIncomplete: false,
             async (body, aborted) =>
             {
+                LayerDescriptor read;
                 try
                 {
-                    var read = await kept.WriteAsync(body, start, end, aborted);
-                    if (read.BodyCheck != kept.Descriptor.BodyCheck)
-                    {
-                        descriptors.KeepBodyCheck(export.Layer.Id, survey.Fingerprint, compression, read);
-                    }
+                    read = await kept.WriteAsync(body, start, end, aborted);
                 }
                 catch (InvalidDataException e)
                 {
@@ -238,6 +235,11 @@ internal sealed class LayerTarResult(
 
                     // As a body found unlike its descriptor: a retry gets it made again.
                     throw new LayerExportException("(kept body)", e.Message, new TarMismatchException(e.Message));
+                }
+
+                if (read.BodyCheck != kept.Descriptor.BodyCheck)
+                {
+                    descriptors.KeepBodyCheck(export.Layer.Id, survey.Fingerprint, compression, read);
                 }
 
                 httpContext.RequestServices.GetRequiredService<ExportMetrics>().KeptBodySent(compression);

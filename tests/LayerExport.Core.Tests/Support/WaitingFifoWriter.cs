@@ -5,12 +5,13 @@ namespace LayerExport.Core.Tests.Support;
 /// <summary>A process blocked opening a FIFO for writing, as a writer waiting for its reader is: whoever opens the FIFO to read wakes it.</summary>
 /// <remarks>
 /// The kernel wakes the writer inside the reader's open, so once a call that might have opened the FIFO returns, the
-/// writer is either still blocked in <c>openat</c> (its <c>/proc</c> syscall line says so) or it is not: no waiting
-/// decides it.
+/// writer either still sleeps where a FIFO's open waits for its partner (its <c>/proc</c> wait channel says so) or it
+/// does not: no waiting decides it.
 /// </remarks>
 internal sealed class WaitingFifoWriter : IDisposable
 {
-    private const int OpenAt = 257;
+    // Where the kernel puts a FIFO's open to sleep until the other end is opened: no other sleep of the shell is there.
+    private const string WaitChannel = "wait_for_partner";
 
     private readonly Process _process;
 
@@ -38,7 +39,7 @@ internal sealed class WaitingFifoWriter : IDisposable
         {
             try
             {
-                return File.ReadAllText($"/proc/{_process.Id}/syscall").StartsWith($"{OpenAt} ", StringComparison.Ordinal);
+                return File.ReadAllText($"/proc/{_process.Id}/wchan") == WaitChannel;
             }
             catch (IOException)
             {

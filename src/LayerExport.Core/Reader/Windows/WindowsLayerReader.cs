@@ -37,7 +37,7 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
     private const int AttributesLength = 4;
 
     private readonly FileDescriptor _layer;
-    private readonly ulong _device;
+    private readonly FileStatus _root;
     private readonly WindowsLayerKind _kind;
     private readonly TombstoneList _tombstones;
     private readonly bool _openContent;
@@ -59,9 +59,8 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         _openContent = openContent;
         try
         {
-            var status = layer.Stat();
-            _device = status.Device;
-            EncryptedDirectory.RequireKey(layer, status);
+            _root = layer.Stat();
+            EncryptedDirectory.RequireKey(layer, _root);
             Push(new WindowsFrame(layer, [], RootChildren(), ownsDirectory: false));
         }
         catch (Exception e) when (e is not LayerExportException and not OperationCanceledException)
@@ -137,7 +136,7 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
     private LayerEntry? ReadChild(FileDescriptor directory, byte[] name, List<byte[]> components, byte[] path)
     {
         var listed = directory.StatAt(name);
-        DiskEntryReader.CheckNotMounted(listed, _device);
+        DiskEntryReader.CheckOnMountOf(listed, _root);
         var isDirectory = listed.Type == Libc.S_IFDIR;
         if (isDirectory && components.Count == 2
             && WindowsNames.FoldEquals(components[0], WindowsNames.Files) && WindowsNames.FoldEquals(name, "$Recycle.Bin"u8))
@@ -218,11 +217,11 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
     {
         byte[] backingName = isDirectory ? [.. name, .. WindowsNames.DirectoryTwinSuffix] : name;
         FileDescriptor? opened;
-        FileStatus status;
         try
         {
-            // A directory's twin was never listed: looked at before it is opened, a device or FIFO there is not opened.
-            opened = directory.OpenRegularFileAt(backingName, out status, keepAccessTime: true);
+            // A directory's twin was not listed yet (its name sorts after the directory's tree): looked at before it is
+            // opened, a device or FIFO there is not opened, and one on another mount is refused before it is read.
+            opened = isDirectory ? directory.OpenRegularFileAt(backingName, out _, keepAccessTime: true) : directory.OpenFileKeepingAccessTimeAt(backingName);
         }
         catch (NativeIOException e) when (isDirectory && e.IsNotFound)
         {
@@ -235,7 +234,13 @@ internal sealed class WindowsLayerReader : DirectoryWalk<WindowsLayerReader.Wind
         }
 
         using var file = new SharedFile(opened);
+        var status = opened.Stat();
+        if (status.Type != Libc.S_IFREG)
+        {
+            throw new InvalidDataException($"{Encoding.UTF8.GetString(backingName)} is not a regular file");
+        }
 
+        DiskEntryReader.CheckOnMountOf(status, _root);
         if (!isDirectory && !status.IsSameFile(listed))
         {
             throw new LayerChangedException("file was replaced while being read");
