@@ -85,11 +85,11 @@ internal readonly partial record struct ByteRangeRequest(ByteRangeKind Kind, lon
     /// <summary>Whether the request asks for one well-formed byte range with no <c>If-Range</c>: what a body of any length answers with 206 or 416.</summary>
     public static bool AsksForOneRange(HttpRequest request) => request.Headers.IfRange.Count == 0 && NamesOneRange(request);
 
-    /// <summary>Whether the request's <c>Range</c> is one well-formed byte range, on a GET, whatever its <c>If-Range</c>.</summary>
+    /// <summary>Whether the request's <c>Range</c> is one well-formed byte range, whatever its <c>If-Range</c>.</summary>
     public static bool NamesOneRange(HttpRequest request)
     {
         var value = request.Headers.Range.ToString();
-        return HttpMethods.IsGet(request.Method) && IsBytesUnit(value) && TryParseBytes(value, out var range) && range.Ranges.Count == 1;
+        return IsBytesUnit(value) && TryParseBytes(value, out var range) && range.Ranges.Count == 1;
     }
 
     // A range unit other than bytes must be ignored (RFC 9110, section 14.2).

@@ -193,7 +193,7 @@ internal static class LayerEndpoints
             var unverified = chosen == LayerCompression.None && survey.RecordedDiffId is not null;
             var ifMatch = (known is null || unverified) && request.GetTypedHeaders().IfMatch.Any(static tag => !tag.Equals(EntityTagHeaderValue.Any));
             var compressedRange = known is null && chosen != LayerCompression.None && HttpMethods.IsGet(request.Method) && ByteRangeRequest.AsksForOneRange(request);
-            var ifRange = known is null && ByteRangeRequest.NamesOneRange(request) && ConditionalHeaders.IfRangeNamesADigest(request);
+            var ifRange = known is null && HttpMethods.IsGet(request.Method) && ByteRangeRequest.NamesOneRange(request) && ConditionalHeaders.IfRangeNamesADigest(request);
             var announcedUnchecked = unverified && survey.LengthVouchedByDiffIdAlone
                 && (HttpMethods.IsHead(request.Method) || request.Headers.ContainsKey(HeaderNames.IfNoneMatch));
             if (ifMatch || compressedRange || ifRange || announcedUnchecked)
