@@ -233,10 +233,8 @@ internal sealed class DiskEntryReader(bool openContent)
 
     private static LayerChangedException Replaced() => new("entry was replaced while being read");
 
-    /// <summary>Refuses what another file system or a bind mount put at a name of the layer's, which is not part of the layer.</summary>
-    /// <remarks>st_dev alone misses a bind mount from the same file system; the kernel marks every mount's root instead.</remarks>
-    /// <exception cref="InvalidDataException">It is a mount point.</exception>
-    public static void CheckNotMounted(in FileStatus status, ulong device)
+    // st_dev alone misses a bind mount from the same file system; the kernel marks every mount's root instead.
+    private static void CheckNotMounted(in FileStatus status, ulong device)
     {
         if (status.Device != device || status.IsMountRoot)
         {

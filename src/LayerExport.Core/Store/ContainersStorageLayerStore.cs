@@ -183,9 +183,10 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
     private Dictionary<string, StoredLayer> ReadLayers()
     {
         FileDescriptor? file;
+        FileStatus status;
         try
         {
-            file = MetadataFile.Open(LayersJsonId, _layersDirectory, "layers.json", MaxLayersJsonBytes);
+            file = MetadataFile.Open(LayersJsonId, _layersDirectory, "layers.json", out status, MaxLayersJsonBytes);
         }
         catch (LayerRefusedException)
         {
@@ -194,7 +195,6 @@ public sealed partial class ContainersStorageLayerStore : ILayerStore, IDisposab
         }
 
         using var opened = file ?? throw LayersJsonMissing();
-        var status = opened.Stat();
         lock (_layersLock)
         {
             if (_lastRead is { } last && last.Identity == status.Identity)

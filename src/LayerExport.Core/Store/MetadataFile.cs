@@ -11,16 +11,17 @@ internal static class MetadataFile
     /// <summary>The file's bytes; null when it does not exist; a symlink is refused; an oversized, special or unopenable file is inconsistent.</summary>
     public static byte[]? Read(LayerId id, FileDescriptor directory, string name, int maxBytes = MaxBytes)
     {
-        using var file = Open(id, directory, name, maxBytes);
-        return file is null ? null : ReadAll(id, file, file.Stat(), name, maxBytes);
+        using var file = Open(id, directory, name, out var status, maxBytes);
+        return file is null ? null : ReadAll(id, file, status, name, maxBytes);
     }
 
-    /// <summary>Opens the file; null when it does not exist; a symlink is refused; a special file (never opened) or one that cannot be opened is inconsistent.</summary>
-    public static FileDescriptor? Open(LayerId id, FileDescriptor directory, string name, int maxBytes = MaxBytes)
+    /// <summary>Opens the file, <paramref name="status"/> its status; null when it does not exist; a symlink is refused; a special file (never opened) or one that cannot be opened is inconsistent.</summary>
+    public static FileDescriptor? Open(LayerId id, FileDescriptor directory, string name, out FileStatus status, int maxBytes = MaxBytes)
     {
+        status = default;
         try
         {
-            return directory.OpenRegularFileAt(Encoding.UTF8.GetBytes(name), out var status) ?? throw (status.Type == Libc.S_IFLNK
+            return directory.OpenRegularFileAt(Encoding.UTF8.GetBytes(name), out status) ?? throw (status.Type == Libc.S_IFLNK
                 ? Symlink(id, name)
                 : new LayerStoreCorruptException($"Layer '{id}': {name} is not a regular file of at most {maxBytes} bytes."));
         }

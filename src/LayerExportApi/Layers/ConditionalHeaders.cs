@@ -78,9 +78,8 @@ internal static class ConditionalHeaders
 
     /// <summary>Whether <c>If-Range</c> names a digest as a strong tag: one only the representation's digest can match, and so worth computing when not known.</summary>
     public static bool IfRangeNamesADigest(HttpRequest request) =>
-        request.Headers.IfRange is { Count: 1 } ifRange
-        && IsEntityTag(ifRange[0]!) && EntityTagHeaderValue.TryParse(ifRange[0], out var tag) && !tag.IsWeak
-        && LayerDigest.IsWellFormed(tag.Tag.Subsegment(1, tag.Tag.Length - 2).ToString());
+        request.Headers.IfRange is { Count: 1 } ifRange && ifRange[0]!.Trim(' ', '\t') is var tag
+        && IsEntityTag(tag) && tag[0] == '"' && LayerDigest.IsWellFormed(tag[1..^1]);
 
     // "*" alone, or a list of entity tags (RFC 9110, sections 13.1.1 and 13.1.2: "*" / #entity-tag).
     private static bool IsEntityTagList(StringValues values)

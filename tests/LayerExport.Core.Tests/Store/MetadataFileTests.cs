@@ -66,9 +66,8 @@ public sealed class MetadataFileTests : IDisposable
         var path = _directory.Combine("cache-id");
         File.WriteAllText(path, "0123456789abcdef");
         using var directory = FileDescriptor.OpenDirectory(_directory.Path);
-        using var file = MetadataFile.Open(Id, directory, "cache-id");
+        using var file = MetadataFile.Open(Id, directory, "cache-id", out var status);
         Assert.NotNull(file);
-        var status = file.Stat();
 
         using (var shrink = new FileStream(path, FileMode.Open, FileAccess.Write))
         {
